@@ -1,0 +1,3 @@
+from harness_tui.cli import main
+
+raise SystemExit(main())

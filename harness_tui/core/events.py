@@ -1,0 +1,433 @@
+"""Typed, immutable events: every fact the harness reports.
+
+The event log is the source of truth. The TUI, the web page, the session file and the
+headless output all read these events and nothing else. Rules:
+
+- Every event is a frozen pydantic model with a ``type`` literal; ``AgentEvent`` is the
+  discriminated union of all of them and ``parse_event`` reads one back from JSON.
+- ``seq`` is 0 until the session's ``EventStore`` appends the event and stamps it;
+  after that the event never changes.
+- Nothing in an event is a live object, so each one can cross to a browser or a file.
+- A run starts with ``PROMPT_RECEIVED`` and ends with exactly one of ``RUN_COMPLETED``
+  (``is_error`` set when an ``ERROR`` ended it) or ``RUN_CANCELLED``.
+- Events produced inside a sub-agent carry ``parent_tool_call_id``, the id of the
+  ``Task`` tool call that started it, so every view can nest them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from harness_tui.core.messages import AssistantMessage, TokenUsage
+
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+PERMISSION_MODES: tuple[PermissionMode, ...] = (
+    "default",
+    "acceptEdits",
+    "plan",
+    "bypassPermissions",
+)
+
+# Event ids: a random per-process prefix and a counter. Unique across processes without
+# paying for os.urandom on every token delta.
+_EVENT_ID_PREFIX = os.urandom(6).hex()
+_event_counter = itertools.count(1)
+
+
+def new_event_id() -> str:
+    return f"{_EVENT_ID_PREFIX}{next(_event_counter):010x}"
+
+
+def new_id(prefix: str) -> str:
+    """A random id for sessions, runs, messages and requests, e.g. ``run_3f2a…``."""
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: str
+    seq: int = 0
+    event_id: str = Field(default_factory=new_event_id)
+    timestamp: float = Field(default_factory=time.time)
+    session_id: str
+    run_id: str | None = None
+    parent_tool_call_id: str | None = None
+
+
+# --- session --------------------------------------------------------------------------
+
+
+class SessionStarted(Event):
+    type: Literal["SESSION_STARTED"] = "SESSION_STARTED"
+    cwd: str
+    model: str
+    permission_mode: PermissionMode
+    source: Literal["startup", "resume", "clear", "compact"] = "startup"
+    version: str
+
+
+class SessionEnded(Event):
+    type: Literal["SESSION_ENDED"] = "SESSION_ENDED"
+    reason: str = "exit"
+
+
+class ModelChanged(Event):
+    type: Literal["MODEL_CHANGED"] = "MODEL_CHANGED"
+    model: str
+    provider: str
+    previous_model: str | None = None
+
+
+class ModeChanged(Event):
+    type: Literal["MODE_CHANGED"] = "MODE_CHANGED"
+    mode: PermissionMode
+    previous_mode: PermissionMode
+
+
+class Notice(Event):
+    """Something the user should read that is not an error (e.g. how to add an API key)."""
+
+    type: Literal["NOTICE"] = "NOTICE"
+    message: str
+    level: Literal["info", "warning"] = "info"
+
+
+# --- runs and model output -------------------------------------------------------------
+
+
+class PromptReceived(Event):
+    """First event of every run."""
+
+    type: Literal["PROMPT_RECEIVED"] = "PROMPT_RECEIVED"
+    text: str
+    source: Literal["user", "follow_up"] = "user"
+
+
+class TokenDelta(Event):
+    type: Literal["TOKEN_DELTA"] = "TOKEN_DELTA"
+    message_id: str
+    text: str
+
+
+class ThinkingDelta(Event):
+    type: Literal["THINKING_DELTA"] = "THINKING_DELTA"
+    message_id: str
+    text: str
+
+
+class MessageCompleted(Event):
+    """A model response is complete (or was cut short: ``message.interrupted``)."""
+
+    type: Literal["MESSAGE_COMPLETED"] = "MESSAGE_COMPLETED"
+    message: AssistantMessage
+    turn: int
+
+
+class UsageUpdated(Event):
+    type: Literal["USAGE_UPDATED"] = "USAGE_UPDATED"
+    usage: TokenUsage
+    total: TokenUsage
+    cost_usd: float | None = None
+    total_cost_usd: float | None = None
+    context_tokens: int = 0
+    context_window: int | None = None
+
+
+class Retrying(Event):
+    type: Literal["RETRYING"] = "RETRYING"
+    attempt: int
+    max_attempts: int
+    delay_s: float
+    reason: str
+    status_code: int | None = None
+
+
+class ContextCompacted(Event):
+    type: Literal["CONTEXT_COMPACTED"] = "CONTEXT_COMPACTED"
+    trigger: Literal["auto", "manual"]
+    tokens_before: int
+    tokens_after: int
+    summary: str = ""
+
+
+class RunCompleted(Event):
+    type: Literal["RUN_COMPLETED"] = "RUN_COMPLETED"
+    stop_reason: str
+    turns: int
+    duration_ms: float
+    result: str = ""
+    is_error: bool = False
+    error: str | None = None
+    usage: TokenUsage = TokenUsage()
+    cost_usd: float | None = None
+
+
+class RunCancelled(Event):
+    type: Literal["RUN_CANCELLED"] = "RUN_CANCELLED"
+    turns: int
+    duration_ms: float
+    reason: str = "cancelled by user"
+
+
+class Error(Event):
+    """Something went wrong. ``fatal`` errors end the run (a ``RUN_COMPLETED`` with
+    ``is_error`` follows); ``hint`` says what to do about it."""
+
+    type: Literal["ERROR"] = "ERROR"
+    message: str
+    code: str
+    hint: str | None = None
+    fatal: bool = False
+
+
+# --- plan ------------------------------------------------------------------------------
+
+
+class PlanEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    content: str
+    status: Literal["pending", "in_progress", "completed"] = "pending"
+    active_form: str | None = None
+
+
+class PlanGenerated(Event):
+    type: Literal["PLAN_GENERATED"] = "PLAN_GENERATED"
+    entries: tuple[PlanEntry, ...]
+    tool_call_id: str | None = None
+
+
+class PlanUpdated(Event):
+    type: Literal["PLAN_UPDATED"] = "PLAN_UPDATED"
+    entries: tuple[PlanEntry, ...]
+    tool_call_id: str | None = None
+
+
+# --- tools -----------------------------------------------------------------------------
+
+ToolFailureKind = Literal[
+    "unknown_tool", "invalid_input", "denied", "timeout", "exception", "tool_error", "cancelled"
+]
+
+
+class ToolCallStarted(Event):
+    type: Literal["TOOL_CALL_STARTED"] = "TOOL_CALL_STARTED"
+    tool_call_id: str
+    tool_name: str
+    input: dict[str, Any]
+    message_id: str | None = None
+
+
+class ToolCallProgress(Event):
+    """Streamed output of a running tool, and/or a progress report."""
+
+    type: Literal["TOOL_CALL_PROGRESS"] = "TOOL_CALL_PROGRESS"
+    tool_call_id: str
+    output: str = ""
+    progress: float | None = None
+    total: float | None = None
+    status: str | None = None
+
+
+class ToolCallCompleted(Event):
+    """``content`` is what the model sees; ``display`` is what the UI shows."""
+
+    type: Literal["TOOL_CALL_COMPLETED"] = "TOOL_CALL_COMPLETED"
+    tool_call_id: str
+    tool_name: str
+    content: str
+    display: str | None = None
+    display_format: str = "text"
+    details: dict[str, Any] = Field(default_factory=dict)
+    duration_ms: float
+
+
+class ToolCallFailed(Event):
+    """The tool did not succeed; ``error`` is what the model is told."""
+
+    type: Literal["TOOL_CALL_FAILED"] = "TOOL_CALL_FAILED"
+    tool_call_id: str
+    tool_name: str
+    error: str
+    kind: ToolFailureKind
+    display: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    duration_ms: float
+
+
+# --- hooks and permissions ----------------------------------------------------------------
+
+
+class HookExecuted(Event):
+    type: Literal["HOOK_EXECUTED"] = "HOOK_EXECUTED"
+    hook_event: str
+    hook: str
+    matcher: str | None = None
+    tool_call_id: str | None = None
+    decision: str | None = None
+    exit_code: int | None = None
+    output: str = ""
+    error: str | None = None
+    duration_ms: float
+
+
+class HookDenied(Event):
+    type: Literal["HOOK_DENIED"] = "HOOK_DENIED"
+    hook_event: str
+    hook: str
+    matcher: str | None = None
+    tool_call_id: str | None = None
+    reason: str
+    exit_code: int | None = None
+    output: str = ""
+    duration_ms: float
+
+
+PermissionDecision = Literal["allow_once", "allow_session", "allow_always", "deny"]
+
+
+class PermissionRequested(Event):
+    type: Literal["PERMISSION_REQUESTED"] = "PERMISSION_REQUESTED"
+    request_id: str
+    tool_call_id: str
+    tool_name: str
+    input: dict[str, Any]
+    reason: str
+    rule: str | None = None
+    preview: str | None = None
+
+
+class PermissionResolved(Event):
+    """The answer to a request. ``cancelled`` means the run ended before an answer."""
+
+    type: Literal["PERMISSION_RESOLVED"] = "PERMISSION_RESOLVED"
+    request_id: str
+    tool_call_id: str
+    decision: PermissionDecision | Literal["cancelled"]
+    reason: str | None = None
+
+
+# --- steering ----------------------------------------------------------------------------
+
+SteeringKind = Literal["steer", "follow_up"]
+
+
+class SteeringQueued(Event):
+    type: Literal["STEERING_QUEUED"] = "STEERING_QUEUED"
+    steering_id: str
+    text: str
+    kind: SteeringKind
+
+
+class SteeringDelivered(Event):
+    """A queued message reached the model: a steer joined ``turn`` of the current run;
+    a follow-up started a run of its own (``turn`` 1 of that run)."""
+
+    type: Literal["STEERING_DELIVERED"] = "STEERING_DELIVERED"
+    steering_id: str
+    text: str
+    kind: SteeringKind
+    turn: int
+
+
+class SteeringWithdrawn(Event):
+    """A queued message left the queue undelivered: pulled back for editing, or handed
+    back to the input when the run was cancelled."""
+
+    type: Literal["STEERING_WITHDRAWN"] = "STEERING_WITHDRAWN"
+    steering_id: str
+    text: str
+    kind: SteeringKind
+    reason: Literal["pulled_back", "cancelled"]
+
+
+# --- sub-agents ---------------------------------------------------------------------------
+
+
+class SubagentStarted(Event):
+    type: Literal["SUBAGENT_STARTED"] = "SUBAGENT_STARTED"
+    tool_call_id: str
+    agent_name: str
+    description: str = ""
+    model: str | None = None
+
+
+class SubagentCompleted(Event):
+    type: Literal["SUBAGENT_COMPLETED"] = "SUBAGENT_COMPLETED"
+    tool_call_id: str
+    agent_name: str
+    status: Literal["completed", "failed", "cancelled"]
+    result: str = ""
+    duration_ms: float
+
+
+AgentEvent = Annotated[
+    SessionStarted
+    | SessionEnded
+    | ModelChanged
+    | ModeChanged
+    | Notice
+    | PromptReceived
+    | TokenDelta
+    | ThinkingDelta
+    | MessageCompleted
+    | UsageUpdated
+    | Retrying
+    | ContextCompacted
+    | RunCompleted
+    | RunCancelled
+    | Error
+    | PlanGenerated
+    | PlanUpdated
+    | ToolCallStarted
+    | ToolCallProgress
+    | ToolCallCompleted
+    | ToolCallFailed
+    | HookExecuted
+    | HookDenied
+    | PermissionRequested
+    | PermissionResolved
+    | SteeringQueued
+    | SteeringDelivered
+    | SteeringWithdrawn
+    | SubagentStarted
+    | SubagentCompleted,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)
+
+#: Every event class by its ``type`` value.
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["type"].default: cls for cls in get_args(get_args(AgentEvent)[0])
+}
+
+RUN_END_TYPES = frozenset({"RUN_COMPLETED", "RUN_CANCELLED"})
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> AgentEvent:
+    """Read one event back from its JSON text or a decoded dict."""
+    if isinstance(data, dict):
+        return EVENT_ADAPTER.validate_python(data)
+    return EVENT_ADAPTER.validate_json(data)
+
+
+class StreamGap(BaseModel):
+    """Not an event of the log: what a drop-on-full subscriber's stream yields in place
+    of the events it had to drop. Fetch ``from_seq``..``to_seq`` (inclusive) with
+    ``EventStore.replay(from_seq - 1, to_seq)``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["STREAM_GAP"] = "STREAM_GAP"
+    from_seq: int
+    to_seq: int

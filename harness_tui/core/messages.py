@@ -1,0 +1,119 @@
+"""The provider-neutral conversation model.
+
+Every provider adapter turns its wire format into these messages and back, so the loop,
+the session file and every view see one shape whatever model ran. Tool results are
+messages of their own (role ``tool``); adapters that need them inside a user message
+(Anthropic) group them when they build a request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TokenUsage(_Frozen):
+    """Token counts as the provider reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+    @property
+    def context_tokens(self) -> int:
+        """Tokens the request occupied in the context window (prompt plus answer)."""
+        return (
+            self.input_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
+            + self.output_tokens
+        )
+
+
+class TextBlock(_Frozen):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ThinkingBlock(_Frozen):
+    """Reasoning text. ``signature`` is the provider's proof of origin (Anthropic); it is
+    only valid when sent back to the provider that produced it."""
+
+    type: Literal["thinking"] = "thinking"
+    text: str
+    signature: str | None = None
+
+
+class ToolCallBlock(_Frozen):
+    type: Literal["tool_call"] = "tool_call"
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+AssistantBlock = Annotated[TextBlock | ThinkingBlock | ToolCallBlock, Field(discriminator="type")]
+
+
+class UserMessage(_Frozen):
+    """What the user said: a prompt, a steering message or a follow-up."""
+
+    role: Literal["user"] = "user"
+    content: tuple[TextBlock, ...]
+    source: Literal["prompt", "steering", "follow_up"] = "prompt"
+
+    @classmethod
+    def of(cls, text: str, source: str = "prompt") -> UserMessage:
+        return cls(content=(TextBlock(text=text),), source=source)  # type: ignore[arg-type]
+
+    @property
+    def text(self) -> str:
+        return "".join(block.text for block in self.content)
+
+
+class AssistantMessage(_Frozen):
+    """One model response. ``interrupted`` marks a response cut short by cancel or a
+    stream failure; what arrived before the cut is kept."""
+
+    role: Literal["assistant"] = "assistant"
+    id: str
+    content: tuple[AssistantBlock, ...]
+    provider: str
+    model: str
+    stop_reason: str | None = None
+    interrupted: bool = False
+    usage: TokenUsage | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCallBlock, ...]:
+        return tuple(b for b in self.content if isinstance(b, ToolCallBlock))
+
+
+class ToolResultMessage(_Frozen):
+    """The answer to one tool call, as the model will see it."""
+
+    role: Literal["tool"] = "tool"
+    tool_call_id: str
+    tool_name: str
+    content: str
+    is_error: bool = False
+
+
+Message = Annotated[UserMessage | AssistantMessage | ToolResultMessage, Field(discriminator="role")]

@@ -1,0 +1,277 @@
+"""Every event type is immutable and survives a JSON round trip exactly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pydantic
+import pytest
+
+from harness_tui.core.events import EVENT_TYPES, Event, PlanEntry, StreamGap, parse_event
+from harness_tui.core.messages import (
+    AssistantMessage,
+    TextBlock,
+    ThinkingBlock,
+    TokenUsage,
+    ToolCallBlock,
+)
+
+USAGE = TokenUsage(input_tokens=120, output_tokens=30, cache_read_tokens=7, cache_write_tokens=2)
+MESSAGE = AssistantMessage(
+    id="msg_1",
+    content=(
+        ThinkingBlock(text="hmm", signature="sig=="),
+        TextBlock(text="Hello **world** — ünïcode ✓\n"),
+        ToolCallBlock(id="call_1", name="Glob", input={"pattern": "**/*.py", "n": [1, 2.5, None]}),
+    ),
+    provider="anthropic",
+    model="claude-x",
+    stop_reason="tool_use",
+    usage=USAGE,
+)
+PLAN = (
+    PlanEntry(content="a", status="completed", active_form="doing a"),
+    PlanEntry(content="b", status="in_progress"),
+)
+
+#: Field values for each event type beyond the common ones; non-default where possible.
+SAMPLES: dict[str, dict[str, Any]] = {
+    "SESSION_STARTED": {
+        "cwd": "/w",
+        "model": "demo",
+        "permission_mode": "plan",
+        "source": "resume",
+        "version": "0.1.0",
+    },
+    "SESSION_ENDED": {"reason": "quit"},
+    "MODEL_CHANGED": {
+        "model": "openai/gpt-x",
+        "provider": "openai_compat",
+        "previous_model": "demo",
+    },
+    "MODE_CHANGED": {"mode": "acceptEdits", "previous_mode": "default"},
+    "NOTICE": {"message": "set a key", "level": "warning"},
+    "PROMPT_RECEIVED": {"text": "do it", "source": "follow_up"},
+    "TOKEN_DELTA": {"message_id": "msg_1", "text": "Hel"},
+    "THINKING_DELTA": {"message_id": "msg_1", "text": "hmm"},
+    "MESSAGE_COMPLETED": {"message": MESSAGE, "turn": 2},
+    "USAGE_UPDATED": {
+        "usage": USAGE,
+        "total": USAGE + USAGE,
+        "cost_usd": 0.0123,
+        "total_cost_usd": 0.5,
+        "context_tokens": 159,
+        "context_window": 200000,
+    },
+    "RETRYING": {
+        "attempt": 2,
+        "max_attempts": 5,
+        "delay_s": 1.5,
+        "reason": "overloaded",
+        "status_code": 529,
+    },
+    "CONTEXT_COMPACTED": {
+        "trigger": "auto",
+        "tokens_before": 170000,
+        "tokens_after": 9000,
+        "summary": "so far",
+    },
+    "RUN_COMPLETED": {
+        "stop_reason": "end_turn",
+        "turns": 3,
+        "duration_ms": 1234.5,
+        "result": "done",
+        "is_error": True,
+        "error": "boom",
+        "usage": USAGE,
+        "cost_usd": 0.01,
+    },
+    "RUN_CANCELLED": {"turns": 1, "duration_ms": 12.0, "reason": "cancelled by user"},
+    "ERROR": {"message": "overloaded", "code": "overloaded", "hint": "try later", "fatal": True},
+    "PLAN_GENERATED": {"entries": PLAN, "tool_call_id": "call_1"},
+    "PLAN_UPDATED": {"entries": PLAN[:1], "tool_call_id": None},
+    "TOOL_CALL_STARTED": {
+        "tool_call_id": "call_1",
+        "tool_name": "Bash",
+        "input": {"command": "ls -la", "nested": {"a": [True, False]}},
+        "message_id": "msg_1",
+    },
+    "TOOL_CALL_PROGRESS": {
+        "tool_call_id": "call_1",
+        "output": "line\n",
+        "progress": 3.0,
+        "total": 10.0,
+        "status": "copying",
+    },
+    "TOOL_CALL_COMPLETED": {
+        "tool_call_id": "call_1",
+        "tool_name": "Edit",
+        "content": "ok",
+        "display": "--- a\n+++ b\n",
+        "display_format": "diff",
+        "details": {"exit_code": 0},
+        "duration_ms": 3.25,
+    },
+    "TOOL_CALL_FAILED": {
+        "tool_call_id": "call_1",
+        "tool_name": "Bash",
+        "error": "timed out",
+        "kind": "timeout",
+        "display": "tail",
+        "details": {"exit_code": -9},
+        "duration_ms": 600000.0,
+    },
+    "HOOK_EXECUTED": {
+        "hook_event": "PostToolUse",
+        "hook": "./check.sh",
+        "matcher": "Edit|Write",
+        "tool_call_id": "call_1",
+        "decision": "allow",
+        "exit_code": 0,
+        "output": "{}",
+        "error": None,
+        "duration_ms": 20.0,
+    },
+    "HOOK_DENIED": {
+        "hook_event": "PreToolUse",
+        "hook": "./deny.sh",
+        "matcher": "Bash",
+        "tool_call_id": "call_1",
+        "reason": "no rm -rf",
+        "exit_code": 2,
+        "output": "",
+        "duration_ms": 5.0,
+    },
+    "PERMISSION_REQUESTED": {
+        "request_id": "perm_1",
+        "tool_call_id": "call_1",
+        "tool_name": "Write",
+        "input": {"file_path": "a.txt"},
+        "reason": "writes a file",
+        "rule": "Write(*)",
+        "preview": "+a",
+    },
+    "PERMISSION_RESOLVED": {
+        "request_id": "perm_1",
+        "tool_call_id": "call_1",
+        "decision": "deny",
+        "reason": "not now",
+    },
+    "STEERING_QUEUED": {"steering_id": "steer_1", "text": "use tabs", "kind": "steer"},
+    "STEERING_DELIVERED": {
+        "steering_id": "steer_1",
+        "text": "use tabs",
+        "kind": "follow_up",
+        "turn": 4,
+    },
+    "STEERING_WITHDRAWN": {
+        "steering_id": "steer_1",
+        "text": "use tabs",
+        "kind": "steer",
+        "reason": "cancelled",
+    },
+    "SUBAGENT_STARTED": {
+        "tool_call_id": "call_9",
+        "agent_name": "reviewer",
+        "description": "review",
+        "model": "demo",
+    },
+    "SUBAGENT_COMPLETED": {
+        "tool_call_id": "call_9",
+        "agent_name": "reviewer",
+        "status": "failed",
+        "result": "no",
+        "duration_ms": 99.0,
+    },
+}
+
+COMMON = {
+    "seq": 42,
+    "event_id": "evt1",
+    "timestamp": 1795350000.123456,
+    "session_id": "ses_1",
+    "run_id": "run_1",
+    "parent_tool_call_id": "call_0",
+}
+
+SPEC_TYPES = {  # SPEC.md section 3
+    "SESSION_STARTED",
+    "SESSION_ENDED",
+    "PROMPT_RECEIVED",
+    "PLAN_GENERATED",
+    "PLAN_UPDATED",
+    "TOKEN_DELTA",
+    "THINKING_DELTA",
+    "TOOL_CALL_STARTED",
+    "TOOL_CALL_PROGRESS",
+    "TOOL_CALL_COMPLETED",
+    "TOOL_CALL_FAILED",
+    "HOOK_EXECUTED",
+    "HOOK_DENIED",
+    "PERMISSION_REQUESTED",
+    "PERMISSION_RESOLVED",
+    "STEERING_QUEUED",
+    "STEERING_DELIVERED",
+    "MODEL_CHANGED",
+    "MODE_CHANGED",
+    "USAGE_UPDATED",
+    "RETRYING",
+    "CONTEXT_COMPACTED",
+    "SUBAGENT_STARTED",
+    "SUBAGENT_COMPLETED",
+    "MESSAGE_COMPLETED",
+    "RUN_COMPLETED",
+    "RUN_CANCELLED",
+    "ERROR",
+}
+
+
+def sample(type_name: str) -> Event:
+    return EVENT_TYPES[type_name](**COMMON, **SAMPLES[type_name])
+
+
+def test_every_spec_type_exists_and_has_a_sample() -> None:
+    assert SPEC_TYPES <= set(EVENT_TYPES)
+    assert set(SAMPLES) == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("type_name", sorted(EVENT_TYPES))
+def test_json_round_trip_is_exact(type_name: str) -> None:
+    event = sample(type_name)
+    text = event.model_dump_json()
+    back = parse_event(text)
+    assert type(back) is type(event)
+    assert back == event
+    assert back.model_dump_json() == text
+    assert parse_event(json.loads(text)) == event  # from a decoded dict too
+
+
+@pytest.mark.parametrize("type_name", sorted(EVENT_TYPES))
+def test_events_are_frozen(type_name: str) -> None:
+    event = sample(type_name)
+    with pytest.raises(pydantic.ValidationError):
+        event.seq = 7  # type: ignore[misc]
+
+
+def test_defaults_fill_identity_fields() -> None:
+    a = EVENT_TYPES["TOKEN_DELTA"](session_id="s", message_id="m", text="x")
+    b = EVENT_TYPES["TOKEN_DELTA"](session_id="s", message_id="m", text="x")
+    assert a.seq == 0 and a.run_id is None and a.parent_tool_call_id is None
+    assert a.event_id != b.event_id
+    assert a.timestamp > 1_700_000_000
+
+
+def test_unknown_type_and_bad_fields_are_rejected() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        parse_event('{"type": "NOT_AN_EVENT", "session_id": "s"}')
+    with pytest.raises(pydantic.ValidationError, match="text"):
+        parse_event('{"type": "TOKEN_DELTA", "session_id": "s", "message_id": "m"}')
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        EVENT_TYPES["NOTICE"](session_id="s", message="m", colour="red")
+
+
+def test_stream_gap_is_not_a_log_event() -> None:
+    gap = StreamGap(from_seq=5, to_seq=9)
+    assert "STREAM_GAP" not in EVENT_TYPES
+    assert StreamGap.model_validate_json(gap.model_dump_json()) == gap
