@@ -254,12 +254,18 @@ def test_events_are_frozen(type_name: str) -> None:
         event.seq = 7  # type: ignore[misc]
 
 
-def test_defaults_fill_identity_fields() -> None:
+async def test_the_store_stamps_identity_fields() -> None:
+    from harness_tui.core.event_store import EventStore
+
     a = EVENT_TYPES["TOKEN_DELTA"](session_id="s", message_id="m", text="x")
-    b = EVENT_TYPES["TOKEN_DELTA"](session_id="s", message_id="m", text="x")
-    assert a.seq == 0 and a.run_id is None and a.parent_tool_call_id is None
-    assert a.event_id != b.event_id
-    assert a.timestamp > 1_700_000_000
+    assert (a.seq, a.event_id, a.timestamp, a.run_id) == (0, "", 0.0, None)
+    store, other = EventStore(), EventStore()
+    stamped = [
+        await store.append(EVENT_TYPES["NOTICE"](session_id="s", message=str(i))) for i in range(3)
+    ] + [await other.append(a)]
+    assert [e.seq for e in stamped] == [1, 2, 3, 1]
+    assert len({e.event_id for e in stamped}) == 4  # unique, also across stores
+    assert all(e.timestamp > 1_700_000_000 for e in stamped)
 
 
 def test_unknown_type_and_bad_fields_are_rejected() -> None:
@@ -267,8 +273,9 @@ def test_unknown_type_and_bad_fields_are_rejected() -> None:
         parse_event('{"type": "NOT_AN_EVENT", "session_id": "s"}')
     with pytest.raises(pydantic.ValidationError, match="text"):
         parse_event('{"type": "TOKEN_DELTA", "session_id": "s", "message_id": "m"}')
-    with pytest.raises(pydantic.ValidationError, match="extra"):
-        EVENT_TYPES["NOTICE"](session_id="s", message="m", colour="red")
+    # A field from a newer version is ignored, not an error.
+    newer = parse_event('{"type": "NOTICE", "session_id": "s", "message": "m", "colour": 1}')
+    assert newer.message == "m" and "colour" not in newer.model_dump()
 
 
 def test_stream_gap_is_not_a_log_event() -> None:

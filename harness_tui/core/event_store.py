@@ -1,8 +1,8 @@
 """The per-session event log and its fan-out to subscribers.
 
 ``append`` is the only way an event enters the system: it stamps the next ``seq``
-(gapless, from 1), keeps the event in a bounded history and hands it to every subscriber
-in order. Two kinds of subscriber:
+(gapless, from 1), an ``event_id`` and the ``timestamp``, keeps the event in a bounded
+history and hands it to every subscriber in order. Two kinds of subscriber:
 
 - *blocking* (TUI, session file, ``-p``): when its buffer is full, ``append`` waits.
   It never loses an event; the agent runs at the speed of its slowest blocking reader.
@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -122,6 +124,7 @@ class EventStore:
             raise ValueError("history_limit must be at least 1")
         self._history: deque[Event] = deque(maxlen=history_limit)
         self._seq = 0
+        self._id_prefix = os.urandom(5).hex() + "-"
         self._subscribers: list[Subscriber] = []
         self._lock = asyncio.Lock()
         self._queued = 0  # appends holding or waiting for the lock
@@ -182,10 +185,13 @@ class EventStore:
             self._queued -= 1
 
     def _stamp(self, event: Event) -> None:
-        self._seq += 1
-        # Events are frozen for everyone else; the store sets seq once, before any
-        # reader has seen the event. A copy would cost more than the event itself.
-        object.__setattr__(event, "seq", self._seq)
+        seq = self._seq = self._seq + 1
+        # Events are frozen for everyone else; the store sets its three fields once,
+        # before any reader has seen the event. A copy would cost more than the event.
+        fields = event.__dict__
+        fields["seq"] = seq
+        fields["event_id"] = f"{self._id_prefix}{seq}"
+        fields["timestamp"] = time.time()
         self._history.append(event)
 
     async def _deliver(self, event: Event, subscribers: list[Subscriber]) -> None:

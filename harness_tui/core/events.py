@@ -5,8 +5,9 @@ headless output all read these events and nothing else. Rules:
 
 - Every event is a frozen pydantic model with a ``type`` literal; ``AgentEvent`` is the
   discriminated union of all of them and ``parse_event`` reads one back from JSON.
-- ``seq`` is 0 until the session's ``EventStore`` appends the event and stamps it;
-  after that the event never changes.
+- ``seq``, ``event_id`` and ``timestamp`` are stamped by the session's ``EventStore``
+  when it appends the event (they are 0/empty before); after that the event never
+  changes.
 - Nothing in an event is a live object, so each one can cross to a browser or a file.
 - A run starts with ``PROMPT_RECEIVED`` and ends with exactly one of ``RUN_COMPLETED``
   (``is_error`` set when an ``ERROR`` ended it) or ``RUN_CANCELLED``.
@@ -16,9 +17,6 @@ headless output all read these events and nothing else. Rules:
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
 import uuid
 from typing import Annotated, Any, Literal, get_args
 
@@ -34,15 +32,6 @@ PERMISSION_MODES: tuple[PermissionMode, ...] = (
     "bypassPermissions",
 )
 
-# Event ids: a random per-process prefix and a counter. Unique across processes without
-# paying for os.urandom on every token delta.
-_EVENT_ID_PREFIX = os.urandom(6).hex()
-_event_counter = itertools.count(1)
-
-
-def new_event_id() -> str:
-    return f"{_EVENT_ID_PREFIX}{next(_event_counter):010x}"
-
 
 def new_id(prefix: str) -> str:
     """A random id for sessions, runs, messages and requests, e.g. ``run_3f2a…``."""
@@ -52,12 +41,16 @@ def new_id(prefix: str) -> str:
 class Event(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Unknown fields are ignored, so a reader can load events written by a newer version.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     type: str
+    #: Position in the session's log, gapless from 1; stamped by the store.
     seq: int = 0
-    event_id: str = Field(default_factory=new_event_id)
-    timestamp: float = Field(default_factory=time.time)
+    #: Unique id of the event; stamped by the store.
+    event_id: str = ""
+    #: When the event entered the log (Unix seconds); stamped by the store.
+    timestamp: float = 0.0
     session_id: str
     run_id: str | None = None
     parent_tool_call_id: str | None = None

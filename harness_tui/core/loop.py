@@ -1,0 +1,327 @@
+"""The agent loop: one run, turn by turn.
+
+    turn: stream one response -> run its tool calls -> append the results
+          -> deliver steering messages -> continue, or stop
+
+It stops when a response asks for no tools and no steering message is waiting, at
+``max_turns``, on a provider failure, or when cancelled (the cancel scope belongs to the
+session, which then calls ``finish_interrupted`` so the history stays a valid request).
+Everything the loop learns leaves through ``host.emit``; everything it needs comes from
+the ``LoopHost`` (the session), so tests drive it with a scripted provider.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+
+from harness_tui.core.events import (
+    Error,
+    MessageCompleted,
+    Retrying,
+    SteeringDelivered,
+    ThinkingDelta,
+    TokenDelta,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallStarted,
+    new_id,
+)
+from harness_tui.core.message_builder import MessageBuilder
+from harness_tui.core.messages import (
+    AssistantMessage,
+    Message,
+    TokenUsage,
+    ToolCallBlock,
+    ToolResultMessage,
+    UserMessage,
+)
+from harness_tui.core.providers.base import (
+    ModelRequest,
+    Provider,
+    RetryNotice,
+    StreamEnd,
+    StreamFailed,
+    TextChunk,
+    ThinkingChunk,
+    ThinkingSignature,
+    ToolCallArgs,
+    ToolCallBegin,
+    UsageChunk,
+)
+from harness_tui.core.steering import SteeringQueue
+from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.executor import ToolExecutor
+
+CANCELLED_RESULT = "cancelled by user"
+
+
+class LoopHost(Protocol):
+    """What the loop needs from its session."""
+
+    messages: list[Message]
+    executor: ToolExecutor
+    steering: SteeringQueue
+
+    async def emit(self, event_type: type, /, **fields: Any) -> Any: ...
+
+    async def begin_turn(self) -> Provider:
+        """Turn boundary: apply a queued model switch; return the provider to call."""
+        ...
+
+    def build_request(self, provider: Provider) -> ModelRequest: ...
+
+    def tool_context(self, tool_call_id: str) -> ToolContext: ...
+
+    async def record_usage(self, usage: TokenUsage) -> None: ...
+
+    async def stop_requested(self) -> str | None:
+        """The run is about to end; a text to continue with instead (a Stop hook)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    stop_reason: str
+    turns: int
+    result: str
+    usage: TokenUsage
+    error: str | None = None
+
+
+class AgentLoop:
+    """One run. ``run()`` drives it; ``finish_interrupted()`` tidies up after a cancel."""
+
+    def __init__(self, host: LoopHost, max_turns: int) -> None:
+        self.host = host
+        self.max_turns = max_turns
+        self.turn = 0
+        self.usage = TokenUsage()
+        self._last_text = ""
+        # State a cancel has to clean up: the response being streamed, and the tool
+        # calls of the last response that have no result in the history yet.
+        self._builder: MessageBuilder | None = None
+        self._open_calls: Sequence[ToolCallBlock] = ()
+        self._results: dict[str, ToolResultMessage] = {}
+        self._started: dict[str, float] = {}
+        self._input_errors: dict[str, str] = {}
+
+    def _outcome(self, stop_reason: str, error: str | None = None) -> RunOutcome:
+        return RunOutcome(stop_reason, self.turn, self._last_text, self.usage, error)
+
+    async def run(self) -> RunOutcome:
+        host = self.host
+        while True:
+            if self.turn >= self.max_turns:
+                return self._outcome("max_turns")
+            self.turn += 1
+            provider = await host.begin_turn()
+            message, failure = await self._stream(provider)
+            if failure is not None:
+                await host.emit(
+                    Error, message=failure.message, code=failure.code, hint=failure.hint, fatal=True
+                )
+                return self._outcome("error", failure.message)
+            calls = message.tool_calls if message else ()
+            if calls:
+                await self._run_tools(message.id, calls, self._input_errors)  # type: ignore[union-attr]
+            if await self._deliver_steering() or calls:
+                continue
+            reason = await host.stop_requested()
+            if reason is None:
+                return self._outcome(
+                    message.stop_reason if message and message.stop_reason else "end_turn"
+                )
+            host.messages.append(UserMessage.of(reason, "steering"))
+
+    async def _stream(
+        self, provider: Provider
+    ) -> tuple[AssistantMessage | None, StreamFailed | None]:
+        host = self.host
+        emit = host.emit
+        builder = MessageBuilder(new_id("msg"), provider.name, provider.model)
+        message_id = builder.message_id
+        self._builder = builder
+        failure: StreamFailed | None = None
+        try:
+            async with aclosing(provider.stream(host.build_request(provider))) as chunks:
+                async for chunk in chunks:
+                    kind = type(chunk)
+                    if kind is TextChunk:
+                        builder.text(chunk.text)
+                        await emit(TokenDelta, message_id=message_id, text=chunk.text)
+                    elif kind is ThinkingChunk:
+                        builder.thinking(chunk.text)
+                        await emit(ThinkingDelta, message_id=message_id, text=chunk.text)
+                    elif kind is ThinkingSignature:
+                        builder.thinking_signature(chunk.signature)
+                    elif kind is ToolCallBegin:
+                        builder.tool_call(chunk.id, chunk.name)
+                    elif kind is ToolCallArgs:
+                        builder.tool_args(chunk.id, chunk.json)
+                    elif kind is UsageChunk:
+                        builder.usage = chunk.usage
+                    elif kind is StreamEnd:
+                        builder.stop_reason = chunk.stop_reason
+                    elif kind is RetryNotice:
+                        await emit(
+                            Retrying,
+                            attempt=chunk.attempt,
+                            max_attempts=chunk.max_attempts,
+                            delay_s=chunk.delay_s,
+                            reason=chunk.reason,
+                            status_code=chunk.status_code,
+                        )
+                    elif kind is StreamFailed:
+                        failure = chunk
+                        break
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception as exc:  # an adapter bug or an SDK error it did not translate
+            failure = StreamFailed(
+                f"the {provider.name} response stream broke: {type(exc).__name__}: {exc}",
+                "provider_exception",
+            )
+        self._builder = None
+        if failure is None:
+            message = builder.build()
+        else:
+            # Keep what arrived; tool calls of a failed response are never run.
+            message = builder.build(interrupted=True, stop_reason="error")
+            if message is not None and message.tool_calls:
+                message = message.model_copy(
+                    update={"content": tuple(b for b in message.content if b.type != "tool_call")}
+                )
+                if not message.content:
+                    message = None
+        self._input_errors = dict(builder.input_errors)
+        await self._complete(message)
+        if builder.usage is not None:
+            self.usage = self.usage + builder.usage
+            await host.record_usage(builder.usage)
+        return message, failure
+
+    async def _complete(self, message: AssistantMessage | None) -> None:
+        if message is None:
+            return
+        self.host.messages.append(message)
+        # From here on its tool calls are owed a result, whatever happens next.
+        self._open_calls, self._results = message.tool_calls, {}
+        if message.text:
+            self._last_text = message.text
+        await self.host.emit(MessageCompleted, message=message, turn=self.turn)
+
+    async def _run_tools(
+        self, message_id: str, calls: Sequence[ToolCallBlock], input_errors: dict[str, str]
+    ) -> None:
+        for batch in _batches(calls, self.host.executor.concurrency_safe):
+            if len(batch) == 1:
+                await self._run_call(batch[0], message_id, input_errors)
+                continue
+            async with anyio.create_task_group() as group:
+                for call in batch:
+                    group.start_soon(self._run_call, call, message_id, input_errors)
+        self.host.messages.extend(self._results[call.id] for call in calls)
+        self._open_calls = ()
+
+    async def _run_call(
+        self, call: ToolCallBlock, message_id: str, input_errors: dict[str, str]
+    ) -> None:
+        host = self.host
+        self._started[call.id] = time.perf_counter()
+        await host.emit(
+            ToolCallStarted,
+            tool_call_id=call.id,
+            tool_name=call.name,
+            input=call.input,
+            message_id=message_id,
+        )
+        problem = input_errors.get(call.id)
+        if problem:
+            result = ToolResult.error(
+                f"{problem}. Call {call.name} again with a valid JSON object.", "invalid_input"
+            )
+        else:
+            result = await host.executor.execute(call, host.tool_context(call.id))
+        await self._record_result(call, result)
+
+    async def _record_result(self, call: ToolCallBlock, result: ToolResult) -> None:
+        duration_ms = (time.perf_counter() - self._started.pop(call.id, time.perf_counter())) * 1e3
+        if result.is_error:
+            await self.host.emit(
+                ToolCallFailed,
+                tool_call_id=call.id,
+                tool_name=call.name,
+                error=result.content,
+                kind=result.error_kind,
+                display=result.display,
+                details=dict(result.details),
+                duration_ms=duration_ms,
+            )
+        else:
+            await self.host.emit(
+                ToolCallCompleted,
+                tool_call_id=call.id,
+                tool_name=call.name,
+                content=result.content,
+                display=result.display,
+                display_format=result.display_format,
+                details=dict(result.details),
+                duration_ms=duration_ms,
+            )
+        self._results[call.id] = ToolResultMessage(
+            tool_call_id=call.id,
+            tool_name=call.name,
+            content=result.content,
+            is_error=result.is_error,
+        )
+
+    async def _deliver_steering(self) -> bool:
+        steers = self.host.steering.take_steers()
+        if not steers:
+            return False
+        # Into the history first, all at once: a cancel landing between two events must
+        # not lose a message that already left the queue.
+        self.host.messages.extend(UserMessage.of(m.text, "steering") for m in steers)
+        with anyio.CancelScope(shield=True):
+            for m in steers:
+                await self.host.emit(
+                    SteeringDelivered,
+                    steering_id=m.id,
+                    text=m.text,
+                    kind=m.kind,
+                    turn=self.turn + 1,
+                )
+        return True
+
+    async def finish_interrupted(self, reason: str = CANCELLED_RESULT) -> None:
+        """After a cancel or a crash: keep the partial response (marked interrupted) and
+        answer every tool call that has no result, so the history is a valid request."""
+        builder, self._builder = self._builder, None
+        if builder is not None:
+            message = builder.build(interrupted=True, stop_reason="cancelled")
+            await self._complete(message)
+        for call in self._open_calls:
+            if call.id not in self._results:
+                self._started.setdefault(call.id, time.perf_counter())
+                await self._record_result(call, ToolResult.error(reason, "cancelled"))
+        self.host.messages.extend(self._results[call.id] for call in self._open_calls)
+        self._open_calls = ()
+
+
+def _batches(
+    calls: Sequence[ToolCallBlock], concurrency_safe: Callable[[str], bool]
+) -> list[list[ToolCallBlock]]:
+    """Consecutive concurrency-safe calls form one parallel batch; others run alone."""
+    batches: list[list[ToolCallBlock]] = []
+    for call in calls:
+        if concurrency_safe(call.name) and batches and concurrency_safe(batches[-1][0].name):
+            batches[-1].append(call)
+        else:
+            batches.append([call])
+    return batches

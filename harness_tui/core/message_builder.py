@@ -1,0 +1,122 @@
+"""Assembles one ``AssistantMessage`` from a provider's chunks.
+
+Shared by every provider, so the message shape never depends on which one ran.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness_tui.core.messages import (
+    AssistantBlock,
+    AssistantMessage,
+    TextBlock,
+    ThinkingBlock,
+    TokenUsage,
+    ToolCallBlock,
+)
+
+
+class MessageBuilder:
+    """Collects text, thinking and tool calls in the order they arrive."""
+
+    def __init__(self, message_id: str, provider: str, model: str) -> None:
+        self.message_id = message_id
+        self.provider = provider
+        self.model = model
+        self.usage: TokenUsage | None = None
+        self.stop_reason: str | None = None
+        # Each part: ["text", str] | ["thinking", str, signature] | ["tool", id, name, json]
+        self._parts: list[list[Any]] = []
+        #: Tool calls whose input was not valid JSON, by id, with the parse error.
+        self.input_errors: dict[str, str] = {}
+
+    @property
+    def has_content(self) -> bool:
+        return bool(self._parts)
+
+    def text(self, text: str) -> None:
+        parts = self._parts
+        if parts and parts[-1][0] == "text":
+            parts[-1][1] += text
+        else:
+            parts.append(["text", text])
+
+    def thinking(self, text: str) -> None:
+        parts = self._parts
+        if parts and parts[-1][0] == "thinking" and parts[-1][2] is None:
+            parts[-1][1] += text
+        else:
+            parts.append(["thinking", text, None])
+
+    def thinking_signature(self, signature: str) -> None:
+        for part in reversed(self._parts):
+            if part[0] == "thinking":
+                part[2] = signature
+                return
+        # A signature with no text (redacted or empty thinking) still has to go back.
+        self._parts.append(["thinking", "", signature])
+
+    def tool_call(self, call_id: str, name: str) -> None:
+        self._parts.append(["tool", call_id, name, ""])
+
+    def tool_args(self, call_id: str, fragment: str) -> None:
+        for part in reversed(self._parts):
+            if part[0] == "tool" and part[1] == call_id:
+                part[3] += fragment
+                return
+        raise ValueError(f"input for unknown tool call {call_id!r}")
+
+    def build(
+        self, *, interrupted: bool = False, stop_reason: str | None = None
+    ) -> AssistantMessage | None:
+        """The message so far, or None when nothing arrived.
+
+        For an interrupted message, tool calls whose input never completed are dropped
+        (they cannot be answered); complete ones stay and get a synthetic result later.
+        Empty text and unsigned thinking blocks of an interrupted message are dropped too.
+        """
+        blocks: list[AssistantBlock] = []
+        self.input_errors.clear()
+        for part in self._parts:
+            kind = part[0]
+            if kind == "text":
+                if part[1]:
+                    blocks.append(TextBlock(text=part[1]))
+            elif kind == "thinking":
+                if part[1] or part[2]:
+                    blocks.append(ThinkingBlock(text=part[1], signature=part[2]))
+            else:
+                _, call_id, name, raw = part
+                parsed = _parse_input(raw)
+                if isinstance(parsed, str):
+                    if interrupted:
+                        continue
+                    self.input_errors[call_id] = parsed
+                    parsed = {}
+                blocks.append(ToolCallBlock(id=call_id, name=name, input=parsed))
+        if not blocks:
+            return None
+        return AssistantMessage(
+            id=self.message_id,
+            content=tuple(blocks),
+            provider=self.provider,
+            model=self.model,
+            stop_reason=stop_reason or self.stop_reason,
+            interrupted=interrupted,
+            usage=self.usage,
+        )
+
+
+def _parse_input(raw: str) -> dict[str, Any] | str:
+    """The parsed input object, or an error message."""
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"the tool input is not valid JSON ({exc.msg} at character {exc.pos})"
+    if not isinstance(value, dict):
+        return f"the tool input must be a JSON object, not {type(value).__name__}"
+    return value

@@ -1,0 +1,1 @@
+"""Provider adapters. Each turns a wire protocol into the chunks of ``base``."""

@@ -1,0 +1,503 @@
+"""Sessions: one conversation each, with its own history, event log, queue and runs.
+
+Commands go in as method calls (``submit``, ``steer``, ``follow_up``, ``pull_back``,
+``cancel``, ``set_model``, ``set_mode``, ``resolve_permission``); facts come out as
+events in ``session.store``. Sessions share no state, so any number run side by side.
+
+    async with Session(model="demo") as session:
+        async for event in session.run("What is in this folder?"):
+            print(event.type)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import aclosing
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from harness_tui import __version__
+from harness_tui.core.errors import HarnessError, SessionBusyError
+from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
+from harness_tui.core.events import (
+    PERMISSION_MODES,
+    RUN_END_TYPES,
+    AgentEvent,
+    Error,
+    Event,
+    ModeChanged,
+    ModelChanged,
+    Notice,
+    PermissionMode,
+    PlanEntry,
+    PlanGenerated,
+    PlanUpdated,
+    PromptReceived,
+    RunCancelled,
+    RunCompleted,
+    SessionEnded,
+    SessionStarted,
+    SteeringDelivered,
+    SteeringQueued,
+    SteeringWithdrawn,
+    UsageUpdated,
+    new_id,
+)
+from harness_tui.core.loop import AgentLoop
+from harness_tui.core.messages import Message, TokenUsage, UserMessage
+from harness_tui.core.models import DEMO_MODEL, ModelChoice, resolve_model
+from harness_tui.core.permissions import AskPolicy, ModeGate, PermissionBroker
+from harness_tui.core.providers.base import ModelRequest, Provider
+from harness_tui.core.providers.demo import KEY_HELP
+from harness_tui.core.steering import QueuedMessage, SteeringQueue
+from harness_tui.core.system_prompt import build_system_prompt
+from harness_tui.core.tools import ToolContext, ToolExecutor, ToolGate, builtin_tools
+from harness_tui.core.tools.base import Tool
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_TURNS = 100
+DEMO_NOTICE = "You are on the offline demo model: it plays a script and reads no key. " + KEY_HELP
+
+
+class Session:
+    """One conversation. Enter it (``async with``) before sending it anything."""
+
+    def __init__(
+        self,
+        *,
+        model: str | ModelChoice = DEMO_MODEL,
+        cwd: str | Path | None = None,
+        mode: PermissionMode = "default",
+        tools: Iterable[Tool] | None = None,
+        gate: ToolGate | None = None,
+        session_id: str | None = None,
+        max_turns: int = DEFAULT_MAX_TURNS,
+        system_prompt: str | None = None,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
+        ask_policy: AskPolicy = "ask",
+        notices: Sequence[str] = (),
+    ) -> None:
+        self.id = session_id or new_id("ses")
+        self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
+        self.model = model if isinstance(model, ModelChoice) else resolve_model(model, cwd=self.cwd)
+        self.mode: PermissionMode = _check_mode(mode)
+        if max_turns < 1:
+            raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
+        self.max_turns = max_turns
+        self.system_prompt = system_prompt or build_system_prompt(self.cwd)
+        self.store = EventStore(history_limit)
+        self.messages: list[Message] = []
+        self.steering = SteeringQueue()
+        self.permissions = PermissionBroker(self.emit, ask_policy)
+        self.executor = ToolExecutor(
+            builtin_tools() if tools is None else tools, gate=gate or ModeGate(self.permissions)
+        )
+        self.plan: tuple[PlanEntry, ...] = ()
+        self.total_usage = TokenUsage()
+        self._notices = list(notices)
+        self._provider: Provider | None = None
+        self._pending_model: ModelChoice | None = None
+        self._group: anyio.abc.TaskGroup | None = None
+        self._closed = False
+        self._close_requested = anyio.Event()
+        self._closed_event = anyio.Event()
+        # The active run (None when idle) and what cancel() needs to reach it.
+        self._run_id: str | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._runner_done = anyio.Event()
+        self._returned: list[QueuedMessage] = []
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "idle"
+        return f"<Session {self.id} model={self.model.name} {state}>"
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def __aenter__(self) -> Session:
+        if self._group is not None or self._closed:
+            raise HarnessError("a session can be entered only once")
+        group = anyio.create_task_group()
+        await group.__aenter__()
+        self._group = group
+        await self.emit(
+            SessionStarted,
+            cwd=str(self.cwd),
+            model=self.model.name,
+            permission_mode=self.mode,
+            version=__version__,
+        )
+        if self.model.is_demo:
+            self._notices.insert(0, DEMO_NOTICE)
+        for notice in self._notices:
+            await self.emit(Notice, message=notice)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> bool | None:
+        try:
+            with anyio.CancelScope(shield=True):
+                await self._shutdown()
+        finally:
+            group, self._group = self._group, None
+            assert group is not None
+            result = await group.__aexit__(*exc_info)  # type: ignore[arg-type]
+            self._closed_event.set()
+        return result
+
+    async def _shutdown(self) -> None:
+        await self.cancel()
+        self._closed = True
+        await self.emit(SessionEnded)
+        self.store.close()
+        await self.executor.aclose()
+
+    def request_close(self) -> None:
+        """Ask the task hosting this session (see ``SessionManager``) to close it."""
+        self._close_requested.set()
+
+    async def wait_close_requested(self) -> None:
+        await self._close_requested.wait()
+
+    async def wait_closed(self) -> None:
+        await self._closed_event.wait()
+
+    # --- state ----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._run_id is not None
+
+    @property
+    def run_id(self) -> str | None:
+        return self._run_id
+
+    async def emit(self, event_type: type[Event], /, **fields: Any) -> Event:
+        """Create an event of this session (and its current run) and append it."""
+        return await self.store.append(
+            event_type(session_id=self.id, run_id=self._run_id, **fields)
+        )
+
+    # --- commands -------------------------------------------------------------------
+
+    async def submit(self, text: str) -> str:
+        """Start a run with this prompt; returns its run id. Raises ``SessionBusyError``
+        while a run is active (use ``steer`` or ``follow_up`` then)."""
+        text = _check_prompt(text)
+        if self.running:
+            raise SessionBusyError(
+                "a run is already active", hint="steer it, queue a follow-up, or cancel it first"
+            )
+        return self._start(text)
+
+    async def steer(self, text: str) -> QueuedMessage | None:
+        """Deliver at the next turn boundary of the active run. When idle, start a run
+        with it instead (returns None)."""
+        return await self._enqueue(text, "steer")
+
+    async def follow_up(self, text: str) -> QueuedMessage | None:
+        """Run after the active run ends. When idle, start a run with it (returns None)."""
+        return await self._enqueue(text, "follow_up")
+
+    async def pull_back(self, steering_id: str | None = None) -> QueuedMessage | None:
+        """Take a pending message (the newest by default) back out of the queue."""
+        item = self.steering.pull_back(steering_id)
+        if item is not None:
+            await self._withdrawn(item, "pulled_back")
+        return item
+
+    async def cancel(self) -> list[QueuedMessage]:
+        """Stop the active run and everything it started; returns the messages that
+        were still queued (they go back to the user). Returns once the run has ended."""
+        if not self.running:
+            return []
+        done = self._runner_done
+        assert self._scope is not None
+        self._scope.cancel()
+        await done.wait()
+        return list(self._returned)
+
+    async def set_model(self, name: str | ModelChoice) -> ModelChoice:
+        """Switch models. During a run the switch waits for the next turn boundary."""
+        choice = name if isinstance(name, ModelChoice) else resolve_model(name, cwd=self.cwd)
+        if self.running:
+            self._pending_model = choice
+        else:
+            await self._apply_model(choice)
+        return choice
+
+    async def set_mode(self, mode: str) -> None:
+        """Change the permission mode; it applies to the next tool call."""
+        new = _check_mode(mode)
+        previous, self.mode = self.mode, new
+        if new != previous:
+            await self.emit(ModeChanged, mode=new, previous_mode=previous)
+
+    async def resolve_permission(
+        self, request_id: str, decision: str, reason: str | None = None
+    ) -> None:
+        """Answer a ``PERMISSION_REQUESTED``: ``allow_once``, ``allow_session``,
+        ``allow_always`` or ``deny`` (with a reason the model will read)."""
+        self.permissions.resolve(request_id, decision, reason)
+
+    async def run(self, prompt: str) -> AsyncIterator[AgentEvent]:
+        """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
+        ``RUN_CANCELLED``). Leaving the loop early cancels the run."""
+        self._require_open()
+        sub = self.store.subscribe("run", queue_size=10_000)
+        run_id: str | None = None
+        try:
+            run_id = await self.submit(prompt)
+            async with aclosing(self.store.stream(sub)) as events:
+                async for event in events:
+                    yield event  # type: ignore[misc]
+                    if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
+                        return
+        finally:
+            self.store.unsubscribe(sub)
+            if run_id is not None and self._run_id == run_id:
+                with anyio.CancelScope(shield=True):
+                    await self.cancel()
+
+    # --- runs -----------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self._group is None or self._closed:
+            raise HarnessError(
+                "the session is not open",
+                hint="use `async with session:` or SessionManager.create()",
+            )
+
+    def _start(self, text: str, queued: QueuedMessage | None = None) -> str:
+        self._require_open()
+        assert self._group is not None
+        run_id = new_id("run")
+        # Marked running before the task starts, so a steer right after submit queues.
+        self._run_id = run_id
+        self._scope = anyio.CancelScope()
+        self._runner_done = anyio.Event()
+        self._returned = []
+        self._group.start_soon(self._runner, text, queued)
+        return run_id
+
+    async def _enqueue(self, text: str, kind: str) -> QueuedMessage | None:
+        text = _check_prompt(text)
+        if not self.running:
+            self._start(text)
+            return None
+        item = self.steering.add(text, kind)  # type: ignore[arg-type]
+        await self.emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
+        return item
+
+    async def _runner(self, text: str, queued: QueuedMessage | None) -> None:
+        """Runs the prompt, then each message still queued, one run each."""
+        try:
+            while True:
+                if await self._run_once(text, queued):
+                    return  # cancelled: the queue went back to the user
+                nxt = self.steering.take_next()
+                if nxt is None:
+                    return
+                text, queued = nxt.text, nxt
+                self._run_id = new_id("run")
+                self._scope = anyio.CancelScope()
+        finally:
+            self._run_id = None
+            self._scope = None
+            self._runner_done.set()
+
+    async def _run_once(self, text: str, queued: QueuedMessage | None) -> bool:
+        """One run; True when it was cancelled."""
+        started = time.perf_counter()
+        loop = AgentLoop(self, self.max_turns)
+        scope = self._scope
+        assert scope is not None
+        outcome = crash = None
+        with scope:
+            await self.emit(PromptReceived, text=text, source="follow_up" if queued else "user")
+            self.messages.append(UserMessage.of(text, "follow_up" if queued else "prompt"))
+            if queued is not None:
+                await self.emit(
+                    SteeringDelivered,
+                    steering_id=queued.id,
+                    text=queued.text,
+                    kind=queued.kind,
+                    turn=1,
+                )
+            try:
+                outcome = await loop.run()
+            except Exception as exc:  # a bug, not a provider or tool failure
+                crash = exc
+        duration_ms = (time.perf_counter() - started) * 1e3
+        with anyio.CancelScope(shield=True):
+            if outcome is not None:
+                await self.emit(
+                    RunCompleted,
+                    stop_reason=outcome.stop_reason,
+                    turns=outcome.turns,
+                    duration_ms=duration_ms,
+                    result=outcome.result,
+                    is_error=outcome.error is not None,
+                    error=outcome.error,
+                    usage=outcome.usage,
+                )
+                return False
+            if crash is not None:
+                log.error("run failed", exc_info=crash)
+                message = f"internal error: {type(crash).__name__}: {crash}"
+                await loop.finish_interrupted("not run: the run stopped on an internal error")
+                await self.emit(
+                    Error,
+                    message=message,
+                    code="internal_error",
+                    fatal=True,
+                    hint="this is a bug in harness-tui; the session is still usable",
+                )
+                await self.emit(
+                    RunCompleted,
+                    stop_reason="error",
+                    turns=loop.turn,
+                    duration_ms=duration_ms,
+                    result="",
+                    is_error=True,
+                    error=message,
+                    usage=loop.usage,
+                )
+                return False
+            await loop.finish_interrupted()
+            self._returned = self.steering.drain()
+            for item in self._returned:
+                await self._withdrawn(item, "cancelled")
+            await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
+            return True
+
+    async def _withdrawn(self, item: QueuedMessage, reason: str) -> None:
+        await self.emit(
+            SteeringWithdrawn, steering_id=item.id, text=item.text, kind=item.kind, reason=reason
+        )
+
+    async def _apply_model(self, choice: ModelChoice) -> None:
+        previous = self.model.name
+        self.model, self._provider = choice, None
+        await self.emit(
+            ModelChanged, model=choice.name, provider=choice.provider, previous_model=previous
+        )
+
+    async def _set_plan(self, entries: Sequence[PlanEntry], tool_call_id: str | None) -> None:
+        event_type = PlanUpdated if self.plan else PlanGenerated
+        self.plan = tuple(entries)
+        await self.emit(event_type, entries=self.plan, tool_call_id=tool_call_id)
+
+    # --- LoopHost -------------------------------------------------------------------
+
+    async def begin_turn(self) -> Provider:
+        if self._pending_model is not None:
+            choice, self._pending_model = self._pending_model, None
+            await self._apply_model(choice)
+        if self._provider is None:
+            self._provider = self.model.create()
+        return self._provider
+
+    def build_request(self, provider: Provider) -> ModelRequest:
+        return ModelRequest(
+            model=provider.model,
+            system=self.system_prompt,
+            messages=tuple(self.messages),
+            tools=self.executor.specs(),
+        )
+
+    def tool_context(self, tool_call_id: str) -> ToolContext:
+        assert self._run_id is not None
+        return ToolContext(
+            session_id=self.id,
+            run_id=self._run_id,
+            tool_call_id=tool_call_id,
+            cwd=self.cwd,
+            permission_mode=self.mode,
+            emit=self.emit,
+            set_plan=self._set_plan,
+        )
+
+    async def record_usage(self, usage: TokenUsage) -> None:
+        self.total_usage = self.total_usage + usage
+        await self.emit(
+            UsageUpdated,
+            usage=usage,
+            total=self.total_usage,
+            context_tokens=usage.context_tokens,
+            context_window=self.model.context_window,
+        )
+
+    async def stop_requested(self) -> str | None:
+        return None
+
+
+class SessionManager:
+    """Many sessions at once (the web server, tests). Each session lives in a task of
+    the manager's own, so it is entered and left in the same task."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._group: anyio.abc.TaskGroup | None = None
+
+    async def __aenter__(self) -> SessionManager:
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> bool | None:
+        for session in list(self._sessions.values()):
+            session.request_close()
+        group, self._group = self._group, None
+        assert group is not None
+        return await group.__aexit__(*exc_info)  # type: ignore[arg-type]
+
+    async def create(self, **options: Any) -> Session:
+        """A new, open session; ``options`` are ``Session``'s keyword arguments."""
+        if self._group is None:
+            raise HarnessError(
+                "the session manager is not open",
+                hint="use `async with SessionManager() as manager:`",
+            )
+        session = Session(**options)
+        await self._group.start(self._host, session)
+        return session
+
+    async def _host(self, session: Session, *, task_status: Any) -> None:
+        async with session:
+            self._sessions[session.id] = session
+            task_status.started()
+            await session.wait_close_requested()
+        self._sessions.pop(session.id, None)
+
+    def get(self, session_id: str) -> Session:
+        try:
+            return self._sessions[session_id]
+        except KeyError:
+            raise HarnessError(f"no open session {session_id!r}") from None
+
+    def list(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    async def close(self, session_id: str) -> None:
+        session = self.get(session_id)
+        session.request_close()
+        await session.wait_closed()
+
+
+def _check_mode(mode: str) -> PermissionMode:
+    if mode not in PERMISSION_MODES:
+        raise HarnessError(
+            f"unknown permission mode {mode!r}", hint="use one of " + ", ".join(PERMISSION_MODES)
+        )
+    return mode  # type: ignore[return-value]
+
+
+def _check_prompt(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise HarnessError("the prompt is empty", hint="type something for the model to do")
+    return text

@@ -1,0 +1,79 @@
+"""The tool protocol: what a tool declares, what it gets, what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness_tui.core.events import PlanEntry, ToolFailureKind
+
+Emit = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """``content`` goes to the model; ``display`` (optional) is what the UI shows."""
+
+    content: str
+    display: str | None = None
+    display_format: str = "text"
+    details: Mapping[str, Any] = field(default_factory=dict)
+    is_error: bool = False
+    error_kind: ToolFailureKind = "tool_error"
+
+    @classmethod
+    def error(cls, message: str, kind: ToolFailureKind = "tool_error") -> ToolResult:
+        return cls(content=message, is_error=True, error_kind=kind)
+
+
+@dataclass(slots=True)
+class ToolContext:
+    """What a running tool may know and do. Built by the session for each call."""
+
+    session_id: str
+    run_id: str
+    tool_call_id: str
+    cwd: Path
+    permission_mode: str
+    emit: Emit
+    set_plan: Callable[[Sequence[PlanEntry], str | None], Awaitable[None]]
+
+    async def progress(
+        self,
+        output: str = "",
+        *,
+        progress: float | None = None,
+        total: float | None = None,
+        status: str | None = None,
+    ) -> None:
+        """Report streamed output or progress of this call (``TOOL_CALL_PROGRESS``)."""
+        from harness_tui.core.events import ToolCallProgress
+
+        await self.emit(
+            ToolCallProgress,
+            tool_call_id=self.tool_call_id,
+            output=output,
+            progress=progress,
+            total=total,
+            status=status,
+        )
+
+
+class Tool:
+    """Base class of every tool. Subclasses set the class attributes and ``run``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    input_schema: ClassVar[dict[str, Any]]
+    #: Reads only: allowed in ``plan`` mode and never asks for permission by mode.
+    read_only: ClassVar[bool] = False
+    #: May run at the same time as other concurrency-safe calls of the same response.
+    concurrency_safe: ClassVar[bool] = False
+
+    async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what the tool holds (processes, connections) when the session ends."""

@@ -1,0 +1,158 @@
+"""Runs one tool call and always comes back with a result for the model.
+
+Unknown tool, invalid input, a denial, a timeout, an exception and oversized output all
+become a ``ToolResult`` (an error one where it failed) — never an exception that could
+crash the loop. Cancellation is the one thing that passes through: it belongs to the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+
+from harness_tui.core.messages import ToolCallBlock
+from harness_tui.core.providers.base import ToolSpec
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_MAX_OUTPUT_CHARS = 40_000
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    """A gate's answer: run it (possibly with a changed input) or refuse with a reason
+    the model will read."""
+
+    allowed: bool
+    reason: str | None = None
+    updated_input: dict[str, Any] | None = None
+
+
+ALLOW = GateVerdict(allowed=True)
+
+
+class ToolGate(Protocol):
+    """Decides whether a call may run: permission mode and rules, PreToolUse hooks."""
+
+    async def check(self, tool: Tool, input: dict[str, Any], ctx: ToolContext) -> GateVerdict: ...
+
+
+class ToolExecutor:
+    """The tools of one session, and the one way to run them."""
+
+    def __init__(
+        self,
+        tools: Iterable[Tool] = (),
+        *,
+        gate: ToolGate | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+    ) -> None:
+        self.tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.add(tool)
+        self.gate = gate
+        self.timeout_s = timeout_s
+        self.max_output_chars = max_output_chars
+        self._validators: dict[str, Any] = {}
+
+    def add(self, tool: Tool) -> None:
+        if tool.name in self.tools:
+            raise ValueError(f"two tools are named {tool.name!r}")
+        self.tools[tool.name] = tool
+
+    def specs(self) -> tuple[ToolSpec, ...]:
+        return tuple(
+            ToolSpec(name=t.name, description=t.description, input_schema=t.input_schema)
+            for t in self.tools.values()
+        )
+
+    def concurrency_safe(self, name: str) -> bool:
+        tool = self.tools.get(name)
+        return bool(tool and tool.concurrency_safe)
+
+    async def execute(self, call: ToolCallBlock, ctx: ToolContext) -> ToolResult:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            known = ", ".join(sorted(self.tools)) or "none"
+            return ToolResult.error(
+                f"Unknown tool {call.name!r}. Available tools: {known}.", "unknown_tool"
+            )
+        problem = self._validate(tool, call.input)
+        if problem:
+            return ToolResult.error(f"Invalid input for {tool.name}: {problem}", "invalid_input")
+        input = call.input
+        if self.gate is not None:
+            verdict = await self.gate.check(tool, input, ctx)
+            if not verdict.allowed:
+                reason = verdict.reason or "denied"
+                return ToolResult.error(
+                    f"Permission to use {tool.name} was denied: {reason}", "denied"
+                )
+            if verdict.updated_input is not None:
+                input = verdict.updated_input
+                problem = self._validate(tool, input)
+                if problem:
+                    return ToolResult.error(
+                        f"Invalid input for {tool.name} (as changed by a hook): {problem}",
+                        "invalid_input",
+                    )
+        try:
+            with anyio.fail_after(self.timeout_s):
+                result = await tool.run(input, ctx)
+        except TimeoutError:
+            return ToolResult.error(
+                f"{tool.name} timed out after {self.timeout_s:g} s and was stopped.", "timeout"
+            )
+        except anyio.get_cancelled_exc_class():
+            raise
+        except Exception as exc:
+            log.debug("tool %s raised", tool.name, exc_info=True)
+            return ToolResult.error(f"{tool.name} failed: {type(exc).__name__}: {exc}", "exception")
+        return self._truncate(result)
+
+    def _validate(self, tool: Tool, input: dict[str, Any]) -> str | None:
+        validator = self._validators.get(tool.name)
+        if validator is None:
+            # jsonschema costs ~0.1 s to import: only when the first tool runs.
+            from jsonschema import Draft202012Validator
+
+            validator = Draft202012Validator(tool.input_schema)
+            self._validators[tool.name] = validator
+        error = next(iter(validator.iter_errors(input)), None)
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path)
+        return f"{where}: {error.message}" if where else error.message
+
+    def _truncate(self, result: ToolResult) -> ToolResult:
+        limit = self.max_output_chars
+        content = result.content
+        if len(content) <= limit:
+            return result
+        cut = len(content) - limit
+        note = (
+            f"\n\n[output truncated: {cut:,} of {len(content):,} characters cut; "
+            "ask for a narrower range to see more]"
+        )
+        return ToolResult(
+            content=content[:limit] + note,
+            display=result.display,
+            display_format=result.display_format,
+            details={**result.details, "truncated_chars": cut},
+            is_error=result.is_error,
+            error_kind=result.error_kind,
+        )
+
+    async def aclose(self) -> None:
+        for tool in self.tools.values():
+            try:
+                await tool.aclose()
+            except Exception:
+                log.warning("closing tool %s failed", tool.name, exc_info=True)

@@ -1,0 +1,111 @@
+"""Small tools and waits shared by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from harness_tui.core.event_store import EventStore
+from harness_tui.core.events import Event
+from harness_tui.core.session import Session
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+
+
+def types(events: list[Event]) -> list[str]:
+    return [e.type for e in events]
+
+
+def squeeze(names: list[str]) -> list[str]:
+    """Event types with runs of the same type collapsed (TOKEN_DELTA x40 -> once)."""
+    out: list[str] = []
+    for name in names:
+        if not out or out[-1] != name:
+            out.append(name)
+    return out
+
+
+async def wait_for(
+    store: EventStore, predicate: Callable[[Event], bool], timeout: float = 10
+) -> Event:
+    """The first event, already stored or still to come, that matches."""
+    sub = store.subscribe("wait_for", queue_size=100_000, since=0)
+    with anyio.fail_after(timeout):
+        async for event in store.stream(sub):
+            if isinstance(event, Event) and predicate(event):
+                store.unsubscribe(sub)
+                return event
+    raise AssertionError("the store closed before the event came")
+
+
+async def run_to_end(session: Session, prompt: str, timeout: float = 10) -> list[Event]:
+    """Submit and return the events of the run, from PROMPT_RECEIVED to its end."""
+    run_id = await session.submit(prompt)
+    await wait_for(
+        session.store,
+        lambda e: e.run_id == run_id and e.type in ("RUN_COMPLETED", "RUN_CANCELLED"),
+        timeout,
+    )
+    return [e for e in session.store.replay(0) if e.run_id == run_id]
+
+
+class GateTool(Tool):
+    """Signals when it starts, then waits until the test lets it finish."""
+
+    description = "waits for the test"
+    input_schema = {"type": "object", "properties": {"label": {"type": "string"}}}
+    read_only = True
+
+    def __init__(self, name: str = "Gate", *, concurrency_safe: bool = False) -> None:
+        self.name = name  # type: ignore[misc]
+        self.concurrency_safe = concurrency_safe  # type: ignore[misc]
+        self.started: dict[str, anyio.Event] = {}
+        self.release = anyio.Event()
+        self.finished: list[str] = []
+        self.cancelled: list[str] = []
+
+    def started_event(self, label: str) -> anyio.Event:
+        return self.started.setdefault(label, anyio.Event())
+
+    async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        label = input.get("label", "")
+        self.started_event(label).set()
+        try:
+            await self.release.wait()
+        except anyio.get_cancelled_exc_class():
+            self.cancelled.append(label)
+            raise
+        self.finished.append(label)
+        return ToolResult(content=f"{label} done")
+
+
+class EchoTool(Tool):
+    name = "Echo"
+    description = "returns its text"
+    input_schema = {
+        "type": "object",
+        "properties": {"text": {"type": "string"}},
+        "required": ["text"],
+        "additionalProperties": False,
+    }
+    read_only = True
+    concurrency_safe = True
+
+    async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        return ToolResult(content=input["text"], display=f"echo {len(input['text'])} chars")
+
+
+class WriteLikeTool(Tool):
+    """A tool that is not read-only: the permission mode applies to it."""
+
+    name = "Touch"
+    description = "pretends to change the workspace"
+    input_schema = {"type": "object", "properties": {}}
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        self.runs += 1
+        return ToolResult(content="touched")
