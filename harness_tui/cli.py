@@ -1,0 +1,165 @@
+"""The ``harness-tui`` command line.
+
+Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
+is imported only when a session is about to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import sys
+from collections.abc import Sequence
+
+from harness_tui import __version__
+
+PROG = "harness-tui"
+MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
+#: How long to wait for piped stdin when a prompt was also given on the command line.
+STDIN_GRACE_S = 0.25
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A terminal coding agent for many models. Without -p it opens the TUI "
+        "on the current folder.",
+        epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, 130 cancelled.",
+    )
+    parser.add_argument("prompt", nargs="?", help="the prompt (with -p)")
+    parser.add_argument(
+        "-p",
+        "--print",
+        dest="print_prompt",
+        nargs="?",
+        const="",
+        metavar="PROMPT",
+        help="run one prompt without the TUI and print the result; the "
+        "prompt may also come on stdin",
+    )
+    parser.add_argument(
+        "--model",
+        help="model to use, e.g. demo or scripted:replies.yaml "
+        "(default: demo when no API key is set)",
+    )
+    parser.add_argument(
+        "--mode", choices=MODES, default="default", help="permission mode (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--output-format",
+        choices=("text", "json", "stream-json"),
+        default="text",
+        help="with -p: the final text, one JSON result, or every event as "
+        "one JSON line (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-turns",
+        type=_positive_int,
+        default=None,
+        help="stop after this many model calls per run",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    headless = args.print_prompt is not None
+    if not headless:
+        if args.prompt is not None:
+            parser.error("a prompt on the command line needs -p (or type it in the TUI)")
+        return _fail(
+            "the interactive TUI is not available in this build yet",
+            f'run one prompt with: {PROG} -p "your prompt"',
+        )
+    try:
+        prompt = _read_prompt(args.print_prompt, args.prompt)
+    except ValueError as exc:
+        return _fail(str(exc))
+    return _run_headless(args, prompt)
+
+
+def _read_prompt(flag_value: str, positional: str | None) -> str:
+    """The prompt from -p's value or the positional argument, plus piped stdin."""
+    if flag_value and positional:
+        raise ValueError("two prompts given; pass one after -p")
+    given = flag_value or positional or ""
+    piped = _read_stdin(wait=not given)
+    prompt = f"{given}\n\n{piped}" if given and piped else given or piped
+    if not prompt.strip():
+        raise ValueError("the prompt is empty; pass text after -p or pipe it on stdin")
+    return prompt
+
+
+def _read_stdin(wait: bool) -> str:
+    """Piped stdin, if any. With a prompt already given, only what arrives within a
+    moment: an inherited pipe that never closes must not hang the program."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        return ""
+    try:
+        if stream.isatty():
+            return ""
+        if not wait:
+            ready, _, _ = select.select([stream], [], [], STDIN_GRACE_S)
+            if not ready:
+                return ""
+        return stream.read()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return ""
+
+
+def _run_headless(args: argparse.Namespace, prompt: str) -> int:
+    import anyio
+
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
+    from harness_tui.headless import run_headless
+
+    try:
+        session = Session(
+            model=args.model or default_model(),
+            mode=args.mode,
+            ask_policy="deny",
+            max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+        )
+        return anyio.run(run_headless, session, prompt, args.output_format)
+    except HarnessError as exc:
+        return _fail(exc.message, exc.hint)
+    except BrokenPipeError:
+        # The reader went away (`| head`); nothing more to say to it.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "set HARNESS_DEBUG=1 to see the traceback, and please report it",
+        )
+
+
+def default_model() -> str:
+    """The model to use when none is named."""
+    return os.environ.get("HARNESS_MODEL") or "demo"
+
+
+def _fail(message: str, hint: str | None = None) -> int:
+    line = f"{PROG}: error: {message}"
+    if hint:
+        line += f" ({hint})"
+    print(line, file=sys.stderr)
+    return 2

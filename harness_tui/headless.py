@@ -1,0 +1,113 @@
+"""``harness-tui -p``: one prompt, no TUI. The output is a subscriber of the session's
+event store like every other view.
+
+Exit codes: 0 success; 1 the run ended on an error; 3 a tool or the prompt was denied;
+130 cancelled (Ctrl+C). Bad invocations exit 2 before a run starts (see ``cli``).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from contextlib import aclosing
+from typing import IO, Literal
+
+import anyio
+
+from harness_tui.core.events import (
+    RUN_END_TYPES,
+    Error,
+    Event,
+    Notice,
+    PermissionResolved,
+    Retrying,
+    RunCancelled,
+    RunCompleted,
+)
+from harness_tui.core.session import Session
+
+OutputFormat = Literal["text", "json", "stream-json"]
+
+EXIT_OK, EXIT_ERROR, EXIT_DENIED, EXIT_CANCELLED = 0, 1, 3, 130
+
+
+async def run_headless(
+    session: Session,
+    prompt: str,
+    output_format: OutputFormat = "text",
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Run ``prompt`` in a new (not yet entered) session, print, return the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    printer = _Printer(output_format, out, err)
+    sub = session.store.subscribe("headless", queue_size=10_000)
+    async with session, anyio.create_task_group() as group:
+        group.start_soon(_cancel_on_interrupt, session)
+        run_id = await session.submit(prompt)
+        async with aclosing(session.store.stream(sub)) as events:
+            async for event in events:
+                printer.show(event)  # type: ignore[arg-type]
+                if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
+                    break
+        group.cancel_scope.cancel()
+    printer.finish()
+    return printer.exit_code
+
+
+async def _cancel_on_interrupt(session: Session) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            await session.cancel()
+
+
+class _Printer:
+    def __init__(self, output_format: OutputFormat, out: IO[str], err: IO[str]) -> None:
+        self.format = output_format
+        self.out = out
+        self.err = err
+        self.final: RunCompleted | RunCancelled | None = None
+        self.denied = False
+
+    def show(self, event: Event) -> None:
+        if isinstance(event, PermissionResolved) and event.decision == "deny":
+            self.denied = True
+        if isinstance(event, RunCompleted | RunCancelled):
+            self.final = event
+        if self.format == "stream-json":
+            self.out.write(event.model_dump_json() + "\n")
+            self.out.flush()
+        elif isinstance(event, Notice):
+            self.err.write(f"harness-tui: {event.message}\n")
+        elif isinstance(event, Error):
+            hint = f" ({event.hint})" if event.hint else ""
+            self.err.write(f"harness-tui: error: {event.message}{hint}\n")
+        elif isinstance(event, Retrying):
+            self.err.write(
+                f"harness-tui: retrying ({event.reason}), "
+                f"attempt {event.attempt} of {event.max_attempts}\n"
+            )
+
+    def finish(self) -> None:
+        final = self.final
+        if final is None or self.format == "stream-json":
+            return
+        if self.format == "json":
+            self.out.write(final.model_dump_json() + "\n")
+        elif isinstance(final, RunCancelled):
+            self.err.write("harness-tui: cancelled\n")
+        elif final.result:
+            self.out.write(final.result if final.result.endswith("\n") else final.result + "\n")
+        self.out.flush()
+
+    @property
+    def exit_code(self) -> int:
+        final = self.final
+        if not isinstance(final, RunCompleted):
+            return EXIT_CANCELLED
+        if final.is_error:
+            return EXIT_ERROR
+        if self.denied:
+            return EXIT_DENIED
+        return EXIT_OK
