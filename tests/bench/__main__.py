@@ -1,0 +1,82 @@
+"""Run the benchmarks, print a table, optionally write JSON keyed by benchmark id."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from tests.bench import Figure
+
+#: Benchmark modules in the order they run.
+BENCHMARKS = ["tests.bench.b1_fanout"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results here")
+    parser.add_argument("--only", help="comma-separated ids, e.g. B1,B4")
+    args = parser.parse_args(argv)
+    wanted = {x.strip().upper() for x in args.only.split(",")} if args.only else None
+
+    results: dict[str, dict[str, object]] = {}
+    rows: list[tuple[str, str, str, Figure]] = []
+    for module_name in BENCHMARKS:
+        module = importlib.import_module(module_name)
+        if wanted and module.ID not in wanted:
+            continue
+        print(f"running {module.ID} {module.TITLE} ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        figures: dict[str, Figure] = module.run(args.quick)
+        results[module.ID] = {
+            "title": module.TITLE,
+            "quick": args.quick,
+            "seconds": round(time.perf_counter() - started, 2),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "figures": {name: figure.to_json() for name, figure in figures.items()},
+        }
+        rows += [(module.ID, module.TITLE, name, fig) for name, fig in figures.items()]
+
+    _print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
+    missed = [f"{bid} {name}" for bid, _, name, fig in rows if fig.met is False]
+    if missed:
+        print("targets missed: " + ", ".join(missed), file=sys.stderr)
+    return 1 if missed else 0
+
+
+def _print_table(rows: list[tuple[str, str, str, Figure]]) -> None:
+    header = ("id", "benchmark", "figure", "value", "unit", "target", "met")
+    lines = [header] + [
+        (
+            bid,
+            title,
+            name,
+            _fmt(fig.value),
+            fig.unit,
+            f"{fig.direction} {_fmt(fig.target)}" if fig.target is not None else "",
+            {True: "yes", False: "NO", None: ""}[fig.met],
+        )
+        for bid, title, name, fig in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _fmt(value: float) -> str:
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
