@@ -138,6 +138,8 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
         return anyio.run(run_headless, session, prompt, args.output_format)
     except HarnessError as exc:
         return _fail(exc.message, exc.hint)
+    except KeyboardInterrupt:  # before the run's own Ctrl+C handling was in place
+        return 130
     except BrokenPipeError:
         # The reader went away (`| head`); nothing more to say to it.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -121,8 +121,12 @@ class ToolExecutor:
         validator = self._validators.get(tool.name)
         if validator is None:
             # jsonschema costs ~0.1 s to import: only when the first tool runs.
-            from jsonschema import Draft202012Validator
+            from jsonschema import Draft202012Validator, SchemaError
 
+            try:
+                Draft202012Validator.check_schema(tool.input_schema)
+            except SchemaError as exc:
+                return f"the tool's own input schema is invalid ({exc.message}); report it"
             validator = Draft202012Validator(tool.input_schema)
             self._validators[tool.name] = validator
         error = next(iter(validator.iter_errors(input)), None)

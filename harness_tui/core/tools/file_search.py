@@ -29,6 +29,8 @@ SKIPPED_DIRS = frozenset(
     }
 )
 MAX_RESULTS = 200
+#: Stop walking after this many files, so a search from a huge folder stays quick.
+MAX_SCANNED = 100_000
 
 
 @lru_cache(maxsize=256)
@@ -75,16 +77,23 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
-def find_files(root: Path, pattern: str, limit: int = MAX_RESULTS) -> tuple[list[str], int]:
-    """Relative paths under ``root`` matching ``pattern``, newest first, and how many
-    matched in all."""
+def find_files(
+    root: Path, pattern: str, limit: int = MAX_RESULTS, max_scanned: int = MAX_SCANNED
+) -> tuple[list[str], int, bool]:
+    """Relative paths under ``root`` matching ``pattern``, newest first; how many
+    matched in all; and whether the walk stopped early at ``max_scanned`` files."""
     regex = glob_regex(pattern.removeprefix("./"))
     found: list[tuple[float, str]] = []
+    scanned = 0
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
         rel_folder = os.path.relpath(folder, root)
         prefix = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
         for name in files:
+            scanned += 1
+            if scanned > max_scanned:
+                found.sort()
+                return [rel for _, rel in found[:limit]], len(found), True
             rel = prefix + name
             if regex.match(rel):
                 try:
@@ -93,7 +102,7 @@ def find_files(root: Path, pattern: str, limit: int = MAX_RESULTS) -> tuple[list
                     continue
                 found.append((-mtime, rel))
     found.sort()
-    return [rel for _, rel in found[:limit]], len(found)
+    return [rel for _, rel in found[:limit]], len(found), False
 
 
 class GlobTool(Tool):
@@ -122,20 +131,24 @@ class GlobTool(Tool):
         if not root.is_dir():
             return ToolResult.error(f"{root} is not a folder")
         pattern = input["pattern"]
-        paths, total = await anyio.to_thread.run_sync(find_files, root, pattern)
+        # The walk runs in a thread; a cancel does not wait for it to finish.
+        paths, total, stopped = await anyio.to_thread.run_sync(
+            find_files, root, pattern, abandon_on_cancel=True
+        )
+        notes = []
+        if total > len(paths):
+            notes.append(f"{total - len(paths)} more matches not shown; narrow the pattern")
+        if stopped:
+            notes.append(f"stopped after scanning {MAX_SCANNED:,} files; search a subfolder")
+        note = "".join(f"\n({n})" for n in notes)
         if not paths:
             return ToolResult(
-                content=f"No files match {pattern!r} in {root}.",
+                content=f"No files match {pattern!r} in {root}.{note}",
                 display="no matches",
                 details={"matches": 0},
             )
-        more = (
-            f"\n({total - len(paths)} more not shown; narrow the pattern)"
-            if total > len(paths)
-            else ""
-        )
         return ToolResult(
-            content="\n".join(paths) + more,
-            display=f"{total} file{'s' if total != 1 else ''}",
-            details={"matches": total},
+            content="\n".join(paths) + note,
+            display=f"{total} file{'s' if total != 1 else ''}" + (" (partial)" if stopped else ""),
+            details={"matches": total, "partial": stopped},
         )
