@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="A terminal coding agent for many models. Without -p it opens the TUI "
         "on the current folder.",
-        epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, 130 cancelled.",
+        epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
+        "130 cancelled, 141 stdout closed.",
     )
     parser.add_argument("prompt", nargs="?", help="the prompt (with -p)")
     parser.add_argument(

@@ -2,11 +2,13 @@
 event store like every other view.
 
 Exit codes: 0 success; 1 the run ended on an error; 3 a tool or the prompt was denied;
-130 cancelled (Ctrl+C). Bad invocations exit 2 before a run starts (see ``cli``).
+130 cancelled (Ctrl+C); 141 the reader of stdout went away (the run is cancelled).
+Bad invocations exit 2 before a run starts (see ``cli``).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from contextlib import aclosing
@@ -28,7 +30,7 @@ from harness_tui.core.session import Session
 
 OutputFormat = Literal["text", "json", "stream-json"]
 
-EXIT_OK, EXIT_ERROR, EXIT_DENIED, EXIT_CANCELLED = 0, 1, 3, 130
+EXIT_OK, EXIT_ERROR, EXIT_DENIED, EXIT_CANCELLED, EXIT_OUTPUT_GONE = 0, 1, 3, 130, 141
 
 
 async def run_headless(
@@ -48,7 +50,10 @@ async def run_headless(
         run_id = await session.submit(prompt)
         async with aclosing(session.store.stream(sub)) as events:
             async for event in events:
-                printer.show(event)  # type: ignore[arg-type]
+                if not printer.show(event):  # type: ignore[arg-type]
+                    # Nobody reads the answer any more (`| head`): stop spending tokens.
+                    # In a task of its own, as this loop must keep draining meanwhile.
+                    group.start_soon(session.cancel)
                 if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
                     break
         group.cancel_scope.cancel()
@@ -69,13 +74,24 @@ class _Printer:
         self.err = err
         self.final: RunCompleted | RunCancelled | None = None
         self.denied = False
+        self.output_gone = False
 
-    def show(self, event: Event) -> None:
+    def show(self, event: Event) -> bool:
+        """Print what this format shows of the event; False once stdout is gone."""
+        try:
+            self._show(event)
+        except BrokenPipeError:
+            if not self.output_gone:
+                self.output_gone = True
+                _silence(self.out)
+        return not self.output_gone
+
+    def _show(self, event: Event) -> None:
         if isinstance(event, PermissionResolved) and event.decision == "deny":
             self.denied = True
         if isinstance(event, RunCompleted | RunCancelled):
             self.final = event
-        if self.format == "stream-json":
+        if self.format == "stream-json" and not self.output_gone:
             self.out.write(event.model_dump_json() + "\n")
             self.out.flush()
         elif isinstance(event, Notice):
@@ -90,8 +106,15 @@ class _Printer:
             )
 
     def finish(self) -> None:
+        try:
+            self._finish()
+        except BrokenPipeError:
+            self.output_gone = True
+            _silence(self.out)
+
+    def _finish(self) -> None:
         final = self.final
-        if final is None or self.format == "stream-json":
+        if final is None or self.format == "stream-json" or self.output_gone:
             return
         if self.format == "json":
             self.out.write(final.model_dump_json() + "\n")
@@ -103,6 +126,8 @@ class _Printer:
 
     @property
     def exit_code(self) -> int:
+        if self.output_gone:
+            return EXIT_OUTPUT_GONE
         final = self.final
         if not isinstance(final, RunCompleted):
             return EXIT_CANCELLED
@@ -111,3 +136,12 @@ class _Printer:
         if self.denied:
             return EXIT_DENIED
         return EXIT_OK
+
+
+def _silence(stream: IO[str]) -> None:
+    """Point a broken stdout at /dev/null, so that flushing it at exit stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError):
+        pass

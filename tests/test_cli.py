@@ -157,3 +157,19 @@ def test_ctrl_c_cancels_a_headless_run(tmp_path: Path) -> None:
     completed = next(e for e in events if e["type"] == "MESSAGE_COMPLETED")
     assert completed["message"]["interrupted"] is True
     assert "Traceback" not in stderr
+
+
+def test_a_closed_stdout_cancels_the_run_quietly(tmp_path: Path) -> None:
+    script = tmp_path / "slow.yaml"
+    # Keeps streaming for minutes, so there is always a write after the reader leaves.
+    script.write_text(f"- text: '{'word ' * 5000}'\n  delay: 0.02\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness_tui", "-p", "go", "--model", f"scripted:{script}",
+         "--output-format", "stream-json"],
+        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # the reader goes away, like `| head -1`
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 141
+    assert b"Traceback" not in stderr and b"internal error" not in stderr

@@ -134,9 +134,9 @@ def _summary(messages: object) -> str:
     return (
         "## What I found\n\n"
         f"{found}\n"
-        "## What you just saw\n\n"
-        "- my *thinking*, streamed and dimmed\n"
-        "- a **plan** (`TodoWrite`) in the plan pane\n"
-        "- a read-only **tool call** (`Glob`) with its result\n\n"
+        "## What the harness just did\n\n"
+        "- streamed my *thinking* and this text as events\n"
+        "- kept a **plan** with `TodoWrite` (`PLAN_GENERATED`, then `PLAN_UPDATED`)\n"
+        "- ran a read-only **tool call** (`Glob`) on your workspace\n\n"
         f"{KEY_HELP}\n"
     )
