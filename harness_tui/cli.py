@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: demo when no API key is set)",
     )
     parser.add_argument(
-        "--mode", choices=MODES, default="default", help="permission mode (default: %(default)s)"
+        "--mode", choices=MODES, help="permission mode (default: from the settings, else default)"
     )
     parser.add_argument(
         "--output-format",
@@ -130,10 +130,12 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
     from harness_tui.headless import run_headless
 
     try:
+        model, mode, notices = _configured(args)
         session = Session(
-            model=args.model or default_model(),
-            mode=args.mode,
+            model=model,
+            mode=mode,
             ask_policy="deny",
+            notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
         )
         return anyio.run(run_headless, session, prompt, args.output_format)
@@ -141,22 +143,63 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
         return _fail(exc.message, exc.hint)
     except KeyboardInterrupt:  # before the run's own Ctrl+C handling was in place
         return 130
-    except BrokenPipeError:
-        # The reader went away (`| head`); nothing more to say to it.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
     except Exception as exc:  # a bug: one line, the traceback only on request
         if os.environ.get("HARNESS_DEBUG"):
             raise
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # the error itself, not the task group around it
         return _fail(
             f"internal error: {type(exc).__name__}: {exc}",
             "set HARNESS_DEBUG=1 to see the traceback, and please report it",
         )
 
 
+def _configured(args: argparse.Namespace) -> tuple[object, str, list[str]]:
+    """Model, permission mode and warnings, from the command line, then the settings
+    files, then the defaults. A bad setting is a warning, never a stop; a bad
+    command-line value is an error."""
+    from pathlib import Path
+
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.models import resolve_model
+    from harness_tui.core.settings import load_settings
+
+    cwd = Path.cwd()
+    settings = load_settings(cwd)
+    notices = list(settings.problems)
+    if args.model:
+        model: object = resolve_model(args.model, cwd=cwd)
+    else:
+        model = default_model()
+        configured = settings.value("model")
+        if configured is not None:
+            value, source = configured
+            try:
+                model = resolve_model(str(value), cwd=cwd)
+            except HarnessError as exc:
+                notices.append(f"{source.label}: model: {exc}; using {model} instead")
+    mode = args.mode
+    if mode is None:
+        mode = "default"
+        configured = None
+        for section, source in reversed(settings.sections("permissions")):
+            if isinstance(section, dict) and "defaultMode" in section:
+                configured = section["defaultMode"], source
+                break
+        if configured is not None:
+            value, source = configured
+            if value in MODES:
+                mode = value
+            else:
+                notices.append(
+                    f"{source.label}: permissions.defaultMode: unknown mode "
+                    f"{value!r} (use one of {', '.join(MODES)}); using default"
+                )
+    return model, mode, notices
+
+
 def default_model() -> str:
-    """The model to use when none is named."""
+    """The model to use when neither the command line nor the settings name one."""
     return os.environ.get("HARNESS_MODEL") or "demo"
 
 

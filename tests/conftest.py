@@ -24,3 +24,14 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) 
 def _no_demo_pace(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo model streams without pauses in tests."""
     monkeypatch.setenv("HARNESS_DEMO_PACE", "0")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test reads or writes the real ~/.config, ~/.local/share or ~/.claude."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HARNESS_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / "claude"))

@@ -164,9 +164,22 @@ def test_a_closed_stdout_cancels_the_run_quietly(tmp_path: Path) -> None:
     # Keeps streaming for minutes, so there is always a write after the reader leaves.
     script.write_text(f"- text: '{'word ' * 5000}'\n  delay: 0.02\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness_tui", "-p", "go", "--model", f"scripted:{script}",
-         "--output-format", "stream-json"],
-        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "harness_tui",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "stream-json",
+        ],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout is not None
     process.stdout.readline()
     process.stdout.close()  # the reader goes away, like `| head -1`

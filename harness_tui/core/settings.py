@@ -1,0 +1,139 @@
+"""Settings files, read as users already write them.
+
+Sources, lowest precedence first (a later file wins for single values; lists such as
+permission rules and hooks are combined from all of them):
+
+1. ``~/.claude/settings.json``            Claude Code, user   (permissions, hooks)
+2. ``~/.config/harness-tui/settings.yaml`` ours, user
+3. ``.claude/settings.json``              Claude Code, project (permissions, hooks)
+4. ``.harness/settings.yaml``             ours, project
+5. ``.claude/settings.local.json``        Claude Code, local  (permissions, hooks)
+6. ``.harness/settings.local.yaml``       ours, local
+
+Project and local files are read only when the caller says the folder may be used
+(workspace trust). A file that cannot be read or parsed is skipped and reported in
+``Settings.problems`` with its path and line; nothing here raises on bad input, so a
+broken file never stops the program. Each subsystem validates its own section and reports
+problems the same way, naming the file (``SettingsFile.path``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness_tui.core import paths
+
+Scope = Literal["user", "project", "local"]
+
+#: Top-level keys we understand in our own files.
+KNOWN_KEYS = frozenset({"model", "models", "permissions", "hooks", "mcpServers", "ui", "env"})
+#: What we take from Claude Code's files (the rest belongs to Claude Code).
+CLAUDE_KEYS = frozenset({"permissions", "hooks"})
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    path: Path
+    scope: Scope
+    #: A Claude Code file: only ``CLAUDE_KEYS`` are read from it.
+    claude: bool
+    data: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+
+@dataclass
+class Settings:
+    """Every settings file that was read, lowest precedence first."""
+
+    files: list[SettingsFile] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def value(self, key: str) -> tuple[Any, SettingsFile] | None:
+        """The value of ``key`` from the file with the highest precedence that sets it."""
+        for source in reversed(self.files):
+            if key in source.data:
+                return source.data[key], source
+        return None
+
+    def sections(self, key: str) -> list[tuple[Any, SettingsFile]]:
+        """``key`` from every file that sets it, lowest precedence first."""
+        return [(source.data[key], source) for source in self.files if key in source.data]
+
+
+def settings_paths(cwd: Path, *, include_project: bool) -> list[tuple[Path, Scope, bool]]:
+    user = [
+        (paths.claude_user_dir() / "settings.json", "user", True),
+        (paths.config_dir() / "settings.yaml", "user", False),
+    ]
+    if not include_project:
+        return user  # type: ignore[return-value]
+    return [  # type: ignore[return-value]
+        *user,
+        (cwd / ".claude" / "settings.json", "project", True),
+        (cwd / ".harness" / "settings.yaml", "project", False),
+        (cwd / ".claude" / "settings.local.json", "local", True),
+        (cwd / ".harness" / "settings.local.yaml", "local", False),
+    ]
+
+
+def load_settings(cwd: Path, *, include_project: bool = True) -> Settings:
+    """Read every settings file that exists; never raises for a bad file."""
+    settings = Settings()
+    for path, scope, claude in settings_paths(cwd, include_project=include_project):
+        data = _read(path, settings.problems)
+        if data is None:
+            continue
+        keys = CLAUDE_KEYS if claude else KNOWN_KEYS
+        if not claude:
+            for unknown in sorted(set(data) - KNOWN_KEYS):
+                settings.problems.append(
+                    f"{path}: unknown setting {unknown!r} (ignored; known: "
+                    f"{', '.join(sorted(KNOWN_KEYS))})"
+                )
+        settings.files.append(
+            SettingsFile(path, scope, claude, {k: v for k, v in data.items() if k in keys})
+        )
+    return settings
+
+
+def _read(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        problems.append(f"{path}: cannot read it ({reason}); skipped")
+        return None
+    if not text.strip():
+        return None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}: line {exc.lineno}: {exc.msg}; file skipped")
+            return None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.context_mark or exc.problem_mark
+            line = f"line {mark.line + 1}: " if mark is not None else ""
+            problems.append(f"{path}: {line}{exc.problem}; file skipped")
+            return None
+        except yaml.YAMLError as exc:
+            problems.append(f"{path}: not valid YAML ({exc}); file skipped")
+            return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}: the top level must be a mapping of settings; file skipped")
+        return None
+    return data
