@@ -12,8 +12,13 @@ from pathlib import Path
 
 from tests.bench import Figure
 
-#: Benchmark modules in the order they run.
-BENCHMARKS = ["tests.bench.b1_fanout"]
+
+def benchmark_modules() -> list[str]:
+    """Every ``tests/bench/b<N>_*.py``, in the order of N."""
+    found = Path(__file__).parent.glob("b[0-9]*_*.py")
+    return [
+        f"tests.bench.{p.stem}" for p in sorted(found, key=lambda p: int(p.stem[1:].split("_")[0]))
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, dict[str, object]] = {}
     rows: list[tuple[str, str, str, Figure]] = []
-    for module_name in BENCHMARKS:
+    for module_name in benchmark_modules():
         module = importlib.import_module(module_name)
         if wanted and module.ID not in wanted:
             continue
