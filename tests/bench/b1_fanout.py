@@ -80,6 +80,8 @@ async def _queue_round(n: int) -> float:
 
 async def _measure(n: int, rounds: int) -> dict[str, Figure]:
     ours, base, dropped = [], [], 0
+    await _store_round(n // 10)  # warm-up, not counted
+    await _queue_round(n // 10)
     for _ in range(rounds):  # interleaved, so drift in machine load hits both alike
         rate, lost = await _store_round(n)
         ours.append(rate)
