@@ -243,3 +243,14 @@ async def wait_until(condition) -> None:
     with anyio.fail_after(2):
         while not condition():
             await anyio.lowlevel.checkpoint()
+
+
+async def test_stream_batches_hands_over_everything_buffered_at_once() -> None:
+    store = EventStore()
+    browser = store.subscribe("tui", queue_size=5, drop_on_full=True)
+    for i in range(8):
+        await store.append(delta(str(i)))
+    store.close()
+    batches = [batch async for batch in store.stream_batches(browser)]
+    assert [[getattr(x, "seq", None) for x in b] for b in batches] == [[1, 2, 3, 4, 5, None]]
+    assert batches[0][-1] == StreamGap(from_seq=6, to_seq=8)

@@ -24,6 +24,7 @@ import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import anyio
@@ -238,6 +239,16 @@ class EventStore:
 
         Leaving the loop early, or the reading task failing, unsubscribes it.
         """
+        async with aclosing(self.stream_batches(sub)) as batches:
+            async for batch in batches:
+                for item in batch:
+                    yield item
+
+    async def stream_batches(
+        self, sub: Subscriber, max_items: int = 1024
+    ) -> AsyncIterator[list[AgentEvent | StreamGap]]:
+        """Like ``stream``, but each step yields everything buffered (up to
+        ``max_items``) as one list, for readers that redraw once per batch (the TUI)."""
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
 
@@ -251,19 +262,22 @@ class EventStore:
         buffer = sub._buffer
         try:
             while not sub.closed:
-                while buffer:
-                    item = buffer.popleft()
+                if buffer:
+                    count = min(len(buffer), max_items)
+                    batch = [buffer.popleft() for _ in range(count)]
                     putter = sub._putter
                     if putter is not None and not putter.done():
                         putter.set_result(None)
-                    yield item  # type: ignore[misc]
-                if sub._gap_from is not None:
-                    yield sub._take_gap()
-                    continue
-                if sub._ended or sub.closed:
+                    if not buffer and sub._gap_from is not None:
+                        batch.append(sub._take_gap())
+                    yield batch  # type: ignore[misc]
+                elif sub._gap_from is not None:
+                    yield [sub._take_gap()]
+                elif sub._ended:
                     return
-                sub._getter = loop.create_future()
-                await sub._getter
+                else:
+                    sub._getter = loop.create_future()
+                    await sub._getter
         finally:
             if task is not None:
                 task.remove_done_callback(reader_ended)
