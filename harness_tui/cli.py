@@ -81,10 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not headless:
         if args.prompt is not None:
             parser.error("a prompt on the command line needs -p (or type it in the TUI)")
-        return _fail(
-            "the interactive TUI is not available in this build yet",
-            f'run one prompt with: {PROG} -p "your prompt"',
-        )
+        return _run_tui(args)
     try:
         prompt = _read_prompt(args.print_prompt, args.prompt)
     except ValueError as exc:
@@ -152,6 +149,23 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
             f"internal error: {type(exc).__name__}: {exc}",
             "set HARNESS_DEBUG=1 to see the traceback, and please report it",
         )
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
+
+    try:
+        model, mode, notices = _configured(args)
+        session = Session(
+            model=model, mode=mode, notices=notices, max_turns=args.max_turns or DEFAULT_MAX_TURNS
+        )
+    except HarnessError as exc:
+        return _fail(exc.message, exc.hint)
+    from harness_tui.app import HarnessApp  # Textual only now: -p and --version never pay
+
+    HarnessApp(session).run()
+    return 0
 
 
 def _configured(args: argparse.Namespace) -> tuple[object, str, list[str]]:

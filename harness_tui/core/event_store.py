@@ -252,9 +252,12 @@ class EventStore:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
 
-        def reader_ended(_: asyncio.Task[object]) -> None:
+        def reader_ended(reader: asyncio.Task[object]) -> None:
             if not sub.closed:
-                log.warning("subscriber %r: its reading task ended; removed", sub.name)
+                failed = not reader.cancelled() and reader.exception() is not None
+                (log.warning if failed else log.debug)(
+                    "subscriber %r: its reading task ended; removed", sub.name
+                )
                 self.unsubscribe(sub)
 
         if task is not None:

@@ -58,3 +58,20 @@ def resolve_model(name: str, *, cwd: Path | None = None) -> ModelChoice:
         f"unknown model {name!r}",
         hint=f"known models: {DEMO_MODEL}, scripted:PATH (a script file)",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model as the picker lists it."""
+
+    name: str
+    provider: str
+    context_window: int | None
+    price: str
+    key_present: bool
+    note: str = ""
+
+
+def available_models() -> list[ModelInfo]:
+    """Models the user can pick from (the catalogue, once providers are configured)."""
+    return [ModelInfo(DEMO_MODEL, "scripted", 200_000, "free", True, "offline demo")]

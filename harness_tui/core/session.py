@@ -169,6 +169,11 @@ class Session:
     # --- state ----------------------------------------------------------------------
 
     @property
+    def is_open(self) -> bool:
+        """Entered and not yet closed."""
+        return self._group is not None and not self._closed
+
+    @property
     def running(self) -> bool:
         return self._run_id is not None
 

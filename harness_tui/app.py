@@ -1,0 +1,474 @@
+"""The Textual app: panes fed by the session's events, keys turned into session calls.
+
+The app never drives the loop. A worker reads a blocking subscription of the session's
+store in batches and hands each batch to the widgets; keys and the input become method
+calls on the session (``submit``, ``steer``, ``follow_up``, ``cancel``, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from importlib.resources import files
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from harness_tui.core.errors import HarnessError
+from harness_tui.core.events import (
+    PERMISSION_MODES,
+    Event,
+    PermissionRequested,
+    PermissionResolved,
+    RunCompleted,
+    SessionEnded,
+    SteeringWithdrawn,
+)
+from harness_tui.core.models import available_models, resolve_model
+from harness_tui.core.session import Session
+from harness_tui.widgets.conversation import Conversation, NoticeEntry
+from harness_tui.widgets.help_screen import HelpScreen
+from harness_tui.widgets.hooks_pane import HooksPane
+from harness_tui.widgets.model_picker import ModelPicker, ModelRow
+from harness_tui.widgets.pending_queue import PendingQueue
+from harness_tui.widgets.permission_dialog import PermissionDialog
+from harness_tui.widgets.plan_pane import PlanPane
+from harness_tui.widgets.prompt_input import PromptBox, PromptInput
+from harness_tui.widgets.status_bar import CANCELLING, StatusBar
+from harness_tui.widgets.tools_pane import ToolsPane
+
+log = logging.getLogger(__name__)
+
+#: Shift+Tab cycles these; bypassPermissions only when the session started in it.
+MODE_CYCLE = ("default", "acceptEdits", "plan")
+QUIT_WINDOW_S = 1.0
+
+SLASH_COMMANDS: list[tuple[str, str]] = [
+    ("help", "keys and commands"),
+    ("model", "switch model: /model [name]"),
+    ("mode", "permission mode: /mode [default|acceptEdits|plan|bypassPermissions]"),
+    ("plan", "toggle plan mode (read-only)"),
+    ("clear", "start a new conversation"),
+    ("cost", "tokens and cost so far"),
+    ("hooks", "show the hooks pane"),
+    ("quit", "leave harness-tui"),
+]
+
+INPUT_KEYS = [
+    ("Enter", "send; while the agent works: steer (joins at the next turn)"),
+    ("Alt+Enter", "queue a follow-up (runs when the current run ends)"),
+    ("Shift+Enter, Ctrl+J", "new line"),
+    ("Up / Down", "previous / next prompt (at the first / last line)"),
+    ("Alt+Up", "take the newest queued message back to edit it"),
+    ("/", "slash commands (Tab or Enter completes)"),
+    ("@", "complete a file path"),
+]
+
+
+def _patch_legacy_alt_enter() -> None:
+    """Most terminals send Alt+Enter as ESC CR, which Textual reads as plain Enter.
+    Read it as ``alt+enter`` so follow-ups work without the kitty keyboard protocol."""
+    from textual import events
+    from textual._xterm_parser import XTermParser
+
+    original = XTermParser._sequence_to_key_events
+    if getattr(original, "_harness_patched", False):
+        return
+
+    def sequence_to_key_events(self: Any, sequence: str, alt: bool = False) -> Any:
+        if alt and sequence == "\r":
+            return iter([events.Key("alt+enter", None)])
+        return original(self, sequence, alt)
+
+    sequence_to_key_events._harness_patched = True  # type: ignore[attr-defined]
+    XTermParser._sequence_to_key_events = sequence_to_key_events  # type: ignore[method-assign]
+
+
+_patch_legacy_alt_enter()
+
+
+class HarnessCommands(Provider):
+    """Command palette entries of harness-tui."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        app: HarnessApp = self.app  # type: ignore[assignment]
+        entries: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Switch model…", "open the model picker", app.action_pick_model),
+            ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
+            ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
+            ("New conversation", "/clear", app.action_clear),
+            ("Keys and commands", "F1", app.action_help),
+        ]
+        for mode in PERMISSION_MODES:
+            entries.append(
+                (
+                    f"Mode: {mode}",
+                    "permission mode",
+                    lambda mode=mode: app.run_worker(app.session.set_mode(mode)),
+                )
+            )
+        return entries
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield Hit(1.0, title, callback, help=help_text)
+
+
+class HarnessApp(App[None]):
+    """harness-tui's interactive face. Give it a session that has not been entered."""
+
+    CSS_PATH = str(files("harness_tui.styles") / "app.tcss")
+    TITLE = "harness-tui"
+    COMMANDS = App.COMMANDS | {HarnessCommands}
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+c", "ctrl_c", "Cancel · twice: quit", priority=True, show=False),
+        Binding("shift+tab", "cycle_mode", "Mode", priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+b", "toggle_side", "Panes"),
+        Binding("ctrl+t", "toggle_thinking", "Thinking"),
+        Binding("f2", "focus_next_pane", "Next pane", show=False),
+        Binding("f3", "toggle_pane('plan')", "Plan pane", show=False),
+        Binding("f4", "toggle_pane('tools')", "Tools pane", show=False),
+        Binding("f5", "toggle_pane('hooks')", "Hooks pane", show=False),
+        Binding("ctrl+right", "resize_side(-4)", "Wider conversation", show=False),
+        Binding("ctrl+left", "resize_side(4)", "Wider panes", show=False),
+    ]
+
+    def __init__(self, session: Session, *, frozen_clock: bool = False) -> None:
+        super().__init__()
+        self.session = session
+        self.frozen_clock = frozen_clock
+        self._last_ctrl_c = 0.0
+        #: Batches whose display raised (each is logged); tests expect none.
+        self.display_errors = 0
+        self._permission_screens: dict[str, Screen[Any]] = {}
+        self._side_width = 38
+
+    # --- layout -----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        clock = (lambda: 0.0) if self.frozen_clock else time.monotonic
+        with Horizontal(id="main"):
+            yield Conversation(id="conversation", frozen_clock=self.frozen_clock)
+            with VerticalScroll(id="side"):
+                yield Label("Plan", classes="pane-title", id="plan-title")
+                yield PlanPane(id="plan")
+                yield Label("Tools", classes="pane-title", id="tools-title")
+                yield ToolsPane(id="tools")
+                yield Label("Hooks", classes="pane-title", id="hooks-title")
+                yield HooksPane(id="hooks")
+        yield PendingQueue(id="pending")
+        yield PromptBox(self.session.cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        yield StatusBar(clock=clock, id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        prompt = self.query_one(PromptInput)
+        if self.frozen_clock:
+            prompt.cursor_blink = False
+        prompt.focus()
+        self._side_layout()
+        self._start(self.session)
+
+    def on_resize(self) -> None:
+        self._side_layout()
+
+    def _side_layout(self) -> None:
+        side = self.query_one("#side")
+        narrow = self.size.width < 100
+        side.set_class(narrow, "-narrow")
+        side.styles.width = self._side_width
+
+    def _start(self, session: Session) -> None:
+        subscription = session.store.subscribe("tui", queue_size=10_000)
+        self._consume(session, subscription)
+        self._host(session)
+
+    @work(group="session", exit_on_error=False)
+    async def _host(self, session: Session) -> None:
+        async with session:
+            await session.wait_close_requested()
+
+    @work(group="events")
+    async def _consume(self, session: Session, subscription: Any) -> None:
+        async for batch in session.store.stream_batches(subscription):
+            if session is not self.session:
+                return
+            try:
+                await self.apply_events(batch)  # type: ignore[arg-type]
+            except Exception as exc:  # a display bug must not end the session's view
+                self.display_errors += 1
+                log.exception("showing events failed")
+                self.notify(
+                    f"Could not show an update: {type(exc).__name__}: {exc} (details in the log)",
+                    severity="error",
+                )
+
+    # --- events -> widgets -------------------------------------------------------
+
+    async def apply_events(self, events: Iterable[Event]) -> None:
+        """Show a batch of events (the worker's path, and the snapshot tests')."""
+        events = list(events)
+        await self.query_one(Conversation).apply_batch(events)
+        panes = (
+            self.query_one(StatusBar),
+            self.query_one(PendingQueue),
+            self.query_one(PlanPane),
+            self.query_one(ToolsPane),
+            self.query_one(HooksPane),
+        )
+        for event in events:
+            for pane in panes:
+                pane.apply(event)  # type: ignore[attr-defined]
+            self._on_event(event)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, PermissionRequested):
+            screen = PermissionDialog(event)
+            self._permission_screens[event.request_id] = screen
+            self.push_screen(
+                screen, callback=lambda answer, request=event: self._answered(request, answer)
+            )
+        elif isinstance(event, PermissionResolved):
+            screen = self._permission_screens.pop(event.request_id, None)
+            if screen is not None and screen.is_current:
+                self.pop_screen()  # answered elsewhere, or the run ended
+        elif isinstance(event, SteeringWithdrawn):
+            self.query_one(PromptInput).put_back(event.text)
+        elif isinstance(event, RunCompleted) and event.is_error:
+            self.bell()
+        elif isinstance(event, SessionEnded):
+            self._permission_screens.clear()
+
+    def _answered(
+        self, request: PermissionRequested, answer: tuple[str, str | None] | None
+    ) -> None:
+        if self._permission_screens.pop(request.request_id, None) is None or answer is None:
+            return
+        decision, reason = answer
+        self._call(self.session.resolve_permission(request.request_id, decision, reason))
+
+    # --- input -> session ----------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    def _submitted(self, message: PromptInput.Submitted) -> None:
+        text = message.text.strip()
+        if text.startswith("/") and not message.follow_up:
+            self._slash(text)
+            return
+        session = self.session
+        if session.running:
+            call = session.follow_up(text) if message.follow_up else session.steer(text)
+        else:
+            call = session.submit(text)
+        self._call(call)
+
+    @on(PromptInput.PullBack)
+    def _pull_back(self) -> None:
+        self._call(self.session.pull_back())
+
+    @on(ToolsPane.Selected)
+    def _jump_to_card(self, message: ToolsPane.Selected) -> None:
+        card = self.query_one(Conversation).card(message.tool_call_id)
+        if card is not None:
+            card.expanded = True
+            self.query_one(Conversation).scroll_to_widget(card, animate=False)
+            card.focus()
+
+    @work(group="commands", exit_on_error=False)
+    async def _call(self, call: Any) -> None:
+        """Run one session command; its refusal (bad input) becomes a visible note."""
+        try:
+            await call
+        except HarnessError as exc:
+            self._say(str(exc), "error")
+
+    def _say(self, text: str, level: str = "info") -> None:
+        self.notify(text, severity="error" if level == "error" else "information")
+        self.query_one(Conversation).mount(
+            NoticeEntry(text, "error" if level == "error" else "info")
+        )
+
+    def _slash(self, text: str) -> None:
+        name, _, argument = text[1:].partition(" ")
+        argument = argument.strip()
+        if name == "help":
+            self.action_help()
+        elif name == "model":
+            if argument:
+                self._call(self.session.set_model(argument))
+            else:
+                self.action_pick_model()
+        elif name == "mode":
+            if argument:
+                self._call(self.session.set_mode(argument))
+            else:
+                self._say(
+                    f"Mode: {self.session.mode}. Use /mode "
+                    + "|".join(PERMISSION_MODES)
+                    + ", or Shift+Tab."
+                )
+        elif name == "plan":
+            self._call(self.session.set_mode("default" if self.session.mode == "plan" else "plan"))
+        elif name == "clear":
+            self.action_clear()
+        elif name == "cost":
+            usage = self.session.total_usage
+            self._say(
+                f"Tokens so far: {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
+                f"{usage.cache_read_tokens:,} from cache."
+            )
+        elif name == "hooks":
+            self.action_toggle_pane("hooks", show=True)
+        elif name in ("quit", "exit"):
+            self.run_worker(self.action_quit())
+        else:
+            known = ", ".join(f"/{n}" for n, _ in SLASH_COMMANDS)
+            self._say(f"Unknown command /{name}. Commands: {known}", "error")
+
+    # --- actions -------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        if self.session.running:
+            self.query_one(StatusBar).state = CANCELLING
+            self._call(self.session.cancel())
+
+    def action_ctrl_c(self) -> None:
+        if self.session.running:
+            self.action_cancel()
+            return
+        now = time.monotonic()
+        if now - self._last_ctrl_c <= QUIT_WINDOW_S:
+            self.run_worker(self.action_quit())
+        else:
+            self._last_ctrl_c = now
+            self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
+
+    def action_cycle_mode(self) -> None:
+        cycle = MODE_CYCLE + (("bypassPermissions",) if self._bypass_allowed else ())
+        current = self.session.mode
+        following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
+        self._call(self.session.set_mode(following))
+
+    @property
+    def _bypass_allowed(self) -> bool:
+        first = self.session.store.replay(0, 1)
+        return bool(first) and getattr(first[0], "permission_mode", "") == "bypassPermissions"
+
+    def action_help(self) -> None:
+        keys = [
+            (b.key_display or b.key, b.description)
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and b.description
+        ]
+        keys.append(("Ctrl+Q", "quit"))
+        slash = [(f"/{name}", about) for name, about in SLASH_COMMANDS]
+        self.push_screen(
+            HelpScreen([("Keys", keys), ("Input", INPUT_KEYS), ("Slash commands", slash)])
+        )
+
+    def action_pick_model(self) -> None:
+        rows = [
+            ModelRow(m.name, m.provider, m.context_window, m.price, m.key_present, m.note)
+            for m in available_models()
+        ]
+
+        def check(name: str) -> str | None:
+            try:
+                resolve_model(name, cwd=self.session.cwd)
+            except HarnessError as exc:
+                return str(exc)
+            return None
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._call(self.session.set_model(name))
+                if self.session.running:
+                    self.notify(f"Switching to {name} at the next turn.")
+
+        self.push_screen(ModelPicker(rows, self.session.model.name, check), callback=chosen)
+
+    def action_toggle_side(self) -> None:
+        side = self.query_one("#side")
+        side.toggle_class("-shown" if side.has_class("-narrow") else "-hidden")
+
+    def action_toggle_pane(self, name: str, show: bool | None = None) -> None:
+        side = self.query_one("#side")
+        side.remove_class("-hidden")
+        side.add_class("-shown")
+        for widget in (self.query_one(f"#{name}"), self.query_one(f"#{name}-title")):
+            if show is None:
+                widget.toggle_class("-hidden")
+            else:
+                widget.set_class(not show, "-hidden")
+
+    def action_toggle_thinking(self) -> None:
+        self.query_one(Conversation).toggle_thinking()
+
+    def action_resize_side(self, delta: int) -> None:
+        self._side_width = max(20, min(self.size.width - 30, self._side_width + delta))
+        self._side_layout()
+
+    def action_focus_next_pane(self) -> None:
+        order = [self.query_one(Conversation), self.query_one("#side"), self.query_one(PromptInput)]
+        focused = self.focused
+        index = next(
+            (
+                i
+                for i, w in enumerate(order)
+                if focused is not None and (focused is w or w in focused.ancestors)
+            ),
+            -1,
+        )
+        order[(index + 1) % len(order)].focus()
+
+    def action_clear(self) -> None:
+        self._replace_session()
+
+    @work(group="session-swap", exclusive=True, exit_on_error=False)
+    async def _replace_session(self) -> None:
+        old = self.session
+        await old.cancel()
+        fresh = Session(
+            model=old.model,
+            cwd=old.cwd,
+            mode=old.mode,
+            max_turns=old.max_turns,
+            ask_policy=old.permissions.policy,
+        )
+        self.session = fresh
+        old.request_close()
+        conversation = self.query_one(Conversation)
+        await conversation.remove_children()
+        self._start(fresh)
+
+    async def action_quit(self) -> None:
+        """Close the session (cancelling a run, ending its processes), then leave."""
+        session = self.session
+        session.request_close()
+        if session.is_open:
+            await session.wait_closed()
+        self.exit()
+
+
+def run_tui(session: Session) -> None:
+    HarnessApp(session).run()
+
+
+__all__ = ["HarnessApp", "run_tui"]

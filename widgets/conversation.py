@@ -1,0 +1,363 @@
+"""The conversation: prompts, streamed answers, thinking, tool cards and notices.
+
+It consumes events in batches (adjacent deltas are joined into one write) and keeps only
+the newest ``MAX_MOUNTED`` entries as widgets; older ones are folded into records and
+mounted again, a page at a time, when the reader asks for them. A long session therefore
+costs the same to append to and scroll as a short one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual import on
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Button, Collapsible, Markdown, Static
+from textual.widgets.markdown import MarkdownStream
+
+from harness_tui.core.events import (
+    Error,
+    Event,
+    MessageCompleted,
+    Notice,
+    PermissionRequested,
+    PermissionResolved,
+    PromptReceived,
+    Retrying,
+    RunCancelled,
+    SessionStarted,
+    SteeringDelivered,
+    SubagentCompleted,
+    SubagentStarted,
+    ThinkingDelta,
+    TokenDelta,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallProgress,
+    ToolCallStarted,
+)
+from harness_tui.widgets.tool_card import ToolCard, card_id
+
+MAX_MOUNTED = 160
+PAGE = 80
+_USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "⏭ follow-up"}
+
+
+class UserEntry(Static):
+    DEFAULT_CSS = """
+    UserEntry { margin: 1 0 0 0; padding: 0 1; background: $boost; text-style: bold; }
+    UserEntry.-steering, UserEntry.-follow_up { background: $boost; color: $accent; }
+    """
+
+    def __init__(self, text: str, kind: str = "prompt") -> None:
+        super().__init__(f"{_USER_MARK.get(kind, '›')} {text}", markup=False, classes=f"-{kind}")
+        self.text, self.kind = text, kind
+
+    def record(self) -> tuple[type[Widget], dict[str, Any]]:
+        return UserEntry, {"text": self.text, "kind": self.kind}
+
+
+class ThinkingEntry(Collapsible):
+    """Reasoning, dimmed and collapsed; its title previews the first line."""
+
+    DEFAULT_CSS = """
+    ThinkingEntry { border: none; padding: 0; margin: 0; background: transparent; }
+    ThinkingEntry > Contents { padding: 0 0 0 2; color: $text-muted; text-style: italic; }
+    ThinkingEntry CollapsibleTitle { color: $text-muted; padding: 0; }
+    """
+
+    def __init__(self, text: str = "", collapsed: bool = True) -> None:
+        self.text = text
+        self._body = Static(text, markup=False)
+        super().__init__(self._body, title=self._title_text(), collapsed=collapsed)
+
+    def _title_text(self) -> str:
+        first = " ".join(self.text.split())[:70]
+        return f"Thinking · {first}…" if first else "Thinking…"
+
+    def add(self, text: str) -> None:
+        self.text += text
+        self._body.update(self.text)
+        self.title = self._title_text()
+
+    def record(self) -> tuple[type[Widget], dict[str, Any]]:
+        return ThinkingEntry, {"text": self.text, "collapsed": self.collapsed}
+
+
+class AssistantEntry(Markdown):
+    """The model's answer as Markdown, appended to as it streams."""
+
+    DEFAULT_CSS = """
+    AssistantEntry { margin: 0 0 1 0; padding: 0 1; background: transparent; }
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.text = text
+        self._stream: MarkdownStream | None = None
+
+    async def add(self, text: str) -> None:
+        self.text += text
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self)
+        await self._stream.write(text)
+
+    async def finish(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.stop()
+
+    def record(self) -> tuple[type[Widget], dict[str, Any]]:
+        return AssistantEntry, {"text": self.text}
+
+
+class NoticeEntry(Static):
+    """Errors, retries, cancels and notices, inline, with what to do about them."""
+
+    DEFAULT_CSS = """
+    NoticeEntry { padding: 0 1; color: $text-muted; }
+    NoticeEntry.-warning { color: $warning; }
+    NoticeEntry.-error { color: $error; text-style: bold; }
+    NoticeEntry.-welcome { color: $text; margin: 0 0 1 0; }
+    """
+
+    def __init__(self, text: str, level: str = "info") -> None:
+        super().__init__(text, markup=False, classes=f"-{level}")
+        self.text, self.level = text, level
+
+    def record(self) -> tuple[type[Widget], dict[str, Any]]:
+        return NoticeEntry, {"text": self.text, "level": self.level}
+
+
+class Conversation(VerticalScroll):
+    """The main pane. Feed it events with ``apply_batch``."""
+
+    DEFAULT_CSS = """
+    Conversation { height: 1fr; padding: 0 1; scrollbar-size-vertical: 1; }
+    Conversation > #earlier { width: 100%; height: 1; border: none; min-width: 0;
+                              background: $panel; color: $text-muted; }
+    """
+
+    BINDINGS = [("home", "show_earlier", "Earlier messages")]
+
+    def __init__(self, *, frozen_clock: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.frozen_clock = frozen_clock
+        self._folded: list[tuple[type[Widget], dict[str, Any]]] = []
+        self._current: tuple[str, str, Widget] | None = None  # message id, kind, entry
+        self._cards: dict[str, ToolCard] = {}
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    # --- feeding --------------------------------------------------------------
+
+    async def apply_batch(self, events: Iterable[Event]) -> None:
+        """Apply events in order; runs of deltas of one message become one write."""
+        pending: list[str] = []
+        pending_key: tuple[str, str] | None = None
+        for event in events:
+            if event.parent_tool_call_id is not None:
+                await self._apply_nested(event)
+                continue
+            if isinstance(event, TokenDelta | ThinkingDelta):
+                key = (event.message_id, "text" if isinstance(event, TokenDelta) else "thinking")
+                if key != pending_key and pending:
+                    await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
+                    pending = []
+                pending_key = key
+                pending.append(event.text)
+                continue
+            if pending:
+                await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
+                pending, pending_key = [], None
+            await self.apply(event)
+        if pending:
+            await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
+        self._fold_old_entries()
+
+    async def _write(self, key: tuple[str, str], text: str) -> None:
+        message_id, kind = key
+        current = self._current
+        if current is None or current[:2] != key:
+            await self._close_current()
+            entry: Widget = AssistantEntry() if kind == "text" else ThinkingEntry()
+            await self.mount(entry)
+            self._current = (message_id, kind, entry)
+            current = self._current
+        entry = current[2]
+        if isinstance(entry, AssistantEntry):
+            await entry.add(text)
+        else:
+            entry.add(text)  # type: ignore[attr-defined]
+
+    async def _close_current(self) -> None:
+        if self._current is not None:
+            entry = self._current[2]
+            if isinstance(entry, AssistantEntry):
+                await entry.finish()
+            self._current = None
+
+    async def apply(self, event: Event) -> None:
+        if isinstance(event, SessionStarted):
+            await self.mount(
+                NoticeEntry(
+                    f"harness-tui {event.version} · {event.model} · {event.cwd}\n"
+                    "Type a prompt and press Enter. While the agent works, Enter steers and "
+                    "Alt+Enter queues a follow-up. Esc cancels · Ctrl+P commands · F1 help",
+                    "welcome",
+                )
+            )
+        elif isinstance(event, PromptReceived):
+            await self._close_current()
+            await self.mount(UserEntry(event.text, event.source))
+        elif isinstance(event, SteeringDelivered) and event.kind == "steer":
+            await self._close_current()
+            await self.mount(UserEntry(event.text, "steering"))
+        elif isinstance(event, MessageCompleted):
+            await self._close_current()
+            if event.message.interrupted:
+                await self.mount(NoticeEntry("(answer interrupted)", "info"))
+        elif isinstance(event, ToolCallStarted):
+            await self._close_current()
+            card = ToolCard(event, frozen_clock=self.frozen_clock)
+            self._cards[event.tool_call_id] = card
+            await self.mount(card)
+        elif isinstance(
+            event,
+            ToolCallProgress
+            | ToolCallCompleted
+            | ToolCallFailed
+            | PermissionRequested
+            | PermissionResolved,
+        ):
+            card = self._cards.get(event.tool_call_id)
+            if card is not None:
+                card.apply(event)
+        elif isinstance(event, SubagentStarted | SubagentCompleted):
+            card = self._cards.get(event.tool_call_id)
+            if card is not None:
+                card.apply(event)
+        elif isinstance(event, Error):
+            hint = f"\n→ {event.hint}" if event.hint else ""
+            await self.mount(NoticeEntry(f"✗ {event.message}{hint}", "error"))
+        elif isinstance(event, Retrying):
+            status = f" (HTTP {event.status_code})" if event.status_code else ""
+            await self.mount(
+                NoticeEntry(
+                    f"↻ {event.reason}{status} — retry {event.attempt} of {event.max_attempts} "
+                    f"in {event.delay_s:g} s",
+                    "warning",
+                )
+            )
+        elif isinstance(event, Notice):
+            await self.mount(NoticeEntry(event.message, event.level))
+        elif isinstance(event, RunCancelled):
+            await self._close_current()
+            await self.mount(
+                NoticeEntry(
+                    "■ Cancelled. The partial answer is kept; tool calls that had not finished "
+                    "were marked cancelled.",
+                    "warning",
+                )
+            )
+
+    async def _apply_nested(self, event: Event) -> None:
+        """Events of a sub-agent: its tool calls nest in the parent's card."""
+        parent = self._cards.get(event.parent_tool_call_id or "")
+        if parent is None:
+            return
+        if isinstance(event, ToolCallStarted):
+            card = ToolCard(event, frozen_clock=self.frozen_clock)
+            self._cards[event.tool_call_id] = card
+            await parent.children_box.mount(card)
+        elif isinstance(
+            event,
+            ToolCallProgress
+            | ToolCallCompleted
+            | ToolCallFailed
+            | PermissionRequested
+            | PermissionResolved,
+        ):
+            card = self._cards.get(event.tool_call_id)
+            if card is not None:
+                card.apply(event)
+
+    def card(self, tool_call_id: str) -> ToolCard | None:
+        card = self._cards.get(tool_call_id)
+        return card if card is not None and card.is_attached else None
+
+    def toggle_thinking(self) -> None:
+        entries = list(self.query(ThinkingEntry))
+        collapse = any(not e.collapsed for e in entries)
+        for entry in entries:
+            entry.collapsed = collapse
+
+    # --- folding old entries --------------------------------------------------
+
+    def _entries(self) -> list[Widget]:
+        return [w for w in self.children if w.id != "earlier"]
+
+    def _fold_old_entries(self) -> None:
+        entries = self._entries()
+        excess = len(entries) - MAX_MOUNTED
+        if excess < PAGE // 2:
+            return
+        active = self._current[2] if self._current else None
+        folded = []
+        for widget in entries[:excess]:
+            if widget is active or (
+                isinstance(widget, ToolCard) and widget.status in ("running", "waiting")
+            ):
+                break
+            record = getattr(widget, "record", None)
+            folded.append(record() if record else None)
+            if isinstance(widget, ToolCard):
+                self._cards.pop(widget.tool_call_id, None)
+            widget.remove()
+        self._folded.extend(r for r in folded if r is not None)
+        self._update_earlier_button()
+
+    def _update_earlier_button(self) -> None:
+        buttons = self.query("#earlier")
+        if not self._folded:
+            buttons.remove()
+            return
+        label = f"▲ {len(self._folded):,} earlier entries — Home or click to show more"
+        if buttons:
+            buttons.first(Button).label = label
+        else:
+            self.mount(Button(label, id="earlier"), before=0)
+
+    @on(Button.Pressed, "#earlier")
+    async def _earlier_pressed(self) -> None:
+        await self.action_show_earlier()
+
+    async def action_show_earlier(self) -> None:
+        if not self._folded:
+            self.scroll_home(animate=False)
+            return
+        page, self._folded = self._folded[-PAGE:], self._folded[:-PAGE]
+        widgets = [restore(kind, data) for kind, data in page]
+        entries = self._entries()
+        if entries:
+            await self.mount_all(widgets, before=entries[0])
+        else:
+            await self.mount_all(widgets)
+        for widget in widgets:
+            if isinstance(widget, ToolCard):
+                self._cards[widget.tool_call_id] = widget
+        self._update_earlier_button()
+        self.release_anchor()
+        self.scroll_home(animate=False)
+
+
+def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
+    if kind is ToolCard:
+        return ToolCard.restore(data)
+    return kind(**data)
+
+
+__all__ = ["AssistantEntry", "Conversation", "NoticeEntry", "ThinkingEntry", "UserEntry", "card_id"]

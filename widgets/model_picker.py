@@ -1,0 +1,107 @@
+"""Choose a model: filter the catalogue, or type any model name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    name: str
+    provider: str
+    context_window: int | None = None
+    price: str = ""
+    key_present: bool = True
+    note: str = ""
+
+    def label(self) -> str:
+        window = f"{self.context_window // 1000}k" if self.context_window else "?"
+        key = "key ✓" if self.key_present else "no key"
+        extra = f" · {self.note}" if self.note else ""
+        return f"{self.name:<34} {self.provider:<14} {window:>6}  {self.price:<14} {key}{extra}"
+
+
+class ModelPicker(ModalScreen[str | None]):
+    """Returns the chosen model name (checked with ``check`` first), or None."""
+
+    DEFAULT_CSS = """
+    ModelPicker { align: center middle; }
+    ModelPicker > Vertical { width: 90%; max-width: 100; height: auto; max-height: 80%;
+                             border: thick $accent; background: $surface; padding: 1 2; }
+    ModelPicker OptionList { height: auto; max-height: 16; }
+    ModelPicker #message { color: $error; height: auto; }
+    """
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(
+        self, rows: Sequence[ModelRow], current: str, check: Callable[[str], str | None]
+    ) -> None:
+        """``check(name)`` returns an error message for a name that cannot be used."""
+        super().__init__()
+        self.rows = list(rows)
+        self.current = current
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Model (now: {self.current})")
+            yield Input(placeholder="filter, or type provider/model and press Enter", id="filter")
+            yield OptionList(id="models")
+            yield Static("", id="message")
+
+    def on_mount(self) -> None:
+        self._fill("")
+
+    def _fill(self, text: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        needle = text.lower().strip()
+        matches = [r for r in self.rows if needle in f"{r.name} {r.provider}".lower()]
+        options.add_options(Option(r.label(), id=r.name) for r in matches)
+        message = self.query_one("#message", Static)
+        if matches:
+            options.highlighted = 0
+            message.update("")
+        else:
+            message.update(
+                f"No model in the list matches {text!r}; press Enter to try it as a model name."
+            )
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count and options.highlighted is not None:
+            self._choose(options.get_option_at_index(options.highlighted).id or "")
+        elif event.value.strip():
+            self._choose(event.value.strip())
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._choose(event.option.id or "")
+
+    def _choose(self, name: str) -> None:
+        problem = self.check(name)
+        if problem:
+            self.query_one("#message", Static).update(problem)
+            return
+        self.dismiss(name)
+
+    def key_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def key_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()

@@ -1,0 +1,235 @@
+"""The input box: multi-line, history, steering keys, and completion of ``/`` and ``@``.
+
+Keys: Enter sends (the app steers when a run is active); Alt+Enter queues a follow-up;
+Shift+Enter or Ctrl+J inserts a newline; Up/Down at the first/last line walk the
+history; Alt+Up asks for the newest pending message back. With the completion menu open,
+Up/Down move in it, Tab or Enter accepts and Esc closes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import OptionList, TextArea
+from textual.widgets.option_list import Option
+
+MAX_HISTORY = 500
+MAX_SUGGESTIONS = 12
+
+
+def complete_path(cwd: Path, fragment: str, limit: int = MAX_SUGGESTIONS) -> list[str]:
+    """Paths under ``cwd`` that start with ``fragment`` (folders end with ``/``)."""
+    folder, _, stem = fragment.rpartition("/")
+    base = (cwd / folder) if folder else cwd
+    try:
+        entries = sorted(os.scandir(base), key=lambda e: e.name)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if entry.name.startswith(".") and not stem.startswith("."):
+            continue
+        if entry.name.startswith(stem):
+            path = f"{folder}/{entry.name}" if folder else entry.name
+            found.append(path + ("/" if entry.is_dir() else ""))
+            if len(found) >= limit:
+                break
+    return found
+
+
+class CompletionMenu(OptionList):
+    DEFAULT_CSS = """
+    CompletionMenu { height: auto; max-height: 8; display: none; border: none;
+                     background: $panel; }
+    CompletionMenu.-open { display: block; }
+    """
+
+    can_focus = False
+
+    def show(self, options: list[tuple[str, str]]) -> None:
+        """``options``: (text to insert, label)."""
+        self.clear_options()
+        self._values = [value for value, _ in options]
+        self.add_options(Option(label) for _, label in options)
+        self.set_class(bool(options), "-open")
+        if options:
+            self.highlighted = 0
+
+    def close(self) -> None:
+        self.set_class(False, "-open")
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def chosen(self) -> str | None:
+        if not self.is_open or self.highlighted is None:
+            return None
+        return self._values[self.highlighted]
+
+
+class PromptInput(TextArea):
+    """The text area itself; see the module docstring for its keys."""
+
+    DEFAULT_CSS = """
+    PromptInput { height: auto; min-height: 3; max-height: 10; border: round $panel-lighten-2; }
+    PromptInput:focus { border: round $accent; }
+    """
+
+    class Submitted(Message):
+        def __init__(self, text: str, follow_up: bool) -> None:
+            super().__init__()
+            self.text = text
+            self.follow_up = follow_up
+
+    class PullBack(Message):
+        """Alt+Up: the user wants the newest pending message back for editing."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)  # type: ignore[arg-type]
+        self.prompt_history: list[str] = []
+        self._history_index: int | None = None
+        self._draft = ""
+        self.menu: CompletionMenu | None = None
+
+    async def _on_key(self, event: events.Key) -> None:
+        key = event.key
+        menu = self.menu
+        if menu is not None and menu.is_open:
+            if key in ("up", "down"):
+                event.prevent_default()
+                event.stop()
+                menu.action_cursor_up() if key == "up" else menu.action_cursor_down()
+                return
+            if key in ("tab", "enter"):
+                event.prevent_default()
+                event.stop()
+                self._accept(menu.chosen())
+                return
+            if key == "escape":
+                event.prevent_default()
+                event.stop()
+                menu.close()
+                return
+        if key in ("enter", "alt+enter"):
+            event.prevent_default()
+            event.stop()
+            self._submit(follow_up=key == "alt+enter")
+            return
+        if key in ("shift+enter", "ctrl+j"):
+            event.prevent_default()
+            event.stop()
+            self.insert("\n")
+            return
+        if key == "alt+up":
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.PullBack())
+            return
+        if key == "up" and self.cursor_location[0] == 0 and self.prompt_history:
+            event.prevent_default()
+            event.stop()
+            self._walk_history(-1)
+            return
+        if (
+            key == "down"
+            and self._history_index is not None
+            and self.cursor_location[0] == self.document.line_count - 1
+        ):
+            event.prevent_default()
+            event.stop()
+            self._walk_history(+1)
+            return
+        await super()._on_key(event)
+
+    def _submit(self, follow_up: bool) -> None:
+        text = self.text
+        if not text.strip():
+            return
+        if not self.prompt_history or self.prompt_history[-1] != text:
+            self.prompt_history = [*self.prompt_history, text][-MAX_HISTORY:]
+        self._history_index = None
+        self.clear()
+        if self.menu is not None:
+            self.menu.close()
+        self.post_message(self.Submitted(text, follow_up))
+
+    def _walk_history(self, step: int) -> None:
+        if self._history_index is None:
+            if step > 0:
+                return
+            self._draft = self.text
+            index = len(self.prompt_history) - 1
+        else:
+            index = self._history_index + step
+        if index >= len(self.prompt_history):
+            self._history_index = None
+            self.load_text(self._draft)
+        else:
+            self._history_index = max(0, index)
+            self.load_text(self.prompt_history[self._history_index])
+        self.move_cursor(self.document.end)
+
+    def put_back(self, text: str) -> None:
+        """Return a message to the box (pulled back or handed back by a cancel)."""
+        current = self.text.rstrip()
+        self.load_text(f"{current}\n{text}" if current else text)
+        self.move_cursor(self.document.end)
+
+    def _accept(self, value: str | None) -> None:
+        if value is None or self.menu is None:
+            return
+        row, column = self.cursor_location
+        line = self.document.get_line(row)[:column]
+        start = max(line.rfind(" "), line.rfind("\n")) + 1
+        self.replace(value, (row, start), (row, column))
+        self.menu.close()
+
+
+class PromptBox(Vertical):
+    """The completion menu above the input. ``commands`` are (name, description) pairs
+    for ``/``; ``cwd`` is where ``@`` looks for paths."""
+
+    DEFAULT_CSS = """
+    PromptBox { height: auto; }
+    """
+
+    def __init__(
+        self, cwd: Path, commands: Callable[[], list[tuple[str, str]]], **kwargs: object
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.cwd = cwd
+        self.commands = commands
+
+    def compose(self) -> ComposeResult:
+        menu = CompletionMenu()
+        prompt = PromptInput(id="prompt")
+        prompt.menu = menu
+        yield menu
+        yield prompt
+
+    @on(TextArea.Changed)
+    def _suggest(self, event: TextArea.Changed) -> None:
+        prompt = event.text_area
+        menu = self.query_one(CompletionMenu)
+        row, column = prompt.cursor_location
+        line = prompt.document.get_line(row)[:column]
+        word = line.rsplit(" ", 1)[-1]
+        if row == 0 and line.startswith("/") and " " not in line:
+            options = [
+                (f"/{name} ", f"/{name}  {about}")
+                for name, about in self.commands()
+                if name.startswith(line[1:])
+            ]
+            menu.show(options[:MAX_SUGGESTIONS])
+        elif word.startswith("@"):
+            paths = complete_path(self.cwd, word[1:])
+            menu.show([(f"@{p}", f"@{p}") for p in paths])
+        else:
+            menu.close()

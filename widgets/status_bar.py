@@ -1,0 +1,158 @@
+"""The status line: model, mode, run state, queue, tokens, cost, context, elapsed time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from harness_tui.core.events import (
+    Event,
+    MessageCompleted,
+    ModeChanged,
+    ModelChanged,
+    PermissionRequested,
+    PermissionResolved,
+    PromptReceived,
+    RunCancelled,
+    RunCompleted,
+    SessionStarted,
+    SteeringDelivered,
+    SteeringQueued,
+    SteeringWithdrawn,
+    ThinkingDelta,
+    TokenDelta,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallStarted,
+    UsageUpdated,
+)
+
+IDLE, WORKING, STREAMING, TOOLS, ASKING, CANCELLING = (
+    "idle",
+    "working",
+    "streaming",
+    "running tools",
+    "waiting for you",
+    "cancelling",
+)
+
+_STATE_MARK = {IDLE: "○", WORKING: "◌", STREAMING: "●", TOOLS: "⚙", ASKING: "?", CANCELLING: "■"}
+
+
+def compact_count(value: int) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 1_000:
+        return f"{value / 1_000:.1f}k"
+    return str(value)
+
+
+def clock_text(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class StatusBar(Static):
+    """One line at the bottom, fed by events."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        color: $text-muted;
+    }
+    StatusBar.-busy { color: $text; }
+    """
+
+    model: reactive[str] = reactive("")
+    provider: reactive[str] = reactive("")
+    mode: reactive[str] = reactive("default")
+    state: reactive[str] = reactive(IDLE)
+    queued: reactive[int] = reactive(0)
+    tokens_in: reactive[int] = reactive(0)
+    tokens_out: reactive[int] = reactive(0)
+    cost: reactive[float | None] = reactive(None)
+    context_used: reactive[int] = reactive(0)
+    context_window: reactive[int | None] = reactive(None)
+    elapsed: reactive[float | None] = reactive(None)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._clock = clock
+        self._run_started: float | None = None
+        self._running_tools = 0
+        self._queued_ids: set[str] = set()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if self._run_started is not None:
+            self.elapsed = self._clock() - self._run_started
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, SessionStarted):
+            self.model, self.mode = event.model, event.permission_mode
+        elif isinstance(event, ModelChanged):
+            self.model, self.provider = event.model, event.provider
+        elif isinstance(event, ModeChanged):
+            self.mode = event.mode
+        elif isinstance(event, PromptReceived):
+            self._run_started, self._running_tools = self._clock(), 0
+            self.elapsed, self.state = 0.0, WORKING
+        elif isinstance(event, TokenDelta | ThinkingDelta):
+            if self.state not in (CANCELLING, ASKING):
+                self.state = STREAMING
+        elif isinstance(event, MessageCompleted):
+            if self.state == STREAMING:
+                self.state = WORKING
+        elif isinstance(event, ToolCallStarted):
+            self._running_tools += 1
+            if self.state != CANCELLING:
+                self.state = TOOLS
+        elif isinstance(event, ToolCallCompleted | ToolCallFailed):
+            self._running_tools = max(0, self._running_tools - 1)
+            if self.state == TOOLS and not self._running_tools:
+                self.state = WORKING
+        elif isinstance(event, PermissionRequested):
+            self.state = ASKING
+        elif isinstance(event, PermissionResolved):
+            if self.state == ASKING:
+                self.state = TOOLS
+        elif isinstance(event, RunCompleted | RunCancelled):
+            self._tick()
+            self._run_started, self.state = None, IDLE
+        elif isinstance(event, SteeringQueued):
+            self._queued_ids.add(event.steering_id)
+        elif isinstance(event, SteeringDelivered | SteeringWithdrawn):
+            self._queued_ids.discard(event.steering_id)
+        elif isinstance(event, UsageUpdated):
+            self.tokens_in = event.total.input_tokens + event.total.cache_read_tokens
+            self.tokens_out = event.total.output_tokens
+            self.cost = event.total_cost_usd
+            self.context_used, self.context_window = event.context_tokens, event.context_window
+        self.queued = len(self._queued_ids)
+
+    def render(self) -> str:
+        parts = [
+            self.model + (f" ({self.provider})" if self.provider else ""),
+            self.mode,
+            f"{_STATE_MARK.get(self.state, '·')} {self.state}",
+        ]
+        if self.queued:
+            parts.append(f"{self.queued} queued")
+        parts.append(f"↑{compact_count(self.tokens_in)} ↓{compact_count(self.tokens_out)}")
+        if self.cost is not None:
+            parts.append(f"${self.cost:.2f}")
+        if self.context_window:
+            share = min(1.0, self.context_used / self.context_window)
+            filled = round(share * 8)
+            parts.append(f"ctx {'█' * filled}{'░' * (8 - filled)} {share:.0%}")
+        if self.elapsed is not None:
+            parts.append(clock_text(self.elapsed))
+        self.set_class(self.state != IDLE, "-busy")
+        return " · ".join(parts)

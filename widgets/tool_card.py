@@ -1,0 +1,282 @@
+"""One card per tool call, keyed by its id and updated in place."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from rich.console import RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.events import Click
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from harness_tui.core.events import (
+    Event,
+    PermissionRequested,
+    PermissionResolved,
+    SubagentCompleted,
+    SubagentStarted,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallProgress,
+    ToolCallStarted,
+)
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+ICONS = {"running": "", "waiting": "?", "done": "✓", "failed": "✗", "cancelled": "■"}
+#: Input keys that best say what a call is about, in order of preference.
+SUMMARY_KEYS = (
+    "command",
+    "file_path",
+    "path",
+    "pattern",
+    "url",
+    "query",
+    "description",
+    "prompt",
+    "todos",
+)
+LIVE_OUTPUT_LINES = 8
+MAX_OUTPUT_CHARS = 200_000
+MAX_BODY_LINES = 400
+
+
+def card_id(tool_call_id: str) -> str:
+    return "tool-" + re.sub(r"[^A-Za-z0-9_-]", "_", tool_call_id)
+
+
+def summarize_input(input: dict[str, Any], width: int = 60) -> str:
+    """A one-line digest of a call's arguments."""
+    value: Any = next((input[k] for k in SUMMARY_KEYS if k in input), None)
+    if value is None:
+        value = next((v for v in input.values() if isinstance(v, str)), None)
+    if isinstance(value, list):
+        text = f"{len(value)} items"
+    elif value is None:
+        text = json.dumps(input, ensure_ascii=False) if input else ""
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def duration_text(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+class ToolCard(Vertical):
+    """Name, short arguments, status, live output and result of one tool call."""
+
+    DEFAULT_CSS = """
+    ToolCard {
+        height: auto;
+        margin: 0 0 0 2;
+        padding: 0 1;
+        border-left: wide $panel-lighten-2;
+    }
+    ToolCard.-running, ToolCard.-waiting { border-left: wide $accent; }
+    ToolCard.-failed { border-left: wide $error; }
+    ToolCard.-cancelled { border-left: wide $warning; }
+    ToolCard:focus { background: $boost; }
+    ToolCard > .card-header { height: 1; }
+    ToolCard > .card-body { height: auto; max-height: 24; color: $text-muted; display: none; }
+    ToolCard.-running > .card-body, ToolCard.-expanded > .card-body { display: block; }
+    ToolCard.-failed > .card-body { color: $error; }
+    ToolCard > .card-children { height: auto; }
+    """
+
+    can_focus = True
+    BINDINGS = [("enter", "toggle", "Expand/collapse")]
+
+    expanded: reactive[bool] = reactive(False)
+    status: reactive[str] = reactive("running")
+
+    class Toggled(Message):
+        def __init__(self, card: ToolCard) -> None:
+            super().__init__()
+            self.card = card
+
+    def __init__(self, event: ToolCallStarted, *, frozen_clock: bool = False) -> None:
+        super().__init__(id=card_id(event.tool_call_id))
+        self.tool_call_id = event.tool_call_id
+        self.tool_name = event.tool_name
+        self.input = dict(event.input)
+        self.output = ""
+        self.result: str | None = None
+        self.display_format = "text"
+        self.summary = ""
+        self.duration_ms: float | None = None
+        self.agent_label: str | None = None
+        self._frozen = frozen_clock
+        self._started = time.monotonic()
+        self._frame = 0
+        self.set_class(True, "-running")
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="card-header", markup=False)
+        yield Static(classes="card-body", markup=False)
+        yield Vertical(classes="card-children")
+
+    def on_mount(self) -> None:
+        self._refresh_all()
+        if not self._frozen:
+            self._timer = self.set_interval(0.1, self._spin)
+
+    @property
+    def children_box(self) -> Vertical:
+        return self.query_one(".card-children", Vertical)
+
+    def _spin(self) -> None:
+        if self.status in ("running", "waiting"):
+            self._frame += 1
+            self._refresh_header()
+        else:
+            self._timer.stop()
+
+    # --- events ---------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, ToolCallProgress):
+            if event.output:
+                self.output = (self.output + event.output)[-MAX_OUTPUT_CHARS:]
+            if event.status or event.progress is not None:
+                total = f"/{event.total:g}" if event.total else ""
+                progress = f" {event.progress:g}{total}" if event.progress is not None else ""
+                self.summary = f"{event.status or ''}{progress}".strip()
+            self._refresh_all()
+        elif isinstance(event, ToolCallCompleted):
+            self.status, self.duration_ms = "done", event.duration_ms
+            self.result = event.display if event.display is not None else event.content
+            self.display_format = event.display_format
+            self.summary = (event.display or "").strip().splitlines()[0] if event.display else ""
+            self._refresh_all()
+        elif isinstance(event, ToolCallFailed):
+            self.status = "cancelled" if event.kind == "cancelled" else "failed"
+            self.duration_ms = event.duration_ms
+            self.result = event.error if event.display is None else event.display
+            first = event.error.strip().splitlines()[0] if event.error.strip() else event.kind
+            self.summary = first if event.kind != "cancelled" else "cancelled by user"
+            self._refresh_all()
+        elif isinstance(event, PermissionRequested):
+            self.status, self.summary = "waiting", "asking for permission"
+            self._refresh_all()
+        elif isinstance(event, PermissionResolved) and self.status == "waiting":
+            self.status = "running"
+            self.summary = "" if event.decision != "deny" else "denied"
+            self._refresh_all()
+        elif isinstance(event, SubagentStarted):
+            self.agent_label = event.agent_name
+            self._refresh_header()
+        elif isinstance(event, SubagentCompleted):
+            self.agent_label = f"{event.agent_name} · {event.status}"
+            self._refresh_header()
+
+    def watch_status(self, status: str) -> None:
+        for name in ("running", "waiting", "done", "failed", "cancelled"):
+            self.set_class(status == name, f"-{name}")
+
+    def watch_expanded(self, expanded: bool) -> None:
+        self.set_class(expanded, "-expanded")
+        if self.is_mounted:
+            self._refresh_body()
+
+    def action_toggle(self) -> None:
+        self.expanded = not self.expanded
+        self.post_message(self.Toggled(self))
+
+    @on(Click)
+    def _clicked(self, event: Click) -> None:
+        event.stop()
+        self.action_toggle()
+
+    # --- folding (see Conversation) -----------------------------------------------
+
+    _RECORDED = (
+        "tool_name",
+        "input",
+        "output",
+        "result",
+        "display_format",
+        "summary",
+        "duration_ms",
+        "agent_label",
+        "status",
+    )
+
+    def record(self) -> tuple[type[ToolCard], dict[str, Any]]:
+        return ToolCard, {
+            "tool_call_id": self.tool_call_id,
+            **{name: getattr(self, name) for name in self._RECORDED},
+        }
+
+    @classmethod
+    def restore(cls, data: dict[str, Any]) -> ToolCard:
+        card = cls(
+            ToolCallStarted(
+                session_id="",
+                tool_call_id=data["tool_call_id"],
+                tool_name=data["tool_name"],
+                input=data["input"],
+            ),
+            frozen_clock=True,
+        )
+        for name in cls._RECORDED:
+            setattr(card, name, data[name])
+        return card
+
+    # --- rendering ------------------------------------------------------------
+
+    def _refresh_all(self) -> None:
+        if self.is_mounted:
+            self._refresh_header()
+            self._refresh_body()
+
+    def _refresh_header(self) -> None:
+        if self.status in ("running", "waiting"):
+            icon = "●" if self._frozen else SPINNER[self._frame % len(SPINNER)]
+            if self.status == "waiting":
+                icon = "?"
+            timing = "" if self._frozen else duration_text((time.monotonic() - self._started) * 1e3)
+        else:
+            icon = ICONS[self.status]
+            timing = duration_text(self.duration_ms) if self.duration_ms is not None else ""
+        header = Text()
+        header.append(f"{icon} ", style="bold")
+        header.append(self.tool_name, style="bold")
+        if self.agent_label:
+            header.append(f" [{self.agent_label}]", style="italic")
+        args = summarize_input(self.input)
+        if args:
+            header.append(f"  {args}", style="dim")
+        tail = " · ".join(p for p in (self.summary, timing) if p)
+        if tail:
+            header.append(f"  · {tail}", style="red" if self.status == "failed" else "")
+        self.query_one(".card-header", Static).update(header)
+
+    def _refresh_body(self) -> None:
+        body = self.query_one(".card-body", Static)
+        renderable: RenderableType
+        if self.status in ("running", "waiting"):
+            lines = self.output.rstrip("\n").splitlines()[-LIVE_OUTPUT_LINES:]
+            renderable = Text("\n".join(lines))
+        elif self.expanded:
+            text = self.result if self.result is not None else self.output
+            lines = text.splitlines()
+            if len(lines) > MAX_BODY_LINES:
+                lines = [*lines[:MAX_BODY_LINES], f"… {len(lines) - MAX_BODY_LINES} more lines"]
+            joined = "\n".join(lines)
+            if self.display_format == "diff":
+                renderable = Syntax(joined, "diff", theme="ansi_dark", background_color="default")
+            else:
+                renderable = Text(joined)
+        else:
+            renderable = Text("")
+        body.update(renderable)
