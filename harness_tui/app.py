@@ -150,10 +150,15 @@ class HarnessApp(App[None]):
         Binding("ctrl+left", "resize_side(4)", "Wider panes", show=False),
     ]
 
-    def __init__(self, session: Session, *, frozen_clock: bool = False) -> None:
+    def __init__(
+        self, session: Session, *, frozen_clock: bool = False, connect: bool = True
+    ) -> None:
+        """``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False``
+        shows only what ``apply_events`` is given (snapshots of canned events)."""
         super().__init__()
         self.session = session
         self.frozen_clock = frozen_clock
+        self.connect = connect
         self._last_ctrl_c = 0.0
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
@@ -175,7 +180,9 @@ class HarnessApp(App[None]):
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
         yield PromptBox(self.session.cwd, lambda: SLASH_COMMANDS, id="prompt-box")
-        yield StatusBar(clock=clock, id="status")
+        yield StatusBar(
+            clock=clock, model=self.session.model.name, mode=self.session.mode, id="status"
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -184,7 +191,8 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
-        self._start(self.session)
+        if self.connect:
+            self._start(self.session)
 
     def on_resize(self) -> None:
         self._side_layout()
@@ -237,6 +245,10 @@ class HarnessApp(App[None]):
             for pane in panes:
                 pane.apply(event)  # type: ignore[attr-defined]
             self._on_event(event)
+
+    async def settle(self) -> None:
+        """Wait until every streamed fragment is on screen."""
+        await self.query_one(Conversation).settle()
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, PermissionRequested):

@@ -15,7 +15,6 @@ from textual import on
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from harness_tui.core.events import (
     Error,
@@ -42,7 +41,7 @@ from harness_tui.widgets.tool_card import ToolCard, card_id
 
 MAX_MOUNTED = 160
 PAGE = 80
-_USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "⏭ follow-up"}
+_USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "» follow-up"}
 
 
 class UserEntry(Static):
@@ -87,27 +86,28 @@ class ThinkingEntry(Collapsible):
 
 
 class AssistantEntry(Markdown):
-    """The model's answer as Markdown, appended to as it streams."""
+    """The model's answer as Markdown, appended to as it streams.
+
+    Textual's ``MarkdownStream`` coalesces fragments in a task of its own; here the
+    conversation already hands over everything that arrived since the last write as one
+    fragment, so the entry appends directly. Same batching, and no background task left
+    to race a closing app.
+    """
 
     DEFAULT_CSS = """
-    AssistantEntry { margin: 0 0 1 0; padding: 0 1; background: transparent; }
+    AssistantEntry { margin: 0; padding: 0 1; background: transparent; }
     """
 
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         self.text = text
-        self._stream: MarkdownStream | None = None
 
     async def add(self, text: str) -> None:
         self.text += text
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self)
-        await self._stream.write(text)
+        await self.append(text)
 
     async def finish(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.stop()
+        """Nothing is pending after ``add`` returns; kept for the streaming protocol."""
 
     def record(self) -> tuple[type[Widget], dict[str, Any]]:
         return AssistantEntry, {"text": self.text}
@@ -148,6 +148,8 @@ class Conversation(VerticalScroll):
         self._folded: list[tuple[type[Widget], dict[str, Any]]] = []
         self._current: tuple[str, str, Widget] | None = None  # message id, kind, entry
         self._cards: dict[str, ToolCard] = {}
+        #: Tool calls of completed messages, to show a call that never started (cancel).
+        self._calls: dict[str, ToolCallStarted] = {}
 
     def on_mount(self) -> None:
         self.anchor()
@@ -193,6 +195,11 @@ class Conversation(VerticalScroll):
         else:
             entry.add(text)  # type: ignore[attr-defined]
 
+    async def settle(self) -> None:
+        """Flush the answer being streamed to the screen (it may go on streaming)."""
+        if self._current is not None and isinstance(self._current[2], AssistantEntry):
+            await self._current[2].finish()
+
     async def _close_current(self) -> None:
         if self._current is not None:
             entry = self._current[2]
@@ -218,6 +225,17 @@ class Conversation(VerticalScroll):
             await self.mount(UserEntry(event.text, "steering"))
         elif isinstance(event, MessageCompleted):
             await self._close_current()
+            for call in event.message.tool_calls:
+                self._calls[call.id] = ToolCallStarted(
+                    session_id=event.session_id,
+                    run_id=event.run_id,
+                    tool_call_id=call.id,
+                    tool_name=call.name,
+                    input=call.input,
+                    message_id=event.message.id,
+                )
+            if len(self._calls) > 500:
+                self._calls = dict(list(self._calls.items())[-100:])
             if event.message.interrupted:
                 await self.mount(NoticeEntry("(answer interrupted)", "info"))
         elif isinstance(event, ToolCallStarted):
@@ -234,6 +252,15 @@ class Conversation(VerticalScroll):
             | PermissionResolved,
         ):
             card = self._cards.get(event.tool_call_id)
+            if (
+                card is None
+                and isinstance(event, ToolCallFailed)
+                and (event.tool_call_id in self._calls)
+            ):
+                # Answered without ever starting (a cancel): still show the call.
+                card = ToolCard(self._calls[event.tool_call_id], frozen_clock=self.frozen_clock)
+                self._cards[event.tool_call_id] = card
+                await self.mount(card)
             if card is not None:
                 card.apply(event)
         elif isinstance(event, SubagentStarted | SubagentCompleted):

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from harness_tui.core.events import Event, SteeringDelivered, SteeringQueued, SteeringWithdrawn
 
-_KIND_LABEL = {"steer": "↳ steer", "follow_up": "⏭ follow-up"}
+_KIND_LABEL = {"steer": "↳ steer", "follow_up": "» follow-up"}
 
 
 class PendingQueue(Static):

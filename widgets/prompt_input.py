@@ -107,7 +107,9 @@ class PromptInput(TextArea):
                 event.stop()
                 menu.action_cursor_up() if key == "up" else menu.action_cursor_down()
                 return
-            if key in ("tab", "enter"):
+            if key == "enter" and (menu.chosen() or "").strip() == self._current_word():
+                menu.close()  # already complete: Enter sends
+            elif key in ("tab", "enter"):
                 event.prevent_default()
                 event.stop()
                 self._accept(menu.chosen())
@@ -181,6 +183,11 @@ class PromptInput(TextArea):
         current = self.text.rstrip()
         self.load_text(f"{current}\n{text}" if current else text)
         self.move_cursor(self.document.end)
+
+    def _current_word(self) -> str:
+        row, column = self.cursor_location
+        line = self.document.get_line(row)[:column]
+        return line.rsplit(" ", 1)[-1].rsplit("\n", 1)[-1]
 
     def _accept(self, value: str | None) -> None:
         if value is None or self.menu is None:

@@ -80,9 +80,17 @@ class StatusBar(Static):
     context_window: reactive[int | None] = reactive(None)
     elapsed: reactive[float | None] = reactive(None)
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, **kwargs: object) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        model: str = "",
+        mode: str = "default",
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._clock = clock
+        self.set_reactive(StatusBar.model, model)
+        self.set_reactive(StatusBar.mode, mode)
         self._run_started: float | None = None
         self._running_tools = 0
         self._queued_ids: set[str] = set()

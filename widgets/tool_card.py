@@ -72,6 +72,18 @@ def duration_text(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
+def _summary_of(display: str | None, display_format: str) -> str:
+    """One line about a result: ``+5 -2`` for a diff, else the display's first line."""
+    if not display or not display.strip():
+        return ""
+    lines = display.splitlines()
+    if display_format == "diff":
+        added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+        removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
+        return f"+{added} −{removed}"
+    return display.strip().splitlines()[0]
+
+
 class ToolCard(Vertical):
     """Name, short arguments, status, live output and result of one tool call."""
 
@@ -156,7 +168,7 @@ class ToolCard(Vertical):
             self.status, self.duration_ms = "done", event.duration_ms
             self.result = event.display if event.display is not None else event.content
             self.display_format = event.display_format
-            self.summary = (event.display or "").strip().splitlines()[0] if event.display else ""
+            self.summary = _summary_of(event.display, event.display_format)
             self._refresh_all()
         elif isinstance(event, ToolCallFailed):
             self.status = "cancelled" if event.kind == "cancelled" else "failed"
