@@ -162,9 +162,9 @@ def _run_tui(args: argparse.Namespace) -> int:
         )
     except HarnessError as exc:
         return _fail(exc.message, exc.hint)
-    from harness_tui.app import HarnessApp  # Textual only now: -p and --version never pay
+    from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
 
-    HarnessApp(session).run()
+    run_tui(session)
     return 0
 
 

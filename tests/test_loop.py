@@ -571,3 +571,22 @@ async def test_events_are_stamped_with_session_and_run() -> None:
         events = await run_to_end(session, "go")
     assert all(isinstance(e, Event) and e.session_id == session.id for e in events)
     assert len({e.run_id for e in events}) == 1
+
+
+async def test_cancel_reaches_a_stream_that_never_has_to_wait() -> None:
+    # 200,000 deltas ready at once: the stream never suspends on its own.
+    session, _ = session_with(reply(Text("word " * 200_000)))
+    seen = 0
+    async with session, anyio.create_task_group() as group:
+        run_id = await session.submit("go")
+        sub = session.store.subscribe("reader", queue_size=64)
+        async for event in session.store.stream(sub):
+            if event.type == "TOKEN_DELTA":
+                seen += 1
+                if seen == 100:
+                    group.start_soon(session.cancel)  # the reader keeps draining
+            if event.type in ("RUN_CANCELLED", "RUN_COMPLETED") and event.run_id == run_id:
+                break
+    assert event.type == "RUN_CANCELLED"
+    deltas = sum(1 for e in session.store.replay(0) if e.type == "TOKEN_DELTA")
+    assert deltas < 1_000  # stopped within a buffer's worth, not at the end of the stream

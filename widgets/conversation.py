@@ -14,7 +14,7 @@ from typing import Any
 from textual import on
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Collapsible, Markdown, Static
+from textual.widgets import Button, Collapsible, Static
 
 from harness_tui.core.events import (
     Error,
@@ -37,6 +37,7 @@ from harness_tui.core.events import (
     ToolCallProgress,
     ToolCallStarted,
 )
+from harness_tui.widgets.assistant_entry import AssistantEntry
 from harness_tui.widgets.tool_card import ToolCard, card_id
 
 MAX_MOUNTED = 160
@@ -83,34 +84,6 @@ class ThinkingEntry(Collapsible):
 
     def record(self) -> tuple[type[Widget], dict[str, Any]]:
         return ThinkingEntry, {"text": self.text, "collapsed": self.collapsed}
-
-
-class AssistantEntry(Markdown):
-    """The model's answer as Markdown, appended to as it streams.
-
-    Textual's ``MarkdownStream`` coalesces fragments in a task of its own; here the
-    conversation already hands over everything that arrived since the last write as one
-    fragment, so the entry appends directly. Same batching, and no background task left
-    to race a closing app.
-    """
-
-    DEFAULT_CSS = """
-    AssistantEntry { margin: 0; padding: 0 1; background: transparent; }
-    """
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__(text)
-        self.text = text
-
-    async def add(self, text: str) -> None:
-        self.text += text
-        await self.append(text)
-
-    async def finish(self) -> None:
-        """Nothing is pending after ``add`` returns; kept for the streaming protocol."""
-
-    def record(self) -> tuple[type[Widget], dict[str, Any]]:
-        return AssistantEntry, {"text": self.text}
 
 
 class NoticeEntry(Static):

@@ -102,8 +102,15 @@ class StatusBar(Static):
         if self._run_started is not None:
             self.elapsed = self._clock() - self._run_started
 
+    def streaming(self) -> None:
+        """Text or thinking arrived (told once per batch of deltas)."""
+        if self.state not in (CANCELLING, ASKING, IDLE):
+            self.state = STREAMING
+
     def apply(self, event: Event) -> None:
-        if isinstance(event, SessionStarted):
+        if isinstance(event, TokenDelta | ThinkingDelta):
+            self.streaming()
+        elif isinstance(event, SessionStarted):
             self.model, self.mode = event.model, event.permission_mode
         elif isinstance(event, ModelChanged):
             self.model, self.provider = event.model, event.provider
@@ -112,9 +119,6 @@ class StatusBar(Static):
         elif isinstance(event, PromptReceived):
             self._run_started, self._running_tools = self._clock(), 0
             self.elapsed, self.state = 0.0, WORKING
-        elif isinstance(event, TokenDelta | ThinkingDelta):
-            if self.state not in (CANCELLING, ASKING):
-                self.state = STREAMING
         elif isinstance(event, MessageCompleted):
             if self.state == STREAMING:
                 self.state = WORKING
@@ -136,14 +140,15 @@ class StatusBar(Static):
             self._run_started, self.state = None, IDLE
         elif isinstance(event, SteeringQueued):
             self._queued_ids.add(event.steering_id)
+            self.queued = len(self._queued_ids)
         elif isinstance(event, SteeringDelivered | SteeringWithdrawn):
             self._queued_ids.discard(event.steering_id)
+            self.queued = len(self._queued_ids)
         elif isinstance(event, UsageUpdated):
             self.tokens_in = event.total.input_tokens + event.total.cache_read_tokens
             self.tokens_out = event.total.output_tokens
             self.cost = event.total_cost_usd
             self.context_used, self.context_window = event.context_tokens, event.context_window
-        self.queued = len(self._queued_ids)
 
     def render(self) -> str:
         parts = [

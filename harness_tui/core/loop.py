@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
+from anyio.lowlevel import checkpoint_if_cancelled
 
 from harness_tui.core.events import (
     Error,
@@ -148,9 +149,15 @@ class AgentLoop:
         message_id = builder.message_id
         self._builder = builder
         failure: StreamFailed | None = None
+        count = 0
         try:
             async with aclosing(provider.stream(host.build_request(provider))) as chunks:
                 async for chunk in chunks:
+                    # A stream with data at hand never suspends, and a task that never
+                    # suspends is never cancelled: look for a cancel every few chunks.
+                    count += 1
+                    if not count % 4:
+                        await checkpoint_if_cancelled()
                     kind = type(chunk)
                     if kind is TextChunk:
                         builder.text(chunk.text)

@@ -27,7 +27,10 @@ class MessageBuilder:
         self.model = model
         self.usage: TokenUsage | None = None
         self.stop_reason: str | None = None
-        # Each part: ["text", str] | ["thinking", str, signature] | ["tool", id, name, json]
+        # Each part: ["text", [pieces]] | ["thinking", [pieces], signature]
+        #          | ["tool", id, name, [json pieces]]
+        # Pieces are joined in build(): appending to one long string would copy it
+        # on every delta.
         self._parts: list[list[Any]] = []
         #: Tool calls whose input was not valid JSON, by id, with the parse error.
         self.input_errors: dict[str, str] = {}
@@ -39,16 +42,16 @@ class MessageBuilder:
     def text(self, text: str) -> None:
         parts = self._parts
         if parts and parts[-1][0] == "text":
-            parts[-1][1] += text
+            parts[-1][1].append(text)
         else:
-            parts.append(["text", text])
+            parts.append(["text", [text]])
 
     def thinking(self, text: str) -> None:
         parts = self._parts
         if parts and parts[-1][0] == "thinking" and parts[-1][2] is None:
-            parts[-1][1] += text
+            parts[-1][1].append(text)
         else:
-            parts.append(["thinking", text, None])
+            parts.append(["thinking", [text], None])
 
     def thinking_signature(self, signature: str) -> None:
         for part in reversed(self._parts):
@@ -56,15 +59,15 @@ class MessageBuilder:
                 part[2] = signature
                 return
         # A signature with no text (redacted or empty thinking) still has to go back.
-        self._parts.append(["thinking", "", signature])
+        self._parts.append(["thinking", [], signature])
 
     def tool_call(self, call_id: str, name: str) -> None:
-        self._parts.append(["tool", call_id, name, ""])
+        self._parts.append(["tool", call_id, name, []])
 
     def tool_args(self, call_id: str, fragment: str) -> None:
         for part in reversed(self._parts):
             if part[0] == "tool" and part[1] == call_id:
-                part[3] += fragment
+                part[3].append(fragment)
                 return
         raise ValueError(f"input for unknown tool call {call_id!r}")
 
@@ -82,14 +85,16 @@ class MessageBuilder:
         for part in self._parts:
             kind = part[0]
             if kind == "text":
-                if part[1]:
-                    blocks.append(TextBlock(text=part[1]))
+                text = "".join(part[1])
+                if text:
+                    blocks.append(TextBlock(text=text))
             elif kind == "thinking":
-                if part[1] or part[2]:
-                    blocks.append(ThinkingBlock(text=part[1], signature=part[2]))
+                text = "".join(part[1])
+                if text or part[2]:
+                    blocks.append(ThinkingBlock(text=text, signature=part[2]))
             else:
-                _, call_id, name, raw = part
-                parsed = _parse_input(raw)
+                _, call_id, name, pieces = part
+                parsed = _parse_input("".join(pieces))
                 if isinstance(parsed, str):
                     if interrupted:
                         continue
