@@ -140,6 +140,10 @@ class BashTool(Tool):
     def __init__(self) -> None:
         self._session: ShellSession | None = None
 
+    def current_folder(self) -> Path | None:
+        """Where the next command starts (``cd`` persists), once a command has run."""
+        return self._session.cwd if self._session is not None else None
+
     def shell(self, cwd: Path) -> ShellSession:
         if self._session is None:
             self._session = ShellSession(cwd)
