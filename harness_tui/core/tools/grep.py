@@ -44,11 +44,11 @@ class GrepProblem(Exception):
 
 async def search_rg(rg: str, root: Path, query: GrepQuery, only: str | None = None) -> list[str]:
     """Search ``root`` (or just its file ``only``) with ``rg``."""
-    args = [rg, *rg_common_args(), "--no-messages"]
+    # --null ends each printed path with a NUL, so paths can be told from the text.
+    # The glob is applied here, not with rg's --glob, which would override .gitignore.
+    args = [rg, *rg_common_args(), "--no-messages", "--null"]
     if query.ignore_case:
         args.append("-i")
-    if query.glob:
-        args += ["--glob", query.glob]
     if query.mode == "files_with_matches":
         args.append("-l")
     elif query.mode == "count":
@@ -64,7 +64,22 @@ async def search_rg(rg: str, root: Path, query: GrepQuery, only: str | None = No
     result = await run_in_group(args, cwd=root, timeout_s=SEARCH_TIMEOUT_S)
     if result.exit_code == 2 and not result.stdout:
         raise GrepProblem(result.stderr.strip() or "rg failed")
-    return [line.removeprefix("./") for line in result.stdout.splitlines() if line]
+    wanted = compile_pattern(query.glob, braces=True) if query.glob else None
+    if query.mode == "files_with_matches":  # NUL-separated paths, no newlines
+        paths = [p.removeprefix("./") for p in result.stdout.split("\0") if p.strip()]
+        return [p for p in paths if wanted is None or only or wanted.matches(p)]
+    lines = []
+    for line in result.stdout.splitlines():
+        path, nul, rest = line.partition("\0")
+        if not nul:
+            lines.append(line)  # the "--" between context groups
+            continue
+        path = path.removeprefix("./")
+        if wanted is None or only or wanted.matches(path):
+            # The NUL took the place of the separator: ":" for a match, "-" for context.
+            numbered = re.match(r"\d+([:-])", rest) if query.line_numbers else None
+            lines.append(path + (numbered.group(1) if numbered else ":") + rest)
+    return lines
 
 
 def search_python(root: Path, query: GrepQuery, only: str | None = None) -> list[str]:

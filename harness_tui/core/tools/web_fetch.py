@@ -100,13 +100,14 @@ class _TextExtractor(HTMLParser):
             self.title += data
         if self._skip:
             return
-        self.parts.append(data if self._pre else re.sub(r"\s+", " ", data))
+        # Spaces of preformatted text are shielded from the line tidying in text().
+        self.parts.append(data.replace(" ", "\0") if self._pre else re.sub(r"\s+", " ", data))
 
     def text(self) -> str:
         text = "".join(self.parts)
         lines = [line.strip() for line in text.splitlines()]
-        text = "\n".join(lines)
-        return re.sub(r"\n{3,}", "\n\n", text).strip()
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        return text.replace("\0", " ")
 
 
 def html_to_text(html: str) -> tuple[str, str]:
