@@ -71,7 +71,7 @@ async def test_cd_and_export_persist_between_calls(tmp_path: Path) -> None:
         assert not first.is_error and first.content == "(no output)"
         second = await tool.run({"command": 'pwd; echo "$GREETING"'}, ctx)
         assert second.content.splitlines() == [str((tmp_path / "sub").resolve()), "hello"]
-        third = await tool.run({"command": "unset GREETING; cd ..; echo \"[$GREETING]\"; pwd"}, ctx)
+        third = await tool.run({"command": 'unset GREETING; cd ..; echo "[$GREETING]"; pwd'}, ctx)
         assert third.content.splitlines() == ["[]", str(tmp_path.resolve())]
         assert tool.current_folder() == tmp_path.resolve()
     finally:
@@ -140,7 +140,11 @@ async def test_cancel_kills_the_group_within_a_second_and_reports_run_cancelled(
         await session.cancel()
         await wait_dead(pgid, within_s=1.0)
     events = [e for e in session.store.replay(0) if e.run_id == run_id]
-    assert squeeze(types(events))[-3:] == ["TOOL_CALL_PROGRESS", "TOOL_CALL_FAILED", "RUN_CANCELLED"]
+    assert squeeze(types(events))[-3:] == [
+        "TOOL_CALL_PROGRESS",
+        "TOOL_CALL_FAILED",
+        "RUN_CANCELLED",
+    ]
     failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
     assert failed.kind == "cancelled"
 

@@ -18,7 +18,9 @@ async def test_read_numbers_lines_and_pages_with_offset_and_limit(tmp_path: Path
     assert whole.content.splitlines()[0] == "     1\tline 1"
     assert whole.content.splitlines()[-1] == "    10\tline 10"
     assert whole.display == "lines 1-10 of 10"
-    part = await ReadTool().run({"file_path": str(tmp_path / "a.txt"), "offset": 4, "limit": 2}, ctx)
+    part = await ReadTool().run(
+        {"file_path": str(tmp_path / "a.txt"), "offset": 4, "limit": 2}, ctx
+    )
     assert part.content.splitlines()[:2] == ["     4\tline 4", "     5\tline 5"]
     assert "use offset=6 to go on" in part.content
     past = await ReadTool().run({"file_path": "a.txt", "offset": 50}, ctx)
@@ -76,7 +78,11 @@ async def test_edit_replaces_a_unique_match_and_shows_a_unified_diff(tmp_path: P
     ctx = tool_context(tmp_path)
     edit = EditTool()
     done = await edit.run(
-        {"file_path": "m.py", "old_string": "def g():\n    return 1", "new_string": "def g():\n    return 2"},
+        {
+            "file_path": "m.py",
+            "old_string": "def g():\n    return 1",
+            "new_string": "def g():\n    return 2",
+        },
         ctx,
     )
     assert not done.is_error and done.content == "Replaced 1 occurrence in m.py."
@@ -129,8 +135,11 @@ async def test_edit_and_write_preview_is_the_diff_they_would_make(tmp_path: Path
     )
     assert preview is not None and "-old\n+new\n" in preview
     assert (tmp_path / "p.txt").read_text() == "old\n"  # a preview changes nothing
-    assert await EditTool().preview(
-        {"file_path": "p.txt", "old_string": "zzz", "new_string": "y"}, ctx
-    ) is None
+    assert (
+        await EditTool().preview(
+            {"file_path": "p.txt", "old_string": "zzz", "new_string": "y"}, ctx
+        )
+        is None
+    )
     write_preview = await WriteTool().preview({"file_path": "q.txt", "content": "q\n"}, ctx)
     assert write_preview is not None and "+q\n" in write_preview

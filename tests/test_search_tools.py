@@ -105,7 +105,10 @@ async def test_grep_modes_give_the_same_answer_with_both_backends(
     context = await grep.run(
         {"pattern": "return", "output_mode": "content", "-B": 1, "path": "src/app.py"}, ctx
     )
-    assert context.content.splitlines() == ["app.py-2-def main():", "app.py:3:    return 'TODO: ship'"]
+    assert context.content.splitlines() == [
+        "app.py-2-def main():",
+        "app.py:3:    return 'TODO: ship'",
+    ]
     none = await grep.run({"pattern": "nothing-like-this"}, ctx)
     assert not none.is_error and none.display == "no matches"
     bad = await grep.run({"pattern": "(unclosed"}, ctx)
@@ -122,7 +125,10 @@ async def test_grep_head_limit(tmp_path: Path, backend: str) -> None:
 
 
 def test_parent_gitignore_applies_inside_a_repository(tmp_path: Path) -> None:
-    tree(tmp_path, {".gitignore": "*.tmp\nsub/skip/\n", "sub/a.tmp": "", "sub/b.py": "", "sub/skip/c.py": ""})
+    tree(
+        tmp_path,
+        {".gitignore": "*.tmp\nsub/skip/\n", "sub/a.tmp": "", "sub/b.py": "", "sub/skip/c.py": ""},
+    )
     (tmp_path / ".git").mkdir()
     files, stopped = walk_files(tmp_path / "sub")
     assert files == ["b.py"] and not stopped

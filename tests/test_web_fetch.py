@@ -88,7 +88,10 @@ async def test_text_json_and_redirects_on_the_same_host(server: str) -> None:
     hop = await fetch(f"{server}/hop")
     assert hop.content == '{"a": 1}' and hop.details["url"].endswith("/json")
     away = await fetch(f"{server}/away")
-    assert not away.is_error and "redirects to another host: http://elsewhere.invalid/x" in away.content
+    assert (
+        not away.is_error
+        and "redirects to another host: http://elsewhere.invalid/x" in away.content
+    )
 
 
 async def test_limits_and_failures_become_results(server: str) -> None:

@@ -74,7 +74,7 @@ def parse_rule(text: str, behavior: Behavior, source: str = "") -> PermissionRul
         raise RuleError("the rule is empty")
     tool, paren, rest = rule.partition("(")
     tool = tool.strip()
-    if not _TOOL_NAME.match(tool):
+    if not _TOOL_NAME.match(tool.removesuffix("__*") if tool.startswith("mcp__") else tool):
         raise RuleError(f"{tool!r} is not a tool name")
     if not paren:
         return PermissionRule(behavior, tool, None, source)
@@ -208,6 +208,9 @@ def path_rule_matches_real(content: str, target: Path, where: PathContext) -> bo
 def _path_match(content: str, target: Path, where: PathContext, real_only: bool) -> bool:
     base, pattern, anchored = _pattern_base(content, where)
     compiled = compile_pattern(pattern or "**", anchored=anchored, braces=True)
+    # "src/**" names a folder's contents; a search of the folder itself reads them too.
+    folder = pattern[:-3] if pattern.endswith("/**") else None
+    folder_pattern = compile_pattern(folder, anchored=anchored, braces=True) if folder else None
     pairs = [(Path(os.path.realpath(base)), Path(os.path.realpath(target)))]
     if not real_only:
         pairs.append((Path(os.path.normpath(base)), Path(os.path.normpath(target))))
@@ -221,7 +224,10 @@ def _path_match(content: str, target: Path, where: PathContext, real_only: bool)
             if pattern in ("", "**"):
                 return True
             continue
-        if compiled.matches(text, path.is_dir()):
+        is_dir = path.is_dir()
+        if compiled.matches(text, is_dir):
+            return True
+        if folder_pattern is not None and is_dir and folder_pattern.matches(text, True):
             return True
     return False
 

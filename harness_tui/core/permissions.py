@@ -241,11 +241,11 @@ class PermissionEngine:
             parts = self._bash_parts(tool, input)
             if parts:
                 targets += self._redirect_targets(parts, shell_cwd or self.cwd)
-        except ValueError as exc:
-            return Decision("deny", f"{tool.name} refused: {exc}")
         except UnparsableCommand as exc:
             parts = None
             unparsable = str(exc)
+        except ValueError as exc:  # a path with a NUL byte
+            return Decision("deny", f"{tool.name} refused: {exc}")
         else:
             unparsable = None
 
