@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import anyio
+import pytest
 
 from harness_tui.core.events import Event
 from harness_tui.core.models import ModelChoice
@@ -62,7 +63,13 @@ def session_running(command: str, tmp_path: Path, **options) -> Session:
     )
 
 
-async def test_cd_and_export_persist_between_calls(tmp_path: Path) -> None:
+@pytest.fixture
+def real_tmp(tmp_path: Path) -> Path:
+    return tmp_path.resolve()
+
+
+async def test_cd_and_export_persist_between_calls(real_tmp: Path) -> None:
+    tmp_path = real_tmp
     (tmp_path / "sub").mkdir()
     tool = BashTool()
     ctx = tool_context(tmp_path)
@@ -70,10 +77,10 @@ async def test_cd_and_export_persist_between_calls(tmp_path: Path) -> None:
         first = await tool.run({"command": "cd sub && export GREETING=hello && LOCAL=x"}, ctx)
         assert not first.is_error and first.content == "(no output)"
         second = await tool.run({"command": 'pwd; echo "$GREETING"'}, ctx)
-        assert second.content.splitlines() == [str((tmp_path / "sub").resolve()), "hello"]
+        assert second.content.splitlines() == [str(tmp_path / "sub"), "hello"]
         third = await tool.run({"command": 'unset GREETING; cd ..; echo "[$GREETING]"; pwd'}, ctx)
-        assert third.content.splitlines() == ["[]", str(tmp_path.resolve())]
-        assert tool.current_folder() == tmp_path.resolve()
+        assert third.content.splitlines() == ["[]", str(tmp_path)]
+        assert tool.current_folder() == tmp_path
     finally:
         await tool.aclose()
 
@@ -135,7 +142,8 @@ async def test_cancel_kills_the_group_within_a_second_and_reports_run_cancelled(
         )
         pgid = int(re.search(r"pgid=(\d+)", printed.output).group(1))
         with anyio.fail_after(5):
-            while members(pgid) < 4:  # bash, sh and the two sleeps
+            # Processes starting is nothing we can await: poll.
+            while members(pgid) < 4:  # bash, sh and the two sleeps  # noqa: ASYNC110
                 await anyio.sleep(0.01)
         await session.cancel()
         await wait_dead(pgid, within_s=1.0)

@@ -278,7 +278,7 @@ class PermissionEngine:
             )
         if unparsable is not None:
             if self._allows_whole_command(tool, input):
-                return Decision("allow", "an allow rule names this exact command")
+                return Decision("allow", "an allow rule covers this whole command")
             return Decision(
                 "ask", f"the command cannot be checked part by part ({unparsable})", suggestions
             )
@@ -466,7 +466,7 @@ class PermissionEngine:
 
     def _allows_whole_command(self, tool: Tool, input: dict[str, Any]) -> bool:
         command = input.get("command", "")
-        return any(r.tool == "Bash" and r.content == command for r in self._rules("allow"))
+        return any(r.tool == "Bash" and r.content in (None, command) for r in self._rules("allow"))
 
     def _inside_workspace(self, target: _Target) -> bool:
         return any(
