@@ -315,8 +315,9 @@ class PermissionEngine:
             return GateVerdict(False, decision.reason)
         if hook_permission == "allow" and decision.behavior == "ask":
             return ALLOW
-        if hook_permission == "ask" and decision.behavior == "allow":
-            decision = Decision("ask", hook_reason or "a PreToolUse hook asks first")
+        if hook_permission == "ask":
+            reason = hook_reason or "a PreToolUse hook asks first"
+            decision = Decision("ask", reason, decision.suggestions, decision.protected)
         if decision.behavior == "allow":
             return ALLOW
         preview = await tool.preview(input, ctx)
