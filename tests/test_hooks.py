@@ -23,8 +23,15 @@ VALIDATOR = """
 import json, re, sys
 
 _VALIDATION_RULES = [
-    (r"^grep\\b(?!.*\\|)", "Use 'rg' (ripgrep) instead of 'grep' for better performance and features"),
-    (r"^find\\s+\\S+\\s+-name\\b", "Use 'rg --files | rg pattern' or 'rg --files -g pattern' instead of 'find -name' for better performance"),
+    (
+        r"^grep\\b(?!.*\\|)",
+        "Use 'rg' (ripgrep) instead of 'grep' for better performance and features",
+    ),
+    (
+        r"^find\\s+\\S+\\s+-name\\b",
+        "Use 'rg --files | rg pattern' or 'rg --files -g pattern' instead of "
+        "'find -name' for better performance",
+    ),
 ]
 
 def _validate_command(command):
@@ -138,7 +145,7 @@ if word in ("allow", "deny", "ask"):
 
 async def test_json_permission_decisions_deny_ask_allow(tmp_path: Path) -> None:
     hooks_file(tmp_path, {"PreToolUse": [command_hook(script(tmp_path, "d.py", DECIDER), "Bash")]})
-    session, provider = session_in(
+    session, _ = session_in(
         tmp_path,
         reply(ToolCall("Bash", {"command": "echo allow"})),
         reply(ToolCall("Bash", {"command": "echo deny"})),
@@ -348,7 +355,8 @@ DUMP = """
 import json, os, sys
 data = json.load(sys.stdin)
 data["env"] = {k: os.environ.get(k) for k in ("CLAUDE_PROJECT_DIR", "HARNESS_PROJECT_DIR")}
-with open(os.path.join(os.environ["CLAUDE_PROJECT_DIR"], data["hook_event_name"] + ".json"), "w") as f:
+name = data["hook_event_name"] + ".json"
+with open(os.path.join(os.environ["CLAUDE_PROJECT_DIR"], name), "w") as f:
     json.dump(data, f)
 """
 
@@ -384,11 +392,11 @@ async def test_hooks_get_claude_codes_input_and_environment(tmp_path: Path) -> N
     pre = read("PreToolUse")
     common = {
         "session_id": session.id,
-        "cwd": str(tmp_path.resolve()),
+        "cwd": str(session.cwd),
         "permission_mode": "bypassPermissions",
         "env": {
-            "CLAUDE_PROJECT_DIR": str(tmp_path.resolve()),
-            "HARNESS_PROJECT_DIR": str(tmp_path.resolve()),
+            "CLAUDE_PROJECT_DIR": str(session.cwd),
+            "HARNESS_PROJECT_DIR": str(session.cwd),
         },
     }
     assert pre.items() >= {**common, "hook_event_name": "PreToolUse", "tool_name": "Echo"}.items()
@@ -472,7 +480,7 @@ async def test_bad_hook_settings_are_reported_and_the_session_starts(tmp_path: P
     async with session:
         events = await run_to_end(session, "go")
     notices = "\n".join(e.message for e in session.store.replay(0) if e.type == "NOTICE")
-    path = tmp_path.resolve() / ".claude" / "settings.json"
+    path = session.cwd / ".claude" / "settings.json"
     assert f"{path}: hooks.PreToolUse[0].matcher: '(' is not a valid regex" in notices
     assert f"{path}: hooks.PreToolUse[1].hooks[0]: hook type 'prompt' is not supported" in notices
     assert f"{path}: hooks.PreToolUse[2].hooks[0].timeout: must be a positive number" in notices
