@@ -149,8 +149,8 @@ async def test_bad_settings_and_invalid_rules_are_named_and_the_session_starts(
     ours = session.cwd / ".harness" / "settings.yaml"
     assert any(n.startswith(f"{claude}: line 1") for n in notices)
     assert (
-        f"{ours}: permissions.allow[1]: invalid rule 'Bash()': empty parentheses; write just 'Bash' to match every use; ignored"
-        in notices
+        f"{ours}: permissions.allow[1]: invalid rule 'Bash()': empty parentheses; "
+        "write just 'Bash' to match every use; ignored" in notices
     )
     assert f"{ours}: permissions.deny: must be a list of rules; ignored" in notices
     assert f"{ours}: permissions.additionalDirectories[0]: not a folder path; ignored" in notices
