@@ -1,0 +1,92 @@
+"""B4 cancel latency: from ``session.cancel()`` to ``RUN_CANCELLED`` with the process
+group of the running ``Bash`` command dead (``sh -c 'sleep 999 & sleep 999 & wait'``:
+a shell, a child shell and two grandchildren)."""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+from harness_tui.core.models import ModelChoice
+from harness_tui.core.providers.scripted import ScriptedProvider, ToolCall, reply
+from harness_tui.core.session import Session
+from tests.bench import Figure
+
+ID = "B4"
+TITLE = "cancel latency"
+COMMAND = "echo pgid=$$; sh -c 'sleep 999 & sleep 999 & wait'"
+
+
+def _alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _members(pgid: int) -> int:
+    """Live processes of the group (Linux /proc), so a trial starts when all are up."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                count += 1
+    return count
+
+
+async def _trial(session: Session) -> float:
+    sub = session.store.subscribe("bench", queue_size=10_000)
+    await session.submit("run it")
+    pgid = None
+    async for event in session.store.stream(sub):
+        if event.type == "TOOL_CALL_PROGRESS" and "pgid=" in event.output:
+            pgid = int(re.search(r"pgid=(\d+)", event.output).group(1))
+            break
+    session.store.unsubscribe(sub)
+    assert pgid is not None
+    with anyio.fail_after(10):
+        while _members(pgid) < 4:
+            await anyio.sleep(0.005)
+    started = time.perf_counter()
+    await session.cancel()  # returns once RUN_CANCELLED is in the log
+    while _alive(pgid):
+        await anyio.sleep(0.0005)
+    elapsed = time.perf_counter() - started
+    last = session.store.replay(0)[-1]
+    assert last.type == "RUN_CANCELLED", last.type
+    return elapsed * 1e3
+
+
+async def _measure(trials: int) -> dict[str, Figure]:
+    provider = ScriptedProvider(lambda request: reply(ToolCall("Bash", {"command": COMMAND})))
+    with tempfile.TemporaryDirectory() as folder:
+        session = Session(
+            model=ModelChoice("scripted", "scripted", lambda: provider),
+            cwd=folder,
+            mode="bypassPermissions",
+            trusted=False,
+        )
+        async with session:
+            await _trial(session)  # warm-up: imports, the first shell
+            times = sorted([await _trial(session) for _ in range(trials)])
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return {
+        "p50_ms": Figure(statistics.median(times), "ms", note=f"{trials} trials"),
+        "p95_ms": Figure(p95, "ms", 100, "<="),
+        "max_ms": Figure(times[-1], "ms"),
+    }
+
+
+def run(quick: bool) -> dict[str, Figure]:
+    return anyio.run(_measure, 5 if quick else 20)
