@@ -133,3 +133,30 @@ def tool_context(
         emit=emit,
         set_plan=set_plan,
     )
+
+
+def process_group_alive(pgid: int) -> bool:
+    """Whether any process of the group exists (``os.killpg(pgid, 0)``)."""
+    import os
+
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def process_group_members(pgid: int) -> int:
+    """Live (non-zombie) processes of the group, from Linux's /proc."""
+    from pathlib import Path
+
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                count += 1
+    return count

@@ -3,7 +3,6 @@ kills the whole process group (SPEC 5, 7)."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -16,36 +15,23 @@ from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
 from harness_tui.core.tools import BashTool
-from tests.helpers import run_to_end, squeeze, tool_context, types, wait_for
+from tests.helpers import (
+    process_group_alive,
+    process_group_members,
+    run_to_end,
+    squeeze,
+    tool_context,
+    types,
+    wait_for,
+)
 
 TWO_SLEEPERS = "echo pgid=$$; sh -c 'sleep 999 & sleep 999 & wait'"
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def members(pgid: int) -> int:
-    count = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                count += 1
-    return count
 
 
 async def wait_dead(pgid: int, within_s: float) -> float:
     """Seconds until the group is gone; fails after ``within_s``."""
     started = time.monotonic()
-    while group_alive(pgid):
+    while process_group_alive(pgid):
         assert time.monotonic() - started < within_s, f"group {pgid} still alive"
         await anyio.sleep(0.005)
     return time.monotonic() - started
@@ -128,7 +114,7 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     assert result.is_error and result.error_kind == "timeout"
     assert "timed out after 0.5 s" in result.content
     pgid = int(re.search(r"pgid=(\d+)", result.content).group(1))
-    assert not group_alive(pgid)
+    assert not process_group_alive(pgid)
 
 
 async def test_cancel_kills_the_group_within_a_second_and_reports_run_cancelled(
@@ -143,7 +129,7 @@ async def test_cancel_kills_the_group_within_a_second_and_reports_run_cancelled(
         pgid = int(re.search(r"pgid=(\d+)", printed.output).group(1))
         with anyio.fail_after(5):
             # Processes starting is nothing we can await: poll.
-            while members(pgid) < 4:  # bash, sh and the two sleeps  # noqa: ASYNC110
+            while process_group_members(pgid) < 4:  # bash, sh and the two sleeps  # noqa: ASYNC110
                 await anyio.sleep(0.01)
         await session.cancel()
         await wait_dead(pgid, within_s=1.0)
@@ -164,5 +150,5 @@ async def test_background_jobs_outlive_the_call_but_not_the_session(tmp_path: Pa
             events = await run_to_end(session, "start a server")
         done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
         pgid = int(re.search(r"pgid=(\d+)", done.content).group(1))
-        assert "started" in done.content and group_alive(pgid)
+        assert "started" in done.content and process_group_alive(pgid)
     await wait_dead(pgid, within_s=1.0)

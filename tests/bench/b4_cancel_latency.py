@@ -4,12 +4,10 @@ a shell, a child shell and two grandchildren)."""
 
 from __future__ import annotations
 
-import os
 import re
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import anyio
 
@@ -17,32 +15,11 @@ from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.scripted import ScriptedProvider, ToolCall, reply
 from harness_tui.core.session import Session
 from tests.bench import Figure
+from tests.helpers import process_group_alive, process_group_members
 
 ID = "B4"
 TITLE = "cancel latency"
 COMMAND = "echo pgid=$$; sh -c 'sleep 999 & sleep 999 & wait'"
-
-
-def _alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _members(pgid: int) -> int:
-    """Live processes of the group (Linux /proc), so a trial starts when all are up."""
-    count = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                count += 1
-    return count
 
 
 async def _trial(session: Session) -> float:
@@ -57,11 +34,11 @@ async def _trial(session: Session) -> float:
     assert pgid is not None
     # Process states are nothing to await: poll (outside the measured span).
     with anyio.fail_after(10):
-        while _members(pgid) < 4:  # noqa: ASYNC110
+        while process_group_members(pgid) < 4:  # noqa: ASYNC110
             await anyio.sleep(0.005)
     started = time.perf_counter()
     await session.cancel()  # returns once RUN_CANCELLED is in the log
-    while _alive(pgid):  # noqa: ASYNC110 (normally dead already: cancel() waits for it)
+    while process_group_alive(pgid):  # noqa: ASYNC110 (normally dead already: cancel() waits for it)
         await anyio.sleep(0.0005)
     elapsed = time.perf_counter() - started
     last = session.store.replay(0)[-1]

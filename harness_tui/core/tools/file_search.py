@@ -9,8 +9,14 @@ from typing import Any
 import anyio
 
 from harness_tui.core.path_patterns import glob_regex
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path
-from harness_tui.core.tools.file_walk import MAX_SCANNED, rg_common_args, ripgrep, walk_files
+from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.file_walk import (
+    MAX_SCANNED,
+    SearchTool,
+    rg_common_args,
+    ripgrep,
+    walk_files,
+)
 from harness_tui.core.tools.process_group import run_in_group
 
 MAX_RESULTS = 200
@@ -65,7 +71,7 @@ def find_files(
     return paths, total, stopped
 
 
-class GlobTool(Tool):
+class GlobTool(SearchTool):
     name = "Glob"
     description = (
         "Find files by name with a glob pattern such as '**/*.py' or 'src/**/*.{ts,tsx}'. "
@@ -84,13 +90,10 @@ class GlobTool(Tool):
         "required": ["pattern"],
         "additionalProperties": False,
     }
-    read_only = True
-    concurrency_safe = True
-    path_fields = ("path",)
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:
-            root = input_path(ctx.cwd, input.get("path", "."))
+            root = self.search_path(input, ctx)
         except ValueError as exc:
             return ToolResult.error(str(exc))
         if not root.is_dir():

@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 from harness_tui.core.path_patterns import IgnoreRules, is_ignored
+from harness_tui.core.tools.base import Tool, ToolContext, input_path
 
 #: Folders that are never worth walking into, ignored by a .gitignore or not.
 SKIPPED_DIRS = frozenset(
@@ -117,3 +118,20 @@ def walk_files(root: Path, max_scanned: int = MAX_SCANNED) -> tuple[list[str], b
                 children.append((rel, None, active))
         stack.extend(reversed(children))
     return files, False
+
+
+class SearchTool(Tool):
+    """Base of the read-only tools that search under an optional ``path``."""
+
+    read_only = True
+    concurrency_safe = True
+    path_fields = ("path",)
+
+    @staticmethod
+    def search_path(input: dict, ctx: ToolContext) -> Path:
+        """The ``path`` input resolved (default: the working folder); ``ValueError``
+        with a message for the model when it does not exist."""
+        target = input_path(ctx.cwd, input.get("path", "."))
+        if not target.exists():
+            raise ValueError(f"{target} does not exist")
+        return target

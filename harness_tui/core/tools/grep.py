@@ -15,8 +15,8 @@ from typing import Any, Literal
 import anyio
 
 from harness_tui.core.path_patterns import compile_pattern
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path
-from harness_tui.core.tools.file_walk import rg_common_args, ripgrep, walk_files
+from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.file_walk import SearchTool, rg_common_args, ripgrep, walk_files
 from harness_tui.core.tools.process_group import run_in_group
 
 OutputMode = Literal["content", "files_with_matches", "count"]
@@ -139,7 +139,7 @@ def _content_lines(rel: str, lines: list[str], hits: list[int], query: GrepQuery
     return out
 
 
-class GrepTool(Tool):
+class GrepTool(SearchTool):
     name = "Grep"
     description = (
         "Search file contents with a regular expression (ripgrep syntax). output_mode: "
@@ -171,17 +171,12 @@ class GrepTool(Tool):
         "required": ["pattern"],
         "additionalProperties": False,
     }
-    read_only = True
-    concurrency_safe = True
-    path_fields = ("path",)
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:
-            target = input_path(ctx.cwd, input.get("path", "."))
+            target = self.search_path(input, ctx)
         except ValueError as exc:
             return ToolResult.error(str(exc))
-        if not target.exists():
-            return ToolResult.error(f"{target} does not exist")
         context = input.get("-C", 0)
         query = GrepQuery(
             pattern=input["pattern"],
