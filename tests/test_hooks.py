@@ -487,3 +487,21 @@ async def test_bad_hook_settings_are_reported_and_the_session_starts(tmp_path: P
     assert f"{path}: hooks.PreToolUse[3]: must be a mapping" in notices
     assert f"{path}: hooks.OnSomething: unknown hook event" in notices
     assert events[-1].type == "RUN_COMPLETED" and events[-1].result == "hi"
+
+
+async def test_a_permission_question_runs_notification_hooks(tmp_path: Path) -> None:
+    dump = script(tmp_path, "dump.py", DUMP)
+    hooks_file(tmp_path, {"Notification": [command_hook(dump, "permission_prompt")]})
+    session, _ = session_in(
+        tmp_path, reply(ToolCall("Bash", {"command": "true"})), reply(Text("ok")), mode="default"
+    )
+    async with session:
+        await session.submit("go")
+        asked = await wait_for(session.store, lambda e: e.type == "PERMISSION_REQUESTED")
+        ran = await wait_for(session.store, lambda e: e.type == "HOOK_EXECUTED")
+        assert ran.hook_event == "Notification" and ran.decision == "ok"
+        await session.resolve_permission(asked.request_id, "deny")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+    sent = json.loads((tmp_path / "Notification.json").read_text())
+    assert sent["message"] == "harness-tui needs your permission to use Bash"
+    assert sent["notification_type"] == "permission_prompt"

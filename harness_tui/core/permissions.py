@@ -100,6 +100,9 @@ class PermissionBroker:
         self._emit = emit
         self.policy: AskPolicy = policy
         self._pending: dict[str, _Pending] = {}
+        #: Called (not awaited for an answer) when a person is about to be asked: the
+        #: session runs its ``Notification`` hooks there.
+        self.on_question: Callable[[str], None] | None = None
 
     @property
     def pending_ids(self) -> tuple[str, ...]:
@@ -134,6 +137,8 @@ class PermissionBroker:
                 "acceptEdits (file edits) or --mode bypassPermissions",
             )
         else:
+            if self.on_question is not None:
+                self.on_question(f"harness-tui needs your permission to use {tool.name}")
             pending = _Pending(ctx.tool_call_id)
             self._pending[request_id] = pending
             try:

@@ -117,6 +117,7 @@ class Session:
             self._notices += settings.problems
         self.permissions = PermissionBroker(self.emit, ask_policy)
         self.permission_engine = PermissionEngine(self.permissions, cwd=self.cwd)
+        self.permissions.on_question = self._notify
         self.hooks = HookPipeline(
             emit=self.emit,
             session_id=self.id,
@@ -490,6 +491,15 @@ class Session:
         if outcome.context:
             self.system_prompt += (
                 "\n\nContext from SessionStart hooks:\n" + outcome.additional_context
+            )
+
+    def _notify(self, message: str) -> None:
+        """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
+        if self._group is not None and self.hooks.matching("Notification", "permission_prompt"):
+            self._group.start_soon(
+                self.hooks.run,
+                "Notification",
+                {"message": message, "notification_type": "permission_prompt"},
             )
 
     def _request_halt(self, reason: str) -> None:
