@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         "one JSON line (default: %(default)s)",
     )
     parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust this folder: apply its project settings and hooks (.harness/, "
+        ".claude/settings.json); remembered for later runs",
+    )
+    parser.add_argument(
         "--max-turns",
         type=_positive_int,
         default=None,
@@ -127,13 +133,16 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
     from harness_tui.headless import run_headless
 
     try:
-        model, mode, notices = _configured(args)
+        trusted, settings = _trusted_settings(args)
+        model, mode, notices = _configured(args, settings)
         session = Session(
             model=model,
             mode=mode,
             ask_policy="deny",
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+            trusted=trusted,
+            settings=settings,
         )
         return anyio.run(run_headless, session, prompt, args.output_format)
     except HarnessError as exc:
@@ -156,9 +165,15 @@ def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
 
     try:
-        model, mode, notices = _configured(args)
+        trusted, settings = _trusted_settings(args)
+        model, mode, notices = _configured(args, settings)
         session = Session(
-            model=model, mode=mode, notices=notices, max_turns=args.max_turns or DEFAULT_MAX_TURNS
+            model=model,
+            mode=mode,
+            notices=notices,
+            max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+            trusted=trusted,
+            settings=settings,
         )
     except HarnessError as exc:
         return _fail(exc.message, exc.hint)
@@ -168,7 +183,23 @@ def _run_tui(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configured(args: argparse.Namespace) -> tuple[object, str, list[str]]:
+def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
+    """Whether the folder is trusted (``--trust`` trusts it for good), and the settings
+    that apply: the project's own only in a trusted folder."""
+    from pathlib import Path
+
+    from harness_tui.core.settings import load_settings
+    from harness_tui.core.trust import TrustStore
+
+    cwd = Path.cwd()
+    store = TrustStore()
+    if args.trust:
+        store.trust(cwd)
+    trusted = args.trust or store.is_trusted(cwd)
+    return trusted, load_settings(cwd, include_project=trusted)
+
+
+def _configured(args: argparse.Namespace, settings: object) -> tuple[object, str, list[str]]:
     """Model, permission mode and warnings, from the command line, then the settings
     files, then the defaults. A bad setting is a warning, never a stop; a bad
     command-line value is an error."""
@@ -176,10 +207,10 @@ def _configured(args: argparse.Namespace) -> tuple[object, str, list[str]]:
 
     from harness_tui.core.errors import HarnessError
     from harness_tui.core.models import resolve_model
-    from harness_tui.core.settings import load_settings
+    from harness_tui.core.settings import Settings
 
+    assert isinstance(settings, Settings)
     cwd = Path.cwd()
-    settings = load_settings(cwd)
     notices = list(settings.problems)
     if args.model:
         model: object = resolve_model(args.model, cwd=cwd)

@@ -20,6 +20,7 @@ from harness_tui.core.events import (
     RUN_END_TYPES,
     Error,
     Event,
+    HookDenied,
     Notice,
     PermissionResolved,
     Retrying,
@@ -89,6 +90,8 @@ class _Printer:
     def _show(self, event: Event) -> None:
         if isinstance(event, PermissionResolved) and event.decision == "deny":
             self.denied = True
+        if isinstance(event, HookDenied):
+            self.denied = True
         if isinstance(event, RunCompleted | RunCancelled):
             self.final = event
         if self.format == "stream-json" and not self.output_gone:
@@ -96,6 +99,8 @@ class _Printer:
             self.out.flush()
         elif isinstance(event, Notice):
             self.err.write(f"harness-tui: {event.message}\n")
+        elif isinstance(event, HookDenied):
+            self.err.write(f"harness-tui: {event.hook_event} hook blocked: {event.reason}\n")
         elif isinstance(event, Error):
             hint = f" ({event.hint})" if event.hint else ""
             self.err.write(f"harness-tui: error: {event.message}{hint}\n")

@@ -109,3 +109,54 @@ class WriteLikeTool(Tool):
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         self.runs += 1
         return ToolResult(content="touched")
+
+
+def tool_context(
+    cwd: Any = ".", mode: str = "default", events: list[Any] | None = None, call_id: str = "c"
+) -> ToolContext:
+    """A ToolContext outside a session; what the tool emits lands in ``events``."""
+    from pathlib import Path
+
+    async def emit(event_type: type, /, **fields: Any) -> None:
+        if events is not None:
+            events.append(event_type(session_id="s", run_id="r", **fields))
+
+    async def set_plan(*args: Any) -> None:
+        return None
+
+    return ToolContext(
+        session_id="s",
+        run_id="r",
+        tool_call_id=call_id,
+        cwd=Path(cwd),
+        permission_mode=mode,
+        emit=emit,
+        set_plan=set_plan,
+    )
+
+
+def process_group_alive(pgid: int) -> bool:
+    """Whether any process of the group exists (``os.killpg(pgid, 0)``)."""
+    import os
+
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def process_group_members(pgid: int) -> int:
+    """Live (non-zombie) processes of the group, from Linux's /proc."""
+    from pathlib import Path
+
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                count += 1
+    return count

@@ -158,6 +158,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "decision": "deny",
         "reason": "not now",
     },
+    "TRUST_REQUESTED": {"folder": "/w", "found": (".claude/settings.json",)},
+    "TRUST_RESOLVED": {"folder": "/w", "trusted": True, "remembered": True},
     "STEERING_QUEUED": {"steering_id": "steer_1", "text": "use tabs", "kind": "steer"},
     "STEERING_DELIVERED": {
         "steering_id": "steer_1",

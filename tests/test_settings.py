@@ -62,9 +62,18 @@ def test_cli_takes_model_and_mode_from_settings_and_warns_on_bad_ones(tmp_path: 
         f"model: scripted:{script}\npermissions: {{defaultMode: plan}}\n",
     )
 
-    def run() -> subprocess.CompletedProcess[str]:
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "harness_tui", "-p", "hi", "--output-format", "stream-json"],
+            [
+                sys.executable,
+                "-m",
+                "harness_tui",
+                "-p",
+                "hi",
+                "--output-format",
+                "stream-json",
+                *extra,
+            ],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -73,7 +82,15 @@ def test_cli_takes_model_and_mode_from_settings_and_warns_on_bad_ones(tmp_path: 
             env={**os.environ},
         )
 
-    result = run()
+    # An untrusted folder's settings do not apply: a cloned repository must not be able
+    # to pick the model or loosen the mode by itself.
+    untrusted = [json.loads(line) for line in run().stdout.splitlines()]
+    assert untrusted[0]["permission_mode"] == "default" and untrusted[0]["model"] == "demo"
+    assert any(
+        e["type"] == "NOTICE" and "not trusted" in e["message"] and "--trust" in e["message"]
+        for e in untrusted
+    )
+    result = run("--trust")
     first = json.loads(result.stdout.splitlines()[0])
     assert first["permission_mode"] == "plan" and first["model"].endswith("s.yaml")
     write(

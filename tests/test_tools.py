@@ -145,7 +145,7 @@ async def test_glob_tool_lists_newest_first_and_skips_vendor_folders(tmp_path: P
     nothing = await GlobTool().run({"pattern": "*.rs"}, context(tmp_path))
     assert "No files match" in nothing.content
     missing = await GlobTool().run({"pattern": "*", "path": "nope"}, context(tmp_path))
-    assert missing.is_error and "is not a folder" in missing.content
+    assert missing.is_error and "does not exist" in missing.content
 
 
 def test_find_files_limits_results_and_scanning(tmp_path: Path) -> None:

@@ -309,6 +309,25 @@ class PermissionResolved(Event):
     reason: str | None = None
 
 
+class TrustRequested(Event):
+    """The working folder has project configuration (settings, hooks, MCP servers,
+    plugins) that takes effect only if the user trusts the folder; answer with
+    ``Session.resolve_trust``. Until then only user-level configuration applies."""
+
+    type: Literal["TRUST_REQUESTED"] = "TRUST_REQUESTED"
+    folder: str
+    #: The project files that trusting the folder would enable.
+    found: tuple[str, ...] = ()
+
+
+class TrustResolved(Event):
+    type: Literal["TRUST_RESOLVED"] = "TRUST_RESOLVED"
+    folder: str
+    trusted: bool
+    #: Written to the trusted-folder list, so later sessions do not ask again.
+    remembered: bool = False
+
+
 # --- steering ----------------------------------------------------------------------------
 
 SteeringKind = Literal["steer", "follow_up"]
@@ -389,6 +408,8 @@ AgentEvent = Annotated[
     | HookDenied
     | PermissionRequested
     | PermissionResolved
+    | TrustRequested
+    | TrustResolved
     | SteeringQueued
     | SteeringDelivered
     | SteeringWithdrawn

@@ -85,6 +85,11 @@ class LoopHost(Protocol):
         """The run is about to end; a text to continue with instead (a Stop hook)."""
         ...
 
+    def halt_requested(self) -> str | None:
+        """After a turn's tools: a reason to end the run now (a hook said
+        ``continue: false``), or None to go on."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
@@ -131,6 +136,8 @@ class AgentLoop:
             calls = message.tool_calls if message else ()
             if calls:
                 await self._run_tools(message.id, calls, self._input_errors)  # type: ignore[union-attr]
+                if host.halt_requested() is not None:
+                    return self._outcome("stopped_by_hook")
             if await self._deliver_steering() or calls:
                 continue
             reason = await host.stop_requested()

@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 
 from harness_tui import __version__
+from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
 from harness_tui.core.events import (
@@ -45,23 +46,33 @@ from harness_tui.core.events import (
     SteeringDelivered,
     SteeringQueued,
     SteeringWithdrawn,
+    TrustRequested,
+    TrustResolved,
     UsageUpdated,
     new_id,
 )
-from harness_tui.core.loop import AgentLoop
-from harness_tui.core.messages import Message, TokenUsage, UserMessage
+from harness_tui.core.hook_config import hooks_from_settings, script_paths
+from harness_tui.core.hooks import HookOutcome, HookPipeline
+from harness_tui.core.loop import AgentLoop, RunOutcome
+from harness_tui.core.messages import Message, TextBlock, TokenUsage, UserMessage
 from harness_tui.core.models import DEMO_MODEL, ModelChoice, resolve_model
-from harness_tui.core.permissions import AskPolicy, ModeGate, PermissionBroker
+from harness_tui.core.permission_rules import rules_from_settings
+from harness_tui.core.permissions import AskPolicy, PermissionBroker, PermissionEngine
 from harness_tui.core.providers.base import ModelRequest, Provider
 from harness_tui.core.providers.demo import KEY_HELP
+from harness_tui.core.settings import Settings, load_settings
 from harness_tui.core.steering import QueuedMessage, SteeringQueue
 from harness_tui.core.system_prompt import build_system_prompt
+from harness_tui.core.tool_gate import HookedGate
 from harness_tui.core.tools import ToolContext, ToolExecutor, ToolGate, builtin_tools
 from harness_tui.core.tools.base import Tool
+from harness_tui.core.trust import TrustStore, project_config_found
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TURNS = 100
+#: A Stop hook that blocks this many times in a row in one run is overridden.
+MAX_STOP_BLOCKS = 3
 DEMO_NOTICE = "You are on the offline demo model: it plays a script and reads no key. " + KEY_HELP
 
 
@@ -82,7 +93,12 @@ class Session:
         history_limit: int = DEFAULT_HISTORY_LIMIT,
         ask_policy: AskPolicy = "ask",
         notices: Sequence[str] = (),
+        trusted: bool | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        """``trusted``: may the folder's own settings and hooks apply (None: as
+        remembered by ``TrustStore``). ``settings``: already loaded by the caller (whose
+        job it then is to report their problems); by default they are read here."""
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         self.model = model if isinstance(model, ModelChoice) else resolve_model(model, cwd=self.cwd)
@@ -94,13 +110,32 @@ class Session:
         self.store = EventStore(history_limit)
         self.messages: list[Message] = []
         self.steering = SteeringQueue()
+        self.trusted = TrustStore().is_trusted(self.cwd) if trusted is None else trusted
+        self._notices = list(notices)
+        if settings is None:
+            settings = load_settings(self.cwd, include_project=self.trusted)
+            self._notices += settings.problems
         self.permissions = PermissionBroker(self.emit, ask_policy)
+        self.permission_engine = PermissionEngine(self.permissions, cwd=self.cwd)
+        self.permissions.on_question = self._notify
+        self.hooks = HookPipeline(
+            emit=self.emit,
+            session_id=self.id,
+            cwd=self.cwd,
+            transcript_path=str(paths.data_dir() / "sessions" / f"{self.id}.jsonl"),
+            permission_mode=lambda: self.mode,
+        )
+        self._notices += self._configure(settings)
+        self._halt_reason: str | None = None
+        self._stop_blocks = 0
+        self._trust_pending = False
         self.executor = ToolExecutor(
-            builtin_tools() if tools is None else tools, gate=gate or ModeGate(self.permissions)
+            builtin_tools() if tools is None else tools,
+            gate=gate
+            or HookedGate(self.permission_engine, self.hooks, request_stop=self._request_halt),
         )
         self.plan: tuple[PlanEntry, ...] = ()
         self.total_usage = TokenUsage()
-        self._notices = list(notices)
         self._provider: Provider | None = None
         self._pending_model: ModelChoice | None = None
         self._group: anyio.abc.TaskGroup | None = None
@@ -136,6 +171,8 @@ class Session:
             self._notices.insert(0, DEMO_NOTICE)
         for notice in self._notices:
             await self.emit(Notice, message=notice)
+        await self._ask_trust()
+        await self._session_start_hooks()
         return self
 
     async def __aexit__(self, *exc_info: object) -> bool | None:
@@ -151,6 +188,7 @@ class Session:
 
     async def _shutdown(self) -> None:
         await self.cancel()
+        await self.hooks.run("SessionEnd", {"reason": "exit"})
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()
@@ -249,6 +287,28 @@ class Session:
         ``allow_always`` or ``deny`` (with a reason the model will read)."""
         self.permissions.resolve(request_id, decision, reason)
 
+    async def resolve_trust(self, trusted: bool, *, remember: bool = True) -> None:
+        """Answer a ``TRUST_REQUESTED``. Trusting loads the folder's settings and hooks
+        now (and runs its ``SessionStart`` hooks); ``remember`` keeps the answer for
+        later sessions (only a yes is remembered)."""
+        if not self._trust_pending:
+            raise HarnessError("no open trust question", hint="trust is asked once per folder")
+        self._trust_pending = False
+        if trusted and remember:
+            TrustStore().trust(self.cwd)
+        await self.emit(
+            TrustResolved, folder=str(self.cwd), trusted=trusted, remembered=trusted and remember
+        )
+        if not trusted:
+            return
+        self.trusted = True
+        settings = load_settings(self.cwd, include_project=True)
+        before = list(self.hooks.matchers)
+        for problem in settings.problems + self._configure(settings):
+            await self.emit(Notice, message=problem, level="warning")
+        added = [m for m in self.hooks.matchers if m not in before]
+        await self._session_start_hooks(only=added)
+
     async def run(self, prompt: str) -> AsyncIterator[AgentEvent]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
         ``RUN_CANCELLED``). Leaving the loop early cancels the run."""
@@ -322,9 +382,10 @@ class Session:
         scope = self._scope
         assert scope is not None
         outcome = crash = None
+        self._halt_reason, self._stop_blocks = None, 0
         with scope:
             await self.emit(PromptReceived, text=text, source="follow_up" if queued else "user")
-            self.messages.append(UserMessage.of(text, "follow_up" if queued else "prompt"))
+            hooked = await self.hooks.run("UserPromptSubmit", {"prompt": text})
             if queued is not None:
                 await self.emit(
                     SteeringDelivered,
@@ -334,7 +395,12 @@ class Session:
                     turn=1,
                 )
             try:
-                outcome = await loop.run()
+                if hooked.blocked or hooked.stop:
+                    reason = "prompt_blocked" if hooked.blocked else "stopped_by_hook"
+                    outcome = RunOutcome(reason, 0, "", TokenUsage())
+                else:
+                    self.messages.append(_prompt_message(text, queued, hooked))
+                    outcome = await loop.run()
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc
         duration_ms = (time.perf_counter() - started) * 1e3
@@ -380,6 +446,71 @@ class Session:
             await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
             return True
 
+    def _configure(self, settings: Settings) -> list[str]:
+        """Take permission rules and hooks from ``settings``; the problems found."""
+        ruleset = rules_from_settings(settings, self.cwd)
+        matchers, hook_problems = hooks_from_settings(settings, self.cwd)
+        self.settings = settings
+        self.permission_engine.ruleset = ruleset
+        self.permission_engine.protected_files = {
+            Path(os.path.realpath(path))
+            for matcher in matchers
+            for hook in matcher.hooks
+            for path in script_paths(getattr(hook, "command", ""), self.cwd)
+        }
+        # Python callbacks (plugins) stay; hooks from settings are replaced.
+        callbacks = [m for m in self.hooks.matchers if m.hooks and m.hooks[0].source == "python"]
+        self.hooks.matchers = matchers + callbacks
+        return ruleset.problems + hook_problems
+
+    async def _ask_trust(self) -> None:
+        self._trust_pending = False
+        if self.trusted:
+            return
+        found = project_config_found(self.cwd)
+        if not found:
+            return
+        if self.permissions.policy == "deny":
+            await self.emit(
+                Notice,
+                message=f"This folder is not trusted, so its project configuration "
+                f"({', '.join(found)}) was not loaded. Run with --trust to trust it.",
+                level="warning",
+            )
+            return
+        self._trust_pending = True
+        await self.emit(TrustRequested, folder=str(self.cwd), found=tuple(found))
+
+    async def _session_start_hooks(self, only: list[Any] | None = None) -> None:
+        hooks = self.hooks
+        if only is not None:
+            hooks = HookPipeline(
+                only,
+                emit=self.emit,
+                session_id=self.id,
+                cwd=self.cwd,
+                transcript_path=self.hooks.transcript_path,
+                permission_mode=lambda: self.mode,
+            )
+        outcome = await hooks.run("SessionStart", {"source": "startup"})
+        if outcome.context:
+            self.system_prompt += (
+                "\n\nContext from SessionStart hooks:\n" + outcome.additional_context
+            )
+
+    def _notify(self, message: str) -> None:
+        """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
+        if self._group is not None and self.hooks.matching("Notification", "permission_prompt"):
+            self._group.start_soon(
+                self.hooks.run,
+                "Notification",
+                {"message": message, "notification_type": "permission_prompt"},
+            )
+
+    def _request_halt(self, reason: str) -> None:
+        if self._halt_reason is None:
+            self._halt_reason = reason
+
     async def _withdrawn(self, item: QueuedMessage, reason: str) -> None:
         await self.emit(
             SteeringWithdrawn, steering_id=item.id, text=item.text, kind=item.kind, reason=reason
@@ -412,7 +543,7 @@ class Session:
             model=provider.model,
             system=self.system_prompt,
             messages=tuple(self.messages),
-            tools=self.executor.specs(),
+            tools=self.executor.specs(exclude=self.permission_engine.hidden_tools()),
         )
 
     def tool_context(self, tool_call_id: str) -> ToolContext:
@@ -438,7 +569,24 @@ class Session:
         )
 
     async def stop_requested(self) -> str | None:
-        return None
+        if self._halt_reason is not None:
+            return None
+        outcome = await self.hooks.run("Stop", {"stop_hook_active": self._stop_blocks > 0})
+        if outcome.stop or not outcome.blocked:
+            return None
+        if self._stop_blocks >= MAX_STOP_BLOCKS:
+            await self.emit(
+                Notice,
+                message=f"a Stop hook blocked the end of the run {MAX_STOP_BLOCKS} times in a "
+                "row; stopping anyway",
+                level="warning",
+            )
+            return None
+        self._stop_blocks += 1
+        return outcome.reason or "A Stop hook asks you to continue."
+
+    def halt_requested(self) -> str | None:
+        return self._halt_reason
 
 
 class SessionManager:
@@ -492,6 +640,15 @@ class SessionManager:
         session = self.get(session_id)
         session.request_close()
         await session.wait_closed()
+
+
+def _prompt_message(text: str, queued: QueuedMessage | None, hooked: HookOutcome) -> UserMessage:
+    """The prompt as the model gets it, with context added by UserPromptSubmit hooks."""
+    message = UserMessage.of(text, "follow_up" if queued else "prompt")
+    if not hooked.context:
+        return message
+    added = TextBlock(text=f"[context from a UserPromptSubmit hook]\n{hooked.additional_context}")
+    return message.model_copy(update={"content": (*message.content, added)})
 
 
 def _check_mode(mode: str) -> PermissionMode:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from harness_tui.core.events import PlanEntry, ToolFailureKind
 
 Emit = Callable[..., Awaitable[Any]]
+
+#: What a tool does, for the permission modes: ``read`` runs in every mode, ``edit`` is
+#: allowed by ``acceptEdits`` and refused in ``plan``, ``exec`` (commands) is refused in
+#: ``plan`` and asks otherwise, ``network`` asks outside ``bypassPermissions``.
+Access = Literal["read", "edit", "exec", "network"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +77,38 @@ class Tool:
     read_only: ClassVar[bool] = False
     #: May run at the same time as other concurrency-safe calls of the same response.
     concurrency_safe: ClassVar[bool] = False
+    #: What the tool does (see ``Access``); None means ``read`` when ``read_only``,
+    #: else ``exec``.
+    access: ClassVar[Access | None] = None
+    #: Input fields holding file or folder paths (relative to the working folder); the
+    #: permission rules and the workspace boundary apply to them. A missing optional
+    #: field means the working folder.
+    path_fields: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def access_kind(self) -> Access:
+        if self.access is not None:
+            return self.access
+        return "read" if self.read_only else "exec"
+
+    async def preview(self, input: dict[str, Any], ctx: ToolContext) -> str | None:
+        """What the call would do, for a permission dialog (a diff, a command)."""
+        return None
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         raise NotImplementedError
 
     async def aclose(self) -> None:
         """Release what the tool holds (processes, connections) when the session ends."""
+
+
+def input_path(cwd: Path, raw: str) -> Path:
+    """A path from a tool's input: ``~`` expanded, relative to ``cwd``, ``..`` folded.
+    Symlinks are left alone (the permission engine checks the real path). Raises
+    ``ValueError`` for a path no file can have (a NUL byte)."""
+    if "\0" in raw:
+        raise ValueError("the path contains a NUL byte")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    return Path(os.path.normpath(path))

@@ -38,7 +38,9 @@ ALLOW = GateVerdict(allowed=True)
 
 
 class ToolGate(Protocol):
-    """Decides whether a call may run: permission mode and rules, PreToolUse hooks."""
+    """Decides whether a call may run: permission mode and rules, PreToolUse hooks.
+    A gate may also define ``after(tool, input, ctx, result) -> ToolResult``, called
+    with the result of every call that ran (PostToolUse hooks)."""
 
     async def check(self, tool: Tool, input: dict[str, Any], ctx: ToolContext) -> GateVerdict: ...
 
@@ -67,10 +69,13 @@ class ToolExecutor:
             raise ValueError(f"two tools are named {tool.name!r}")
         self.tools[tool.name] = tool
 
-    def specs(self) -> tuple[ToolSpec, ...]:
+    def specs(self, exclude: Iterable[str] = ()) -> tuple[ToolSpec, ...]:
+        """The tools the model is offered, less ``exclude`` (denied outright)."""
+        hidden = set(exclude)
         return tuple(
             ToolSpec(name=t.name, description=t.description, input_schema=t.input_schema)
             for t in self.tools.values()
+            if t.name not in hidden
         )
 
     def concurrency_safe(self, name: str) -> bool:
@@ -115,6 +120,9 @@ class ToolExecutor:
         except Exception as exc:
             log.debug("tool %s raised", tool.name, exc_info=True)
             return ToolResult.error(f"{tool.name} failed: {type(exc).__name__}: {exc}", "exception")
+        after = getattr(self.gate, "after", None)
+        if after is not None:
+            result = await after(tool, input, ctx, result)
         return self._truncate(result)
 
     def _validate(self, tool: Tool, input: dict[str, Any]) -> str | None:

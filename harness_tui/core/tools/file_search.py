@@ -1,115 +1,82 @@
-"""``Glob``: find files by name pattern in the workspace."""
+"""``Glob``: find files by name pattern in the workspace (``.gitignore`` respected)."""
 
 from __future__ import annotations
 
 import os
-import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
-
-#: Folders that are never worth walking into.
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        "node_modules",
-        "__pycache__",
-        ".venv",
-        "venv",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".tox",
-    }
+from harness_tui.core.path_patterns import glob_regex
+from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.file_walk import (
+    MAX_SCANNED,
+    SearchTool,
+    rg_common_args,
+    ripgrep,
+    walk_files,
 )
+from harness_tui.core.tools.process_group import run_in_group
+
 MAX_RESULTS = 200
-#: Stop walking after this many files, so a search from a huge folder stays quick.
-MAX_SCANNED = 100_000
+#: Time allowed to list the files of one folder with rg.
+LIST_TIMEOUT_S = 60.0
+
+__all__ = ["GlobTool", "find_files", "glob_regex", "list_files"]
 
 
-@lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Translate a glob (``*``, ``?``, ``[..]``, ``**``, ``{a,b}``) to a regex over
-    ``/``-separated relative paths."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end
-        elif c == "{":
-            end = pattern.find("}", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                options = pattern[i + 1 : end].split(",")
-                out.append("(?:" + "|".join(glob_regex(o).pattern[:-2] for o in options) + ")")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
+async def list_files(root: Path, max_scanned: int = MAX_SCANNED) -> tuple[list[str], bool]:
+    """Files under ``root`` (relative, in path order) with ``rg --files`` when it is
+    there, else the Python walk; and whether the listing stopped at ``max_scanned``."""
+    rg = ripgrep()
+    if rg is None:
+        # The walk runs in a thread; a cancel does not wait for it to finish.
+        return await anyio.to_thread.run_sync(walk_files, root, max_scanned, abandon_on_cancel=True)
+    result = await run_in_group(
+        [rg, "--files", *rg_common_args(), "."],
+        cwd=root,
+        timeout_s=LIST_TIMEOUT_S,
+        capture_chars=64 * max_scanned + 1024,
+    )
+    files = [line.removeprefix("./") for line in result.stdout.splitlines() if line]
+    return files[:max_scanned], len(files) > max_scanned or result.timed_out
+
+
+def match_files(
+    root: Path, files: list[str], pattern: str, limit: int = MAX_RESULTS
+) -> tuple[list[str], int]:
+    """The files matching ``pattern``, newest first, at most ``limit``; and how many
+    matched in all."""
+    regex = glob_regex(pattern.removeprefix("./"))
+    found: list[tuple[float, str]] = []
+    for rel in files:
+        if regex.match(rel):
+            try:
+                mtime = os.stat(root / rel).st_mtime
+            except OSError:
+                continue
+            found.append((-mtime, rel))
+    found.sort()
+    return [rel for _, rel in found[:limit]], len(found)
 
 
 def find_files(
     root: Path, pattern: str, limit: int = MAX_RESULTS, max_scanned: int = MAX_SCANNED
 ) -> tuple[list[str], int, bool]:
-    """Relative paths under ``root`` matching ``pattern``, newest first; how many
-    matched in all; and whether the walk stopped early at ``max_scanned`` files."""
-    regex = glob_regex(pattern.removeprefix("./"))
-    found: list[tuple[float, str]] = []
-    scanned = 0
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        rel_folder = os.path.relpath(folder, root)
-        prefix = "" if rel_folder == "." else rel_folder.replace(os.sep, "/") + "/"
-        for name in files:
-            scanned += 1
-            if scanned > max_scanned:
-                found.sort()
-                return [rel for _, rel in found[:limit]], len(found), True
-            rel = prefix + name
-            if regex.match(rel):
-                try:
-                    mtime = os.stat(os.path.join(folder, name)).st_mtime
-                except OSError:
-                    continue
-                found.append((-mtime, rel))
-    found.sort()
-    return [rel for _, rel in found[:limit]], len(found), False
+    """Python-only ``Glob``: matching paths newest first, how many matched in all, and
+    whether the walk stopped early."""
+    files, stopped = walk_files(root, max_scanned)
+    paths, total = match_files(root, files, pattern, limit)
+    return paths, total, stopped
 
 
-class GlobTool(Tool):
+class GlobTool(SearchTool):
     name = "Glob"
     description = (
         "Find files by name with a glob pattern such as '**/*.py' or 'src/**/*.{ts,tsx}'. "
-        "Returns matching paths relative to the search folder, most recently modified first."
+        "Returns matching paths relative to the search folder, most recently modified first. "
+        "Files ignored by .gitignore are left out."
     )
     input_schema = {
         "type": "object",
@@ -123,23 +90,24 @@ class GlobTool(Tool):
         "required": ["pattern"],
         "additionalProperties": False,
     }
-    read_only = True
-    concurrency_safe = True
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        root = (ctx.cwd / input.get("path", ".")).resolve()
+        try:
+            root = self.search_path(input, ctx)
+        except ValueError as exc:
+            return ToolResult.error(str(exc))
         if not root.is_dir():
             return ToolResult.error(f"{root} is not a folder")
         pattern = input["pattern"]
-        # The walk runs in a thread; a cancel does not wait for it to finish.
-        paths, total, stopped = await anyio.to_thread.run_sync(
-            find_files, root, pattern, abandon_on_cancel=True
+        files, stopped = await list_files(root)
+        paths, total = await anyio.to_thread.run_sync(
+            match_files, root, files, pattern, abandon_on_cancel=True
         )
         notes = []
         if total > len(paths):
             notes.append(f"{total - len(paths)} more matches not shown; narrow the pattern")
         if stopped:
-            notes.append(f"stopped after scanning {MAX_SCANNED:,} files; search a subfolder")
+            notes.append(f"stopped after listing {MAX_SCANNED:,} files; search a subfolder")
         note = "".join(f"\n({n})" for n in notes)
         if not paths:
             return ToolResult(

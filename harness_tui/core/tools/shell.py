@@ -1,0 +1,196 @@
+"""``Bash``: shell commands in one shell session per agent session.
+
+Each command runs in a fresh ``bash`` in its own process group (so a cancel or timeout
+kills exactly that command and everything it started), and the session carries the
+shell's state from one command to the next: the working folder (``cd``) and the exported
+environment (``export``, ``unset``). A command killed half-way leaves the state as it
+was before it. Background jobs a command leaves running (``server &``) are owned by the
+session and stopped when it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from harness_tui.core.tools.process_group import ProcessGroup, run_in_group
+
+DEFAULT_TIMEOUT_MS = 120_000
+MAX_TIMEOUT_MS = 600_000
+DISPLAY_TAIL_LINES = 5
+
+# Runs the command in this shell (``eval``), so ``cd`` and ``export`` change it, and on
+# exit writes the folder and environment where the session picks them up. ``$1`` is the
+# state folder, ``$2`` the command; neither variable is exported.
+_WRAPPER = r"""__harness_state=$1
+__harness_command=$2
+shift 2
+__harness_save() {
+    pwd -P > "$__harness_state/cwd" 2>/dev/null
+    env -0 > "$__harness_state/env" 2>/dev/null
+}
+trap __harness_save EXIT
+eval "$__harness_command"
+"""
+#: Variables the shell manages itself; carrying them over would be wrong.
+_SHELL_OWNED = frozenset({"_", "SHLVL", "PWD", "OLDPWD"})
+
+
+class ShellSession:
+    """Working folder and environment carried between commands of one agent session."""
+
+    def __init__(self, cwd: Path, env: dict[str, str] | None = None) -> None:
+        self.root = cwd
+        self.cwd = cwd
+        self.env = dict(os.environ if env is None else env)
+        self.shell = shutil.which("bash") or "/bin/sh"
+        self._state_dir: Path | None = None
+        self.background: list[ProcessGroup] = []
+
+    async def run(
+        self, command: str, *, timeout_s: float, on_output: Any = None
+    ) -> tuple[Any, str | None]:
+        """Run one command; returns its ``GroupResult`` and a note for the model (the
+        working folder had vanished, say) or None."""
+        state = self._state()
+        for name in ("cwd", "env"):
+            (state / name).unlink(missing_ok=True)
+        note = None
+        if not self.cwd.is_dir():
+            note = f"(the working folder {self.cwd} no longer exists; ran in {self.root})"
+            self.cwd = self.root
+        result = await run_in_group(
+            [self.shell, "-c", _WRAPPER, "bash", str(state), command],
+            cwd=self.cwd,
+            env=self.env,
+            merge_stderr=True,
+            timeout_s=timeout_s,
+            on_output=on_output,
+            keep_background=True,
+        )
+        if result.group is not None:
+            self.background.append(result.group)
+        if not result.timed_out:
+            self._load_state(state)
+        return result, note
+
+    def _state(self) -> Path:
+        if self._state_dir is None:
+            self._state_dir = Path(tempfile.mkdtemp(prefix="harness-shell-"))
+        return self._state_dir
+
+    def _load_state(self, state: Path) -> None:
+        try:
+            cwd = (state / "cwd").read_text(encoding="utf-8", errors="surrogateescape").strip()
+            raw_env = (state / "env").read_bytes()
+        except OSError:
+            return  # the command replaced the shell (exec) or was killed: keep the old state
+        if cwd and Path(cwd).is_dir():
+            self.cwd = Path(cwd)
+        if raw_env:
+            env: dict[str, str] = {}
+            for item in raw_env.split(b"\0"):
+                name, sep, value = item.partition(b"=")
+                if sep and name:
+                    env[os.fsdecode(name)] = os.fsdecode(value)
+            self.env = {k: v for k, v in env.items() if k not in _SHELL_OWNED}
+
+    async def aclose(self) -> None:
+        groups, self.background = self.background, []
+        for group in groups:
+            await group.kill()
+        if self._state_dir is not None:
+            shutil.rmtree(self._state_dir, ignore_errors=True)
+            self._state_dir = None
+
+
+class BashTool(Tool):
+    name = "Bash"
+    description = (
+        "Run a shell command in the workspace and return its output (stdout and stderr "
+        "together) and exit code. The shell session persists between calls: `cd` and "
+        "exported variables carry over. Commands run without a terminal and with no input; "
+        "each is stopped at its timeout (default 120 s, at most 600 s). Prefer Read, Glob, "
+        "Grep and Edit over cat, find, grep and sed."
+    )
+    input_schema = {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string", "minLength": 1, "description": "The command."},
+            "timeout": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_TIMEOUT_MS,
+                "description": "Timeout in milliseconds (default 120000).",
+            },
+            "description": {
+                "type": "string",
+                "description": "What the command does, in five to ten words.",
+            },
+        },
+        "required": ["command"],
+        "additionalProperties": False,
+    }
+    access = "exec"
+
+    def __init__(self) -> None:
+        self._session: ShellSession | None = None
+
+    def current_folder(self) -> Path | None:
+        """Where the next command starts (``cd`` persists), once a command has run."""
+        return self._session.cwd if self._session is not None else None
+
+    def shell(self, cwd: Path) -> ShellSession:
+        if self._session is None:
+            self._session = ShellSession(cwd)
+        return self._session
+
+    async def preview(self, input: dict[str, Any], ctx: ToolContext) -> str | None:
+        return f"$ {input['command']}"
+
+    async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        command = input["command"]
+        timeout_ms = input.get("timeout", DEFAULT_TIMEOUT_MS)
+
+        async def stream(text: str) -> None:
+            await ctx.progress(text)
+
+        try:
+            result, note = await self.shell(ctx.cwd).run(
+                command, timeout_s=timeout_ms / 1000, on_output=stream
+            )
+        except OSError as exc:
+            return ToolResult.error(f"could not start the shell: {exc.strerror or exc}")
+        output = result.stdout.rstrip("\n")
+        tail = "\n".join(output.splitlines()[-DISPLAY_TAIL_LINES:])
+        details = {"exit_code": result.exit_code, "duration_ms": result.duration_s * 1e3}
+        if result.timed_out:
+            message = f"Command timed out after {timeout_ms / 1000:g} s and was stopped."
+            return ToolResult(
+                content=f"{output}\n\n{message}" if output else message,
+                display=(tail + "\n" if tail else "") + "timed out",
+                details=details,
+                is_error=True,
+                error_kind="timeout",
+            )
+        code = result.exit_code
+        parts = [output] if output else []
+        if note:
+            parts.append(note)
+        if code:
+            parts.append(f"Exit code {code}" if code > 0 else f"Killed by signal {-code}")
+        content = "\n".join(parts) or "(no output)"
+        return ToolResult(
+            content=content,
+            display=(tail + "\n" if tail else "") + f"exit {code}",
+            details=details,
+            is_error=code != 0,
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.aclose()
