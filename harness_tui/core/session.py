@@ -100,6 +100,9 @@ class Session:
         )
         self.plan: tuple[PlanEntry, ...] = ()
         self.total_usage = TokenUsage()
+        #: Dollars spent in this session, and in the current run (None: no known price).
+        self.total_cost_usd: float | None = None
+        self._run_cost_usd: float | None = None
         self._notices = list(notices)
         self._provider: Provider | None = None
         self._pending_model: ModelChoice | None = None
@@ -155,6 +158,8 @@ class Session:
         await self.emit(SessionEnded)
         self.store.close()
         await self.executor.aclose()
+        await _close_provider(self._provider)
+        self._provider = None
 
     def request_close(self) -> None:
         """Ask the task hosting this session (see ``SessionManager``) to close it."""
@@ -314,6 +319,7 @@ class Session:
         """One run; True when it was cancelled."""
         started = time.perf_counter()
         loop = AgentLoop(self, self.max_turns)
+        self._run_cost_usd = None
         scope = self._scope
         assert scope is not None
         outcome = crash = None
@@ -344,6 +350,7 @@ class Session:
                     is_error=outcome.error is not None,
                     error=outcome.error,
                     usage=outcome.usage,
+                    cost_usd=self._run_cost_usd,
                 )
                 return False
             if crash is not None:
@@ -366,6 +373,7 @@ class Session:
                     is_error=True,
                     error=message,
                     usage=loop.usage,
+                    cost_usd=self._run_cost_usd,
                 )
                 return False
             await loop.finish_interrupted()
@@ -382,7 +390,10 @@ class Session:
 
     async def _apply_model(self, choice: ModelChoice) -> None:
         previous = self.model.name
-        self.model, self._provider = choice, None
+        old_provider, self.model, self._provider = self._provider, choice, None
+        # The history needs no conversion here: each adapter renders the neutral
+        # history for its own API on every request (see providers/history.py).
+        await _close_provider(old_provider)
         await self.emit(
             ModelChanged, model=choice.name, provider=choice.provider, previous_model=previous
         )
@@ -423,11 +434,19 @@ class Session:
         )
 
     async def record_usage(self, usage: TokenUsage) -> None:
+        # Priced with the model that produced the usage: a switch waits for a turn
+        # boundary, so self.model is still that model here.
         self.total_usage = self.total_usage + usage
+        cost = self.model.cost_usd(usage)
+        if cost is not None:
+            self.total_cost_usd = (self.total_cost_usd or 0.0) + cost
+            self._run_cost_usd = (self._run_cost_usd or 0.0) + cost
         await self.emit(
             UsageUpdated,
             usage=usage,
             total=self.total_usage,
+            cost_usd=cost,
+            total_cost_usd=self.total_cost_usd,
             context_tokens=usage.context_tokens,
             context_window=self.model.context_window,
         )
@@ -487,6 +506,18 @@ class SessionManager:
         session = self.get(session_id)
         session.request_close()
         await session.wait_closed()
+
+
+async def _close_provider(provider: Provider | None) -> None:
+    """Release a provider's connections (SDK adapters hold an HTTP client)."""
+    close = getattr(provider, "aclose", None)
+    if close is None:
+        return
+    try:
+        with anyio.CancelScope(shield=True):
+            await close()
+    except Exception:  # a connection that will not close must not stop a switch
+        log.warning("closing the %s provider failed", provider, exc_info=True)
 
 
 def _check_mode(mode: str) -> PermissionMode:

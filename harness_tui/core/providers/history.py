@@ -1,0 +1,87 @@
+"""What of the neutral history survives a request to a given provider.
+
+The history may hold responses of several providers (the model can be switched mid-
+session, SPEC section 5). Before an adapter renders it in its wire format:
+
+- thinking is kept only where the target can verify it: Anthropic gets back the signed
+  thinking of Anthropic responses; an OpenAI-compatible model gets its own reasoning back
+  only when its quirks ask for it. Other thinking is dropped — it was the previous
+  model's private reasoning, and replaying it as text would put words in the new
+  model's mouth;
+- whitespace-only text blocks are dropped (Anthropic refuses them), and so is an
+  assistant message left with nothing;
+- tool-call ids are mapped to what the target accepts, the same way for a call and its
+  result, so pairs stay matched.
+
+``WireCache`` keeps each message's rendered form, so a long conversation is not
+re-rendered from the start on every turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from harness_tui.core.messages import AssistantBlock, AssistantMessage, Message, ThinkingBlock
+
+T = TypeVar("T")
+
+
+def kept_blocks(
+    message: AssistantMessage, keep_thinking: Callable[[ThinkingBlock], bool]
+) -> list[AssistantBlock]:
+    """The blocks of ``message`` to send; an empty list means: leave the message out."""
+    blocks: list[AssistantBlock] = []
+    for block in message.content:
+        if block.type == "thinking":
+            if keep_thinking(block):
+                blocks.append(block)
+        elif block.type == "text":
+            if block.text.strip():
+                blocks.append(block)
+        else:
+            blocks.append(block)
+    return blocks
+
+
+class ToolIdMap:
+    """Maps tool-call ids to ones the target accepts: characters outside ``allowed`` are
+    replaced and long ids shortened, with a hash suffix whenever the id had to change, so
+    two different ids never collide and a call and its result always map alike."""
+
+    def __init__(self, disallowed: str | None, max_length: int) -> None:
+        self._bad = re.compile(disallowed) if disallowed else None
+        self._max = max_length
+
+    def __call__(self, call_id: str) -> str:
+        fixed = self._bad.sub("_", call_id) if self._bad else call_id
+        if fixed == call_id and 0 < len(call_id) <= self._max:
+            return call_id
+        digest = hashlib.sha1(call_id.encode()).hexdigest()[:10]
+        return f"{fixed[: self._max - 11]}_{digest}"
+
+
+class WireCache(Generic[T]):
+    """The wire form of each message, rendered once per message object.
+
+    Messages are immutable, so an object's rendering never changes; entries of messages
+    no longer in the history are dropped on each call."""
+
+    def __init__(self, render: Callable[[Message], T]) -> None:
+        self._render = render
+        self._cache: dict[int, tuple[Message, T]] = {}
+
+    def render_all(self, messages: Sequence[Message]) -> list[T]:
+        old, new = self._cache, {}
+        out: list[T] = []
+        for message in messages:
+            key = id(message)
+            hit = old.get(key)
+            if hit is None or hit[0] is not message:
+                hit = (message, self._render(message))
+            new[key] = hit
+            out.append(hit[1])
+        self._cache = new
+        return out
