@@ -110,6 +110,13 @@ _REASONS: dict[str, str] = {
 }
 
 
+_BUSY: dict[str, str] = {
+    "rate_limited": "is rate-limiting this key",
+    "overloaded": "is overloaded",
+    "server_error": "had an internal error",
+}
+
+
 class StreamBroken(Exception):
     """Raised by an adapter when the wire stream ended badly without an SDK error
     (e.g. it stopped before its final event)."""
@@ -242,14 +249,17 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
     elif kind == "bad_request":
         message = f"{provider} refused the request{status}: {detail}"
         hint = "this is likely a bug in harness-tui; the session is still usable"
+    elif kind == "connection" and partial:
+        message = f"the connection to {provider} was lost ({detail})"
+        hint = "try again; check your network if it keeps happening"
     elif kind == "connection":
         message = f"cannot reach {provider} at {endpoint.base_url}{after}: {detail}"
         hint = f"check your network and the base URL ({endpoint.base_url_source})"
     elif kind == "timeout":
         message = f"{provider} sent nothing for {endpoint.read_timeout:g} s (read timeout){after}"
         hint = "try again; raise read_timeout in the models settings if the model is slow"
-    elif kind in ("rate_limited", "overloaded", "server_error"):
-        message = f"{provider} is {_REASONS[kind]}{status}{after}"
+    elif kind in _BUSY:
+        message = f"{provider} {_BUSY[kind]}{status}{after}"
         if detail:
             message += f": {detail}"
         hint = "wait a moment and try again, or switch models with /model"
