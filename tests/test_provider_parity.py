@@ -147,3 +147,20 @@ async def test_a_kimi_style_model_gets_its_reasoning_back(monkeypatch: pytest.Mo
         await _run("moonshot/kimi-k2-thinking")
     assistant = api.requests[1]["messages"][2]
     assert assistant["reasoning_content"] == "Two files to read; both at once."
+
+
+async def test_both_adapters_reuse_one_connection_across_turns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A response read only up to its last event cannot give its connection back to the
+    pool; every turn would then pay for a new connection."""
+    with anthropic_fake(monkeypatch) as anthropic_api, openai_fake(monkeypatch) as openai_api:
+        write_models_settings({"anthropic": fast(), "openai": fast()})
+        for api in (anthropic_api, openai_api):
+            api.script(*EXCHANGE, *EXCHANGE)
+        for model in ("haiku", "openai/gpt-4.1"):
+            async with Session(model=model, tools=[EchoTool()]) as session:
+                await run_to_end(session, "one")
+                await run_to_end(session, "two")
+    for api in (anthropic_api, openai_api):
+        assert len(api.requests) == 4 and api.connections == 1

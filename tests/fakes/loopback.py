@@ -83,6 +83,8 @@ class LoopbackServer:
         self._ready = threading.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
+        #: TCP connections accepted so far (a client that reuses its connection opens one).
+        self.connections = 0
 
     @property
     def url(self) -> str:
@@ -146,6 +148,7 @@ class LoopbackServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self.connections += 1
         try:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, h11.ProtocolError):

@@ -192,8 +192,13 @@ async def _chunks(stream: AsyncIterator[Any]) -> AsyncIterator[StreamChunk]:
     thinking_text: dict[int, bool] = {}
     usage: dict[str, int] = {}
     stop_reason = "end_turn"
+    stopped = False
     async for event in stream:
         kind = event.type
+        if stopped:
+            # Read on to the end of the body (it follows at once): a response left
+            # half-read cannot hand its connection back to the pool.
+            continue
         if kind == "content_block_delta":
             delta = event.delta
             dtype = delta.type
@@ -235,17 +240,18 @@ async def _chunks(stream: AsyncIterator[Any]) -> AsyncIterator[StreamChunk]:
             if event.usage is not None:
                 _add_usage(usage, event.usage)
         elif kind == "message_stop":
-            yield UsageChunk(
-                TokenUsage(
-                    input_tokens=usage.get("input_tokens", 0),
-                    output_tokens=usage.get("output_tokens", 0),
-                    cache_read_tokens=usage.get("cache_read_input_tokens", 0),
-                    cache_write_tokens=usage.get("cache_creation_input_tokens", 0),
-                )
-            )
-            yield StreamEnd(stop_reason)
-            return
-    raise StreamBroken("stream_cut", "the stream ended before message_stop")
+            stopped = True
+    if not stopped:
+        raise StreamBroken("stream_cut", "the stream ended before message_stop")
+    yield UsageChunk(
+        TokenUsage(
+            input_tokens=usage.get("input_tokens", 0),
+            output_tokens=usage.get("output_tokens", 0),
+            cache_read_tokens=usage.get("cache_read_input_tokens", 0),
+            cache_write_tokens=usage.get("cache_creation_input_tokens", 0),
+        )
+    )
+    yield StreamEnd(stop_reason)
 
 
 _USAGE_FIELDS = (
