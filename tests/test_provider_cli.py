@@ -117,7 +117,7 @@ def test_retries_are_shown_and_a_missing_key_is_a_clear_error(tmp_path: Path) ->
         )
         result = harness("-p", "hi", "--model", "haiku", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    assert "retrying (overloaded (529)), attempt 2 of 4" in result.stderr
+    assert "retrying (overloaded, HTTP 529), attempt 2 of 4" in result.stderr
     assert result.stdout.strip() == "Recovered."
     missing = harness(
         "-p", "hi", "--model", "deepseek/deepseek-chat", cwd=tmp_path, env=clean_env()

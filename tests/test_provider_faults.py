@@ -183,3 +183,20 @@ async def test_a_cancel_during_a_retry_pause_stops_the_run(monkeypatch: pytest.M
             api.script(OK)  # the retry never happened: its reply is still queued
             after = await run_to_end(session, "again")
             assert after[-1].type == "RUN_COMPLETED" and not after[-1].is_error
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_refusals_are_not_retried_and_say_what_to_do(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake(provider, monkeypatch) as (api, model):
+        api.script(
+            HTTPError(400, message="prompt is too long: 250000 tokens > 200000 maximum"),
+            HTTPError(404, message="model: claude-nope"),
+        )
+        async with Session(model=model) as session:
+            too_long = await run_to_end(session, "a very long conversation")
+            missing = await run_to_end(session, "again")
+    assert squeeze(types(too_long)) == ["PROMPT_RECEIVED", "ERROR", "RUN_COMPLETED"]
+    assert "prompt is too long" in too_long[1].message and "/compact" in too_long[1].hint
+    assert "does not know this model" in missing[1].message and "404" in missing[1].message

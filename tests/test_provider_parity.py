@@ -9,7 +9,7 @@ import pytest
 
 from harness_tui.core.events import Event
 from harness_tui.core.session import Session
-from tests.fakes.script import Call, Say, Think, Usage, reply
+from tests.fakes.script import Call, Redacted, Say, Think, Usage, reply
 from tests.fakes.wiring import (
     anthropic_fake,
     fast,
@@ -164,3 +164,35 @@ async def test_both_adapters_reuse_one_connection_across_turns(
                 await run_to_end(session, "two")
     for api in (anthropic_api, openai_api):
         assert len(api.requests) == 4 and api.connections == 1
+
+
+async def test_redacted_thinking_goes_back_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    with anthropic_fake(monkeypatch) as api:
+        write_models_settings({"anthropic": fast()})
+        api.script(
+            reply(
+                Think("visible"),
+                Redacted("sealed-123"),
+                Say("Calling."),
+                Call("Echo", {"text": "x"}),
+            ),
+            reply(Say("Done.")),
+        )
+        events, session = await _run("sonnet")
+    assert api.rejections == [] and events[-1].result == "Done."
+    assert [b["type"] for b in api.requests[1]["messages"][1]["content"]] == [
+        "thinking",
+        "redacted_thinking",
+        "text",
+        "tool_use",
+    ]
+    assert api.requests[1]["messages"][1]["content"][1]["data"] == "sealed-123"
+    thinking = [b for b in session.messages[1].content if b.type == "thinking"]
+    assert [b.text for b in thinking] == ["visible", ""]  # nothing to show for the sealed one
+
+
+async def test_proxies_can_get_the_key_as_x_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    with anthropic_fake(monkeypatch) as api:
+        write_models_settings({"anthropic": fast(auth_header="x-api-key")})
+        await _run("haiku")
+    assert api.headers[0]["x-api-key"] == api.api_key

@@ -27,6 +27,7 @@ from tests.fakes.script import (
     ErrorHere,
     HTTPError,
     MalformedHere,
+    Redacted,
     Reply,
     ResetHere,
     ResetOnRequest,
@@ -381,6 +382,10 @@ class FakeAnthropic(ScriptedAPI):
                     [{"type": "thinking_delta", "thinking": p} for p in pieces(part.text)]
                     + [{"type": "signature_delta", "signature": sign(self.secret, part.text)}],
                 )
+            elif isinstance(part, Redacted):
+                if not thinking_on:
+                    continue
+                yield from self._block(index, {"type": "redacted_thinking", "data": part.data}, [])
             elif isinstance(part, Say):
                 yield from self._block(
                     index,

@@ -27,6 +27,7 @@ from tests.fakes.script import (
     ErrorHere,
     HTTPError,
     MalformedHere,
+    Redacted,
     Reply,
     ResetHere,
     ResetOnRequest,
@@ -293,6 +294,8 @@ class FakeOpenAI(ScriptedAPI):
                     yield chunk({"content": p})
             elif isinstance(part, Call):
                 calls.append(part)
+            elif isinstance(part, Redacted):
+                continue  # Anthropic only
             else:
                 yield from self._calls(calls, chunk)
                 yield from _fault(part)

@@ -25,6 +25,13 @@ class Think:
 
 
 @dataclass(frozen=True)
+class Redacted:
+    """Anthropic's redacted thinking: opaque data to be sent back unchanged."""
+
+    data: str = "opaque-redacted-data"
+
+
+@dataclass(frozen=True)
 class Say:
     text: str
 
@@ -75,7 +82,7 @@ class ErrorHere:
     message: str = "Overloaded"
 
 
-Part = Think | Say | Call | ResetHere | CutHere | MalformedHere | StallHere | ErrorHere
+Part = Think | Redacted | Say | Call | ResetHere | CutHere | MalformedHere | StallHere | ErrorHere
 
 
 @dataclass(frozen=True)

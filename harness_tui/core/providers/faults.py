@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ _ERROR_TYPES: dict[str, FaultKind] = {
     "request_too_large": "bad_request",
 }
 
+#: How APIs say that a request exceeds the context window.
+_TOO_LONG = re.compile(r"too long|too large|context length|context window|maximum context", re.I)
+
 #: Longest ``retry-after`` we honour; a server asking for more gets an error instead.
 MAX_RETRY_AFTER_S = 120.0
 
@@ -89,7 +93,9 @@ class Fault:
     @property
     def reason(self) -> str:
         """A few words for a ``RETRYING`` event."""
-        status = f" ({self.status_code})" if self.status_code and self.status_code != 200 else ""
+        status = (
+            f", HTTP {self.status_code}" if self.status_code and self.status_code != 200 else ""
+        )
         return _REASONS[self.kind] + status
 
 
@@ -248,7 +254,10 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
         hint = "check the model name (provider/model) and the base URL"
     elif kind == "bad_request":
         message = f"{provider} refused the request{status}: {detail}"
-        hint = "this is likely a bug in harness-tui; the session is still usable"
+        if fault.status_code == 413 or _TOO_LONG.search(detail):
+            hint = "the conversation no longer fits the model: /compact it or start a new one"
+        else:
+            hint = "this is likely a bug in harness-tui; the session is still usable"
     elif kind == "connection" and partial:
         message = f"the connection to {provider} was lost ({detail})"
         hint = "try again; check your network if it keeps happening"
