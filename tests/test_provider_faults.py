@@ -200,3 +200,28 @@ async def test_refusals_are_not_retried_and_say_what_to_do(
     assert squeeze(types(too_long)) == ["PROMPT_RECEIVED", "ERROR", "RUN_COMPLETED"]
     assert "prompt is too long" in too_long[1].message and "/compact" in too_long[1].hint
     assert "does not know this model" in missing[1].message and "404" in missing[1].message
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+async def test_cancel_mid_stream_keeps_the_partial_answer(
+    provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import wait_for
+
+    with fake(provider, monkeypatch) as (api, model):
+        write_models_settings({provider: fast(read_timeout=30)})
+        api.script(reply(Say(PARTIAL), StallHere(30)), AFTER)
+        async with Session(model=model) as session:
+            await session.submit("go")
+            await wait_for(session.store, lambda e: e.type == "TOKEN_DELTA")
+            started = time.monotonic()
+            await session.cancel()
+            assert time.monotonic() - started < 2
+            events = session.store.replay(0)
+            assert events[-1].type == "RUN_CANCELLED"
+            partial = session.messages[-1]
+            assert partial.role == "assistant" and partial.interrupted
+            assert partial.text.startswith("Here is")
+            after = await run_to_end(session, "again")
+            assert after[-1].result == "All good now."
+    assert api.rejections == []

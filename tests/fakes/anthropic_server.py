@@ -20,20 +20,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes.loopback import Action, End, JSONResponse, Request, Reset, SSEResponse, Stall
+from tests.fakes.loopback import Action, JSONResponse, Request, SSEResponse
 from tests.fakes.script import (
     Call,
-    CutHere,
     ErrorHere,
     HTTPError,
-    MalformedHere,
     Redacted,
     Reply,
-    ResetHere,
-    ResetOnRequest,
     Say,
     ScriptedAPI,
-    StallHere,
     Think,
     pieces,
 )
@@ -336,16 +331,21 @@ class FakeAnthropic(ScriptedAPI):
         except (ValueError, Invalid) as exc:
             return self.reject(_error(400, "invalid_request_error", str(exc)), str(exc))
         self.record(request, body)
-        planned = self.next_planned(body)
-        if isinstance(planned, HTTPError):
-            headers = {"retry-after": planned.retry_after} if planned.retry_after else {}
-            kind = planned.kind or ERROR_TYPES.get(planned.status, "api_error")
-            return _error(planned.status, kind, planned.message, headers)
-        if isinstance(planned, ResetOnRequest):
-            return SSEResponse([Reset()])
-        return SSEResponse(self._events(planned, body))
+        return self.respond(body)
 
-    def _events(self, planned: Reply, body: dict[str, Any]) -> Iterator[Action]:
+    MALFORMED = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0,\n\n'
+
+    def error_response(self, planned: HTTPError) -> JSONResponse:
+        headers = {"retry-after": planned.retry_after} if planned.retry_after else {}
+        kind = planned.kind or ERROR_TYPES.get(planned.status, "api_error")
+        return _error(planned.status, kind, planned.message, headers)
+
+    def error_event(self, part: ErrorHere) -> bytes:
+        return _sse(
+            "error", {"type": "error", "error": {"type": part.kind, "message": part.message}}
+        )
+
+    def events(self, planned: Reply, body: dict[str, Any]) -> Iterator[Action]:
         thinking_on = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
         usage = planned.usage
         yield _sse(
@@ -410,7 +410,7 @@ class FakeAnthropic(ScriptedAPI):
                     ],
                 )
             else:
-                yield from _fault(part)
+                yield from self.fault(part)
                 return
             index += 1
         yield _sse(
@@ -439,26 +439,6 @@ class FakeAnthropic(ScriptedAPI):
                 {"type": "content_block_delta", "index": index, "delta": delta},
             )
         yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
-
-
-def _fault(part: object) -> Iterator[Action]:
-    if isinstance(part, ResetHere):
-        yield Reset()
-    elif isinstance(part, CutHere):
-        yield End()
-    elif isinstance(part, MalformedHere):
-        yield b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0,\n\n'
-        yield End()
-    elif isinstance(part, StallHere):
-        yield Stall(part.seconds)
-        yield End()
-    elif isinstance(part, ErrorHere):
-        yield _sse(
-            "error", {"type": "error", "error": {"type": part.kind, "message": part.message}}
-        )
-        yield End()
-    else:
-        raise TypeError(f"not a fault part: {part!r}")
 
 
 def _sse(event: str, data: dict[str, Any]) -> bytes:

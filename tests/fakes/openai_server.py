@@ -20,20 +20,15 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from tests.fakes.loopback import Action, End, JSONResponse, Request, Reset, SSEResponse, Stall
+from tests.fakes.loopback import Action, JSONResponse, Request, SSEResponse
 from tests.fakes.script import (
     Call,
-    CutHere,
     ErrorHere,
     HTTPError,
-    MalformedHere,
     Redacted,
     Reply,
-    ResetHere,
-    ResetOnRequest,
     Say,
     ScriptedAPI,
-    StallHere,
     Think,
     pieces,
 )
@@ -257,17 +252,23 @@ class FakeOpenAI(ScriptedAPI):
                 _error(400, str(exc), "invalid_request_error", param=exc.param), str(exc)
             )
         self.record(request, body)
-        planned = self.next_planned(body)
-        if isinstance(planned, HTTPError):
-            headers = {"retry-after": planned.retry_after} if planned.retry_after else {}
-            kind = planned.kind or _kind_for(planned.status)
-            code = "rate_limit_exceeded" if planned.status == 429 else None
-            return _error(planned.status, planned.message, kind, code=code, headers=headers)
-        if isinstance(planned, ResetOnRequest):
-            return SSEResponse([Reset()])
-        return SSEResponse(self._events(planned, body))
+        return self.respond(body)
 
-    def _events(self, planned: Reply, body: dict[str, Any]) -> Iterator[Action]:
+    MALFORMED = b'data: {"id": "chatcmpl-x", "choices": [{"delta": \n\n'
+
+    def error_response(self, planned: HTTPError) -> JSONResponse:
+        headers = {"retry-after": planned.retry_after} if planned.retry_after else {}
+        kind = planned.kind or _kind_for(planned.status)
+        code = "rate_limit_exceeded" if planned.status == 429 else None
+        return _error(planned.status, planned.message, kind, code=code, headers=headers)
+
+    def error_event(self, part: ErrorHere) -> bytes:
+        kind = "server_error" if part.kind == "overloaded_error" else part.kind
+        return _data(
+            {"error": {"message": part.message, "type": kind, "param": None, "code": None}}
+        )
+
+    def events(self, planned: Reply, body: dict[str, Any]) -> Iterator[Action]:
         chunk_id = self.new_id("chatcmpl-")
         created = int(time.time())
 
@@ -298,7 +299,7 @@ class FakeOpenAI(ScriptedAPI):
                 continue  # Anthropic only
             else:
                 yield from self._calls(calls, chunk)
-                yield from _fault(part)
+                yield from self.fault(part)
                 return
         yield from self._calls(calls, chunk)
         yield chunk({}, "tool_calls" if any_calls else "stop")
@@ -358,25 +359,6 @@ def _kind_for(status: int) -> str:
     if status >= 500:
         return "server_error"
     return "invalid_request_error"
-
-
-def _fault(part: object) -> Iterator[Action]:
-    if isinstance(part, ResetHere):
-        yield Reset()
-    elif isinstance(part, CutHere):
-        yield End()
-    elif isinstance(part, MalformedHere):
-        yield b'data: {"id": "chatcmpl-x", "choices": [{"delta": \n\n'
-        yield End()
-    elif isinstance(part, StallHere):
-        yield Stall(part.seconds)
-        yield End()
-    elif isinstance(part, ErrorHere):
-        kind = "server_error" if part.kind == "overloaded_error" else part.kind
-        yield _data({"error": {"message": part.message, "type": kind, "param": None, "code": None}})
-        yield End()
-    else:
-        raise TypeError(f"not a fault part: {part!r}")
 
 
 def _data(payload: dict[str, Any]) -> bytes:

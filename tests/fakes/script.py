@@ -11,12 +11,22 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness_tui.core.providers.scripted import split_text
-from tests.fakes.loopback import JSONResponse, LoopbackServer, Request, Response
+from tests.fakes.loopback import (
+    Action,
+    End,
+    JSONResponse,
+    LoopbackServer,
+    Request,
+    Reset,
+    Response,
+    SSEResponse,
+    Stall,
+)
 
 
 @dataclass(frozen=True)
@@ -165,3 +175,44 @@ class ScriptedAPI(LoopbackServer):
 
     async def handle(self, request: Request) -> Response:
         raise NotImplementedError
+
+    # --- rendering, shared by both wire protocols ---------------------------------------
+
+    #: An SSE message whose data breaks off mid-JSON, in this API's framing.
+    MALFORMED = b""
+
+    def events(self, planned: Reply, body: dict[str, Any]) -> Iterator[Action]:
+        """The stream of a reply in this API's wire format."""
+        raise NotImplementedError
+
+    def error_response(self, planned: HTTPError) -> JSONResponse:
+        """An error status with this API's error body."""
+        raise NotImplementedError
+
+    def error_event(self, part: ErrorHere) -> bytes:
+        """This API's error event inside a stream."""
+        raise NotImplementedError
+
+    def respond(self, body: dict[str, Any]) -> Response:
+        """Answer an accepted (and recorded) request with the next planned reply."""
+        planned = self.next_planned(body)
+        if isinstance(planned, HTTPError):
+            return self.error_response(planned)
+        if isinstance(planned, ResetOnRequest):
+            return SSEResponse([Reset()])
+        return SSEResponse(self.events(planned, body))
+
+    def fault(self, part: Part) -> Iterator[Action]:
+        """A fault part's actions: a reset, or something bad and then the end of the body."""
+        if isinstance(part, ResetHere):
+            yield Reset()
+            return
+        if isinstance(part, MalformedHere):
+            yield self.MALFORMED
+        elif isinstance(part, StallHere):
+            yield Stall(part.seconds)
+        elif isinstance(part, ErrorHere):
+            yield self.error_event(part)
+        elif not isinstance(part, CutHere):
+            raise TypeError(f"not a fault part: {part!r}")
+        yield End()

@@ -5,8 +5,8 @@ settings file (the test conftest points the config folder at a temporary one).""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -15,6 +15,9 @@ from harness_tui.core import paths
 from harness_tui.core.messages import Message
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.script import ScriptedAPI
+
+API = TypeVar("API", bound=ScriptedAPI)
 
 #: Retries in tests: quick, still bounded.
 FAST_RETRY = {"max_attempts": 3, "base_delay": 0.01, "max_delay": 0.05}
@@ -32,19 +35,25 @@ def fast(read_timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def anthropic_fake(monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic(**options) as api:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", api.api_key)
-        yield api  # type: ignore[misc]
+def _serving(api: API, monkeypatch: pytest.MonkeyPatch, prefix: str, path: str) -> Iterator[API]:
+    """Start ``api`` and point the SDK's standard variables (``<PREFIX>_BASE_URL``,
+    ``<PREFIX>_API_KEY``) at it."""
+    with api:
+        monkeypatch.setenv(f"{prefix}_BASE_URL", api.url + path)
+        monkeypatch.setenv(f"{prefix}_API_KEY", api.api_key)
+        yield api
 
 
-@contextmanager
-def openai_fake(monkeypatch: pytest.MonkeyPatch, **options: Any) -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(**options) as api:
-        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", api.api_key)
-        yield api  # type: ignore[misc]
+def anthropic_fake(
+    monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> AbstractContextManager[FakeAnthropic]:
+    return _serving(FakeAnthropic(**options), monkeypatch, "ANTHROPIC", "")
+
+
+def openai_fake(
+    monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> AbstractContextManager[FakeOpenAI]:
+    return _serving(FakeOpenAI(**options), monkeypatch, "OPENAI", "/v1")
 
 
 def neutral_history(messages: list[Message]) -> list[tuple[Any, ...]]:
