@@ -50,6 +50,7 @@ def test_the_shipped_catalogue_covers_every_vendor_with_complete_entries() -> No
     [
         ("anthropic/claude-sonnet-4-6", "anthropic/claude-sonnet-4-6", "anthropic"),
         ("sonnet", "anthropic/claude-sonnet-4-6", "anthropic"),
+        ("anthropic/sonnet", "anthropic/claude-sonnet-4-6", "anthropic"),
         ("gpt-5", "openai/gpt-5", "openai"),
         ("deepseek/deepseek-chat", "deepseek/deepseek-chat", "deepseek"),
         ("groq/openai/gpt-oss-120b", "groq/openai/gpt-oss-120b", "groq"),
@@ -77,6 +78,9 @@ def test_an_unlisted_model_of_a_known_provider_gets_sane_defaults(
     assert choice.cost_usd(TokenUsage(input_tokens=10)) is None
     assert choice.spec is not None and not choice.spec.listed
     assert choice.spec.max_output == 8192 and not choice.spec.capabilities.thinking
+    monkeypatch.setenv("OPENAI_API_KEY", "o-key")
+    # Another provider's alias is not borrowed: this is an unlisted OpenAI model.
+    assert resolve_model("openai/sonnet").name == "openai/sonnet"
     ollama = resolve_model("ollama/some-local-model")  # no key needed
     assert ollama.context_window == 32768
 
@@ -114,10 +118,16 @@ def test_users_add_providers_and_models_and_override_fields(
                 "price": {"input": 0.1, "output": 0.2},
             },
             "anthropic/claude-sonnet-4-6": {"price": {"input": 2.5}, "aliases": ["s"]},
+            "lab/tiny": None,
+            "ollama/mine": {},
         }
     )
     monkeypatch.setenv("LAB_KEY", "lab-key")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a-key")
+    bare = resolve_model("lab/tiny")  # listed with no fields: the provider's defaults
+    assert bare.spec is not None and bare.spec.listed and bare.context_window is None
+    local = resolve_model("ollama/mine")
+    assert local.context_window == 32768 and local.spec is not None and local.spec.listed
     coder = resolve_model("coder")
     assert coder.name == "lab/qwen3-coder" and coder.provider == "lab"
     assert coder.context_window == 131072

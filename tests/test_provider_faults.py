@@ -23,6 +23,7 @@ from tests.fakes.script import (
     Say,
     ScriptedAPI,
     StallHere,
+    Think,
     reply,
 )
 from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
@@ -72,6 +73,12 @@ CASES = [
         "error event before content",
         (reply(ErrorHere()), OK),
         [*RETRIED, "RUN_COMPLETED"],
+    ),
+    Case(
+        "cut while thinking",
+        (reply(Think("pondering deeply"), CutHere()),),
+        ["PROMPT_RECEIVED", "THINKING_DELTA", "MESSAGE_COMPLETED", "ERROR", "RUN_COMPLETED"],
+        "before it was complete",
     ),
     Case("stall mid-stream", (reply(Say(PARTIAL), StallHere(5)),), BROKE_OFF, "read timeout"),
     Case(

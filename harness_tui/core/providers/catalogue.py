@@ -163,10 +163,14 @@ class Catalogue:
     _raw: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def find(self, name: str) -> ModelSpec | None:
-        """A listed model by ``provider/id``, alias, or model id alone when only one
-        provider has it."""
+        """A listed model by ``provider/id``, alias, ``provider/alias``, or model id
+        alone when only one provider has it."""
         spec = self.models.get(name) or self.models.get(self.aliases.get(name, ""))
         if spec is not None:
+            return spec
+        provider, _, rest = name.partition("/")
+        spec = self.models.get(self.aliases.get(rest, ""))
+        if spec is not None and spec.provider == provider:
             return spec
         matches = [m for m in self.models.values() if m.id == name]
         return matches[0] if len(matches) == 1 else None
@@ -236,6 +240,9 @@ class Catalogue:
             if provider not in self.providers:
                 known = ", ".join(sorted(self.providers))
                 return f"{key}: unknown provider {provider!r} (known: {known})"
+            if key not in self._raw:  # a new model starts from its provider's defaults
+                defaults = self.providers[provider].model_defaults.model_dump(exclude_none=True)
+                raw = _deep_merge(defaults, raw)
             try:
                 spec = _MODELS.validate_python(
                     {key: {**raw, "provider": provider, "id": model_id}}

@@ -9,7 +9,7 @@ session, SPEC section 5). Before an adapter renders it in its wire format:
   model's private reasoning, and replaying it as text would put words in the new
   model's mouth;
 - whitespace-only text blocks are dropped (Anthropic refuses them), and so is an
-  assistant message left with nothing;
+  assistant message left with nothing but thinking (a response cut off while thinking);
 - tool-call ids are mapped to what the target accepts, the same way for a call and its
   result, so pairs stay matched.
 
@@ -32,8 +32,10 @@ T = TypeVar("T")
 def kept_blocks(
     message: AssistantMessage, keep_thinking: Callable[[ThinkingBlock], bool]
 ) -> list[AssistantBlock]:
-    """The blocks of ``message`` to send; an empty list means: leave the message out."""
+    """The blocks of ``message`` to send; an empty list means: leave the message out
+    (also when only thinking is left: an answer that says nothing is no turn at all)."""
     blocks: list[AssistantBlock] = []
+    said = False
     for block in message.content:
         if block.type == "thinking":
             if keep_thinking(block):
@@ -41,9 +43,11 @@ def kept_blocks(
         elif block.type == "text":
             if block.text.strip():
                 blocks.append(block)
+                said = True
         else:
             blocks.append(block)
-    return blocks
+            said = True
+    return blocks if said else []
 
 
 class ToolIdMap:
