@@ -52,7 +52,7 @@ REDACTED_PREFIX = "redacted_thinking:"
 DEFAULT_MAX_TOKENS = 8192
 _EPHEMERAL = {"type": "ephemeral"}
 
-WireMessage = tuple[str, list[dict[str, Any]]]
+WireMessage = dict[str, Any]
 
 
 class AnthropicProvider(SDKProvider):
@@ -89,11 +89,15 @@ class AnthropicProvider(SDKProvider):
     # --- request ------------------------------------------------------------------------
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
-        messages = _merge_roles(w for w in self._wire.render_all(request.messages) if w)
+        messages = _merge_roles(self._wire.render_all(request.messages))
         if messages:
             # The newest block: the next turn reads everything up to here from the cache.
-            last = messages[-1]["content"]
-            last[-1] = {**last[-1], "cache_control": _EPHEMERAL}
+            # (A copy: the rendered messages are reused on later turns.)
+            *rest, last = messages[-1]["content"]
+            messages[-1] = {
+                "role": messages[-1]["role"],
+                "content": [*rest, {**last, "cache_control": _EPHEMERAL}],
+            }
         max_tokens = request.max_tokens or self.spec.max_output or DEFAULT_MAX_TOKENS
         params: dict[str, Any] = {
             "model": self.model,
@@ -132,7 +136,10 @@ class AnthropicProvider(SDKProvider):
 
     def _render(self, message: Message) -> WireMessage | None:
         if isinstance(message, UserMessage):
-            return "user", [{"type": "text", "text": b.text} for b in message.content]
+            return {
+                "role": "user",
+                "content": [{"type": "text", "text": b.text} for b in message.content],
+            }
         if isinstance(message, ToolResultMessage):
             block: dict[str, Any] = {
                 "type": "tool_result",
@@ -141,7 +148,7 @@ class AnthropicProvider(SDKProvider):
             }
             if message.is_error:
                 block["is_error"] = True
-            return "user", [block]
+            return {"role": "user", "content": [block]}
         assert isinstance(message, AssistantMessage)
         ours = message.provider == self.name
 
@@ -170,7 +177,7 @@ class AnthropicProvider(SDKProvider):
                         "input": block.input,
                     }
                 )
-        return ("assistant", content) if content else None
+        return {"role": "assistant", "content": content} if content else None
 
     # --- response -----------------------------------------------------------------------
 
@@ -270,15 +277,23 @@ def _add_usage(into: dict[str, int], usage: Any) -> None:
             into[name] = value
 
 
-def _merge_roles(wire: Any) -> list[dict[str, Any]]:
+def _merge_roles(wire: list[WireMessage | None]) -> list[WireMessage]:
     """Consecutive messages of one role become one (tool results and a steering message
-    share a user turn); roles then alternate as the API requires."""
-    messages: list[dict[str, Any]] = []
-    for role, content in wire:
-        if messages and messages[-1]["role"] == role:
-            messages[-1]["content"].extend(content)
+    share a user turn); roles then alternate as the API requires. Rendered messages are
+    reused as they are; only a merged one is new."""
+    messages: list[WireMessage] = []
+    merged = False  # whether messages[-1] is a new dict of ours
+    for message in wire:
+        if message is None:
+            continue
+        if messages and messages[-1]["role"] == message["role"]:
+            if not merged:
+                messages[-1] = {"role": message["role"], "content": [*messages[-1]["content"]]}
+                merged = True
+            messages[-1]["content"].extend(message["content"])
         else:
-            messages.append({"role": role, "content": list(content)})
+            messages.append(message)
+            merged = False
     return messages
 
 

@@ -70,22 +70,22 @@ class ToolIdMap:
 class WireCache(Generic[T]):
     """The wire form of each message, rendered once per message object.
 
-    Messages are immutable, so an object's rendering never changes; entries of messages
-    no longer in the history are dropped on each call."""
+    Messages are immutable and the history mostly grows at its end, so the renderings of
+    the longest unchanged prefix are reused and only what follows is rendered again."""
 
     def __init__(self, render: Callable[[Message], T]) -> None:
         self._render = render
-        self._cache: dict[int, tuple[Message, T]] = {}
+        self._messages: list[Message] = []
+        self._wire: list[T] = []
 
     def render_all(self, messages: Sequence[Message]) -> list[T]:
-        old, new = self._cache, {}
-        out: list[T] = []
-        for message in messages:
-            key = id(message)
-            hit = old.get(key)
-            if hit is None or hit[0] is not message:
-                hit = (message, self._render(message))
-            new[key] = hit
-            out.append(hit[1])
-        self._cache = new
-        return out
+        """The renderings, in order (do not modify them: they are reused)."""
+        known, same = self._messages, 0
+        limit = min(len(known), len(messages))
+        while same < limit and known[same] is messages[same]:
+            same += 1
+        del known[same:], self._wire[same:]
+        for message in messages[same:]:
+            known.append(message)
+            self._wire.append(self._render(message))
+        return list(self._wire)

@@ -92,7 +92,7 @@ class OpenAICompatProvider(SDKProvider):
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.extend(m for m in self._wire.render_all(request.messages) if m)
+        messages.extend(m for m in self._wire.render_all(request.messages) if m is not None)
         params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
         if quirks.stream_usage:
             params["stream_options"] = {"include_usage": True}
