@@ -40,19 +40,23 @@ FaultKind = Literal[
     "provider_error",
 ]
 
-#: Kinds that a second attempt can fix (when nothing was streamed yet).
-RETRYABLE: frozenset[str] = frozenset(
-    {
-        "rate_limited",
-        "overloaded",
-        "server_error",
-        "connection",
-        "timeout",
-        "stream_cut",
-        "malformed",
-        "stream_error",
-    }
-)
+#: What each kind is called in a ``RETRYING`` event, and whether a second attempt can
+#: fix it (when nothing was streamed yet).
+KINDS: dict[str, tuple[str, bool]] = {
+    "rate_limited": ("rate limited", True),
+    "overloaded": ("overloaded", True),
+    "server_error": ("server error", True),
+    "connection": ("connection failed", True),
+    "timeout": ("read timeout", True),
+    "stream_cut": ("stream ended early", True),
+    "malformed": ("malformed stream data", True),
+    "stream_error": ("error in the stream", True),
+    "auth_failed": ("authentication failed", False),
+    "forbidden": ("permission denied", False),
+    "not_found": ("not found", False),
+    "bad_request": ("request refused", False),
+    "provider_error": ("provider error", False),
+}
 
 #: Error ``type`` values of either API's error bodies, by the fault they mean.
 _ERROR_TYPES: dict[str, FaultKind] = {
@@ -88,7 +92,7 @@ class Fault:
 
     @property
     def retryable(self) -> bool:
-        return self.kind in RETRYABLE
+        return KINDS[self.kind][1]
 
     @property
     def reason(self) -> str:
@@ -96,24 +100,7 @@ class Fault:
         status = (
             f", HTTP {self.status_code}" if self.status_code and self.status_code != 200 else ""
         )
-        return _REASONS[self.kind] + status
-
-
-_REASONS: dict[str, str] = {
-    "rate_limited": "rate limited",
-    "overloaded": "overloaded",
-    "server_error": "server error",
-    "connection": "connection failed",
-    "timeout": "read timeout",
-    "stream_cut": "stream ended early",
-    "malformed": "malformed stream data",
-    "stream_error": "error in the stream",
-    "auth_failed": "authentication failed",
-    "forbidden": "permission denied",
-    "not_found": "not found",
-    "bad_request": "request refused",
-    "provider_error": "provider error",
-}
+        return KINDS[self.kind][0] + status
 
 
 _BUSY: dict[str, str] = {
