@@ -32,6 +32,7 @@ from harness_tui.core.events import (
     SteeringWithdrawn,
     ThinkingDelta,
     TokenDelta,
+    TrustRequested,
 )
 from harness_tui.core.models import available_models, resolve_model
 from harness_tui.core.session import Session
@@ -45,6 +46,7 @@ from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
 from harness_tui.widgets.status_bar import CANCELLING, StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
+from harness_tui.widgets.trust_dialog import TrustDialog
 
 log = logging.getLogger(__name__)
 _DELTAS = (TokenDelta, ThinkingDelta)
@@ -275,6 +277,11 @@ class HarnessApp(App[None]):
                 self.pop_screen()  # answered elsewhere, or the run ended
         elif isinstance(event, SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
+        elif isinstance(event, TrustRequested):
+            self.push_screen(
+                TrustDialog(event.folder, list(event.found)),
+                callback=lambda trusted: self._call(self.session.resolve_trust(bool(trusted))),
+            )
         elif isinstance(event, RunCompleted) and event.is_error:
             self.bell()
         elif isinstance(event, SessionEnded):
@@ -410,12 +417,12 @@ class HarnessApp(App[None]):
     def action_pick_model(self) -> None:
         rows = [
             ModelRow(m.name, m.provider, m.context_window, m.price, m.key_present, m.note)
-            for m in available_models()
+            for m in available_models(self.session.cwd, self.session.settings)
         ]
 
         def check(name: str) -> str | None:
             try:
-                resolve_model(name, cwd=self.session.cwd)
+                resolve_model(name, cwd=self.session.cwd, settings=self.session.settings)
             except HarnessError as exc:
                 return str(exc)
             return None
@@ -470,6 +477,8 @@ class HarnessApp(App[None]):
         old = self.session
         await old.cancel()
         fresh = Session(
+            trusted=old.trusted,
+            settings=old.settings,
             model=old.model,
             cwd=old.cwd,
             mode=old.mode,

@@ -11,8 +11,12 @@ import os
 import select
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from harness_tui import __version__
+
+if TYPE_CHECKING:
+    from harness_tui.core.providers.catalogue import Catalogue
 
 PROG = "harness-tui"
 MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
@@ -41,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        help="model to use, e.g. demo or scripted:replies.yaml "
-        "(default: demo when no API key is set)",
+        help="model to use: provider/model (anthropic/claude-sonnet-4-6, openai/gpt-5, "
+        "deepseek/deepseek-chat, ollama/qwen2.5-coder, ...), an alias such as sonnet, demo, "
+        "or scripted:replies.yaml (default: a model of the provider whose API key is set, "
+        "else demo)",
     )
     parser.add_argument(
         "--mode", choices=MODES, help="permission mode (default: from the settings, else default)"
@@ -206,21 +212,22 @@ def _configured(args: argparse.Namespace, settings: object) -> tuple[object, str
     from pathlib import Path
 
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.models import resolve_model
+    from harness_tui.core.models import model_catalogue, resolve_model
     from harness_tui.core.settings import Settings
 
     assert isinstance(settings, Settings)
     cwd = Path.cwd()
-    notices = list(settings.problems)
+    catalogue = model_catalogue(cwd, settings)
+    notices = [*settings.problems, *catalogue.problems]
     if args.model:
-        model: object = resolve_model(args.model, cwd=cwd)
+        model: object = resolve_model(args.model, cwd=cwd, settings=settings)
     else:
-        model = default_model()
+        model = default_model(catalogue)
         configured = settings.value("model")
         if configured is not None:
             value, source = configured
             try:
-                model = resolve_model(str(value), cwd=cwd)
+                model = resolve_model(str(value), cwd=cwd, settings=settings)
             except HarnessError as exc:
                 notices.append(f"{source.label}: model: {exc}; using {model} instead")
     mode = args.mode
@@ -243,9 +250,13 @@ def _configured(args: argparse.Namespace, settings: object) -> tuple[object, str
     return model, mode, notices
 
 
-def default_model() -> str:
-    """The model to use when neither the command line nor the settings name one."""
-    return os.environ.get("HARNESS_MODEL") or "demo"
+def default_model(catalogue: Catalogue | None = None) -> str:
+    """The model to use when neither the command line nor the settings name one:
+    ``HARNESS_MODEL``, else the default model of the first provider with a key, else
+    ``demo`` (which tells the user how to add a key)."""
+    from harness_tui.core.models import default_model_name
+
+    return default_model_name(catalogue)
 
 
 def _fail(message: str, hint: str | None = None) -> int:

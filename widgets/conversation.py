@@ -65,7 +65,7 @@ class ThinkingEntry(Collapsible):
     DEFAULT_CSS = """
     ThinkingEntry { border: none; padding: 0; margin: 0; background: transparent; }
     ThinkingEntry > Contents { padding: 0 0 0 2; color: $text-muted; text-style: italic; }
-    ThinkingEntry CollapsibleTitle { color: $text-muted; padding: 0; }
+    ThinkingEntry CollapsibleTitle { color: $text-muted; padding: 0; width: 1fr; }
     """
 
     def __init__(self, text: str = "", collapsed: bool = True) -> None:

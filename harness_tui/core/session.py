@@ -101,7 +101,6 @@ class Session:
         job it then is to report their problems); by default they are read here."""
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
-        self.model = model if isinstance(model, ModelChoice) else resolve_model(model, cwd=self.cwd)
         self.mode: PermissionMode = _check_mode(mode)
         if max_turns < 1:
             raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
@@ -115,6 +114,11 @@ class Session:
         if settings is None:
             settings = load_settings(self.cwd, include_project=self.trusted)
             self._notices += settings.problems
+        self.model = (
+            model
+            if isinstance(model, ModelChoice)
+            else resolve_model(model, cwd=self.cwd, settings=settings)
+        )
         self.permissions = PermissionBroker(self.emit, ask_policy)
         self.permission_engine = PermissionEngine(self.permissions, cwd=self.cwd)
         self.permissions.on_question = self._notify
@@ -136,6 +140,9 @@ class Session:
         )
         self.plan: tuple[PlanEntry, ...] = ()
         self.total_usage = TokenUsage()
+        #: Dollars spent in this session, and in the current run (None: no known price).
+        self.total_cost_usd: float | None = None
+        self._run_cost_usd: float | None = None
         self._provider: Provider | None = None
         self._pending_model: ModelChoice | None = None
         self._group: anyio.abc.TaskGroup | None = None
@@ -193,6 +200,8 @@ class Session:
         await self.emit(SessionEnded)
         self.store.close()
         await self.executor.aclose()
+        await _close_provider(self._provider)
+        self._provider = None
 
     def request_close(self) -> None:
         """Ask the task hosting this session (see ``SessionManager``) to close it."""
@@ -266,7 +275,11 @@ class Session:
 
     async def set_model(self, name: str | ModelChoice) -> ModelChoice:
         """Switch models. During a run the switch waits for the next turn boundary."""
-        choice = name if isinstance(name, ModelChoice) else resolve_model(name, cwd=self.cwd)
+        choice = (
+            name
+            if isinstance(name, ModelChoice)
+            else resolve_model(name, cwd=self.cwd, settings=self.settings)
+        )
         if self.running:
             self._pending_model = choice
         else:
@@ -379,6 +392,7 @@ class Session:
         """One run; True when it was cancelled."""
         started = time.perf_counter()
         loop = AgentLoop(self, self.max_turns)
+        self._run_cost_usd = None
         scope = self._scope
         assert scope is not None
         outcome = crash = None
@@ -415,6 +429,7 @@ class Session:
                     is_error=outcome.error is not None,
                     error=outcome.error,
                     usage=outcome.usage,
+                    cost_usd=self._run_cost_usd,
                 )
                 return False
             if crash is not None:
@@ -437,6 +452,7 @@ class Session:
                     is_error=True,
                     error=message,
                     usage=loop.usage,
+                    cost_usd=self._run_cost_usd,
                 )
                 return False
             await loop.finish_interrupted()
@@ -518,7 +534,10 @@ class Session:
 
     async def _apply_model(self, choice: ModelChoice) -> None:
         previous = self.model.name
-        self.model, self._provider = choice, None
+        old_provider, self.model, self._provider = self._provider, choice, None
+        # The history needs no conversion here: each adapter renders the neutral
+        # history for its own API on every request (see providers/history.py).
+        await _close_provider(old_provider)
         await self.emit(
             ModelChanged, model=choice.name, provider=choice.provider, previous_model=previous
         )
@@ -559,11 +578,19 @@ class Session:
         )
 
     async def record_usage(self, usage: TokenUsage) -> None:
+        # Priced with the model that produced the usage: a switch waits for a turn
+        # boundary, so self.model is still that model here.
         self.total_usage = self.total_usage + usage
+        cost = self.model.cost_usd(usage)
+        if cost is not None:
+            self.total_cost_usd = (self.total_cost_usd or 0.0) + cost
+            self._run_cost_usd = (self._run_cost_usd or 0.0) + cost
         await self.emit(
             UsageUpdated,
             usage=usage,
             total=self.total_usage,
+            cost_usd=cost,
+            total_cost_usd=self.total_cost_usd,
             context_tokens=usage.context_tokens,
             context_window=self.model.context_window,
         )
@@ -649,6 +676,18 @@ def _prompt_message(text: str, queued: QueuedMessage | None, hooked: HookOutcome
         return message
     added = TextBlock(text=f"[context from a UserPromptSubmit hook]\n{hooked.additional_context}")
     return message.model_copy(update={"content": (*message.content, added)})
+
+
+async def _close_provider(provider: Provider | None) -> None:
+    """Release a provider's connections (SDK adapters hold an HTTP client)."""
+    close = getattr(provider, "aclose", None)
+    if close is None:
+        return
+    try:
+        with anyio.CancelScope(shield=True):
+            await close()
+    except Exception:  # a connection that will not close must not stop a switch
+        log.warning("closing the %s provider failed", provider, exc_info=True)
 
 
 def _check_mode(mode: str) -> PermissionMode:

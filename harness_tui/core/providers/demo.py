@@ -25,8 +25,8 @@ from harness_tui.core.providers.scripted import (
 
 KEY_HELP = (
     "To use a real model, set an API key, e.g. `export ANTHROPIC_API_KEY=...` "
-    "(or OPENAI_API_KEY, DEEPSEEK_API_KEY, GEMINI_API_KEY, …), then run "
-    "`harness-tui --model <provider>/<model>`."
+    "(or OPENAI_API_KEY, DEEPSEEK_API_KEY, GEMINI_API_KEY, …): harness-tui then starts on "
+    "that provider's default model; pick another with `--model <provider>/<model>`."
 )
 
 _PLAN_START = [

@@ -1,0 +1,309 @@
+"""The model catalogue: providers and models as data.
+
+One format serves the shipped ``catalogue.yaml`` and the ``models`` section of the
+settings files: a mapping whose keys without a slash are providers and whose keys with
+one are models (``provider/model-id``; the model id may contain more slashes)::
+
+    anthropic:                       # a provider: add one, or override fields of ours
+      base_url: https://api.anthropic.com
+      key_env: ANTHROPIC_API_KEY
+    lab:
+      protocol: openai_compat
+      base_url: http://gpu-box:8000/v1
+      key_required: false
+    lab/qwen3-coder:                 # a model: add one, or override fields of ours
+      aliases: [coder]
+      context_window: 131072
+      price: {input: 0, output: 0}
+
+Settings entries are laid over the shipped ones field by field (nested mappings such as
+``price`` or ``retry`` merge too), lowest precedence file first. A settings entry that
+does not validate is reported in ``Catalogue.problems`` (file and field) and ignored; a
+broken shipped catalogue raises ``ConfigError``, as it is a broken installation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+
+from harness_tui.core.errors import ConfigError, describe_validation_error
+from harness_tui.core.messages import TokenUsage
+from harness_tui.core.providers.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from harness_tui.core.settings import Settings
+
+CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
+Protocol = Literal["anthropic", "openai_compat"]
+
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Price(_Strict):
+    """US dollars per million tokens. Cache prices default to the input price."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write: float | None = Field(default=None, ge=0)
+
+    def cost_usd(self, usage: TokenUsage) -> float:
+        read = self.input if self.cache_read is None else self.cache_read
+        write = self.input if self.cache_write is None else self.cache_write
+        return (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_read_tokens * read
+            + usage.cache_write_tokens * write
+        ) / 1e6
+
+
+class Capabilities(_Strict):
+    tools: bool = True
+    thinking: bool = False
+    vision: bool = False
+
+
+class Quirks(_Strict):
+    """How one OpenAI-compatible API differs from another: data, not subclasses."""
+
+    #: Name of the output-limit parameter; None sends no limit (the server's default).
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = "max_tokens"
+    #: Ask for a final usage chunk (``stream_options.include_usage``).
+    stream_usage: bool = True
+    #: Delta fields that carry reasoning text (DeepSeek, Moonshot: ``reasoning_content``;
+    #: OpenRouter: ``reasoning``), shown as thinking.
+    reasoning_fields: tuple[str, ...] = ("reasoning_content", "reasoning")
+    #: Send the model's own reasoning back as ``reasoning_content`` (Kimi thinking models
+    #: want it during tool use; DeepSeek refuses it).
+    reasoning_in_history: bool = False
+
+
+class ModelDefaults(_Strict):
+    """What a model of this provider that the catalogue does not list gets."""
+
+    context_window: int | None = Field(default=None, gt=0)
+    max_output: int | None = Field(default=None, gt=0)
+    capabilities: Capabilities = Capabilities()
+
+
+class ProviderSpec(_Strict):
+    name: str
+    protocol: Protocol
+    base_url: str = Field(pattern=r"^https?://\S+$")
+    #: The SDK's standard variable for the base URL (``ANTHROPIC_BASE_URL``); it wins
+    #: over the settings and the catalogue.
+    base_url_env: str | None = None
+    key_env: str | None = None
+    #: Local servers (Ollama) take any key; we send a placeholder.
+    key_required: bool = True
+    #: A key written in the settings (the environment variable wins over it).
+    api_key: SecretStr | None = None
+    #: Anthropic-compatible proxies that want ``x-api-key`` instead of a bearer token.
+    auth_header: Literal["bearer", "x-api-key"] = "bearer"
+    headers: dict[str, str] = Field(default_factory=dict)
+    #: The model ``harness-tui`` starts on when only this provider has a key.
+    default_model: str | None = None
+    #: Seconds without a byte from the server before the stream counts as stalled.
+    read_timeout: float = Field(default=300.0, gt=0)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    retry: RetryPolicy = RetryPolicy()
+    quirks: Quirks = Quirks()
+    model_defaults: ModelDefaults = ModelDefaults()
+
+
+class ModelSpec(_Strict):
+    provider: str
+    id: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    context_window: int | None = Field(default=None, gt=0)
+    max_output: int | None = Field(default=None, gt=0)
+    price: Price | None = None
+    capabilities: Capabilities = Capabilities()
+    #: Anthropic thinking: a token budget (``enabled``) or ``adaptive`` (newer models).
+    thinking_mode: Literal["budget", "adaptive"] = "budget"
+    thinking_budget: int = Field(default=8000, ge=1024)
+    #: Overrides of the provider's quirks for this model only.
+    quirks: Quirks = Quirks()
+    #: False for a model the catalogue does not list (provider defaults apply).
+    listed: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}/{self.id}"
+
+
+_PROVIDERS: TypeAdapter[dict[str, ProviderSpec]] = TypeAdapter(dict[str, ProviderSpec])
+_MODELS: TypeAdapter[dict[str, ModelSpec]] = TypeAdapter(dict[str, ModelSpec])
+
+
+@dataclass
+class Catalogue:
+    """Every provider and model known, with the problems met while reading them."""
+
+    providers: dict[str, ProviderSpec] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    #: Alias -> model name (``provider/id``).
+    aliases: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    #: Where each provider's ``api_key`` came from (a settings file), by provider.
+    key_sources: dict[str, str] = field(default_factory=dict)
+    #: Raw entries as merged so far; settings are laid over them.
+    _raw: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def find(self, name: str) -> ModelSpec | None:
+        """A listed model by ``provider/id``, alias, ``provider/alias``, or model id
+        alone when only one provider has it."""
+        spec = self.models.get(name) or self.models.get(self.aliases.get(name, ""))
+        if spec is not None:
+            return spec
+        provider, _, rest = name.partition("/")
+        spec = self.models.get(self.aliases.get(rest, ""))
+        if spec is not None and spec.provider == provider:
+            return spec
+        matches = [m for m in self.models.values() if m.id == name]
+        return matches[0] if len(matches) == 1 else None
+
+    def unlisted(self, provider: ProviderSpec, model_id: str) -> ModelSpec:
+        """A model of a known provider that the catalogue does not list."""
+        defaults = provider.model_defaults
+        return ModelSpec(
+            provider=provider.name,
+            id=model_id,
+            context_window=defaults.context_window,
+            max_output=defaults.max_output,
+            capabilities=defaults.capabilities,
+            listed=False,
+        )
+
+    def with_settings(self, settings: Settings) -> Catalogue:
+        """A copy with the ``models`` sections of the settings laid over it."""
+        merged = Catalogue(
+            dict(self.providers),
+            dict(self.models),
+            dict(self.aliases),
+            list(self.problems),
+            dict(self.key_sources),
+            {key: dict(value) for key, value in self._raw.items()},
+        )
+        for section, source in settings.sections("models"):
+            if not isinstance(section, Mapping):
+                merged.problems.append(
+                    f"{source.label}: models: must be a mapping of providers and "
+                    "provider/model entries; ignored"
+                )
+                continue
+            merged._lay_over(section, source.label, "models.")
+        return merged
+
+    def _lay_over(self, entries: Mapping[Any, Any], label: str, prefix: str) -> None:
+        """Merge entries into this catalogue; record a problem for each bad one."""
+        keys = [str(k) for k in entries]
+        # Providers first: a new provider's models in the same file need it.
+        for key in sorted(keys, key=lambda k: "/" in k):
+            value = entries[key]
+            where = f"{label}: {prefix}{key}"
+            if value is None:
+                value = {}
+            if not isinstance(value, Mapping):
+                self.problems.append(f"{where}: must be a mapping of fields; ignored")
+                continue
+            problem = self._merge_one(key, dict(value), label)
+            if problem:
+                self.problems.append(f"{label}: {prefix}{problem}; ignored")
+
+    def _merge_one(self, key: str, value: dict[str, Any], label: str) -> str | None:
+        raw = _deep_merge(self._raw.get(key, {}), value)
+        if "/" not in key:
+            if not _PROVIDER_NAME.match(key):
+                return f"{key}: a provider name is lower-case letters, digits, '-', '_', '.'"
+            try:
+                spec = _PROVIDERS.validate_python({key: {**raw, "name": key}})[key]
+            except ValidationError as exc:
+                return describe_validation_error(exc)
+            self.providers[key] = spec
+            if "api_key" in value:
+                self.key_sources[key] = f"models.{key}.api_key in {label}"
+        else:
+            provider, model_id = key.split("/", 1)
+            if provider not in self.providers:
+                known = ", ".join(sorted(self.providers))
+                return f"{key}: unknown provider {provider!r} (known: {known})"
+            if key not in self._raw:  # a new model starts from its provider's defaults
+                defaults = self.providers[provider].model_defaults.model_dump(exclude_none=True)
+                raw = _deep_merge(defaults, raw)
+            try:
+                spec = _MODELS.validate_python(
+                    {key: {**raw, "provider": provider, "id": model_id}}
+                )[key]
+            except ValidationError as exc:
+                return describe_validation_error(exc)
+            old = self.models.get(key)
+            if old is not None:
+                for alias in old.aliases:
+                    self.aliases.pop(alias, None)
+            self.models[key] = spec
+            for alias in spec.aliases:
+                self.aliases[alias] = key
+        self._raw[key] = raw
+        return None
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
+    """Read a catalogue file; raises ``ConfigError`` naming the file and the field."""
+    if path == CATALOGUE_PATH:
+        return _shipped()
+    return _read(path)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Catalogue:
+    return _read(CATALOGUE_PATH)
+
+
+def _read(path: Path) -> Catalogue:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"model catalogue {path}: cannot read it ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.context_mark or exc.problem_mark
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"model catalogue {path}: {line}{exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"model catalogue {path}: not valid YAML ({exc})") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"model catalogue {path}: the top level must be a mapping")
+    catalogue = Catalogue()
+    catalogue._lay_over(data, f"model catalogue {path}", "")
+    if catalogue.problems:
+        raise ConfigError(
+            catalogue.problems[0].removesuffix("; ignored"),
+            hint="the catalogue shipped with harness-tui is damaged; reinstall it",
+        )
+    return catalogue

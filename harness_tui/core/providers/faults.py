@@ -1,0 +1,276 @@
+"""What went wrong with a provider request, in words a user can act on.
+
+Both SDK adapters raise the same families of errors (status errors, connection errors,
+timeouts, a mid-stream ``error`` event, a broken or truncated stream). ``classify`` turns
+any of them into a ``Fault``: a kind that decides whether a retry may help, the status
+code, the server's ``retry-after`` and a short detail. ``describe`` turns a fault into the
+``StreamFailed`` the loop reports, naming the key variable on 401/403 and the base URL on
+connection errors, and never showing the key itself.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
+
+from harness_tui.core.providers.base import StreamFailed
+
+if TYPE_CHECKING:
+    from harness_tui.core.providers.endpoint import Endpoint
+
+FaultKind = Literal[
+    "rate_limited",
+    "overloaded",
+    "server_error",
+    "connection",
+    "timeout",
+    "stream_cut",
+    "malformed",
+    "stream_error",
+    "auth_failed",
+    "forbidden",
+    "not_found",
+    "bad_request",
+    "provider_error",
+]
+
+#: What each kind is called in a ``RETRYING`` event, and whether a second attempt can
+#: fix it (when nothing was streamed yet).
+KINDS: dict[str, tuple[str, bool]] = {
+    "rate_limited": ("rate limited", True),
+    "overloaded": ("overloaded", True),
+    "server_error": ("server error", True),
+    "connection": ("connection failed", True),
+    "timeout": ("read timeout", True),
+    "stream_cut": ("stream ended early", True),
+    "malformed": ("malformed stream data", True),
+    "stream_error": ("error in the stream", True),
+    "auth_failed": ("authentication failed", False),
+    "forbidden": ("permission denied", False),
+    "not_found": ("not found", False),
+    "bad_request": ("request refused", False),
+    "provider_error": ("provider error", False),
+}
+
+#: Error ``type`` values of either API's error bodies, by the fault they mean.
+_ERROR_TYPES: dict[str, FaultKind] = {
+    "overloaded_error": "overloaded",
+    "rate_limit_error": "rate_limited",
+    "rate_limit_exceeded": "rate_limited",
+    "api_error": "server_error",
+    "server_error": "server_error",
+    "timeout_error": "timeout",
+    "authentication_error": "auth_failed",
+    "invalid_api_key": "auth_failed",
+    "permission_error": "forbidden",
+    "not_found_error": "not_found",
+    "invalid_request_error": "bad_request",
+    "request_too_large": "bad_request",
+}
+
+#: How APIs say that a request exceeds the context window.
+_TOO_LONG = re.compile(r"too long|too large|context length|context window|maximum context", re.I)
+
+#: Longest ``retry-after`` we honour; a server asking for more gets an error instead.
+MAX_RETRY_AFTER_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: FaultKind
+    #: What the server or the transport said (never containing the key).
+    detail: str = ""
+    status_code: int | None = None
+    #: Seconds the server asked us to wait (``retry-after`` / ``retry-after-ms``).
+    retry_after: float | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return KINDS[self.kind][1]
+
+    @property
+    def reason(self) -> str:
+        """A few words for a ``RETRYING`` event."""
+        status = (
+            f", HTTP {self.status_code}" if self.status_code and self.status_code != 200 else ""
+        )
+        return KINDS[self.kind][0] + status
+
+
+_BUSY: dict[str, str] = {
+    "rate_limited": "is rate-limiting this key",
+    "overloaded": "is overloaded",
+    "server_error": "had an internal error",
+}
+
+
+class StreamBroken(Exception):
+    """Raised by an adapter when the wire stream ended badly without an SDK error
+    (e.g. it stopped before its final event)."""
+
+    def __init__(self, kind: FaultKind, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+ErrorOf = Callable[[object], tuple[str | None, str | None]]
+"""Reads ``(error type, message)`` out of an SDK error's ``body``."""
+
+
+def classify(exc: BaseException, sdk: ModuleType, error_of: ErrorOf) -> Fault:
+    """The fault behind an exception raised while opening or reading a stream.
+
+    ``sdk`` is the ``anthropic`` or ``openai`` module: both name their error classes
+    alike (``APIStatusError``, ``APITimeoutError``, ``APIConnectionError``, ``APIError``).
+    """
+    import httpx2
+
+    if isinstance(exc, StreamBroken):
+        return Fault(exc.kind, exc.detail)
+    if isinstance(exc, sdk.APIStatusError):
+        error_type, message = error_of(exc.body)
+        status = exc.status_code
+        kind = _kind_of_status(status, error_type)
+        return Fault(kind, _detail(error_type, message), status, _retry_after(exc.response.headers))
+    if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):
+        return Fault("timeout", "no data before the read timeout")
+    if isinstance(exc, sdk.APIConnectionError | httpx2.TransportError):
+        return Fault("connection", _transport_detail(exc))
+    if isinstance(exc, sdk.APIError):  # an error event inside a 200 stream (openai)
+        error_type, message = error_of(exc.body)
+        kind = _ERROR_TYPES.get(error_type or "", "stream_error")
+        return Fault(kind, _detail(error_type, message or exc.message))
+    if isinstance(exc, json.JSONDecodeError):
+        return Fault("malformed", f"not JSON: {exc.msg} at character {exc.pos}")
+    return Fault("provider_error", f"{type(exc).__name__}: {exc}")
+
+
+def _kind_of_status(status: int, error_type: str | None) -> FaultKind:
+    if status == 200:  # Anthropic's mid-stream `error` event comes with the 200 response
+        return _ERROR_TYPES.get(error_type or "", "stream_error")
+    if status == 401:
+        return "auth_failed"
+    if status == 403:
+        return "forbidden"
+    if status == 404:
+        return "not_found"
+    if status == 408:
+        return "timeout"
+    if status == 429:
+        return "rate_limited"
+    if status in (503, 529) or error_type == "overloaded_error":
+        return "overloaded"
+    if status >= 500:
+        return "server_error"
+    return _ERROR_TYPES.get(error_type or "", "bad_request")
+
+
+def _detail(error_type: str | None, message: str | None) -> str:
+    if error_type and message:
+        return f"{error_type}: {message}"
+    return message or error_type or ""
+
+
+def _transport_detail(exc: BaseException) -> str:
+    cause: BaseException | None = exc
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    text = str(cause) if cause is not None else ""
+    name = type(cause).__name__ if cause is not None else type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_fields(error: object) -> tuple[str | None, str | None]:
+    """``(type, message)`` of an error object ``{"type": ..., "message": ...}``."""
+    if isinstance(error, Mapping):
+        kind, message = error.get("type"), error.get("message")
+        return (
+            kind if isinstance(kind, str) else None,
+            message if isinstance(message, str) else None,
+        )
+    if isinstance(error, str):
+        return None, error
+    return None, None
+
+
+def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) -> StreamFailed:
+    """The failure to report, with a hint that says what to do."""
+    provider = endpoint.provider
+    status = f" ({fault.status_code})" if fault.status_code and fault.status_code != 200 else ""
+    detail = endpoint.scrub(fault.detail)
+    after = f" after {attempts} attempts" if attempts > 1 else ""
+    kind = fault.kind
+    hint: str | None
+    if kind == "auth_failed":
+        message = f"{provider} rejected the API key{status}: {endpoint.key_source} is wrong"
+        hint = f"set {endpoint.key_env or 'the api_key setting'} to a valid {provider} key"
+    elif kind == "forbidden":
+        message = f"{provider} refused access{status} with the key from {endpoint.key_source}"
+        hint = "check that this key may use this model"
+    elif kind == "not_found":
+        message = f"{provider} does not know this model or endpoint{status}: {detail}"
+        hint = "check the model name (provider/model) and the base URL"
+    elif kind == "bad_request":
+        message = f"{provider} refused the request{status}: {detail}"
+        if fault.status_code == 413 or _TOO_LONG.search(detail):
+            hint = "the conversation no longer fits the model: /compact it or start a new one"
+        else:
+            hint = "this is likely a bug in harness-tui; the session is still usable"
+    elif kind == "connection" and partial:
+        message = f"the connection to {provider} was lost ({detail})"
+        hint = "try again; check your network if it keeps happening"
+    elif kind == "connection":
+        message = f"cannot reach {provider} at {endpoint.base_url}{after}: {detail}"
+        hint = f"check your network and the base URL ({endpoint.base_url_source})"
+    elif kind == "timeout":
+        message = f"{provider} sent nothing for {endpoint.read_timeout:g} s (read timeout){after}"
+        hint = "try again; raise read_timeout in the models settings if the model is slow"
+    elif kind in _BUSY:
+        message = f"{provider} {_BUSY[kind]}{status}{after}"
+        if detail:
+            message += f": {detail}"
+        hint = "wait a moment and try again, or switch models with /model"
+    elif kind == "stream_cut":
+        message = f"the {provider} response stream ended before it was complete{after}"
+        hint = "try again"
+    elif kind == "malformed":
+        message = f"{provider} sent data that could not be read{after} ({detail})"
+        hint = "try again; if it keeps happening, check any proxy in between"
+    elif kind == "stream_error":
+        message = f"{provider} reported an error in the middle of the response: {detail}"
+        hint = "try again"
+    else:
+        message = f"{provider} request failed{status}: {detail}"
+        hint = None
+    if partial:
+        message = f"the response broke off: {message}; the partial answer was kept"
+    return StreamFailed(message, kind, hint)

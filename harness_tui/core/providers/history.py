@@ -1,0 +1,91 @@
+"""What of the neutral history survives a request to a given provider.
+
+The history may hold responses of several providers (the model can be switched mid-
+session, SPEC section 5). Before an adapter renders it in its wire format:
+
+- thinking is kept only where the target can verify it: Anthropic gets back the signed
+  thinking of Anthropic responses; an OpenAI-compatible model gets its own reasoning back
+  only when its quirks ask for it. Other thinking is dropped — it was the previous
+  model's private reasoning, and replaying it as text would put words in the new
+  model's mouth;
+- whitespace-only text blocks are dropped (Anthropic refuses them), and so is an
+  assistant message left with nothing but thinking (a response cut off while thinking);
+- tool-call ids are mapped to what the target accepts, the same way for a call and its
+  result, so pairs stay matched.
+
+``WireCache`` keeps each message's rendered form, so a long conversation is not
+re-rendered from the start on every turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from harness_tui.core.messages import AssistantBlock, AssistantMessage, Message, ThinkingBlock
+
+T = TypeVar("T")
+
+
+def kept_blocks(
+    message: AssistantMessage, keep_thinking: Callable[[ThinkingBlock], bool]
+) -> list[AssistantBlock]:
+    """The blocks of ``message`` to send; an empty list means: leave the message out
+    (also when only thinking is left: an answer that says nothing is no turn at all)."""
+    blocks: list[AssistantBlock] = []
+    said = False
+    for block in message.content:
+        if block.type == "thinking":
+            if keep_thinking(block):
+                blocks.append(block)
+        elif block.type == "text":
+            if block.text.strip():
+                blocks.append(block)
+                said = True
+        else:
+            blocks.append(block)
+            said = True
+    return blocks if said else []
+
+
+class ToolIdMap:
+    """Maps tool-call ids to ones the target accepts: characters outside ``allowed`` are
+    replaced and long ids shortened, with a hash suffix whenever the id had to change, so
+    two different ids never collide and a call and its result always map alike."""
+
+    def __init__(self, disallowed: str | None, max_length: int) -> None:
+        self._bad = re.compile(disallowed) if disallowed else None
+        self._max = max_length
+
+    def __call__(self, call_id: str) -> str:
+        fixed = self._bad.sub("_", call_id) if self._bad else call_id
+        if fixed == call_id and 0 < len(call_id) <= self._max:
+            return call_id
+        digest = hashlib.sha1(call_id.encode()).hexdigest()[:10]
+        return f"{fixed[: self._max - 11]}_{digest}"
+
+
+class WireCache(Generic[T]):
+    """The wire form of each message, rendered once per message object.
+
+    Messages are immutable and the history mostly grows at its end, so the renderings of
+    the longest unchanged prefix are reused and only what follows is rendered again."""
+
+    def __init__(self, render: Callable[[Message], T]) -> None:
+        self._render = render
+        self._messages: list[Message] = []
+        self._wire: list[T] = []
+
+    def render_all(self, messages: Sequence[Message]) -> list[T]:
+        """The renderings, in order (do not modify them: they are reused)."""
+        known, same = self._messages, 0
+        limit = min(len(known), len(messages))
+        while same < limit and known[same] is messages[same]:
+            same += 1
+        del known[same:], self._wire[same:]
+        for message in messages[same:]:
+            known.append(message)
+            self._wire.append(self._render(message))
+        return list(self._wire)

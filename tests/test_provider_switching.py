@@ -1,0 +1,90 @@
+"""Switching models mid-session, across providers: every request the history turns into
+must be accepted by the strict fake APIs (SPEC section 5)."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from harness_tui.core.session import Session
+from tests.fakes.script import Call, Say, Think, reply
+from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
+from tests.helpers import EchoTool, GateTool, run_to_end, types, wait_for
+
+
+def tool_turn(thought: str, text: str, call_id: str | None = None):
+    return (
+        reply(Think(thought), Say(f"Looking: {text}."), Call("Echo", {"text": text}, call_id)),
+        reply(Think("Got it."), Say(f"It said {text}.")),
+    )
+
+
+async def test_anthropic_then_openai_compat_then_another_anthropic_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with anthropic_fake(monkeypatch) as anthropic_api, openai_fake(monkeypatch) as openai_api:
+        write_models_settings({"anthropic": fast(), "deepseek": fast(base_url=openai_api.base_url)})
+        monkeypatch.setenv("DEEPSEEK_API_KEY", openai_api.api_key)
+        anthropic_api.script(*tool_turn("first thought", "one"), *tool_turn("third", "three"))
+        # Kimi-style ids with dots and colons, which Anthropic does not accept as they are.
+        openai_api.script(*tool_turn("second thought", "two", "functions.Echo:0"))
+        async with Session(model="sonnet", tools=[EchoTool()]) as session:
+            first = await run_to_end(session, "one")
+            await session.set_model("deepseek/deepseek-reasoner")
+            second = await run_to_end(session, "two")
+            await session.set_model("anthropic/claude-haiku-4-5")
+            third = await run_to_end(session, "three")
+            changes = [e for e in session.store.replay(0) if e.type == "MODEL_CHANGED"]
+    assert anthropic_api.rejections == [] and openai_api.rejections == []
+    for events in (first, second, third):
+        assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error, events[-1]
+        assert "TOOL_CALL_COMPLETED" in types(events)
+    assert [(c.model, c.provider, c.previous_model) for c in changes] == [
+        ("deepseek/deepseek-reasoner", "deepseek", "anthropic/claude-sonnet-4-6"),
+        ("anthropic/claude-haiku-4-5", "anthropic", "deepseek/deepseek-reasoner"),
+    ]
+    assert [r["model"] for r in anthropic_api.requests] == ["claude-sonnet-4-6"] * 2 + [
+        "claude-haiku-4-5"
+    ] * 2
+    # The openai_compat requests carry no Anthropic thinking and no signatures.
+    deepseek_first = openai_api.requests[0]
+    assert "signature" not in str(deepseek_first) and "first thought" not in str(deepseek_first)
+    # Back on Anthropic: its own signed thinking survives, DeepSeek's reasoning does not,
+    # and the Kimi-style tool id was mapped alike in the call and its result.
+    last = anthropic_api.requests[-1]["messages"]
+    thinking = [b for m in last for b in m["content"] if b["type"] == "thinking"]
+    assert [b["thinking"] for b in thinking] == ["first thought", "Got it.", "third"]
+    uses = [b["id"] for m in last for b in m["content"] if b["type"] == "tool_use"]
+    results = [b["tool_use_id"] for m in last for b in m["content"] if b["type"] == "tool_result"]
+    assert uses == results and len(uses) == 3
+    assert uses[1].startswith("functions_Echo_0_")
+
+
+async def test_a_switch_during_a_tool_loop_applies_at_the_next_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate = GateTool("Echo")
+    with anthropic_fake(monkeypatch) as anthropic_api, openai_fake(monkeypatch) as openai_api:
+        write_models_settings({"anthropic": fast(), "openai": fast()})
+        openai_api.script(reply(Think("plan"), Say("Checking."), Call("Echo", {"label": "x"})))
+        anthropic_api.script(reply(Think("done thinking"), Say("All checked.")))
+        async with Session(model="openai/gpt-5", tools=[gate]) as session:
+            run_id = await session.submit("check")
+            with anyio.fail_after(10):
+                await gate.started_event("x").wait()
+            await session.set_model("sonnet")  # queued: the run is busy
+            assert session.model.name == "openai/gpt-5"
+            gate.release.set()
+            await wait_for(
+                session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id
+            )
+            events = [e for e in session.store.replay(0) if e.run_id == run_id]
+    assert anthropic_api.rejections == [], anthropic_api.rejections
+    kinds = types(events)
+    assert kinds.index("TOOL_CALL_COMPLETED") < kinds.index("MODEL_CHANGED")
+    assert events[-1].type == "RUN_COMPLETED" and events[-1].result == "All checked."
+    # The turn being continued came from OpenAI and has no thinking block, which the API
+    # demands first when thinking is on: this one request goes without thinking.
+    (request,) = anthropic_api.requests
+    assert "thinking" not in request
+    assert [b["type"] for b in request["messages"][1]["content"]] == ["text", "tool_use"]
