@@ -215,6 +215,11 @@ def create_app(
         try:
             session = open_session(websocket, session_id)
             since = _since(websocket.query_params.get("since"), session.store.last_seq)
+            encoding = websocket.query_params.get("encoding", "json")
+            if encoding not in ("json", "deflate"):
+                raise ApiError(
+                    422, "invalid_encoding", f"encoding must be json or deflate, not {encoding!r}"
+                )
         except ApiError as exc:
             await refuse(
                 websocket.scope,
@@ -226,7 +231,7 @@ def create_app(
                 exc.hint,
             )
             return
-        await stream_session(websocket, feeds.get(session), since)
+        await stream_session(websocket, feeds.get(session), since, encoding == "deflate")
 
     return Guard(
         app,

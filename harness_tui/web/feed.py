@@ -18,8 +18,9 @@ serialised once for all readers (and cleaned of secrets) however many read them.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 
 import anyio
@@ -31,8 +32,11 @@ from harness_tui.core.session import Session
 
 log = logging.getLogger(__name__)
 
-#: Longest pause between an event and the browsers hearing of it, while events stream.
+#: Pause between rings while events stream: one frame per browser per ring, and each
+#: frame costs the event loop a send whatever its size, so more readers ring less often.
 RING_INTERVAL_S = 0.015
+RING_INTERVAL_PER_READER_S = 0.001
+RING_INTERVAL_MAX_S = 0.1
 #: How far (in events) a browser may fall behind before it gets a gap marker instead.
 LAG_WINDOW = 5000
 #: Most events in one WebSocket frame.
@@ -60,54 +64,77 @@ class SessionFeed:
         self.interval = interval
         self.window = window
         self.ended = False
+        self.readers = 0
         self._changed = anyio.Event()
-        self._encoded: OrderedDict[int, str] = OrderedDict()
-        self._frames: OrderedDict[tuple[int, int], tuple[str, int]] = OrderedDict()
+        self._head = self.store.last_seq
+        self._encoded: dict[int, str] = {}
+        self._frames: OrderedDict[tuple[int, int], Frame] = OrderedDict()
 
     async def run(self) -> None:
         """Ring for new events until the session's store closes (or the server stops)."""
         store = self.store
         doorbell = store.subscribe(f"web:{self.session_id}", queue_size=1, drop_on_full=True)
+        self._ring()  # for anything appended before the doorbell was there
         try:
             async with aclosing(store.stream(doorbell)) as rings:
                 async for _ in rings:
                     self._ring()
                     # Meanwhile the store drops into the full doorbell for free; every
                     # event after this ring is announced by the next one.
-                    await anyio.sleep(self.interval)
+                    await anyio.sleep(self.ring_interval)
         finally:
             store.unsubscribe(doorbell)
             self.ended = True
             self._ring()
 
+    @property
+    def ring_interval(self) -> float:
+        scaled = max(self.interval, self.readers * RING_INTERVAL_PER_READER_S)
+        return min(scaled, RING_INTERVAL_MAX_S)
+
     def _ring(self) -> None:
+        # Readers woken by this ring send up to the head as it is now, so those at the
+        # same position share one frame; later events come with the next ring.
+        self._head = self.store.last_seq
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
 
-    async def wait_beyond(self, seq: int) -> bool:
-        """Wait until the store holds events after ``seq``; False if none will come."""
-        while self.store.last_seq <= seq:
-            if self.ended:
-                return False
-            await self._changed.wait()
-        return True
+    async def frames(self, cursor: int, deflate: bool = False) -> AsyncIterator[str | bytes]:
+        """The frames for one reader that has seen up to ``cursor``, until the session
+        ends: JSON text, or with ``deflate`` that text zlib-compressed (compressed once
+        for every reader at the same position). Between rings a reader sends at most
+        what the store held when it woke: events appended meanwhile come with the next
+        ring, so a busy stream costs each reader one wake-up per ring, not per event."""
+        self.readers += 1
+        try:
+            while True:
+                ring, head = self._changed, self._head  # every event after head rings again
+                while cursor < head:
+                    frame = self.frame_after(cursor, head)
+                    cursor = frame.cursor
+                    yield frame.deflated() if deflate else frame.text
+                if self.ended and cursor >= self._head:
+                    return
+                await ring.wait()
+        finally:
+            self.readers -= 1
 
-    def frame_after(self, cursor: int) -> tuple[str, int]:
-        """The next WebSocket frame for a reader that has seen up to ``cursor``: a JSON
-        array of events (led by a gap marker when the reader fell too far behind or the
-        history no longer holds what it missed), and the cursor after it."""
-        key = (cursor, self.store.last_seq)
-        cached = self._frames.get(key)
-        if cached is not None:
-            return cached
+    def frame_after(self, cursor: int, head: int) -> Frame:
+        """The next frame for a reader at ``cursor``, up to ``head``: a JSON array of
+        events, led by a gap marker when the reader fell more than ``window`` events
+        behind or the history no longer holds what it missed."""
+        key = (cursor, head)
+        frame = self._frames.get(key)
+        if frame is not None:
+            return frame
         store = self.store
-        start = max(cursor, store.last_seq - self.window, store.oldest_seq - 1)
+        start = max(cursor, head - self.window, store.oldest_seq - 1)
         parts = []
         if start > cursor:
             parts.append(StreamGap(from_seq=cursor + 1, to_seq=start).model_dump_json())
-        events = store.replay(start, start + FRAME_EVENTS)
+        events = store.replay(start, min(head, start + FRAME_EVENTS))
         parts += [self.encode(event) for event in events]
-        frame = "[" + ",".join(parts) + "]", events[-1].seq if events else start
+        frame = Frame("[" + ",".join(parts) + "]", events[-1].seq if events else start)
         self._frames[key] = frame
         if len(self._frames) > FRAME_CACHE:
             self._frames.popitem(last=False)
@@ -115,13 +142,32 @@ class SessionFeed:
 
     def encode(self, event: Event) -> str:
         """The event as JSON, secrets removed; each event is serialised once."""
-        text = self._encoded.get(event.seq)
+        encoded = self._encoded
+        text = encoded.get(event.seq)
         if text is None:
-            text = self.redact(event.model_dump_json())
-            self._encoded[event.seq] = text
-            if len(self._encoded) > ENCODED_CACHE:
-                self._encoded.popitem(last=False)
+            text = encoded[event.seq] = self.redact(event.model_dump_json())
+            if len(encoded) > 2 * ENCODED_CACHE:  # keep the newest, in one sweep now and then
+                newest = sorted(encoded)[-ENCODED_CACHE:]
+                self._encoded = {seq: encoded[seq] for seq in newest}
         return text
+
+
+class Frame:
+    """One WebSocket frame's JSON text, its zlib-compressed form made on first use,
+    and the seq of its last event."""
+
+    __slots__ = ("_deflated", "cursor", "text")
+
+    def __init__(self, text: str, cursor: int) -> None:
+        self.text = text
+        self.cursor = cursor
+        self._deflated: bytes | None = None
+
+    def deflated(self) -> bytes:
+        if self._deflated is None:
+            # Level 1: JSON events compress about 18 times even so, at a third of the cost.
+            self._deflated = zlib.compress(self.text.encode(), 1)
+        return self._deflated
 
 
 class FeedRegistry:

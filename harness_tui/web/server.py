@@ -127,6 +127,9 @@ class WebServer:
                     proxy_headers=False,
                     server_header=False,
                     ws_max_size=WS_MAX_MESSAGE_BYTES,
+                    # Compressing each frame for each browser would cost the agent's
+                    # event loop more than all else here; on loopback it saves nothing.
+                    ws_per_message_deflate=False,
                     timeout_graceful_shutdown=GRACEFUL_STOP_S,
                 )
             )
