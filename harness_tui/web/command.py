@@ -41,20 +41,21 @@ def run_serve(
 
 
 async def _serve(host: str, port: int, options: Any, out: TextIO, err: TextIO) -> int:
-    async with SessionManager() as manager, anyio.create_task_group() as group:
-        start = partial(serve_manager, manager, options=options, host=host, port=port)
-        address: WebAddress = await group.start(start)
-        print(f"harness-tui web: {address.url}", file=out, flush=True)
-        if address.exposed:
-            print(
-                f"harness-tui: warning: listening on {host}, which other machines may reach; "
-                "anyone with the URL can run the agent here",
-                file=err,
-                flush=True,
-            )
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    # Signals are caught from before the URL is shown: whoever reads it may stop us at once.
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with SessionManager() as manager, anyio.create_task_group() as group:
+            start = partial(serve_manager, manager, options=options, host=host, port=port)
+            address: WebAddress = await group.start(start)
+            print(f"harness-tui web: {address.url}", file=out, flush=True)
+            if address.exposed:
+                print(
+                    f"harness-tui: warning: listening on {host}, which other machines may "
+                    "reach; anyone with the URL can run the agent here",
+                    file=err,
+                    flush=True,
+                )
             async for _ in signals:
                 break
-        print("harness-tui web: stopping", file=err, flush=True)
-        group.cancel_scope.cancel()
+            print("harness-tui web: stopping", file=err, flush=True)
+            group.cancel_scope.cancel()
     return 0

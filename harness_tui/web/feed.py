@@ -174,15 +174,22 @@ class FeedRegistry:
     """The feeds of the sessions browsers are reading; each runs in the server's task
     group from the first reader until its session ends."""
 
-    def __init__(self, group: anyio.abc.TaskGroup, redact: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        group: anyio.abc.TaskGroup,
+        redact: Callable[[str], str],
+        window: int = LAG_WINDOW,
+    ) -> None:
         self._group = group
         self._redact = redact
+        self._window = window
         self._feeds: dict[str, SessionFeed] = {}
 
     def get(self, session: Session) -> SessionFeed:
         feed = self._feeds.get(session.id)
         if feed is None or (feed.ended and not session.store.closed):
-            feed = self._feeds[session.id] = SessionFeed(session, self._redact)
+            feed = SessionFeed(session, self._redact, window=self._window)
+            self._feeds[session.id] = feed
             self._group.start_soon(self._follow, feed)
         return feed
 

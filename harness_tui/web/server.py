@@ -24,7 +24,7 @@ from harness_tui.core.errors import HarnessError
 from harness_tui.core.session import Session, SessionManager
 from harness_tui.web.api import create_app
 from harness_tui.web.auth import AccessKeys
-from harness_tui.web.feed import FeedRegistry
+from harness_tui.web.feed import LAG_WINDOW, FeedRegistry
 from harness_tui.web.guard import WILDCARD_HOSTS, HostPolicy
 from harness_tui.web.redact import Redactor
 from harness_tui.web.sessions import (
@@ -100,6 +100,7 @@ class WebServer:
         keys: AccessKeys | None = None,
         redactor: Redactor | None = None,
         url_session: str | None = None,
+        lag_window: int = LAG_WINDOW,
     ) -> None:
         self.sessions = sessions
         self.host = host
@@ -108,6 +109,8 @@ class WebServer:
         self.redactor = redactor or Redactor.from_environment()
         #: The URL carries this session's token instead of the server token.
         self.url_session = url_session
+        #: How many events a browser may fall behind before it gets a gap marker.
+        self.lag_window = lag_window
 
     async def run(self, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen, report the ``WebAddress`` through ``task_status``, and serve until
@@ -115,7 +118,7 @@ class WebServer:
         sock, exposed = bind_socket(self.host, self.port)
         port = sock.getsockname()[1]
         async with anyio.create_task_group() as group:
-            feeds = FeedRegistry(group, self.redactor)
+            feeds = FeedRegistry(group, self.redactor, self.lag_window)
             app = create_app(self.sessions, self.keys, feeds, HostPolicy(self.host, port))
             server = _Uvicorn(
                 uvicorn.Config(
@@ -200,12 +203,16 @@ async def serve_session(
     host: str = DEFAULT_HOST,
     port: int = 0,
     task_status: Any = anyio.TASK_STATUS_IGNORED,
+    **options: Any,
 ) -> None:
     """Mirror one live session (the TUI's) to browsers until cancelled.
 
     ``address = await group.start(serve_session, session, port=8765)`` returns once it
-    listens; ``address.url`` carries a token that opens this session only."""
-    server = WebServer(SingleSession(session), host=host, port=port, url_session=session.id)
+    listens; ``address.url`` carries a token that opens this session only. Other
+    keyword arguments go to ``WebServer``."""
+    server = WebServer(
+        SingleSession(session), host=host, port=port, url_session=session.id, **options
+    )
     await server.run(task_status=task_status)
 
 
@@ -216,9 +223,10 @@ async def serve_manager(
     host: str = DEFAULT_HOST,
     port: int = 0,
     task_status: Any = anyio.TASK_STATUS_IGNORED,
+    **server_options: Any,
 ) -> None:
     """Serve an open ``SessionManager``: browsers create sessions in it (each with
     ``options()`` as its keyword arguments) and drive them. ``address.url`` carries the
     server token, which opens every session."""
-    server = WebServer(ManagedSessions(manager, options), host=host, port=port)
+    server = WebServer(ManagedSessions(manager, options), host=host, port=port, **server_options)
     await server.run(task_status=task_status)
