@@ -178,7 +178,7 @@ async def run_alone(srv: Served) -> float:
 
 
 async def run_watched(
-    srv: Served, normal: int, stalled: int = 0, deflate: bool = False
+    srv: Served, normal: int, stalled: int = 0, deflate: bool = False, light: bool = False
 ) -> tuple[float, dict[str, Any], str]:
     """Run the script in a new session watched by ``tests.web_clients`` in another
     process; the run's event rate, the clients' report and the run's full text."""
@@ -187,14 +187,16 @@ async def run_watched(
         sys.executable,
         "-m",
         "tests.web_clients",
-        srv.address.base_url,
-        session.id,
-        srv.token,
         "--normal",
         str(normal),
         "--stalled",
         str(stalled),
         *(["--deflate"] if deflate else []),
+        *(["--light"] if light else []),
+        "--",  # a token may start with "-"
+        srv.address.base_url,
+        session.id,
+        srv.token,
     ]
     async with await anyio.open_process(command, cwd=ROOT, stderr=subprocess.STDOUT) as clients:
         assert clients.stdout is not None and clients.stdin is not None
