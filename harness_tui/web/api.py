@@ -121,43 +121,26 @@ def create_app(
         if not grant.everything:
             raise ApiError(403, "forbidden", "a session token cannot create sessions")
         body = body or NewSession()
-        try:
-            session = await sessions.create(body.model, body.mode)
-        except CannotCreate as exc:
-            raise ApiError(403, "not_supported", exc.message, exc.hint) from None
-        except HarnessError as exc:
-            raise ApiError(422, "invalid_session", exc.message, exc.hint) from None
+        session = await sessions.create(body.model, body.mode)
         token = keys.session_token(session.id)
         return {"session": summary(session), "token": token, "url": f"/?token={token}"}
 
     @app.delete("/api/session/{session_id}")
     async def close_session(request: Request, session_id: str) -> dict[str, Any]:
         open_session(request, session_id)
-        try:
-            await sessions.close(session_id)
-        except CannotCreate as exc:
-            raise ApiError(403, "not_supported", exc.message, exc.hint) from None
+        await sessions.close(session_id)
         return {"closed": session_id}
 
     @app.post("/api/query/{session_id}", status_code=202)
     async def query(request: Request, session_id: str, body: Prompt) -> dict[str, Any]:
         session = open_session(request, session_id)
-        try:
-            run_id = await session.submit(body.text)
-        except SessionBusyError as exc:
-            raise ApiError(409, "busy", exc.message, exc.hint) from None
-        except HarnessError as exc:
-            raise ApiError(422, "invalid_prompt", exc.message, exc.hint) from None
-        return {"run_id": run_id}
+        return {"run_id": await session.submit(body.text)}
 
     @app.post("/api/steer/{session_id}", status_code=202)
     async def steer(request: Request, session_id: str, body: SteerMessage) -> dict[str, Any]:
         session = open_session(request, session_id)
         command = session.steer if body.kind == "steer" else session.follow_up
-        try:
-            item = await command(body.text)
-        except HarnessError as exc:
-            raise ApiError(422, "invalid_prompt", exc.message, exc.hint) from None
+        item = await command(body.text)
         return {
             "queued": item is not None,  # False: the session was idle, so a run started
             "steering_id": item.id if item else None,
@@ -264,6 +247,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.hint), exc.status)
+
+    # What the core refuses: a busy session, an unknown model, an empty prompt, ...
+    statuses = {SessionBusyError: (409, "busy"), CannotCreate: (403, "not_supported")}
+
+    @app.exception_handler(HarnessError)
+    async def refused(request: Request, exc: HarnessError) -> JSONResponse:
+        status, code = statuses.get(type(exc), (422, "invalid_request"))
+        return JSONResponse(error_body(code, exc.message, exc.hint), status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
