@@ -6,6 +6,7 @@ import json
 
 import anyio
 import pytest
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
@@ -386,3 +387,18 @@ async def test_the_page_is_one_response_with_a_strict_policy() -> None:
         assert response.headers["cache-control"] == "no-store"
         again = await srv.http.get("/")
         assert again.headers["content-security-policy"] != policy  # a fresh nonce
+
+
+async def test_stopping_the_server_closes_open_streams_promptly() -> None:
+    async with Session(model="demo") as session:
+        async with mirror(session) as srv:
+            ws = await connect(srv.ws_url(session.id)).__aenter__()
+            await ws.recv()
+            stopping = anyio.current_time()
+        # The mirror's group was cancelled, as when the TUI exits with a browser open.
+        assert anyio.current_time() - stopping < 5
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code in (1001, 1012)
+        assert not session.store.closed  # the session is the TUI's: it lives on

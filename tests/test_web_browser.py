@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
-from tests.helpers import GateTool, wait_for
+from tests.helpers import GateTool, WriteLikeTool, wait_for
 from tests.web_support import scripted, web_server, words
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -162,3 +162,50 @@ async def test_a_page_behind_the_window_fetches_the_gap_and_shows_the_whole_text
         )
         await expect(page.locator(".assistant .md")).to_have_text(text.strip())
         assert fetched, "the page should have fetched the range it was told it missed"
+
+
+async def test_with_the_server_token_the_page_starts_and_switches_sessions(
+    tmp_path: Path,
+) -> None:
+    replies = (reply(Text("First answer.")),)
+    async with web_server(scripted(*replies)) as srv, browser_page(tmp_path) as page:
+        await page.goto(srv.address.url)
+        await expect(page.locator(".line.notice")).to_contain_text("No session yet")
+        await page.fill("#prompt", "Hello")
+        await page.click("#send")
+        await expect(page.locator(".assistant .md")).to_have_text("First answer.")
+        (first,) = srv.manager.list()  # type: ignore[union-attr]
+        await expect(page.locator("#session-picker option")).to_have_count(1)
+        assert "session=" + first.id in page.url
+
+        await page.click("#new-session")
+        await expect(page.locator("#session-picker option")).to_have_count(2)
+        await expect(page.locator(".assistant")).to_have_count(0)
+        second = srv.manager.list()[-1]  # type: ignore[union-attr]
+        await expect(page.locator("body")).to_have_attribute(
+            "data-last-seq", str(second.store.last_seq)
+        )
+        await page.select_option("#session-picker", first.id)
+        await expect(page.locator(".assistant .md")).to_have_text("First answer.")
+
+
+async def test_permission_questions_are_answered_from_the_page(tmp_path: Path) -> None:
+    touch = WriteLikeTool()
+    replies = (reply(ToolCall("Touch", {})), reply(Text("Touched.")))
+    async with (
+        web_server(scripted(*replies, tools=[touch])) as srv,
+        browser_page(tmp_path) as page,
+    ):
+        _, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await page.fill("#prompt", "touch it")
+        await page.press("#prompt", "Enter")
+        card = page.locator(".permission")
+        await expect(card.locator("strong")).to_have_text("Allow Touch?")
+        await card.locator('button[data-decision="allow_once"]').click()
+        await expect(card).to_have_attribute("data-resolved", "allow_once")
+        await expect(page.locator('.tool[data-id="call_1"]')).to_have_attribute(
+            "data-status", "completed"
+        )
+        await expect(page.locator(".assistant .md").last).to_have_text("Touched.")
+        assert touch.runs == 1

@@ -4,20 +4,23 @@ Browsers must never slow the agent, so the feed takes from the session's ``Event
 only what is free: a *doorbell*, a drop-on-full subscriber with room for one event. The
 store rings it without waiting and drops everything else into it at the cost of a
 counter, however fast the agent goes. When it rings, the feed wakes the browser
-connections (at most once per ``interval`` while events keep coming: a browser paints
-at 60 frames a second anyway) and each reads the new events from the store's history
-behind its own cursor, many events to a WebSocket frame.
+connections (at most once per ring interval while events keep coming: 15 ms, longer
+with many browsers; a page paints at 60 frames a second anyway) and each reads the new
+events from the store's history behind its own cursor, many events to a WebSocket frame.
 
 Each connection is thus a drop-on-full reader with a bounded lag: when it falls more
 than ``window`` events behind (its socket stopped draining), the events it missed are
 replaced by one ``StreamGap`` marker and it continues from the recent ones; the page
 fetches the missing range from the events endpoint. The events are the store's own,
-serialised once for all readers (and cleaned of secrets) however many read them.
+serialised once (and cleaned of secrets), and readers at the same position share one
+frame, compressed once if they asked for compression.
+
+Why not one store subscriber per browser: each costs the agent's ``append`` a buffer
+offer per event, 50 browsers about as much as producing the event (see benchmark B8).
 """
 
 from __future__ import annotations
 
-import logging
 import zlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -29,8 +32,6 @@ import anyio.abc
 from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Event, StreamGap
 from harness_tui.core.session import Session
-
-log = logging.getLogger(__name__)
 
 #: Pause between rings while events stream: one frame per browser per ring, and each
 #: frame costs the event loop a send whatever its size, so more readers ring less often.
@@ -64,6 +65,7 @@ class SessionFeed:
         self.interval = interval
         self.window = window
         self.ended = False
+        self.stopping = False
         self.readers = 0
         self._changed = anyio.Event()
         self._head = self.store.last_seq
@@ -82,6 +84,9 @@ class SessionFeed:
                     # Meanwhile the store drops into the full doorbell for free; every
                     # event after this ring is announced by the next one.
                     await anyio.sleep(self.ring_interval)
+        except anyio.get_cancelled_exc_class():
+            self.stopping = True  # the server stops; the session goes on
+            raise
         finally:
             store.unsubscribe(doorbell)
             self.ended = True

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import logging
 import socket
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -33,8 +32,6 @@ from harness_tui.web.sessions import (
     SessionOptions,
     SingleSession,
 )
-
-log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 #: Largest message a browser may send on the WebSocket (it only sends pings).

@@ -8,13 +8,12 @@ binary frames of zlib-compressed JSON (``DecompressionStream("deflate")`` in a b
 about 18 times fewer bytes, compressed once for all browsers. The browser may send
 ``{"type": "ping"}`` and gets ``[{"type": "PONG"}]``; anything else earns a
 ``PROTOCOL_ERROR`` item, and the stream goes on. When the session ends the socket
-closes with code 1000.
+closes with code 1000; when the server stops, with 1001 (the page then retries).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from contextlib import aclosing
 
@@ -22,8 +21,6 @@ import anyio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from harness_tui.web.feed import SessionFeed
-
-log = logging.getLogger(__name__)
 
 Send = Callable[[str | bytes], Awaitable[None]]
 
@@ -53,8 +50,13 @@ async def stream_session(
         async def pump_then_close() -> None:
             try:
                 await _pump(feed, since, deflate, send)
+                code, reason = (
+                    (1001, "the server is stopping")
+                    if feed.stopping
+                    else (1000, "the session ended")
+                )
                 with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-                    await websocket.close(code=1000, reason="the session ended")
+                    await websocket.close(code=code, reason=reason)
             except (WebSocketDisconnect, RuntimeError, OSError):
                 pass  # the browser went away while we were sending
             group.cancel_scope.cancel()
