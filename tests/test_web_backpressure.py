@@ -7,7 +7,9 @@ import hashlib
 from harness_tui.core.providers.scripted import Text, reply
 from tests.web_support import paced, run_alone, run_watched, web_server, words
 
-EVENTS = 20_000
+#: Enough that a stalled client falls past the lag window whatever its socket buffers hold
+#: (about 12,000 events here).
+EVENTS = 30_000
 #: Chunks per second of the scripted model: several times the fastest real models.
 RATE = 10_000
 
