@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="A terminal coding agent for many models. Without -p it opens the TUI "
-        "on the current folder.",
+        "on the current folder. `harness-tui serve` starts the web server instead "
+        "(see `harness-tui serve --help`).",
         epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
         "130 cancelled, 141 stdout closed.",
     )
@@ -86,7 +87,40 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def build_serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} serve",
+        description="Serve the web page and API: browsers start and drive sessions, each "
+        "mirrored live. Needs the [web] extra. Prints the URL to open; its token is "
+        "required on every request and changes at each start.",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, this machine only)",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=8765, help="port (default: %(default)s; 0 picks a free one)"
+    )
+    parser.add_argument("--model", help="model for new sessions (default: as for the TUI)")
+    parser.add_argument("--mode", choices=MODES, help="permission mode for new sessions")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is between 0 and 65535")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        return _serve(build_serve_parser().parse_args(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     headless = args.print_prompt is not None
@@ -199,10 +233,44 @@ def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
 
     cwd = Path.cwd()
     store = TrustStore()
-    if args.trust:
+    trust = getattr(args, "trust", False)  # `serve` has no --trust
+    if trust:
         store.trust(cwd)
-    trusted = args.trust or store.is_trusted(cwd)
+    trusted = trust or store.is_trusted(cwd)
     return trusted, load_settings(cwd, include_project=trusted)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from harness_tui.web.command import run_serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("fastapi", "starlette", "uvicorn", "websockets"):
+            raise
+        return _fail(
+            f"the web server needs the [web] extra ({exc.name} is not installed)",
+            "pip install 'harness-tui[web]'",
+        )
+    from harness_tui.core.errors import HarnessError
+
+    try:
+        _, settings = _trusted_settings(args)
+        model, mode, notices = _configured(args, settings)
+        return run_serve(
+            host=args.host,
+            port=args.port,
+            model=getattr(model, "name", model),  # by name: each session resolves its own
+            mode=mode,
+            notices=notices,
+        )
+    except BaseException as exc:  # unwrapped below; re-raised unless it is ours
+        error = exc
+        while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            error = error.exceptions[0]
+        if isinstance(error, HarnessError):
+            return _fail(error.message, error.hint)
+        if isinstance(error, KeyboardInterrupt):
+            return 130
+        raise
 
 
 def _configured(args: argparse.Namespace, settings: object) -> tuple[object, str, list[str]]:

@@ -1,0 +1,283 @@
+"""The HTTP and WebSocket API, and the page at ``/``.
+
+Every error is JSON of one shape, ``{"error": {"code", "message", "hint"?}}``: 401 no or
+a wrong token, 403 a token for another session (or an action this server does not
+offer), 404 an unknown session or permission request, 409 a query while a run is
+active, 413 a body too large, 422 a malformed or invalid body.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, FastAPI, Query, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from harness_tui.core.errors import HarnessError, SessionBusyError
+from harness_tui.core.events import PermissionDecision, PermissionMode
+from harness_tui.core.session import Session
+from harness_tui.web.auth import AccessKeys, Grant
+from harness_tui.web.feed import FeedRegistry
+from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
+from harness_tui.web.page import page_response
+from harness_tui.web.sessions import CannotCreate, SessionDirectory
+from harness_tui.web.stream import stream_session
+
+#: Longest prompt or steering message accepted, in characters.
+MAX_PROMPT_CHARS = 100_000
+#: Largest request body, in bytes.
+MAX_BODY_BYTES = 1024 * 1024
+#: Most events one call of the events endpoint returns.
+MAX_EVENTS_PER_CALL = 5000
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.hint = status, code, message, hint
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewSession(_Body):
+    model: str | None = Field(None, max_length=1000)
+    mode: PermissionMode | None = None
+
+
+class Prompt(_Body):
+    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+
+
+class SteerMessage(Prompt):
+    kind: Literal["steer", "follow_up"] = "steer"
+
+
+class PermissionAnswer(_Body):
+    request_id: str = Field(min_length=1, max_length=200)
+    decision: PermissionDecision
+    reason: str | None = Field(None, max_length=10_000)
+
+
+def create_app(
+    sessions: SessionDirectory,
+    keys: AccessKeys,
+    feeds: FeedRegistry,
+    hosts: HostPolicy,
+) -> Guard:
+    """The whole ASGI app: the guard in front of the FastAPI routes."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    _install_error_handlers(app)
+
+    def open_session(request: Request | WebSocket, session_id: str) -> Session:
+        grant: Grant = request.state.grant
+        if not grant.allows(session_id):
+            raise ApiError(403, "forbidden", "this token is for another session")
+        session = sessions.find(session_id)
+        if session is None:
+            raise ApiError(
+                404,
+                "unknown_session",
+                f"no session {session_id!r}",
+                "GET /api/sessions lists the open sessions",
+            )
+        return session
+
+    def summary(session: Session) -> dict[str, Any]:
+        return {
+            "id": session.id,
+            "model": session.model.name,
+            "mode": session.mode,
+            "running": session.running,
+            "run_id": session.run_id,
+            "cwd": str(session.cwd),
+            "last_seq": session.store.last_seq,
+        }
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> Response:
+        return page_response()
+
+    @app.get("/api/sessions")
+    async def list_sessions(request: Request) -> dict[str, Any]:
+        grant: Grant = request.state.grant
+        visible = [s for s in sessions.list() if grant.allows(s.id)]
+        return {
+            "scope": "all" if grant.everything else "session",
+            "can_create": sessions.can_create and grant.everything,
+            "sessions": [summary(s) for s in visible],
+        }
+
+    @app.post("/api/session", status_code=201)
+    async def create_session(
+        request: Request, body: Annotated[NewSession | None, Body()] = None
+    ) -> dict[str, Any]:
+        grant: Grant = request.state.grant
+        if not grant.everything:
+            raise ApiError(403, "forbidden", "a session token cannot create sessions")
+        body = body or NewSession()
+        session = await sessions.create(body.model, body.mode)
+        token = keys.session_token(session.id)
+        return {"session": summary(session), "token": token, "url": f"/?token={token}"}
+
+    @app.delete("/api/session/{session_id}")
+    async def close_session(request: Request, session_id: str) -> dict[str, Any]:
+        open_session(request, session_id)
+        await sessions.close(session_id)
+        return {"closed": session_id}
+
+    @app.post("/api/query/{session_id}", status_code=202)
+    async def query(request: Request, session_id: str, body: Prompt) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        return {"run_id": await session.submit(body.text)}
+
+    @app.post("/api/steer/{session_id}", status_code=202)
+    async def steer(request: Request, session_id: str, body: SteerMessage) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        command = session.steer if body.kind == "steer" else session.follow_up
+        item = await command(body.text)
+        return {
+            "queued": item is not None,  # False: the session was idle, so a run started
+            "steering_id": item.id if item else None,
+            "run_id": session.run_id,
+        }
+
+    @app.post("/api/cancel/{session_id}")
+    async def cancel(request: Request, session_id: str) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        was_running = session.running
+        returned = await session.cancel()
+        return {
+            "cancelled": was_running,
+            "returned": [{"steering_id": m.id, "text": m.text, "kind": m.kind} for m in returned],
+        }
+
+    @app.post("/api/permission/{session_id}")
+    async def answer_permission(
+        request: Request, session_id: str, body: PermissionAnswer
+    ) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        try:
+            await session.resolve_permission(body.request_id, body.decision, body.reason)
+        except HarnessError as exc:
+            raise ApiError(
+                404, "unknown_request", exc.message, "it may have been answered already"
+            ) from None
+        return {"request_id": body.request_id, "decision": body.decision}
+
+    @app.get("/api/session/{session_id}/events")
+    async def events(
+        request: Request,
+        session_id: str,
+        since: Annotated[int, Query(ge=0)] = 0,
+        until: Annotated[int | None, Query(ge=0)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PER_CALL)] = MAX_EVENTS_PER_CALL,
+    ) -> Response:
+        session = open_session(request, session_id)
+        store = session.store
+        end = store.last_seq if until is None else min(until, store.last_seq)
+        found = store.replay(since, min(end, since + limit))
+        feed = feeds.get(session)
+        more = bool(found) and found[-1].seq < end
+        # Built from the feed's cached, cleaned JSON of each event: no second encoding.
+        text = (
+            f'{{"session_id":{json.dumps(session.id)},"oldest_seq":{store.oldest_seq},'
+            f'"last_seq":{store.last_seq},"more":{"true" if more else "false"},"events":['
+            + ",".join(feed.encode(event) for event in found)
+            + "]}"
+        )
+        return Response(text, media_type="application/json")
+
+    @app.websocket("/ws/{session_id}")
+    async def session_stream(websocket: WebSocket, session_id: str) -> None:
+        try:
+            session = open_session(websocket, session_id)
+            since = _since(websocket.query_params.get("since"), session.store.last_seq)
+            encoding = websocket.query_params.get("encoding", "json")
+            if encoding not in ("json", "deflate"):
+                raise ApiError(
+                    422, "invalid_encoding", f"encoding must be json or deflate, not {encoding!r}"
+                )
+        except ApiError as exc:
+            await refuse(
+                websocket.scope,
+                websocket.receive,
+                websocket.send,
+                exc.status,
+                exc.code,
+                exc.message,
+                exc.hint,
+            )
+            return
+        await stream_session(websocket, feeds.get(session), since, encoding == "deflate")
+
+    return Guard(
+        app,
+        keys=keys,
+        session_ids=lambda: [s.id for s in sessions.list()],
+        hosts=hosts,
+        max_body=MAX_BODY_BYTES,
+    )
+
+
+def _since(raw: str | None, last_seq: int) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit():
+        raise ApiError(
+            422, "invalid_since", f"since must be a whole number of 0 or more, not {raw!r}"
+        )
+    since = int(raw)
+    if since > last_seq:
+        raise ApiError(
+            422,
+            "invalid_since",
+            f"since={since} is past the newest event of this session ({last_seq})",
+            "reload the page",
+        )
+    return since
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.hint), exc.status)
+
+    # What the core refuses: a busy session, an unknown model, an empty prompt, ...
+    statuses = {SessionBusyError: (409, "busy"), CannotCreate: (403, "not_supported")}
+
+    @app.exception_handler(HarnessError)
+    async def refused(request: Request, exc: HarnessError) -> JSONResponse:
+        status, code = statuses.get(type(exc), (422, "invalid_request"))
+        return JSONResponse(error_body(code, exc.message, exc.hint), status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            error_body("invalid_request", describe_problems(exc.errors())), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+
+def describe_problems(errors: Any, limit: int = 3) -> str:
+    """``body.text: String should have at most 100000 characters; ...`` from FastAPI's
+    validation errors, with a plain sentence for a body that is not JSON at all."""
+    parts = []
+    for error in list(errors)[:limit]:
+        if error.get("type") == "json_invalid":
+            ctx = error.get("ctx", {})
+            parts.append(f"the body is not valid JSON ({ctx.get('error', 'parse error')})")
+            continue
+        where = ".".join(str(item) for item in error.get("loc", ()))
+        parts.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+    more = len(list(errors)) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

@@ -1,0 +1,61 @@
+"""``harness-tui serve``: the web server alone, with as many sessions as browsers ask for.
+
+It prints the URL (token included) on stdout and runs until Ctrl+C or SIGTERM, then
+cancels every run and closes every session before it exits.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from functools import partial
+from typing import Any, TextIO
+
+import anyio
+
+from harness_tui.core.models import resolve_model
+from harness_tui.core.session import SessionManager
+from harness_tui.web.server import WebAddress, serve_manager
+
+
+def run_serve(
+    *,
+    host: str,
+    port: int,
+    model: str,
+    mode: str,
+    notices: Sequence[str] = (),
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Serve until interrupted; returns the exit code. Raises ``HarnessError`` (an
+    unknown model, an address in use) before anything is served."""
+    resolve_model(model)  # a bad name fails now, not in the first browser
+
+    def options() -> dict[str, Any]:
+        # Resolved per session: a scripted model's replies are not shared between them.
+        return {"model": model, "mode": mode, "notices": list(notices)}
+
+    return anyio.run(_serve, host, port, options, out or sys.stdout, err or sys.stderr)
+
+
+async def _serve(host: str, port: int, options: Any, out: TextIO, err: TextIO) -> int:
+    # Signals are caught from before the URL is shown: whoever reads it may stop us at once.
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with SessionManager() as manager, anyio.create_task_group() as group:
+            start = partial(serve_manager, manager, options=options, host=host, port=port)
+            address: WebAddress = await group.start(start)
+            print(f"harness-tui web: {address.url}", file=out, flush=True)
+            if address.exposed:
+                print(
+                    f"harness-tui: warning: listening on {host}, which other machines may "
+                    "reach; anyone with the URL can run the agent here",
+                    file=err,
+                    flush=True,
+                )
+            async for _ in signals:
+                break
+            print("harness-tui web: stopping", file=err, flush=True)
+            group.cancel_scope.cancel()
+    return 0

@@ -1,0 +1,404 @@
+"""Every endpoint of the web sidecar, against a real uvicorn on a loopback port."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
+from harness_tui.core.session import Session
+from harness_tui.web.api import MAX_BODY_BYTES, MAX_PROMPT_CHARS
+from harness_tui.web.stream import MAX_BAD_MESSAGES
+from tests.helpers import EchoTool, WriteLikeTool, squeeze, wait_for
+from tests.web_support import mirror, receive_until, run_ended, scripted, web_server
+
+
+def event_types(items: list[dict]) -> list[str]:
+    return squeeze([item["type"] for item in items])
+
+
+async def test_create_list_and_close_sessions() -> None:
+    async with web_server(scripted(reply(Text("hi")))) as srv:
+        empty = (await srv.http.get("/api/sessions")).json()
+        assert empty == {"scope": "all", "can_create": True, "sessions": []}
+
+        made = await srv.http.post("/api/session", json={"mode": "plan"})
+        assert made.status_code == 201
+        body = made.json()
+        session = body["session"]
+        assert session["mode"] == "plan" and session["running"] is False
+        assert body["url"] == f"/?token={body['token']}" and body["token"] != srv.token
+
+        by_name = await srv.http.post("/api/session", json={"model": "demo"})
+        assert by_name.json()["session"]["model"] == "demo"
+        no_body = await srv.http.post("/api/session")
+        assert no_body.status_code == 201
+
+        listed = (await srv.http.get("/api/sessions")).json()["sessions"]
+        assert [s["id"] for s in listed] == [
+            session["id"],
+            by_name.json()["session"]["id"],
+            no_body.json()["session"]["id"],
+        ]
+
+        closed = await srv.http.delete(f"/api/session/{session['id']}")
+        assert closed.json() == {"closed": session["id"]}
+        gone = await srv.http.delete(f"/api/session/{session['id']}")
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "unknown_session"
+        assert len((await srv.http.get("/api/sessions")).json()["sessions"]) == 2
+
+
+async def test_creating_a_session_with_bad_options_says_what_is_wrong() -> None:
+    async with web_server() as srv:
+        unknown = await srv.http.post("/api/session", json={"model": "gpt-17-imaginary"})
+        assert unknown.status_code == 422
+        assert "unknown model 'gpt-17-imaginary'" in unknown.json()["error"]["message"]
+        assert "providers: anthropic" in unknown.json()["error"]["hint"]
+
+        mode = await srv.http.post("/api/session", json={"mode": "yolo"})
+        assert mode.status_code == 422
+        assert mode.json()["error"]["message"].startswith("body.mode: Input should be")
+
+        extra = await srv.http.post("/api/session", json={"cwd": "/"})
+        assert extra.status_code == 422 and "body.cwd" in extra.json()["error"]["message"]
+        assert (await srv.http.get("/api/sessions")).json()["sessions"] == []
+
+
+async def test_query_streams_the_run_over_the_websocket() -> None:
+    replies = (reply(Text("Hello there"), ToolCall("Echo", {"text": "x"})), reply(Text("Done.")))
+    async with web_server(scripted(*replies, tools=[EchoTool()])) as srv:
+        session, _ = await srv.new_session()
+        started = await srv.http.post(f"/api/query/{session.id}", json={"text": "hi"})
+        assert started.status_code == 202
+        run_id = started.json()["run_id"]
+        async with srv.socket(session.id) as ws:
+            items = await receive_until(ws, run_ended)
+        assert [item["seq"] for item in items] == list(range(1, len(items) + 1))
+        assert all(item["run_id"] == run_id for item in items[1:])
+        assert event_types(items) == [
+            "SESSION_STARTED",
+            "PROMPT_RECEIVED",
+            "TOKEN_DELTA",
+            "MESSAGE_COMPLETED",
+            "TOOL_CALL_STARTED",
+            "TOOL_CALL_COMPLETED",
+            "TOKEN_DELTA",
+            "MESSAGE_COMPLETED",
+            "RUN_COMPLETED",
+        ]
+        text = "".join(i["text"] for i in items if i["type"] == "TOKEN_DELTA")
+        assert text == "Hello thereDone."
+        assert items[-1]["result"] == "Done."
+
+
+async def test_websocket_replays_from_since_then_goes_live() -> None:
+    gate = anyio.Event()
+    async with web_server(scripted(reply(Text("one two"), Wait(gate), Text(" three")))) as srv:
+        session, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "go"})
+        await wait_for(session.store, lambda e: e.type == "TOKEN_DELTA" and e.text == "two")
+        seen = session.store.last_seq
+        async with srv.socket(session.id, since=2) as ws:
+            replayed = await receive_until(ws, lambda i: i["seq"] == seen)
+            assert [i["seq"] for i in replayed] == list(range(3, seen + 1))
+            gate.set()
+            live = await receive_until(ws, run_ended)
+        assert live[0]["seq"] == seen + 1
+        assert [i["text"] for i in live if i["type"] == "TOKEN_DELTA"] == [" three"]
+
+
+async def test_a_second_query_during_a_run_is_409_and_steer_queues_instead() -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    replies = (reply(Text("working"), Wait(gate, reached)), reply(Text("steered")))
+    async with web_server(scripted(*replies)) as srv:
+        session, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "start"})
+        await reached.wait()
+
+        busy = await srv.http.post(f"/api/query/{session.id}", json={"text": "again"})
+        assert busy.status_code == 409
+        assert busy.json()["error"]["code"] == "busy"
+        assert "steer it" in busy.json()["error"]["hint"]
+
+        steered = await srv.http.post(f"/api/steer/{session.id}", json={"text": "also this"})
+        assert steered.status_code == 202
+        body = steered.json()
+        assert body["queued"] is True and body["run_id"] == session.run_id
+        gate.set()
+        delivered = await wait_for(session.store, lambda e: e.type == "STEERING_DELIVERED")
+        assert delivered.steering_id == body["steering_id"] and delivered.turn == 2
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+
+
+async def test_follow_up_runs_after_the_current_run_and_steer_when_idle_starts_one() -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    replies = (reply(Text("first"), Wait(gate, reached)), reply(Text("second")), reply(Text("3")))
+    async with web_server(scripted(*replies)) as srv:
+        session, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "start"})
+        await reached.wait()
+        queued = await srv.http.post(
+            f"/api/steer/{session.id}", json={"text": "later", "kind": "follow_up"}
+        )
+        assert queued.json()["queued"] is True
+        gate.set()
+        follow = await wait_for(
+            session.store, lambda e: e.type == "PROMPT_RECEIVED" and e.source == "follow_up"
+        )
+        assert follow.text == "later"
+        await wait_for(
+            session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == follow.run_id
+        )
+
+        idle = await srv.http.post(f"/api/steer/{session.id}", json={"text": "now"})
+        assert idle.status_code == 202
+        assert idle.json()["queued"] is False and idle.json()["run_id"] is not None
+
+
+async def test_cancel_stops_the_run_and_returns_queued_messages() -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    async with web_server(scripted(reply(Text("slow"), Wait(gate, reached)))) as srv:
+        session, _ = await srv.new_session()
+        idle = await srv.http.post(f"/api/cancel/{session.id}")
+        assert idle.json() == {"cancelled": False, "returned": []}
+
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "start"})
+        await reached.wait()
+        await srv.http.post(f"/api/steer/{session.id}", json={"text": "never delivered"})
+        cancelled = await srv.http.post(f"/api/cancel/{session.id}")
+        assert cancelled.status_code == 200
+        body = cancelled.json()
+        assert body["cancelled"] is True
+        assert [m["text"] for m in body["returned"]] == ["never delivered"]
+        assert session.store.replay(session.store.last_seq - 1)[-1].type == "RUN_CANCELLED"
+        assert not session.running
+
+
+async def test_permission_answers_reach_the_waiting_tool() -> None:
+    touch = WriteLikeTool()
+    replies = (reply(ToolCall("Touch", {})), reply(Text("done")))
+    async with web_server(scripted(*replies, tools=[touch])) as srv:
+        session, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "touch it"})
+        asked = await wait_for(session.store, lambda e: e.type == "PERMISSION_REQUESTED")
+
+        wrong = await srv.http.post(
+            f"/api/permission/{session.id}", json={"request_id": "perm_nope", "decision": "deny"}
+        )
+        assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "unknown_request"
+        bad = await srv.http.post(
+            f"/api/permission/{session.id}",
+            json={"request_id": asked.request_id, "decision": "sure"},
+        )
+        assert bad.status_code == 422 and "body.decision" in bad.json()["error"]["message"]
+
+        ok = await srv.http.post(
+            f"/api/permission/{session.id}",
+            json={"request_id": asked.request_id, "decision": "allow_once"},
+        )
+        assert ok.json() == {"request_id": asked.request_id, "decision": "allow_once"}
+        resolved = await wait_for(session.store, lambda e: e.type == "PERMISSION_RESOLVED")
+        assert resolved.decision == "allow_once"
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        assert touch.runs == 1
+
+
+async def test_events_endpoint_pages_by_seq() -> None:
+    async with web_server(scripted(reply(Text("a b c d e f g h")))) as srv:
+        session, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "go"})
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        last = session.store.last_seq
+        url = f"/api/session/{session.id}/events"
+
+        everything = (await srv.http.get(url)).json()
+        assert everything["session_id"] == session.id
+        assert (everything["oldest_seq"], everything["last_seq"]) == (1, last)
+        assert [e["seq"] for e in everything["events"]] == list(range(1, last + 1))
+        assert everything["more"] is False
+
+        middle = (await srv.http.get(url, params={"since": 2, "until": 5})).json()
+        assert [e["seq"] for e in middle["events"]] == [3, 4, 5] and middle["more"] is False
+        paged = (await srv.http.get(url, params={"since": 2, "limit": 2})).json()
+        assert [e["seq"] for e in paged["events"]] == [3, 4] and paged["more"] is True
+        beyond = (await srv.http.get(url, params={"since": last})).json()
+        assert beyond["events"] == [] and beyond["more"] is False
+
+        for bad in ({"since": -1}, {"since": "x"}, {"limit": 0}, {"limit": 10**6}):
+            response = await srv.http.get(url, params=bad)
+            assert response.status_code == 422, bad
+            assert response.json()["error"]["message"].startswith("query.")
+
+
+async def test_bad_bodies_are_422_413_with_clear_messages() -> None:
+    async with web_server() as srv:
+        session, _ = await srv.new_session()
+        query = f"/api/query/{session.id}"
+
+        broken = await srv.http.post(
+            query, content=b'{"text": ', headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422
+        assert broken.json()["error"]["message"].startswith("the body is not valid JSON")
+
+        missing = await srv.http.post(query, json={})
+        assert missing.json()["error"]["message"] == "body.text: Field required"
+        wrong_type = await srv.http.post(query, json={"text": 5})
+        assert wrong_type.status_code == 422
+        blank = await srv.http.post(query, json={"text": "   "})
+        assert (
+            blank.status_code == 422 and blank.json()["error"]["message"] == "the prompt is empty"
+        )
+
+        too_long = await srv.http.post(query, json={"text": "x" * (MAX_PROMPT_CHARS + 1)})
+        assert too_long.status_code == 422
+        assert f"at most {MAX_PROMPT_CHARS} characters" in too_long.json()["error"]["message"]
+
+        huge = await srv.http.post(query, content=b"x" * (MAX_BODY_BYTES + 1))
+        assert huge.status_code == 413 and huge.json()["error"]["code"] == "body_too_large"
+
+        async def chunks():
+            for _ in range(MAX_BODY_BYTES // 4096 + 2):
+                yield b"y" * 4096
+
+        streamed = await srv.http.post(query, content=chunks())
+        assert streamed.status_code == 413
+
+        # Nothing of that started a run or broke the session.
+        assert not session.running
+        fine = await srv.http.post(query, json={"text": "x" * MAX_PROMPT_CHARS})
+        assert fine.status_code == 202
+
+
+async def test_unknown_sessions_routes_and_methods_are_json_errors() -> None:
+    async with web_server() as srv:
+        for method, path, body in [
+            ("POST", "/api/query/ses_missing", {"text": "hi"}),
+            ("POST", "/api/steer/ses_missing", {"text": "hi"}),
+            ("POST", "/api/cancel/ses_missing", None),
+            ("POST", "/api/permission/ses_missing", {"request_id": "r", "decision": "deny"}),
+            ("GET", "/api/session/ses_missing/events", None),
+            ("DELETE", "/api/session/ses_missing", None),
+        ]:
+            response = await srv.http.request(method, path, json=body)
+            assert response.status_code == 404, path
+            error = response.json()["error"]
+            assert error == {
+                "code": "unknown_session",
+                "message": "no session 'ses_missing'",
+                "hint": "GET /api/sessions lists the open sessions",
+            }
+        route = await srv.http.get("/api/nothing-here")
+        assert route.status_code == 404 and route.json()["error"]["code"] == "not_found"
+        method = await srv.http.put("/api/sessions")
+        assert method.status_code == 405
+        assert method.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_websocket_refusals_and_garbage() -> None:
+    async with web_server(scripted(reply(Text("hi")))) as srv:
+        session, _ = await srv.new_session()
+        for session_id, query, status in [
+            ("ses_missing", {}, 404),
+            (session.id, {"since": "abc"}, 422),
+            (session.id, {"since": 10_000}, 422),
+        ]:
+            with pytest.raises(InvalidStatus) as refused:
+                async with srv.socket(session_id, **query):
+                    pass
+            assert refused.value.response.status_code == status
+            assert json.loads(refused.value.response.body)["error"]["message"]
+
+        async with srv.socket(session.id) as ws:
+            first = json.loads(await ws.recv())
+            assert first[0]["type"] == "SESSION_STARTED"
+            await ws.send("not json")
+            assert json.loads(await ws.recv())[0]["type"] == "PROTOCOL_ERROR"
+            await ws.send(b"\x00\x01")
+            assert "binary" in json.loads(await ws.recv())[0]["message"]
+            await ws.send('{"type": "submit", "text": "hi"}')
+            assert "only understands" in json.loads(await ws.recv())[0]["message"]
+            await ws.send('{"type": "ping"}')
+            assert json.loads(await ws.recv()) == [{"type": "PONG"}]
+            # The stream still works after the garbage.
+            await srv.http.post(f"/api/query/{session.id}", json={"text": "go"})
+            assert run_ended((await receive_until(ws, run_ended))[-1])
+
+        async with srv.socket(session.id) as ws:
+            await ws.recv()
+            for _ in range(MAX_BAD_MESSAGES):
+                await ws.send("junk")
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        # Others were not affected.
+        assert (await srv.http.get("/api/sessions")).status_code == 200
+
+
+async def test_the_stream_closes_with_1000_when_the_session_ends() -> None:
+    async with web_server() as srv:
+        session, _ = await srv.new_session()
+        async with srv.socket(session.id) as ws:
+            await ws.recv()
+            await srv.http.delete(f"/api/session/{session.id}")
+            items = []
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    items += json.loads(await ws.recv())
+            assert items[-1]["type"] == "SESSION_ENDED"
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
+
+
+async def test_mirror_serves_one_session_and_cannot_create_others() -> None:
+    async with Session(model="demo") as session, mirror(session) as srv:
+        listing = (await srv.http.get("/api/sessions")).json()
+        assert listing["scope"] == "session" and listing["can_create"] is False
+        assert [s["id"] for s in listing["sessions"]] == [session.id]
+
+        refused = await srv.http.post("/api/session", json={})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["message"] == "a session token cannot create sessions"
+        assert (await srv.http.delete(f"/api/session/{session.id}")).status_code == 403
+
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "hello"})
+        async with srv.socket(session.id) as ws:
+            items = await receive_until(ws, run_ended)
+        assert items[0]["type"] == "SESSION_STARTED" and items[-1]["type"] == "RUN_COMPLETED"
+
+
+async def test_the_page_is_one_response_with_a_strict_policy() -> None:
+    async with web_server() as srv:
+        response = await srv.http.get("/")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        policy = response.headers["content-security-policy"]
+        nonce = policy.split("'nonce-")[1].split("'")[0]
+        page = response.text
+        assert page.count(f'nonce="{nonce}"') == 2  # the style and the script
+        assert "/*SCRIPT*/" not in page and "const Markdown" in page and "HANDLERS" in page
+        assert srv.token not in page
+        assert "connect-src 'self'" in policy and "default-src 'none'" in policy
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+        again = await srv.http.get("/")
+        assert again.headers["content-security-policy"] != policy  # a fresh nonce
+
+
+async def test_stopping_the_server_closes_open_streams_promptly() -> None:
+    async with Session(model="demo") as session:
+        async with mirror(session) as srv:
+            ws = await connect(srv.ws_url(session.id)).__aenter__()
+            await ws.recv()
+            stopping = anyio.current_time()
+        # The mirror's group was cancelled, as when the TUI exits with a browser open.
+        assert anyio.current_time() - stopping < 5
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code in (1001, 1012)
+        assert not session.store.closed  # the session is the TUI's: it lives on

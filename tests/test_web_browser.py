@@ -1,0 +1,211 @@
+"""The page in a real headless Chromium (Debian's, driven by Playwright): it streams a
+scripted run, shows a tool card complete, steers, cancels, and resyncs after a reload,
+a dropped connection and a gap."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
+from tests.helpers import GateTool, WriteLikeTool, wait_for
+from tests.web_support import scripted, web_server, words
+
+CHROMIUM = Path("/usr/bin/chromium")
+# As root and offline: no sandbox, and no background calls to Google's services.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@asynccontextmanager
+async def browser_page(tmp_path: Path) -> AsyncIterator[Page]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000
+        )
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 860})
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            yield page
+            assert errors == [], errors
+        finally:
+            await browser.close()
+
+
+async def test_the_page_streams_steers_cancels_and_resyncs(tmp_path: Path) -> None:
+    gate = GateTool()
+    hold, held = anyio.Event(), anyio.Event()
+    hold2, held2 = anyio.Event(), anyio.Event()
+    replies = (
+        reply(
+            Text("# Plan\n\nHello from the **script**. Here is `code` and a list:\n\n- one\n- two"),
+            ToolCall("Gate", {"label": "first"}),
+        ),
+        reply(Text("Halfway there."), Wait(hold, held)),
+        reply(Text("Steered, carrying on"), Wait(hold2, held2), Text(" never shown")),
+        reply(Text("After the reconnect.")),
+    )
+    async with web_server(scripted(*replies, tools=[gate])) as srv, browser_page(tmp_path) as page:
+        session, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await expect(page.locator("#model")).to_have_text("scripted")
+
+        # A prompt from the page starts a run; its text streams in as Markdown.
+        await page.fill("#prompt", "Build it")
+        await page.press("#prompt", "Enter")
+        assistant = page.locator(".assistant .md").first
+        await expect(assistant.locator("h1")).to_have_text("Plan")
+        await expect(assistant.locator("strong")).to_have_text("script")
+        await expect(assistant.locator("li")).to_have_count(2)
+
+        # The tool card appears running and completes in place.
+        card = page.locator('.tool[data-id="call_1"]')
+        await expect(card).to_have_attribute("data-status", "running")
+        await expect(card.locator(".name")).to_have_text("Gate")
+        gate.release.set()
+        await expect(card).to_have_attribute("data-status", "completed")
+        await expect(card.locator(".result")).to_have_text("first done")
+
+        # Steer while the model is mid-reply: queued, then delivered at the next turn.
+        await held.wait()
+        await expect(page.locator("#send")).to_have_text("Steer")
+        await page.fill("#prompt", "Also check the tests")
+        await page.press("#prompt", "Enter")
+        queued = await wait_for(session.store, lambda e: e.type == "STEERING_QUEUED")
+        assert queued.text == "Also check the tests" and queued.kind == "steer"
+        await expect(page.locator("#queue li[data-id]")).to_have_text("steer: Also check the tests")
+        hold.set()
+        await expect(page.locator(".user .tag", has_text="steered")).to_have_text(
+            re.compile(r"steered \(turn 3\)")
+        )
+        await expect(page.locator("#queue li[data-id]")).to_have_count(0)
+
+        # Cancel from the page reaches the session and ends the run.
+        await held2.wait()
+        await expect(page.locator(".assistant .md").last).to_contain_text("Steered, carrying on")
+        await page.click("#cancel")
+        await wait_for(session.store, lambda e: e.type == "RUN_CANCELLED")
+        await expect(page.locator("#run-state")).to_have_text("idle")
+        await expect(page.locator(".line.warning")).to_contain_text("cancelled")
+        await expect(page.locator(".assistant.interrupted")).to_have_count(1)
+        assert not session.running
+        await expect(page.locator("body")).to_have_attribute(
+            "data-last-seq", str(session.store.last_seq)
+        )
+        await page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+        before = await page.inner_text("#log")
+
+        # A reload rebuilds the same view from the server's events.
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-last-seq", str(session.store.last_seq)
+        )
+        await expect(page.locator('.tool[data-id="call_1"]')).to_have_attribute(
+            "data-status", "completed"
+        )
+        assert await page.inner_text("#log") == before
+
+        # A dropped connection reconnects from where it was, and the page goes on.
+        await page.evaluate("window.harness.socket.close(4000)")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await page.fill("#prompt", "One more")
+        await page.press("#prompt", "Enter")
+        await expect(page.locator(".assistant .md").last).to_have_text("After the reconnect.")
+        await expect(page.locator("#run-state")).to_have_text("idle")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-last-seq", str(session.store.last_seq)
+        )
+        await page.screenshot(path=str(tmp_path / "page-after-reload.png"), full_page=True)
+        print(f"screenshots: {tmp_path / 'page.png'} {tmp_path / 'page-after-reload.png'}")
+
+
+async def test_a_page_behind_the_window_fetches_the_gap_and_shows_the_whole_text(
+    tmp_path: Path,
+) -> None:
+    text = words(400)
+    async with (
+        web_server(scripted(reply(Text(text))), lag_window=50) as srv,
+        browser_page(tmp_path) as page,
+    ):
+        session, token = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "go"})
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        fetched: list[str] = []
+        page.on("request", lambda r: fetched.append(r.url) if "/events?" in r.url else None)
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("body")).to_have_attribute(
+            "data-last-seq", str(session.store.last_seq)
+        )
+        await expect(page.locator(".assistant .md")).to_have_text(text.strip())
+        assert fetched, "the page should have fetched the range it was told it missed"
+
+
+async def test_with_the_server_token_the_page_starts_and_switches_sessions(
+    tmp_path: Path,
+) -> None:
+    replies = (reply(Text("First answer.")),)
+    async with web_server(scripted(*replies)) as srv, browser_page(tmp_path) as page:
+        await page.goto(srv.address.url)
+        await expect(page.locator(".line.notice")).to_contain_text("No session yet")
+        await page.fill("#prompt", "Hello")
+        await page.click("#send")
+        await expect(page.locator(".assistant .md")).to_have_text("First answer.")
+        (first,) = srv.manager.list()  # type: ignore[union-attr]
+        await expect(page.locator("#session-picker option")).to_have_count(1)
+        assert "session=" + first.id in page.url
+
+        await page.click("#new-session")
+        await expect(page.locator("#session-picker option")).to_have_count(2)
+        await expect(page.locator(".assistant")).to_have_count(0)
+        second = srv.manager.list()[-1]  # type: ignore[union-attr]
+        await expect(page.locator("body")).to_have_attribute(
+            "data-last-seq", str(second.store.last_seq)
+        )
+        await page.select_option("#session-picker", first.id)
+        await expect(page.locator(".assistant .md")).to_have_text("First answer.")
+
+
+async def test_permission_questions_are_answered_from_the_page(tmp_path: Path) -> None:
+    touch = WriteLikeTool()
+    replies = (reply(ToolCall("Touch", {})), reply(Text("Touched.")))
+    async with (
+        web_server(scripted(*replies, tools=[touch])) as srv,
+        browser_page(tmp_path) as page,
+    ):
+        _, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await page.fill("#prompt", "touch it")
+        await page.press("#prompt", "Enter")
+        card = page.locator(".permission")
+        await expect(card.locator("strong")).to_have_text("Allow Touch?")
+        await card.locator('button[data-decision="allow_once"]').click()
+        await expect(card).to_have_attribute("data-resolved", "allow_once")
+        await expect(page.locator('.tool[data-id="call_1"]')).to_have_attribute(
+            "data-status", "completed"
+        )
+        await expect(page.locator(".assistant .md").last).to_have_text("Touched.")
+        assert touch.runs == 1
