@@ -7,35 +7,24 @@ calls on the session (``submit``, ``steer``, ``follow_up``, ``cancel``, ...).
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import logging
 import time
 from collections.abc import Callable, Iterable
-from importlib.resources import files
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.events import (
-    PERMISSION_MODES,
-    Event,
-    PermissionRequested,
-    PermissionResolved,
-    RunCompleted,
-    SessionEnded,
-    SteeringWithdrawn,
-    ThinkingDelta,
-    TokenDelta,
-    TrustRequested,
-)
-from harness_tui.core.models import available_models, resolve_model
-from harness_tui.core.session import Session
+from harness_tui.lazy import lazy_module
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
 from harness_tui.widgets.help_screen import HelpScreen
 from harness_tui.widgets.hooks_pane import HooksPane
@@ -48,8 +37,14 @@ from harness_tui.widgets.status_bar import CANCELLING, StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
 from harness_tui.widgets.trust_dialog import TrustDialog
 
+if TYPE_CHECKING:
+    from harness_tui.core.events import Event
+    from harness_tui.core.session import Session
+
+# The core (pydantic, the session, the catalogue) loads after the first frame is painted.
+ev = lazy_module("harness_tui.core.events")
 log = logging.getLogger(__name__)
-_DELTAS = (TokenDelta, ThinkingDelta)
+_DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
 
 #: Shift+Tab cycles these; bypassPermissions only when the session started in it.
 MODE_CYCLE = ("default", "acceptEdits", "plan")
@@ -102,46 +97,62 @@ def _patch_legacy_alt_enter() -> None:
 _patch_legacy_alt_enter()
 
 
-class HarnessCommands(Provider):
-    """Command palette entries of harness-tui."""
+def _stylesheet(name: str) -> str:
+    """Path of a stylesheet shipped in ``harness_tui.styles`` (the checkout's styles/
+    folder in an editable install); found without importlib.resources, which costs
+    start-up time."""
+    spec = importlib.util.find_spec("harness_tui.styles")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(next(iter(spec.submodule_search_locations))) / name)
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: HarnessApp = self.app  # type: ignore[assignment]
-        entries: list[tuple[str, str, Callable[[], Any]]] = [
-            ("Switch model…", "open the model picker", app.action_pick_model),
-            ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
-            ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
-            ("New conversation", "/clear", app.action_clear),
-            ("Keys and commands", "F1", app.action_help),
-        ]
-        for mode in PERMISSION_MODES:
-            entries.append(
-                (
-                    f"Mode: {mode}",
-                    "permission mode",
-                    lambda mode=mode: app.run_worker(app.session.set_mode(mode)),
+
+def harness_commands() -> type:
+    """The command palette's harness entries. A function (Textual accepts one) so that
+    textual.command loads when the palette first opens, not at start-up."""
+    from textual.command import Hit, Hits, Provider
+
+    class HarnessCommands(Provider):
+        """Command palette entries of harness-tui."""
+
+        def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+            app: HarnessApp = self.app  # type: ignore[assignment]
+            entries: list[tuple[str, str, Callable[[], Any]]] = [
+                ("Switch model…", "open the model picker", app.action_pick_model),
+                ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
+                ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
+                ("New conversation", "/clear", app.action_clear),
+                ("Keys and commands", "F1", app.action_help),
+            ]
+            for mode in ev.PERMISSION_MODES:
+                entries.append(
+                    (
+                        f"Mode: {mode}",
+                        "permission mode",
+                        lambda mode=mode: app.run_worker(app.session.set_mode(mode)),
+                    )
                 )
-            )
-        return entries
+            return entries
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+        async def search(self, query: str) -> Hits:
+            matcher = self.matcher(query)
+            for title, help_text, callback in self._commands():
+                score = matcher.match(title)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
-    async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield Hit(1.0, title, callback, help=help_text)
+        async def discover(self) -> Hits:
+            for title, help_text, callback in self._commands():
+                yield Hit(1.0, title, callback, help=help_text)
+
+    return HarnessCommands
 
 
 class HarnessApp(App[None]):
     """harness-tui's interactive face. Give it a session that has not been entered."""
 
-    CSS_PATH = str(files("harness_tui.styles") / "app.tcss")
+    CSS_PATH = _stylesheet("app.tcss")
     TITLE = "harness-tui"
-    COMMANDS = App.COMMANDS | {HarnessCommands}
+    COMMANDS = App.COMMANDS | {harness_commands}
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -159,14 +170,29 @@ class HarnessApp(App[None]):
     ]
 
     def __init__(
-        self, session: Session, *, frozen_clock: bool = False, connect: bool = True
+        self,
+        session: Session | Callable[[], Session],
+        *,
+        cwd: Path | None = None,
+        frozen_clock: bool = False,
+        connect: bool = True,
+        serve: tuple[str, int] | None = None,
     ) -> None:
-        """``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False``
-        shows only what ``apply_events`` is given (snapshots of canned events)."""
+        """``session``: a session not yet entered, or a function that makes one; the app
+        calls it after painting its first frame, so start-up never waits for the core.
+        ``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False`` shows
+        only what ``apply_events`` is given (snapshots of canned events)."""
         super().__init__()
-        self.session = session
+        factory = None if hasattr(session, "store") else session
+        self.session: Session = None if factory else session  # type: ignore[assignment]
+        self._factory: Callable[[], Session] | None = factory  # type: ignore[assignment]
+        self._cwd = cwd or (Path.cwd() if factory else self.session.cwd)
+        self._session_ready = asyncio.Event()
         self.frozen_clock = frozen_clock
         self.connect = connect
+        #: (host, port) to mirror the session to browsers, and the URL once it listens.
+        self.serve = serve
+        self.mirror_url: str | None = None
         self._last_ctrl_c = 0.0
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
@@ -187,9 +213,13 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self.session.cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        yield PromptBox(self._cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        session = self.session
         yield StatusBar(
-            clock=clock, model=self.session.model.name, mode=self.session.mode, id="status"
+            clock=clock,
+            model=session.model.name if session else "starting…",
+            mode=session.mode if session else "default",
+            id="status",
         )
         yield Footer()
 
@@ -199,8 +229,24 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
-        if self.connect:
+        if not self.connect:
+            return
+        if self.session is not None:
             self._start(self.session)
+        else:
+            self.call_after_refresh(self._create_session)
+
+    @work(group="session-start", exit_on_error=False)
+    async def _create_session(self) -> None:
+        """Make the session once the first frame is on screen (imports the core)."""
+        assert self._factory is not None
+        try:
+            session = self._factory()
+        except HarnessError as exc:
+            self.exit(return_code=2, message=f"harness-tui: error: {exc}")
+            return
+        self.session = session
+        self._start(session)
 
     def on_resize(self) -> None:
         self._side_layout()
@@ -212,9 +258,35 @@ class HarnessApp(App[None]):
         side.styles.width = self._side_width
 
     def _start(self, session: Session) -> None:
+        self._session_ready.set()
         subscription = session.store.subscribe("tui", queue_size=TUI_QUEUE)
         self._consume(session, subscription)
         self._host(session)
+        if self.serve is not None:
+            self._mirror(session, *self.serve)
+
+    @work(group="mirror", exclusive=True, exit_on_error=False)
+    async def _mirror(self, session: Session, host: str, port: int) -> None:
+        """Serve this session to browsers (``--serve``) in the app's own event loop."""
+        try:
+            from harness_tui.web import WebServerError, serve_session
+        except ImportError as exc:
+            self._say(
+                f"--serve needs the [web] extra ({exc.name} is not installed): "
+                "pip install 'harness-tui[web]'",
+                "error",
+            )
+            return
+        import anyio
+
+        try:
+            async with anyio.create_task_group() as group:
+                address = await group.start(partial(serve_session, session, host=host, port=port))
+                self.mirror_url = address.url
+                warning = " (reachable from other machines)" if address.exposed else ""
+                self._say(f"Web mirror{warning}: {address.url}")
+        except WebServerError as exc:
+            self._say(str(exc), "error")
 
     @work(group="session", exit_on_error=False)
     async def _host(self, session: Session) -> None:
@@ -251,7 +323,7 @@ class HarnessApp(App[None]):
         )
         streamed = False
         for event in events:
-            if type(event) in _DELTAS:  # the bulk of a batch; only the status cares
+            if event.type in _DELTA_TYPES:  # the bulk of a batch; only the status cares
                 streamed = True
                 continue
             for pane in panes:
@@ -265,30 +337,30 @@ class HarnessApp(App[None]):
         await self.query_one(Conversation).settle()
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, PermissionRequested):
+        if isinstance(event, ev.PermissionRequested):
             screen = PermissionDialog(event)
             self._permission_screens[event.request_id] = screen
             self.push_screen(
                 screen, callback=lambda answer, request=event: self._answered(request, answer)
             )
-        elif isinstance(event, PermissionResolved):
+        elif isinstance(event, ev.PermissionResolved):
             screen = self._permission_screens.pop(event.request_id, None)
             if screen is not None and screen.is_current:
                 self.pop_screen()  # answered elsewhere, or the run ended
-        elif isinstance(event, SteeringWithdrawn):
+        elif isinstance(event, ev.SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
-        elif isinstance(event, TrustRequested):
+        elif isinstance(event, ev.TrustRequested):
             self.push_screen(
                 TrustDialog(event.folder, list(event.found)),
                 callback=lambda trusted: self._call(self.session.resolve_trust(bool(trusted))),
             )
-        elif isinstance(event, RunCompleted) and event.is_error:
+        elif isinstance(event, ev.RunCompleted) and event.is_error:
             self.bell()
-        elif isinstance(event, SessionEnded):
+        elif isinstance(event, ev.SessionEnded):
             self._permission_screens.clear()
 
     def _answered(
-        self, request: PermissionRequested, answer: tuple[str, str | None] | None
+        self, request: ev.PermissionRequested, answer: tuple[str, str | None] | None
     ) -> None:
         if self._permission_screens.pop(request.request_id, None) is None or answer is None:
             return
@@ -298,7 +370,8 @@ class HarnessApp(App[None]):
     # --- input -> session ----------------------------------------------------------
 
     @on(PromptInput.Submitted)
-    def _submitted(self, message: PromptInput.Submitted) -> None:
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        await self._session_ready.wait()  # typed before the session was up: it goes in now
         text = message.text.strip()
         if text.startswith("/") and not message.follow_up:
             self._slash(text)
@@ -312,7 +385,8 @@ class HarnessApp(App[None]):
 
     @on(PromptInput.PullBack)
     def _pull_back(self) -> None:
-        self._call(self.session.pull_back())
+        if self.session is not None:
+            self._call(self.session.pull_back())
 
     @on(ToolsPane.Selected)
     def _jump_to_card(self, message: ToolsPane.Selected) -> None:
@@ -352,7 +426,7 @@ class HarnessApp(App[None]):
             else:
                 self._say(
                     f"Mode: {self.session.mode}. Use /mode "
-                    + "|".join(PERMISSION_MODES)
+                    + "|".join(ev.PERMISSION_MODES)
                     + ", or Shift+Tab."
                 )
         elif name == "plan":
@@ -376,12 +450,12 @@ class HarnessApp(App[None]):
     # --- actions -------------------------------------------------------------------
 
     def action_cancel(self) -> None:
-        if self.session.running:
+        if self.session is not None and self.session.running:
             self.query_one(StatusBar).state = CANCELLING
             self._call(self.session.cancel())
 
     def action_ctrl_c(self) -> None:
-        if self.session.running:
+        if self.session is not None and self.session.running:
             self.action_cancel()
             return
         now = time.monotonic()
@@ -392,6 +466,8 @@ class HarnessApp(App[None]):
             self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
 
     def action_cycle_mode(self) -> None:
+        if self.session is None:
+            return
         cycle = MODE_CYCLE + (("bypassPermissions",) if self._bypass_allowed else ())
         current = self.session.mode
         following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
@@ -415,6 +491,10 @@ class HarnessApp(App[None]):
         )
 
     def action_pick_model(self) -> None:
+        from harness_tui.core.models import available_models, resolve_model
+
+        if self.session is None:
+            return
         rows = [
             ModelRow(m.name, m.provider, m.context_window, m.price, m.key_present, m.note)
             for m in available_models(self.session.cwd, self.session.settings)
@@ -474,7 +554,11 @@ class HarnessApp(App[None]):
 
     @work(group="session-swap", exclusive=True, exit_on_error=False)
     async def _replace_session(self) -> None:
+        from harness_tui.core.session import Session
+
         old = self.session
+        if old is None:
+            return
         await old.cancel()
         fresh = Session(
             trusted=old.trusted,
@@ -494,9 +578,10 @@ class HarnessApp(App[None]):
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""
         session = self.session
-        session.request_close()
-        if session.is_open:
-            await session.wait_closed()
+        if session is not None:
+            session.request_close()
+            if session.is_open:
+                await session.wait_closed()
         self.exit()
 
 
@@ -511,9 +596,12 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def run_tui(session: Session) -> None:
+def run_tui(session: Session | Callable[[], Session], serve: tuple[str, int] | None = None) -> int:
+    """Run the TUI; the exit code (2 when the session could not be made)."""
     tune_gc()
-    HarnessApp(session).run()
+    app = HarnessApp(session, serve=serve)
+    app.run()
+    return app.return_code or 0
 
 
 __all__ = ["HarnessApp", "run_tui"]

@@ -73,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop after this many model calls per run",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="also mirror the TUI's session to a browser (needs the [web] extra); the "
+        "URL with its token is shown in the TUI",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=0, help="with --serve: port (default: a free one)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="with --serve: address (default: %(default)s)"
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
@@ -202,12 +214,13 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
 
 def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
 
-    try:
+    def make_session():  # type: ignore[no-untyped-def]
+        from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
+
         trusted, settings = _trusted_settings(args)
         model, mode, notices = _configured(args, settings)
-        session = Session(
+        return Session(
             model=model,
             mode=mode,
             notices=notices,
@@ -215,12 +228,21 @@ def _run_tui(args: argparse.Namespace) -> int:
             trusted=trusted,
             settings=settings,
         )
-    except HarnessError as exc:
-        return _fail(exc.message, exc.hint)
+
+    if args.model:
+        # A model named on the command line is checked before the screen opens, so a
+        # typo is one line on the terminal (this pays the core's import up front).
+        try:
+            session = make_session()
+        except HarnessError as exc:
+            return _fail(exc.message, exc.hint)
+        factory = None
+    else:
+        # Otherwise the app paints first and makes the session right after.
+        session, factory = None, make_session
     from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
 
-    run_tui(session)
-    return 0
+    return run_tui(session or factory, serve=(args.host, args.port) if args.serve else None)
 
 
 def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:

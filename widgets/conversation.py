@@ -16,29 +16,12 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Static
 
-from harness_tui.core.events import (
-    Error,
-    Event,
-    MessageCompleted,
-    Notice,
-    PermissionRequested,
-    PermissionResolved,
-    PromptReceived,
-    Retrying,
-    RunCancelled,
-    SessionStarted,
-    SteeringDelivered,
-    SubagentCompleted,
-    SubagentStarted,
-    ThinkingDelta,
-    TokenDelta,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallProgress,
-    ToolCallStarted,
-)
+from harness_tui.lazy import lazy_module
 from harness_tui.widgets.assistant_entry import AssistantEntry
 from harness_tui.widgets.tool_card import ToolCard, card_id
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 MAX_MOUNTED = 160
 PAGE = 80
@@ -122,14 +105,14 @@ class Conversation(VerticalScroll):
         self._current: tuple[str, str, Widget] | None = None  # message id, kind, entry
         self._cards: dict[str, ToolCard] = {}
         #: Tool calls of completed messages, to show a call that never started (cancel).
-        self._calls: dict[str, ToolCallStarted] = {}
+        self._calls: dict[str, ev.ToolCallStarted] = {}
 
     def on_mount(self) -> None:
         self.anchor()
 
     # --- feeding --------------------------------------------------------------
 
-    async def apply_batch(self, events: Iterable[Event]) -> None:
+    async def apply_batch(self, events: Iterable[ev.Event]) -> None:
         """Apply events in order; runs of deltas of one message become one write."""
         pending: list[str] = []
         pending_key: tuple[str, str] | None = None
@@ -137,8 +120,8 @@ class Conversation(VerticalScroll):
             if event.parent_tool_call_id is not None:
                 await self._apply_nested(event)
                 continue
-            if isinstance(event, TokenDelta | ThinkingDelta):
-                key = (event.message_id, "text" if isinstance(event, TokenDelta) else "thinking")
+            if isinstance(event, ev.TokenDelta | ev.ThinkingDelta):
+                key = (event.message_id, "text" if isinstance(event, ev.TokenDelta) else "thinking")
                 if key != pending_key and pending:
                     await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
                     pending = []
@@ -180,8 +163,8 @@ class Conversation(VerticalScroll):
                 await entry.finish()
             self._current = None
 
-    async def apply(self, event: Event) -> None:
-        if isinstance(event, SessionStarted):
+    async def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.SessionStarted):
             await self.mount(
                 NoticeEntry(
                     f"harness-tui {event.version} · {event.model} · {event.cwd}\n"
@@ -190,16 +173,16 @@ class Conversation(VerticalScroll):
                     "welcome",
                 )
             )
-        elif isinstance(event, PromptReceived):
+        elif isinstance(event, ev.PromptReceived):
             await self._close_current()
             await self.mount(UserEntry(event.text, event.source))
-        elif isinstance(event, SteeringDelivered) and event.kind == "steer":
+        elif isinstance(event, ev.SteeringDelivered) and event.kind == "steer":
             await self._close_current()
             await self.mount(UserEntry(event.text, "steering"))
-        elif isinstance(event, MessageCompleted):
+        elif isinstance(event, ev.MessageCompleted):
             await self._close_current()
             for call in event.message.tool_calls:
-                self._calls[call.id] = ToolCallStarted(
+                self._calls[call.id] = ev.ToolCallStarted(
                     session_id=event.session_id,
                     run_id=event.run_id,
                     tool_call_id=call.id,
@@ -211,23 +194,23 @@ class Conversation(VerticalScroll):
                 self._calls = dict(list(self._calls.items())[-100:])
             if event.message.interrupted:
                 await self.mount(NoticeEntry("(answer interrupted)", "info"))
-        elif isinstance(event, ToolCallStarted):
+        elif isinstance(event, ev.ToolCallStarted):
             await self._close_current()
             card = ToolCard(event, frozen_clock=self.frozen_clock)
             self._cards[event.tool_call_id] = card
             await self.mount(card)
         elif isinstance(
             event,
-            ToolCallProgress
-            | ToolCallCompleted
-            | ToolCallFailed
-            | PermissionRequested
-            | PermissionResolved,
+            ev.ToolCallProgress
+            | ev.ToolCallCompleted
+            | ev.ToolCallFailed
+            | ev.PermissionRequested
+            | ev.PermissionResolved,
         ):
             card = self._cards.get(event.tool_call_id)
             if (
                 card is None
-                and isinstance(event, ToolCallFailed)
+                and isinstance(event, ev.ToolCallFailed)
                 and (event.tool_call_id in self._calls)
             ):
                 # Answered without ever starting (a cancel): still show the call.
@@ -236,14 +219,14 @@ class Conversation(VerticalScroll):
                 await self.mount(card)
             if card is not None:
                 card.apply(event)
-        elif isinstance(event, SubagentStarted | SubagentCompleted):
+        elif isinstance(event, ev.SubagentStarted | ev.SubagentCompleted):
             card = self._cards.get(event.tool_call_id)
             if card is not None:
                 card.apply(event)
-        elif isinstance(event, Error):
+        elif isinstance(event, ev.Error):
             hint = f"\n→ {event.hint}" if event.hint else ""
             await self.mount(NoticeEntry(f"✗ {event.message}{hint}", "error"))
-        elif isinstance(event, Retrying):
+        elif isinstance(event, ev.Retrying):
             status = f" (HTTP {event.status_code})" if event.status_code else ""
             await self.mount(
                 NoticeEntry(
@@ -252,9 +235,9 @@ class Conversation(VerticalScroll):
                     "warning",
                 )
             )
-        elif isinstance(event, Notice):
+        elif isinstance(event, ev.Notice):
             await self.mount(NoticeEntry(event.message, event.level))
-        elif isinstance(event, RunCancelled):
+        elif isinstance(event, ev.RunCancelled):
             await self._close_current()
             await self.mount(
                 NoticeEntry(
@@ -264,22 +247,22 @@ class Conversation(VerticalScroll):
                 )
             )
 
-    async def _apply_nested(self, event: Event) -> None:
+    async def _apply_nested(self, event: ev.Event) -> None:
         """Events of a sub-agent: its tool calls nest in the parent's card."""
         parent = self._cards.get(event.parent_tool_call_id or "")
         if parent is None:
             return
-        if isinstance(event, ToolCallStarted):
+        if isinstance(event, ev.ToolCallStarted):
             card = ToolCard(event, frozen_clock=self.frozen_clock)
             self._cards[event.tool_call_id] = card
             await parent.children_box.mount(card)
         elif isinstance(
             event,
-            ToolCallProgress
-            | ToolCallCompleted
-            | ToolCallFailed
-            | PermissionRequested
-            | PermissionResolved,
+            ev.ToolCallProgress
+            | ev.ToolCallCompleted
+            | ev.ToolCallFailed
+            | ev.PermissionRequested
+            | ev.PermissionResolved,
         ):
             card = self._cards.get(event.tool_call_id)
             if card is not None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from harness_tui.core.events import Event, HookDenied, HookExecuted
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 MAX_ROWS = 200
 
@@ -21,14 +24,14 @@ class HooksPane(VerticalScroll):
     def on_mount(self) -> None:
         self.mount(Static("No hooks have run.", classes="hooks-empty"))
 
-    def apply(self, event: Event) -> None:
-        if not isinstance(event, HookExecuted | HookDenied):
+    def apply(self, event: ev.Event) -> None:
+        if not isinstance(event, ev.HookExecuted | ev.HookDenied):
             return
         for empty in self.query(".hooks-empty"):
             empty.remove()
         hook = event.hook if len(event.hook) <= 40 else "…" + event.hook[-39:]
         matcher = f"[{event.matcher}] " if event.matcher else ""
-        if isinstance(event, HookDenied):
+        if isinstance(event, ev.HookDenied):
             outcome, style = f"denied: {event.reason}", "hook-denied"
         elif event.error:
             outcome, style = f"error: {event.error}", "hook-error"

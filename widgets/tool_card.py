@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from rich.console import RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,17 +17,10 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from harness_tui.core.events import (
-    Event,
-    PermissionRequested,
-    PermissionResolved,
-    SubagentCompleted,
-    SubagentStarted,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallProgress,
-    ToolCallStarted,
-)
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 ICONS = {"running": "", "waiting": "?", "done": "✓", "failed": "✗", "cancelled": "■"}
@@ -116,7 +108,7 @@ class ToolCard(Vertical):
             super().__init__()
             self.card = card
 
-    def __init__(self, event: ToolCallStarted, *, frozen_clock: bool = False) -> None:
+    def __init__(self, event: ev.ToolCallStarted, *, frozen_clock: bool = False) -> None:
         super().__init__(id=card_id(event.tool_call_id))
         self.tool_call_id = event.tool_call_id
         self.tool_name = event.tool_name
@@ -155,8 +147,8 @@ class ToolCard(Vertical):
 
     # --- events ---------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, ToolCallProgress):
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ToolCallProgress):
             if event.output:
                 self.output = (self.output + event.output)[-MAX_OUTPUT_CHARS:]
             if event.status or event.progress is not None:
@@ -164,30 +156,30 @@ class ToolCard(Vertical):
                 progress = f" {event.progress:g}{total}" if event.progress is not None else ""
                 self.summary = f"{event.status or ''}{progress}".strip()
             self._refresh_all()
-        elif isinstance(event, ToolCallCompleted):
+        elif isinstance(event, ev.ToolCallCompleted):
             self.status, self.duration_ms = "done", event.duration_ms
             self.result = event.display if event.display is not None else event.content
             self.display_format = event.display_format
             self.summary = _summary_of(event.display, event.display_format)
             self._refresh_all()
-        elif isinstance(event, ToolCallFailed):
+        elif isinstance(event, ev.ToolCallFailed):
             self.status = "cancelled" if event.kind == "cancelled" else "failed"
             self.duration_ms = event.duration_ms
             self.result = event.error if event.display is None else event.display
             first = event.error.strip().splitlines()[0] if event.error.strip() else event.kind
             self.summary = first if event.kind != "cancelled" else "cancelled by user"
             self._refresh_all()
-        elif isinstance(event, PermissionRequested):
+        elif isinstance(event, ev.PermissionRequested):
             self.status, self.summary = "waiting", "asking for permission"
             self._refresh_all()
-        elif isinstance(event, PermissionResolved) and self.status == "waiting":
+        elif isinstance(event, ev.PermissionResolved) and self.status == "waiting":
             self.status = "running"
             self.summary = "" if event.decision != "deny" else "denied"
             self._refresh_all()
-        elif isinstance(event, SubagentStarted):
+        elif isinstance(event, ev.SubagentStarted):
             self.agent_label = event.agent_name
             self._refresh_header()
-        elif isinstance(event, SubagentCompleted):
+        elif isinstance(event, ev.SubagentCompleted):
             self.agent_label = f"{event.agent_name} · {event.status}"
             self._refresh_header()
 
@@ -232,7 +224,7 @@ class ToolCard(Vertical):
     @classmethod
     def restore(cls, data: dict[str, Any]) -> ToolCard:
         card = cls(
-            ToolCallStarted(
+            ev.ToolCallStarted(
                 session_id="",
                 tool_call_id=data["tool_call_id"],
                 tool_name=data["tool_name"],
@@ -286,6 +278,8 @@ class ToolCard(Vertical):
                 lines = [*lines[:MAX_BODY_LINES], f"… {len(lines) - MAX_BODY_LINES} more lines"]
             joined = "\n".join(lines)
             if self.display_format == "diff":
+                from rich.syntax import Syntax  # pygments: only when a diff is shown
+
                 renderable = Syntax(joined, "diff", theme="ansi_dark", background_color="default")
             else:
                 renderable = Text(joined)

@@ -10,14 +10,11 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Static
 
-from harness_tui.core.events import (
-    Event,
-    PermissionRequested,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallStarted,
-)
+from harness_tui.lazy import lazy_module
 from harness_tui.widgets.tool_card import duration_text, summarize_input
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 MAX_ROWS = 300
 
@@ -30,7 +27,7 @@ class ToolRow(Static):
     ToolRow:hover { background: $boost; }
     """
 
-    def __init__(self, event: ToolCallStarted) -> None:
+    def __init__(self, event: ev.ToolCallStarted) -> None:
         self.tool_call_id = event.tool_call_id
         self.label = f"{event.tool_name} {summarize_input(event.input, 28)}"
         self.indent = "  " if event.parent_tool_call_id else ""
@@ -71,8 +68,8 @@ class ToolsPane(VerticalScroll):
     def on_mount(self) -> None:
         self.mount(Static("No tool calls yet.", classes="tools-empty"))
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, ToolCallStarted):
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ToolCallStarted):
             self.query(".tools-empty").remove()
             row = ToolRow(event)
             self._rows[event.tool_call_id] = row
@@ -81,15 +78,15 @@ class ToolsPane(VerticalScroll):
                 oldest = next(iter(self._rows))
                 self._rows.pop(oldest).remove()
             self.scroll_end(animate=False)
-        elif isinstance(event, PermissionRequested):
+        elif isinstance(event, ev.PermissionRequested):
             row = self._rows.get(event.tool_call_id)
             if row is not None:
                 row.update(row._text("?", "asking"))
-        elif isinstance(event, ToolCallCompleted):
+        elif isinstance(event, ev.ToolCallCompleted):
             row = self._rows.get(event.tool_call_id)
             if row is not None:
                 row.finish("✓", event.duration_ms)
-        elif isinstance(event, ToolCallFailed):
+        elif isinstance(event, ev.ToolCallFailed):
             row = self._rows.get(event.tool_call_id)
             if row is not None:
                 cancelled = event.kind == "cancelled"

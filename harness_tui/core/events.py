@@ -17,6 +17,7 @@ headless output all read these events and nothing else. Rules:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any, Literal, get_args
 
@@ -42,7 +43,9 @@ class Event(BaseModel):
     """Fields every event carries."""
 
     # Unknown fields are ignored, so a reader can load events written by a newer version.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: each class builds its validator on first use, not at import (the
+    # TUI's start-up imports every event type and uses a few).
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     type: str
     #: Position in the session's log, gapless from 1; stamped by the store.
@@ -186,7 +189,7 @@ class Error(Event):
 
 
 class PlanEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     content: str
     status: Literal["pending", "in_progress", "completed"] = "pending"
@@ -418,7 +421,12 @@ AgentEvent = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)
+
+@functools.cache
+def event_adapter() -> TypeAdapter[AgentEvent]:
+    """Validator for any event (built on first use)."""
+    return TypeAdapter(AgentEvent)
+
 
 #: Every event class by its ``type`` value.
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -431,8 +439,8 @@ RUN_END_TYPES = frozenset({"RUN_COMPLETED", "RUN_CANCELLED"})
 def parse_event(data: str | bytes | dict[str, Any]) -> AgentEvent:
     """Read one event back from its JSON text or a decoded dict."""
     if isinstance(data, dict):
-        return EVENT_ADAPTER.validate_python(data)
-    return EVENT_ADAPTER.validate_json(data)
+        return event_adapter().validate_python(data)
+    return event_adapter().validate_json(data)
 
 
 class StreamGap(BaseModel):
@@ -440,7 +448,7 @@ class StreamGap(BaseModel):
     of the events it had to drop. Fetch ``from_seq``..``to_seq`` (inclusive) with
     ``EventStore.replay(from_seq - 1, to_seq)``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     type: Literal["STREAM_GAP"] = "STREAM_GAP"
     from_seq: int
