@@ -321,16 +321,17 @@ class HarnessApp(App[None]):
             self.query_one(ToolsPane),
             self.query_one(HooksPane),
         )
-        streamed = False
+        in_deltas = False
         for event in events:
             if event.type in _DELTA_TYPES:  # the bulk of a batch; only the status cares
-                streamed = True
+                if not in_deltas:  # told once per run of deltas, where it happens
+                    panes[0].streaming()  # type: ignore[attr-defined]
+                in_deltas = True
                 continue
+            in_deltas = False
             for pane in panes:
                 pane.apply(event)  # type: ignore[attr-defined]
             self._on_event(event)
-        if streamed:
-            panes[0].streaming()  # type: ignore[attr-defined]
 
     async def settle(self) -> None:
         """Wait until every streamed fragment is on screen."""

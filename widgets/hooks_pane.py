@@ -10,7 +10,7 @@ from harness_tui.lazy import lazy_module
 # Loads on first use, after the first frame is painted (see harness_tui.lazy).
 ev = lazy_module("harness_tui.core.events")
 
-MAX_ROWS = 200
+MAX_ROWS = 40
 
 
 class HooksPane(VerticalScroll):
@@ -22,6 +22,7 @@ class HooksPane(VerticalScroll):
     """
 
     def on_mount(self) -> None:
+        self.anchor()  # newest at the bottom, kept in view without a scroll per row
         self.mount(Static("No hooks have run.", classes="hooks-empty"))
 
     def apply(self, event: ev.Event) -> None:
@@ -46,4 +47,3 @@ class HooksPane(VerticalScroll):
         rows = self.query(".hook-ok, .hook-denied, .hook-error")
         if len(rows) > MAX_ROWS:
             rows.first().remove()
-        self.scroll_end(animate=False)

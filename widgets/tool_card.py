@@ -7,11 +7,9 @@ import re
 import time
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
@@ -76,12 +74,17 @@ def _summary_of(display: str | None, display_format: str) -> str:
     return display.strip().splitlines()[0]
 
 
-class ToolCard(Vertical):
-    """Name, short arguments, status, live output and result of one tool call."""
+class ToolCard(Static):
+    """Name, short arguments, status, live output and result of one tool call.
+
+    One widget drawing header and body together: a container of parts took several
+    times longer to appear (benchmark B6). A sub-agent's calls are cards of their own,
+    placed after this one and indented (``depth``)."""
 
     DEFAULT_CSS = """
     ToolCard {
         height: auto;
+        max-height: 26;
         margin: 0 0 0 2;
         padding: 0 1;
         border-left: wide $panel-lighten-2;
@@ -90,11 +93,6 @@ class ToolCard(Vertical):
     ToolCard.-failed { border-left: wide $error; }
     ToolCard.-cancelled { border-left: wide $warning; }
     ToolCard:focus { background: $boost; }
-    ToolCard > .card-header { height: 1; }
-    ToolCard > .card-body { height: auto; max-height: 24; color: $text-muted; display: none; }
-    ToolCard.-running > .card-body, ToolCard.-expanded > .card-body { display: block; }
-    ToolCard.-failed > .card-body { color: $error; }
-    ToolCard > .card-children { height: auto; }
     """
 
     can_focus = True
@@ -108,8 +106,13 @@ class ToolCard(Vertical):
             super().__init__()
             self.card = card
 
-    def __init__(self, event: ev.ToolCallStarted, *, frozen_clock: bool = False) -> None:
-        super().__init__(id=card_id(event.tool_call_id))
+    def __init__(
+        self, event: ev.ToolCallStarted, *, frozen_clock: bool = False, depth: int = 0
+    ) -> None:
+        super().__init__(id=card_id(event.tool_call_id), markup=False)
+        self.depth = depth
+        if depth:
+            self.styles.margin = (0, 0, 0, 2 + 3 * depth)
         self.tool_call_id = event.tool_call_id
         self.tool_name = event.tool_name
         self.input = dict(event.input)
@@ -123,20 +126,12 @@ class ToolCard(Vertical):
         self._started = time.monotonic()
         self._frame = 0
         self.set_class(True, "-running")
-
-    def compose(self) -> ComposeResult:
-        yield Static(classes="card-header", markup=False)
-        yield Static(classes="card-body", markup=False)
-        yield Vertical(classes="card-children")
+        # Content from the start: an update right after mounting would lay out twice.
+        self.update(self._renderable())
 
     def on_mount(self) -> None:
-        self._refresh_all()
         if not self._frozen:
             self._timer = self.set_interval(0.1, self._spin)
-
-    @property
-    def children_box(self) -> Vertical:
-        return self.query_one(".card-children", Vertical)
 
     def _spin(self) -> None:
         if self.status in ("running", "waiting"):
@@ -239,11 +234,17 @@ class ToolCard(Vertical):
     # --- rendering ------------------------------------------------------------
 
     def _refresh_all(self) -> None:
-        if self.is_mounted:
-            self._refresh_header()
-            self._refresh_body()
+        self.update(self._renderable())
 
-    def _refresh_header(self) -> None:
+    _refresh_header = _refresh_body = _refresh_all
+
+    def _renderable(self) -> RenderableType:
+        body = self._body()
+        if isinstance(body, Text) and not body.plain:
+            return self._header()
+        return Group(self._header(), body)
+
+    def _header(self) -> Text:
         if self.status in ("running", "waiting"):
             icon = "●" if self._frozen else SPINNER[self._frame % len(SPINNER)]
             if self.status == "waiting":
@@ -263,10 +264,9 @@ class ToolCard(Vertical):
         tail = " · ".join(p for p in (self.summary, timing) if p)
         if tail:
             header.append(f"  · {tail}", style="red" if self.status == "failed" else "")
-        self.query_one(".card-header", Static).update(header)
+        return header
 
-    def _refresh_body(self) -> None:
-        body = self.query_one(".card-body", Static)
+    def _body(self) -> RenderableType:
         renderable: RenderableType
         if self.status in ("running", "waiting"):
             lines = self.output.rstrip("\n").splitlines()[-LIVE_OUTPUT_LINES:]
@@ -285,4 +285,4 @@ class ToolCard(Vertical):
                 renderable = Text(joined)
         else:
             renderable = Text("")
-        body.update(renderable)
+        return renderable
