@@ -381,3 +381,23 @@ async def test_a_session_that_cannot_be_made_ends_the_app_with_its_reason() -> N
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: not app.is_running)
     assert app.return_code == 2
+
+
+async def test_tool_call_ids_that_repeat_across_models_do_not_break_the_view(
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import EchoTool
+
+    script = tmp_path / "second.yaml"
+    script.write_text("- tool_calls: [{name: Echo, input: {text: b}, id: same}]\n- text: two\n")
+    session = scripted_session(reply(ToolCall("Echo", {"text": "a"}, id="same")),
+                               reply(Text("one")), tools=[EchoTool()], cwd=tmp_path)
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "first")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        await session.set_model(f"scripted:{script}")
+        await type_text(pilot, "second")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED" and e.result == "two")
+        await until(pilot, lambda: len(app.query(ToolCard)) == 2)

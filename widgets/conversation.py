@@ -18,7 +18,7 @@ from textual.widgets import Button, Collapsible, Static
 
 from harness_tui.lazy import lazy_module
 from harness_tui.widgets.assistant_entry import AssistantEntry
-from harness_tui.widgets.tool_card import ToolCard, card_id
+from harness_tui.widgets.tool_card import ToolCard
 
 # Loads on first use, after the first frame is painted (see harness_tui.lazy).
 ev = lazy_module("harness_tui.core.events")
@@ -376,4 +376,4 @@ def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
     return kind(**data)
 
 
-__all__ = ["AssistantEntry", "Conversation", "NoticeEntry", "ThinkingEntry", "UserEntry", "card_id"]
+__all__ = ["AssistantEntry", "Conversation", "NoticeEntry", "ThinkingEntry", "UserEntry"]

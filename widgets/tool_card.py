@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
@@ -37,10 +36,6 @@ SUMMARY_KEYS = (
 LIVE_OUTPUT_LINES = 8
 MAX_OUTPUT_CHARS = 200_000
 MAX_BODY_LINES = 400
-
-
-def card_id(tool_call_id: str) -> str:
-    return "tool-" + re.sub(r"[^A-Za-z0-9_-]", "_", tool_call_id)
 
 
 def summarize_input(input: dict[str, Any], width: int = 60) -> str:
@@ -109,7 +104,9 @@ class ToolCard(Static):
     def __init__(
         self, event: ev.ToolCallStarted, *, frozen_clock: bool = False, depth: int = 0
     ) -> None:
-        super().__init__(id=card_id(event.tool_call_id), markup=False)
+        # No DOM id from the call id: ids repeat across models (the scripted one
+        # numbers its calls), and the conversation finds cards by call id itself.
+        super().__init__(markup=False)
         self.depth = depth
         if depth:
             self.styles.margin = (0, 0, 0, 2 + 3 * depth)
