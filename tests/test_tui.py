@@ -401,3 +401,18 @@ async def test_tool_call_ids_that_repeat_across_models_do_not_break_the_view(
         await pilot.press("enter")
         await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED" and e.result == "two")
         await until(pilot, lambda: len(app.query(ToolCard)) == 2)
+
+
+async def test_at_completes_paths_in_the_working_folder(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "parser.py").write_text("x")
+    (tmp_path / "setup.cfg").write_text("x")
+    session = scripted_session(cwd=tmp_path)
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "look at @sr")
+        await pilot.press("tab")
+        prompt = app.query_one(PromptInput)
+        assert prompt.text == "look at @src/"
+        await type_text(pilot, "pa")
+        await pilot.press("tab")
+        assert prompt.text == "look at @src/parser.py"
