@@ -1,7 +1,8 @@
 """MCP servers for the tests, built with the SDK's own server class, and a loopback
-streamable-HTTP host for them (uvicorn in the test's event loop)."""
+streamable-HTTP host for them (uvicorn in the test's event loop).
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the SDK reads the tools' type hints
+(``Context``, a local model) at registration, in the function's own scope."""
 
 import json
 import socket
@@ -44,7 +45,9 @@ def demo_server() -> Any:
     async def broken() -> str:
         raise ToolError("the widget is jammed")
 
-    @server.tool(description="Returns an image, a link and an embedded resource.")
+    @server.tool(
+        description="Returns an image, a link and an embedded resource.", structured_output=False
+    )
     async def media() -> list[Any]:
         return [
             types.TextContent(type="text", text="three things:"),
@@ -99,6 +102,10 @@ def demo_server() -> Any:
             warnings.simplefilter("ignore")
             result = await ctx.session.list_roots()
         return json.dumps([str(r.uri) for r in result.roots])
+
+    @server.tool(description="Echoes the Authorization header of the request.")
+    async def whoami(ctx: Context) -> str:
+        return (ctx.headers or {}).get("authorization", "")
 
     @server.resource("memo://readme", description="The read-me.")
     def readme() -> str:
@@ -156,6 +163,7 @@ async def serve_http(server: Any) -> AsyncIterator[str]:
         try:
             yield f"http://127.0.0.1:{port}/mcp"
         finally:
+            # Forced: a handler still waiting on the client must not hold the test.
             host.should_exit = True
 
 
