@@ -24,26 +24,34 @@ from textual.widgets import Footer, Label
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import (
     PERMISSION_MODES,
+    ElicitationRequested,
+    ElicitationResolved,
     Event,
     PermissionRequested,
     PermissionResolved,
     RunCompleted,
+    SamplingRequested,
+    SamplingResolved,
     SessionEnded,
     SteeringWithdrawn,
     ThinkingDelta,
     TokenDelta,
     TrustRequested,
 )
+from harness_tui.core.mcp.questions import check_content
 from harness_tui.core.models import available_models, resolve_model
 from harness_tui.core.session import Session
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
+from harness_tui.widgets.elicitation_dialog import ElicitationDialog
 from harness_tui.widgets.help_screen import HelpScreen
 from harness_tui.widgets.hooks_pane import HooksPane
+from harness_tui.widgets.mcp_screen import McpScreen
 from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.pending_queue import PendingQueue
 from harness_tui.widgets.permission_dialog import PermissionDialog
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
+from harness_tui.widgets.sampling_dialog import SamplingDialog
 from harness_tui.widgets.status_bar import CANCELLING, StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
 from harness_tui.widgets.trust_dialog import TrustDialog
@@ -66,6 +74,7 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("clear", "start a new conversation"),
     ("cost", "tokens and cost so far"),
     ("hooks", "show the hooks pane"),
+    ("mcp", "MCP servers: status, tools, resources, prompts"),
     ("quit", "leave harness-tui"),
 ]
 
@@ -187,7 +196,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self.session.cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        yield PromptBox(self.session.cwd, self._slash_commands, id="prompt-box")
         yield StatusBar(
             clock=clock, model=self.session.model.name, mode=self.session.mode, id="status"
         )
@@ -284,6 +293,12 @@ class HarnessApp(App[None]):
             )
         elif isinstance(event, RunCompleted) and event.is_error:
             self.bell()
+        elif isinstance(event, SamplingRequested | ElicitationRequested):
+            self._ask_for_mcp(event)
+        elif isinstance(event, SamplingResolved | ElicitationResolved):
+            screen = self._permission_screens.pop(event.request_id, None)
+            if screen is not None and screen.is_current:
+                self.pop_screen()  # withdrawn (the run was cancelled)
         elif isinstance(event, SessionEnded):
             self._permission_screens.clear()
 
@@ -294,6 +309,27 @@ class HarnessApp(App[None]):
             return
         decision, reason = answer
         self._call(self.session.resolve_permission(request.request_id, decision, reason))
+
+    def _ask_for_mcp(self, event: SamplingRequested | ElicitationRequested) -> None:
+        """An MCP server's question: a sampling approval or an elicitation form."""
+        request_id = event.request_id
+        session = self.session
+
+        def answered(answer: Any) -> None:
+            if self._permission_screens.pop(request_id, None) is None or answer is None:
+                return
+            if isinstance(event, SamplingRequested):
+                self._call(session.resolve_sampling(request_id, *answer))
+            else:
+                self._call(session.resolve_elicitation(request_id, *answer))
+
+        if isinstance(event, SamplingRequested):
+            screen: Screen[Any] = SamplingDialog(event)
+        else:
+            schema = event.requested_schema
+            screen = ElicitationDialog(event, lambda content: check_content(content, schema))
+        self._permission_screens[request_id] = screen
+        self.push_screen(screen, callback=answered)
 
     # --- input -> session ----------------------------------------------------------
 
@@ -321,6 +357,19 @@ class HarnessApp(App[None]):
             card.expanded = True
             self.query_one(Conversation).scroll_to_widget(card, animate=False)
             card.focus()
+
+    def _slash_commands(self) -> list[tuple[str, str]]:
+        return SLASH_COMMANDS + self.session.mcp.prompt_commands()
+
+    @work(group="commands", exit_on_error=False)
+    async def _mcp_prompt(self, command: str, argument: str) -> None:
+        """``/mcp__server__prompt args``: the server's prompt, sent as a message."""
+        try:
+            text = await self.session.mcp.render_prompt(command, argument)
+            session = self.session
+            await (session.steer(text) if session.running else session.submit(text))
+        except HarnessError as exc:
+            self._say(str(exc), "error")
 
     @work(group="commands", exit_on_error=False)
     async def _call(self, call: Any) -> None:
@@ -367,6 +416,10 @@ class HarnessApp(App[None]):
             )
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
+        elif name == "mcp":
+            self.push_screen(McpScreen(self.session.mcp.snapshot()))
+        elif name.startswith("mcp__"):
+            self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):
             self.run_worker(self.action_quit())
         else:

@@ -262,7 +262,7 @@ async def test_stdio_stderr_never_reaches_the_terminal(
     captured = capfd.readouterr()
     assert "NOISY-STDERR-1234" not in captured.err + captured.out
     assert ready.log_path == str(log_path("noisy"))
-    assert "NOISY-STDERR-1234" in Path(ready.log_path).read_text()
+    assert "NOISY-STDERR-1234" in await anyio.Path(ready.log_path).read_text()
 
 
 def _alive(pid: int) -> bool:

@@ -19,6 +19,7 @@ from textual.widgets import Button, Collapsible, Static
 from harness_tui.core.events import (
     Error,
     Event,
+    McpServerStatus,
     MessageCompleted,
     Notice,
     PermissionRequested,
@@ -38,6 +39,7 @@ from harness_tui.core.events import (
     ToolCallStarted,
 )
 from harness_tui.widgets.assistant_entry import AssistantEntry
+from harness_tui.widgets.mcp_screen import status_notice
 from harness_tui.widgets.tool_card import ToolCard, card_id
 
 MAX_MOUNTED = 160
@@ -254,6 +256,10 @@ class Conversation(VerticalScroll):
             )
         elif isinstance(event, Notice):
             await self.mount(NoticeEntry(event.message, event.level))
+        elif isinstance(event, McpServerStatus):
+            notice = status_notice(event)
+            if notice is not None:
+                await self.mount(NoticeEntry(*notice))
         elif isinstance(event, RunCancelled):
             await self._close_current()
             await self.mount(

@@ -109,7 +109,7 @@ class QuestionBroker:
             )
         if action == "accept":
             content = dict(content or {})
-            problem = _check_content(content, pending.schema or {})
+            problem = check_content(content, pending.schema or {})
             if problem:
                 raise HarnessError(f"the answer does not fit the form: {problem}")
         else:
@@ -124,7 +124,8 @@ class QuestionBroker:
         return pending
 
 
-def _check_content(content: dict[str, Any], schema: dict[str, Any]) -> str | None:
+def check_content(content: dict[str, Any], schema: dict[str, Any]) -> str | None:
+    """What is wrong with an elicitation answer by its form's schema, or None."""
     if not schema:
         return None
     from jsonschema import Draft202012Validator
