@@ -311,3 +311,29 @@ async def test_project_servers_start_only_once_the_folder_is_trusted(tmp_path: P
         await session.resolve_trust(True, remember=False)
         ready = await server_status(session, "time", "ready")
     assert ready.tools == 2
+
+
+async def test_the_first_request_waits_for_servers_still_starting(tmp_path: Path) -> None:
+    session, provider = mcp_session(tmp_path, {"time": time_entry()}, reply(Text("hi")))
+    async with session:
+        await session.submit("right away")  # the server cannot be up yet
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+    assert "mcp__time__convert_time" in {t.name for t in provider.requests[0].tools}
+
+
+async def test_a_server_that_never_answers_times_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MCP_TIMEOUT", "1500")  # milliseconds, as in Claude Code
+    mute = {"command": os.sys.executable, "args": ["-c", "import time; time.sleep(60)"]}
+    session, _ = mcp_session(tmp_path, {"mute": mute}, reply(Text("hi")))
+    session.mcp.startup_wait_s = 0.2
+    async with session:
+        events = await run_to_end(session, "go")
+        failed = await server_status(session, "mute", "failed")
+    assert "did not answer within 1.5 s" in failed.error
+    notices = [e.message for e in events if e.type == "NOTICE"]
+    assert notices == [
+        "MCP server mute still starting; their tools join a later request once ready"
+    ]
+    assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Checkbox, Input, Static
 
+from harness_tui.core.mcp.transports import log_path
 from harness_tui.core.providers.scripted import Text, ToolCall, reply
 from harness_tui.widgets.conversation import Conversation, NoticeEntry, UserEntry
 from harness_tui.widgets.elicitation_dialog import ElicitationDialog
@@ -121,7 +122,11 @@ async def test_slash_mcp_lists_servers_tools_resources_and_prompts(tmp_path: Pat
             await until(pilot, lambda: not isinstance(app.screen, McpScreen))
             notices = [n.text for n in app.query_one(Conversation).query(NoticeEntry)]
             assert any(n == "MCP server demo ready: 9 tools, 1 resource, 1 prompt" for n in notices)
-            assert any(n.startswith("✗ MCP server ghost did not start") for n in notices)
+            expected = (
+                "MCP server ghost did not start: command not found: /no/such/binary "
+                f"(its stderr is in {log_path('ghost')})"
+            )
+            assert expected in notices
 
 
 async def test_prompt_commands_send_the_prompt(tmp_path: Path) -> None:

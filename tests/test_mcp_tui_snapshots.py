@@ -37,13 +37,22 @@ def test_server_status_notices(snap_compare) -> None:
         *canned.welcome(),
         status("time", "ready", tools=2),
         status("notes", "ready", tools=12, resources=3, prompts=1),
-        status(
-            "github",
-            "failed",
-            error="command not found: github-mcp-server",
-            log_path="/home/dev/.local/share/harness-tui/mcp-logs/github.log",
+        status("github", "failed", error="command not found: github-mcp-server"),
+        make(
+            ev.Notice,
+            run=None,
+            level="warning",
+            message="MCP server github did not start: command not found: github-mcp-server "
+            "(its stderr is in /home/dev/.local/share/harness-tui/mcp-logs/github.log)",
         ),
         status("time", "crashed", tools=2, error="the server process exited"),
+        make(
+            ev.Notice,
+            run=None,
+            level="warning",
+            message="MCP server time stopped: the server process exited; it restarts when one "
+            "of its tools is next used",
+        ),
         status("time", "ready", tools=2, attempt=1),
     ]
     assert snap_compare(app(), terminal_size=SIZE, run_before=feeding(events))

@@ -82,23 +82,20 @@ class McpScreen(ModalScreen[None]):
 
 
 def status_notice(event: Any) -> tuple[str, str] | None:
-    """A conversation notice ``(text, level)`` for an ``MCP_SERVER_STATUS`` worth one."""
-    name, error = event.server, event.error
-    if event.status == "ready":
-        counts = ", ".join(
-            f"{n} {what}{'' if n == 1 else 's'}"
-            for n, what in (
-                (event.tools, "tool"),
-                (event.resources, "resource"),
-                (event.prompts, "prompt"),
-            )
-            if n or what == "tool"
+    """A conversation notice ``(text, level)`` for a server that came up. (Failures
+    arrive as ``NOTICE`` events of their own, so every view shows them.)"""
+    if event.status != "ready":
+        return None
+    counts = ", ".join(
+        f"{n} {what}{'' if n == 1 else 's'}"
+        for n, what in (
+            (event.tools, "tool"),
+            (event.resources, "resource"),
+            (event.prompts, "prompt"),
         )
-        verb = "restarted" if event.attempt else "ready"
-        return f"MCP server {name} {verb}: {counts}", "info"
-    if event.status == "failed":
-        where = f" (stderr: {event.log_path})" if event.log_path else ""
-        return f"✗ MCP server {name} did not start: {error}{where} · /mcp for details", "warning"
-    if event.status == "crashed":
-        return f"✗ MCP server {name} stopped: {error}; it restarts when next used", "warning"
-    return None
+        if n or what == "tool"
+    )
+    return (
+        f"MCP server {event.server} {'restarted' if event.attempt else 'ready'}: {counts}",
+        "info",
+    )

@@ -589,6 +589,7 @@ class Session:
             await self._apply_model(choice)
         if self._provider is None:
             self._provider = self.model.create()
+        await self.mcp.wait_started()  # servers still starting: offer their tools too
         return self._provider
 
     def build_request(self, provider: Provider) -> ModelRequest:

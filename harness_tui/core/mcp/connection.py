@@ -120,6 +120,15 @@ class ServerConnection:
         return self.config.name
 
     @property
+    def starting(self) -> bool:
+        """On its first start, not yet ready or failed."""
+        return self.status == "connecting" and self.attempt == 0 and not self._closing
+
+    async def started(self) -> None:
+        """Return when the current start attempt has ended, ready or not."""
+        await self._settled.wait()
+
+    @property
     def log_path(self) -> str | None:
         return str(transports.log_path(self.name)) if self.config.transport == "stdio" else None
 

@@ -47,6 +47,8 @@ Emit = Callable[..., Awaitable[Any]]
 #: ``@server:uri`` in a prompt: the resource's contents are attached to the message.
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_-]+):(\S+)")
 MAX_ATTACHED_CHARS = 100_000
+#: How long the first request waits for servers that are still starting.
+STARTUP_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class McpManager:
         self._group: anyio.abc.TaskGroup | None = None
         self._roots: list[Path] = []
         self._closed = False
+        self._waited: set[str] = set()
+        self.startup_wait_s = STARTUP_WAIT_S
 
     # --- configuration ------------------------------------------------------------------
 
@@ -138,6 +142,27 @@ class McpManager:
         for connection in self.connections.values():
             group.start_soon(connection.serve)
 
+    async def wait_started(self) -> None:
+        """Before a request: wait (at most ``startup_wait_s``, once per server) for servers
+        still on their first start, so the request can offer their tools. A server
+        still starting after that is a notice; its tools join a later request."""
+        starting = [
+            c for c in self.connections.values() if c.starting and c.name not in self._waited
+        ]
+        if not starting:
+            return
+        self._waited.update(c.name for c in starting)
+        with anyio.move_on_after(self.startup_wait_s):
+            for connection in starting:
+                await connection.started()
+        late = [c.name for c in starting if c.starting]
+        if late:
+            await self.emit(
+                Notice,
+                message=f"MCP server{'s' if len(late) > 1 else ''} {', '.join(late)} still "
+                "starting; their tools join a later request once ready",
+            )
+
     async def aclose(self) -> None:
         """Close every connection (ending stdio servers' processes), all at once."""
         self._closed = True
@@ -158,6 +183,9 @@ class McpManager:
             self._sync_tools(connection)
         elif connection.status in ("failed", "stopped") and connection.attempt == 0:
             self._sync_tools(connection, remove=True)
+        if connection.status in ("failed", "crashed") and not self._closed:
+            # Also a notice, so every view (headless stderr, the web page) shows it.
+            await self.emit(Notice, message=_failure_notice(connection), level="warning")
         listing = connection.listing
         await self.emit(
             McpServerStatus,
@@ -341,6 +369,14 @@ class McpManager:
                 )
             )
         return views
+
+
+def _failure_notice(connection: ServerConnection) -> str:
+    name, error = connection.name, connection.error
+    if connection.status == "crashed":
+        return f"MCP server {name} stopped: {error}; it restarts when one of its tools is next used"
+    where = f" (its stderr is in {connection.log_path})" if connection.log_path else ""
+    return f"MCP server {name} did not start: {error}{where}"
 
 
 def _prompt_arguments(declared: list[Any], text: str, command: str) -> dict[str, str]:
