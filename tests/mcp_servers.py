@@ -107,6 +107,15 @@ def demo_server() -> Any:
     async def whoami(ctx: Context) -> str:
         return (ctx.headers or {}).get("authorization", "")
 
+    server.roots_changed = anyio.Event()  # type: ignore[attr-defined]
+
+    async def roots_list_changed(ctx: Any, params: Any) -> None:
+        server.roots_changed.set()  # type: ignore[attr-defined]
+
+    server._lowlevel_server.add_notification_handler(
+        "notifications/roots/list_changed", types.NotificationParams, roots_list_changed
+    )
+
     @server.resource("memo://readme", description="The read-me.")
     def readme() -> str:
         return "hello from the readme"

@@ -233,6 +233,41 @@ async def test_roots_are_the_workspace(tmp_path: Path) -> None:
     assert json.loads(done.content) == [session.cwd.as_uri()]
 
 
+async def test_roots_follow_the_workspace_when_it_changes(tmp_path: Path) -> None:
+    from harness_tui.core import paths
+    from harness_tui.core.models import ModelChoice
+    from harness_tui.core.providers.scripted import ScriptedProvider
+
+    project, shared = tmp_path / "project", tmp_path / "shared"
+    (project / ".harness").mkdir(parents=True)
+    shared.mkdir()
+    (project / ".harness" / "settings.yaml").write_text(
+        "permissions:\n  additionalDirectories: [../shared]\n"
+    )
+    server = demo_server()
+    async with serve_http(server) as url:
+        # A user-level server: it runs before the project folder is trusted.
+        user_settings = paths.config_dir() / "settings.yaml"
+        user_settings.parent.mkdir(parents=True, exist_ok=True)
+        user_settings.write_text(f"mcpServers:\n  demo: {{type: http, url: '{url}'}}\n")
+        provider = ScriptedProvider([reply(ToolCall("mcp__demo__roots", {})), reply(Text("ok"))])
+        session = Session(
+            model=ModelChoice("scripted", "scripted", lambda: provider),
+            cwd=project,
+            trusted=False,
+            mode="bypassPermissions",
+        )
+        async with session:
+            await server_status(session, "demo", "ready")
+            await wait_for(session.store, lambda e: e.type == "TRUST_REQUESTED")
+            await session.resolve_trust(True, remember=False)
+            with anyio.fail_after(5):
+                await server.roots_changed.wait()
+            events = await run_to_end(session, "roots?")
+    done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
+    assert json.loads(done.content) == [session.cwd.as_uri(), shared.resolve().as_uri()]
+
+
 async def test_sampling_goes_to_the_session_model_after_approval(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
         async with demo_session(

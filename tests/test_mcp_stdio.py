@@ -229,6 +229,45 @@ async def test_a_server_that_exits_mid_call_is_reported_and_restarted(tmp_path: 
     assert isinstance(provider.requests[1].messages[-1], ToolResultMessage)
 
 
+async def test_restarts_back_off_after_repeated_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness_tui.core.mcp import connection
+
+    monkeypatch.setattr(connection, "BACKOFF_S", (0.0, 0.05, 10.0))
+    broken = tmp_path / "broken"
+    calls = [ToolCall("mcp__flaky__die", {})] + [ToolCall("mcp__flaky__pid", {})] * 3
+    session, _ = mcp_session(
+        tmp_path,
+        {"flaky": stdio_entry("--fail-if-exists", str(broken))},
+        *[r for call in calls for r in (reply(call), reply(Text("next")))],
+    )
+    async with session:
+        await server_status(session, "flaky", "ready")
+        broken.write_text("")  # from now on the server refuses to start
+        errors = []
+        for prompt in ("die", "restart 1", "restart 2", "too soon"):
+            events = await run_to_end(session, prompt)
+            errors.append(next(e.error for e in events if e.type == "TOOL_CALL_FAILED"))
+    assert "went away during the call" in errors[0]
+    # Restarted at once, then after 0.05 s; both fail with the server's own words.
+    assert errors[1] == errors[2]
+    assert errors[1].startswith("MCP server flaky could not start: the server process exited")
+    assert "refusing to start: the test said so" in errors[1]
+    # The third restart would come 10 s later: the call fails at once and says so.
+    assert errors[3].startswith("MCP server flaky is down (") and "in 10 s or later" in errors[3]
+    assert statuses(session, "flaky") == [
+        "connecting",
+        "ready",
+        "crashed",
+        "connecting",
+        "failed",
+        "connecting",
+        "failed",
+        "stopped",
+    ]
+
+
 async def test_cancel_during_a_slow_call_ends_the_run_promptly(tmp_path: Path) -> None:
     session, _ = mcp_session(
         tmp_path,

@@ -1,6 +1,7 @@
-"""A stdio MCP server for the tests: it writes to stderr, can die mid-call, and can
-sleep. ``--marker TEXT`` sets what it prints to stderr at start; ``--pid-file PATH``
-records its process id (so a test can check that it is gone)."""
+"""A stdio MCP server for the tests: it writes to stderr, can die mid-call, sleep, or
+refuse to start (``--fail-if-exists PATH``). ``--marker TEXT`` sets what it prints to
+stderr at start; ``--pid-file PATH`` records its process id (so a test can check that it
+is gone)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ def main() -> None:
     parser.add_argument("--marker", default="stdio test server up")
     parser.add_argument("--pid-file")
     parser.add_argument("--tools", type=int, default=0, help="extra generated tools")
+    parser.add_argument("--fail-if-exists", help="exit at once when this file exists")
     args = parser.parse_args()
+    if args.fail_if_exists and os.path.exists(args.fail_if_exists):
+        print("refusing to start: the test said so", file=sys.stderr, flush=True)
+        sys.exit(1)
     if args.pid_file:
         with open(args.pid_file, "a") as handle:
             handle.write(f"{os.getpid()}\n")

@@ -113,6 +113,7 @@ class ServerConnection:
         self._refresh = False
         self._lost: str | None = None
         self._scope: anyio.CancelScope | None = None
+        self._run_done = anyio.Event()  # the current connection has ended
         self._done = anyio.Event()
 
     @property
@@ -145,6 +146,10 @@ class ServerConnection:
                     break
                 self._start_wanted = anyio.Event()
                 await self._run_once()
+            if self.status != "stopped":  # closed while down (failed or crashed)
+                self.status, self.error = "stopped", None
+                with anyio.CancelScope(shield=True):
+                    await self.host.status_changed(self)
         finally:
             self._settled.set()
             self._done.set()
@@ -161,6 +166,7 @@ class ServerConnection:
     async def _run_once(self) -> None:
         self.status, self.error, self._lost, self._refresh = "connecting", None, None, False
         self._wake = anyio.Event()
+        self._run_done = anyio.Event()
         await self.host.status_changed(self)
         ready = False
         failure: str | None = None
@@ -197,6 +203,7 @@ class ServerConnection:
             self.error = failure or "it stopped before it was ready"
             self._failed()
         self._settled.set()
+        self._run_done.set()
         with anyio.CancelScope(shield=True):
             await self.host.status_changed(self)
 
@@ -299,6 +306,8 @@ class ServerConnection:
     async def ready_client(self) -> Any:
         """The open client, starting a crashed or failed server again if it is time;
         raises ``McpUnavailable``."""
+        if self.status == "ready" and self._lost is not None:
+            await self._run_done.wait()  # the lost connection is being closed
         if self.status == "ready" and self._client is not None:
             return self._client
         if self._closing:
