@@ -103,6 +103,18 @@ def demo_server() -> Any:
             result = await ctx.session.list_roots()
         return json.dumps([str(r.uri) for r in result.roots])
 
+    @server.tool(description="Sends the client a log message.")
+    async def chatty(ctx: Context) -> str:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            await ctx.session.send_log_message(
+                level="warning", data="disk almost full", logger="disk"
+            )
+            await ctx.session.send_log_message(level="info", data={"free_gb": 2}, logger="disk")
+        return "logged"
+
     @server.tool(description="Echoes the Authorization header of the request.")
     async def whoami(ctx: Context) -> str:
         return (ctx.headers or {}).get("authorization", "")

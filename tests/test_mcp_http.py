@@ -41,7 +41,7 @@ async def test_tools_resources_and_prompts_are_listed(tmp_path: Path) -> None:
             ready = [e for e in session.store.replay(0) if e.type == "MCP_SERVER_STATUS"][-1]
             assert (ready.transport, ready.tools, ready.resources, ready.prompts) == (
                 "http",
-                9,
+                10,
                 1,
                 1,
             )
@@ -90,7 +90,7 @@ async def test_tools_list_changed_refreshes_the_tools(tmp_path: Path) -> None:
             await run_to_end(session, "grow")
             await wait_for(
                 session.store,
-                lambda e: e.type == "MCP_SERVER_STATUS" and e.status == "ready" and e.tools == 10,
+                lambda e: e.type == "MCP_SERVER_STATUS" and e.status == "ready" and e.tools == 11,
             )
             events = await run_to_end(session, "use the new tool")
     assert "mcp__demo__extra" in {t.name for t in provider.requests[2].tools}
@@ -161,6 +161,45 @@ async def test_prompts_become_commands(tmp_path: Path) -> None:
                 await session.mcp.render_prompt("mcp__demo__nope", "")
             with pytest.raises(HarnessError, match="no MCP server named 'zz'"):
                 await session.mcp.render_prompt("mcp__zz__review", "")
+
+
+async def test_server_log_messages_are_events_and_kept_for_the_log_view(tmp_path: Path) -> None:
+    async with serve_http(demo_server()) as url:
+        async with demo_session(
+            tmp_path, url, reply(ToolCall("mcp__demo__chatty", {})), reply(Text("ok"))
+        ) as (session, _):
+            await run_to_end(session, "log something")
+            await wait_for(
+                session.store, lambda e: e.type == "MCP_SERVER_LOG" and e.level == "info"
+            )
+            [view] = session.mcp.snapshot()
+    logs = [e for e in session.store.replay(0) if e.type == "MCP_SERVER_LOG"]
+    assert [(e.server, e.level, e.logger, e.message) for e in logs] == [
+        ("demo", "warning", "disk", "disk almost full"),
+        ("demo", "info", "disk", '{"free_gb": 2}'),
+    ]
+    assert view.log_lines == ("warning: disk almost full", 'info: {"free_gb": 2}')
+
+
+async def test_plugins_add_servers_to_an_open_session(tmp_path: Path) -> None:
+    from harness_tui.core.mcp import McpConfigError
+
+    async with serve_http(demo_server()) as url:
+        session, _ = mcp_session(tmp_path, {}, reply(ToolCall("mcp__clock__count", {"steps": 1})))
+        async with session:
+            warnings = session.mcp.add_server(
+                "clock", {"type": "http", "url": url, "colour": "red"}, source="plugin clocks"
+            )
+            assert warnings == [
+                "plugin clocks: server 'clock': ignored 'colour' (http servers take headers, "
+                "type, url)"
+            ]
+            ready = await server_status(session, "clock", "ready")
+            with pytest.raises(McpConfigError, match="plugin bad: server 'x', field 'command'"):
+                session.mcp.add_server("x", {"args": []}, source="plugin bad")
+            with pytest.raises(HarnessError, match="already configured in plugin clocks"):
+                session.mcp.add_server("clock", {"command": "x"}, source="plugin other")
+    assert ready.source == "plugin clocks" and ready.tools == 10
 
 
 async def test_headers_reach_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

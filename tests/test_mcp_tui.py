@@ -121,7 +121,9 @@ async def test_slash_mcp_lists_servers_tools_resources_and_prompts(tmp_path: Pat
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, McpScreen))
             notices = [n.text for n in app.query_one(Conversation).query(NoticeEntry)]
-            assert any(n == "MCP server demo ready: 9 tools, 1 resource, 1 prompt" for n in notices)
+            assert any(
+                n == "MCP server demo ready: 10 tools, 1 resource, 1 prompt" for n in notices
+            )
             expected = (
                 "MCP server ghost did not start: command not found: /no/such/binary "
                 f"(its stderr is in {log_path('ghost')})"

@@ -159,7 +159,7 @@ def server_config(
     unknown = sorted(set(data) - allowed - _IGNORED_KEYS)
     if unknown and warnings is not None:
         warnings.append(
-            f"{label}: ignored {', '.join(map(repr, unknown))} (a {kind} server takes "
+            f"{label}: ignored {', '.join(map(repr, unknown))} ({kind} servers take "
             f"{', '.join(sorted(allowed))})"
         )
 
