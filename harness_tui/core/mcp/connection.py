@@ -211,6 +211,7 @@ class ServerConnection:
         from mcp import Client
         from mcp.types import Implementation
 
+        transports.keep_sdk_logs_off_the_terminal()
         errlog = None
         if self.config.transport == "stdio":
             errlog = stack.enter_context(transports.open_log(self.name, self.host.session_id))

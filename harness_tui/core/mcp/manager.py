@@ -25,7 +25,6 @@ import anyio.abc
 
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import McpServerStatus, Notice
-from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.client_requests import ClientRequests
 from harness_tui.core.mcp.config import McpServerConfig, Scope, load_servers, server_config
 from harness_tui.core.mcp.connection import McpUnavailable, ServerConnection
@@ -137,8 +136,6 @@ class McpManager:
     async def start(self, group: anyio.abc.TaskGroup) -> None:
         """Start every server in the background (returns at once)."""
         self._group = group
-        if self.connections:
-            transports.keep_sdk_logs_off_the_terminal()
         for connection in self.connections.values():
             group.start_soon(connection.serve)
 
