@@ -358,6 +358,10 @@ async def test_the_first_request_waits_for_servers_still_starting(tmp_path: Path
         await session.submit("right away")  # the server cannot be up yet
         await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
     assert "mcp__time__convert_time" in {t.name for t in provider.requests[0].tools}
+    # Server status belongs to the session, not to the run that happened to be active.
+    status = [e for e in session.store.replay(0) if e.type == "MCP_SERVER_STATUS"]
+    assert [e.status for e in status] == ["connecting", "ready", "stopped"]
+    assert {e.run_id for e in status} == {None}
 
 
 async def test_a_server_that_never_answers_times_out(

@@ -144,6 +144,9 @@ class Session:
             session_id=self.id,
             cwd=self.cwd,
             emit=self.emit,
+            emit_session=lambda cls, /, **fields: self.store.append(
+                cls(session_id=self.id, **fields)
+            ),
             executor=self.executor,
             model=lambda: self.model,
             roots=self.permission_engine.workspace,

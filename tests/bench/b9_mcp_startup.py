@@ -144,7 +144,7 @@ def _folders(root: Path) -> dict[int, Path]:
 
 
 def run(quick: bool) -> dict[str, Figure]:
-    rounds = 3 if quick else 7
+    rounds = 3 if quick else 9
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
         env = {

@@ -49,11 +49,13 @@ class ClientRequests:
         self,
         *,
         emit: Emit,
+        emit_session: Emit,
         questions: QuestionBroker,
         model: Callable[[], ModelChoice],
         roots: Callable[[], list[Path]],
     ) -> None:
         self.emit = emit
+        self.emit_session = emit_session
         self.questions = questions
         self.model = model
         self.roots = roots
@@ -79,7 +81,7 @@ class ClientRequests:
             data = params.data
             message = data if isinstance(data, str) else json.dumps(data, default=str)
             connection.add_log(f"{params.level}: {message}")
-            await self.emit(
+            await self.emit_session(
                 McpServerLog,
                 server=server,
                 level=params.level,

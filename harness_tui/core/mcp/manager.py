@@ -77,17 +77,25 @@ class McpManager:
         cwd: Path,
         emit: Emit,
         executor: ToolExecutor,
+        emit_session: Emit | None = None,
         model: Callable[[], ModelChoice],
         roots: Callable[[], list[Path]],
         can_ask: Callable[[], bool] = lambda: True,
     ) -> None:
         self.session_id = session_id
         self.cwd = cwd
+        #: Events of the current run (questions, notices about a prompt) and events of
+        #: the session itself (server status and logs: no run_id).
         self.emit = emit
+        self.emit_session = emit_session or emit
         self.executor = executor
         self.questions = QuestionBroker(emit, can_ask)
         self.requests = ClientRequests(
-            emit=emit, questions=self.questions, model=model, roots=roots
+            emit=emit,
+            emit_session=self.emit_session,
+            questions=self.questions,
+            model=model,
+            roots=roots,
         )
         self.tool_search = ToolSearch()
         self.connections: dict[str, ServerConnection] = {}
@@ -182,9 +190,9 @@ class McpManager:
             self._sync_tools(connection, remove=True)
         if connection.status in ("failed", "crashed") and not self._closed:
             # Also a notice, so every view (headless stderr, the web page) shows it.
-            await self.emit(Notice, message=_failure_notice(connection), level="warning")
+            await self.emit_session(Notice, message=_failure_notice(connection), level="warning")
         listing = connection.listing
-        await self.emit(
+        await self.emit_session(
             McpServerStatus,
             server=connection.name,
             status=connection.status,
@@ -207,7 +215,7 @@ class McpManager:
             added, removed = sorted(after - before), sorted(before - after)
             parts = [f"+{len(added)}"] if added else []
             parts += [f"-{len(removed)}"] if removed else []
-            await self.emit(
+            await self.emit_session(
                 Notice,
                 message=f"MCP server {connection.name}: its tools changed ({', '.join(parts)})",
             )
