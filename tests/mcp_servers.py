@@ -174,7 +174,7 @@ async def serve_http(server: Any) -> AsyncIterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = server.streamable_http_app()
-    config = uvicorn.Config(app, log_level="error", lifespan="on")
+    config = uvicorn.Config(app, log_level="error", lifespan="on", timeout_graceful_shutdown=1)
     host = uvicorn.Server(config)
     async with anyio.create_task_group() as group:
         group.start_soon(lambda: host.serve(sockets=[sock]))

@@ -141,8 +141,13 @@ def test_unknown_keys_warn_but_the_server_loads() -> None:
 
 
 def test_keys_other_clients_write_are_accepted_quietly() -> None:
-    loaded = parse({"x": {"command": "srv", "disabled": False, "description": "d"}})
-    assert loaded.problems == [] and "x" in loaded.servers
+    loaded = parse(
+        {
+            "x": {"command": "srv", "disabled": False, "description": "d"},
+            "off": {"command": "srv", "disabled": True},
+        }
+    )
+    assert loaded.problems == [] and list(loaded.servers) == ["x"]
 
 
 def test_names_become_valid_tool_name_parts() -> None:

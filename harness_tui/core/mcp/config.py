@@ -232,6 +232,8 @@ def parse_servers(
         )
         return loaded
     for name, entry in data.items():
+        if isinstance(entry, Mapping) and entry.get("disabled") is True:
+            continue  # other clients' switch (Cline, Roo): honoured, not an error
         try:
             config = server_config(
                 str(name),
