@@ -121,6 +121,7 @@ class HarnessCommands(Provider):
             ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
             ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
             ("New conversation", "/clear", app.action_clear),
+            ("MCP servers", "/mcp: status, tools, resources, prompts", app.action_mcp),
             ("Keys and commands", "F1", app.action_help),
         ]
         for mode in PERMISSION_MODES:
@@ -417,7 +418,7 @@ class HarnessApp(App[None]):
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
         elif name == "mcp":
-            self.push_screen(McpScreen(self.session.mcp.snapshot()))
+            self.action_mcp()
         elif name.startswith("mcp__"):
             self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):
@@ -487,6 +488,9 @@ class HarnessApp(App[None]):
                     self.notify(f"Switching to {name} at the next turn.")
 
         self.push_screen(ModelPicker(rows, self.session.model.name, check), callback=chosen)
+
+    def action_mcp(self) -> None:
+        self.push_screen(McpScreen(self.session.mcp.snapshot()))
 
     def action_toggle_side(self) -> None:
         side = self.query_one("#side")
