@@ -209,7 +209,7 @@ class McpManager:
 
     async def lists_changed(self, connection: ServerConnection) -> None:
         before = {t.name for t in self._tools_of(connection)}
-        self._sync_tools(connection)
+        await self.status_changed(connection)  # takes the new listing
         after = {t.name for t in self._tools_of(connection)}
         if before != after:
             added, removed = sorted(after - before), sorted(before - after)
@@ -219,7 +219,6 @@ class McpManager:
                 Notice,
                 message=f"MCP server {connection.name}: its tools changed ({', '.join(parts)})",
             )
-        await self.status_changed(connection)
 
     # --- tools ----------------------------------------------------------------------------
 
