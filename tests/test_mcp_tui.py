@@ -4,6 +4,7 @@ notices."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from textual.widgets import Checkbox, Input, Static
@@ -24,18 +25,27 @@ def completed(session) -> list[str]:
     return [e.content for e in session.store.replay(0) if e.type == "TOOL_CALL_COMPLETED"]
 
 
+@asynccontextmanager
+async def demo_tui(tmp_path: Path, url: str, *replies, prompt: str | None = None):
+    """The TUI on a session whose server ``demo`` is ready; ``prompt`` is typed and sent."""
+    session, provider = mcp_session(tmp_path, {"demo": {"type": "http", "url": url}}, *replies)
+    async with tui(session) as (app, pilot):
+        await server_status(session, "demo", "ready")
+        if prompt is not None:
+            await type_text(pilot, prompt)
+            await pilot.press("enter")
+        yield session, provider, app, pilot
+
+
 async def test_elicitation_form_with_defaults_accept(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
-        session, _ = mcp_session(
+        async with demo_tui(
             tmp_path,
-            {"demo": {"type": "http", "url": url}},
+            url,
             reply(ToolCall("mcp__demo__who", {})),
             reply(Text("Nice to meet you.")),
-        )
-        async with tui(session) as (app, pilot):
-            await server_status(session, "demo", "ready")
-            await type_text(pilot, "who am I")
-            await pilot.press("enter")
+            prompt="who am I",
+        ) as (session, _, app, pilot):
             await until(pilot, lambda: isinstance(app.screen, ElicitationDialog))
             dialog = app.screen
             name, age = dialog.query_one("#f-name", Input), dialog.query_one("#f-age", Input)
@@ -56,16 +66,13 @@ async def test_elicitation_form_with_defaults_accept(tmp_path: Path) -> None:
 
 async def test_elicitation_decline_and_escape(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
-        session, _ = mcp_session(
+        async with demo_tui(
             tmp_path,
-            {"demo": {"type": "http", "url": url}},
+            url,
             reply(ToolCall("mcp__demo__who", {}), ToolCall("mcp__demo__who", {})),
             reply(Text("ok")),
-        )
-        async with tui(session) as (app, pilot):
-            await server_status(session, "demo", "ready")
-            await type_text(pilot, "twice")
-            await pilot.press("enter")
+            prompt="twice",
+        ) as (session, _, app, pilot):
             await until(pilot, lambda: isinstance(app.screen, ElicitationDialog))
             await pilot.click("#decline")
             await until(pilot, lambda: len(completed(session)) == 1)
@@ -77,17 +84,14 @@ async def test_elicitation_decline_and_escape(tmp_path: Path) -> None:
 
 async def test_sampling_approval_dialog(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
-        session, _ = mcp_session(
+        async with demo_tui(
             tmp_path,
-            {"demo": {"type": "http", "url": url}},
+            url,
             reply(ToolCall("mcp__demo__haiku", {"topic": "snow"})),
             reply(Text("White silence falls")),
             reply(Text("There you go.")),
-        )
-        async with tui(session) as (app, pilot):
-            await server_status(session, "demo", "ready")
-            await type_text(pilot, "haiku")
-            await pilot.press("enter")
+            prompt="haiku",
+        ) as (session, _, app, pilot):
             await until(pilot, lambda: isinstance(app.screen, SamplingDialog))
             shown = " ".join(str(s.render()) for s in app.screen.query(Static))
             assert "haiku: snow" in shown and "You are a poet." in shown
@@ -121,9 +125,7 @@ async def test_slash_mcp_lists_servers_tools_resources_and_prompts(tmp_path: Pat
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, McpScreen))
             notices = [n.text for n in app.query_one(Conversation).query(NoticeEntry)]
-            assert any(
-                n == "MCP server demo ready: 10 tools, 1 resource, 1 prompt" for n in notices
-            )
+            assert "MCP server demo ready: 10 tools, 1 resource, 1 prompt" in notices
             expected = (
                 "MCP server ghost did not start: command not found: /no/such/binary "
                 f"(its stderr is in {log_path('ghost')})"
@@ -133,11 +135,12 @@ async def test_slash_mcp_lists_servers_tools_resources_and_prompts(tmp_path: Pat
 
 async def test_prompt_commands_send_the_prompt(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
-        session, provider = mcp_session(
-            tmp_path, {"demo": {"type": "http", "url": url}}, reply(Text("Looks fine."))
-        )
-        async with tui(session) as (app, pilot):
-            await server_status(session, "demo", "ready")
+        async with demo_tui(tmp_path, url, reply(Text("Looks fine."))) as (
+            session,
+            provider,
+            app,
+            pilot,
+        ):
             assert ("mcp__demo__review", "Review some code. <code> [style]") in (
                 app._slash_commands()
             )
