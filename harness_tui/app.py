@@ -26,13 +26,16 @@ from textual.widgets import Footer, Label
 from harness_tui.core.errors import HarnessError
 from harness_tui.lazy import lazy_module
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
+from harness_tui.widgets.elicitation_dialog import ElicitationDialog
 from harness_tui.widgets.help_screen import HelpScreen
 from harness_tui.widgets.hooks_pane import HooksPane
+from harness_tui.widgets.mcp_screen import McpScreen
 from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.pending_queue import PendingQueue
 from harness_tui.widgets.permission_dialog import PermissionDialog
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
+from harness_tui.widgets.sampling_dialog import SamplingDialog
 from harness_tui.widgets.status_bar import CANCELLING, StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
 from harness_tui.widgets.trust_dialog import TrustDialog
@@ -61,6 +64,7 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("clear", "start a new conversation"),
     ("cost", "tokens and cost so far"),
     ("hooks", "show the hooks pane"),
+    ("mcp", "MCP servers: status, tools, resources, prompts"),
     ("quit", "leave harness-tui"),
 ]
 
@@ -121,6 +125,7 @@ def harness_commands() -> type:
                 ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
                 ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
                 ("New conversation", "/clear", app.action_clear),
+                ("MCP servers", "/mcp: status, tools, resources, prompts", app.action_mcp),
                 ("Keys and commands", "F1", app.action_help),
             ]
             for mode in ev.PERMISSION_MODES:
@@ -213,7 +218,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self._cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        yield PromptBox(self._cwd, self._slash_commands, id="prompt-box")
         session = self.session
         yield StatusBar(
             clock=clock,
@@ -357,6 +362,12 @@ class HarnessApp(App[None]):
             )
         elif isinstance(event, ev.RunCompleted) and event.is_error:
             self.bell()
+        elif isinstance(event, ev.SamplingRequested | ev.ElicitationRequested):
+            self._ask_for_mcp(event)
+        elif isinstance(event, ev.SamplingResolved | ev.ElicitationResolved):
+            screen = self._permission_screens.pop(event.request_id, None)
+            if screen is not None and screen.is_current:
+                self.pop_screen()  # withdrawn (the run was cancelled)
         elif isinstance(event, ev.SessionEnded):
             self._permission_screens.clear()
 
@@ -367,6 +378,29 @@ class HarnessApp(App[None]):
             return
         decision, reason = answer
         self._call(self.session.resolve_permission(request.request_id, decision, reason))
+
+    def _ask_for_mcp(self, event: ev.SamplingRequested | ev.ElicitationRequested) -> None:
+        """An MCP server's question: a sampling approval or an elicitation form."""
+        request_id = event.request_id
+        session = self.session
+
+        def answered(answer: Any) -> None:
+            if self._permission_screens.pop(request_id, None) is None or answer is None:
+                return
+            if isinstance(event, ev.SamplingRequested):
+                self._call(session.resolve_sampling(request_id, *answer))
+            else:
+                self._call(session.resolve_elicitation(request_id, *answer))
+
+        if isinstance(event, ev.SamplingRequested):
+            screen: Screen[Any] = SamplingDialog(event)
+        else:
+            schema = event.requested_schema
+            from harness_tui.core.mcp.questions import check_content
+
+            screen = ElicitationDialog(event, lambda content: check_content(content, schema))
+        self._permission_screens[request_id] = screen
+        self.push_screen(screen, callback=answered)
 
     # --- input -> session ----------------------------------------------------------
 
@@ -396,6 +430,19 @@ class HarnessApp(App[None]):
             card.expanded = True
             self.query_one(Conversation).scroll_to_widget(card, animate=False)
             card.focus()
+
+    def _slash_commands(self) -> list[tuple[str, str]]:
+        return SLASH_COMMANDS + self.session.mcp.prompt_commands()
+
+    @work(group="commands", exit_on_error=False)
+    async def _mcp_prompt(self, command: str, argument: str) -> None:
+        """``/mcp__server__prompt args``: the server's prompt, sent as a message."""
+        try:
+            text = await self.session.mcp.render_prompt(command, argument)
+            session = self.session
+            await (session.steer(text) if session.running else session.submit(text))
+        except HarnessError as exc:
+            self._say(str(exc), "error")
 
     @work(group="commands", exit_on_error=False)
     async def _call(self, call: Any) -> None:
@@ -442,6 +489,10 @@ class HarnessApp(App[None]):
             )
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
+        elif name == "mcp":
+            self.action_mcp()
+        elif name.startswith("mcp__"):
+            self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):
             self.run_worker(self.action_quit())
         else:
@@ -515,6 +566,9 @@ class HarnessApp(App[None]):
                     self.notify(f"Switching to {name} at the next turn.")
 
         self.push_screen(ModelPicker(rows, self.session.model.name, check), callback=chosen)
+
+    def action_mcp(self) -> None:
+        self.push_screen(McpScreen(self.session.mcp.snapshot()))
 
     def action_toggle_side(self) -> None:
         side = self.query_one("#side")

@@ -390,8 +390,12 @@ async def test_tool_call_ids_that_repeat_across_models_do_not_break_the_view(
 
     script = tmp_path / "second.yaml"
     script.write_text("- tool_calls: [{name: Echo, input: {text: b}, id: same}]\n- text: two\n")
-    session = scripted_session(reply(ToolCall("Echo", {"text": "a"}, id="same")),
-                               reply(Text("one")), tools=[EchoTool()], cwd=tmp_path)
+    session = scripted_session(
+        reply(ToolCall("Echo", {"text": "a"}, id="same")),
+        reply(Text("one")),
+        tools=[EchoTool()],
+        cwd=tmp_path,
+    )
     async with tui(session) as (app, pilot):
         await type_text(pilot, "first")
         await pilot.press("enter")

@@ -18,6 +18,7 @@ from textual.widgets import Button, Collapsible, Static
 
 from harness_tui.lazy import lazy_module
 from harness_tui.widgets.assistant_entry import AssistantEntry
+from harness_tui.widgets.mcp_screen import status_notice
 from harness_tui.widgets.tool_card import ToolCard
 
 # Loads on first use, after the first frame is painted (see harness_tui.lazy).
@@ -252,6 +253,10 @@ class Conversation(VerticalScroll):
             )
         elif isinstance(event, ev.Notice):
             self._add(NoticeEntry(event.message, event.level))
+        elif isinstance(event, ev.McpServerStatus):
+            notice = status_notice(event)
+            if notice is not None:
+                self._add(NoticeEntry(*notice))
         elif isinstance(event, ev.RunCancelled):
             await self._close_current()
             self._add(

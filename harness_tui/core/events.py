@@ -331,6 +331,93 @@ class TrustResolved(Event):
     remembered: bool = False
 
 
+# --- MCP servers ---------------------------------------------------------------------------
+
+McpStatus = Literal["connecting", "ready", "failed", "crashed", "stopped"]
+
+
+class McpServerStatus(Event):
+    """An MCP server's connection changed. ``connecting`` (``attempt`` > 0: a restart
+    after a crash), ``ready`` with its counts, ``failed`` (it never came up; ``error``
+    says why), ``crashed`` (it was up and went away; restarted on next use), ``stopped``
+    (the session closed it)."""
+
+    type: Literal["MCP_SERVER_STATUS"] = "MCP_SERVER_STATUS"
+    server: str
+    status: McpStatus
+    #: ``stdio``, ``http`` or ``sse``.
+    transport: str
+    #: What the server is, without secrets: the program, or the URL's origin and path.
+    target: str = ""
+    #: Where it was configured (a file, or ``plugin NAME``).
+    source: str = ""
+    tools: int = 0
+    resources: int = 0
+    prompts: int = 0
+    error: str | None = None
+    #: Restarts so far (0 for the first start).
+    attempt: int = 0
+    #: Where the server's stderr goes (stdio servers).
+    log_path: str | None = None
+
+
+class McpServerLog(Event):
+    """A log message the server sent (``notifications/message``)."""
+
+    type: Literal["MCP_SERVER_LOG"] = "MCP_SERVER_LOG"
+    server: str
+    level: str
+    message: str
+    logger: str | None = None
+
+
+class SamplingRequested(Event):
+    """An MCP server asks the session's model for a completion; answer with
+    ``Session.resolve_sampling``. ``messages`` are ``{"role", "text"}`` pairs."""
+
+    type: Literal["SAMPLING_REQUESTED"] = "SAMPLING_REQUESTED"
+    request_id: str
+    server: str
+    messages: tuple[dict[str, str], ...]
+    system_prompt: str | None = None
+    max_tokens: int
+    #: The model that would answer.
+    model: str
+
+
+class SamplingResolved(Event):
+    type: Literal["SAMPLING_RESOLVED"] = "SAMPLING_RESOLVED"
+    request_id: str
+    server: str
+    decision: Literal["approved", "declined", "cancelled", "failed"]
+    #: The model's answer as sent back to the server (approved requests).
+    response: str = ""
+    model: str | None = None
+    reason: str | None = None
+
+
+class ElicitationRequested(Event):
+    """An MCP server asks the user for input: a form built from ``requested_schema``
+    (``mode`` ``form``) or a visit to ``url`` (``mode`` ``url``). Answer with
+    ``Session.resolve_elicitation``."""
+
+    type: Literal["ELICITATION_REQUESTED"] = "ELICITATION_REQUESTED"
+    request_id: str
+    server: str
+    message: str
+    mode: Literal["form", "url"] = "form"
+    requested_schema: dict[str, Any] = Field(default_factory=dict)
+    url: str | None = None
+
+
+class ElicitationResolved(Event):
+    type: Literal["ELICITATION_RESOLVED"] = "ELICITATION_RESOLVED"
+    request_id: str
+    server: str
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
+
+
 # --- steering ----------------------------------------------------------------------------
 
 SteeringKind = Literal["steer", "follow_up"]
@@ -417,7 +504,13 @@ AgentEvent = Annotated[
     | SteeringDelivered
     | SteeringWithdrawn
     | SubagentStarted
-    | SubagentCompleted,
+    | SubagentCompleted
+    | McpServerStatus
+    | McpServerLog
+    | SamplingRequested
+    | SamplingResolved
+    | ElicitationRequested
+    | ElicitationResolved,
     Field(discriminator="type"),
 ]
 

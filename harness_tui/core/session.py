@@ -54,6 +54,7 @@ from harness_tui.core.events import (
 from harness_tui.core.hook_config import hooks_from_settings, script_paths
 from harness_tui.core.hooks import HookOutcome, HookPipeline
 from harness_tui.core.loop import AgentLoop, RunOutcome
+from harness_tui.core.mcp import McpManager
 from harness_tui.core.messages import Message, TextBlock, TokenUsage, UserMessage
 from harness_tui.core.models import DEMO_MODEL, ModelChoice, resolve_model
 from harness_tui.core.permission_rules import rules_from_settings
@@ -138,6 +139,20 @@ class Session:
             gate=gate
             or HookedGate(self.permission_engine, self.hooks, request_stop=self._request_halt),
         )
+        #: MCP servers: started with the session, in its task group (see core/mcp).
+        self.mcp = McpManager(
+            session_id=self.id,
+            cwd=self.cwd,
+            emit=self.emit,
+            emit_session=lambda cls, /, **fields: self.store.append(
+                cls(session_id=self.id, **fields)
+            ),
+            executor=self.executor,
+            model=lambda: self.model,
+            roots=self.permission_engine.workspace,
+            can_ask=lambda: self.permissions.policy != "deny",
+        )
+        self._notices += self.mcp.configure(settings, trusted=self.trusted)
         self.plan: tuple[PlanEntry, ...] = ()
         self.total_usage = TokenUsage()
         #: Dollars spent in this session, and in the current run (None: no known price).
@@ -180,6 +195,7 @@ class Session:
             await self.emit(Notice, message=notice)
         await self._ask_trust()
         await self._session_start_hooks()
+        await self.mcp.start(group)  # in the background: nothing waits for a server
         return self
 
     async def __aexit__(self, *exc_info: object) -> bool | None:
@@ -196,6 +212,7 @@ class Session:
     async def _shutdown(self) -> None:
         await self.cancel()
         await self.hooks.run("SessionEnd", {"reason": "exit"})
+        await self.mcp.aclose()
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()
@@ -321,6 +338,24 @@ class Session:
             await self.emit(Notice, message=problem, level="warning")
         added = [m for m in self.hooks.matchers if m not in before]
         await self._session_start_hooks(only=added)
+        for problem in self.mcp.configure(settings, trusted=True):
+            await self.emit(Notice, message=problem, level="warning")
+        await self.mcp.roots_changed(self.permission_engine.workspace())
+
+    async def resolve_sampling(
+        self, request_id: str, approved: bool, reason: str | None = None
+    ) -> None:
+        """Answer a ``SAMPLING_REQUESTED``: may the session's model answer the MCP
+        server's request (``reason``, if declined, is passed to the server)?"""
+        self.mcp.questions.resolve_sampling(request_id, approved, reason)
+
+    async def resolve_elicitation(
+        self, request_id: str, action: str, content: dict[str, Any] | None = None
+    ) -> None:
+        """Answer an ``ELICITATION_REQUESTED``: ``accept`` (with ``content`` fitting
+        the requested schema), ``decline`` or ``cancel``. Content that does not fit
+        raises ``HarnessError`` and leaves the question open."""
+        self.mcp.questions.resolve_elicitation(request_id, action, content)
 
     async def run(self, prompt: str) -> AsyncIterator[AgentEvent]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
@@ -413,7 +448,8 @@ class Session:
                     reason = "prompt_blocked" if hooked.blocked else "stopped_by_hook"
                     outcome = RunOutcome(reason, 0, "", TokenUsage())
                 else:
-                    self.messages.append(_prompt_message(text, queued, hooked))
+                    attached = await self.mcp.attach_mentions(text)
+                    self.messages.append(_prompt_message(text, queued, hooked, attached))
                     outcome = await loop.run()
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc
@@ -456,6 +492,7 @@ class Session:
                 )
                 return False
             await loop.finish_interrupted()
+            self.mcp.questions.cancel_all()  # servers' sampling and form questions
             self._returned = self.steering.drain()
             for item in self._returned:
                 await self._withdrawn(item, "cancelled")
@@ -555,14 +592,18 @@ class Session:
             await self._apply_model(choice)
         if self._provider is None:
             self._provider = self.model.create()
+        await self.mcp.wait_started()  # servers still starting: offer their tools too
         return self._provider
 
     def build_request(self, provider: Provider) -> ModelRequest:
+        hidden = self.permission_engine.hidden_tools()
         return ModelRequest(
             model=provider.model,
             system=self.system_prompt,
             messages=tuple(self.messages),
-            tools=self.executor.specs(exclude=self.permission_engine.hidden_tools()),
+            tools=self.mcp.select_tools(
+                self.executor.specs(exclude=hidden), self.model.context_window, hidden
+            ),
         )
 
     def tool_context(self, tool_call_id: str) -> ToolContext:
@@ -669,13 +710,25 @@ class SessionManager:
         await session.wait_closed()
 
 
-def _prompt_message(text: str, queued: QueuedMessage | None, hooked: HookOutcome) -> UserMessage:
-    """The prompt as the model gets it, with context added by UserPromptSubmit hooks."""
+def _prompt_message(
+    text: str,
+    queued: QueuedMessage | None,
+    hooked: HookOutcome,
+    attached: Sequence[tuple[str, str]] = (),
+) -> UserMessage:
+    """The prompt as the model gets it, with context added by UserPromptSubmit hooks
+    and the contents of the MCP resources it mentions (``@server:uri``)."""
     message = UserMessage.of(text, "follow_up" if queued else "prompt")
-    if not hooked.context:
+    added = [
+        TextBlock(text=f"[contents of {mention}]\n{contents}") for mention, contents in attached
+    ]
+    if hooked.context:
+        added.append(
+            TextBlock(text=f"[context from a UserPromptSubmit hook]\n{hooked.additional_context}")
+        )
+    if not added:
         return message
-    added = TextBlock(text=f"[context from a UserPromptSubmit hook]\n{hooked.additional_context}")
-    return message.model_copy(update={"content": (*message.content, added)})
+    return message.model_copy(update={"content": (*message.content, *added)})
 
 
 async def _close_provider(provider: Provider | None) -> None:

@@ -69,6 +69,11 @@ class ToolExecutor:
             raise ValueError(f"two tools are named {tool.name!r}")
         self.tools[tool.name] = tool
 
+    def remove(self, name: str) -> Tool | None:
+        """Take a tool out (an MCP server's list changed); its cached validator too."""
+        self._validators.pop(name, None)
+        return self.tools.pop(name, None)
+
     def specs(self, exclude: Iterable[str] = ()) -> tuple[ToolSpec, ...]:
         """The tools the model is offered, less ``exclude`` (denied outright)."""
         hidden = set(exclude)
