@@ -66,6 +66,9 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("clear", "start a new conversation"),
     ("cost", "tokens and cost so far"),
     ("hooks", "show the hooks pane"),
+    ("skills", "list the skills (/skill-name args runs one)"),
+    ("plugins", "list the plugins, and those that failed to load"),
+    ("context", "what goes into every request: instructions, skills, tools"),
     ("quit", "leave harness-tui"),
 ]
 
@@ -187,7 +190,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self.session.cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        yield PromptBox(self.session.cwd, self.slash_commands, id="prompt-box")
         yield StatusBar(
             clock=clock, model=self.session.model.name, mode=self.session.mode, id="status"
         )
@@ -369,9 +372,32 @@ class HarnessApp(App[None]):
             self.action_toggle_pane("hooks", show=True)
         elif name in ("quit", "exit"):
             self.run_worker(self.action_quit())
+        elif name in ("skills", "plugins", "context"):
+            self._list(name)
+        elif self.session.extensions.expand(name, "") is not None:
+            self._call(self.session.invoke_command(name, argument))
         else:
-            known = ", ".join(f"/{n}" for n, _ in SLASH_COMMANDS)
+            known = ", ".join(f"/{n}" for n, _ in self.slash_commands())
             self._say(f"Unknown command /{name}. Commands: {known}", "error")
+
+    def slash_commands(self) -> list[tuple[str, str]]:
+        """Built-in commands, then the session's custom commands and skills."""
+        builtin = {name for name, _ in SLASH_COMMANDS}
+        custom = [e for e in self.session.extensions.slash_entries() if e[0] not in builtin]
+        return SLASH_COMMANDS + custom
+
+    def _list(self, what: str) -> None:
+        """``/skills``, ``/plugins``, ``/context``: a listing in the conversation."""
+        extensions = self.session.extensions
+        if what == "skills":
+            text = extensions.describe_skills()
+        elif what == "plugins":
+            text = extensions.describe_plugins()
+        else:
+            session = self.session
+            specs = session.executor.specs(exclude=session.permission_engine.hidden_tools())
+            text = extensions.describe_context(session.system_prompt, specs)
+        self.query_one(Conversation).mount(NoticeEntry(text, "info"))
 
     # --- actions -------------------------------------------------------------------
 
@@ -409,7 +435,7 @@ class HarnessApp(App[None]):
             if isinstance(b, Binding) and b.description
         ]
         keys.append(("Ctrl+Q", "quit"))
-        slash = [(f"/{name}", about) for name, about in SLASH_COMMANDS]
+        slash = [(f"/{name}", about) for name, about in self.slash_commands()]
         self.push_screen(
             HelpScreen([("Keys", keys), ("Input", INPUT_KEYS), ("Slash commands", slash)])
         )

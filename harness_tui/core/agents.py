@@ -153,15 +153,19 @@ def load_agent_file(path: Path, source: str | None = None) -> tuple[AgentDefinit
     warnings = list(doc.warnings)
     for unknown in sorted(set(meta) - KNOWN_FIELDS):
         warnings.append(f"{path}: unknown field {unknown!r} ignored")
-    agent = make_agent(
-        meta.get("name"),
-        meta.get("description"),
-        doc.body,
-        tools=meta.get("tools"),
-        model=meta.get("model"),
-        where=str(path),
-        source=source or str(path),
-    )
+    try:
+        agent = make_agent(
+            meta.get("name"),
+            meta.get("description"),
+            doc.body,
+            tools=meta.get("tools"),
+            model=meta.get("model"),
+            where=str(path),
+            source=source or str(path),
+        )
+    except HarnessError as exc:
+        # The front matter was not YAML: that is the likelier cause; say both.
+        raise HarnessError("; ".join([str(exc), *doc.warnings])) from None
     return agent, warnings
 
 

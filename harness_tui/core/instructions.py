@@ -21,6 +21,8 @@ from typing import Literal
 from harness_tui.core import paths
 
 DEFAULT_MAX_BYTES = 32 * 1024
+#: A file cut shorter than this is left out instead.
+MIN_PIECE = 200
 #: Names looked for in each folder, in this order.
 FILE_NAMES = ("AGENTS.md", "CLAUDE.md", ".claude/CLAUDE.md", "HARNESS.md")
 
@@ -154,10 +156,11 @@ def load_instructions(cwd: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Instr
 
 
 def _cut(data: bytes, budget: int) -> bytes:
-    """At most ``budget`` bytes of ``data``, ending at a line (or character) boundary."""
+    """At most ``budget`` bytes of ``data``, ending at a line (or character) boundary;
+    nothing rather than a sliver too short to mean anything."""
     if len(data) <= budget:
         return data
-    if budget <= 0:
+    if budget < MIN_PIECE:
         return b""
     part = data[:budget]
     newline = part.rfind(b"\n")

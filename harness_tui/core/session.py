@@ -433,10 +433,8 @@ class Session:
         """Runs the prompt, then each message still queued, one run each."""
         try:
             while True:
-                cancelled = await self._run_once(text, queued)
-                await self._end_run_overrides()
-                if cancelled:
-                    return  # the queue went back to the user
+                if await self._run_once(text, queued):
+                    return  # cancelled: the queue went back to the user
                 nxt = self.steering.take_next()
                 if nxt is None:
                     return
@@ -479,6 +477,7 @@ class Session:
                 crash = exc
         duration_ms = (time.perf_counter() - started) * 1e3
         with anyio.CancelScope(shield=True):
+            await self._end_run_overrides()
             if outcome is not None:
                 await self.emit(
                     RunCompleted,
@@ -557,8 +556,7 @@ class Session:
             ]
         previous, self._model_after_run = self._model_after_run, None
         if previous is not None and self._pending_model is None:
-            with anyio.CancelScope(shield=True):
-                await self._apply_model(previous)
+            await self._apply_model(previous)
 
     async def _add_mcp_servers(self, servers: dict[str, dict[str, Any]]) -> None:
         """Hand plugins' MCP servers to the MCP client: the seam is a session method

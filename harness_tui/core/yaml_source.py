@@ -64,7 +64,11 @@ def parse_yaml(text: str, *, line_offset: int = 0) -> YamlDocument:
         # The context mark is where the broken construct began; the problem mark is
         # often just the end of the text.
         mark = exc.context_mark or exc.problem_mark
-        line = mark.line + 1 + line_offset if mark is not None else None
+        line = None
+        if mark is not None:
+            # An error "at the end of the stream" is about the last line there is.
+            last = max(1, len(text.splitlines()))
+            line = min(mark.line + 1, last) + line_offset
         where = f"line {line}: " if line is not None else ""
         context = f" ({exc.context})" if exc.context else ""
         raise YamlError(f"{where}{exc.problem or exc}{context}", line) from None

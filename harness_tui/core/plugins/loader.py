@@ -239,7 +239,10 @@ class _Builder:
         self.folder = path.parent
 
     def where(self, loc: list[Any], message: str) -> str:
-        return f"{at(self.path, self.doc, loc)}{location_text(loc)}: {message}"
+        field = location_text(loc)
+        if message.startswith(field + "."):  # the message names a field inside it
+            return f"{at(self.path, self.doc, loc)}{message}"
+        return f"{at(self.path, self.doc, loc)}{field}: {message}"
 
     def step(self, loc: list[Any], make: Any, *args: Any) -> Any:
         try:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -43,10 +44,42 @@ from harness_tui.core.yaml_source import YamlDocument, YamlError, parse_yaml
 MANIFEST_NAMES = ("plugin.yaml", "plugin.yml")
 SECTIONS = ("models", "skills", "commands", "mcp_servers", "agents", "hooks")
 
+
+def _matching(pattern: str, explanation: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"{value!r} {explanation}")
+        return value
+
+    return AfterValidator(check)
+
+
 #: Names tools can have in every provider's API.
-ToolName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
+ToolName = Annotated[
+    str,
+    _matching(
+        r"^[A-Za-z][A-Za-z0-9_-]{0,63}\Z",
+        "is not a tool name (a letter, then letters, digits, '_' or '-'; at most 64)",
+    ),
+]
 #: ``module.path:function``.
-ModuleRef = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$")]
+ModuleRef = Annotated[
+    str,
+    _matching(
+        r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*\Z",
+        "is not a module path: write module:function (tools:summarize, or "
+        "plugins.<plugin>.tools:summarize)",
+    ),
+]
+PluginName = Annotated[
+    str,
+    _matching(
+        r"^[a-z0-9][a-z0-9_-]{0,63}\Z",
+        "is not a plugin name (lower-case letters, digits, '-' and '_'; at most 64)",
+    ),
+]
 
 
 class PluginError(ValueError):
@@ -103,7 +136,9 @@ class CommandEntry(_Entry):
 class McpServerEntry(_Entry):
     """An MCP server, in ``.mcp.json``'s terms."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    name: Annotated[
+        str, _matching(r"^[A-Za-z0-9_-]{1,64}\Z", "is not a server name (letters, digits, - _)")
+    ]
     type: Literal["stdio", "http", "sse"] = "stdio"
     command: str | None = None
     args: list[str] = Field(default_factory=list)
@@ -184,7 +219,7 @@ class HookEntry(_Entry):
 
 
 class PluginManifest(_Entry):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: PluginName
     version: str | None = None
     description: str | None = None
     models: dict[str, Any] | list[dict[str, Any]] | None = None

@@ -79,7 +79,7 @@ def load_callable(ref: str, plugin: str, folder: Path) -> Callable[..., Any]:
         raise PluginError(f"{ref!r}: the module {'.'.join(parts)} has no {attr!r}")
     value = getattr(module, attr)
     if not callable(value):
-        raise PluginError(f"{ref!r}: {attr!r} is a {type(value).__name__}, not a function")
+        raise PluginError(f"{ref!r}: {attr!r} is not a function (it is {type(value).__name__})")
     return value
 
 
