@@ -138,7 +138,10 @@ class ToolCard(Vertical):
         yield Vertical(classes="card-children")
 
     def on_mount(self) -> None:
-        self._refresh_all()
+        # Not _refresh_all: is_mounted is only true once the Mount handlers have run, and
+        # a card with no event after its start (frozen clock) would stay blank.
+        self._refresh_header()
+        self._refresh_body()
         if not self._frozen:
             self._timer = self.set_interval(0.1, self._spin)
 
