@@ -573,3 +573,15 @@ async def test_a_broken_plugin_becomes_a_notice_and_the_session_starts(tmp_path:
         notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
     assert any("plugin skipped:" in n and "has no 'nope'" in n for n in notices)
     assert events[-1].type == "RUN_COMPLETED"
+
+
+def test_the_command_line_resolves_plugin_models(
+    plugins_on: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness_tui import cli
+
+    monkeypatch.chdir(tmp_path)
+    args = cli.build_parser().parse_args(["-p", "x", "--model", "lmstudio/qwen3"])
+    _trusted, settings = cli._trusted_settings(args)
+    model, _mode, _notices = cli._configured(args, settings)
+    assert (model.name, model.provider) == ("lmstudio/qwen3", "lmstudio")

@@ -13,6 +13,7 @@ from harness_tui.core.plugins.loader import (
     PluginFailure,
     PluginSet,
     discover_plugins,
+    plugin_model_sources,
     plugin_roots,
 )
 from harness_tui.core.plugins.manifest import PluginError, PluginManifest
@@ -25,6 +26,7 @@ __all__ = [
     "PluginManifest",
     "PluginSet",
     "discover_plugins",
+    "plugin_model_sources",
     "plugin_roots",
     "with_plugin_models",
 ]

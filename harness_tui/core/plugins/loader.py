@@ -191,6 +191,31 @@ def discover_plugins(
     return result
 
 
+def plugin_model_sources(roots: Iterable[tuple[Path, Source]]) -> list[tuple[Path, dict]]:
+    """The ``models`` sections of the plugins under ``roots``, read from the manifests
+    alone (nothing imported): what the command line needs to resolve ``--model`` before
+    the session loads the plugins (and reports their problems)."""
+    found: list[tuple[Path, dict]] = []
+    names: set[str] = set()
+    for root, _source in roots:
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            manifest_path = manifest_in(folder)
+            if manifest_path is None:
+                continue
+            try:
+                manifest, _doc = read_manifest(manifest_path)
+                if manifest.name in names:
+                    continue
+                names.add(manifest.name)
+                if manifest.models is not None:
+                    found.append((manifest_path, catalogue_entries(manifest.models, manifest.name)))
+            except PluginError:
+                continue  # the session reports it
+    return found
+
+
 def load_plugin(
     manifest_path: Path, source: Source, taken: Mapping[str, str], names: set[str]
 ) -> LoadedPlugin | None:

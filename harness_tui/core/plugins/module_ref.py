@@ -81,13 +81,3 @@ def load_callable(ref: str, plugin: str, folder: Path) -> Callable[..., Any]:
     if not callable(value):
         raise PluginError(f"{ref!r}: {attr!r} is not a function (it is {type(value).__name__})")
     return value
-
-
-def module_files(plugin: str, folder: Path) -> list[Path]:
-    """The files of a plugin's modules imported so far (for the protected-file list)."""
-    prefix = plugin_package(plugin, folder) + "."
-    return [
-        Path(m.__file__)
-        for key, m in list(sys.modules.items())
-        if key.startswith(prefix) and getattr(m, "__file__", None)
-    ]
