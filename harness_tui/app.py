@@ -374,7 +374,7 @@ class HarnessApp(App[None]):
             self.run_worker(self.action_quit())
         elif name in ("skills", "plugins", "context"):
             self._list(name)
-        elif self.session.extensions.expand(name, "") is not None:
+        elif self.session.extensions.has_command(name):
             self._call(self.session.invoke_command(name, argument))
         else:
             known = ", ".join(f"/{n}" for n, _ in self.slash_commands())

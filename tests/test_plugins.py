@@ -428,12 +428,17 @@ async def test_project_plugins_load_only_in_a_trusted_folder(tmp_path: Path) -> 
         "def hello(name: str) -> str:\n    '''Greet.'''\n    return f'hello {name}'\n"
         "def allow(payload):\n    return None\n"
     )
+    (folder / "skills" / "greet").mkdir(parents=True)
+    (folder / "skills" / "greet" / "SKILL.md").write_text(
+        "---\nname: greet\ndescription: Greet people.\n---\nSay hello.\n"
+    )
     session, _ = scripted([reply(Text("hi"))], project, trusted=None)
     async with session:
-        assert "hello" not in session.executor.tools
+        assert "hello" not in session.executor.tools and "greet" not in session.system_prompt
         await wait_for(session.store, lambda e: e.type == "TRUST_REQUESTED")
         await session.resolve_trust(True, remember=False)
-        assert "hello" in session.executor.tools
+        assert {"hello", "Skill"} <= set(session.executor.tools)
+        assert "- greet: Greet people." in session.system_prompt
         assert any(h.label == "local:allow" for m in session.hooks.matchers for h in m.hooks)
         assert "local" in session.extensions.describe_plugins()
 
@@ -585,3 +590,15 @@ def test_the_command_line_resolves_plugin_models(
     _trusted, settings = cli._trusted_settings(args)
     model, _mode, _notices = cli._configured(args, settings)
     assert (model.name, model.provider) == ("lmstudio/qwen3", "lmstudio")
+
+
+def test_the_readme_example_manifest_is_valid() -> None:
+    import re
+
+    from harness_tui.core.plugins.manifest import PluginManifest
+    from harness_tui.core.yaml_source import parse_yaml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "skills:" in b]
+    manifest = PluginManifest.model_validate(parse_yaml(block).data)
+    assert manifest.name == "my-plugin" and manifest.commands[0].allowed_args == ["-i", "-w"]

@@ -9,12 +9,10 @@ import pytest
 
 from harness_tui.core import paths
 from harness_tui.core.messages import ToolResultMessage
-from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
 from harness_tui.core.skills import discover_skills, skill_folders
-from harness_tui.core.tools import builtin_tools
-from tests.helpers import run_to_end, types
+from tests.helpers import run_to_end, scripted_in, types
 
 BODY = "# Steps\nDo the secret thing: BODY-MARKER. Target: $ARGUMENTS"
 
@@ -100,14 +98,7 @@ def test_bad_yaml_and_odd_fields(tmp_path: Path) -> None:
 
 
 def scripted_session(tmp_path: Path, *replies, **options) -> tuple[Session, ScriptedProvider]:
-    provider = ScriptedProvider(list(replies))
-    session = Session(
-        model=ModelChoice("scripted", "scripted", lambda: provider),
-        cwd=tmp_path,
-        tools=builtin_tools(),
-        **options,
-    )
-    return session, provider
+    return scripted_in(tmp_path, list(replies), **options)
 
 
 async def test_only_names_and_descriptions_reach_the_prompt_and_the_skill_tool_loads_the_body(

@@ -9,11 +9,9 @@ import pytest
 from harness_tui.core import paths
 from harness_tui.core.commands import discover_commands, substitute_arguments
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
-from harness_tui.core.tools import builtin_tools
-from tests.helpers import types, wait_for
+from tests.helpers import scripted_in, types, wait_for
 
 
 def write_command(folder: Path, name: str, body: str, **fields: str) -> Path:
@@ -72,15 +70,7 @@ def test_commands_are_found_with_their_frontmatter(tmp_path: Path) -> None:
 
 
 def scripted_session(tmp_path: Path, *replies, **options) -> tuple[Session, ScriptedProvider]:
-    provider = ScriptedProvider(list(replies))
-    session = Session(
-        model=ModelChoice("scripted", "scripted", lambda: provider),
-        cwd=tmp_path,
-        tools=builtin_tools(),
-        trusted=True,
-        **options,
-    )
-    return session, provider
+    return scripted_in(tmp_path, list(replies), trusted=True, **options)
 
 
 async def run_of(session: Session, run_id: str | None) -> list:
@@ -136,13 +126,9 @@ async def test_a_commands_model_and_allowed_tools_apply_to_its_run_only(tmp_path
 
 async def test_an_untrusted_projects_command_grants_nothing(tmp_path: Path) -> None:
     write_command(tmp_path / ".claude" / "commands", "make", "Make it", **{"allowed-tools": "Bash"})
-    provider = ScriptedProvider(
-        [reply(ToolCall("Bash", {"command": "touch x"})), reply(Text("ok"))]
-    )
-    session = Session(
-        model=ModelChoice("scripted", "scripted", lambda: provider),
-        cwd=tmp_path,
-        tools=builtin_tools(),
+    session, _ = scripted_in(
+        tmp_path,
+        [reply(ToolCall("Bash", {"command": "touch x"})), reply(Text("ok"))],
         trusted=False,
         ask_policy="deny",
     )

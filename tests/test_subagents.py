@@ -12,11 +12,10 @@ import pytest
 from harness_tui.core.agents import discover_agents
 from harness_tui.core.events import Event
 from harness_tui.core.messages import ToolResultMessage, UserMessage
-from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.base import ModelRequest
 from harness_tui.core.providers.scripted import (
     Reply,
-    ScriptedProvider,
+    Sleep,
     Text,
     ToolCall,
     Usage,
@@ -25,7 +24,7 @@ from harness_tui.core.providers.scripted import (
 )
 from harness_tui.core.session import Session
 from harness_tui.core.tools import builtin_tools
-from tests.helpers import EchoTool, run_to_end, squeeze, types, wait_for
+from tests.helpers import EchoTool, run_to_end, scripted_in, squeeze, types, wait_for
 
 
 class Router:
@@ -46,10 +45,9 @@ class Router:
 
 
 def session_with(router: Router, cwd: Path, **options) -> Session:
-    provider = ScriptedProvider(router)
     options.setdefault("tools", [EchoTool()])
     options.setdefault("trusted", True)
-    return Session(model=ModelChoice("scripted", "scripted", lambda: provider), cwd=cwd, **options)
+    return scripted_in(cwd, router, **options)[0]
 
 
 def task(call_id: str, prompt: str, agent: str = "general-purpose") -> ToolCall:
@@ -340,3 +338,18 @@ def test_agent_files_are_found_and_bad_ones_reported(tmp_path: Path) -> None:
     assert found.agents["writer"].model is None
     assert any("nameless.md: description: required" in p for p in found.problems)
     assert any("bad.md" in p and "line 2" in p for p in found.problems)
+
+
+async def test_a_subagent_is_not_cut_by_the_tool_timeout(tmp_path: Path) -> None:
+    router = Router(
+        {
+            "user task": [reply(task("task_1", "slow job")), reply(Text("ok"))],
+            "slow job": [reply(ToolCall("Echo", {"text": "a"})), reply(Sleep(0.3), Text("done"))],
+        }
+    )
+    session = session_with(router, tmp_path)
+    session.executor.timeout_s = 0.1  # shorter than the sub-agent's whole run
+    async with session:
+        events = await run_to_end(session, "user task")
+    task_done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED" and e.tool_name == "Task")
+    assert task_done.content == "done"

@@ -483,6 +483,9 @@ class TaskTool(Tool):
     concurrency_safe = True
     #: ``Task(code-reviewer)`` rules name the agent.
     rule_field = "subagent_type"
+    #: No wall-clock limit from the executor: the sub-agent's turns are bounded by
+    #: ``max_turns`` and each of its tool calls by the usual timeout; Esc cancels it.
+    timeout_s: float | None = None
 
     def __init__(self, agents: AgentSet, parent: AgentParent) -> None:
         self.agents = agents

@@ -10,7 +10,7 @@ the folder is trusted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +52,14 @@ class Extensions:
         parts = [self.instructions.prompt_section(), self.skills.prompt_section()]
         return "\n\n".join(p for p in parts if p) or None
 
-    def add_project_plugins(self, taken: Mapping[str, str]) -> PluginSet:
-        """Load the project's plugins (the folder was trusted during the session); their
-        agents and skills join the others. Returns what was loaded."""
+    def trust_project(self, taken: Mapping[str, str]) -> tuple[PluginSet, str | None]:
+        """The folder was trusted during the session: load the project's plugins (their
+        agents and skills join the others) and let project files' ``allowed-tools``
+        grant. Returns the plugins loaded and a system prompt section for their skills."""
         self.trusted = True
+        for name, skill in list(self.skills.skills.items()):
+            if skill.source == "project":
+                self.skills.skills[name] = replace(skill, trusted=True)
         roots = [r for r in plugin_roots(self.cwd, include_project=True) if r[1] == "project"]
         added = discover_plugins(
             roots, taken=taken, loaded_names=[p.name for p in self.plugins.plugins]
@@ -64,10 +68,18 @@ class Extensions:
         for agent in added.agents():
             self.agents.add(agent)
         more = discover_skills(added.skill_folders())
+        new = SkillCatalog()
         for skill in more.skills.values():
+            if skill.name not in self.skills.skills:
+                new.add(skill)
             self.skills.add(skill)
         self.skills.problems += more.problems
-        return added
+        return added, new.prompt_section()
+
+    def has_command(self, name: str) -> bool:
+        """A custom command or a user-invocable skill of that name exists."""
+        skill = self.skills.get(name)
+        return name in self.commands.commands or (skill is not None and skill.user_invocable)
 
     # --- slash commands ---------------------------------------------------------------
 

@@ -131,6 +131,7 @@ class Session:
         )
         self._notices += self.extensions.problems
         settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
+        self._default_prompt = not system_prompt
         self.system_prompt = system_prompt or build_system_prompt(
             self.cwd, self.extensions.prompt_extra()
         )
@@ -155,7 +156,11 @@ class Session:
         self._stop_blocks = 0
         self._trust_pending = False
         self.executor = ToolExecutor(
-            [*base_tools, *self._extension_tools(base_tools)],
+            [
+                *base_tools,
+                *self.extensions.plugins.tools(),
+                *self._extension_tools(base_tools),
+            ],
             gate=gate
             or HookedGate(self.permission_engine, self.hooks, request_stop=self._request_halt),
         )
@@ -347,11 +352,13 @@ class Session:
         self.trusted = True
         settings = load_settings(self.cwd, include_project=True)
         before = list(self.hooks.matchers)
-        plugins = self.extensions.add_project_plugins(
+        plugins, skills_section = self.extensions.trust_project(
             dict.fromkeys(self.executor.tools, "a tool of this session")
         )
-        for tool in plugins.tools():
+        for tool in [*plugins.tools(), *self._extension_tools(list(self.executor.tools.values()))]:
             self.executor.add(tool)
+        if skills_section and self._default_prompt:
+            self.system_prompt += "\n\n" + skills_section
         self.hooks.matchers += plugins.hook_matchers()
         settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
         for problem in settings.problems + plugins.problems + self._configure(settings):
@@ -522,10 +529,9 @@ class Session:
             return True
 
     def _extension_tools(self, base: list[Tool]) -> list[Tool]:
-        """Plugins' tools, Skill (when there are skills) and Task, unless the caller's
-        own tools already use those names."""
+        """Skill (when there are skills) and Task, unless ``base`` has those names."""
         names = {t.name for t in base}
-        tools: list[Tool] = self.extensions.plugins.tools()
+        tools: list[Tool] = []
         if self.extensions.skills.model_invocable and "Skill" not in names:
             tools.append(SkillTool(self.extensions.skills, self._skill_loaded))
         if "Task" not in names:

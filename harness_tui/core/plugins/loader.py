@@ -12,7 +12,7 @@ line and the field, and the other plugins still load.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -167,28 +167,32 @@ def discover_plugins(
     owners = dict(taken or {})
     names = set(loaded_names)
     result = PluginSet()
-    for root, source in roots:
-        if not root.is_dir():
+    for manifest_path, source in manifests(roots):
+        try:
+            plugin = load_plugin(manifest_path, source, owners, names)
+        except PluginError as exc:
+            result.failures.append(PluginFailure(manifest_path, str(exc)))
             continue
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-            manifest_path = manifest_in(folder)
-            if manifest_path is None:
-                continue
-            try:
-                plugin = load_plugin(manifest_path, source, owners, names)
-            except PluginError as exc:
-                result.failures.append(PluginFailure(manifest_path, str(exc)))
-                continue
-            if plugin is None:
-                result.notes.append(
-                    f"{manifest_path}: not loaded: a plugin of the same name comes first"
-                )
-                continue
-            names.add(plugin.name)
-            for tool in plugin.tools:
-                owners[tool.name] = f"the {plugin.name} plugin"
-            result.plugins.append(plugin)
+        if plugin is None:
+            result.notes.append(
+                f"{manifest_path}: not loaded: a plugin of the same name comes first"
+            )
+            continue
+        names.add(plugin.name)
+        for tool in plugin.tools:
+            owners[tool.name] = f"the {plugin.name} plugin"
+        result.plugins.append(plugin)
     return result
+
+
+def manifests(roots: Iterable[tuple[Path, Source]]) -> Iterator[tuple[Path, Source]]:
+    """Each plugin manifest under ``roots`` (one plugin folder deep), in order."""
+    for root, source in roots:
+        if root.is_dir():
+            for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+                manifest_path = manifest_in(folder)
+                if manifest_path is not None:
+                    yield manifest_path, source
 
 
 def plugin_model_sources(roots: Iterable[tuple[Path, Source]]) -> list[tuple[Path, dict]]:
@@ -197,22 +201,16 @@ def plugin_model_sources(roots: Iterable[tuple[Path, Source]]) -> list[tuple[Pat
     the session loads the plugins (and reports their problems)."""
     found: list[tuple[Path, dict]] = []
     names: set[str] = set()
-    for root, _source in roots:
-        if not root.is_dir():
-            continue
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-            manifest_path = manifest_in(folder)
-            if manifest_path is None:
+    for manifest_path, _source in manifests(roots):
+        try:
+            manifest, _doc = read_manifest(manifest_path)
+            if manifest.name in names:
                 continue
-            try:
-                manifest, _doc = read_manifest(manifest_path)
-                if manifest.name in names:
-                    continue
-                names.add(manifest.name)
-                if manifest.models is not None:
-                    found.append((manifest_path, catalogue_entries(manifest.models, manifest.name)))
-            except PluginError:
-                continue  # the session reports it
+            names.add(manifest.name)
+            if manifest.models is not None:
+                found.append((manifest_path, catalogue_entries(manifest.models, manifest.name)))
+        except PluginError:
+            continue  # the session reports it
     return found
 
 
