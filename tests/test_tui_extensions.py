@@ -8,13 +8,14 @@ from pathlib import Path
 from harness_tui.app import HarnessApp
 from harness_tui.core import events as ev
 from harness_tui.core.messages import ToolCallBlock
-from harness_tui.core.providers.scripted import Text, reply
+from harness_tui.core.providers.base import ModelRequest
+from harness_tui.core.providers.scripted import Reply, Text, ToolCall, reply
 from harness_tui.core.session import Session
 from harness_tui.widgets.conversation import Conversation, NoticeEntry, UserEntry
 from harness_tui.widgets.prompt_input import PromptInput
 from harness_tui.widgets.tool_card import ToolCard
 from tests import tui_events as canned
-from tests.helpers import wait_for
+from tests.helpers import EchoTool, scripted_in, wait_for
 from tests.test_tui import scripted_session, tui, type_text, until
 from tests.tui_events import make
 
@@ -162,3 +163,25 @@ def test_nested_subagent_cards(snap_compare) -> None:
         assert cards["r2"].parent is cards["task_2"].children_box
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+async def test_a_live_subagents_cards_nest_under_its_task_card(tmp_path: Path) -> None:
+    def script(request: ModelRequest) -> Reply:
+        turn = sum(m.role == "assistant" for m in request.messages)
+        if request.messages[0].text == "delegate":
+            job = {"description": "echo", "prompt": "echo job", "subagent_type": "general-purpose"}
+            return reply(ToolCall("Task", job, id="task")) if turn == 0 else reply(Text("done"))
+        if turn == 0:
+            return reply(ToolCall("Echo", {"text": "from the helper"}, id="inner"))
+        return reply(Text("echoed"))
+
+    session, _ = scripted_in(tmp_path, script, tools=[EchoTool()])
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "delegate")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        await until(pilot, lambda: len(app.query(ToolCard)) == 2)
+        cards = {c.tool_call_id: c for c in app.query(ToolCard)}
+        await until(pilot, lambda: cards["task"].status == "done")
+        assert cards["inner"].parent is cards["task"].children_box
+        assert cards["task"].agent_label == "general-purpose · completed"
