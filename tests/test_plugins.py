@@ -602,3 +602,31 @@ def test_the_readme_example_manifest_is_valid() -> None:
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "skills:" in b]
     manifest = PluginManifest.model_validate(parse_yaml(block).data)
     assert manifest.name == "my-plugin" and manifest.commands[0].allowed_args == ["-i", "-w"]
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["-n", "5", "--stat"], None),
+        (["-n5", "--format=%h %s"], None),
+        (["--", "-rf"], None),  # after --, a name, not an option
+        (["-x"], "the option '-x' is not in allowed_args"),
+        (["-nx/../../etc"], "outside the sandbox"),
+        (["--format=/etc/passwd"], "outside the sandbox"),
+        (["~/.ssh/id_rsa"], "outside the sandbox"),
+        (["link/secret"], "outside the sandbox"),  # a symlink out
+        (["a\0b"], "NUL byte"),
+    ],
+)
+def test_command_arguments(tmp_path: Path, args: list[str], problem: str | None) -> None:
+    from harness_tui.core.plugins.command_tool import check_arguments
+    from harness_tui.core.plugins.manifest import CommandEntry
+
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    (sandbox / "link").symlink_to(tmp_path)
+    entry = CommandEntry(name="t", command="git log", allowed_args=["-n", "--stat", "--format"])
+    found = check_arguments(args, entry, sandbox)
+    assert found is None if problem is None else problem in (found or "")
+    options_only = CommandEntry(name="t", command="ls", allowed_args=["-l"], positional_args=False)
+    assert "options only" in (check_arguments(["x"], options_only, sandbox) or "")

@@ -4,7 +4,8 @@ arguments, the manifest fixes everything else.
 - The program and its leading words come from the manifest; the command runs without a
   shell (no pipes, no substitutions, no redirections), in its own process group.
 - Options (``-n``, ``--stat``, ``--format=x``) must be listed in ``allowed_args``
-  (``--format`` also allows ``--format=value``); everything after ``--`` is positional.
+  (``--format`` also allows ``--format=value``, ``-n`` also ``-n5``; such values are
+  checked like paths); everything after ``--`` is positional.
 - ``sandbox_path`` is the working folder and the only folder arguments may name: any
   argument that would resolve to a path outside it (``../x``, ``/etc``, ``~/.ssh``, a
   symlink out) is refused — also when it is not meant as a path, to be safe.
@@ -114,17 +115,30 @@ def check_arguments(args: list[str], entry: CommandEntry, sandbox: Path) -> str 
             options_done = True
             continue
         if not options_done and arg.startswith("-") and arg != "-":
-            flag, equals, value = arg.partition("=")
-            if arg not in allowed and not (equals and flag in allowed):
+            value = _option_value(arg, allowed)
+            if value is None:
                 listed = ", ".join(sorted(allowed)) or "none"
                 return f"the option {arg!r} is not in allowed_args (allowed: {listed})"
-            if equals and not _inside(value, sandbox):
+            if value and not _inside(value, sandbox):
                 return f"{value!r} (in {arg!r}) is outside the sandbox folder {sandbox}"
             continue
         if not entry.positional_args:
             return f"{arg!r}: this command takes options only"
         if not _inside(arg, sandbox):
             return f"{arg!r} is outside the sandbox folder {sandbox}"
+    return None
+
+
+def _option_value(arg: str, allowed: set[str]) -> str | None:
+    """The value an allowed option carries (``""`` for none); None when the option is
+    not allowed. ``--opt=value`` and, for a short option, ``-n5`` carry one."""
+    if arg in allowed:
+        return ""
+    flag, equals, value = arg.partition("=")
+    if equals and flag in allowed:
+        return value
+    if not arg.startswith("--") and len(arg) > 2 and arg[:2] in allowed:
+        return arg[2:]
     return None
 
 

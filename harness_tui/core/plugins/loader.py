@@ -70,7 +70,8 @@ class LoadedPlugin:
         if self.agents:
             parts.append("agents " + ", ".join(a.name for a in self.agents))
         if self.models:
-            parts.append(f"{sum('/' in k for k in self.models)} models")
+            models = sum("/" in key for key in self.models)
+            parts.append(f"{len(self.models) - models} providers, {models} models")
         if self.mcp_servers:
             parts.append("MCP " + ", ".join(self.mcp_servers))
         version = f" {self.version}" if self.version else ""
@@ -126,7 +127,7 @@ class PluginSet:
         return lines
 
 
-def bundled_plugins_dir() -> Path | None:
+def bundled_plugins_dir() -> Path:
     """The plugins shipped with harness-tui (``harness_tui.plugins``)."""
     root = files("harness_tui.plugins")
     return root if isinstance(root, Path) else Path(str(root))
@@ -146,9 +147,7 @@ def plugin_roots(cwd: Path, *, include_project: bool) -> list[tuple[Path, Source
     if include_project:
         roots.append((cwd / ".harness" / "plugins", "project"))
     roots.append((paths.config_dir() / "plugins", "user"))
-    bundled = bundled_plugins_dir()
-    if bundled is not None:
-        roots.append((bundled, "bundled"))
+    roots.append((bundled_plugins_dir(), "bundled"))
     return roots
 
 
