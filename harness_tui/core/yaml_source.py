@@ -56,7 +56,8 @@ def parse_yaml(text: str, *, line_offset: int = 0) -> YamlDocument:
     ``line_offset`` shifts line numbers (YAML embedded after other lines of a file)."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    # libyaml when PyYAML was built with it: several times faster, same nodes and marks.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
