@@ -65,6 +65,9 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("cost", "tokens and cost so far"),
     ("hooks", "show the hooks pane"),
     ("mcp", "MCP servers: status, tools, resources, prompts"),
+    ("skills", "list the skills (/skill-name args runs one)"),
+    ("plugins", "list the plugins, and those that failed to load"),
+    ("context", "what goes into every request: instructions, skills, tools"),
     ("quit", "leave harness-tui"),
 ]
 
@@ -218,7 +221,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self._cwd, self._slash_commands, id="prompt-box")
+        yield PromptBox(self._cwd, self.slash_commands, id="prompt-box")
         session = self.session
         yield StatusBar(
             clock=clock,
@@ -431,9 +434,6 @@ class HarnessApp(App[None]):
             self.query_one(Conversation).scroll_to_widget(card, animate=False)
             card.focus()
 
-    def _slash_commands(self) -> list[tuple[str, str]]:
-        return SLASH_COMMANDS + self.session.mcp.prompt_commands()
-
     @work(group="commands", exit_on_error=False)
     async def _mcp_prompt(self, command: str, argument: str) -> None:
         """``/mcp__server__prompt args``: the server's prompt, sent as a message."""
@@ -495,9 +495,36 @@ class HarnessApp(App[None]):
             self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):
             self.run_worker(self.action_quit())
+        elif name in ("skills", "plugins", "context"):
+            self._list(name)
+        elif self.session.extensions.has_command(name):
+            self._call(self.session.invoke_command(name, argument))
         else:
-            known = ", ".join(f"/{n}" for n, _ in SLASH_COMMANDS)
+            known = ", ".join(f"/{n}" for n, _ in self.slash_commands())
             self._say(f"Unknown command /{name}. Commands: {known}", "error")
+
+    def slash_commands(self) -> list[tuple[str, str]]:
+        """Built-in commands, then the session's custom commands, skills and MCP prompts
+        (only the built-ins until the session is up)."""
+        session = self.session
+        if session is None:
+            return SLASH_COMMANDS
+        builtin = {name for name, _ in SLASH_COMMANDS}
+        custom = [e for e in session.extensions.slash_entries() if e[0] not in builtin]
+        return SLASH_COMMANDS + custom + session.mcp.prompt_commands()
+
+    def _list(self, what: str) -> None:
+        """``/skills``, ``/plugins``, ``/context``: a listing in the conversation."""
+        extensions = self.session.extensions
+        if what == "skills":
+            text = extensions.describe_skills()
+        elif what == "plugins":
+            text = extensions.describe_plugins()
+        else:
+            session = self.session
+            specs = session.executor.specs(exclude=session.permission_engine.hidden_tools())
+            text = extensions.describe_context(session.system_prompt, specs)
+        self.query_one(Conversation).mount(NoticeEntry(text, "info"))
 
     # --- actions -------------------------------------------------------------------
 
@@ -537,7 +564,7 @@ class HarnessApp(App[None]):
             if isinstance(b, Binding) and b.description
         ]
         keys.append(("Ctrl+Q", "quit"))
-        slash = [(f"/{name}", about) for name, about in SLASH_COMMANDS]
+        slash = [(f"/{name}", about) for name, about in self.slash_commands()]
         self.push_screen(
             HelpScreen([("Keys", keys), ("Input", INPUT_KEYS), ("Slash commands", slash)])
         )

@@ -259,7 +259,12 @@ def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
     if trust:
         store.trust(cwd)
     trusted = trust or store.is_trusted(cwd)
-    return trusted, load_settings(cwd, include_project=trusted)
+    settings = load_settings(cwd, include_project=trusted)
+    # Plugins' models, so that --model and the settings' `model` can name them.
+    from harness_tui.core.plugins import plugin_model_sources, plugin_roots, with_plugin_models
+
+    roots = plugin_roots(cwd, include_project=trusted)
+    return trusted, with_plugin_models(settings, plugin_model_sources(roots))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -185,6 +185,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "status": "failed",
         "result": "no",
         "duration_ms": 99.0,
+        "turns": 2,
+        "usage": {"input_tokens": 10, "output_tokens": 3},
     },
     "MCP_SERVER_STATUS": {
         "server": "time",

@@ -142,7 +142,7 @@ async def test_prompt_commands_send_the_prompt(tmp_path: Path) -> None:
             pilot,
         ):
             assert ("mcp__demo__review", "Review some code. <code> [style]") in (
-                app._slash_commands()
+                app.slash_commands()
             )
             await type_text(pilot, "/mcp__demo__review x=1")
             await pilot.press("enter")

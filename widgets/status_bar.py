@@ -131,7 +131,8 @@ class StatusBar(Static):
             self.tokens_in = event.total.input_tokens + event.total.cache_read_tokens
             self.tokens_out = event.total.output_tokens
             self.cost = event.total_cost_usd
-            self.context_used, self.context_window = event.context_tokens, event.context_window
+            if event.parent_tool_call_id is None:  # a sub-agent's context is not ours
+                self.context_used, self.context_window = event.context_tokens, event.context_window
 
     def render(self) -> str:
         parts = [

@@ -470,6 +470,9 @@ class SubagentCompleted(Event):
     status: Literal["completed", "failed", "cancelled"]
     result: str = ""
     duration_ms: float
+    #: Model turns the sub-agent took, and the tokens it used.
+    turns: int = 0
+    usage: TokenUsage = TokenUsage()
 
 
 AgentEvent = Annotated[
