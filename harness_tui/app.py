@@ -26,19 +26,12 @@ from textual.widgets import Footer, Label
 from harness_tui.core.errors import HarnessError
 from harness_tui.lazy import lazy_module
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
-from harness_tui.widgets.elicitation_dialog import ElicitationDialog
-from harness_tui.widgets.help_screen import HelpScreen
 from harness_tui.widgets.hooks_pane import HooksPane
-from harness_tui.widgets.mcp_screen import McpScreen
-from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.pending_queue import PendingQueue
-from harness_tui.widgets.permission_dialog import PermissionDialog
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
-from harness_tui.widgets.sampling_dialog import SamplingDialog
 from harness_tui.widgets.status_bar import CANCELLING, StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
-from harness_tui.widgets.trust_dialog import TrustDialog
 
 if TYPE_CHECKING:
     from harness_tui.core.events import Event
@@ -347,6 +340,8 @@ class HarnessApp(App[None]):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, ev.PermissionRequested):
+            from harness_tui.widgets.permission_dialog import PermissionDialog  # on demand
+
             screen = PermissionDialog(event)
             self._permission_screens[event.request_id] = screen
             self.push_screen(
@@ -359,6 +354,8 @@ class HarnessApp(App[None]):
         elif isinstance(event, ev.SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
         elif isinstance(event, ev.TrustRequested):
+            from harness_tui.widgets.trust_dialog import TrustDialog  # on demand
+
             self.push_screen(
                 TrustDialog(event.folder, list(event.found)),
                 callback=lambda trusted: self._call(self.session.resolve_trust(bool(trusted))),
@@ -396,10 +393,13 @@ class HarnessApp(App[None]):
                 self._call(session.resolve_elicitation(request_id, *answer))
 
         if isinstance(event, ev.SamplingRequested):
+            from harness_tui.widgets.sampling_dialog import SamplingDialog  # on demand
+
             screen: Screen[Any] = SamplingDialog(event)
         else:
             schema = event.requested_schema
             from harness_tui.core.mcp.questions import check_content
+            from harness_tui.widgets.elicitation_dialog import ElicitationDialog  # on demand
 
             screen = ElicitationDialog(event, lambda content: check_content(content, schema))
         self._permission_screens[request_id] = screen
@@ -565,12 +565,15 @@ class HarnessApp(App[None]):
         ]
         keys.append(("Ctrl+Q", "quit"))
         slash = [(f"/{name}", about) for name, about in self.slash_commands()]
+        from harness_tui.widgets.help_screen import HelpScreen  # on demand
+
         self.push_screen(
             HelpScreen([("Keys", keys), ("Input", INPUT_KEYS), ("Slash commands", slash)])
         )
 
     def action_pick_model(self) -> None:
         from harness_tui.core.models import available_models, resolve_model
+        from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 
         if self.session is None:
             return
@@ -595,6 +598,8 @@ class HarnessApp(App[None]):
         self.push_screen(ModelPicker(rows, self.session.model.name, check), callback=chosen)
 
     def action_mcp(self) -> None:
+        from harness_tui.widgets.mcp_screen import McpScreen  # on demand
+
         self.push_screen(McpScreen(self.session.mcp.snapshot()))
 
     def action_toggle_side(self) -> None:
