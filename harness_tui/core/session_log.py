@@ -1,0 +1,161 @@
+"""Writes a session's file as the session goes.
+
+The writer is a *blocking* subscriber of the session's event store, so no event is ever
+lost (the agent waits for the disk rather than drop one). Each record — the header, an
+event, a conversation entry — is one ``write`` of one line on a file opened for
+appending, so it reaches the operating system at once (no buffer to flush) and a crash
+can tear at most the last line. ``fsync`` runs when a run ends and when the session
+closes, so a finished turn survives a power cut too.
+
+Entries are handed over by the session as messages join the conversation, while events
+reach the writer through its subscription a little later. To keep the file in the order
+things happened, an entry waits until the events emitted before it are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+
+from harness_tui.core.event_store import EventStore
+from harness_tui.core.events import RUN_END_TYPES
+from harness_tui.core.session_records import Entry, SessionHeader, encode
+
+log = logging.getLogger(__name__)
+
+#: Events after which the file is synced to disk.
+SYNC_TYPES = RUN_END_TYPES | {"SESSION_ENDED"}
+QUEUE_SIZE = 4096
+
+
+class SessionLog:
+    """The writer of one session file. ``open`` it, run ``run`` in a task, hand it
+    entries with ``add``; it finishes when the store closes."""
+
+    def __init__(
+        self,
+        path: Path,
+        store: EventStore,
+        *,
+        header: SessionHeader | None = None,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        """``header``: for a new file (None when appending to an existing one).
+        ``on_failure``: told once, in words for the user, if the file cannot be written
+        (the session goes on without it)."""
+        self.path = path
+        self.store = store
+        self.header = header
+        self._on_failure = on_failure
+        self._fd: int | None = None
+        self._sub = None
+        self._written_seq = 0
+        self._staged: deque[tuple[int, Entry]] = deque()
+        self._done = anyio.Event()
+        self.failed: str | None = None
+        self.records = 0
+
+    def open(self) -> None:
+        """Create or reopen the file and subscribe. Raises ``OSError``."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        torn = _ends_inside_a_record(self.path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if torn:
+            # The last record was cut short (a crash): start on a line of our own, so
+            # the next record is not glued to the torn one.
+            self._write(b"\n")
+        if self.header is not None:
+            self._write(encode(self.header))
+        self._written_seq = self.store.last_seq
+        self._sub = self.store.subscribe("session-log", queue_size=QUEUE_SIZE)
+
+    @property
+    def active(self) -> bool:
+        return self._fd is not None and self.failed is None
+
+    def add(self, entry: Entry) -> None:
+        """Write a conversation entry after every event already emitted."""
+        if not self.active:
+            return
+        after = self.store.last_seq
+        if self._written_seq >= after and not self._staged:
+            self._write(encode(entry))
+        else:
+            self._staged.append((after, entry))
+
+    async def run(self) -> None:
+        """Write each event as it comes, until the store closes."""
+        assert self._sub is not None, "open() first"
+        write, staged = self._write, self._staged
+        try:
+            async for batch in self.store.stream_batches(self._sub):
+                for event in batch:
+                    seq = event.seq  # type: ignore[union-attr]
+                    write(encode(event))  # type: ignore[arg-type]
+                    self._written_seq = seq
+                    while staged and staged[0][0] <= seq:
+                        write(encode(staged.popleft()[1]))
+                    if event.type in SYNC_TYPES and self.active:
+                        await anyio.to_thread.run_sync(os.fsync, self._fd)
+                if self.failed is not None:
+                    break
+        finally:
+            self._finish()
+
+    async def wait_closed(self) -> None:
+        await self._done.wait()
+
+    def _finish(self) -> None:
+        if self._sub is not None:
+            self.store.unsubscribe(self._sub)
+        while self._staged:
+            self._write(encode(self._staged.popleft()[1]))
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                if self.failed is None:
+                    os.fsync(fd)
+            except OSError as exc:
+                self._fail(exc)
+            finally:
+                os.close(fd)
+        self._done.set()
+
+    def _write(self, data: bytes) -> None:
+        if self._fd is None or self.failed is not None:
+            return
+        try:
+            view = memoryview(data)
+            while view:  # a regular file takes it in one go; a full disk may not
+                view = view[os.write(self._fd, view) :]
+            self.records += 1
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        if self.failed is not None:
+            return
+        self.failed = f"{exc.strerror or exc}"
+        log.error("writing %s failed", self.path, exc_info=exc)
+        if self._on_failure is not None:
+            self._on_failure(
+                f"the session file {self.path} cannot be written ({self.failed}); this "
+                "session goes on, but what follows is not saved"
+            )
+
+
+def _ends_inside_a_record(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            file.seek(0, os.SEEK_END)
+            if file.tell() == 0:
+                return False
+            file.seek(-1, os.SEEK_END)
+            return file.read(1) != b"\n"
+    except FileNotFoundError:
+        return False
