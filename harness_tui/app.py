@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from importlib.resources import files
 from typing import Any
 
+from anyio import to_thread
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from harness_tui import app_sessions as session_commands
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import (
     PERMISSION_MODES,
@@ -36,6 +38,7 @@ from harness_tui.core.events import (
 )
 from harness_tui.core.models import available_models, resolve_model
 from harness_tui.core.session import Session
+from harness_tui.core.session_files import load_session
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
 from harness_tui.widgets.help_screen import HelpScreen
 from harness_tui.widgets.hooks_pane import HooksPane
@@ -65,9 +68,18 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("plan", "toggle plan mode (read-only)"),
     ("clear", "start a new conversation"),
     ("cost", "tokens and cost so far"),
+    ("context", "what fills the context window"),
+    ("compact", "summarise older messages: /compact [what to keep]"),
+    ("resume", "go on with a saved session: /resume [id]"),
+    ("fork", "branch from an earlier message: /fork [entry id]"),
+    ("tree", "the conversation's branches"),
+    ("export", "write this session as Markdown and JSON: /export [path]"),
     ("hooks", "show the hooks pane"),
     ("quit", "leave harness-tui"),
 ]
+
+#: Slash commands handled in ``app_sessions``.
+SESSION_COMMANDS = frozenset({"cost", "context", "compact", "resume", "fork", "tree", "export"})
 
 INPUT_KEYS = [
     ("Enter", "send; while the agent works: steer (joins at the next turn)"),
@@ -112,6 +124,10 @@ class HarnessCommands(Provider):
             ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
             ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
             ("New conversation", "/clear", app.action_clear),
+            ("Resume a session…", "/resume", app.action_pick_session),
+            ("Fork from an earlier message…", "/fork", app.action_pick_fork),
+            ("Compact the conversation", "/compact", lambda: app._slash("/compact")),
+            ("Export this session", "/export", lambda: app._slash("/export")),
             ("Keys and commands", "F1", app.action_help),
         ]
         for mode in PERMISSION_MODES:
@@ -159,12 +175,19 @@ class HarnessApp(App[None]):
     ]
 
     def __init__(
-        self, session: Session, *, frozen_clock: bool = False, connect: bool = True
+        self,
+        session: Session,
+        *,
+        frozen_clock: bool = False,
+        connect: bool = True,
+        pick_session: bool = False,
     ) -> None:
         """``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False``
-        shows only what ``apply_events`` is given (snapshots of canned events)."""
+        shows only what ``apply_events`` is given (snapshots of canned events);
+        ``pick_session`` first offers the saved sessions of the folder (``--resume``)."""
         super().__init__()
         self.session = session
+        self.pick_session = pick_session
         self.frozen_clock = frozen_clock
         self.connect = connect
         self._last_ctrl_c = 0.0
@@ -199,8 +222,10 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
-        if self.connect:
-            self._start(self.session)
+        if self.connect and self.pick_session:
+            self.action_pick_session(start=True)
+        elif self.connect:
+            self._open(self.session)
 
     def on_resize(self) -> None:
         self._side_layout()
@@ -210,6 +235,11 @@ class HarnessApp(App[None]):
         narrow = self.size.width < 100
         side.set_class(narrow, "-narrow")
         side.styles.width = self._side_width
+
+    @work(group="session-swap", exclusive=True, exit_on_error=False)
+    async def _open(self, session: Session) -> None:
+        await self._show_branch(session)
+        self._start(session)
 
     def _start(self, session: Session) -> None:
         subscription = session.store.subscribe("tui", queue_size=TUI_QUEUE)
@@ -359,12 +389,8 @@ class HarnessApp(App[None]):
             self._call(self.session.set_mode("default" if self.session.mode == "plan" else "plan"))
         elif name == "clear":
             self.action_clear()
-        elif name == "cost":
-            usage = self.session.total_usage
-            self._say(
-                f"Tokens so far: {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
-                f"{usage.cache_read_tokens:,} from cache."
-            )
+        elif name in SESSION_COMMANDS:
+            self._session_command(name, argument)
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
         elif name in ("quit", "exit"):
@@ -473,23 +499,54 @@ class HarnessApp(App[None]):
         self._replace_session()
 
     @work(group="session-swap", exclusive=True, exit_on_error=False)
-    async def _replace_session(self) -> None:
+    async def _replace_session(self, resume: str | None = None) -> None:
+        """Go on with a new session, or with the saved session ``resume``."""
         old = self.session
+        options: dict[str, Any] = {
+            "trusted": old.trusted,
+            "settings": old.settings,
+            "cwd": old.cwd,
+            "max_turns": old.max_turns,
+            "ask_policy": old.permissions.policy,
+        }
+        try:
+            if resume is None:
+                fresh = Session(model=old.model, mode=old.mode, **options)
+            else:
+                saved = await to_thread.run_sync(load_session, resume)
+                fresh = Session.resume(saved, **options)
+        except HarnessError as exc:
+            self._say(str(exc), "error")
+            if not old.is_open and not old.running and self.pick_session:
+                self.pick_session = False
+                self._start(old)  # the picker at start-up was the only way in
+            return
+        self.pick_session = False
         await old.cancel()
-        fresh = Session(
-            trusted=old.trusted,
-            settings=old.settings,
-            model=old.model,
-            cwd=old.cwd,
-            mode=old.mode,
-            max_turns=old.max_turns,
-            ask_policy=old.permissions.policy,
-        )
         self.session = fresh
         old.request_close()
         conversation = self.query_one(Conversation)
         await conversation.remove_children()
+        await self._show_branch(fresh)
         self._start(fresh)
+
+    # --- sessions: resume, fork, compact, export (harness_tui.app_sessions) ---------------
+
+    def _session_command(self, name: str, argument: str) -> None:
+        session_commands.run(self, name, argument)
+
+    async def _show_branch(self, session: Session) -> None:
+        """Show the conversation a resumed or forked session starts from."""
+        events = session_commands.branch_events(session)
+        if events:
+            await self.apply_events(events)
+
+    def action_pick_session(self, start: bool = False) -> None:
+        """Offer the saved sessions of this folder; ``start``: the app's first screen."""
+        session_commands.pick_session(self, start)
+
+    def action_pick_fork(self) -> None:
+        session_commands.pick_fork(self)
 
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""
@@ -511,9 +568,9 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def run_tui(session: Session) -> None:
+def run_tui(session: Session, *, pick_session: bool = False) -> None:
     tune_gc()
-    HarnessApp(session).run()
+    HarnessApp(session, pick_session=pick_session).run()
 
 
 __all__ = ["HarnessApp", "run_tui"]

@@ -17,6 +17,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Static
 
 from harness_tui.core.events import (
+    BranchChanged,
+    ContextCompacted,
     Error,
     Event,
     MessageCompleted,
@@ -254,6 +256,23 @@ class Conversation(VerticalScroll):
             )
         elif isinstance(event, Notice):
             await self.mount(NoticeEntry(event.message, event.level))
+        elif isinstance(event, ContextCompacted):
+            await self._close_current()
+            await self.mount(
+                NoticeEntry(
+                    f"⋯ Context compacted ({event.trigger}): {event.tokens_before:,} → "
+                    f"{event.tokens_after:,} tokens. The full history stays in the session file.",
+                    "info",
+                )
+            )
+        elif isinstance(event, BranchChanged):
+            where = f"entry {event.entry_id}" if event.entry_id else "the start"
+            await self.mount(
+                NoticeEntry(
+                    f"⑂ Now on the branch from {where} ({event.messages} messages in context).",
+                    "info",
+                )
+            )
         elif isinstance(event, RunCancelled):
             await self._close_current()
             await self.mount(
