@@ -180,6 +180,7 @@ class Session:
         self._pending_model: ModelChoice | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+        self._closing = False
         self._close_requested = anyio.Event()
         self._closed_event = anyio.Event()
         # The active run (None when idle) and what cancel() needs to reach it.
@@ -286,7 +287,10 @@ class Session:
 
     def _log_failed(self, message: str) -> None:
         if self._group is not None and not self._closed:
-            self._group.start_soon(self.emit, Notice, message=message, level="warning")
+            self._group.start_soon(self._warn, message)
+
+    async def _warn(self, message: str) -> None:
+        await self.emit(Notice, message=message, level="warning")
 
     async def _announce_restored(self, saved: SavedSession) -> None:
         """Facts a resumed session starts from, for every view and for the file."""
@@ -320,6 +324,8 @@ class Session:
         return result
 
     async def _shutdown(self) -> None:
+        # Messages still queued stay queued (in the file too): a resumed session has them.
+        self._closing = True
         await self.cancel()
         await self.hooks.run("SessionEnd", {"reason": "exit"})
         self._closed = True
@@ -633,7 +639,7 @@ class Session:
                 )
                 return False
             await loop.finish_interrupted()
-            self._returned = self.steering.drain()
+            self._returned = [] if self._closing else self.steering.drain()
             for item in self._returned:
                 await self._withdrawn(item, "cancelled")
             await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
@@ -760,7 +766,7 @@ class Session:
             "PreCompact", {"trigger": trigger, "custom_instructions": instructions or ""}
         )
         if hooked.blocked:
-            await self._compaction_notice(
+            await self._warn(
                 f"A PreCompact hook blocked compaction: {hooked.reason or 'no reason given'}."
             )
             return None
@@ -786,12 +792,12 @@ class Session:
             if result.usage is not None:
                 await self._add_usage(result.usage)
             if result.error is not None:
-                await self._compaction_notice(
+                await self._warn(
                     f"Compaction failed: {result.error}. The conversation is unchanged."
                 )
                 return None
             if self.messages.entry_ids[:cut] != ids[:cut]:
-                await self._compaction_notice(
+                await self._warn(
                     "Compaction abandoned: the conversation moved to another branch meanwhile."
                 )
                 return None
@@ -828,9 +834,6 @@ class Session:
             tokens_after=after,
             summary=summary,
         )
-
-    async def _compaction_notice(self, message: str) -> None:
-        await self.emit(Notice, message=message, level="warning")
 
     # --- LoopHost -------------------------------------------------------------------
 

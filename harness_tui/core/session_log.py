@@ -14,6 +14,7 @@ things happened, an entry waits until the events emitted before it are written.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import deque
@@ -75,6 +76,11 @@ class SessionLog:
         self._sub = self.store.subscribe("session-log", queue_size=QUEUE_SIZE)
 
     @property
+    def written_seq(self) -> int:
+        """Seq of the last event written."""
+        return self._written_seq
+
+    @property
     def active(self) -> bool:
         return self._fd is not None and self.failed is None
 
@@ -115,16 +121,18 @@ class SessionLog:
             self.store.unsubscribe(self._sub)
         while self._staged:
             self._write(encode(self._staged.popleft()[1]))
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            try:
-                if self.failed is None:
-                    os.fsync(fd)
-            except OSError as exc:
-                self._fail(exc)
-            finally:
-                os.close(fd)
-        self._done.set()
+        fd = self._fd
+        try:
+            if fd is not None and self.failed is None:
+                os.fsync(fd)
+        except OSError as exc:
+            self._fail(exc)
+        finally:
+            self._fd = None
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._done.set()
 
     def _write(self, data: bytes) -> None:
         if self._fd is None or self.failed is not None:
