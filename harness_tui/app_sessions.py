@@ -7,6 +7,7 @@ the session, and what it changes comes back as events like everything else.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -188,7 +189,8 @@ async def export(app: HarnessApp, argument: str) -> None:
     if session.file is None:
         raise HarnessError("this session is not saved, so there is nothing to export")
     base = _export_base(session, argument)
-    saved = await to_thread.run_sync(load_session, str(session.file))
+    read = functools.partial(load_session, str(session.file), every_record=True)
+    saved = await to_thread.run_sync(read)
     written = []
     for suffix, render in ((".md", export_markdown), (".json", export_json)):
         target = base.with_name(base.name + suffix)

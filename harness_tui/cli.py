@@ -338,7 +338,7 @@ def _export(args: argparse.Namespace) -> int:
 
     fmt = args.format or ("json" if args.output.endswith(".json") else "markdown")
     try:
-        saved = load_session(args.session_id)
+        saved = load_session(args.session_id, every_record=fmt == "json")
         text = export_session(saved, fmt)
     except HarnessError as exc:
         return _fail(exc.message, exc.hint)

@@ -242,12 +242,18 @@ class SavedSession:
         return self.read.report() if self.read is not None else None
 
 
-def load_session(session_id: str) -> SavedSession:
-    """Read a saved session (by id, id prefix or path). Raises ``NoSuchSession``,
-    ``SessionFormatError`` or ``HarnessError`` (an unreadable file) with a clear message."""
+#: Streamed text and thinking: nothing to restore from them (the messages hold it all).
+DELTA_TYPES = frozenset({"TOKEN_DELTA", "THINKING_DELTA"})
+
+
+def load_session(session_id: str, *, every_record: bool = False) -> SavedSession:
+    """Read a saved session (by id, id prefix or path). ``every_record`` keeps the
+    streamed deltas too (for an export); by default they are checked and dropped.
+    Raises ``NoSuchSession``, ``SessionFormatError`` or ``HarnessError`` (an unreadable
+    file) with a clear message."""
     path = find_session(session_id)
     try:
-        result = read_records(path)
+        result = read_records(path, drop=frozenset() if every_record else DELTA_TYPES)
     except OSError as exc:
         raise HarnessError(
             f"cannot read session file {path}: {exc.strerror or exc}",
@@ -276,8 +282,8 @@ def restore(result: ReadResult) -> SavedSession:
                 continue
             tree.add(entry)
             head = entry.id
-        elif kind == "TOKEN_DELTA" or kind == "THINKING_DELTA":
-            continue  # the bulk of every file; nothing to restore from them
+        elif kind in DELTA_TYPES:
+            continue
         elif kind == "SESSION_STARTED":
             model, mode = record.get("model", model), record.get("permission_mode", mode)
             session_id = session_id or record.get("session_id")

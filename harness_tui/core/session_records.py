@@ -136,6 +136,8 @@ class ReadResult:
     #: The file ends inside a record (a torn last line): the next append must start
     #: on a line of its own.
     torn_tail: bool = False
+    #: Valid records of the types the caller asked not to keep.
+    dropped: int = 0
 
     def report(self) -> str | None:
         """One line for the user about what was skipped, or None."""
@@ -156,17 +158,21 @@ _RECORD_START = '{"type":'
 _DECODER = json.JSONDecoder()
 
 
-def read_records(path: Path, data: bytes | None = None) -> ReadResult:
+def read_records(
+    path: Path, data: bytes | None = None, *, drop: frozenset[str] = frozenset()
+) -> ReadResult:
     """Read every valid record of a session file. Damage (a torn or garbled line, a run
     of NUL bytes, two records glued on one line) is skipped and listed in ``skipped``.
-    Raises ``SessionFormatError`` for a file of a newer format, ``OSError`` when the file
-    cannot be read."""
+    Records whose type is in ``drop`` are checked but not kept (streamed deltas, the
+    bulk of every file, when only the state matters). Raises ``SessionFormatError`` for
+    a file of a newer format, ``OSError`` when the file cannot be read."""
     if data is None:
         data = path.read_bytes()
     result = ReadResult(path)
     result.torn_tail = bool(data) and not data.endswith(b"\n")
     records = result.records
     from_json = pydantic_core.from_json
+    dropped = tuple(b'{"type":"' + name.encode() + b'"' for name in drop)
     offset = 0
     for number, line in enumerate(data.split(b"\n"), start=1):
         start, offset = offset, offset + len(line) + 1
@@ -175,12 +181,19 @@ def read_records(path: Path, data: bytes | None = None) -> ReadResult:
         try:
             record = from_json(line)
         except ValueError:
-            records.extend(_salvage(line, number, start, result.skipped))
+            for salvaged in _salvage(line, number, start, result.skipped):
+                if salvaged["type"] in drop:
+                    result.dropped += 1
+                else:
+                    records.append(salvaged)
             continue
-        if isinstance(record, dict) and isinstance(record.get("type"), str):
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+            if not line.isspace():
+                result.skipped.append(Skipped(number, start, len(line), "not a record"))
+        elif dropped and line.startswith(dropped):
+            result.dropped += 1
+        else:
             records.append(record)
-        elif not line.isspace():
-            result.skipped.append(Skipped(number, start, len(line), "not a record"))
     _read_header(result)
     return result
 
