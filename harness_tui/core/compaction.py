@@ -18,7 +18,7 @@ it from the provider's stream.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -132,13 +132,20 @@ class ContextAccount:
             self._tools_key, self._tools_estimate = key, estimate_tools(key)
         return self._tools_estimate
 
-    def used(self, system: str, tools: Sequence[ToolSpec], messages: Sequence[Message]) -> int:
-        """Tokens the next request would take."""
+    def used(
+        self,
+        system: str,
+        tools: Sequence[ToolSpec] | Callable[[], Sequence[ToolSpec]],
+        messages: Sequence[Message],
+    ) -> int:
+        """Tokens the next request would take. ``tools`` may be a function giving
+        them: they are needed only when there is no count to start from."""
         if self._reported is not None and self._reported_at <= len(messages):
             return self._reported + sum(estimate_message(m) for m in messages[self._reported_at :])
+        specs = tools() if callable(tools) else tools
         return (
             estimate_text(system)
-            + self.tools_estimate(tools)
+            + self.tools_estimate(specs)
             + sum(estimate_message(m) for m in messages)
         )
 

@@ -470,7 +470,7 @@ class Session:
     def context_tokens(self) -> int:
         """Tokens the next request would take: the provider's last count plus an
         estimate of what was added since."""
-        return self.context.used(self.system_prompt, self._tool_specs(), self.messages)
+        return self.context.used(self.system_prompt, self._tool_specs, self.messages)
 
     def context_breakdown(self) -> ContextBreakdown:
         """The context by part (system prompt, tools, messages), for ``/context``."""

@@ -11,11 +11,13 @@ finished turn survives a power cut too.
 
 Entries are handed over by the session as messages join the conversation, while events
 reach the writer through its subscription a little later. To keep the file in the order
-things happened, an entry waits until the events emitted before it are written.
+things happened, an entry waits until the events emitted before it are written, and is
+written with them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -60,6 +62,7 @@ class SessionLog:
         self._sub = None
         self._written_seq = 0
         self._staged: deque[tuple[int, Entry]] = deque()
+        self._flush_scheduled = False
         self._done = anyio.Event()
         self.failed: str | None = None
         self.records = 0
@@ -88,14 +91,25 @@ class SessionLog:
         return self._fd is not None and self.failed is None
 
     def add(self, entry: Entry) -> None:
-        """Write a conversation entry after every event already emitted."""
+        """Write a conversation entry after every event already emitted: with the batch
+        that holds the last of them, or as soon as the agent yields if that batch is
+        already written (not inline: a disk that stalls must not stall the agent more
+        than the blocking subscription already lets it)."""
         if not self.active:
             return
-        after = self.store.last_seq
-        if self._written_seq >= after and not self._staged:
-            self._write(encode(entry))
-        else:
-            self._staged.append((after, entry))
+        self._staged.append((self.store.last_seq, entry))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_caught_up)
+
+    def _flush_caught_up(self) -> None:
+        self._flush_scheduled = False
+        staged, lines = self._staged, []
+        while staged and staged[0][0] <= self._written_seq:
+            lines.append(pydantic_core.to_json(staged.popleft()[1].__dict__))
+        if lines:
+            lines.append(b"")
+            self._write(b"\n".join(lines))
 
     async def run(self) -> None:
         """Write the events as they come, until the store closes."""
