@@ -525,6 +525,8 @@ class HarnessApp(App[None]):
         await old.cancel()
         self.session = fresh
         old.request_close()
+        if old.store.last_seq:  # it was entered: its file is closed (and unlocked)
+            await old.wait_closed()  # before another session opens it
         conversation = self.query_one(Conversation)
         await conversation.remove_children()
         await self._show_branch(fresh)

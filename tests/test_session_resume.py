@@ -312,3 +312,39 @@ async def test_sigkill_in_mid_stream_then_resume_appends_cleanly(tmp_path: Path)
     segment = [r["type"] for r in final.records[len(before.records) :]]
     assert segment[0] == "SESSION_STARTED" and segment[-1] == "SESSION_ENDED"
     assert "RUN_COMPLETED" in segment and "message" in segment
+
+
+async def test_a_session_open_elsewhere_is_not_written_twice(tmp_path: Path) -> None:
+    model, _ = scripted(reply(Text("one")), reply(Text("two")))
+    async with Session(model=model, cwd=tmp_path) as first:
+        await run_to_end(first, "hello")
+        second = Session.resume(first.id, model=scripted(reply(Text("x")))[0])
+        async with second:
+            notices = [e.message for e in second.store.replay(0) if e.type == "NOTICE"]
+            await run_to_end(second, "meanwhile")
+        assert any("open in another harness-tui process" in n for n in notices), notices
+        assert second.file is None
+        await run_to_end(first, "still mine")
+    saved = load_session(first.id)
+    texts = [m.text for m in saved.context().messages if m.role == "user"]
+    assert texts == ["hello", "still mine"]  # nothing of the second writer got in
+
+
+async def test_resuming_a_file_by_path_goes_on_in_that_file(tmp_path: Path) -> None:
+    model, _ = scripted(reply(Text("one")))
+    async with Session(model=model, cwd=tmp_path) as session:
+        await run_to_end(session, "hello")
+    moved = tmp_path / "kept" / f"{session.id}.jsonl"
+    moved.parent.mkdir()
+    session_path(session.id).rename(moved)
+    resumed = Session.resume(str(moved), model=scripted(reply(Text("two")))[0])
+    assert resumed.hooks.transcript_path == str(moved)
+    async with resumed:
+        await run_to_end(resumed, "again")
+    assert not session_path(session.id).exists()
+    assert [m.text for m in load_session(str(moved)).context().messages] == [
+        "hello",
+        "one",
+        "again",
+        "two",
+    ]

@@ -74,7 +74,7 @@ from harness_tui.core.permissions import AskPolicy, PermissionBroker, Permission
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.demo import KEY_HELP
 from harness_tui.core.session_files import SavedSession, load_session, session_path
-from harness_tui.core.session_log import SessionLog
+from harness_tui.core.session_log import SessionInUse, SessionLog
 from harness_tui.core.session_records import CompactionEntry, Entry, SessionHeader
 from harness_tui.core.session_tree import EntryTree, History, summary_message
 from harness_tui.core.settings import Settings, load_settings
@@ -234,6 +234,7 @@ class Session:
         session.steering.restore(saved.pending)
         session.total_usage, session.total_cost_usd = saved.total_usage, saved.total_cost_usd
         session._resumed = saved
+        session.hooks.transcript_path = str(saved.path)
         return session
 
     # --- lifecycle ------------------------------------------------------------------
@@ -266,7 +267,8 @@ class Session:
         return self
 
     def _open_log(self, group: anyio.abc.TaskGroup) -> None:
-        path = session_path(self.id)
+        # A resumed session goes on in the file it came from, wherever that is.
+        path = self._resumed.path if self._resumed is not None else session_path(self.id)
         header = None
         if self._resumed is None or not path.exists():
             header = SessionHeader(
@@ -275,6 +277,13 @@ class Session:
         log_ = SessionLog(path, self.store, header=header, on_failure=self._log_failed)
         try:
             log_.open()
+        except SessionInUse:
+            self._notices.append(
+                f"This session is not saved: {path} is open in another harness-tui "
+                "process, and two writers would mix two conversations. Close the other one "
+                "and resume again to keep what follows."
+            )
+            return
         except OSError as exc:
             self._notices.append(
                 f"This session is not saved: cannot write {path} ({exc.strerror or exc}). "

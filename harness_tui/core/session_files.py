@@ -9,6 +9,7 @@ and latest model), which stays fast for thousands of sessions.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,6 @@ class SessionInfo:
     size: int
 
     def label(self, width: int = 60) -> str:
-        import time
-
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
         title = " ".join(self.title.split())
         title = title if len(title) <= width else title[: width - 1] + "…"

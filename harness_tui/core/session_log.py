@@ -72,6 +72,12 @@ class SessionLog:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         torn = _ends_inside_a_record(self.path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            _lock(self._fd)
+        except OSError:
+            os.close(self._fd)
+            self._fd = None
+            raise
         if torn:
             # The last record was cut short (a crash): start on a line of our own, so
             # the next record is not glued to the torn one.
@@ -184,6 +190,23 @@ class SessionLog:
                 f"the session file {self.path} cannot be written ({self.failed}); this "
                 "session goes on, but what follows is not saved"
             )
+
+
+class SessionInUse(OSError):
+    """Another process has the session file open for writing."""
+
+
+def _lock(fd: int) -> None:
+    """Hold an advisory lock on the file while writing it: two processes appending to
+    one session would interleave two conversations."""
+    try:
+        import fcntl
+    except ImportError:  # not on Windows: no lock, as before
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SessionInUse(0, "the session is open in another harness-tui process") from None
 
 
 def _ends_inside_a_record(path: Path) -> bool:
