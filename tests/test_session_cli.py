@@ -83,3 +83,28 @@ def test_bad_session_arguments_each_give_one_clear_message(tmp_path: Path) -> No
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert message in lines[-1] and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_newer_file_and_an_unusable_data_folder(tmp_path: Path) -> None:
+    import os
+
+    from harness_tui.core.session_files import session_path
+
+    future = session_path("ses_future")
+    future.parent.mkdir(parents=True, exist_ok=True)
+    header = {"type": "session", "format": 99, "session_id": "ses_future", "cwd": "/"}
+    future.write_text(json.dumps({**header, "created": 0, "version": "9"}) + "\n")
+    result = harness("-p", "hi", "--resume", "ses_future", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "written by a newer harness-tui (format 99" in result.stderr
+    assert "upgrade harness-tui" in result.stderr and "Traceback" not in result.stderr
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {"HARNESS_DATA_DIR": str(blocker)}
+    listed = harness("sessions", cwd=tmp_path, env=env)
+    assert listed.returncode == 2 and "cannot read the session folder" in listed.stderr
+    ran = harness("-p", "hi", "--model", replies(tmp_path, "fine"), cwd=tmp_path, env=env)
+    assert ran.returncode == 0 and ran.stdout.strip() == "fine"
+    assert "This session is not saved" in ran.stderr and "HARNESS_DATA_DIR" in ran.stderr
+    assert os.path.isfile(blocker)

@@ -133,3 +133,12 @@ def test_the_branch_context_follows_parents_not_file_order() -> None:
     assert [m.text for m in context_of(tree.path("c")).messages] == ["one", "other two"]
     assert tree.leaves() == ["b", "c"]
     assert tree.context(None).messages == []
+
+
+def test_dropped_types_are_checked_but_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    glued = event_line(2).rstrip(b"\n") + entry_line("e1", None, "kept")
+    path.write_bytes(header() + event_line(1) + glued + event_line(3)[:20])
+    result = read_records(path, drop=frozenset({"TOKEN_DELTA"}))
+    assert [r["type"] for r in result.records] == ["session", "message"]
+    assert result.dropped == 2 and len(result.skipped) == 1  # the torn third is still seen
