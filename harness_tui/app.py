@@ -7,52 +7,50 @@ calls on the session (``submit``, ``steer``, ``follow_up``, ``cancel``, ...).
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import logging
 import time
 from collections.abc import Callable, Iterable
-from importlib.resources import files
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from anyio import to_thread
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from harness_tui import app_sessions as session_commands
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.events import (
-    PERMISSION_MODES,
-    Event,
-    PermissionRequested,
-    PermissionResolved,
-    RunCompleted,
-    SessionEnded,
-    SteeringWithdrawn,
-    ThinkingDelta,
-    TokenDelta,
-    TrustRequested,
-)
-from harness_tui.core.models import available_models, resolve_model
-from harness_tui.core.session import Session
-from harness_tui.core.session_files import load_session
+from harness_tui.lazy import lazy_module
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
+from harness_tui.widgets.elicitation_dialog import ElicitationDialog
 from harness_tui.widgets.help_screen import HelpScreen
 from harness_tui.widgets.hooks_pane import HooksPane
+from harness_tui.widgets.mcp_screen import McpScreen
 from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.pending_queue import PendingQueue
 from harness_tui.widgets.permission_dialog import PermissionDialog
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
+from harness_tui.widgets.sampling_dialog import SamplingDialog
 from harness_tui.widgets.status_bar import CANCELLING, StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
 from harness_tui.widgets.trust_dialog import TrustDialog
 
+if TYPE_CHECKING:
+    from harness_tui.core.events import Event
+    from harness_tui.core.session import Session
+
+# The core (pydantic, the session, the catalogue) loads after the first frame is painted.
+ev = lazy_module("harness_tui.core.events")
 log = logging.getLogger(__name__)
-_DELTAS = (TokenDelta, ThinkingDelta)
+_DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
+
+#: Slash commands of saved sessions and context, handled in ``app_sessions``.
+SESSION_COMMANDS = frozenset({"cost", "compact", "resume", "fork", "tree", "export"})
 
 #: Shift+Tab cycles these; bypassPermissions only when the session started in it.
 MODE_CYCLE = ("default", "acceptEdits", "plan")
@@ -68,18 +66,18 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("plan", "toggle plan mode (read-only)"),
     ("clear", "start a new conversation"),
     ("cost", "tokens and cost so far"),
-    ("context", "what fills the context window"),
     ("compact", "summarise older messages: /compact [what to keep]"),
     ("resume", "go on with a saved session: /resume [id]"),
     ("fork", "branch from an earlier message: /fork [entry id]"),
     ("tree", "the conversation's branches"),
     ("export", "write this session as Markdown and JSON: /export [path]"),
     ("hooks", "show the hooks pane"),
+    ("mcp", "MCP servers: status, tools, resources, prompts"),
+    ("skills", "list the skills (/skill-name args runs one)"),
+    ("plugins", "list the plugins, and those that failed to load"),
+    ("context", "what fills the context: tokens, instructions, skills, tools"),
     ("quit", "leave harness-tui"),
 ]
-
-#: Slash commands handled in ``app_sessions``.
-SESSION_COMMANDS = frozenset({"cost", "context", "compact", "resume", "fork", "tree", "export"})
 
 INPUT_KEYS = [
     ("Enter", "send; while the agent works: steer (joins at the next turn)"),
@@ -114,50 +112,67 @@ def _patch_legacy_alt_enter() -> None:
 _patch_legacy_alt_enter()
 
 
-class HarnessCommands(Provider):
-    """Command palette entries of harness-tui."""
+def _stylesheet(name: str) -> str:
+    """Path of a stylesheet shipped in ``harness_tui.styles`` (the checkout's styles/
+    folder in an editable install); found without importlib.resources, which costs
+    start-up time."""
+    spec = importlib.util.find_spec("harness_tui.styles")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(next(iter(spec.submodule_search_locations))) / name)
 
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app: HarnessApp = self.app  # type: ignore[assignment]
-        entries: list[tuple[str, str, Callable[[], Any]]] = [
-            ("Switch model…", "open the model picker", app.action_pick_model),
-            ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
-            ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
-            ("New conversation", "/clear", app.action_clear),
-            ("Resume a session…", "/resume", app.action_pick_session),
-            ("Fork from an earlier message…", "/fork", app.action_pick_fork),
-            ("Compact the conversation", "/compact", lambda: app._slash("/compact")),
-            ("Export this session", "/export", lambda: app._slash("/export")),
-            ("Keys and commands", "F1", app.action_help),
-        ]
-        for mode in PERMISSION_MODES:
-            entries.append(
-                (
-                    f"Mode: {mode}",
-                    "permission mode",
-                    lambda mode=mode: app.run_worker(app.session.set_mode(mode)),
+
+def harness_commands() -> type:
+    """The command palette's harness entries. A function (Textual accepts one) so that
+    textual.command loads when the palette first opens, not at start-up."""
+    from textual.command import Hit, Hits, Provider
+
+    class HarnessCommands(Provider):
+        """Command palette entries of harness-tui."""
+
+        def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+            app: HarnessApp = self.app  # type: ignore[assignment]
+            entries: list[tuple[str, str, Callable[[], Any]]] = [
+                ("Switch model…", "open the model picker", app.action_pick_model),
+                ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
+                ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
+                ("New conversation", "/clear", app.action_clear),
+                ("Resume a session…", "/resume", app.action_pick_session),
+                ("Fork from an earlier message…", "/fork", app.action_pick_fork),
+                ("Compact the conversation", "/compact", lambda: app._slash("/compact")),
+                ("Export this session", "/export", lambda: app._slash("/export")),
+                ("MCP servers", "/mcp: status, tools, resources, prompts", app.action_mcp),
+                ("Keys and commands", "F1", app.action_help),
+            ]
+            for mode in ev.PERMISSION_MODES:
+                entries.append(
+                    (
+                        f"Mode: {mode}",
+                        "permission mode",
+                        lambda mode=mode: app.run_worker(app.session.set_mode(mode)),
+                    )
                 )
-            )
-        return entries
+            return entries
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+        async def search(self, query: str) -> Hits:
+            matcher = self.matcher(query)
+            for title, help_text, callback in self._commands():
+                score = matcher.match(title)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(title), callback, help=help_text)
 
-    async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield Hit(1.0, title, callback, help=help_text)
+        async def discover(self) -> Hits:
+            for title, help_text, callback in self._commands():
+                yield Hit(1.0, title, callback, help=help_text)
+
+    return HarnessCommands
 
 
 class HarnessApp(App[None]):
     """harness-tui's interactive face. Give it a session that has not been entered."""
 
-    CSS_PATH = str(files("harness_tui.styles") / "app.tcss")
+    CSS_PATH = _stylesheet("app.tcss")
     TITLE = "harness-tui"
-    COMMANDS = App.COMMANDS | {HarnessCommands}
+    COMMANDS = App.COMMANDS | {harness_commands}
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -176,20 +191,31 @@ class HarnessApp(App[None]):
 
     def __init__(
         self,
-        session: Session,
+        session: Session | Callable[[], Session],
         *,
+        cwd: Path | None = None,
         frozen_clock: bool = False,
         connect: bool = True,
+        serve: tuple[str, int] | None = None,
         pick_session: bool = False,
     ) -> None:
-        """``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False``
-        shows only what ``apply_events`` is given (snapshots of canned events);
+        """``session``: a session not yet entered, or a function that makes one; the app
+        calls it after painting its first frame, so start-up never waits for the core.
+        ``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False`` shows
+        only what ``apply_events`` is given (snapshots of canned events);
         ``pick_session`` first offers the saved sessions of the folder (``--resume``)."""
         super().__init__()
-        self.session = session
-        self.pick_session = pick_session
+        factory = None if hasattr(session, "store") else session
+        self.session: Session = None if factory else session  # type: ignore[assignment]
+        self._factory: Callable[[], Session] | None = factory  # type: ignore[assignment]
+        self._cwd = cwd or (Path.cwd() if factory else self.session.cwd)
+        self._session_ready = asyncio.Event()
         self.frozen_clock = frozen_clock
         self.connect = connect
+        self.pick_session = pick_session
+        #: (host, port) to mirror the session to browsers, and the URL once it listens.
+        self.serve = serve
+        self.mirror_url: str | None = None
         self._last_ctrl_c = 0.0
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
@@ -210,9 +236,13 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self.session.cwd, lambda: SLASH_COMMANDS, id="prompt-box")
+        yield PromptBox(self._cwd, self.slash_commands, id="prompt-box")
+        session = self.session
         yield StatusBar(
-            clock=clock, model=self.session.model.name, mode=self.session.mode, id="status"
+            clock=clock,
+            model=session.model.name if session else "starting…",
+            mode=session.mode if session else "default",
+            id="status",
         )
         yield Footer()
 
@@ -222,10 +252,26 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
-        if self.connect and self.pick_session:
+        if not self.connect:
+            return
+        if self.session is not None and self.pick_session:
             self.action_pick_session(start=True)
-        elif self.connect:
+        elif self.session is not None:
             self._open(self.session)
+        else:
+            self.call_after_refresh(self._create_session)
+
+    @work(group="session-start", exit_on_error=False)
+    async def _create_session(self) -> None:
+        """Make the session once the first frame is on screen (imports the core)."""
+        assert self._factory is not None
+        try:
+            session = self._factory()
+        except HarnessError as exc:
+            self.exit(return_code=2, message=f"harness-tui: error: {exc}")
+            return
+        self.session = session
+        self._start(session)
 
     def on_resize(self) -> None:
         self._side_layout()
@@ -238,13 +284,40 @@ class HarnessApp(App[None]):
 
     @work(group="session-swap", exclusive=True, exit_on_error=False)
     async def _open(self, session: Session) -> None:
+        """Start a session made before the app: a resumed one shows its conversation."""
         await self._show_branch(session)
         self._start(session)
 
     def _start(self, session: Session) -> None:
+        self._session_ready.set()
         subscription = session.store.subscribe("tui", queue_size=TUI_QUEUE)
         self._consume(session, subscription)
         self._host(session)
+        if self.serve is not None:
+            self._mirror(session, *self.serve)
+
+    @work(group="mirror", exclusive=True, exit_on_error=False)
+    async def _mirror(self, session: Session, host: str, port: int) -> None:
+        """Serve this session to browsers (``--serve``) in the app's own event loop."""
+        try:
+            from harness_tui.web import WebServerError, serve_session
+        except ImportError as exc:
+            self._say(
+                f"--serve needs the [web] extra ({exc.name} is not installed): "
+                "pip install 'harness-tui[web]'",
+                "error",
+            )
+            return
+        import anyio
+
+        try:
+            async with anyio.create_task_group() as group:
+                address = await group.start(partial(serve_session, session, host=host, port=port))
+                self.mirror_url = address.url
+                warning = " (reachable from other machines)" if address.exposed else ""
+                self._say(f"Web mirror{warning}: {address.url}")
+        except WebServerError as exc:
+            self._say(str(exc), "error")
 
     @work(group="session", exit_on_error=False)
     async def _host(self, session: Session) -> None:
@@ -279,56 +352,87 @@ class HarnessApp(App[None]):
             self.query_one(ToolsPane),
             self.query_one(HooksPane),
         )
-        streamed = False
+        in_deltas = False
         for event in events:
-            if type(event) in _DELTAS:  # the bulk of a batch; only the status cares
-                streamed = True
+            if event.type in _DELTA_TYPES:  # the bulk of a batch; only the status cares
+                if not in_deltas:  # told once per run of deltas, where it happens
+                    panes[0].streaming()  # type: ignore[attr-defined]
+                in_deltas = True
                 continue
+            in_deltas = False
             for pane in panes:
                 pane.apply(event)  # type: ignore[attr-defined]
             self._on_event(event)
-        if streamed:
-            panes[0].streaming()  # type: ignore[attr-defined]
 
     async def settle(self) -> None:
         """Wait until every streamed fragment is on screen."""
         await self.query_one(Conversation).settle()
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, PermissionRequested):
+        if isinstance(event, ev.PermissionRequested):
             screen = PermissionDialog(event)
             self._permission_screens[event.request_id] = screen
             self.push_screen(
                 screen, callback=lambda answer, request=event: self._answered(request, answer)
             )
-        elif isinstance(event, PermissionResolved):
+        elif isinstance(event, ev.PermissionResolved):
             screen = self._permission_screens.pop(event.request_id, None)
             if screen is not None and screen.is_current:
                 self.pop_screen()  # answered elsewhere, or the run ended
-        elif isinstance(event, SteeringWithdrawn):
+        elif isinstance(event, ev.SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
-        elif isinstance(event, TrustRequested):
+        elif isinstance(event, ev.TrustRequested):
             self.push_screen(
                 TrustDialog(event.folder, list(event.found)),
                 callback=lambda trusted: self._call(self.session.resolve_trust(bool(trusted))),
             )
-        elif isinstance(event, RunCompleted) and event.is_error:
+        elif isinstance(event, ev.RunCompleted) and event.is_error:
             self.bell()
-        elif isinstance(event, SessionEnded):
+        elif isinstance(event, ev.SamplingRequested | ev.ElicitationRequested):
+            self._ask_for_mcp(event)
+        elif isinstance(event, ev.SamplingResolved | ev.ElicitationResolved):
+            screen = self._permission_screens.pop(event.request_id, None)
+            if screen is not None and screen.is_current:
+                self.pop_screen()  # withdrawn (the run was cancelled)
+        elif isinstance(event, ev.SessionEnded):
             self._permission_screens.clear()
 
     def _answered(
-        self, request: PermissionRequested, answer: tuple[str, str | None] | None
+        self, request: ev.PermissionRequested, answer: tuple[str, str | None] | None
     ) -> None:
         if self._permission_screens.pop(request.request_id, None) is None or answer is None:
             return
         decision, reason = answer
         self._call(self.session.resolve_permission(request.request_id, decision, reason))
 
+    def _ask_for_mcp(self, event: ev.SamplingRequested | ev.ElicitationRequested) -> None:
+        """An MCP server's question: a sampling approval or an elicitation form."""
+        request_id = event.request_id
+        session = self.session
+
+        def answered(answer: Any) -> None:
+            if self._permission_screens.pop(request_id, None) is None or answer is None:
+                return
+            if isinstance(event, ev.SamplingRequested):
+                self._call(session.resolve_sampling(request_id, *answer))
+            else:
+                self._call(session.resolve_elicitation(request_id, *answer))
+
+        if isinstance(event, ev.SamplingRequested):
+            screen: Screen[Any] = SamplingDialog(event)
+        else:
+            schema = event.requested_schema
+            from harness_tui.core.mcp.questions import check_content
+
+            screen = ElicitationDialog(event, lambda content: check_content(content, schema))
+        self._permission_screens[request_id] = screen
+        self.push_screen(screen, callback=answered)
+
     # --- input -> session ----------------------------------------------------------
 
     @on(PromptInput.Submitted)
-    def _submitted(self, message: PromptInput.Submitted) -> None:
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        await self._session_ready.wait()  # typed before the session was up: it goes in now
         text = message.text.strip()
         if text.startswith("/") and not message.follow_up:
             self._slash(text)
@@ -342,7 +446,8 @@ class HarnessApp(App[None]):
 
     @on(PromptInput.PullBack)
     def _pull_back(self) -> None:
-        self._call(self.session.pull_back())
+        if self.session is not None:
+            self._call(self.session.pull_back())
 
     @on(ToolsPane.Selected)
     def _jump_to_card(self, message: ToolsPane.Selected) -> None:
@@ -351,6 +456,16 @@ class HarnessApp(App[None]):
             card.expanded = True
             self.query_one(Conversation).scroll_to_widget(card, animate=False)
             card.focus()
+
+    @work(group="commands", exit_on_error=False)
+    async def _mcp_prompt(self, command: str, argument: str) -> None:
+        """``/mcp__server__prompt args``: the server's prompt, sent as a message."""
+        try:
+            text = await self.session.mcp.render_prompt(command, argument)
+            session = self.session
+            await (session.steer(text) if session.running else session.submit(text))
+        except HarnessError as exc:
+            self._say(str(exc), "error")
 
     @work(group="commands", exit_on_error=False)
     async def _call(self, call: Any) -> None:
@@ -382,7 +497,7 @@ class HarnessApp(App[None]):
             else:
                 self._say(
                     f"Mode: {self.session.mode}. Use /mode "
-                    + "|".join(PERMISSION_MODES)
+                    + "|".join(ev.PERMISSION_MODES)
                     + ", or Shift+Tab."
                 )
         elif name == "plan":
@@ -393,21 +508,55 @@ class HarnessApp(App[None]):
             self._session_command(name, argument)
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
+        elif name == "mcp":
+            self.action_mcp()
+        elif name.startswith("mcp__"):
+            self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):
             self.run_worker(self.action_quit())
+        elif name in ("skills", "plugins", "context"):
+            self._list(name)
+        elif self.session.extensions.has_command(name):
+            self._call(self.session.invoke_command(name, argument))
         else:
-            known = ", ".join(f"/{n}" for n, _ in SLASH_COMMANDS)
+            known = ", ".join(f"/{n}" for n, _ in self.slash_commands())
             self._say(f"Unknown command /{name}. Commands: {known}", "error")
+
+    def slash_commands(self) -> list[tuple[str, str]]:
+        """Built-in commands, then the session's custom commands, skills and MCP prompts
+        (only the built-ins until the session is up)."""
+        session = self.session
+        if session is None:
+            return SLASH_COMMANDS
+        builtin = {name for name, _ in SLASH_COMMANDS}
+        custom = [e for e in session.extensions.slash_entries() if e[0] not in builtin]
+        return SLASH_COMMANDS + custom + session.mcp.prompt_commands()
+
+    def _list(self, what: str) -> None:
+        """``/skills``, ``/plugins``, ``/context``: a listing in the conversation."""
+        extensions = self.session.extensions
+        if what == "skills":
+            text = extensions.describe_skills()
+        elif what == "plugins":
+            text = extensions.describe_plugins()
+        else:
+            session = self.session
+            from harness_tui import app_sessions
+
+            specs = session.executor.specs(exclude=session.permission_engine.hidden_tools())
+            listing = extensions.describe_context(session.system_prompt, specs)
+            text = f"{app_sessions.context_text(session)}\n{listing}"
+        self.query_one(Conversation).mount(NoticeEntry(text, "info"))
 
     # --- actions -------------------------------------------------------------------
 
     def action_cancel(self) -> None:
-        if self.session.running:
+        if self.session is not None and self.session.running:
             self.query_one(StatusBar).state = CANCELLING
             self._call(self.session.cancel())
 
     def action_ctrl_c(self) -> None:
-        if self.session.running:
+        if self.session is not None and self.session.running:
             self.action_cancel()
             return
         now = time.monotonic()
@@ -418,6 +567,8 @@ class HarnessApp(App[None]):
             self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
 
     def action_cycle_mode(self) -> None:
+        if self.session is None:
+            return
         cycle = MODE_CYCLE + (("bypassPermissions",) if self._bypass_allowed else ())
         current = self.session.mode
         following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
@@ -435,12 +586,16 @@ class HarnessApp(App[None]):
             if isinstance(b, Binding) and b.description
         ]
         keys.append(("Ctrl+Q", "quit"))
-        slash = [(f"/{name}", about) for name, about in SLASH_COMMANDS]
+        slash = [(f"/{name}", about) for name, about in self.slash_commands()]
         self.push_screen(
             HelpScreen([("Keys", keys), ("Input", INPUT_KEYS), ("Slash commands", slash)])
         )
 
     def action_pick_model(self) -> None:
+        from harness_tui.core.models import available_models, resolve_model
+
+        if self.session is None:
+            return
         rows = [
             ModelRow(m.name, m.provider, m.context_window, m.price, m.key_present, m.note)
             for m in available_models(self.session.cwd, self.session.settings)
@@ -460,6 +615,9 @@ class HarnessApp(App[None]):
                     self.notify(f"Switching to {name} at the next turn.")
 
         self.push_screen(ModelPicker(rows, self.session.model.name, check), callback=chosen)
+
+    def action_mcp(self) -> None:
+        self.push_screen(McpScreen(self.session.mcp.snapshot()))
 
     def action_toggle_side(self) -> None:
         side = self.query_one("#side")
@@ -501,7 +659,14 @@ class HarnessApp(App[None]):
     @work(group="session-swap", exclusive=True, exit_on_error=False)
     async def _replace_session(self, resume: str | None = None) -> None:
         """Go on with a new session, or with the saved session ``resume``."""
+        from anyio import to_thread
+
+        from harness_tui.core.session import Session
+        from harness_tui.core.session_files import load_session
+
         old = self.session
+        if old is None:
+            return
         options: dict[str, Any] = {
             "trusted": old.trusted,
             "settings": old.settings,
@@ -517,9 +682,9 @@ class HarnessApp(App[None]):
                 fresh = Session.resume(saved, **options)
         except HarnessError as exc:
             self._say(str(exc), "error")
-            if not old.is_open and not old.running and self.pick_session:
+            if self.pick_session:  # the picker at start-up was the only way in
                 self.pick_session = False
-                self._start(old)  # the picker at start-up was the only way in
+                self._start(old)
             return
         self.pick_session = False
         await old.cancel()
@@ -532,30 +697,41 @@ class HarnessApp(App[None]):
         await self._show_branch(fresh)
         self._start(fresh)
 
-    # --- sessions: resume, fork, compact, export (harness_tui.app_sessions) ---------------
+    # --- saved sessions: resume, fork, compact, export (see app_sessions) ------------
 
     def _session_command(self, name: str, argument: str) -> None:
-        session_commands.run(self, name, argument)
+        from harness_tui import app_sessions
+
+        app_sessions.run(self, name, argument)
 
     async def _show_branch(self, session: Session) -> None:
         """Show the conversation a resumed or forked session starts from."""
-        events = session_commands.branch_events(session)
+        from harness_tui import app_sessions
+
+        events = app_sessions.branch_events(session)
         if events:
             await self.apply_events(events)
 
     def action_pick_session(self, start: bool = False) -> None:
         """Offer the saved sessions of this folder; ``start``: the app's first screen."""
-        session_commands.pick_session(self, start)
+        from harness_tui import app_sessions
+
+        if self.session is not None:
+            app_sessions.pick_session(self, start)
 
     def action_pick_fork(self) -> None:
-        session_commands.pick_fork(self)
+        from harness_tui import app_sessions
+
+        if self.session is not None:
+            app_sessions.pick_fork(self)
 
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""
         session = self.session
-        session.request_close()
-        if session.is_open:
-            await session.wait_closed()
+        if session is not None:
+            session.request_close()
+            if session.is_open:
+                await session.wait_closed()
         self.exit()
 
 
@@ -570,9 +746,17 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def run_tui(session: Session, *, pick_session: bool = False) -> None:
+def run_tui(
+    session: Session | Callable[[], Session],
+    serve: tuple[str, int] | None = None,
+    *,
+    pick_session: bool = False,
+) -> int:
+    """Run the TUI; the exit code (2 when the session could not be made)."""
     tune_gc()
-    HarnessApp(session, pick_session=pick_session).run()
+    app = HarnessApp(session, serve=serve, pick_session=pick_session)
+    app.run()
+    return app.return_code or 0
 
 
 __all__ = ["HarnessApp", "run_tui"]

@@ -1,5 +1,6 @@
 """The TUI's session commands: ``/resume`` (with a picker), ``/fork`` (with a picker of
-earlier messages), ``/tree``, ``/compact``, ``/export``, ``/cost`` and ``/context``.
+earlier messages), ``/tree``, ``/compact``, ``/export`` and ``/cost``, and the token
+accounting that ``/context`` starts with.
 
 Kept apart from ``app`` so the app stays a small switchboard: each command is a call on
 the session, and what it changes comes back as events like everything else.
@@ -35,8 +36,6 @@ def run(app: HarnessApp, name: str, argument: str) -> None:
     session = app.session
     if name == "cost":
         app._say(cost_text(session))
-    elif name == "context":
-        app._say(context_text(session))
     elif name == "compact":
         app._call(session.compact(argument or None))
     elif name == "resume":

@@ -92,6 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop after this many model calls per run",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="also mirror the TUI's session to a browser (needs the [web] extra); the "
+        "URL with its token is shown in the TUI",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=0, help="with --serve: port (default: a free one)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="with --serve: address (default: %(default)s)"
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 
@@ -261,12 +273,13 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
 
 def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session import DEFAULT_MAX_TURNS
 
-    try:
+    def make_session():  # type: ignore[no-untyped-def]
+        from harness_tui.core.session import DEFAULT_MAX_TURNS
+
         trusted, settings = _trusted_settings(args)
         model, mode, notices = _configured(args, settings)
-        session = _new_or_resumed(
+        return _new_or_resumed(
             args,
             model=model,
             mode=mode,
@@ -275,16 +288,30 @@ def _run_tui(args: argparse.Namespace) -> int:
             trusted=trusted,
             settings=settings,
         )
-        if args.resume == "":  # the picker needs saved sessions to show, and a folder
-            from harness_tui.core.session_files import list_sessions
 
-            list_sessions(Path.cwd())
-    except HarnessError as exc:
-        return _fail(exc.message, exc.hint)
+    if args.model or args.continue_session or args.resume is not None:
+        # A model named on the command line, or a session to go on with, is checked
+        # before the screen opens, so a typo or an unknown id is one line on the terminal
+        # (this pays the core's import up front).
+        try:
+            session = make_session()
+            if args.resume == "":  # the picker reads the session folder: can it?
+                from harness_tui.core.session_files import list_sessions
+
+                list_sessions(Path.cwd())
+        except HarnessError as exc:
+            return _fail(exc.message, exc.hint)
+        factory = None
+    else:
+        # Otherwise the app paints first and makes the session right after.
+        session, factory = None, make_session
     from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
 
-    run_tui(session, pick_session=args.resume == "")
-    return 0
+    return run_tui(
+        session or factory,
+        serve=(args.host, args.port) if args.serve else None,
+        pick_session=args.resume == "",
+    )
 
 
 def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
@@ -369,7 +396,12 @@ def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
     if trust:
         store.trust(cwd)
     trusted = trust or store.is_trusted(cwd)
-    return trusted, load_settings(cwd, include_project=trusted)
+    settings = load_settings(cwd, include_project=trusted)
+    # Plugins' models, so that --model and the settings' `model` can name them.
+    from harness_tui.core.plugins import plugin_model_sources, plugin_roots, with_plugin_models
+
+    roots = plugin_roots(cwd, include_project=trusted)
+    return trusted, with_plugin_models(settings, plugin_model_sources(roots))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -35,3 +35,16 @@ def _isolated_user_folders(
     monkeypatch.setenv("HARNESS_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("HARNESS_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / "claude"))
+    monkeypatch.setenv("CODEX_HOME", str(home / "codex"))
+
+
+@pytest.fixture(autouse=True)
+def _no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions start without plugins (the bundled git plugin would add tools and a Bash
+    hook to every test's events); plugin tests opt in with the ``plugins_on`` fixture."""
+    monkeypatch.setenv("HARNESS_PLUGINS", "off")
+
+
+@pytest.fixture
+def plugins_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_PLUGINS", raising=False)

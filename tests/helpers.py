@@ -13,6 +13,19 @@ from harness_tui.core.session import Session
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
 
+def scripted_in(cwd: Any, script: Any, **options: Any) -> tuple[Session, Any]:
+    """A session in ``cwd`` on a scripted model (a list of replies, or a function of the
+    request); the built-in tools unless ``tools`` is given."""
+    from harness_tui.core.models import ModelChoice
+    from harness_tui.core.providers.scripted import ScriptedProvider
+    from harness_tui.core.tools import builtin_tools
+
+    provider = ScriptedProvider(script)
+    options.setdefault("tools", builtin_tools())
+    choice = ModelChoice("scripted", "scripted", lambda: provider)
+    return Session(model=choice, cwd=cwd, **options), provider
+
+
 def types(events: list[Event]) -> list[str]:
     return [e.type for e in events]
 

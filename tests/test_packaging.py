@@ -59,3 +59,16 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     installed_at, styles = probe.stdout.splitlines()
     assert str(env_dir) in installed_at and str(ROOT) not in installed_at
     assert "app.tcss" in styles
+    clean_env.pop("HARNESS_PLUGINS", None)
+    plugins = run(
+        str(python),
+        "-c",
+        "from pathlib import Path; from harness_tui.core.plugins import discover_plugins, "
+        "plugin_roots; found = discover_plugins(plugin_roots(Path('.'), include_project=False));"
+        "print(sorted(p.name for p in found.plugins), [f.message for f in found.failures]);"
+        "print(sorted(t.name for t in found.tools()))",
+    )
+    assert plugins.returncode == 0, plugins.stderr
+    loaded, tools = plugins.stdout.splitlines()
+    assert loaded == "['git', 'local-models'] []"
+    assert "git_summary" in tools and "git_log" in tools

@@ -331,3 +331,92 @@ async def test_long_conversations_keep_only_recent_entries_mounted(count: int) -
         assert len(conversation.query(UserEntry)) > before
         texts = [e.text for e in conversation.query(UserEntry)]
         assert texts == [f"message {i}" for i in range(count - len(texts), count)]
+
+
+async def test_serve_mirrors_the_tui_session_to_the_web() -> None:
+    import httpx2
+
+    session = scripted_session(reply(Text("mirrored answer")))
+    app = HarnessApp(session, frozen_clock=True, serve=("127.0.0.1", 0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.mirror_url is not None)
+        assert any(app.mirror_url in n.text for n in app.query(NoticeEntry))
+        await type_text(pilot, "hi")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        base, _, token = app.mirror_url.partition("/?token=")
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+            page = await http.get(f"{base}/api/session/{session.id}/events?since=0")
+        assert page.status_code == 200
+        assert "mirrored answer" in page.text
+
+
+async def test_the_app_paints_before_the_session_exists_and_keeps_early_input() -> None:
+    made: list[Session] = []
+    screen_when_made: list[str] = []
+
+    def factory() -> Session:
+        # The screen is already up, with a placeholder where the model will show.
+        screen_when_made.append(str(app.query_one(StatusBar).render()))
+        made.append(scripted_session(reply(Text("answer to the early bird"))))
+        return made[-1]
+
+    app = HarnessApp(factory, frozen_clock=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: bool(made) and made[0].is_open)
+        await type_text(pilot, "early")
+        await pilot.press("enter")
+        done = await wait_for(made[0].store, lambda e: e.type == "RUN_COMPLETED")
+        assert done.result == "answer to the early bird"
+    assert screen_when_made and screen_when_made[0].startswith("starting…")
+
+
+async def test_a_session_that_cannot_be_made_ends_the_app_with_its_reason() -> None:
+    from harness_tui.core.errors import HarnessError
+
+    def factory() -> Session:
+        raise HarnessError("unknown model 'nope'", hint="known: demo")
+
+    app = HarnessApp(factory, frozen_clock=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: not app.is_running)
+    assert app.return_code == 2
+
+
+async def test_tool_call_ids_that_repeat_across_models_do_not_break_the_view(
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import EchoTool
+
+    script = tmp_path / "second.yaml"
+    script.write_text("- tool_calls: [{name: Echo, input: {text: b}, id: same}]\n- text: two\n")
+    session = scripted_session(
+        reply(ToolCall("Echo", {"text": "a"}, id="same")),
+        reply(Text("one")),
+        tools=[EchoTool()],
+        cwd=tmp_path,
+    )
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "first")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        await session.set_model(f"scripted:{script}")
+        await type_text(pilot, "second")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED" and e.result == "two")
+        await until(pilot, lambda: len(app.query(ToolCard)) == 2)
+
+
+async def test_at_completes_paths_in_the_working_folder(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "parser.py").write_text("x")
+    (tmp_path / "setup.cfg").write_text("x")
+    session = scripted_session(cwd=tmp_path)
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "look at @sr")
+        await pilot.press("tab")
+        prompt = app.query_one(PromptInput)
+        assert prompt.text == "look at @src/"
+        await type_text(pilot, "pa")
+        await pilot.press("tab")
+        assert prompt.text == "look at @src/parser.py"

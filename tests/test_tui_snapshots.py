@@ -11,6 +11,7 @@ from harness_tui.app import HarnessApp
 from harness_tui.core import events as ev
 from harness_tui.core.messages import ToolCallBlock
 from harness_tui.core.session import Session
+from harness_tui.widgets.conversation import Conversation
 from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from tests import tui_events as canned
 from tests.tui_events import make
@@ -124,7 +125,7 @@ def test_tools_done_and_failed(snap_compare) -> None:
     ]
 
     async def expand_edit(pilot) -> None:
-        pilot.app.query_one("#tool-call_e").expanded = True
+        pilot.app.query_one(Conversation).card("call_e").expanded = True
 
     assert snap_compare(app(), terminal_size=SIZE, run_before=feeding(events, then=expand_edit))
 

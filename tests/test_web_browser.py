@@ -61,7 +61,7 @@ async def test_the_page_streams_steers_cancels_and_resyncs(tmp_path: Path) -> No
     replies = (
         reply(
             Text("# Plan\n\nHello from the **script**. Here is `code` and a list:\n\n- one\n- two"),
-            ToolCall("Gate", {"label": "first"}),
+            ToolCall("Gate", {"label": "first"}, id="call_1"),
         ),
         reply(Text("Halfway there."), Wait(hold, held)),
         reply(Text("Steered, carrying on"), Wait(hold2, held2), Text(" never shown")),
@@ -191,7 +191,7 @@ async def test_with_the_server_token_the_page_starts_and_switches_sessions(
 
 async def test_permission_questions_are_answered_from_the_page(tmp_path: Path) -> None:
     touch = WriteLikeTool()
-    replies = (reply(ToolCall("Touch", {})), reply(Text("Touched.")))
+    replies = (reply(ToolCall("Touch", {}, id="call_1")), reply(Text("Touched.")))
     async with (
         web_server(scripted(*replies, tools=[touch])) as srv,
         browser_page(tmp_path) as page,

@@ -12,9 +12,9 @@ single widget to lay out.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
-from rich.markdown import Heading, Markdown
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
@@ -24,16 +24,21 @@ SEGMENT_CHARS = 600
 CODE_THEME = "ansi_dark"
 
 
-class _LeftHeading(Heading):
-    """Headings start at the left margin, as in a chat, not centred."""
+@functools.cache
+def _chat_markdown() -> type:
+    """Rich's Markdown with headings at the left margin, as in a chat (built on first
+    use: rich.markdown brings markdown-it, which start-up does not need)."""
+    from rich.markdown import Heading, Markdown
 
-    LEVEL_ALIGN: ClassVar[dict[str, Any]] = dict.fromkeys(
-        ("h1", "h2", "h3", "h4", "h5", "h6"), "left"
-    )
+    class LeftHeading(Heading):
+        LEVEL_ALIGN: ClassVar[dict[str, Any]] = dict.fromkeys(
+            ("h1", "h2", "h3", "h4", "h5", "h6"), "left"
+        )
 
+    class ChatMarkdown(Markdown):
+        elements: ClassVar[dict[str, Any]] = {**Markdown.elements, "heading_open": LeftHeading}
 
-class _ChatMarkdown(Markdown):
-    elements: ClassVar[dict[str, Any]] = {**Markdown.elements, "heading_open": _LeftHeading}
+    return ChatMarkdown
 
 
 def split_point(text: str) -> int:
@@ -94,7 +99,7 @@ class AssistantEntry(Widget):
         console = self.app.console
         options = self.app.console_options.update_width(width).update(highlight=False)
         lines = console.render_lines(
-            _ChatMarkdown(text, code_theme=CODE_THEME, hyperlinks=False), options, pad=False
+            _chat_markdown()(text, code_theme=CODE_THEME, hyperlinks=False), options, pad=False
         )
         return [Strip(line) for line in Segment.set_shape(lines, width)]
 

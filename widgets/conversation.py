@@ -16,34 +16,16 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Static
 
-from harness_tui.core.events import (
-    BranchChanged,
-    ContextCompacted,
-    Error,
-    Event,
-    MessageCompleted,
-    Notice,
-    PermissionRequested,
-    PermissionResolved,
-    PromptReceived,
-    Retrying,
-    RunCancelled,
-    SessionStarted,
-    SteeringDelivered,
-    SubagentCompleted,
-    SubagentStarted,
-    ThinkingDelta,
-    TokenDelta,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallProgress,
-    ToolCallStarted,
-)
+from harness_tui.lazy import lazy_module
 from harness_tui.widgets.assistant_entry import AssistantEntry
-from harness_tui.widgets.tool_card import ToolCard, card_id
+from harness_tui.widgets.mcp_screen import status_notice
+from harness_tui.widgets.tool_card import ToolCard
 
-MAX_MOUNTED = 160
-PAGE = 80
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
+
+MAX_MOUNTED = 40
+PAGE = 20
 _USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "» follow-up"}
 
 
@@ -124,14 +106,16 @@ class Conversation(VerticalScroll):
         self._current: tuple[str, str, Widget] | None = None  # message id, kind, entry
         self._cards: dict[str, ToolCard] = {}
         #: Tool calls of completed messages, to show a call that never started (cancel).
-        self._calls: dict[str, ToolCallStarted] = {}
+        self._calls: dict[str, ev.ToolCallStarted] = {}
+        self._pending: list[Widget] = []  # entries of this batch, mounted at its end
+        self._nested: dict[str, list[ToolCard]] = {}  # a card's sub-agent cards
 
     def on_mount(self) -> None:
         self.anchor()
 
     # --- feeding --------------------------------------------------------------
 
-    async def apply_batch(self, events: Iterable[Event]) -> None:
+    async def apply_batch(self, events: Iterable[ev.Event]) -> None:
         """Apply events in order; runs of deltas of one message become one write."""
         pending: list[str] = []
         pending_key: tuple[str, str] | None = None
@@ -139,8 +123,8 @@ class Conversation(VerticalScroll):
             if event.parent_tool_call_id is not None:
                 await self._apply_nested(event)
                 continue
-            if isinstance(event, TokenDelta | ThinkingDelta):
-                key = (event.message_id, "text" if isinstance(event, TokenDelta) else "thinking")
+            if isinstance(event, ev.TokenDelta | ev.ThinkingDelta):
+                key = (event.message_id, "text" if isinstance(event, ev.TokenDelta) else "thinking")
                 if key != pending_key and pending:
                     await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
                     pending = []
@@ -153,6 +137,7 @@ class Conversation(VerticalScroll):
             await self.apply(event)
         if pending:
             await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
+        await self._flush()
         self._fold_old_entries()
 
     async def _write(self, key: tuple[str, str], text: str) -> None:
@@ -160,18 +145,30 @@ class Conversation(VerticalScroll):
         current = self._current
         if current is None or current[:2] != key:
             await self._close_current()
-            entry: Widget = AssistantEntry() if kind == "text" else ThinkingEntry()
-            await self.mount(entry)
+            # Mounted with its first text: one layout pass, not two.
+            entry: Widget = AssistantEntry(text) if kind == "text" else ThinkingEntry(text)
+            self._add(entry)
             self._current = (message_id, kind, entry)
-            current = self._current
+            return
         entry = current[2]
         if isinstance(entry, AssistantEntry):
             await entry.add(text)
         else:
             entry.add(text)  # type: ignore[attr-defined]
 
+    def _add(self, widget: Widget) -> None:
+        """Queue an entry; ``apply_batch`` mounts the batch's entries together, so a
+        card that starts and finishes in one batch is laid out once, finished."""
+        self._pending.append(widget)
+
+    async def _flush(self) -> None:
+        if self._pending:
+            widgets, self._pending = self._pending, []
+            await self.mount_all(widgets)
+
     async def settle(self) -> None:
         """Flush the answer being streamed to the screen (it may go on streaming)."""
+        await self._flush()
         if self._current is not None and isinstance(self._current[2], AssistantEntry):
             await self._current[2].finish()
 
@@ -182,9 +179,9 @@ class Conversation(VerticalScroll):
                 await entry.finish()
             self._current = None
 
-    async def apply(self, event: Event) -> None:
-        if isinstance(event, SessionStarted):
-            await self.mount(
+    async def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.SessionStarted):
+            self._add(
                 NoticeEntry(
                     f"harness-tui {event.version} · {event.model} · {event.cwd}\n"
                     "Type a prompt and press Enter. While the agent works, Enter steers and "
@@ -192,16 +189,16 @@ class Conversation(VerticalScroll):
                     "welcome",
                 )
             )
-        elif isinstance(event, PromptReceived):
+        elif isinstance(event, ev.PromptReceived):
             await self._close_current()
-            await self.mount(UserEntry(event.text, event.source))
-        elif isinstance(event, SteeringDelivered) and event.kind == "steer":
+            self._add(UserEntry(event.text, event.source))
+        elif isinstance(event, ev.SteeringDelivered) and event.kind == "steer":
             await self._close_current()
-            await self.mount(UserEntry(event.text, "steering"))
-        elif isinstance(event, MessageCompleted):
+            self._add(UserEntry(event.text, "steering"))
+        elif isinstance(event, ev.MessageCompleted):
             await self._close_current()
             for call in event.message.tool_calls:
-                self._calls[call.id] = ToolCallStarted(
+                self._calls[call.id] = ev.ToolCallStarted(
                     session_id=event.session_id,
                     run_id=event.run_id,
                     tool_call_id=call.id,
@@ -212,70 +209,74 @@ class Conversation(VerticalScroll):
             if len(self._calls) > 500:
                 self._calls = dict(list(self._calls.items())[-100:])
             if event.message.interrupted:
-                await self.mount(NoticeEntry("(answer interrupted)", "info"))
-        elif isinstance(event, ToolCallStarted):
+                self._add(NoticeEntry("(answer interrupted)", "info"))
+        elif isinstance(event, ev.ToolCallStarted):
             await self._close_current()
             card = ToolCard(event, frozen_clock=self.frozen_clock)
             self._cards[event.tool_call_id] = card
-            await self.mount(card)
+            self._add(card)
         elif isinstance(
             event,
-            ToolCallProgress
-            | ToolCallCompleted
-            | ToolCallFailed
-            | PermissionRequested
-            | PermissionResolved,
+            ev.ToolCallProgress
+            | ev.ToolCallCompleted
+            | ev.ToolCallFailed
+            | ev.PermissionRequested
+            | ev.PermissionResolved,
         ):
             card = self._cards.get(event.tool_call_id)
             if (
                 card is None
-                and isinstance(event, ToolCallFailed)
+                and isinstance(event, ev.ToolCallFailed)
                 and (event.tool_call_id in self._calls)
             ):
                 # Answered without ever starting (a cancel): still show the call.
                 card = ToolCard(self._calls[event.tool_call_id], frozen_clock=self.frozen_clock)
                 self._cards[event.tool_call_id] = card
-                await self.mount(card)
+                self._add(card)
             if card is not None:
                 card.apply(event)
-        elif isinstance(event, SubagentStarted | SubagentCompleted):
+        elif isinstance(event, ev.SubagentStarted | ev.SubagentCompleted):
             card = self._cards.get(event.tool_call_id)
             if card is not None:
                 card.apply(event)
-        elif isinstance(event, Error):
+        elif isinstance(event, ev.Error):
             hint = f"\n→ {event.hint}" if event.hint else ""
-            await self.mount(NoticeEntry(f"✗ {event.message}{hint}", "error"))
-        elif isinstance(event, Retrying):
+            self._add(NoticeEntry(f"✗ {event.message}{hint}", "error"))
+        elif isinstance(event, ev.Retrying):
             status = f" (HTTP {event.status_code})" if event.status_code else ""
-            await self.mount(
+            self._add(
                 NoticeEntry(
                     f"↻ {event.reason}{status} — retry {event.attempt} of {event.max_attempts} "
                     f"in {event.delay_s:g} s",
                     "warning",
                 )
             )
-        elif isinstance(event, Notice):
-            await self.mount(NoticeEntry(event.message, event.level))
-        elif isinstance(event, ContextCompacted):
+        elif isinstance(event, ev.Notice):
+            self._add(NoticeEntry(event.message, event.level))
+        elif isinstance(event, ev.McpServerStatus):
+            notice = status_notice(event)
+            if notice is not None:
+                self._add(NoticeEntry(*notice))
+        elif isinstance(event, ev.ContextCompacted):
             await self._close_current()
-            await self.mount(
+            self._add(
                 NoticeEntry(
                     f"⋯ Context compacted ({event.trigger}): {event.tokens_before:,} → "
                     f"{event.tokens_after:,} tokens. The full history stays in the session file.",
                     "info",
                 )
             )
-        elif isinstance(event, BranchChanged):
+        elif isinstance(event, ev.BranchChanged):
             where = f"entry {event.entry_id}" if event.entry_id else "the start"
-            await self.mount(
+            self._add(
                 NoticeEntry(
                     f"⑂ Now on the branch from {where} ({event.messages} messages in context).",
                     "info",
                 )
             )
-        elif isinstance(event, RunCancelled):
+        elif isinstance(event, ev.RunCancelled):
             await self._close_current()
-            await self.mount(
+            self._add(
                 NoticeEntry(
                     "■ Cancelled. The partial answer is kept; tool calls that had not finished "
                     "were marked cancelled.",
@@ -283,26 +284,33 @@ class Conversation(VerticalScroll):
                 )
             )
 
-    async def _apply_nested(self, event: Event) -> None:
-        """Events of a sub-agent: its tool calls nest in the parent's card."""
+    async def _apply_nested(self, event: ev.Event) -> None:
+        """Events of a sub-agent: its tool calls appear under the parent's card,
+        indented, after the parent's earlier nested calls."""
+        await self._flush()  # the parent's card must be on screen to place after it
         parent = self._cards.get(event.parent_tool_call_id or "")
         if parent is None:
             return
-        if isinstance(event, ToolCallStarted):
-            card = ToolCard(event, frozen_clock=self.frozen_clock)
+        if isinstance(event, ev.ToolCallStarted):
+            card = ToolCard(event, frozen_clock=self.frozen_clock, depth=parent.depth + 1)
             self._cards[event.tool_call_id] = card
-            await parent.children_box.mount(card)
+            self._nested.setdefault(parent.tool_call_id, []).append(card)
+            await self.mount(card, after=self._last_descendant(parent))
         elif isinstance(
             event,
-            ToolCallProgress
-            | ToolCallCompleted
-            | ToolCallFailed
-            | PermissionRequested
-            | PermissionResolved,
+            ev.ToolCallProgress
+            | ev.ToolCallCompleted
+            | ev.ToolCallFailed
+            | ev.PermissionRequested
+            | ev.PermissionResolved,
         ):
             card = self._cards.get(event.tool_call_id)
             if card is not None:
                 card.apply(event)
+
+    def _last_descendant(self, card: ToolCard) -> ToolCard:
+        children = [c for c in self._nested.get(card.tool_call_id, ()) if c.is_attached]
+        return self._last_descendant(children[-1]) if children else card
 
     def card(self, tool_call_id: str) -> ToolCard | None:
         card = self._cards.get(tool_call_id)
@@ -320,6 +328,10 @@ class Conversation(VerticalScroll):
         return [w for w in self.children if w.id != "earlier"]
 
     def _fold_old_entries(self) -> None:
+        # Textual keeps "the reader scrolled away from the bottom" privately; when they
+        # have, fold later, when they come back down.
+        if getattr(self, "_anchor_released", False):
+            return
         entries = self._entries()
         excess = len(entries) - MAX_MOUNTED
         if excess < PAGE // 2:
@@ -370,7 +382,14 @@ class Conversation(VerticalScroll):
                 self._cards[widget.tool_call_id] = widget
         self._update_earlier_button()
         self.release_anchor()
-        self.scroll_home(animate=False)
+        if entries:  # keep the reader's place: what was at the top stays in view
+            self.call_after_refresh(self.scroll_to_widget, entries[0], top=True, animate=False)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        # Scrolling to the top brings back the previous page of folded entries.
+        if new <= 0 < old and self._folded:
+            self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
 
 
 def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
@@ -379,4 +398,4 @@ def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
     return kind(**data)
 
 
-__all__ = ["AssistantEntry", "Conversation", "NoticeEntry", "ThinkingEntry", "UserEntry", "card_id"]
+__all__ = ["AssistantEntry", "Conversation", "NoticeEntry", "ThinkingEntry", "UserEntry"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from harness_tui.core.events import Event, HookDenied, HookExecuted
+from harness_tui.lazy import lazy_module
 
-MAX_ROWS = 200
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
+
+MAX_ROWS = 40
 
 
 class HooksPane(VerticalScroll):
@@ -19,16 +22,17 @@ class HooksPane(VerticalScroll):
     """
 
     def on_mount(self) -> None:
+        self.anchor()  # newest at the bottom, kept in view without a scroll per row
         self.mount(Static("No hooks have run.", classes="hooks-empty"))
 
-    def apply(self, event: Event) -> None:
-        if not isinstance(event, HookExecuted | HookDenied):
+    def apply(self, event: ev.Event) -> None:
+        if not isinstance(event, ev.HookExecuted | ev.HookDenied):
             return
         for empty in self.query(".hooks-empty"):
             empty.remove()
         hook = event.hook if len(event.hook) <= 40 else "…" + event.hook[-39:]
         matcher = f"[{event.matcher}] " if event.matcher else ""
-        if isinstance(event, HookDenied):
+        if isinstance(event, ev.HookDenied):
             outcome, style = f"denied: {event.reason}", "hook-denied"
         elif event.error:
             outcome, style = f"error: {event.error}", "hook-error"
@@ -43,4 +47,3 @@ class HooksPane(VerticalScroll):
         rows = self.query(".hook-ok, .hook-denied, .hook-error")
         if len(rows) > MAX_ROWS:
             rows.first().remove()
-        self.scroll_end(animate=False)

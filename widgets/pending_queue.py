@@ -5,7 +5,10 @@ from __future__ import annotations
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from harness_tui.core.events import Event, SteeringDelivered, SteeringQueued, SteeringWithdrawn
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 _KIND_LABEL = {"steer": "↳ steer", "follow_up": "» follow-up"}
 
@@ -26,10 +29,10 @@ class PendingQueue(Static):
 
     items: reactive[tuple[tuple[str, str, str], ...]] = reactive(())
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, SteeringQueued):
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.SteeringQueued):
             self.items = (*self.items, (event.steering_id, event.kind, event.text))
-        elif isinstance(event, SteeringDelivered | SteeringWithdrawn):
+        elif isinstance(event, ev.SteeringDelivered | ev.SteeringWithdrawn):
             self.items = tuple(i for i in self.items if i[0] != event.steering_id)
 
     def watch_items(self, items: tuple[tuple[str, str, str], ...]) -> None:

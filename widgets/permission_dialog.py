@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +12,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from harness_tui.core.events import PermissionRequested
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 #: What the dialog returns: the decision and, for a denial, the reason for the model.
 Answer = tuple[str, str | None]
@@ -43,11 +45,13 @@ class PermissionDialog(ModalScreen[Answer]):
         Binding("escape", "answer('deny')", "Deny", show=False),
     ]
 
-    def __init__(self, request: PermissionRequested) -> None:
+    def __init__(self, request: ev.PermissionRequested) -> None:
         super().__init__()
         self.request = request
 
     def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax  # pygments: only when a dialog opens
+
         request = self.request
         with Vertical():
             yield Label(f"Allow {request.tool_name}?", classes="title")

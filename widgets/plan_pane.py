@@ -7,7 +7,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from harness_tui.core.events import Event, PlanEntry, PlanGenerated, PlanUpdated
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 MARKS = {"pending": "○", "in_progress": "◐", "completed": "●"}
 
@@ -23,10 +26,10 @@ class PlanPane(Widget):
     PlanPane > .plan-completed { color: $text-muted; text-style: strike; }
     """
 
-    entries: reactive[tuple[PlanEntry, ...]] = reactive((), recompose=True)
+    entries: reactive[tuple[ev.PlanEntry, ...]] = reactive((), recompose=True)
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, PlanGenerated | PlanUpdated):
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PlanGenerated | ev.PlanUpdated):
             self.entries = tuple(event.entries)
 
     def compose(self) -> ComposeResult:

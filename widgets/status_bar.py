@@ -8,27 +8,10 @@ from collections.abc import Callable
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from harness_tui.core.events import (
-    Event,
-    MessageCompleted,
-    ModeChanged,
-    ModelChanged,
-    PermissionRequested,
-    PermissionResolved,
-    PromptReceived,
-    RunCancelled,
-    RunCompleted,
-    SessionStarted,
-    SteeringDelivered,
-    SteeringQueued,
-    SteeringWithdrawn,
-    ThinkingDelta,
-    TokenDelta,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallStarted,
-    UsageUpdated,
-)
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 IDLE, WORKING, STREAMING, TOOLS, ASKING, CANCELLING = (
     "idle",
@@ -107,48 +90,49 @@ class StatusBar(Static):
         if self.state not in (CANCELLING, ASKING, IDLE):
             self.state = STREAMING
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, TokenDelta | ThinkingDelta):
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.TokenDelta | ev.ThinkingDelta):
             self.streaming()
-        elif isinstance(event, SessionStarted):
+        elif isinstance(event, ev.SessionStarted):
             self.model, self.mode = event.model, event.permission_mode
-        elif isinstance(event, ModelChanged):
+        elif isinstance(event, ev.ModelChanged):
             self.model, self.provider = event.model, event.provider
-        elif isinstance(event, ModeChanged):
+        elif isinstance(event, ev.ModeChanged):
             self.mode = event.mode
-        elif isinstance(event, PromptReceived):
+        elif isinstance(event, ev.PromptReceived):
             self._run_started, self._running_tools = self._clock(), 0
             self.elapsed, self.state = 0.0, WORKING
-        elif isinstance(event, MessageCompleted):
+        elif isinstance(event, ev.MessageCompleted):
             if self.state == STREAMING:
                 self.state = WORKING
-        elif isinstance(event, ToolCallStarted):
+        elif isinstance(event, ev.ToolCallStarted):
             self._running_tools += 1
             if self.state != CANCELLING:
                 self.state = TOOLS
-        elif isinstance(event, ToolCallCompleted | ToolCallFailed):
+        elif isinstance(event, ev.ToolCallCompleted | ev.ToolCallFailed):
             self._running_tools = max(0, self._running_tools - 1)
             if self.state == TOOLS and not self._running_tools:
                 self.state = WORKING
-        elif isinstance(event, PermissionRequested):
+        elif isinstance(event, ev.PermissionRequested):
             self.state = ASKING
-        elif isinstance(event, PermissionResolved):
+        elif isinstance(event, ev.PermissionResolved):
             if self.state == ASKING:
                 self.state = TOOLS
-        elif isinstance(event, RunCompleted | RunCancelled):
+        elif isinstance(event, ev.RunCompleted | ev.RunCancelled):
             self._tick()
             self._run_started, self.state = None, IDLE
-        elif isinstance(event, SteeringQueued):
+        elif isinstance(event, ev.SteeringQueued):
             self._queued_ids.add(event.steering_id)
             self.queued = len(self._queued_ids)
-        elif isinstance(event, SteeringDelivered | SteeringWithdrawn):
+        elif isinstance(event, ev.SteeringDelivered | ev.SteeringWithdrawn):
             self._queued_ids.discard(event.steering_id)
             self.queued = len(self._queued_ids)
-        elif isinstance(event, UsageUpdated):
+        elif isinstance(event, ev.UsageUpdated):
             self.tokens_in = event.total.input_tokens + event.total.cache_read_tokens
             self.tokens_out = event.total.output_tokens
             self.cost = event.total_cost_usd
-            self.context_used, self.context_window = event.context_tokens, event.context_window
+            if event.parent_tool_call_id is None:  # a sub-agent's context is not ours
+                self.context_used, self.context_window = event.context_tokens, event.context_window
 
     def render(self) -> str:
         parts = [

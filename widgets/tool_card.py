@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any
 
-from rich.console import RenderableType
-from rich.syntax import Syntax
+from rich.console import Group, RenderableType
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from harness_tui.core.events import (
-    Event,
-    PermissionRequested,
-    PermissionResolved,
-    SubagentCompleted,
-    SubagentStarted,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallProgress,
-    ToolCallStarted,
-)
+from harness_tui.lazy import lazy_module
+
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 ICONS = {"running": "", "waiting": "?", "done": "✓", "failed": "✗", "cancelled": "■"}
@@ -47,10 +36,6 @@ SUMMARY_KEYS = (
 LIVE_OUTPUT_LINES = 8
 MAX_OUTPUT_CHARS = 200_000
 MAX_BODY_LINES = 400
-
-
-def card_id(tool_call_id: str) -> str:
-    return "tool-" + re.sub(r"[^A-Za-z0-9_-]", "_", tool_call_id)
 
 
 def summarize_input(input: dict[str, Any], width: int = 60) -> str:
@@ -84,12 +69,17 @@ def _summary_of(display: str | None, display_format: str) -> str:
     return display.strip().splitlines()[0]
 
 
-class ToolCard(Vertical):
-    """Name, short arguments, status, live output and result of one tool call."""
+class ToolCard(Static):
+    """Name, short arguments, status, live output and result of one tool call.
+
+    One widget drawing header and body together: a container of parts took several
+    times longer to appear (benchmark B6). A sub-agent's calls are cards of their own,
+    placed after this one and indented (``depth``)."""
 
     DEFAULT_CSS = """
     ToolCard {
         height: auto;
+        max-height: 26;
         margin: 0 0 0 2;
         padding: 0 1;
         border-left: wide $panel-lighten-2;
@@ -98,11 +88,6 @@ class ToolCard(Vertical):
     ToolCard.-failed { border-left: wide $error; }
     ToolCard.-cancelled { border-left: wide $warning; }
     ToolCard:focus { background: $boost; }
-    ToolCard > .card-header { height: 1; }
-    ToolCard > .card-body { height: auto; max-height: 24; color: $text-muted; display: none; }
-    ToolCard.-running > .card-body, ToolCard.-expanded > .card-body { display: block; }
-    ToolCard.-failed > .card-body { color: $error; }
-    ToolCard > .card-children { height: auto; }
     """
 
     can_focus = True
@@ -116,8 +101,15 @@ class ToolCard(Vertical):
             super().__init__()
             self.card = card
 
-    def __init__(self, event: ToolCallStarted, *, frozen_clock: bool = False) -> None:
-        super().__init__(id=card_id(event.tool_call_id))
+    def __init__(
+        self, event: ev.ToolCallStarted, *, frozen_clock: bool = False, depth: int = 0
+    ) -> None:
+        # No DOM id from the call id: ids repeat across models (the scripted one
+        # numbers its calls), and the conversation finds cards by call id itself.
+        super().__init__(markup=False)
+        self.depth = depth
+        if depth:
+            self.styles.margin = (0, 0, 0, 2 + 3 * depth)
         self.tool_call_id = event.tool_call_id
         self.tool_name = event.tool_name
         self.input = dict(event.input)
@@ -131,20 +123,12 @@ class ToolCard(Vertical):
         self._started = time.monotonic()
         self._frame = 0
         self.set_class(True, "-running")
-
-    def compose(self) -> ComposeResult:
-        yield Static(classes="card-header", markup=False)
-        yield Static(classes="card-body", markup=False)
-        yield Vertical(classes="card-children")
+        # Content from the start: an update right after mounting would lay out twice.
+        self.update(self._renderable())
 
     def on_mount(self) -> None:
-        self._refresh_all()
         if not self._frozen:
             self._timer = self.set_interval(0.1, self._spin)
-
-    @property
-    def children_box(self) -> Vertical:
-        return self.query_one(".card-children", Vertical)
 
     def _spin(self) -> None:
         if self.status in ("running", "waiting"):
@@ -155,8 +139,8 @@ class ToolCard(Vertical):
 
     # --- events ---------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, ToolCallProgress):
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ToolCallProgress):
             if event.output:
                 self.output = (self.output + event.output)[-MAX_OUTPUT_CHARS:]
             if event.status or event.progress is not None:
@@ -164,30 +148,30 @@ class ToolCard(Vertical):
                 progress = f" {event.progress:g}{total}" if event.progress is not None else ""
                 self.summary = f"{event.status or ''}{progress}".strip()
             self._refresh_all()
-        elif isinstance(event, ToolCallCompleted):
+        elif isinstance(event, ev.ToolCallCompleted):
             self.status, self.duration_ms = "done", event.duration_ms
             self.result = event.display if event.display is not None else event.content
             self.display_format = event.display_format
             self.summary = _summary_of(event.display, event.display_format)
             self._refresh_all()
-        elif isinstance(event, ToolCallFailed):
+        elif isinstance(event, ev.ToolCallFailed):
             self.status = "cancelled" if event.kind == "cancelled" else "failed"
             self.duration_ms = event.duration_ms
             self.result = event.error if event.display is None else event.display
             first = event.error.strip().splitlines()[0] if event.error.strip() else event.kind
             self.summary = first if event.kind != "cancelled" else "cancelled by user"
             self._refresh_all()
-        elif isinstance(event, PermissionRequested):
+        elif isinstance(event, ev.PermissionRequested):
             self.status, self.summary = "waiting", "asking for permission"
             self._refresh_all()
-        elif isinstance(event, PermissionResolved) and self.status == "waiting":
+        elif isinstance(event, ev.PermissionResolved) and self.status == "waiting":
             self.status = "running"
             self.summary = "" if event.decision != "deny" else "denied"
             self._refresh_all()
-        elif isinstance(event, SubagentStarted):
+        elif isinstance(event, ev.SubagentStarted):
             self.agent_label = event.agent_name
             self._refresh_header()
-        elif isinstance(event, SubagentCompleted):
+        elif isinstance(event, ev.SubagentCompleted):
             self.agent_label = f"{event.agent_name} · {event.status}"
             self._refresh_header()
 
@@ -232,7 +216,7 @@ class ToolCard(Vertical):
     @classmethod
     def restore(cls, data: dict[str, Any]) -> ToolCard:
         card = cls(
-            ToolCallStarted(
+            ev.ToolCallStarted(
                 session_id="",
                 tool_call_id=data["tool_call_id"],
                 tool_name=data["tool_name"],
@@ -247,11 +231,17 @@ class ToolCard(Vertical):
     # --- rendering ------------------------------------------------------------
 
     def _refresh_all(self) -> None:
-        if self.is_mounted:
-            self._refresh_header()
-            self._refresh_body()
+        self.update(self._renderable())
 
-    def _refresh_header(self) -> None:
+    _refresh_header = _refresh_body = _refresh_all
+
+    def _renderable(self) -> RenderableType:
+        body = self._body()
+        if isinstance(body, Text) and not body.plain:
+            return self._header()
+        return Group(self._header(), body)
+
+    def _header(self) -> Text:
         if self.status in ("running", "waiting"):
             icon = "●" if self._frozen else SPINNER[self._frame % len(SPINNER)]
             if self.status == "waiting":
@@ -271,10 +261,9 @@ class ToolCard(Vertical):
         tail = " · ".join(p for p in (self.summary, timing) if p)
         if tail:
             header.append(f"  · {tail}", style="red" if self.status == "failed" else "")
-        self.query_one(".card-header", Static).update(header)
+        return header
 
-    def _refresh_body(self) -> None:
-        body = self.query_one(".card-body", Static)
+    def _body(self) -> RenderableType:
         renderable: RenderableType
         if self.status in ("running", "waiting"):
             lines = self.output.rstrip("\n").splitlines()[-LIVE_OUTPUT_LINES:]
@@ -286,9 +275,11 @@ class ToolCard(Vertical):
                 lines = [*lines[:MAX_BODY_LINES], f"… {len(lines) - MAX_BODY_LINES} more lines"]
             joined = "\n".join(lines)
             if self.display_format == "diff":
+                from rich.syntax import Syntax  # pygments: only when a diff is shown
+
                 renderable = Syntax(joined, "diff", theme="ansi_dark", background_color="default")
             else:
                 renderable = Text(joined)
         else:
             renderable = Text("")
-        body.update(renderable)
+        return renderable

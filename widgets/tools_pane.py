@@ -1,62 +1,42 @@
-"""An index of the session's tool calls: one line each, newest last; click to jump."""
+"""An index of the session's recent tool calls: one line each, newest last; click a line
+to jump to its card in the conversation.
+
+One widget drawing all its lines (a widget per line cost a layout pass per call in a
+long session, benchmark B6); older calls stay in the conversation.
+"""
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-from textual import on
-from textual.containers import VerticalScroll
-from textual.events import Click
+from rich.text import Text
+from textual import events
 from textual.message import Message
 from textual.widgets import Static
 
-from harness_tui.core.events import (
-    Event,
-    PermissionRequested,
-    ToolCallCompleted,
-    ToolCallFailed,
-    ToolCallStarted,
-)
+from harness_tui.lazy import lazy_module
 from harness_tui.widgets.tool_card import duration_text, summarize_input
 
-MAX_ROWS = 300
+# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+ev = lazy_module("harness_tui.core.events")
+
+MAX_ROWS = 12
+_STYLE = {"failed": "red", "cancelled": "yellow", "asking": "bold"}
 
 
-class ToolRow(Static):
+@dataclass
+class _Row:
+    tool_call_id: str
+    label: str
+    icon: str = "…"
+    tail: str = ""
+    state: str = "running"
+
+
+class ToolsPane(Static):
     DEFAULT_CSS = """
-    ToolRow { height: 1; }
-    ToolRow.-failed { color: $error; }
-    ToolRow.-cancelled { color: $warning; }
-    ToolRow:hover { background: $boost; }
-    """
-
-    def __init__(self, event: ToolCallStarted) -> None:
-        self.tool_call_id = event.tool_call_id
-        self.label = f"{event.tool_name} {summarize_input(event.input, 28)}"
-        self.indent = "  " if event.parent_tool_call_id else ""
-        super().__init__(
-            self._text("…"),
-            markup=False,
-            id="row-" + re.sub(r"[^A-Za-z0-9_-]", "_", event.tool_call_id),
-        )
-
-    def _text(self, icon: str, tail: str = "") -> str:
-        return f"{self.indent}{icon} {self.label}{'  ' + tail if tail else ''}"
-
-    def finish(self, icon: str, duration_ms: float, style: str | None = None) -> None:
-        self.update(self._text(icon, duration_text(duration_ms)))
-        if style:
-            self.add_class(style)
-
-    @on(Click)
-    def _clicked(self) -> None:
-        self.post_message(ToolsPane.Selected(self.tool_call_id))
-
-
-class ToolsPane(VerticalScroll):
-    DEFAULT_CSS = """
-    ToolsPane { height: auto; max-height: 14; padding: 0 1; }
-    ToolsPane > .tools-empty { color: $text-muted; }
+    ToolsPane { height: auto; padding: 0 1; }
+    ToolsPane:hover { background: $boost; }
     """
 
     class Selected(Message):
@@ -65,36 +45,47 @@ class ToolsPane(VerticalScroll):
             self.tool_call_id = tool_call_id
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._rows: dict[str, ToolRow] = {}
+        super().__init__("No tool calls yet.", markup=False, **kwargs)  # type: ignore[arg-type]
+        self._rows: dict[str, _Row] = {}
 
-    def on_mount(self) -> None:
-        self.mount(Static("No tool calls yet.", classes="tools-empty"))
+    def apply(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ToolCallStarted):
+            indent = "  " if event.parent_tool_call_id else ""
+            label = f"{indent}{event.tool_name} {summarize_input(event.input, 28)}"
+            self._rows[event.tool_call_id] = _Row(event.tool_call_id, label)
+            while len(self._rows) > MAX_ROWS:
+                del self._rows[next(iter(self._rows))]
+        elif isinstance(event, ev.PermissionRequested):
+            row = self._rows.get(event.tool_call_id)
+            if row is None:
+                return
+            row.icon, row.tail, row.state = "?", "asking", "asking"
+        elif isinstance(event, ev.ToolCallCompleted | ev.ToolCallFailed):
+            row = self._rows.get(event.tool_call_id)
+            if row is None:
+                return
+            row.tail = duration_text(event.duration_ms)
+            if isinstance(event, ev.ToolCallCompleted):
+                row.icon, row.state = "✓", "done"
+            elif event.kind == "cancelled":
+                row.icon, row.state = "■", "cancelled"
+            else:
+                row.icon, row.state = "✗", "failed"
+        else:
+            return
+        self.update(self._render_rows())
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, ToolCallStarted):
-            self.query(".tools-empty").remove()
-            row = ToolRow(event)
-            self._rows[event.tool_call_id] = row
-            self.mount(row)
-            if len(self._rows) > MAX_ROWS:
-                oldest = next(iter(self._rows))
-                self._rows.pop(oldest).remove()
-            self.scroll_end(animate=False)
-        elif isinstance(event, PermissionRequested):
-            row = self._rows.get(event.tool_call_id)
-            if row is not None:
-                row.update(row._text("?", "asking"))
-        elif isinstance(event, ToolCallCompleted):
-            row = self._rows.get(event.tool_call_id)
-            if row is not None:
-                row.finish("✓", event.duration_ms)
-        elif isinstance(event, ToolCallFailed):
-            row = self._rows.get(event.tool_call_id)
-            if row is not None:
-                cancelled = event.kind == "cancelled"
-                row.finish(
-                    "■" if cancelled else "✗",
-                    event.duration_ms,
-                    "-cancelled" if cancelled else "-failed",
-                )
+    def _render_rows(self) -> Text:
+        text = Text()
+        for index, row in enumerate(self._rows.values()):
+            if index:
+                text.append("\n")
+            line = f"{row.icon} {row.label}" + (f"  {row.tail}" if row.tail else "")
+            text.append(line, style=_STYLE.get(row.state, ""))
+        return text
+
+    def on_click(self, event: events.Click) -> None:
+        rows = list(self._rows.values())
+        line = event.y - self.styles.padding.top
+        if 0 <= line < len(rows):
+            self.post_message(self.Selected(rows[line].tool_call_id))

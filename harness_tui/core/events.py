@@ -17,6 +17,7 @@ headless output all read these events and nothing else. Rules:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any, Literal, get_args
 
@@ -42,7 +43,9 @@ class Event(BaseModel):
     """Fields every event carries."""
 
     # Unknown fields are ignored, so a reader can load events written by a newer version.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # defer_build: each class builds its validator on first use, not at import (the
+    # TUI's start-up imports every event type and uses a few).
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     type: str
     #: Position in the session's log, gapless from 1; stamped by the store.
@@ -197,7 +200,7 @@ class Error(Event):
 
 
 class PlanEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     content: str
     status: Literal["pending", "in_progress", "completed"] = "pending"
@@ -339,6 +342,93 @@ class TrustResolved(Event):
     remembered: bool = False
 
 
+# --- MCP servers ---------------------------------------------------------------------------
+
+McpStatus = Literal["connecting", "ready", "failed", "crashed", "stopped"]
+
+
+class McpServerStatus(Event):
+    """An MCP server's connection changed. ``connecting`` (``attempt`` > 0: a restart
+    after a crash), ``ready`` with its counts, ``failed`` (it never came up; ``error``
+    says why), ``crashed`` (it was up and went away; restarted on next use), ``stopped``
+    (the session closed it)."""
+
+    type: Literal["MCP_SERVER_STATUS"] = "MCP_SERVER_STATUS"
+    server: str
+    status: McpStatus
+    #: ``stdio``, ``http`` or ``sse``.
+    transport: str
+    #: What the server is, without secrets: the program, or the URL's origin and path.
+    target: str = ""
+    #: Where it was configured (a file, or ``plugin NAME``).
+    source: str = ""
+    tools: int = 0
+    resources: int = 0
+    prompts: int = 0
+    error: str | None = None
+    #: Restarts so far (0 for the first start).
+    attempt: int = 0
+    #: Where the server's stderr goes (stdio servers).
+    log_path: str | None = None
+
+
+class McpServerLog(Event):
+    """A log message the server sent (``notifications/message``)."""
+
+    type: Literal["MCP_SERVER_LOG"] = "MCP_SERVER_LOG"
+    server: str
+    level: str
+    message: str
+    logger: str | None = None
+
+
+class SamplingRequested(Event):
+    """An MCP server asks the session's model for a completion; answer with
+    ``Session.resolve_sampling``. ``messages`` are ``{"role", "text"}`` pairs."""
+
+    type: Literal["SAMPLING_REQUESTED"] = "SAMPLING_REQUESTED"
+    request_id: str
+    server: str
+    messages: tuple[dict[str, str], ...]
+    system_prompt: str | None = None
+    max_tokens: int
+    #: The model that would answer.
+    model: str
+
+
+class SamplingResolved(Event):
+    type: Literal["SAMPLING_RESOLVED"] = "SAMPLING_RESOLVED"
+    request_id: str
+    server: str
+    decision: Literal["approved", "declined", "cancelled", "failed"]
+    #: The model's answer as sent back to the server (approved requests).
+    response: str = ""
+    model: str | None = None
+    reason: str | None = None
+
+
+class ElicitationRequested(Event):
+    """An MCP server asks the user for input: a form built from ``requested_schema``
+    (``mode`` ``form``) or a visit to ``url`` (``mode`` ``url``). Answer with
+    ``Session.resolve_elicitation``."""
+
+    type: Literal["ELICITATION_REQUESTED"] = "ELICITATION_REQUESTED"
+    request_id: str
+    server: str
+    message: str
+    mode: Literal["form", "url"] = "form"
+    requested_schema: dict[str, Any] = Field(default_factory=dict)
+    url: str | None = None
+
+
+class ElicitationResolved(Event):
+    type: Literal["ELICITATION_RESOLVED"] = "ELICITATION_RESOLVED"
+    request_id: str
+    server: str
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
+
+
 # --- steering ----------------------------------------------------------------------------
 
 SteeringKind = Literal["steer", "follow_up"]
@@ -391,6 +481,9 @@ class SubagentCompleted(Event):
     status: Literal["completed", "failed", "cancelled"]
     result: str = ""
     duration_ms: float
+    #: Model turns the sub-agent took, and the tokens it used.
+    turns: int = 0
+    usage: TokenUsage = TokenUsage()
 
 
 AgentEvent = Annotated[
@@ -426,11 +519,22 @@ AgentEvent = Annotated[
     | SteeringDelivered
     | SteeringWithdrawn
     | SubagentStarted
-    | SubagentCompleted,
+    | SubagentCompleted
+    | McpServerStatus
+    | McpServerLog
+    | SamplingRequested
+    | SamplingResolved
+    | ElicitationRequested
+    | ElicitationResolved,
     Field(discriminator="type"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[AgentEvent] = TypeAdapter(AgentEvent)
+
+@functools.cache
+def event_adapter() -> TypeAdapter[AgentEvent]:
+    """Validator for any event (built on first use)."""
+    return TypeAdapter(AgentEvent)
+
 
 #: Every event class by its ``type`` value.
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -443,8 +547,8 @@ RUN_END_TYPES = frozenset({"RUN_COMPLETED", "RUN_CANCELLED"})
 def parse_event(data: str | bytes | dict[str, Any]) -> AgentEvent:
     """Read one event back from its JSON text or a decoded dict."""
     if isinstance(data, dict):
-        return EVENT_ADAPTER.validate_python(data)
-    return EVENT_ADAPTER.validate_json(data)
+        return event_adapter().validate_python(data)
+    return event_adapter().validate_json(data)
 
 
 class StreamGap(BaseModel):
@@ -452,7 +556,7 @@ class StreamGap(BaseModel):
     of the events it had to drop. Fetch ``from_seq``..``to_seq`` (inclusive) with
     ``EventStore.replay(from_seq - 1, to_seq)``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     type: Literal["STREAM_GAP"] = "STREAM_GAP"
     from_seq: int

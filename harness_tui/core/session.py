@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 
 from harness_tui import __version__
+from harness_tui.core.agents import SUBAGENT_CALL, TaskTool
 from harness_tui.core.compaction import (
     DEFAULT_COMPACT_AT,
     ContextAccount,
@@ -64,13 +65,22 @@ from harness_tui.core.events import (
     UsageUpdated,
     new_id,
 )
+from harness_tui.core.extensions import load_extensions
 from harness_tui.core.hook_config import hooks_from_settings, script_paths
 from harness_tui.core.hooks import HookOutcome, HookPipeline
 from harness_tui.core.loop import AgentLoop, RunOutcome
+from harness_tui.core.mcp import McpManager
 from harness_tui.core.messages import TextBlock, TokenUsage, UserMessage
 from harness_tui.core.models import DEMO_MODEL, ModelChoice, default_model_name, resolve_model
-from harness_tui.core.permission_rules import rules_from_settings
+from harness_tui.core.permission_rules import (
+    PermissionRule,
+    RuleError,
+    parse_rule,
+    rules_from_settings,
+)
 from harness_tui.core.permissions import AskPolicy, PermissionBroker, PermissionEngine
+from harness_tui.core.plugins import with_plugin_models
+from harness_tui.core.plugins.plugin_hooks import is_plugin_hook
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.demo import KEY_HELP
 from harness_tui.core.session_files import SavedSession, load_session, session_path
@@ -78,6 +88,7 @@ from harness_tui.core.session_log import SessionInUse, SessionLog
 from harness_tui.core.session_records import CompactionEntry, Entry, SessionHeader
 from harness_tui.core.session_tree import EntryTree, History, summary_message
 from harness_tui.core.settings import Settings, load_settings
+from harness_tui.core.skills import Skill, SkillTool
 from harness_tui.core.steering import QueuedMessage, SteeringQueue
 from harness_tui.core.system_prompt import build_system_prompt
 from harness_tui.core.tool_gate import HookedGate
@@ -126,7 +137,6 @@ class Session:
         if max_turns < 1:
             raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
         self.max_turns = max_turns
-        self.system_prompt = system_prompt or build_system_prompt(self.cwd)
         self.store = EventStore(history_limit)
         #: Every entry of the conversation (all branches); ``messages`` is one branch.
         self.tree = EntryTree()
@@ -147,6 +157,17 @@ class Session:
         if settings is None:
             settings = load_settings(self.cwd, include_project=self.trusted)
             self._notices += settings.problems
+        base_tools = builtin_tools() if tools is None else list(tools)
+        # Plugins, skills, sub-agents, slash commands and project instructions.
+        self.extensions = load_extensions(
+            self.cwd, trusted=self.trusted, taken={t.name: "a built-in tool" for t in base_tools}
+        )
+        self._notices += self.extensions.problems
+        settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
+        self._default_prompt = not system_prompt
+        self.system_prompt = system_prompt or build_system_prompt(
+            self.cwd, self.extensions.prompt_extra()
+        )
         self.model = (
             model
             if isinstance(model, ModelChoice)
@@ -162,15 +183,38 @@ class Session:
             transcript_path=str(session_path(self.id)),
             permission_mode=lambda: self.mode,
         )
+        self.hooks.matchers += self.extensions.plugins.hook_matchers()
         self._notices += self._configure(settings)
         self._halt_reason: str | None = None
         self._stop_blocks = 0
         self._trust_pending = False
         self.executor = ToolExecutor(
-            builtin_tools() if tools is None else tools,
+            [
+                *base_tools,
+                *self.extensions.plugins.tools(),
+                *self._extension_tools(base_tools),
+            ],
             gate=gate
             or HookedGate(self.permission_engine, self.hooks, request_stop=self._request_halt),
         )
+        #: MCP servers: started with the session, in its task group (see core/mcp).
+        self.mcp = McpManager(
+            session_id=self.id,
+            cwd=self.cwd,
+            emit=self.emit,
+            emit_session=lambda cls, /, **fields: self.store.append(
+                cls(session_id=self.id, **fields)
+            ),
+            executor=self.executor,
+            model=lambda: self.model,
+            roots=self.permission_engine.workspace,
+            can_ask=lambda: self.permissions.policy != "deny",
+        )
+        self._notices += self.mcp.configure(settings, trusted=self.trusted)
+        #: Allow rules of a slash command's or skill's ``allowed-tools``, for one run.
+        self._run_grants: list[PermissionRule] = []
+        #: The model to go back to after a slash command's run on a model of its own.
+        self._model_after_run: ModelChoice | None = None
         self.plan: tuple[PlanEntry, ...] = ()
         self.total_usage = TokenUsage()
         #: Dollars spent in this session, and in the current run (None: no known price).
@@ -263,7 +307,9 @@ class Session:
         if resumed is not None:
             await self._announce_restored(resumed)
         await self._ask_trust()
+        await self._add_mcp_servers(self.extensions.plugins.mcp_servers())
         await self._session_start_hooks()
+        await self.mcp.start(group)  # in the background: nothing waits for a server
         return self
 
     def _open_log(self, group: anyio.abc.TaskGroup) -> None:
@@ -337,6 +383,7 @@ class Session:
         self._closing = True
         await self.cancel()
         await self.hooks.run("SessionEnd", {"reason": "exit"})
+        await self.mcp.aclose()
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()
@@ -378,7 +425,11 @@ class Session:
         return self._run_id
 
     async def emit(self, event_type: type[Event], /, **fields: Any) -> Event:
-        """Create an event of this session (and its current run) and append it."""
+        """Create an event of this session (and its current run) and append it. Inside a
+        sub-agent, the event is stamped with the id of the Task call that started it."""
+        parent = SUBAGENT_CALL.get()
+        if parent is not None and "parent_tool_call_id" not in fields:
+            fields["parent_tool_call_id"] = parent
         return await self.store.append(
             event_type(session_id=self.id, run_id=self._run_id, **fields)
         )
@@ -509,10 +560,58 @@ class Session:
         self.trusted = True
         settings = load_settings(self.cwd, include_project=True)
         before = list(self.hooks.matchers)
-        for problem in settings.problems + self._configure(settings):
+        plugins, skills_section = self.extensions.trust_project(
+            dict.fromkeys(self.executor.tools, "a tool of this session")
+        )
+        for tool in [*plugins.tools(), *self._extension_tools(list(self.executor.tools.values()))]:
+            self.executor.add(tool)
+        if skills_section and self._default_prompt:
+            self.system_prompt += "\n\n" + skills_section
+        self.hooks.matchers += plugins.hook_matchers()
+        settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
+        for problem in settings.problems + plugins.problems + self._configure(settings):
             await self.emit(Notice, message=problem, level="warning")
+        await self._add_mcp_servers(plugins.mcp_servers())
         added = [m for m in self.hooks.matchers if m not in before]
         await self._session_start_hooks(only=added)
+        for problem in self.mcp.configure(settings, trusted=True):
+            await self.emit(Notice, message=problem, level="warning")
+        await self.mcp.roots_changed(self.permission_engine.workspace())
+
+    async def resolve_sampling(
+        self, request_id: str, approved: bool, reason: str | None = None
+    ) -> None:
+        """Answer a ``SAMPLING_REQUESTED``: may the session's model answer the MCP
+        server's request (``reason``, if declined, is passed to the server)?"""
+        self.mcp.questions.resolve_sampling(request_id, approved, reason)
+
+    async def resolve_elicitation(
+        self, request_id: str, action: str, content: dict[str, Any] | None = None
+    ) -> None:
+        """Answer an ``ELICITATION_REQUESTED``: ``accept`` (with ``content`` fitting
+        the requested schema), ``decline`` or ``cancel``. Content that does not fit
+        raises ``HarnessError`` and leaves the question open."""
+        self.mcp.questions.resolve_elicitation(request_id, action, content)
+
+    async def invoke_command(self, name: str, arguments: str = "") -> str | None:
+        """Run ``/name arguments``: a custom slash command or a user-invocable skill. Its
+        ``model`` and ``allowed-tools`` apply to that run only. Returns the run id, or
+        None when the prompt was steered into the active run. Raises ``HarnessError``
+        for a name that no command or skill has."""
+        expansion = self.extensions.expand(name, arguments)
+        if expansion is None:
+            raise HarnessError(f"unknown command /{name}", hint="/help lists the commands")
+        label = f"allowed-tools of /{name}"
+        if self.running:
+            self._grant_for_run(expansion.allowed_tools, label)
+            await self.steer(expansion.prompt)
+            return None
+        if expansion.model is not None:
+            previous = self.model
+            await self.set_model(expansion.model)
+            self._model_after_run = previous
+        self._grant_for_run(expansion.allowed_tools, label)
+        return await self.submit(expansion.prompt)
 
     async def run(self, prompt: str) -> AsyncIterator[AgentEvent]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
@@ -605,12 +704,14 @@ class Session:
                     reason = "prompt_blocked" if hooked.blocked else "stopped_by_hook"
                     outcome = RunOutcome(reason, 0, "", TokenUsage())
                 else:
-                    self.messages.append(_prompt_message(text, queued, hooked))
+                    attached = await self.mcp.attach_mentions(text)
+                    self.messages.append(_prompt_message(text, queued, hooked, attached))
                     outcome = await loop.run()
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc
         duration_ms = (time.perf_counter() - started) * 1e3
         with anyio.CancelScope(shield=True):
+            await self._end_run_overrides()
             if outcome is not None:
                 await self.emit(
                     RunCompleted,
@@ -648,11 +749,61 @@ class Session:
                 )
                 return False
             await loop.finish_interrupted()
+            self.mcp.questions.cancel_all()  # servers' sampling and form questions
             self._returned = [] if self._closing else self.steering.drain()
             for item in self._returned:
                 await self._withdrawn(item, "cancelled")
             await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
             return True
+
+    def _extension_tools(self, base: list[Tool]) -> list[Tool]:
+        """Skill (when there are skills) and Task, unless ``base`` has those names."""
+        names = {t.name for t in base}
+        tools: list[Tool] = []
+        if self.extensions.skills.model_invocable and "Skill" not in names:
+            tools.append(SkillTool(self.extensions.skills, self._skill_loaded))
+        if "Task" not in names:
+            tools.append(TaskTool(self.extensions.agents, self))
+        return tools
+
+    async def _skill_loaded(self, skill: Skill) -> None:
+        if skill.trusted:
+            self._grant_for_run(skill.allowed_tools, f"allowed-tools of the skill {skill.name}")
+
+    def _grant_for_run(self, rules: Sequence[str], source: str) -> None:
+        for text in rules:
+            try:
+                rule = parse_rule(text, "allow", source)
+            except RuleError as exc:
+                log.warning("%s: %s: %s", source, text, exc)
+                continue
+            self._run_grants.append(rule)
+            self.permission_engine.session_rules.append(rule)
+
+    async def _end_run_overrides(self) -> None:
+        """Take back what a slash command or skill granted for its run."""
+        if self._run_grants:
+            granted = self._run_grants
+            self._run_grants = []
+            self.permission_engine.session_rules = [
+                r for r in self.permission_engine.session_rules if not any(r is g for g in granted)
+            ]
+        previous, self._model_after_run = self._model_after_run, None
+        if previous is not None and self._pending_model is None:
+            await self._apply_model(previous)
+
+    async def _add_mcp_servers(self, servers: dict[str, dict[str, Any]]) -> None:
+        """Hand plugins' MCP servers (``.mcp.json``-shaped ``{name: config}``) to the MCP
+        client; a bad entry or a name already taken becomes a warning notice."""
+        from harness_tui.core.mcp import McpConfigError
+
+        for name, config in servers.items():
+            try:
+                warnings = self.mcp.add_server(name, config, source=f"plugin server {name!r}")
+            except (McpConfigError, HarnessError) as exc:
+                warnings = [str(exc)]
+            for warning in warnings:
+                await self.emit(Notice, message=warning, level="warning")
 
     def _configure(self, settings: Settings) -> list[str]:
         """Take permission rules and hooks from ``settings``; the problems found."""
@@ -666,8 +817,12 @@ class Session:
             for hook in matcher.hooks
             for path in script_paths(getattr(hook, "command", ""), self.cwd)
         }
-        # Python callbacks (plugins) stay; hooks from settings are replaced.
-        callbacks = [m for m in self.hooks.matchers if m.hooks and m.hooks[0].source == "python"]
+        # Python callbacks and plugins' hooks stay; hooks from settings are replaced.
+        callbacks = [
+            m
+            for m in self.hooks.matchers
+            if m.hooks and (m.hooks[0].source == "python" or is_plugin_hook(m.hooks[0]))
+        ]
         self.hooks.matchers = matchers + callbacks
         return ruleset.problems + hook_problems
 
@@ -852,6 +1007,7 @@ class Session:
             await self._apply_model(choice)
         if self._provider is None:
             self._provider = self.model.create()
+        await self.mcp.wait_started()  # servers still starting: offer their tools too
         await self._compact_at_boundary(self._provider)
         return self._provider
 
@@ -864,7 +1020,13 @@ class Session:
         )
 
     def _tool_specs(self) -> tuple[ToolSpec, ...]:
-        return self.executor.specs(exclude=self.permission_engine.hidden_tools())
+        """The tools the next request offers."""
+        hidden = self.permission_engine.hidden_tools()
+        return tuple(
+            self.mcp.select_tools(
+                self.executor.specs(exclude=hidden), self.model.context_window, hidden
+            )
+        )
 
     def tool_context(self, tool_call_id: str) -> ToolContext:
         assert self._run_id is not None
@@ -878,16 +1040,21 @@ class Session:
             set_plan=self._set_plan,
         )
 
-    async def record_usage(self, usage: TokenUsage) -> None:
-        # The response is already in the history: the count covers all of it.
-        self.context.report(usage.context_tokens, len(self.messages))
-        await self._add_usage(usage)
+    async def record_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
+        """Add a response's usage to the totals. ``model``: the model that produced it
+        (a sub-agent's own), by default the session's."""
+        if model is None:
+            # The session's own response, already in the history: the count covers it.
+            self.context.report(usage.context_tokens, len(self.messages))
+        await self._add_usage(usage, model)
 
-    async def _add_usage(self, usage: TokenUsage) -> None:
+    async def _add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
         # Priced with the model that produced the usage: a switch waits for a turn
         # boundary, so self.model is still that model here.
+        own = model is None
+        model = model or self.model
         self.total_usage = self.total_usage + usage
-        cost = self.model.cost_usd(usage)
+        cost = model.cost_usd(usage)
         if cost is not None:
             self.total_cost_usd = (self.total_cost_usd or 0.0) + cost
             self._run_cost_usd = (self._run_cost_usd or 0.0) + cost
@@ -897,8 +1064,9 @@ class Session:
             total=self.total_usage,
             cost_usd=cost,
             total_cost_usd=self.total_cost_usd,
-            context_tokens=self.context_tokens(),
-            context_window=self.model.context_window,
+            # The session's context fill; a sub-agent's usage tells its own.
+            context_tokens=self.context_tokens() if own else usage.context_tokens,
+            context_window=model.context_window,
         )
 
     async def stop_requested(self) -> str | None:
@@ -975,13 +1143,25 @@ class SessionManager:
         await session.wait_closed()
 
 
-def _prompt_message(text: str, queued: QueuedMessage | None, hooked: HookOutcome) -> UserMessage:
-    """The prompt as the model gets it, with context added by UserPromptSubmit hooks."""
+def _prompt_message(
+    text: str,
+    queued: QueuedMessage | None,
+    hooked: HookOutcome,
+    attached: Sequence[tuple[str, str]] = (),
+) -> UserMessage:
+    """The prompt as the model gets it, with context added by UserPromptSubmit hooks
+    and the contents of the MCP resources it mentions (``@server:uri``)."""
     message = UserMessage.of(text, "follow_up" if queued else "prompt")
-    if not hooked.context:
+    added = [
+        TextBlock(text=f"[contents of {mention}]\n{contents}") for mention, contents in attached
+    ]
+    if hooked.context:
+        added.append(
+            TextBlock(text=f"[context from a UserPromptSubmit hook]\n{hooked.additional_context}")
+        )
+    if not added:
         return message
-    added = TextBlock(text=f"[context from a UserPromptSubmit hook]\n{hooked.additional_context}")
-    return message.model_copy(update={"content": (*message.content, added)})
+    return message.model_copy(update={"content": (*message.content, *added)})
 
 
 async def _close_provider(provider: Provider | None) -> None:

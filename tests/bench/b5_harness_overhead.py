@@ -37,8 +37,11 @@ def _always_echo(body: dict[str, Any]) -> Any:
     return reply(Call("Echo", {"text": "x"}), usage=Usage(input=50, output=10))
 
 
-_TOOL = EchoTool()
-_SCHEMA = _TOOL.input_schema
+def _tool_specs() -> list[tuple[str, str, dict[str, Any]]]:
+    """The tools the harness offers the model (Echo, plus Task and whatever plugins add),
+    so that the bare loops send exactly the same definitions."""
+    session = Session(model="demo", tools=[EchoTool()], system_prompt=SYSTEM)
+    return [(t.name, t.description, t.input_schema) for t in session.executor.specs()]
 
 
 # --- through the harness -------------------------------------------------------------------
@@ -67,14 +70,11 @@ async def _bare_anthropic(url: str, turns: int) -> float:
 
     client = anthropic.AsyncAnthropic(api_key=KEY, base_url=url, max_retries=0)
     cache = {"type": "ephemeral"}
-    tools = [
-        {
-            "name": "Echo",
-            "description": _TOOL.description,
-            "input_schema": _SCHEMA,
-            "cache_control": cache,
-        }
+    tools: list[dict[str, Any]] = [
+        {"name": name, "description": about, "input_schema": schema}
+        for name, about, schema in _tool_specs()
     ]
+    tools[-1]["cache_control"] = cache
     system = [{"type": "text", "text": SYSTEM, "cache_control": cache}]
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": [{"type": "text", "text": "go", "cache_control": cache}]}
@@ -122,8 +122,9 @@ async def _bare_openai(url: str, turns: int) -> float:
     tools = [
         {
             "type": "function",
-            "function": {"name": "Echo", "description": _TOOL.description, "parameters": _SCHEMA},
+            "function": {"name": name, "description": about, "parameters": schema},
         }
+        for name, about, schema in _tool_specs()
     ]
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": SYSTEM},

@@ -24,6 +24,7 @@ File format (YAML or JSON), either a list of replies or ``{responses: [...]}``::
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -168,6 +169,8 @@ class ScriptedProvider:
         self._script = script
         self._next = 0
         self._call_ids = 0
+        # Ids must not repeat within a conversation, which may span several scripts.
+        self._id_prefix = os.urandom(3).hex()
         self.requests: list[ModelRequest] = []
 
     @property
@@ -213,7 +216,7 @@ class ScriptedProvider:
             elif isinstance(step, ToolCall):
                 calls_tools = True
                 self._call_ids += 1
-                call_id = step.id or f"call_{self._call_ids}"
+                call_id = step.id or f"call_{self._id_prefix}_{self._call_ids}"
                 yield ToolCallBegin(call_id, step.name)
                 raw = step.raw_json if step.raw_json is not None else json.dumps(step.input)
                 half = len(raw) // 2  # two fragments, as real streams split input JSON

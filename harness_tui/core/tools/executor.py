@@ -69,6 +69,11 @@ class ToolExecutor:
             raise ValueError(f"two tools are named {tool.name!r}")
         self.tools[tool.name] = tool
 
+    def remove(self, name: str) -> Tool | None:
+        """Take a tool out (an MCP server's list changed); its cached validator too."""
+        self._validators.pop(name, None)
+        return self.tools.pop(name, None)
+
     def specs(self, exclude: Iterable[str] = ()) -> tuple[ToolSpec, ...]:
         """The tools the model is offered, less ``exclude`` (denied outright)."""
         hidden = set(exclude)
@@ -108,12 +113,15 @@ class ToolExecutor:
                         f"Invalid input for {tool.name} (as changed by a hook): {problem}",
                         "invalid_input",
                     )
+        # A tool may set its own limit; None for none (Task: a sub-agent is bounded by
+        # its turns and its own tools' limits, not by the wall clock).
+        limit = getattr(tool, "timeout_s", self.timeout_s)
         try:
-            with anyio.fail_after(self.timeout_s):
+            with anyio.fail_after(limit):
                 result = await tool.run(input, ctx)
         except TimeoutError:
             return ToolResult.error(
-                f"{tool.name} timed out after {self.timeout_s:g} s and was stopped.", "timeout"
+                f"{tool.name} timed out after {limit:g} s and was stopped.", "timeout"
             )
         except anyio.get_cancelled_exc_class():
             raise

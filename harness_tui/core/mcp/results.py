@@ -1,0 +1,99 @@
+"""MCP content as our tool results and prompt text.
+
+Content blocks are read by their ``type`` (duck-typed), so this module does not import
+the SDK. Text goes to the model as it is; an image or audio clip becomes a placeholder
+naming its type and size (its bytes stay out of events and session files); a
+``resource_link`` names the resource; an embedded resource contributes its text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from harness_tui.core.tools.base import ToolResult
+
+#: Structured content larger than this (as JSON) stays out of the result's details.
+MAX_STRUCTURED_DETAIL = 10_000
+
+
+def _size(b64: str) -> str:
+    size = len(b64) * 3 // 4
+    return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"
+
+
+def resource_text(contents: Any) -> str:
+    """One resource's contents (text, or a note for binary data)."""
+    uri = str(getattr(contents, "uri", ""))
+    text = getattr(contents, "text", None)
+    if text is not None:
+        return text
+    mime = getattr(contents, "mime_type", None) or "binary"
+    return f"[{uri}: {mime}, {_size(getattr(contents, 'blob', '') or '')} of binary data]"
+
+
+def block_text(block: Any) -> str:
+    """One content block as text for the model."""
+    kind = getattr(block, "type", None)
+    if kind == "text":
+        return block.text
+    if kind in ("image", "audio"):
+        return f"[{kind}: {block.mime_type}, {_size(block.data)}]"
+    if kind == "resource_link":
+        about = f" — {block.description}" if getattr(block, "description", None) else ""
+        mime = f" ({block.mime_type})" if getattr(block, "mime_type", None) else ""
+        return f"[resource link: {block.name} <{block.uri}>{mime}{about}]"
+    if kind == "resource":
+        resource = block.resource
+        return f"[resource {resource.uri}]\n{resource_text(resource)}"
+    return f"[{kind or 'unknown'} content]"
+
+
+def blocks_text(blocks: Iterable[Any]) -> str:
+    return "\n".join(block_text(b) for b in blocks)
+
+
+def tool_result(result: Any, *, server: str, tool: str) -> ToolResult:
+    """A ``CallToolResult`` as a ``ToolResult``; ``is_error`` results become tool errors
+    the model reads."""
+    blocks = list(getattr(result, "content", None) or [])
+    structured = getattr(result, "structured_content", None)
+    text = blocks_text(blocks)
+    if not blocks and structured is not None:
+        text = json.dumps(structured, ensure_ascii=False, indent=2)
+    details: dict[str, Any] = {"server": server, "tool": tool}
+    media = [
+        {"type": b.type, "mime_type": b.mime_type, "size": _size(b.data)}
+        for b in blocks
+        if getattr(b, "type", None) in ("image", "audio")
+    ]
+    if media:
+        details["media"] = media
+    links = [str(b.uri) for b in blocks if getattr(b, "type", None) == "resource_link"]
+    if links:
+        details["resource_links"] = links
+    if structured is not None:
+        encoded = json.dumps(structured, ensure_ascii=False, default=str)
+        if len(encoded) <= MAX_STRUCTURED_DETAIL:
+            details["structured_content"] = structured
+    if getattr(result, "is_error", False):
+        return ToolResult(
+            content=text or f"{tool} on MCP server {server} reported an error (no details)",
+            details=details,
+            is_error=True,
+            error_kind="tool_error",
+        )
+    return ToolResult(content=text or "(no output)", details=details)
+
+
+def prompt_text(result: Any) -> str:
+    """A ``GetPromptResult`` as the text of one user message. Messages of several roles
+    are labelled, so a scripted exchange stays readable."""
+    messages = list(getattr(result, "messages", None) or [])
+    roles = {m.role for m in messages}
+    parts = []
+    for message in messages:
+        text = block_text(message.content)
+        parts.append(text if roles == {"user"} else f"[{message.role}]\n{text}")
+    return "\n\n".join(parts)

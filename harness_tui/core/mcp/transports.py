@@ -1,0 +1,177 @@
+"""The SDK transport for a server's configuration, and where its output goes.
+
+A stdio server's stderr is written to a per-server log file (never the terminal: it
+would tear the TUI). The read side of every transport is watched, so the connection
+notices at once when a server goes away instead of at the next call. The SDK is
+imported only here and in ``connection``, and only once a server starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+
+from harness_tui.core import paths
+from harness_tui.core.mcp.config import McpServerConfig
+
+#: A log file larger than this is moved to ``NAME.log.1`` when the server starts.
+MAX_LOG_BYTES = 1_000_000
+#: HTTP timeouts: a bare httpx2 client gives up after 5 s, too soon for a slow tool;
+#: reads wait long because a response stream may stay open.
+CONNECT_TIMEOUT_S = 30.0
+READ_TIMEOUT_S = 300.0
+_SDK_LOGGERS = ("mcp", "client", "httpx2")
+
+
+def log_dir() -> Path:
+    return paths.data_dir() / "mcp-logs"
+
+
+def log_path(server: str) -> Path:
+    return log_dir() / f"{server}.log"
+
+
+def open_log(server: str, session_id: str) -> IO[str]:
+    """The server's stderr log, opened for appending with a header for this start."""
+    path = log_path(server)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.stat().st_size > MAX_LOG_BYTES:
+            os.replace(path, path.with_suffix(".log.1"))
+    except FileNotFoundError:
+        pass
+    handle = path.open("a", encoding="utf-8", errors="replace")
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    handle.write(f"--- {stamp} start of {server} (session {session_id}) ---\n")
+    handle.flush()
+    return handle
+
+
+def last_log_line(server: str) -> str | None:
+    """The last line the server wrote to stderr (a crash's reason, usually)."""
+    try:
+        with log_path(server).open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 4096))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if line.strip() and not line.startswith("--- "):
+            return line.strip()[:300]
+    return None
+
+
+def keep_sdk_logs_off_the_terminal() -> None:
+    """With no logging configured, Python prints warnings to stderr (the "last resort"
+    handler), and the SDK logs transport failures: send them to a file instead."""
+    if logging.getLogger().handlers:
+        return
+    for name in _SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        if any(getattr(h, "_harness_mcp", False) for h in logger.handlers):
+            continue
+        try:
+            log_dir().mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(log_dir() / "sdk.log", delay=True)
+        except OSError:
+            handler = logging.NullHandler()
+        handler.setLevel(logging.WARNING)
+        handler._harness_mcp = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+class WatchedStream:
+    """The transport's read stream, calling ``on_end`` when the server's side ends."""
+
+    def __init__(self, stream: Any, on_end: Callable[[], None]) -> None:
+        self._stream = stream
+        self._on_end = on_end
+
+    async def receive(self) -> Any:
+        try:
+            return await self._stream.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._on_end()
+            raise
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def __aiter__(self) -> WatchedStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> WatchedStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __getattr__(self, name: str) -> Any:  # e.g. ``last_context``
+        return getattr(self._stream, name)
+
+
+@asynccontextmanager
+async def open_transport(
+    config: McpServerConfig,
+    *,
+    cwd: Path,
+    errlog: IO[str] | None,
+    on_end: Callable[[], None],
+) -> AsyncIterator[tuple[Any, Any]]:
+    """Connect to the server; yields the ``(read, write)`` streams the SDK's client
+    session takes. Raises ``OSError`` when a stdio command cannot start."""
+    async with AsyncExitStack() as stack:
+        if config.transport == "stdio":
+            from mcp.client.stdio import StdioServerParameters, stdio_client
+
+            params = StdioServerParameters(
+                command=config.command or "",
+                args=list(config.args),
+                env=dict(config.env) or None,
+                cwd=_folder(config.cwd, cwd),
+            )
+            transport = stdio_client(params, errlog=errlog)  # type: ignore[arg-type]
+        elif config.transport == "http":
+            import httpx2
+            from mcp.client.streamable_http import streamable_http_client
+
+            http = await stack.enter_async_context(
+                httpx2.AsyncClient(
+                    headers=dict(config.headers),
+                    timeout=httpx2.Timeout(CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S),
+                )
+            )
+            transport = streamable_http_client(config.url or "", http_client=http)
+        else:
+            from mcp.client.sse import sse_client
+
+            transport = sse_client(
+                config.url or "",
+                headers=dict(config.headers) or None,
+                timeout=CONNECT_TIMEOUT_S,
+                sse_read_timeout=READ_TIMEOUT_S,
+            )
+        read, write = await stack.enter_async_context(transport)
+        yield WatchedStream(read, on_end), write
+
+
+def _folder(configured: str | None, cwd: Path) -> Path:
+    if not configured:
+        return cwd
+    folder = Path(configured).expanduser()
+    return folder if folder.is_absolute() else cwd / folder
