@@ -692,8 +692,7 @@ class HarnessApp(App[None]):
         old.request_close()
         if old.store.last_seq:  # it was entered: its file is closed (and unlocked)
             await old.wait_closed()  # before another session opens it
-        conversation = self.query_one(Conversation)
-        await conversation.remove_children()
+        await self.query_one(Conversation).clear()
         await self._show_branch(fresh)
         self._start(fresh)
 

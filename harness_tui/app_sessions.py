@@ -175,7 +175,7 @@ async def fork(app: HarnessApp, entry_id: str, before: bool = False) -> None:
     session = app.session
     target = session.tree.resolve(entry_id)
     await session.fork(target, before=before)
-    await app.query_one(Conversation).remove_children()
+    await app.query_one(Conversation).clear()
     await app._show_branch(session)
     entry = session.tree.get(target)
     if before and isinstance(entry, MessageEntry) and isinstance(entry.message, UserMessage):

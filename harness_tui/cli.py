@@ -307,10 +307,9 @@ def _run_tui(args: argparse.Namespace) -> int:
         session, factory = None, make_session
     from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
 
+    picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
     return run_tui(
-        session or factory,
-        serve=(args.host, args.port) if args.serve else None,
-        pick_session=args.resume == "",
+        session or factory, serve=(args.host, args.port) if args.serve else None, **picker
     )
 
 

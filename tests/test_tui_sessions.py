@@ -146,3 +146,19 @@ async def test_cost_context_compact_and_export(tmp_path: Path) -> None:
         assert str(tmp_path / "notes.md") in exported
         markdown = (tmp_path / "notes.md").read_text()
         assert "a long question" in markdown and "Context compacted" in markdown
+
+
+async def test_another_session_on_screen_leaves_no_folded_entries_behind(tmp_path: Path) -> None:
+    from harness_tui.core.events import Notice
+    from harness_tui.widgets.conversation import Conversation
+
+    session = Session(model=script(tmp_path, "x"), cwd=tmp_path, tools=[])
+    async with tui(session) as (app, pilot):
+        await app.apply_events([Notice(session_id=session.id, message=f"n{i}") for i in range(120)])
+        conversation = app.query_one(Conversation)
+        await until(pilot, lambda: bool(app.screen.query("#earlier")))
+        await type_text(pilot, "/clear")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session is not session and app.session.is_open)
+        await until(pilot, lambda: not app.screen.query("#earlier"))
+        assert conversation._folded == [] and len(app.query(NoticeEntry)) < 5

@@ -113,6 +113,13 @@ class Conversation(VerticalScroll):
     def on_mount(self) -> None:
         self.anchor()
 
+    async def clear(self) -> None:
+        """Forget every entry, folded ones too (another session or branch is shown)."""
+        self._folded, self._current, self._pending = [], None, []
+        self._cards, self._calls, self._nested = {}, {}, {}
+        await self.remove_children()
+        self.anchor()
+
     # --- feeding --------------------------------------------------------------
 
     async def apply_batch(self, events: Iterable[ev.Event]) -> None:
