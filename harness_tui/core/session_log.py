@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 #: Events after which the file is synced to disk.
 SYNC_TYPES = RUN_END_TYPES | {"SESSION_ENDED"}
 QUEUE_SIZE = 4096
+#: After a small batch, the writer waits this long for more before its next write: at
+#: most this much of a session is in memory only, beyond what the queue holds anyway.
+COALESCE_S = 0.025
+COALESCE_EVENTS = 256
 
 
 class SessionLog:
@@ -98,15 +102,15 @@ class SessionLog:
 
     def add(self, entry: Entry) -> None:
         """Write a conversation entry after every event already emitted: with the batch
-        that holds the last of them, or as soon as the agent yields if that batch is
-        already written (not inline: a disk that stalls must not stall the agent more
-        than the blocking subscription already lets it)."""
+        that holds the last of them, or ``COALESCE_S`` later if that batch is already
+        written (not inline: a disk that stalls must not stall the agent more than the
+        blocking subscription already lets it)."""
         if not self.active:
             return
         self._staged.append((self.store.last_seq, entry))
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_caught_up)
+            asyncio.get_running_loop().call_later(COALESCE_S, self._flush_caught_up)
 
     def _flush_caught_up(self) -> None:
         self._flush_scheduled = False
@@ -127,10 +131,14 @@ class SessionLog:
                 # would cost the agent a third of its speed (benchmark B7).
                 self._write(self._lines(batch))  # type: ignore[arg-type]
                 self._written_seq = batch[-1].seq  # type: ignore[union-attr]
-                if self.active and not SYNC_TYPES.isdisjoint([e.type for e in batch]):
-                    await anyio.to_thread.run_sync(os.fsync, self._fd)
                 if self.failed is not None:
                     break
+                if not SYNC_TYPES.isdisjoint([e.type for e in batch]):
+                    await anyio.to_thread.run_sync(os.fsync, self._fd)
+                elif len(batch) < COALESCE_EVENTS:
+                    # Events trickling in (a network stream) would each cost a wake-up
+                    # and a syscall: let the next ones gather for a moment first.
+                    await anyio.sleep(COALESCE_S)
         finally:
             self._finish()
 
