@@ -3,11 +3,11 @@
 The writer is a *blocking* subscriber of the session's event store, so no event is ever
 lost (the agent waits for the disk rather than drop one). Records — the header, each
 event, each conversation entry — are whole lines written with ``os.write`` on a file
-opened for appending: what the writer has received reaches the operating system at once
-(there is no buffer of ours to flush), never as part of a line, and a crash can tear at
-most the last line. The events that arrive together (one batch of the subscription) go
-in one ``write``. ``fsync`` runs when a run ends and when the session closes, so a
-finished turn survives a power cut too.
+opened for appending: never as part of a line, so a crash can tear at most the last one.
+The events that arrive together (one batch of the subscription) go in one ``write``;
+when they trickle in, the writer lets them gather for ``COALESCE_S`` first (one syscall
+per record would cost the agent a third of its speed, benchmark B7). ``fsync`` runs
+when a run ends and when the session closes, so a finished turn survives a power cut.
 
 Entries are handed over by the session as messages join the conversation, while events
 reach the writer through its subscription a little later. To keep the file in the order
@@ -126,9 +126,7 @@ class SessionLog:
         assert self._sub is not None, "open() first"
         try:
             async for batch in self.store.stream_batches(self._sub):
-                # Everything that arrived since the last write, in one write of whole
-                # lines: nothing waits in a buffer of ours, and a syscall per record
-                # would cost the agent a third of its speed (benchmark B7).
+                # Everything that arrived since the last write, in one write of lines.
                 self._write(self._lines(batch))  # type: ignore[arg-type]
                 self._written_seq = batch[-1].seq  # type: ignore[union-attr]
                 if self.failed is not None:
