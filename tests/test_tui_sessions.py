@@ -162,3 +162,14 @@ async def test_another_session_on_screen_leaves_no_folded_entries_behind(tmp_pat
         await until(pilot, lambda: app.session is not session and app.session.is_open)
         await until(pilot, lambda: not app.screen.query("#earlier"))
         assert conversation._folded == [] and len(app.query(NoticeEntry)) < 5
+
+
+async def test_a_session_resumed_from_the_command_line_is_shown(tmp_path: Path) -> None:
+    saved = await saved_session(tmp_path, ["what is here?"], ["two files"])
+    session = Session.resume(saved, cwd=tmp_path, tools=[])  # as --resume ID / -c make it
+    async with tui(session) as (app, pilot):
+        await until(pilot, lambda: len(app.query(AssistantEntry)) == 1)
+        await app.settle()
+        assert shown(app) == [("you", "what is here?"), ("model", "two files")]
+        status = app.query_one(StatusBar)
+        await until(pilot, lambda: status.mode == "plan")
