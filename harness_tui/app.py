@@ -42,6 +42,9 @@ ev = lazy_module("harness_tui.core.events")
 log = logging.getLogger(__name__)
 _DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
 
+#: Slash commands of saved sessions and context, handled in ``app_sessions``.
+SESSION_COMMANDS = frozenset({"cost", "compact", "resume", "fork", "tree", "export"})
+
 #: Shift+Tab cycles these; bypassPermissions only when the session started in it.
 MODE_CYCLE = ("default", "acceptEdits", "plan")
 QUIT_WINDOW_S = 1.0
@@ -56,11 +59,16 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("plan", "toggle plan mode (read-only)"),
     ("clear", "start a new conversation"),
     ("cost", "tokens and cost so far"),
+    ("compact", "summarise older messages: /compact [what to keep]"),
+    ("resume", "go on with a saved session: /resume [id]"),
+    ("fork", "branch from an earlier message: /fork [entry id]"),
+    ("tree", "the conversation's branches"),
+    ("export", "write this session as Markdown and JSON: /export [path]"),
     ("hooks", "show the hooks pane"),
     ("mcp", "MCP servers: status, tools, resources, prompts"),
     ("skills", "list the skills (/skill-name args runs one)"),
     ("plugins", "list the plugins, and those that failed to load"),
-    ("context", "what goes into every request: instructions, skills, tools"),
+    ("context", "what fills the context: tokens, instructions, skills, tools"),
     ("quit", "leave harness-tui"),
 ]
 
@@ -121,6 +129,10 @@ def harness_commands() -> type:
                 ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
                 ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
                 ("New conversation", "/clear", app.action_clear),
+                ("Resume a session…", "/resume", app.action_pick_session),
+                ("Fork from an earlier message…", "/fork", app.action_pick_fork),
+                ("Compact the conversation", "/compact", lambda: app._slash("/compact")),
+                ("Export this session", "/export", lambda: app._slash("/export")),
                 ("MCP servers", "/mcp: status, tools, resources, prompts", app.action_mcp),
                 ("Keys and commands", "F1", app.action_help),
             ]
@@ -178,11 +190,13 @@ class HarnessApp(App[None]):
         frozen_clock: bool = False,
         connect: bool = True,
         serve: tuple[str, int] | None = None,
+        pick_session: bool = False,
     ) -> None:
         """``session``: a session not yet entered, or a function that makes one; the app
         calls it after painting its first frame, so start-up never waits for the core.
         ``frozen_clock`` stops spinners and clocks (snapshots); ``connect=False`` shows
-        only what ``apply_events`` is given (snapshots of canned events)."""
+        only what ``apply_events`` is given (snapshots of canned events);
+        ``pick_session`` first offers the saved sessions of the folder (``--resume``)."""
         super().__init__()
         factory = None if hasattr(session, "store") else session
         self.session: Session = None if factory else session  # type: ignore[assignment]
@@ -191,6 +205,7 @@ class HarnessApp(App[None]):
         self._session_ready = asyncio.Event()
         self.frozen_clock = frozen_clock
         self.connect = connect
+        self.pick_session = pick_session
         #: (host, port) to mirror the session to browsers, and the URL once it listens.
         self.serve = serve
         self.mirror_url: str | None = None
@@ -232,8 +247,10 @@ class HarnessApp(App[None]):
         self._side_layout()
         if not self.connect:
             return
-        if self.session is not None:
-            self._start(self.session)
+        if self.session is not None and self.pick_session:
+            self.action_pick_session(start=True)
+        elif self.session is not None:
+            self._open(self.session)
         else:
             self.call_after_refresh(self._create_session)
 
@@ -257,6 +274,12 @@ class HarnessApp(App[None]):
         narrow = self.size.width < 100
         side.set_class(narrow, "-narrow")
         side.styles.width = self._side_width
+
+    @work(group="session-swap", exclusive=True, exit_on_error=False)
+    async def _open(self, session: Session) -> None:
+        """Start a session made before the app: a resumed one shows its conversation."""
+        await self._show_branch(session)
+        self._start(session)
 
     def _start(self, session: Session) -> None:
         self._session_ready.set()
@@ -481,12 +504,8 @@ class HarnessApp(App[None]):
             self._call(self.session.set_mode("default" if self.session.mode == "plan" else "plan"))
         elif name == "clear":
             self.action_clear()
-        elif name == "cost":
-            usage = self.session.total_usage
-            self._say(
-                f"Tokens so far: {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
-                f"{usage.cache_read_tokens:,} from cache."
-            )
+        elif name in SESSION_COMMANDS:
+            self._session_command(name, argument)
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
         elif name == "mcp":
@@ -522,8 +541,11 @@ class HarnessApp(App[None]):
             text = extensions.describe_plugins()
         else:
             session = self.session
+            from harness_tui import app_sessions
+
             specs = session.executor.specs(exclude=session.permission_engine.hidden_tools())
-            text = extensions.describe_context(session.system_prompt, specs)
+            listing = extensions.describe_context(session.system_prompt, specs)
+            text = f"{app_sessions.context_text(session)}\n{listing}"
         self.query_one(Conversation).mount(NoticeEntry(text, "info"))
 
     # --- actions -------------------------------------------------------------------
@@ -640,27 +662,72 @@ class HarnessApp(App[None]):
         self._replace_session()
 
     @work(group="session-swap", exclusive=True, exit_on_error=False)
-    async def _replace_session(self) -> None:
+    async def _replace_session(self, resume: str | None = None) -> None:
+        """Go on with a new session, or with the saved session ``resume``."""
+        from anyio import to_thread
+
         from harness_tui.core.session import Session
+        from harness_tui.core.session_files import load_session
 
         old = self.session
         if old is None:
             return
+        options: dict[str, Any] = {
+            "trusted": old.trusted,
+            "settings": old.settings,
+            "cwd": old.cwd,
+            "max_turns": old.max_turns,
+            "ask_policy": old.permissions.policy,
+        }
+        try:
+            if resume is None:
+                fresh = Session(model=old.model, mode=old.mode, **options)
+            else:
+                saved = await to_thread.run_sync(load_session, resume)
+                fresh = Session.resume(saved, **options)
+        except HarnessError as exc:
+            self._say(str(exc), "error")
+            if self.pick_session:  # the picker at start-up was the only way in
+                self.pick_session = False
+                self._start(old)
+            return
+        self.pick_session = False
         await old.cancel()
-        fresh = Session(
-            trusted=old.trusted,
-            settings=old.settings,
-            model=old.model,
-            cwd=old.cwd,
-            mode=old.mode,
-            max_turns=old.max_turns,
-            ask_policy=old.permissions.policy,
-        )
         self.session = fresh
         old.request_close()
-        conversation = self.query_one(Conversation)
-        await conversation.remove_children()
+        if old.store.last_seq:  # it was entered: its file is closed (and unlocked)
+            await old.wait_closed()  # before another session opens it
+        await self.query_one(Conversation).clear()
+        await self._show_branch(fresh)
         self._start(fresh)
+
+    # --- saved sessions: resume, fork, compact, export (see app_sessions) ------------
+
+    def _session_command(self, name: str, argument: str) -> None:
+        from harness_tui import app_sessions
+
+        app_sessions.run(self, name, argument)
+
+    async def _show_branch(self, session: Session) -> None:
+        """Show the conversation a resumed or forked session starts from."""
+        from harness_tui import app_sessions
+
+        events = app_sessions.branch_events(session)
+        if events:
+            await self.apply_events(events)
+
+    def action_pick_session(self, start: bool = False) -> None:
+        """Offer the saved sessions of this folder; ``start``: the app's first screen."""
+        from harness_tui import app_sessions
+
+        if self.session is not None:
+            app_sessions.pick_session(self, start)
+
+    def action_pick_fork(self) -> None:
+        from harness_tui import app_sessions
+
+        if self.session is not None:
+            app_sessions.pick_fork(self)
 
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""
@@ -683,10 +750,15 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-def run_tui(session: Session | Callable[[], Session], serve: tuple[str, int] | None = None) -> int:
+def run_tui(
+    session: Session | Callable[[], Session],
+    serve: tuple[str, int] | None = None,
+    *,
+    pick_session: bool = False,
+) -> int:
     """Run the TUI; the exit code (2 when the session could not be made)."""
     tune_gc()
-    app = HarnessApp(session, serve=serve)
+    app = HarnessApp(session, serve=serve, pick_session=pick_session)
     app.run()
     return app.return_code or 0
 

@@ -11,12 +11,14 @@ import os
 import select
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness_tui import __version__
 
 if TYPE_CHECKING:
     from harness_tui.core.providers.catalogue import Catalogue
+    from harness_tui.core.session import Session
 
 PROG = "harness-tui"
 MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="A terminal coding agent for many models. Without -p it opens the TUI "
         "on the current folder. `harness-tui serve` starts the web server instead "
-        "(see `harness-tui serve --help`).",
+        "(see `harness-tui serve --help`); `harness-tui sessions` lists saved sessions and "
+        "`harness-tui export ID` writes one as Markdown or JSON.",
         epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
         "130 cancelled, 141 stdout closed.",
     )
@@ -66,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="trust this folder: apply its project settings and hooks (.harness/, "
         ".claude/settings.json); remembered for later runs",
+    )
+    parser.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_session",
+        action="store_true",
+        help="go on with the latest session of this folder",
+    )
+    parser.add_argument(
+        "-r",
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="go on with a saved session (id or its start); without an id the TUI "
+        "shows a picker. Its model and mode apply unless --model or --mode is given",
     )
     parser.add_argument(
         "--max-turns",
@@ -129,17 +148,56 @@ def _port(text: str) -> int:
     return value
 
 
+def build_sessions_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} sessions",
+        description="List saved sessions, newest first: those of this folder, or all.",
+    )
+    parser.add_argument("--all", action="store_true", help="sessions of every folder")
+    return parser
+
+
+def build_export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} export",
+        description="Write a saved session as Markdown (its current branch, to read) or "
+        "JSON (every entry and event, to process).",
+    )
+    parser.add_argument("session_id", metavar="ID", help="session id, or its start")
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=("markdown", "json"),
+        help="default: from the output file's suffix (.json), else markdown",
+    )
+    parser.add_argument(
+        "-o", "--output", default="-", help="file to write (default: standard output)"
+    )
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         return _serve(build_serve_parser().parse_args(argv[1:]))
+    if argv[:1] == ["sessions"]:
+        return _list_sessions(build_sessions_parser().parse_args(argv[1:]))
+    if argv[:1] == ["export"]:
+        return _export(build_export_parser().parse_args(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.continue_session and args.resume is not None:
+        parser.error("--continue and --resume cannot be used together")
     headless = args.print_prompt is not None
     if not headless:
         if args.prompt is not None:
             parser.error("a prompt on the command line needs -p (or type it in the TUI)")
         return _run_tui(args)
+    if args.resume == "":
+        return _fail(
+            "--resume needs a session id with -p",
+            "list saved sessions with `harness-tui sessions`, or use --continue",
+        )
     try:
         prompt = _read_prompt(args.print_prompt, args.prompt)
     except ValueError as exc:
@@ -181,13 +239,14 @@ def _run_headless(args: argparse.Namespace, prompt: str) -> int:
     import anyio
 
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
+    from harness_tui.core.session import DEFAULT_MAX_TURNS
     from harness_tui.headless import run_headless
 
     try:
         trusted, settings = _trusted_settings(args)
         model, mode, notices = _configured(args, settings)
-        session = Session(
+        session = _new_or_resumed(
+            args,
             model=model,
             mode=mode,
             ask_policy="deny",
@@ -216,11 +275,12 @@ def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
 
     def make_session():  # type: ignore[no-untyped-def]
-        from harness_tui.core.session import DEFAULT_MAX_TURNS, Session
+        from harness_tui.core.session import DEFAULT_MAX_TURNS
 
         trusted, settings = _trusted_settings(args)
         model, mode, notices = _configured(args, settings)
-        return Session(
+        return _new_or_resumed(
+            args,
             model=model,
             mode=mode,
             notices=notices,
@@ -229,11 +289,16 @@ def _run_tui(args: argparse.Namespace) -> int:
             settings=settings,
         )
 
-    if args.model:
-        # A model named on the command line is checked before the screen opens, so a
-        # typo is one line on the terminal (this pays the core's import up front).
+    if args.model or args.continue_session or args.resume is not None:
+        # A model named on the command line, or a session to go on with, is checked
+        # before the screen opens, so a typo or an unknown id is one line on the terminal
+        # (this pays the core's import up front).
         try:
             session = make_session()
+            if args.resume == "":  # the picker reads the session folder: can it?
+                from harness_tui.core.session_files import list_sessions
+
+                list_sessions(Path.cwd())
         except HarnessError as exc:
             return _fail(exc.message, exc.hint)
         factory = None
@@ -242,7 +307,78 @@ def _run_tui(args: argparse.Namespace) -> int:
         session, factory = None, make_session
     from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
 
-    return run_tui(session or factory, serve=(args.host, args.port) if args.serve else None)
+    picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
+    return run_tui(
+        session or factory, serve=(args.host, args.port) if args.serve else None, **picker
+    )
+
+
+def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
+    """A new session, or the one ``--continue`` / ``--resume ID`` names; a resumed one
+    keeps its own model and mode unless the command line names others."""
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session import Session
+    from harness_tui.core.session_files import latest_session
+
+    if not args.continue_session and not args.resume:
+        return Session(**options)  # type: ignore[arg-type]
+    if args.continue_session:
+        latest = latest_session(Path.cwd())
+        if latest is None:
+            raise HarnessError(
+                f"no saved session in this folder ({Path.cwd()}) to continue",
+                hint="start one without --continue",
+            )
+        chosen = str(latest.path)
+    else:
+        chosen = args.resume
+    if not args.model:
+        options.pop("model")
+    if not args.mode:
+        options.pop("mode")
+    return Session.resume(chosen, **options)  # type: ignore[arg-type]
+
+
+def _list_sessions(args: argparse.Namespace) -> int:
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session_files import list_sessions
+
+    try:
+        sessions = list_sessions(None if args.all else Path.cwd())
+    except HarnessError as exc:
+        return _fail(exc.message, exc.hint)
+    if not sessions:
+        where = "" if args.all else f" for {Path.cwd()} (--all lists every folder)"
+        print(f"no saved sessions{where}", file=sys.stderr)
+        return 0
+    for info in sessions:
+        folder = f"  {info.cwd}" if args.all else ""
+        print(f"{info.session_id}  {info.label(50)}{folder}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session_export import export_session
+    from harness_tui.core.session_files import load_session
+
+    fmt = args.format or ("json" if args.output.endswith(".json") else "markdown")
+    try:
+        saved = load_session(args.session_id, every_record=fmt == "json")
+        text = export_session(saved, fmt)
+    except HarnessError as exc:
+        return _fail(exc.message, exc.hint)
+    if saved.problems:
+        print(f"{PROG}: {saved.problems}", file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:

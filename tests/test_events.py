@@ -77,6 +77,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "tokens_after": 9000,
         "summary": "so far",
     },
+    "BRANCH_CHANGED": {"entry_id": "ent_2", "previous_entry_id": "ent_9", "messages": 4},
     "RUN_COMPLETED": {
         "stop_reason": "end_turn",
         "turns": 3,

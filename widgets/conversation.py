@@ -113,6 +113,13 @@ class Conversation(VerticalScroll):
     def on_mount(self) -> None:
         self.anchor()
 
+    async def clear(self) -> None:
+        """Forget every entry, folded ones too (another session or branch is shown)."""
+        self._folded, self._current, self._pending = [], None, []
+        self._cards, self._calls, self._nested = {}, {}, {}
+        await self.remove_children()
+        self.anchor()
+
     # --- feeding --------------------------------------------------------------
 
     async def apply_batch(self, events: Iterable[ev.Event]) -> None:
@@ -257,6 +264,23 @@ class Conversation(VerticalScroll):
             notice = status_notice(event)
             if notice is not None:
                 self._add(NoticeEntry(*notice))
+        elif isinstance(event, ev.ContextCompacted):
+            await self._close_current()
+            self._add(
+                NoticeEntry(
+                    f"⋯ Context compacted ({event.trigger}): {event.tokens_before:,} → "
+                    f"{event.tokens_after:,} tokens. The full history stays in the session file.",
+                    "info",
+                )
+            )
+        elif isinstance(event, ev.BranchChanged):
+            where = f"entry {event.entry_id}" if event.entry_id else "the start"
+            self._add(
+                NoticeEntry(
+                    f"⑂ Now on the branch from {where} ({event.messages} messages in context).",
+                    "info",
+                )
+            )
         elif isinstance(event, ev.RunCancelled):
             await self._close_current()
             self._add(

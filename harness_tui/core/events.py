@@ -155,6 +155,17 @@ class ContextCompacted(Event):
     summary: str = ""
 
 
+class BranchChanged(Event):
+    """The conversation now continues from another entry of the session's tree: a fork
+    (``/fork``) or a switch to another branch. ``entry_id`` is the entry the next
+    message will follow (None: the start); the model now sees ``messages`` messages."""
+
+    type: Literal["BRANCH_CHANGED"] = "BRANCH_CHANGED"
+    entry_id: str | None
+    previous_entry_id: str | None = None
+    messages: int = 0
+
+
 class RunCompleted(Event):
     type: Literal["RUN_COMPLETED"] = "RUN_COMPLETED"
     stop_reason: str
@@ -488,6 +499,7 @@ AgentEvent = Annotated[
     | UsageUpdated
     | Retrying
     | ContextCompacted
+    | BranchChanged
     | RunCompleted
     | RunCancelled
     | Error

@@ -22,14 +22,27 @@ from typing import Any
 import anyio
 
 from harness_tui import __version__
-from harness_tui.core import paths
 from harness_tui.core.agents import SUBAGENT_CALL, TaskTool
+from harness_tui.core.compaction import (
+    DEFAULT_COMPACT_AT,
+    ContextAccount,
+    ContextBreakdown,
+    estimate_message,
+    estimate_text,
+    keep_budget,
+    plan_cut,
+    read_summary,
+    should_compact,
+    summary_request,
+)
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
 from harness_tui.core.events import (
     PERMISSION_MODES,
     RUN_END_TYPES,
     AgentEvent,
+    BranchChanged,
+    ContextCompacted,
     Error,
     Event,
     ModeChanged,
@@ -57,8 +70,8 @@ from harness_tui.core.hook_config import hooks_from_settings, script_paths
 from harness_tui.core.hooks import HookOutcome, HookPipeline
 from harness_tui.core.loop import AgentLoop, RunOutcome
 from harness_tui.core.mcp import McpManager
-from harness_tui.core.messages import Message, TextBlock, TokenUsage, UserMessage
-from harness_tui.core.models import DEMO_MODEL, ModelChoice, resolve_model
+from harness_tui.core.messages import TextBlock, TokenUsage, UserMessage
+from harness_tui.core.models import DEMO_MODEL, ModelChoice, default_model_name, resolve_model
 from harness_tui.core.permission_rules import (
     PermissionRule,
     RuleError,
@@ -68,8 +81,12 @@ from harness_tui.core.permission_rules import (
 from harness_tui.core.permissions import AskPolicy, PermissionBroker, PermissionEngine
 from harness_tui.core.plugins import with_plugin_models
 from harness_tui.core.plugins.plugin_hooks import is_plugin_hook
-from harness_tui.core.providers.base import ModelRequest, Provider
+from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.demo import KEY_HELP
+from harness_tui.core.session_files import SavedSession, load_session, session_path
+from harness_tui.core.session_log import SessionInUse, SessionLog
+from harness_tui.core.session_records import CompactionEntry, Entry, SessionHeader
+from harness_tui.core.session_tree import EntryTree, History, summary_message
 from harness_tui.core.settings import Settings, load_settings
 from harness_tui.core.skills import Skill, SkillTool
 from harness_tui.core.steering import QueuedMessage, SteeringQueue
@@ -106,10 +123,14 @@ class Session:
         notices: Sequence[str] = (),
         trusted: bool | None = None,
         settings: Settings | None = None,
+        persist: bool = True,
+        compact_at: float = DEFAULT_COMPACT_AT,
     ) -> None:
         """``trusted``: may the folder's own settings and hooks apply (None: as
         remembered by ``TrustStore``). ``settings``: already loaded by the caller (whose
-        job it then is to report their problems); by default they are read here."""
+        job it then is to report their problems); by default they are read here.
+        ``persist``: write the session file (``session_files.session_path``).
+        ``compact_at``: compact when the context would pass this share of the window."""
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         self.mode: PermissionMode = _check_mode(mode)
@@ -117,7 +138,19 @@ class Session:
             raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
         self.max_turns = max_turns
         self.store = EventStore(history_limit)
-        self.messages: list[Message] = []
+        #: Every entry of the conversation (all branches); ``messages`` is one branch.
+        self.tree = EntryTree()
+        self.messages = History(self._record_entry)
+        self.context = ContextAccount()
+        if not 0 < compact_at <= 1:
+            raise HarnessError(f"compact_at must be between 0 and 1, not {compact_at}")
+        self.compact_at = compact_at
+        self.persist = persist
+        self._log: SessionLog | None = None
+        self._resumed: SavedSession | None = None
+        self._compact_request: str | None = None
+        self._compacting = False
+        self._auto_compact_failed: str | None = None
         self.steering = SteeringQueue()
         self.trusted = TrustStore().is_trusted(self.cwd) if trusted is None else trusted
         self._notices = list(notices)
@@ -147,7 +180,7 @@ class Session:
             emit=self.emit,
             session_id=self.id,
             cwd=self.cwd,
-            transcript_path=str(paths.data_dir() / "sessions" / f"{self.id}.jsonl"),
+            transcript_path=str(session_path(self.id)),
             permission_mode=lambda: self.mode,
         )
         self.hooks.matchers += self.extensions.plugins.hook_matchers()
@@ -191,6 +224,7 @@ class Session:
         self._pending_model: ModelChoice | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+        self._closing = False
         self._close_requested = anyio.Event()
         self._closed_event = anyio.Event()
         # The active run (None when idle) and what cancel() needs to reach it.
@@ -203,6 +237,50 @@ class Session:
         state = "running" if self.running else "idle"
         return f"<Session {self.id} model={self.model.name} {state}>"
 
+    @classmethod
+    def resume(
+        cls,
+        saved: SavedSession | str,
+        *,
+        entry_id: str | None = None,
+        model: str | ModelChoice | None = None,
+        mode: PermissionMode | None = None,
+        **options: Any,
+    ) -> Session:
+        """A session that goes on with a saved one (an id, id prefix, path, or loaded
+        ``SavedSession``): its conversation at its head (or at ``entry_id``, to resume
+        another branch), model, permission mode, plan and pending messages, unless
+        ``model`` or ``mode`` say otherwise. It appends to the same file. Raises
+        ``HarnessError`` for an unknown id or an unreadable file."""
+        if isinstance(saved, str):
+            saved = load_session(saved)
+        notices = list(options.pop("notices", ()))
+        if saved.problems:
+            notices.append(saved.problems)
+        cwd = options.pop("cwd", None)
+        if cwd is None:
+            cwd = saved.cwd if saved.cwd and Path(saved.cwd).is_dir() else os.getcwd()
+        if model is None:
+            model = _saved_model(saved, Path(cwd), options.get("settings"), notices)
+        session = cls(
+            model=model,
+            mode=mode or _saved_mode(saved.mode),
+            session_id=saved.session_id,
+            cwd=cwd,
+            notices=notices,
+            **options,
+        )
+        head = saved.head if entry_id is None else saved.tree.resolve(entry_id)
+        session.tree = saved.tree
+        context = saved.tree.context(head)
+        session.messages.reset(context.messages, context.entry_ids, head)
+        session.plan = saved.plan
+        session.steering.restore(saved.pending)
+        session.total_usage, session.total_cost_usd = saved.total_usage, saved.total_cost_usd
+        session._resumed = saved
+        session.hooks.transcript_path = str(saved.path)
+        return session
+
     # --- lifecycle ------------------------------------------------------------------
 
     async def __aenter__(self) -> Session:
@@ -211,22 +289,83 @@ class Session:
         group = anyio.create_task_group()
         await group.__aenter__()
         self._group = group
+        if self.persist:
+            self._open_log(group)
+        resumed = self._resumed
         await self.emit(
             SessionStarted,
             cwd=str(self.cwd),
             model=self.model.name,
             permission_mode=self.mode,
+            source="resume" if resumed else "startup",
             version=__version__,
         )
         if self.model.is_demo:
             self._notices.insert(0, DEMO_NOTICE)
         for notice in self._notices:
             await self.emit(Notice, message=notice)
+        if resumed is not None:
+            await self._announce_restored(resumed)
         await self._ask_trust()
         await self._add_mcp_servers(self.extensions.plugins.mcp_servers())
         await self._session_start_hooks()
         await self.mcp.start(group)  # in the background: nothing waits for a server
         return self
+
+    def _open_log(self, group: anyio.abc.TaskGroup) -> None:
+        # A resumed session goes on in the file it came from, wherever that is.
+        path = self._resumed.path if self._resumed is not None else session_path(self.id)
+        header = None
+        if self._resumed is None or not path.exists():
+            header = SessionHeader(
+                session_id=self.id, cwd=str(self.cwd), created=time.time(), version=__version__
+            )
+        log_ = SessionLog(path, self.store, header=header, on_failure=self._log_failed)
+        try:
+            log_.open()
+        except SessionInUse:
+            self._notices.append(
+                f"This session is not saved: {path} is open in another harness-tui "
+                "process, and two writers would mix two conversations. Close the other one "
+                "and resume again to keep what follows."
+            )
+            return
+        except OSError as exc:
+            self._notices.append(
+                f"This session is not saved: cannot write {path} ({exc.strerror or exc}). "
+                "Check the folder's permissions, or set HARNESS_DATA_DIR to a folder you "
+                "can write."
+            )
+            return
+        self._log = log_
+        group.start_soon(log_.run)
+
+    def _log_failed(self, message: str) -> None:
+        if self._group is not None and not self._closed:
+            self._group.start_soon(self._warn, message)
+
+    async def _warn(self, message: str) -> None:
+        await self.emit(Notice, message=message, level="warning")
+
+    async def _announce_restored(self, saved: SavedSession) -> None:
+        """Facts a resumed session starts from, for every view and for the file."""
+        messages = len(self.messages)
+        await self.emit(
+            Notice,
+            message=f"Resumed session {self.id} ({messages} message"
+            f"{'s' if messages != 1 else ''} in context).",
+        )
+        if self.messages.head != saved.head:
+            await self.emit(
+                BranchChanged,
+                entry_id=self.messages.head,
+                previous_entry_id=saved.head,
+                messages=messages,
+            )
+        if self.plan:
+            await self.emit(PlanGenerated, entries=self.plan)
+        for item in self.steering.pending:
+            await self.emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
 
     async def __aexit__(self, *exc_info: object) -> bool | None:
         try:
@@ -240,12 +379,16 @@ class Session:
         return result
 
     async def _shutdown(self) -> None:
+        # Messages still queued stay queued (in the file too): a resumed session has them.
+        self._closing = True
         await self.cancel()
         await self.hooks.run("SessionEnd", {"reason": "exit"})
         await self.mcp.aclose()
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()
+        if self._log is not None:
+            await self._log.wait_closed()
         await self.executor.aclose()
         await _close_provider(self._provider)
         self._provider = None
@@ -266,6 +409,12 @@ class Session:
     def is_open(self) -> bool:
         """Entered and not yet closed."""
         return self._group is not None and not self._closed
+
+    @property
+    def file(self) -> Path | None:
+        """The session file being written (None: this session is not saved)."""
+        log_ = self._log
+        return log_.path if log_ is not None and log_.failed is None else None
 
     @property
     def running(self) -> bool:
@@ -343,6 +492,49 @@ class Session:
         previous, self.mode = self.mode, new
         if new != previous:
             await self.emit(ModeChanged, mode=new, previous_mode=previous)
+
+    async def fork(self, entry_id: str | None, *, before: bool = False) -> BranchChanged:
+        """Go on from another entry of the conversation tree (an id or unique prefix;
+        None: the start), leaving the current branch as it is in the file. With
+        ``before``, from the entry's parent: to ask a user message again, differently."""
+        if self.running:
+            raise SessionBusyError(
+                "cannot fork while a run is active", hint="wait for it to end, or cancel it"
+            )
+        target = None if entry_id is None else self.tree.resolve(entry_id)
+        if before and target is not None:
+            target = self.tree.get(target).parent_id
+        context = self.tree.context(target)
+        previous = self.messages.head
+        self.messages.reset(context.messages, context.entry_ids, target)
+        self.context.reset()
+        return await self.emit(  # type: ignore[return-value]
+            BranchChanged,
+            entry_id=target,
+            previous_entry_id=previous,
+            messages=len(context.messages),
+        )
+
+    async def compact(self, instructions: str | None = None) -> ContextCompacted | None:
+        """Summarise the older part of the conversation now (``/compact``); during a run,
+        at its next turn boundary (returns None then). ``instructions`` tell the model
+        what the summary should keep."""
+        self._require_open()
+        if self.running:
+            self._compact_request = instructions or ""
+            return None
+        if self._provider is None:
+            self._provider = self.model.create()
+        return await self._compact("manual", instructions, self._provider)
+
+    def context_tokens(self) -> int:
+        """Tokens the next request would take: the provider's last count plus an
+        estimate of what was added since."""
+        return self.context.used(self.system_prompt, self._tool_specs, self.messages)
+
+    def context_breakdown(self) -> ContextBreakdown:
+        """The context by part (system prompt, tools, messages), for ``/context``."""
+        return self.context.breakdown(self.system_prompt, self._tool_specs(), self.messages)
 
     async def resolve_permission(
         self, request_id: str, decision: str, reason: str | None = None
@@ -558,7 +750,7 @@ class Session:
                 return False
             await loop.finish_interrupted()
             self.mcp.questions.cancel_all()  # servers' sampling and form questions
-            self._returned = self.steering.drain()
+            self._returned = [] if self._closing else self.steering.drain()
             for item in self._returned:
                 await self._withdrawn(item, "cancelled")
             await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
@@ -663,7 +855,8 @@ class Session:
                 transcript_path=self.hooks.transcript_path,
                 permission_mode=lambda: self.mode,
             )
-        outcome = await hooks.run("SessionStart", {"source": "startup"})
+        source = "resume" if self._resumed is not None else "startup"
+        outcome = await hooks.run("SessionStart", {"source": source})
         if outcome.context:
             self.system_prompt += (
                 "\n\nContext from SessionStart hooks:\n" + outcome.additional_context
@@ -702,6 +895,110 @@ class Session:
         self.plan = tuple(entries)
         await self.emit(event_type, entries=self.plan, tool_call_id=tool_call_id)
 
+    # --- the conversation tree and compaction ----------------------------------------
+
+    def _record_entry(self, entry: Entry) -> None:
+        self.tree.add(entry)
+        if self._log is not None:
+            self._log.add(entry)
+
+    async def _compact_at_boundary(self, provider: Provider) -> None:
+        requested, self._compact_request = self._compact_request, None
+        if requested is not None:
+            await self._compact("manual", requested or None, provider)
+        elif self._auto_compact_failed != self._run_id and should_compact(
+            self.context_tokens(), self.model.context_window, self.compact_at
+        ):
+            if await self._compact("auto", None, provider) is None:
+                self._auto_compact_failed = self._run_id  # not again in this run
+
+    async def _compact(
+        self, trigger: str, instructions: str | None, provider: Provider
+    ) -> ContextCompacted | None:
+        if self._compacting:
+            return None
+        self._compacting = True
+        try:
+            return await self._compact_now(trigger, instructions, provider)
+        finally:
+            self._compacting = False
+
+    async def _compact_now(
+        self, trigger: str, instructions: str | None, provider: Provider
+    ) -> ContextCompacted | None:
+        hooked = await self.hooks.run(
+            "PreCompact", {"trigger": trigger, "custom_instructions": instructions or ""}
+        )
+        if hooked.blocked:
+            await self._warn(
+                f"A PreCompact hook blocked compaction: {hooked.reason or 'no reason given'}."
+            )
+            return None
+        snapshot, ids = list(self.messages), list(self.messages.entry_ids)
+        summarized = int(bool(ids) and isinstance(self.tree.entries.get(ids[0]), CompactionEntry))
+        total = sum(estimate_message(m) for m in snapshot)
+        cut = plan_cut(
+            snapshot, keep_budget(self.model.context_window, total), summarized=summarized
+        )
+        if cut is None:
+            if trigger == "manual":
+                await self.emit(Notice, message="Nothing to compact yet.")
+            return None
+        before = self.context_tokens()
+        await self.emit(
+            Notice, message=f"Compacting the conversation: summarising {cut} earlier messages…"
+        )
+        request = summary_request(
+            provider.model, snapshot[:cut], instructions, self.model.context_window
+        )
+        result = await read_summary(provider, request)
+        with anyio.CancelScope(shield=True):  # from here on, all of it or nothing
+            if result.usage is not None:
+                await self._add_usage(result.usage)
+            if result.error is not None:
+                await self._warn(
+                    f"Compaction failed: {result.error}. The conversation is unchanged."
+                )
+                return None
+            if self.messages.entry_ids[:cut] != ids[:cut]:
+                await self._warn(
+                    "Compaction abandoned: the conversation moved to another branch meanwhile."
+                )
+                return None
+            return await self._apply_compaction(trigger, result.text, cut, before)
+
+    async def _apply_compaction(
+        self, trigger: str, summary: str, cut: int, before: int
+    ) -> ContextCompacted:
+        ids = self.messages.entry_ids
+        kept, kept_ids = list(self.messages[cut:]), ids[cut:]
+        messages = [summary_message(summary), *kept]
+        after = (
+            estimate_text(self.system_prompt)
+            + self.context.tools_estimate(self._tool_specs())
+            + sum(estimate_message(m) for m in messages)
+        )
+        entry = CompactionEntry(
+            id=new_id("ent"),
+            parent_id=self.messages.head,
+            timestamp=time.time(),
+            summary=summary,
+            first_kept_id=kept_ids[0] if kept_ids else None,
+            trigger=trigger,  # type: ignore[arg-type]
+            tokens_before=before,
+            tokens_after=after,
+        )
+        self._record_entry(entry)
+        self.messages.reset(messages, [entry.id, *kept_ids], entry.id)
+        self.context.reset()
+        return await self.emit(  # type: ignore[return-value]
+            ContextCompacted,
+            trigger=trigger,
+            tokens_before=before,
+            tokens_after=after,
+            summary=summary,
+        )
+
     # --- LoopHost -------------------------------------------------------------------
 
     async def begin_turn(self) -> Provider:
@@ -711,17 +1008,24 @@ class Session:
         if self._provider is None:
             self._provider = self.model.create()
         await self.mcp.wait_started()  # servers still starting: offer their tools too
+        await self._compact_at_boundary(self._provider)
         return self._provider
 
     def build_request(self, provider: Provider) -> ModelRequest:
-        hidden = self.permission_engine.hidden_tools()
         return ModelRequest(
             model=provider.model,
             system=self.system_prompt,
             messages=tuple(self.messages),
-            tools=self.mcp.select_tools(
+            tools=self._tool_specs(),
+        )
+
+    def _tool_specs(self) -> tuple[ToolSpec, ...]:
+        """The tools the next request offers."""
+        hidden = self.permission_engine.hidden_tools()
+        return tuple(
+            self.mcp.select_tools(
                 self.executor.specs(exclude=hidden), self.model.context_window, hidden
-            ),
+            )
         )
 
     def tool_context(self, tool_call_id: str) -> ToolContext:
@@ -739,8 +1043,15 @@ class Session:
     async def record_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
         """Add a response's usage to the totals. ``model``: the model that produced it
         (a sub-agent's own), by default the session's."""
+        if model is None:
+            # The session's own response, already in the history: the count covers it.
+            self.context.report(usage.context_tokens, len(self.messages))
+        await self._add_usage(usage, model)
+
+    async def _add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
         # Priced with the model that produced the usage: a switch waits for a turn
         # boundary, so self.model is still that model here.
+        own = model is None
         model = model or self.model
         self.total_usage = self.total_usage + usage
         cost = model.cost_usd(usage)
@@ -753,7 +1064,8 @@ class Session:
             total=self.total_usage,
             cost_usd=cost,
             total_cost_usd=self.total_cost_usd,
-            context_tokens=usage.context_tokens,
+            # The session's context fill; a sub-agent's usage tells its own.
+            context_tokens=self.context_tokens() if own else usage.context_tokens,
             context_window=model.context_window,
         )
 
@@ -862,6 +1174,23 @@ async def _close_provider(provider: Provider | None) -> None:
             await close()
     except Exception:  # a connection that will not close must not stop a switch
         log.warning("closing the %s provider failed", provider, exc_info=True)
+
+
+def _saved_model(
+    saved: SavedSession, cwd: Path, settings: Settings | None, notices: list[str]
+) -> ModelChoice | str:
+    """The model a saved session used, or (when it cannot be used here) the default."""
+    name = saved.model or DEMO_MODEL
+    try:
+        return resolve_model(name, cwd=cwd, settings=settings)
+    except HarnessError as exc:
+        fallback = default_model_name()
+        notices.append(f"The session's model {name} cannot be used here ({exc}); using {fallback}.")
+        return fallback
+
+
+def _saved_mode(mode: str | None) -> PermissionMode:
+    return mode if mode in PERMISSION_MODES else "default"  # type: ignore[return-value]
 
 
 def _check_mode(mode: str) -> PermissionMode:

@@ -55,6 +55,10 @@ class SteeringQueue:
                 return self._items.pop(index)
         return None
 
+    def restore(self, items: list[QueuedMessage]) -> None:
+        """Queue messages again as they were (a resumed session's pending messages)."""
+        self._items.extend(items)
+
     def drain(self) -> list[QueuedMessage]:
         items, self._items = self._items, []
         return items

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated ids, e.g. B1,B4")
     args = parser.parse_args(argv)
     wanted = {x.strip().upper() for x in args.only.split(",")} if args.only else None
+    # Every session writes its file: keep the benchmarks' out of the user's data folder.
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
+        os.environ.setdefault("HARNESS_DATA_DIR", scratch)
+        return _run(args, wanted)
+
+
+def _run(args: argparse.Namespace, wanted: set[str] | None) -> int:
 
     results: dict[str, dict[str, object]] = {}
     rows: list[tuple[str, str, str, Figure]] = []

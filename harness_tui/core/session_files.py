@@ -1,0 +1,350 @@
+"""Saved sessions: where they are, which belong to a folder, and what one holds.
+
+Each session is one file, ``<data dir>/sessions/<session id>.jsonl`` (see
+``session_records`` for the format). There is no separate index to fall out of step:
+listing reads the first and last few kilobytes of each file (its header, first prompt
+and latest model), which stays fast for thousands of sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic_core
+from pydantic import ValidationError
+
+from harness_tui.core import paths
+from harness_tui.core.errors import HarnessError
+from harness_tui.core.events import PlanEntry, UsageUpdated
+from harness_tui.core.messages import TokenUsage
+from harness_tui.core.session_records import (
+    ENTRY_TYPES,
+    HEADER_TYPE,
+    ReadResult,
+    SessionFormatError,
+    SessionHeader,
+    Skipped,
+    parse_entry,
+    read_records,
+)
+from harness_tui.core.session_tree import Context, EntryTree
+from harness_tui.core.steering import QueuedMessage
+
+SUFFIX = ".jsonl"
+#: How much of each end of a file the listing reads.
+PEEK_BYTES = 64 * 1024
+
+
+def sessions_dir() -> Path:
+    return paths.data_dir() / "sessions"
+
+
+def session_path(session_id: str) -> Path:
+    return sessions_dir() / f"{session_id}{SUFFIX}"
+
+
+class NoSuchSession(HarnessError):
+    """No saved session has the id (or prefix) asked for."""
+
+
+def _folder_error(folder: Path, exc: OSError) -> HarnessError:
+    return HarnessError(
+        f"cannot read the session folder {folder}: {exc.strerror or exc}",
+        hint="check its permissions, or point HARNESS_DATA_DIR at a folder you can use",
+    )
+
+
+# --- listing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A saved session as a listing shows it."""
+
+    session_id: str
+    path: Path
+    cwd: str
+    title: str
+    model: str
+    created: float
+    modified: float
+    size: int
+
+    def label(self, width: int = 60) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+        title = " ".join(self.title.split())
+        title = title if len(title) <= width else title[: width - 1] + "…"
+        return f"{when}  {title:<{width}}  {self.model}  {_size(self.size)}"
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size:.1f} GB"
+
+
+def list_sessions(cwd: Path | None = None, *, include_empty: bool = False) -> list[SessionInfo]:
+    """Saved sessions, newest first: of the folder ``cwd`` (all folders when None).
+    Sessions in which nothing was asked are left out unless ``include_empty``.
+    Raises ``HarnessError`` when the session folder cannot be read."""
+    folder = sessions_dir()
+    try:
+        names = [e for e in os.scandir(folder) if e.name.endswith(SUFFIX) and e.is_file()]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise _folder_error(folder, exc) from None
+    wanted = str(cwd.resolve()) if cwd is not None else None
+    found = []
+    for entry in names:
+        info = session_info(Path(entry.path))
+        if info is None or (wanted is not None and info.cwd != wanted):
+            continue
+        if info.title or include_empty:
+            found.append(info)
+    found.sort(key=lambda i: i.modified, reverse=True)
+    return found
+
+
+def session_info(path: Path) -> SessionInfo | None:
+    """What the listing shows of one file; None for a file that is not a session's."""
+    try:
+        with path.open("rb") as file:
+            stat = os.fstat(file.fileno())
+            head = file.read(PEEK_BYTES)
+            tail = b""
+            if stat.st_size > PEEK_BYTES:
+                file.seek(max(PEEK_BYTES, stat.st_size - PEEK_BYTES))
+                tail = file.read()
+    except OSError:
+        return None
+    header: dict[str, Any] | None = None
+    title, model = "", ""
+    for record in _peek(head):
+        kind = record.get("type")
+        if kind == HEADER_TYPE and header is None:
+            header = record
+        elif kind == "PROMPT_RECEIVED" and not title:
+            title = str(record.get("text", ""))
+        elif kind in ("SESSION_STARTED", "MODEL_CHANGED"):
+            model = str(record.get("model", model))
+    for record in _peek(tail):
+        if record.get("type") in ("SESSION_STARTED", "MODEL_CHANGED"):
+            model = str(record.get("model", model))
+    if header is None or not isinstance(header.get("session_id"), str):
+        return None
+    return SessionInfo(
+        session_id=header["session_id"],
+        path=path,
+        cwd=str(header.get("cwd", "")),
+        title=title,
+        model=model,
+        created=float(header.get("created", 0) or 0),
+        modified=stat.st_mtime,
+        size=stat.st_size,
+    )
+
+
+_PEEKED = (b'{"type":"session"', b'{"type":"PROMPT_RECEIVED"', b'{"type":"SESSION_STARTED"')
+_PEEKED += (b'{"type":"MODEL_CHANGED"',)
+
+
+def _peek(chunk: bytes) -> list[dict[str, Any]]:
+    """The records of interest to the listing in a chunk (partial lines ignored)."""
+    found = []
+    for line in chunk.split(b"\n"):
+        if line.startswith(_PEEKED):
+            try:
+                record = pydantic_core.from_json(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                found.append(record)
+    return found
+
+
+def find_session(session_id: str) -> Path:
+    """The file of a saved session, by id, unique id prefix, or path to the file."""
+    if not session_id.strip():
+        raise NoSuchSession("no session id given", hint="list them with `harness-tui sessions`")
+    as_path = Path(session_id).expanduser()
+    if session_id.endswith(SUFFIX) and as_path.is_file():
+        return as_path
+    folder = sessions_dir()
+    exact = session_path(session_id)
+    try:
+        if exact.is_file():
+            return exact
+        matches = sorted(
+            e.path
+            for e in os.scandir(folder)
+            if e.name.startswith(session_id) and e.name.endswith(SUFFIX)
+        )
+    except FileNotFoundError:
+        matches = []
+    except OSError as exc:
+        raise _folder_error(folder, exc) from None
+    if len(matches) == 1:
+        return Path(matches[0])
+    if matches:
+        raise NoSuchSession(
+            f"several sessions start with {session_id!r}", hint="give more of the id"
+        )
+    raise NoSuchSession(
+        f"no saved session {session_id!r} in {folder}",
+        hint="list them with `harness-tui sessions`",
+    )
+
+
+def latest_session(cwd: Path) -> SessionInfo | None:
+    """The session of this folder that changed last."""
+    sessions = list_sessions(cwd)
+    return sessions[0] if sessions else None
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+@dataclass
+class SavedSession:
+    """Everything a resumed session takes from its file."""
+
+    path: Path
+    session_id: str
+    cwd: str
+    header: SessionHeader | None
+    tree: EntryTree
+    #: The entry the conversation continues from (None: the conversation is empty).
+    head: str | None
+    model: str | None = None
+    mode: str | None = None
+    plan: tuple[PlanEntry, ...] = ()
+    #: Messages queued while a run was active and never delivered nor withdrawn.
+    pending: list[QueuedMessage] = field(default_factory=list)
+    total_usage: TokenUsage = field(default_factory=TokenUsage)
+    total_cost_usd: float | None = None
+    title: str = ""
+    read: ReadResult | None = None
+
+    def context(self, head: str | None = None) -> Context:
+        """What the model sees at ``head`` (default: the saved head)."""
+        return self.tree.context(self.head if head is None else head)
+
+    @property
+    def problems(self) -> str | None:
+        return self.read.report() if self.read is not None else None
+
+
+#: Streamed text and thinking: nothing to restore from them (the messages hold it all).
+DELTA_TYPES = frozenset({"TOKEN_DELTA", "THINKING_DELTA"})
+
+
+def load_session(session_id: str, *, every_record: bool = False) -> SavedSession:
+    """Read a saved session (by id, id prefix or path). ``every_record`` keeps the
+    streamed deltas too (for an export); by default they are checked and dropped.
+    Raises ``NoSuchSession``, ``SessionFormatError`` or ``HarnessError`` (an unreadable
+    file) with a clear message."""
+    path = find_session(session_id)
+    try:
+        result = read_records(path, drop=frozenset() if every_record else DELTA_TYPES)
+    except OSError as exc:
+        raise HarnessError(
+            f"cannot read session file {path}: {exc.strerror or exc}",
+            hint="check the file's permissions",
+        ) from None
+    return restore(result)
+
+
+def restore(result: ReadResult) -> SavedSession:
+    """The state of a session as its records leave it."""
+    tree = EntryTree()
+    head: str | None = None
+    model = mode = None
+    session_id = result.header.session_id if result.header else None
+    cwd = result.header.cwd if result.header else None
+    title = ""
+    plan_record = usage_record = None
+    pending: dict[str, QueuedMessage] = {}
+    for record in result.records:
+        kind = record["type"]
+        if kind in ENTRY_TYPES:
+            try:
+                entry = parse_entry(record)
+            except ValidationError:
+                result.skipped.append(_invalid(result, record))
+                continue
+            tree.add(entry)
+            head = entry.id
+        elif kind in DELTA_TYPES:
+            continue
+        elif kind == "SESSION_STARTED":
+            model, mode = record.get("model", model), record.get("permission_mode", mode)
+            session_id = session_id or record.get("session_id")
+            cwd = cwd or record.get("cwd")
+        elif kind == "MODEL_CHANGED":
+            model = record.get("model", model)
+        elif kind == "MODE_CHANGED":
+            mode = record.get("mode", mode)
+        elif kind in ("PLAN_GENERATED", "PLAN_UPDATED"):
+            plan_record = record
+        elif kind == "USAGE_UPDATED":
+            usage_record = record
+        elif kind == "STEERING_QUEUED":
+            item = _queued(record)
+            if item is not None:
+                pending[item.id] = item
+        elif kind in ("STEERING_DELIVERED", "STEERING_WITHDRAWN"):
+            pending.pop(str(record.get("steering_id")), None)
+        elif kind == "BRANCH_CHANGED":
+            target = record.get("entry_id")
+            head = target if target is None or target in tree else head
+        elif kind == "PROMPT_RECEIVED" and not title:
+            title = str(record.get("text", ""))
+    if session_id is None:
+        raise SessionFormatError(
+            f"{result.path} is not a harness-tui session file (no session header or events)",
+            hint="pass the id of a saved session; list them with `harness-tui sessions`",
+        )
+    saved = SavedSession(
+        path=result.path,
+        session_id=str(session_id),
+        cwd=str(cwd or ""),
+        header=result.header,
+        tree=tree,
+        head=head,
+        model=model,
+        mode=mode,
+        pending=list(pending.values()),
+        title=title,
+        read=result,
+    )
+    if plan_record is not None:
+        try:
+            saved.plan = tuple(PlanEntry.model_validate(e) for e in plan_record["entries"])
+        except (ValidationError, KeyError, TypeError):
+            result.skipped.append(_invalid(result, plan_record))
+    if usage_record is not None:
+        try:
+            usage = UsageUpdated.model_validate(usage_record)
+            saved.total_usage, saved.total_cost_usd = usage.total, usage.total_cost_usd
+        except ValidationError:
+            result.skipped.append(_invalid(result, usage_record))
+    return saved
+
+
+def _queued(record: dict[str, Any]) -> QueuedMessage | None:
+    ident, text, kind = record.get("steering_id"), record.get("text"), record.get("kind")
+    if isinstance(ident, str) and isinstance(text, str) and kind in ("steer", "follow_up"):
+        return QueuedMessage(ident, text, kind)
+    return None
+
+
+def _invalid(result: ReadResult, record: dict[str, Any]) -> Skipped:
+    name = record.get("id") or record.get("event_id") or ""
+    return Skipped(0, 0, 0, f"a {record.get('type')} record {name} with invalid fields".strip())
