@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results here")
     parser.add_argument("--only", help="comma-separated ids, e.g. B1,B4")
+    parser.add_argument("--child", metavar="MODULE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.quick)
     wanted = {x.strip().upper() for x in args.only.split(",")} if args.only else None
     # Every session writes its file: keep the benchmarks' out of the user's data folder.
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
@@ -41,12 +46,12 @@ def _run(args: argparse.Namespace, wanted: set[str] | None) -> int:
     results: dict[str, dict[str, object]] = {}
     rows: list[tuple[str, str, str, Figure]] = []
     for module_name in benchmark_modules():
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name)  # for ID and TITLE only
         if wanted and module.ID not in wanted:
             continue
         print(f"running {module.ID} {module.TITLE} ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        figures: dict[str, Figure] = module.run(args.quick)
+        figures = _in_own_process(module_name, args.quick)
         results[module.ID] = {
             "title": module.TITLE,
             "quick": args.quick,
@@ -65,6 +70,22 @@ def _run(args: argparse.Namespace, wanted: set[str] | None) -> int:
     if missed:
         print("targets missed: " + ", ".join(missed), file=sys.stderr)
     return 1 if missed else 0
+
+
+def _in_own_process(module_name: str, quick: bool) -> dict[str, Figure]:
+    """Run one benchmark in a fresh interpreter, so that what one leaves behind (a
+    tuned collector, a big heap) does not weigh on the next one's timings."""
+    command = [sys.executable, "-m", "tests.bench", "--child", module_name]
+    if quick:
+        command.append("--quick")
+    result = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    return {name: Figure(**fields) for name, fields in json.loads(result.stdout).items()}
+
+
+def _child(module_name: str, quick: bool) -> int:
+    figures: dict[str, Figure] = importlib.import_module(module_name).run(quick)
+    print(json.dumps({name: dataclasses.asdict(fig) for name, fig in figures.items()}))
+    return 0
 
 
 def _print_table(rows: list[tuple[str, str, str, Figure]]) -> None:
