@@ -715,6 +715,7 @@ class HarnessApp(App[None]):
         events = app_sessions.branch_events(session)
         if events:
             await self.apply_events(events)
+            self.query_one(StatusBar).show_idle()  # a transcript, not a run in progress
 
     def action_pick_session(self, start: bool = False) -> None:
         """Offer the saved sessions of this folder; ``start``: the app's first screen."""

@@ -68,6 +68,7 @@ async def test_resume_picker_restores_the_conversation_on_screen(tmp_path: Path)
         assert resumed.mode == "plan" and resumed.model.name.startswith("scripted:")
         status = app.query_one(StatusBar)
         await until(pilot, lambda: status.mode == "plan")
+        assert status.state == "idle"  # a transcript on screen, no run in progress
         assert not session.is_open  # the session it replaced was closed
         # The resumed session goes on in the same file.
         await type_text(pilot, "one more")

@@ -85,6 +85,11 @@ class StatusBar(Static):
         if self._run_started is not None:
             self.elapsed = self._clock() - self._run_started
 
+    def show_idle(self) -> None:
+        """Nothing runs (after a restored transcript, whose runs are over)."""
+        self._run_started, self._running_tools = None, 0
+        self.state, self.elapsed = IDLE, None
+
     def streaming(self) -> None:
         """Text or thinking arrived (told once per batch of deltas)."""
         if self.state not in (CANCELLING, ASKING, IDLE):
