@@ -174,3 +174,4 @@ async def test_a_session_resumed_from_the_command_line_is_shown(tmp_path: Path) 
         assert shown(app) == [("you", "what is here?"), ("model", "two files")]
         status = app.query_one(StatusBar)
         await until(pilot, lambda: status.mode == "plan")
+        assert status.state == "idle"  # a transcript on screen, no run in progress
