@@ -4,6 +4,7 @@ rules from settings, and bad settings reported without stopping the session."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,50 @@ async def test_rules_from_claude_settings_apply_and_a_bare_deny_hides_the_tool(
     failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
     assert failed.tool_name == "Read" and "Read(./.env)" in failed.error
     assert "secret" not in str(provider.requests[1].messages)
+
+
+@pytest.mark.parametrize("backend", ["python", "rg"])
+async def test_read_deny_rules_hide_files_from_grep_and_glob(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deny on Read must not leak through the search tools: Grep does not show the
+    lines of a denied file and Glob does not list it; other files are found as before."""
+    if backend == "python":
+        monkeypatch.setenv("HARNESS_NO_RIPGREP", "1")
+    elif shutil.which("rg") is None:
+        pytest.skip("rg is not installed")
+    else:
+        monkeypatch.delenv("HARNESS_NO_RIPGREP", raising=False)
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text(
+        json.dumps({"permissions": {"deny": ["Read(./.env)", "Read(./keys/**)"]}})
+    )
+    (tmp_path / ".env").write_text("TOKEN=hunter2\n")
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "id.txt").write_text("TOKEN=hunter3\n")
+    (tmp_path / "app.py").write_text("TOKEN = os.environ['TOKEN']\n")
+    session, provider = session_in(
+        tmp_path,
+        reply(
+            ToolCall("Grep", {"pattern": "TOKEN", "output_mode": "content", "-i": True}),
+            ToolCall("Grep", {"pattern": "TOKEN"}),
+            ToolCall("Glob", {"pattern": "**/*"}),
+            ToolCall("Grep", {"pattern": "TOKEN", "path": "keys"}),
+        ),
+        reply(Text("ok")),
+    )
+    async with session:
+        events = await run_to_end(session, "go")
+    done = {e.tool_call_id: e.content for e in events if e.type == "TOOL_CALL_COMPLETED"}
+    calls = [e.tool_call_id for e in events if e.type == "TOOL_CALL_STARTED"]
+    content, files, listed = (done[call] for call in calls[:3])
+    assert "app.py:1:TOKEN" in content and "hunter" not in content
+    assert files.strip() == "app.py"
+    assert "app.py" in listed and ".env" not in listed and "id.txt" not in listed
+    # Searching the denied folder itself is refused by the rule, like a Read.
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
+    assert failed.tool_name == "Grep" and "Read(./keys/**)" in failed.error
+    assert "hunter" not in str(provider.requests[1].messages)
 
 
 async def test_bad_settings_and_invalid_rules_are_named_and_the_session_starts(

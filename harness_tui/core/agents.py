@@ -282,6 +282,7 @@ class _ChildHost:
             permission_mode=self.parent.mode,
             emit=self.parent.emit,
             set_plan=self._set_plan,
+            read_denied=self.parent.permission_engine.read_filter(),
         )
 
     async def _set_plan(self, entries: Any, tool_call_id: str | None) -> None:

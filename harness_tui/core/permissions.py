@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,20 @@ class PermissionEngine:
     def hidden_tools(self) -> set[str]:
         """Tools a bare ``deny`` rule removes from the model's view."""
         return {r.tool for r in self.ruleset.of("deny") if r.content is None}
+
+    def read_filter(self) -> Callable[[Path], bool] | None:
+        """A test "does a ``Read`` deny rule cover this file?", or None when no such
+        rule exists. The search tools apply it to every file they would show, so Grep
+        and Glob cannot reveal what Read may not."""
+        contents = [r.content for r in self.ruleset.of("deny") if r.tool == "Read" and r.content]
+        if not contents:
+            return None
+        where = self.where
+
+        def denied(path: Path) -> bool:
+            return any(path_rule_matches(content, path, where) for content in contents)
+
+        return denied
 
     def workspace(self) -> list[Path]:
         return [Path(os.path.realpath(self.cwd)), *self.ruleset.additional_directories]

@@ -1038,6 +1038,7 @@ class Session:
             permission_mode=self.mode,
             emit=self.emit,
             set_plan=self._set_plan,
+            read_denied=self.permission_engine.read_filter(),
         )
 
     async def record_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:

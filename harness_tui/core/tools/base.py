@@ -45,6 +45,9 @@ class ToolContext:
     permission_mode: str
     emit: Emit
     set_plan: Callable[[Sequence[PlanEntry], str | None], Awaitable[None]]
+    #: Files a ``Read`` deny rule covers: the search tools leave them out of results
+    #: (a deny on ``.env`` must not leak through ``Grep``). None: nothing is hidden.
+    read_denied: Callable[[Path], bool] | None = None
 
     async def progress(
         self,

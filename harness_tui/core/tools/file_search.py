@@ -100,6 +100,9 @@ class GlobTool(SearchTool):
             return ToolResult.error(f"{root} is not a folder")
         pattern = input["pattern"]
         files, stopped = await list_files(root)
+        denied = ctx.read_denied
+        if denied is not None:  # what a Read deny rule covers is not listed either
+            files = [rel for rel in files if not denied(root / rel)]
         paths, total = await anyio.to_thread.run_sync(
             match_files, root, files, pattern, abandon_on_cancel=True
         )

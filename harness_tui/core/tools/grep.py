@@ -8,6 +8,7 @@ the same files (see ``file_walk``). The output has ``rg``'s shape either way:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,7 +43,13 @@ class GrepProblem(Exception):
     """The search could not run (a bad pattern); the message is for the model."""
 
 
-async def search_rg(rg: str, root: Path, query: GrepQuery, only: str | None = None) -> list[str]:
+#: ``hide(rel)``: leave this file out of the results (a ``Read`` deny rule covers it).
+Hide = Callable[[str], bool]
+
+
+async def search_rg(
+    rg: str, root: Path, query: GrepQuery, only: str | None = None, hide: Hide | None = None
+) -> list[str]:
     """Search ``root`` (or just its file ``only``) with ``rg``."""
     # --null ends each printed path with a NUL, so paths can be told from the text.
     # The glob is applied here, not with rg's --glob, which would override .gitignore.
@@ -67,7 +74,11 @@ async def search_rg(rg: str, root: Path, query: GrepQuery, only: str | None = No
     wanted = compile_pattern(query.glob, braces=True) if query.glob else None
     if query.mode == "files_with_matches":  # NUL-separated paths, no newlines
         paths = [p.removeprefix("./") for p in result.stdout.split("\0") if p.strip()]
-        return [p for p in paths if wanted is None or only or wanted.matches(p)]
+        return [
+            p
+            for p in paths
+            if (wanted is None or only or wanted.matches(p)) and not (hide and hide(p))
+        ]
     lines = []
     for line in result.stdout.splitlines():
         path, nul, rest = line.partition("\0")
@@ -75,6 +86,8 @@ async def search_rg(rg: str, root: Path, query: GrepQuery, only: str | None = No
             lines.append(line)  # the "--" between context groups
             continue
         path = path.removeprefix("./")
+        if hide is not None and hide(path):
+            continue
         if wanted is None or only or wanted.matches(path):
             # The NUL took the place of the separator: ":" for a match, "-" for context.
             numbered = re.match(r"\d+([:-])", rest) if query.line_numbers else None
@@ -82,7 +95,9 @@ async def search_rg(rg: str, root: Path, query: GrepQuery, only: str | None = No
     return lines
 
 
-def search_python(root: Path, query: GrepQuery, only: str | None = None) -> list[str]:
+def search_python(
+    root: Path, query: GrepQuery, only: str | None = None, hide: Hide | None = None
+) -> list[str]:
     """Search ``root`` (or just its file ``only``) with Python's ``re``."""
     try:
         regex = re.compile(query.pattern, re.IGNORECASE if query.ignore_case else 0)
@@ -93,6 +108,8 @@ def search_python(root: Path, query: GrepQuery, only: str | None = None) -> list
     out: list[str] = []
     for rel in files:
         if wanted is not None and not wanted.matches(rel):
+            continue
+        if hide is not None and hide(rel):
             continue
         lines = _text_lines(root / rel)
         if lines is None:
@@ -188,13 +205,15 @@ class GrepTool(SearchTool):
             glob=input.get("glob"),
         )
         root, only = (target.parent, target.name) if target.is_file() else (target, None)
+        denied = ctx.read_denied
+        hide = (lambda rel: denied(root / rel)) if denied is not None else None
         rg = ripgrep()
         try:
             if rg is not None:
-                lines = await search_rg(rg, root, query, only)
+                lines = await search_rg(rg, root, query, only, hide)
             else:
                 lines = await anyio.to_thread.run_sync(
-                    search_python, root, query, only, abandon_on_cancel=True
+                    search_python, root, query, only, hide, abandon_on_cancel=True
                 )
         except GrepProblem as exc:
             return ToolResult.error(f"Grep could not search: {exc}")
