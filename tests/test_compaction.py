@@ -293,3 +293,56 @@ async def test_the_request_after_compaction_is_accepted_by_the_strict_fake_api(
     rendered = str(after_body["messages"])
     assert "The user said one, then asked for an echo." in rendered
     assert big in rendered  # the tool call and its result were kept, together
+
+
+@pytest.mark.parametrize("provider_name", ["anthropic", "openai"])
+async def test_a_refusal_as_too_long_compacts_and_tries_once_more(
+    provider_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our estimate said the conversation fits; the API says it does not. The run
+    compacts and sends the request again instead of failing, and the retried request
+    (summary plus the newest turn) is accepted by the strict fake."""
+    too_long = api.HTTPError(400, message="prompt is too long: 210000 tokens > 200000 maximum")
+    fake = anthropic_fake if provider_name == "anthropic" else openai_fake
+    with fake(monkeypatch) as server:
+        write_models_settings({provider_name: fast()})
+        model = "anthropic/claude-sonnet-4-6" if provider_name == "anthropic" else "openai/gpt-4.1"
+        server.script(
+            api.reply(api.Say("first answer")),
+            api.reply(api.Say("second answer")),
+            too_long,
+            api.reply(api.Say("Earlier the user asked two long questions.")),
+            api.reply(api.Say("third answer")),
+            too_long,  # the next run: refused,
+            too_long,  # and so is its summary request
+        )
+        async with Session(model=model) as session:
+            await run_to_end(session, "first " + "a" * 4000)
+            await run_to_end(session, "second " + "b" * 4000)
+            events = await run_to_end(session, "third question")
+            failed = await run_to_end(session, "fourth question")
+    assert server.rejections == []
+    kinds = squeeze(types(events))
+    assert kinds == [
+        "PROMPT_RECEIVED",
+        "NOTICE",  # the refusal, and that the conversation is compacted
+        "USAGE_UPDATED",  # of the summary request
+        "CONTEXT_COMPACTED",
+        "TOKEN_DELTA",
+        "MESSAGE_COMPLETED",
+        "USAGE_UPDATED",
+        "RUN_COMPLETED",
+    ]
+    assert not events[-1].is_error
+    assert events[-1].result == "third answer"
+    notices = [e.message for e in events if e.type == "NOTICE"]
+    assert "too long" in notices[0] and "Compacting the conversation" in notices[0]
+    retried = str(server.requests[-3]["messages"])
+    assert "Earlier the user asked two long questions." in retried
+    assert "third question" in retried and "a" * 4000 not in retried
+    # When compacting fails too, the run ends with the error and what to do about it.
+    assert squeeze(types(failed)) == ["PROMPT_RECEIVED", "NOTICE", "ERROR", "RUN_COMPLETED"]
+    assert "Compaction failed" in [e for e in failed if e.type == "NOTICE"][-1].message
+    assert failed[-1].is_error
+    error = next(e for e in failed if e.type == "ERROR")
+    assert error.code == "context_overflow" and "/compact" in error.hint

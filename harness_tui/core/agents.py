@@ -312,6 +312,11 @@ class _ChildHost:
     def halt_requested(self) -> str | None:
         return self.parent.halt_requested()
 
+    async def recover_from_overflow(self, provider: Provider) -> bool:
+        """A sub-agent's history is not compacted: its task fails and the parent,
+        told why, can split the work."""
+        return False
+
     async def aclose(self) -> None:
         close = getattr(self._provider, "aclose", None)
         if close is not None:

@@ -43,6 +43,7 @@ from harness_tui.core.messages import (
     UserMessage,
 )
 from harness_tui.core.providers.base import (
+    CONTEXT_OVERFLOW,
     ModelRequest,
     Provider,
     RetryNotice,
@@ -90,6 +91,11 @@ class LoopHost(Protocol):
         ``continue: false``), or None to go on."""
         ...
 
+    async def recover_from_overflow(self, provider: Provider) -> bool:
+        """The provider refused the request as longer than its context window: make
+        the history shorter (compact it); True when the request may be tried again."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
@@ -122,12 +128,24 @@ class AgentLoop:
 
     async def run(self) -> RunOutcome:
         host = self.host
+        overflow_recovered = False
         while True:
             if self.turn >= self.max_turns:
                 return self._outcome("max_turns")
             self.turn += 1
             provider = await host.begin_turn()
             message, failure = await self._stream(provider)
+            if (
+                failure is not None
+                and failure.code == CONTEXT_OVERFLOW
+                and message is None
+                and not overflow_recovered
+            ):
+                # Our estimate missed (or the window setting is wrong): compact, retry once.
+                overflow_recovered = True
+                if await host.recover_from_overflow(provider):
+                    self.turn -= 1
+                    continue
             if failure is not None:
                 await host.emit(
                     Error, message=failure.message, code=failure.code, hint=failure.hint, fatal=True

@@ -913,18 +913,18 @@ class Session:
                 self._auto_compact_failed = self._run_id  # not again in this run
 
     async def _compact(
-        self, trigger: str, instructions: str | None, provider: Provider
+        self, trigger: str, instructions: str | None, provider: Provider, why: str = ""
     ) -> ContextCompacted | None:
         if self._compacting:
             return None
         self._compacting = True
         try:
-            return await self._compact_now(trigger, instructions, provider)
+            return await self._compact_now(trigger, instructions, provider, why)
         finally:
             self._compacting = False
 
     async def _compact_now(
-        self, trigger: str, instructions: str | None, provider: Provider
+        self, trigger: str, instructions: str | None, provider: Provider, why: str = ""
     ) -> ContextCompacted | None:
         hooked = await self.hooks.run(
             "PreCompact", {"trigger": trigger, "custom_instructions": instructions or ""}
@@ -946,7 +946,8 @@ class Session:
             return None
         before = self.context_tokens()
         await self.emit(
-            Notice, message=f"Compacting the conversation: summarising {cut} earlier messages…"
+            Notice,
+            message=f"{why}Compacting the conversation: summarising {cut} earlier messages…",
         )
         request = summary_request(
             provider.model, snapshot[:cut], instructions, self.model.context_window
@@ -1086,6 +1087,12 @@ class Session:
             return None
         self._stop_blocks += 1
         return outcome.reason or "A Stop hook asks you to continue."
+
+    async def recover_from_overflow(self, provider: Provider) -> bool:
+        if len(self.messages) < 2:
+            return False  # a lone prompt too long to send: summarising it would lose it
+        why = f"{self.model.name} refused the request as too long for its context window. "
+        return await self._compact("auto", None, provider, why) is not None
 
     def halt_requested(self) -> str | None:
         return self._halt_reason

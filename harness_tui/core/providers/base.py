@@ -75,6 +75,11 @@ class StreamEnd:
     stop_reason: str
 
 
+#: ``StreamFailed.code`` of a request refused as longer than the model's context window;
+#: the loop compacts the conversation and tries once more.
+CONTEXT_OVERFLOW = "context_overflow"
+
+
 @dataclass(frozen=True, slots=True)
 class StreamFailed:
     """The response could not be completed. ``hint`` says what the user can do."""

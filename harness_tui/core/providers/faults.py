@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
-from harness_tui.core.providers.base import StreamFailed
+from harness_tui.core.providers.base import CONTEXT_OVERFLOW, StreamFailed
 
 if TYPE_CHECKING:
     from harness_tui.core.providers.endpoint import Endpoint
@@ -228,7 +228,7 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
     status = f" ({fault.status_code})" if fault.status_code and fault.status_code != 200 else ""
     detail = endpoint.scrub(fault.detail)
     after = f" after {attempts} attempts" if attempts > 1 else ""
-    kind = fault.kind
+    kind: str = fault.kind
     hint: str | None
     if kind == "auth_failed":
         message = f"{provider} rejected the API key{status}: {endpoint.key_source} is wrong"
@@ -242,6 +242,8 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
     elif kind == "bad_request":
         message = f"{provider} refused the request{status}: {detail}"
         if fault.status_code == 413 or _TOO_LONG.search(detail):
+            # The loop compacts and tries once more on this code (see AgentLoop.run).
+            kind = CONTEXT_OVERFLOW
             hint = "the conversation no longer fits the model: /compact it or start a new one"
         else:
             hint = "this is likely a bug in harness-tui; the session is still usable"
