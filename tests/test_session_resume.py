@@ -234,23 +234,39 @@ CHILD = textwrap.dedent(
     import sys
     import anyio
     from harness_tui.core.models import ModelChoice
-    from harness_tui.core.providers.scripted import ScriptedProvider, Text, Wait, reply
+    from harness_tui.core.providers.scripted import (
+        ScriptedProvider, Text, ToolCall, Wait, reply,
+    )
     from harness_tui.core.session import Session
+    from harness_tui.core.tools.base import Tool, ToolResult
+
+    reached = anyio.Event()
+
+    class Hang(Tool):
+        name = "Hang"
+        description = "never returns"
+        input_schema = {"type": "object", "properties": {}}
+        read_only = True
+
+        async def run(self, input, ctx):
+            reached.set()
+            await anyio.sleep_forever()
 
     async def main():
-        reached = anyio.Event()
-        provider = ScriptedProvider([
-            reply(Text("done one")),
-            reply(Text("streaming " * 200, chunk=7), Wait(anyio.Event(), reached)),
-        ])
+        if sys.argv[2] == "stream":
+            second = reply(Text("streaming " * 200, chunk=7), Wait(anyio.Event(), reached))
+        else:
+            second = reply(Text("Waiting on it."), ToolCall("Hang", {}))
+        provider = ScriptedProvider([reply(Text("done one")), second])
         model = ModelChoice("scripted", "scripted", lambda: provider)
-        async with Session(model=model, cwd=sys.argv[1]) as session:
+        async with Session(model=model, cwd=sys.argv[1], tools=[Hang()]) as session:
             async for event in session.run("first"):
                 pass
             await session.submit("second")
             await reached.wait()
-            while session._log.written_seq < session.store.last_seq:  # let the file catch up
-                await anyio.sleep(0.01)
+            log = session._log
+            while log.written_seq < session.store.last_seq or log._staged:
+                await anyio.sleep(0.01)  # let the file catch up
             print(session.id, flush=True)
             await anyio.sleep_forever()
 
@@ -259,11 +275,11 @@ CHILD = textwrap.dedent(
 )
 
 
-def crash_a_child_in_mid_stream(folder: Path) -> tuple[str, ReadResult]:
-    """Run CHILD until it streams, SIGKILL it; its session id and the file as it was
-    just before the kill."""
+def crash_a_child(folder: Path, where: str = "stream") -> tuple[str, ReadResult]:
+    """Run CHILD until it streams (``where="stream"``) or runs a tool (``"tool"``),
+    SIGKILL it; its session id and the file as it was just before the kill."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(folder)],
+        [sys.executable, "-c", CHILD, str(folder), where],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -283,7 +299,7 @@ def crash_a_child_in_mid_stream(folder: Path) -> tuple[str, ReadResult]:
 
 
 async def test_sigkill_in_mid_stream_then_resume_appends_cleanly(tmp_path: Path) -> None:
-    session_id, before = crash_a_child_in_mid_stream(tmp_path)
+    session_id, before = crash_a_child(tmp_path)
     path = session_path(session_id)
     deltas = [r for r in before.records if r["type"] == "TOKEN_DELTA"]
     assert len(deltas) > 200 and before.records[-1]["type"] == "TOKEN_DELTA"  # mid-stream
@@ -298,12 +314,20 @@ async def test_sigkill_in_mid_stream_then_resume_appends_cleanly(tmp_path: Path)
     model, provider = scripted(reply(Text("resumed fine")))
     resumed = Session.resume(session_id, model=model)
     assert [m.text for m in resumed.messages if m.role == "user"] == ["first", "second"]
+    # The answer that was streaming is kept, marked as cut off.
+    partial = resumed.messages[-1]
+    assert partial.role == "assistant" and partial.interrupted
+    assert partial.text == "streaming " * 200  # all of it was streamed before the kill
     async with resumed:
-        await run_to_end(resumed, "third")
+        events = await run_to_end(resumed, "third")
+    notices = [e.message for e in resumed.store.replay(0) if e.type == "NOTICE"]
+    assert any("answer that was streaming" in n for n in notices)
+    assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error
     assert [m.role for m in provider.requests[0].messages] == [
         "user",
         "assistant",
         "user",
+        "assistant",
         "user",
     ]
     final = read_records(path)
@@ -312,6 +336,31 @@ async def test_sigkill_in_mid_stream_then_resume_appends_cleanly(tmp_path: Path)
     segment = [r["type"] for r in final.records[len(before.records) :]]
     assert segment[0] == "SESSION_STARTED" and segment[-1] == "SESSION_ENDED"
     assert "RUN_COMPLETED" in segment and "message" in segment
+
+
+async def test_sigkill_during_a_tool_call_then_resume_gives_the_call_a_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while a tool ran: the resumed history answers that call (a request with
+    an unanswered tool call is refused by every API), and a second resume finds the
+    repair in the file instead of repeating it."""
+    session_id, before = crash_a_child(tmp_path, "tool")
+    assert before.records[-1]["type"] == "TOOL_CALL_STARTED"
+
+    model, provider = scripted(reply(Text("resumed fine")))
+    resumed = Session.resume(session_id, model=model)
+    *_, call, result = resumed.messages
+    assert call.tool_calls[0].name == "Hang" and result.tool_call_id == call.tool_calls[0].id
+    assert result.is_error and "harness-tui stopped" in result.content
+    async with resumed:
+        events = await run_to_end(resumed, "third")
+    assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error
+    assert [m.role for m in provider.requests[0].messages][-3:] == ["assistant", "tool", "user"]
+
+    again = load_session(session_id)
+    assert not again.interrupted and again.read.skipped == []
+    roles = [m.role for m in again.context().messages]
+    assert roles == ["user", "assistant", "user", "assistant", "tool", "user", "assistant"]
 
 
 async def test_a_session_open_elsewhere_is_not_written_twice(tmp_path: Path) -> None:

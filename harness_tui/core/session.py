@@ -86,7 +86,7 @@ from harness_tui.core.providers.demo import KEY_HELP
 from harness_tui.core.session_files import SavedSession, load_session, session_path
 from harness_tui.core.session_log import SessionInUse, SessionLog
 from harness_tui.core.session_records import CompactionEntry, Entry, SessionHeader
-from harness_tui.core.session_tree import EntryTree, History, summary_message
+from harness_tui.core.session_tree import EntryTree, History, loose_ends, summary_message
 from harness_tui.core.settings import Settings, load_settings
 from harness_tui.core.skills import Skill, SkillTool
 from harness_tui.core.steering import QueuedMessage, SteeringQueue
@@ -147,6 +147,7 @@ class Session:
         self.compact_at = compact_at
         self.persist = persist
         self._log: SessionLog | None = None
+        self._unwritten: list[Entry] = []
         self._resumed: SavedSession | None = None
         self._compact_request: str | None = None
         self._compacting = False
@@ -274,6 +275,16 @@ class Session:
         session.tree = saved.tree
         context = saved.tree.context(head)
         session.messages.reset(context.messages, context.entry_ids, head)
+        if saved.interrupted and entry_id is None:
+            added, note = loose_ends(
+                session.messages,
+                saved.partial_text,
+                provider=session.model.provider,
+                model=session.model.name,
+            )
+            session.messages.extend(added)  # written to the file when it opens
+            if note:
+                session._notices.append(note)
         session.plan = saved.plan
         session.steering.restore(saved.pending)
         session.total_usage, session.total_cost_usd = saved.total_usage, saved.total_cost_usd
@@ -338,6 +349,9 @@ class Session:
             )
             return
         self._log = log_
+        for entry in self._unwritten:
+            log_.add(entry)
+        self._unwritten.clear()
         group.start_soon(log_.run)
 
     def _log_failed(self, message: str) -> None:
@@ -901,6 +915,8 @@ class Session:
         self.tree.add(entry)
         if self._log is not None:
             self._log.add(entry)
+        elif self.persist and self._group is None:
+            self._unwritten.append(entry)  # made before the file opened (a resume)
 
     async def _compact_at_boundary(self, provider: Provider) -> None:
         requested, self._compact_request = self._compact_request, None

@@ -231,6 +231,11 @@ class SavedSession:
     total_cost_usd: float | None = None
     title: str = ""
     read: ReadResult | None = None
+    #: The file ends inside a run (the process was killed or crashed): the resumed
+    #: session closes that run's loose ends (see ``Session``).
+    interrupted: bool = False
+    #: The text of the answer that was streaming then (never completed).
+    partial_text: str = ""
 
     def context(self, head: str | None = None) -> Context:
         """What the model sees at ``head`` (default: the saved head)."""
@@ -243,6 +248,10 @@ class SavedSession:
 
 #: Streamed text and thinking: nothing to restore from them (the messages hold it all).
 DELTA_TYPES = frozenset({"TOKEN_DELTA", "THINKING_DELTA"})
+
+
+#: The first and last record of a run.
+_RUN_EDGES = frozenset({"PROMPT_RECEIVED", "RUN_COMPLETED", "RUN_CANCELLED"})
 
 
 def load_session(session_id: str, *, every_record: bool = False) -> SavedSession:
@@ -271,8 +280,11 @@ def restore(result: ReadResult) -> SavedSession:
     title = ""
     plan_record = usage_record = None
     pending: dict[str, QueuedMessage] = {}
+    run_open = False
     for record in result.records:
         kind = record["type"]
+        if kind in _RUN_EDGES and record.get("parent_tool_call_id") is None:
+            run_open = kind == "PROMPT_RECEIVED"
         if kind in ENTRY_TYPES:
             try:
                 entry = parse_entry(record)
@@ -323,7 +335,14 @@ def restore(result: ReadResult) -> SavedSession:
         pending=list(pending.values()),
         title=title,
         read=result,
+        interrupted=run_open,
     )
+    if run_open:
+        saved.partial_text = "".join(
+            str(r.get("text", ""))
+            for r in result.trailing
+            if r["type"] == "TOKEN_DELTA" and r.get("parent_tool_call_id") is None
+        )
     if plan_record is not None:
         try:
             saved.plan = tuple(PlanEntry.model_validate(e) for e in plan_record["entries"])

@@ -138,6 +138,9 @@ class ReadResult:
     torn_tail: bool = False
     #: Valid records of the types the caller asked not to keep.
     dropped: int = 0
+    #: The dropped records that came after the last top-level response, prompt or run
+    #: end: the text of an answer that was streaming when the process died.
+    trailing: list[dict[str, Any]] = field(default_factory=list)
 
     def report(self) -> str | None:
         """One line for the user about what was skipped, or None."""
@@ -170,7 +173,7 @@ def read_records(
         data = path.read_bytes()
     result = ReadResult(path)
     result.torn_tail = bool(data) and not data.endswith(b"\n")
-    records = result.records
+    records, trailing = result.records, result.trailing
     from_json = pydantic_core.from_json
     dropped = tuple(b'{"type":"' + name.encode() + b'"' for name in drop)
     offset = 0
@@ -184,18 +187,36 @@ def read_records(
             for salvaged in _salvage(line, number, start, result.skipped):
                 if salvaged["type"] in drop:
                     result.dropped += 1
+                    result.trailing.append(salvaged)
                 else:
-                    records.append(salvaged)
+                    _keep(result, salvaged)
             continue
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
             if not line.isspace():
                 result.skipped.append(Skipped(number, start, len(line), "not a record"))
         elif dropped and line.startswith(dropped):
             result.dropped += 1
+            trailing.append(record)
         else:
             records.append(record)
+            if trailing and record["type"] in _STREAM_BOUNDARIES:
+                if record.get("parent_tool_call_id") is None:
+                    trailing.clear()
     _read_header(result)
     return result
+
+
+#: Top-level records after which earlier streamed deltas no longer matter.
+_STREAM_BOUNDARIES = frozenset(
+    {"MESSAGE_COMPLETED", "PROMPT_RECEIVED", "RUN_COMPLETED", "RUN_CANCELLED"}
+)
+
+
+def _keep(result: ReadResult, record: dict[str, Any]) -> None:
+    result.records.append(record)
+    if result.trailing and record["type"] in _STREAM_BOUNDARIES:
+        if record.get("parent_tool_call_id") is None:
+            result.trailing.clear()
 
 
 def _salvage(line: bytes, number: int, start: int, skipped: list[Skipped]) -> Iterator[dict]:

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import new_id
-from harness_tui.core.messages import Message, UserMessage
+from harness_tui.core.messages import (
+    AssistantMessage,
+    Message,
+    TextBlock,
+    ToolResultMessage,
+    UserMessage,
+)
 from harness_tui.core.session_records import CompactionEntry, Entry, MessageEntry
 
 SUMMARY_INTRO = (
@@ -167,6 +173,54 @@ def describe(entry: Entry, width: int = 70) -> str:
             text = f"{message.tool_name} result: {message.content}"
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+#: The result of a tool call that was running when harness-tui stopped.
+STOPPED_RESULT = "not finished: harness-tui stopped while this tool call ran"
+
+
+def loose_ends(
+    messages: Sequence[Message], partial_text: str, *, provider: str, model: str
+) -> tuple[list[Message], str | None]:
+    """What a conversation that ended inside a run (the process was killed) needs to be
+    a valid request again: a result for every tool call of the last response that has
+    none, then the answer that was streaming (kept, marked interrupted). Returns those
+    messages and a note for the user (None when nothing was missing)."""
+    answered: set[str] = set()
+    calls = ()
+    for message in reversed(messages):
+        if isinstance(message, ToolResultMessage):
+            answered.add(message.tool_call_id)
+            continue
+        if isinstance(message, AssistantMessage):
+            calls = message.tool_calls
+        break
+    added: list[Message] = [
+        ToolResultMessage(
+            tool_call_id=call.id, tool_name=call.name, content=STOPPED_RESULT, is_error=True
+        )
+        for call in calls
+        if call.id not in answered
+    ]
+    notes = []
+    if added:
+        names = ", ".join(dict.fromkeys(m.tool_name for m in added))  # type: ignore[union-attr]
+        notes.append(f"{len(added)} tool call(s) that never finished ({names}) are marked so")
+    if partial_text.strip():
+        added.append(
+            AssistantMessage(
+                id=new_id("msg"),
+                content=(TextBlock(text=partial_text),),
+                provider=provider,
+                model=model,
+                stop_reason="interrupted",
+                interrupted=True,
+            )
+        )
+        notes.append(f"the answer that was streaming ({len(partial_text):,} characters) is kept")
+    if not notes:
+        return added, None
+    return added, ("The last run was cut off when harness-tui stopped: " + "; ".join(notes) + ".")
 
 
 class History(list):  # type: ignore[type-arg]
