@@ -356,6 +356,7 @@ async def test_sigkill_during_a_tool_call_then_resume_gives_the_call_a_result(
         events = await run_to_end(resumed, "third")
     assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error
     assert [m.role for m in provider.requests[0].messages][-3:] == ["assistant", "tool", "user"]
+    assert "BRANCH_CHANGED" not in types(resumed.store.replay(0))  # the same branch, repaired
 
     again = load_session(session_id)
     assert not again.interrupted and again.read.skipped == []

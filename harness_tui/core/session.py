@@ -148,6 +148,8 @@ class Session:
         self.persist = persist
         self._log: SessionLog | None = None
         self._unwritten: list[Entry] = []
+        #: Resumed at another entry than the file's head (announced as a branch change).
+        self._resumed_branch = False
         self._resumed: SavedSession | None = None
         self._compact_request: str | None = None
         self._compacting = False
@@ -275,6 +277,7 @@ class Session:
         session.tree = saved.tree
         context = saved.tree.context(head)
         session.messages.reset(context.messages, context.entry_ids, head)
+        session._resumed_branch = head != saved.head
         if saved.interrupted and entry_id is None:
             added, note = loose_ends(
                 session.messages,
@@ -369,7 +372,7 @@ class Session:
             message=f"Resumed session {self.id} ({messages} message"
             f"{'s' if messages != 1 else ''} in context).",
         )
-        if self.messages.head != saved.head:
+        if self._resumed_branch:
             await self.emit(
                 BranchChanged,
                 entry_id=self.messages.head,
