@@ -173,3 +173,22 @@ def process_group_members(pgid: int) -> int:
             if int(fields[2]) == pgid and fields[0] != "Z":
                 count += 1
     return count
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real, decodable PNG (red pixels): what a vision API would accept."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

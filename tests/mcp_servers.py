@@ -4,6 +4,7 @@ streamable-HTTP host for them (uvicorn in the test's event loop).
 No ``from __future__ import annotations`` here: the SDK reads the tools' type hints
 (``Context``, a local model) at registration, in the function's own scope."""
 
+import base64
 import json
 import socket
 import sys
@@ -14,7 +15,11 @@ from typing import Any
 
 import anyio
 
+from tests.helpers import png
+
 STDIO_SERVER = Path(__file__).parent / "fakes" / "mcp_stdio_server.py"
+#: The image the ``media`` tool returns: a real PNG, 30 by 30.
+PNG_B64 = base64.b64encode(png(30, 30)).decode("ascii")
 
 
 def demo_server() -> Any:
@@ -51,7 +56,7 @@ def demo_server() -> Any:
     async def media() -> list[Any]:
         return [
             types.TextContent(type="text", text="three things:"),
-            types.ImageContent(type="image", data="iVBORw0KGgo=" * 100, mime_type="image/png"),
+            types.ImageContent(type="image", data=PNG_B64, mime_type="image/png"),
             types.ResourceLink(type="resource_link", uri="memo://readme", name="readme"),
             types.EmbeddedResource(
                 type="resource",

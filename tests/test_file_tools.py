@@ -40,10 +40,11 @@ async def test_read_keeps_crlf_files_readable_and_cuts_long_lines(tmp_path: Path
     [
         (lambda p: None, "does not exist"),
         (lambda p: p.mkdir(), "is a folder"),
-        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0"), "binary file"),
+        (lambda p: p.write_bytes(b"\x7fELF\2\1\1\0\0\0"), "binary file"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0"), "cut short or damaged"),
         (lambda p: p.write_bytes(b"x" * (MAX_READ_BYTES + 1)), "read it in parts"),
     ],
-    ids=["missing", "folder", "binary", "too-big"],
+    ids=["missing", "folder", "binary", "damaged-image", "too-big"],
 )
 async def test_read_refuses_what_it_cannot_show(tmp_path: Path, setup, needle: str) -> None:
     setup(tmp_path / "target")

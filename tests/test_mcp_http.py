@@ -16,8 +16,8 @@ from harness_tui.core.errors import HarnessError
 from harness_tui.core.messages import ToolResultMessage, UserMessage
 from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
-from tests.helpers import run_to_end, squeeze, types, wait_for
-from tests.mcp_servers import demo_server, serve_http
+from tests.helpers import png, run_to_end, squeeze, types, wait_for
+from tests.mcp_servers import PNG_B64, demo_server, serve_http
 from tests.test_mcp_stdio import mcp_session, server_status, statuses
 
 
@@ -113,14 +113,16 @@ async def test_is_error_and_media_results(tmp_path: Path) -> None:
     media = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
     lines = media.content.splitlines()
     assert lines[0] == "three things:"
-    assert lines[1] == "[image: image/png, 900 bytes]"
+    assert lines[1] == f"[image: image/png, {len(png(30, 30))} bytes]"
     assert lines[2] == "[resource link: readme <memo://readme>]"
     assert lines[3:] == ["[resource memo://inline]", "inline text"]
     assert media.details["media"][0]["mime_type"] == "image/png"
     assert media.details["resource_links"] == ["memo://readme"]
-    assert "iVBOR" not in json.dumps(media.model_dump())  # no image bytes in events
+    assert PNG_B64[:40] not in json.dumps(media.model_dump())  # no image bytes in events
     results = [m for m in provider.requests[1].messages if isinstance(m, ToolResultMessage)]
     assert [r.is_error for r in results] == [True, False]
+    # The image itself travels with the result, for models that can see it.
+    assert [(i.media_type, i.data) for i in results[1].images] == [("image/png", PNG_B64)]
 
 
 async def test_a_resource_mention_is_attached_to_the_message(tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ KEEP_RECENT_TOKENS = 20_000
 CHARS_PER_TOKEN = 4
 #: Per-message overhead of the wire formats (role, separators).
 MESSAGE_OVERHEAD = 4
+#: What an image in a request costs, roughly (about 1,600 tokens for a large one).
+IMAGE_TOKENS = 1600
 #: Each tool result is clipped to this many characters in the text given to the summariser.
 RESULT_CHARS_IN_SUMMARY = 2_000
 
@@ -76,6 +78,7 @@ def estimate_message(message: Message) -> int:
     """Tokens a message is likely to take in a request."""
     if isinstance(message, ToolResultMessage):
         size = len(message.content) + len(message.tool_name)
+        size += IMAGE_TOKENS * CHARS_PER_TOKEN * len(message.images)
     elif isinstance(message, UserMessage):
         size = sum(len(b.text) for b in message.content)
     else:

@@ -311,6 +311,7 @@ class AgentLoop:
             tool_name=call.name,
             content=result.content,
             is_error=result.is_error,
+            images=result.images,
         )
 
     async def _deliver_steering(self) -> bool:

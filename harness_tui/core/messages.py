@@ -106,14 +106,35 @@ class AssistantMessage(_Frozen):
         return tuple(b for b in self.content if isinstance(b, ToolCallBlock))
 
 
+class ImageData(_Frozen):
+    """An image a tool returned, for models that can see it: base64 data, as the APIs
+    take it. Kept in the session file with its message; events carry only a note."""
+
+    media_type: str
+    data: str
+
+    @classmethod
+    def of(cls, media_type: str, data: str) -> ImageData | None:
+        """The image (base64 ``data``), or None when no model would take it: see
+        ``images.problem``."""
+        from harness_tui.core import images
+
+        raw = images.decode(data)
+        if raw is None or images.problem(raw, media_type) is not None:
+            return None
+        return cls(media_type=media_type, data=data)
+
+
 class ToolResultMessage(_Frozen):
-    """The answer to one tool call, as the model will see it."""
+    """The answer to one tool call, as the model will see it. ``images`` go to models
+    that can see; ``content`` names them for the others."""
 
     role: Literal["tool"] = "tool"
     tool_call_id: str
     tool_name: str
     content: str
     is_error: bool = False
+    images: tuple[ImageData, ...] = ()
 
 
 Message = Annotated[UserMessage | AssistantMessage | ToolResultMessage, Field(discriminator="role")]

@@ -61,6 +61,7 @@ BLOCK_KEYS = {
     "redacted_thinking": {"type", "data"},
 }
 USER_BLOCKS = {"text", "image", "tool_result"}
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
 ASSISTANT_BLOCKS = {"text", "tool_use", "thinking", "redacted_thinking"}
 TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -246,8 +247,29 @@ def _block(where: str, block: Any, allowed: set[str]) -> None:
     elif kind == "tool_result":
         if not isinstance(block.get("tool_use_id"), str) or not TOOL_ID.match(block["tool_use_id"]):
             raise Invalid(f"{where}.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'")
-        if not isinstance(block.get("content", ""), str | list):
+        content = block.get("content", "")
+        if not isinstance(content, str | list):
             raise Invalid(f"{where}.content: Input should be a valid string or list")
+        if isinstance(content, list):
+            for k, item in enumerate(content):
+                _block(f"{where}.content.{k}", item, {"text", "image"})
+    elif kind == "image":
+        source = block.get("source")
+        if not isinstance(source, dict) or source.get("type") != "base64":
+            raise Invalid(f"{where}.source: Input tag should be 'base64', 'url' or 'file'")
+        if set(source) - {"type", "media_type", "data"}:
+            raise Invalid(f"{where}.source: Extra inputs are not permitted")
+        if source.get("media_type") not in IMAGE_TYPES:
+            raise Invalid(
+                f"{where}.source.media_type: Input should be 'image/jpeg', 'image/png', "
+                "'image/gif' or 'image/webp'"
+            )
+        try:
+            base64.b64decode(source.get("data") or "", validate=True)
+        except (ValueError, TypeError):
+            raise Invalid(f"{where}.source.data: invalid base64 data") from None
+        if not source.get("data"):
+            raise Invalid(f"{where}.source.data: image cannot be empty")
     elif kind == "thinking":
         if not isinstance(block.get("thinking"), str):
             raise Invalid(f"{where}.thinking: Field required")

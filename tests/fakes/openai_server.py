@@ -124,15 +124,15 @@ def validate(body: Any, extra_message_keys: frozenset[str] = frozenset()) -> Non
                     f"{where}.role",
                 )
             del open_calls[call_id]
-            _content(where, message.get("content"), required=True)
+            _content(where, message.get("content"), role, required=True)
         elif role == "assistant":
             calls = message.get("tool_calls")
-            _content(where, message.get("content"), required=not calls)
+            _content(where, message.get("content"), role, required=not calls)
             for j, call in enumerate(calls or []):
                 call_id = _tool_call(f"{where}.tool_calls.[{j}]", call)
                 open_calls[call_id] = i
         else:
-            _content(where, message.get("content"), required=True)
+            _content(where, message.get("content"), role, required=True)
     if open_calls:
         raise Invalid(
             "An assistant message with 'tool_calls' must be followed by tool messages "
@@ -142,18 +142,39 @@ def validate(body: Any, extra_message_keys: frozenset[str] = frozenset()) -> Non
         )
 
 
-def _content(where: str, content: Any, *, required: bool) -> None:
+def _content(where: str, content: Any, role: str, *, required: bool) -> None:
     if content is None:
         if required:
             raise Invalid(f"Invalid value for '{where}.content': expected a string, got null.")
         return
     if isinstance(content, str):
         return
-    if isinstance(content, list) and all(
-        isinstance(p, dict) and p.get("type") in ("text", "image_url") for p in content
-    ):
+    if not isinstance(content, list) or not content:
+        raise Invalid(f"Invalid type for '{where}.content'", f"{where}.content")
+    for k, part in enumerate(content):
+        _part(f"{where}.content[{k}]", part, images=role == "user")
+
+
+#: What an ``image_url`` part may carry inline.
+DATA_URL = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+=*\Z")
+
+
+def _part(where: str, part: Any, *, images: bool) -> None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "text":
+        if set(part) != {"type", "text"} or not isinstance(part["text"], str):
+            raise Invalid(f"Invalid value for '{where}': a text part has 'type' and 'text'.")
         return
-    raise Invalid(f"Invalid type for '{where}.content'", f"{where}.content")
+    if kind == "image_url" and images:
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else None
+        if set(part) != {"type", "image_url"} or not isinstance(url, str):
+            raise Invalid(f"Missing required parameter: '{where}.image_url.url'.", where)
+        if not (url.startswith("https://") or DATA_URL.match(url)):
+            raise Invalid(f"Invalid '{where}.image_url.url': expected a URL or a data URL.", where)
+        return
+    allowed = "'text' or 'image_url'" if images else "'text'"
+    raise Invalid(f"Invalid value: '{where}.type'. Supported values are: {allowed}.", where)
 
 
 def _tool_call(where: str, call: Any) -> str:

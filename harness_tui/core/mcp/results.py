@@ -2,8 +2,9 @@
 
 Content blocks are read by their ``type`` (duck-typed), so this module does not import
 the SDK. Text goes to the model as it is; an image or audio clip becomes a placeholder
-naming its type and size (its bytes stay out of events and session files); a
-``resource_link`` names the resource; an embedded resource contributes its text.
+naming its type and size (its bytes stay out of events), and an image also travels with
+the result to models that can see it; a ``resource_link`` names the resource; an
+embedded resource contributes its text.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from harness_tui.core.messages import ImageData
 from harness_tui.core.tools.base import ToolResult
 
 #: Structured content larger than this (as JSON) stays out of the result's details.
@@ -19,7 +21,7 @@ MAX_STRUCTURED_DETAIL = 10_000
 
 
 def _size(b64: str) -> str:
-    size = len(b64) * 3 // 4
+    size = len(b64) * 3 // 4 - b64[-2:].count("=")
     return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"
 
 
@@ -70,6 +72,12 @@ def tool_result(result: Any, *, server: str, tool: str) -> ToolResult:
     ]
     if media:
         details["media"] = media
+    images = tuple(
+        image
+        for b in blocks
+        if getattr(b, "type", None) == "image"
+        and (image := ImageData.of(str(b.mime_type), str(b.data))) is not None
+    )
     links = [str(b.uri) for b in blocks if getattr(b, "type", None) == "resource_link"]
     if links:
         details["resource_links"] = links
@@ -83,8 +91,9 @@ def tool_result(result: Any, *, server: str, tool: str) -> ToolResult:
             details=details,
             is_error=True,
             error_kind="tool_error",
+            images=images,
         )
-    return ToolResult(content=text or "(no output)", details=details)
+    return ToolResult(content=text or "(no output)", details=details, images=images)
 
 
 def prompt_text(result: Any) -> str:

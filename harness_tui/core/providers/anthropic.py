@@ -141,10 +141,26 @@ class AnthropicProvider(SDKProvider):
                 "content": [{"type": "text", "text": b.text} for b in message.content],
             }
         if isinstance(message, ToolResultMessage):
+            content: str | list[dict[str, Any]] = message.content or "(no output)"
+            if message.images and self.spec.capabilities.vision:
+                content = [
+                    {"type": "text", "text": content},
+                    *(
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": image.media_type,
+                                "data": image.data,
+                            },
+                        }
+                        for image in message.images
+                    ),
+                ]
             block: dict[str, Any] = {
                 "type": "tool_result",
                 "tool_use_id": self._tool_id(message.tool_call_id),
-                "content": message.content or "(no output)",
+                "content": content,
             }
             if message.is_error:
                 block["is_error"] = True

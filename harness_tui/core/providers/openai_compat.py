@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -92,7 +92,13 @@ class OpenAICompatProvider(SDKProvider):
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
-        messages.extend(m for m in self._wire.render_all(request.messages) if m is not None)
+        wire = self._wire.render_all(request.messages)
+        if self.spec.capabilities.vision and any(
+            isinstance(m, ToolResultMessage) and m.images for m in request.messages
+        ):
+            messages.extend(_with_tool_images(request.messages, wire))
+        else:
+            messages.extend(m for m in wire if m is not None)
         params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
         if quirks.stream_usage:
             params["stream_options"] = {"include_usage": True}
@@ -180,6 +186,42 @@ class _Call:
         self.name: str | None = None
         self.args: list[str] = []
         self.started = False
+
+
+def _with_tool_images(
+    messages: Sequence[Message], wire: list[dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """The wire messages with the images of tool results added: a ``tool`` message holds
+    only text, so after each run of tool messages comes a user message that shows the
+    images they returned (the chat-completions way to show a tool's picture)."""
+    out: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for message, rendered in zip(messages, wire, strict=True):
+        if rendered is None:
+            continue
+        if parts and rendered["role"] != "tool":
+            out.append({"role": "user", "content": parts})
+            parts = []
+        out.append(rendered)
+        if isinstance(message, ToolResultMessage) and message.images:
+            count = len(message.images)
+            parts.append(
+                {
+                    "type": "text",
+                    "text": f"The {message.tool_name} call {rendered['tool_call_id']} "
+                    f"returned {count} image{'s' if count != 1 else ''}:",
+                }
+            )
+            parts += [
+                {
+                    "type": "image_url",
+                    "image_url": {"url": f"data:{image.media_type};base64,{image.data}"},
+                }
+                for image in message.images
+            ]
+    if parts:
+        out.append({"role": "user", "content": parts})
+    return out
 
 
 async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncIterator[StreamChunk]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from harness_tui.core.events import PlanEntry, ToolFailureKind
+from harness_tui.core.messages import ImageData
 
 Emit = Callable[..., Awaitable[Any]]
 
@@ -28,6 +29,8 @@ class ToolResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     is_error: bool = False
     error_kind: ToolFailureKind = "tool_error"
+    #: Images for models that can see them (``content`` should name them too).
+    images: tuple[ImageData, ...] = ()
 
     @classmethod
     def error(cls, message: str, kind: ToolFailureKind = "tool_error") -> ToolResult:

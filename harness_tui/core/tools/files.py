@@ -7,6 +7,7 @@ offered as the permission dialog's preview).
 
 from __future__ import annotations
 
+import base64
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 
 import anyio
 
+from harness_tui.core import images
+from harness_tui.core.messages import ImageData
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path
 
 DEFAULT_LINE_LIMIT = 2000
@@ -105,7 +108,8 @@ class ReadTool(Tool):
     description = (
         "Read a text file. Returns numbered lines (like `cat -n`), by default the first "
         f"{DEFAULT_LINE_LIMIT}; use offset (first line, from 1) and limit for more. "
-        "Lines longer than 2000 characters are cut. Binary files are refused."
+        "Lines longer than 2000 characters are cut. Images (PNG, JPEG, GIF, WebP) are "
+        "attached for you to see. Other binary files are refused."
     )
     input_schema = {
         "type": "object",
@@ -140,6 +144,9 @@ class ReadTool(Tool):
             raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
         if path.is_dir():
             raise FileProblem(f"{path} is a folder, not a file; list it with Glob or Bash")
+        image = _image_type(path)
+        if image is not None:
+            return _read_image(path, image, size, _shown(path, ctx))
         if size > MAX_READ_BYTES and not ranged:
             raise FileProblem(
                 f"{path} is {size:,} bytes, more than {MAX_READ_BYTES // 1024} KiB; read it in "
@@ -183,6 +190,40 @@ class ReadTool(Tool):
                         cut += 1
                     wanted.append(line)
         return wanted, total, cut
+
+
+def _image_type(path: Path) -> str | None:
+    """The media type of a PNG, JPEG, GIF or WebP file (by its first bytes), else None."""
+    try:
+        with open(path, "rb") as handle:
+            return images.sniff(handle.read(12))
+    except OSError:
+        return None
+
+
+def _read_image(path: Path, media_type: str, size: int, shown: str) -> ToolResult:
+    """An image file: attached for models that can see, described for the others."""
+    if size > images.MAX_IMAGE_BYTES:
+        raise FileProblem(
+            f"{path} is an image of {size:,} bytes, more than the "
+            f"{images.MAX_IMAGE_BYTES // 2**20} MB a model takes; make it smaller first"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
+    problem = images.problem(data, media_type)
+    if problem is not None:
+        raise FileProblem(f"{path} cannot be shown: {problem}")
+    image = ImageData(media_type=media_type, data=base64.b64encode(data).decode("ascii"))
+    kib = f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"
+    return ToolResult(
+        content=f"[image: {shown}, {media_type}, {kib}] (attached for models that can see "
+        "images; a model without vision gets only this line)",
+        display=f"image · {media_type} · {kib}",
+        details={"path": str(path), "media_type": media_type, "bytes": size},
+        images=(image,),
+    )
 
 
 @dataclass(frozen=True, slots=True)
