@@ -543,8 +543,7 @@ class HarnessApp(App[None]):
             session = self.session
             from harness_tui import app_sessions
 
-            specs = session.executor.specs(exclude=session.permission_engine.hidden_tools())
-            listing = extensions.describe_context(session.system_prompt, specs)
+            listing = extensions.describe_context(session.system_prompt, session.tool_specs())
             text = f"{app_sessions.context_text(session)}\n{listing}"
         self.query_one(Conversation).mount(NoticeEntry(text, "info"))
 

@@ -129,14 +129,14 @@ class Extensions:
         return "\n".join(lines)
 
     def describe_context(self, system_prompt: str, tools: tuple[ToolSpec, ...]) -> str:
-        """What goes into every request besides the conversation, with sizes."""
-        import json
+        """What goes into every request besides the conversation, with sizes (the same
+        estimates as the context breakdown)."""
+        from harness_tui.core.compaction import estimate_text, estimate_tools
 
-        tool_chars = sum(len(json.dumps(t.input_schema)) + len(t.description) for t in tools)
         lines = [
-            f"System prompt: {len(system_prompt):,} characters (~{_tokens(len(system_prompt))}"
-            " tokens)",
-            f"Tool definitions: {len(tools)} tools, ~{_tokens(tool_chars)} tokens",
+            f"System prompt: {len(system_prompt):,} characters "
+            f"(~{estimate_text(system_prompt):,} tokens)",
+            f"Tool definitions: {len(tools)} tools, ~{estimate_tools(tools):,} tokens",
         ]
         files = self.instructions.describe()
         cap = f"cap {self.instructions.max_bytes:,} bytes"
@@ -173,7 +173,3 @@ def load_extensions(cwd: Path, *, trusted: bool, taken: Mapping[str, str]) -> Ex
 def _short(text: str, width: int = 70) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _tokens(chars: int) -> str:
-    return f"{max(1, round(chars / 4)):,}"

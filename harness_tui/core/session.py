@@ -547,11 +547,11 @@ class Session:
     def context_tokens(self) -> int:
         """Tokens the next request would take: the provider's last count plus an
         estimate of what was added since."""
-        return self.context.used(self.system_prompt, self._tool_specs, self.messages)
+        return self.context.used(self.system_prompt, self.tool_specs, self.messages)
 
     def context_breakdown(self) -> ContextBreakdown:
         """The context by part (system prompt, tools, messages), for ``/context``."""
-        return self.context.breakdown(self.system_prompt, self._tool_specs(), self.messages)
+        return self.context.breakdown(self.system_prompt, self.tool_specs(), self.messages)
 
     async def resolve_permission(
         self, request_id: str, decision: str, reason: str | None = None
@@ -995,7 +995,7 @@ class Session:
         messages = [summary_message(summary), *kept]
         after = (
             estimate_text(self.system_prompt)
-            + self.context.tools_estimate(self._tool_specs())
+            + self.context.tools_estimate(self.tool_specs())
             + sum(estimate_message(m) for m in messages)
         )
         entry = CompactionEntry(
@@ -1036,10 +1036,10 @@ class Session:
             model=provider.model,
             system=self.system_prompt,
             messages=tuple(self.messages),
-            tools=self._tool_specs(),
+            tools=self.tool_specs(),
         )
 
-    def _tool_specs(self) -> tuple[ToolSpec, ...]:
+    def tool_specs(self) -> tuple[ToolSpec, ...]:
         """The tools the next request offers."""
         hidden = self.permission_engine.hidden_tools()
         return tuple(
