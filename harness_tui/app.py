@@ -206,6 +206,8 @@ class HarnessApp(App[None]):
         self.frozen_clock = frozen_clock
         self.connect = connect
         self.pick_session = pick_session
+        #: Signals whose handlers this app installed (removed when it unmounts).
+        self._signal_handlers: list[int] = []
         #: (host, port) to mirror the session to browsers, and the URL once it listens.
         self.serve = serve
         self.mirror_url: str | None = None
@@ -245,6 +247,7 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
+        self._quit_on_signals()
         if not self.connect:
             return
         if self.session is not None and self.pick_session:
@@ -728,6 +731,33 @@ class HarnessApp(App[None]):
 
         if self.session is not None:
             app_sessions.pick_fork(self)
+
+    def _quit_on_signals(self) -> None:
+        """A closed terminal (SIGHUP) or a ``kill`` (SIGTERM) quits as Ctrl+C twice
+        does: the run is cancelled, its processes end, the session file is closed.
+        Without this the process would die on the spot and leave tool processes (in
+        groups of their own) running."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name in ("SIGHUP", "SIGTERM"):
+            try:
+                loop.add_signal_handler(getattr(signal, name), self._signalled)
+            except (AttributeError, NotImplementedError, RuntimeError, ValueError):
+                continue  # no such signal here, or not the main thread
+            self._signal_handlers.append(getattr(signal, name))
+
+    def on_unmount(self) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        for number in self._signal_handlers:  # the loop may outlive the app (tests)
+            loop.remove_signal_handler(number)
+        self._signal_handlers.clear()
+
+    def _signalled(self) -> None:
+        self.run_worker(self.action_quit(), group="quit", exclusive=True, exit_on_error=False)
 
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""

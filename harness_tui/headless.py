@@ -63,7 +63,8 @@ async def run_headless(
 
 
 async def _cancel_on_interrupt(session: Session) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    # Ctrl+C, `kill`, or the terminal closing: cancel, so tool processes end with the run.
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for _ in signals:
             await session.cancel()
 

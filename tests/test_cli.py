@@ -124,7 +124,8 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], message: s
     assert len(error_lines) == 1
 
 
-def test_ctrl_c_cancels_a_headless_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_ctrl_c_kill_or_hangup_cancels_a_headless_run(tmp_path: Path, number: int) -> None:
     script = tmp_path / "slow.yaml"
     script.write_text("- steps:\n    - text: 'partial words'\n    - sleep: 60\n    - text: never\n")
     process = subprocess.Popen(
@@ -149,7 +150,7 @@ def test_ctrl_c_cancels_a_headless_run(tmp_path: Path) -> None:
     for line in process.stdout:  # wait until the model is mid-stream
         if '"TOKEN_DELTA"' in line:
             break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(number)
     rest, stderr = process.communicate(timeout=20)
     assert process.returncode == 130, stderr
     events = [json.loads(line) for line in rest.splitlines()]

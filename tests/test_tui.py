@@ -420,3 +420,44 @@ async def test_at_completes_paths_in_the_working_folder(tmp_path: Path) -> None:
         await type_text(pilot, "pa")
         await pilot.press("tab")
         assert prompt.text == "look at @src/parser.py"
+
+
+@pytest.mark.parametrize("name", ["SIGHUP", "SIGTERM"])
+async def test_a_closed_terminal_or_a_kill_quits_cleanly_and_ends_tool_processes(
+    tmp_path: Path, name: str
+) -> None:
+    """Closing the terminal (SIGHUP) or ``kill`` (SIGTERM) during a Bash call quits as
+    Ctrl+C twice does: the run is cancelled, the command's whole process group ends,
+    the session closes. (Before, the process died on the spot and left them running.)"""
+    import os
+    import re
+    import signal
+
+    from harness_tui.core.tools import BashTool
+    from tests.helpers import process_group_alive
+
+    command = "echo pgid=$$; sleep 999 & sleep 999 & wait"
+    session = scripted_session(
+        reply(ToolCall("Bash", {"command": command})),
+        tools=[BashTool()],
+        cwd=tmp_path,
+        mode="bypassPermissions",
+    )
+    number = getattr(signal, name)
+    async with tui(session) as (app, pilot):
+        await session.submit("go")
+        shown = await wait_for(
+            session.store, lambda e: e.type == "TOOL_CALL_PROGRESS" and "pgid=" in e.output
+        )
+        pgid = int(re.search(r"pgid=(\d+)", shown.output).group(1))
+        assert process_group_alive(pgid)
+        # Only when the app handles the signal: the default action would end pytest.
+        assert signal.getsignal(number) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        os.kill(os.getpid(), number)
+        await until(pilot, lambda: not session.is_open)
+    assert not app.is_running and app.return_code == 0
+    assert not process_group_alive(pgid)
+    kinds = event_types(session)
+    assert "RUN_CANCELLED" in kinds and kinds[-1] == "SESSION_ENDED"
+    # The handlers went with the app: the signal means what it did before.
+    assert signal.getsignal(number) in (signal.SIG_DFL, signal.SIG_IGN)
