@@ -69,6 +69,12 @@ def test_serve_prints_its_url_serves_sessions_and_stops_on_ctrl_c() -> None:
     assert "stopping" in err and "Traceback" not in err
 
 
+def test_serve_stops_cleanly_when_its_terminal_closes() -> None:
+    with running("--port", "0", "--model", "demo") as (process, _):
+        code, err = finish(process, signal.SIGHUP)
+    assert code == 0 and "stopping" in err and "Traceback" not in err
+
+
 def test_serve_on_every_address_warns_and_stops_on_sigterm() -> None:
     with running("--port", "0", "--host", "0.0.0.0") as (process, _):
         code, err = finish(process, signal.SIGTERM)

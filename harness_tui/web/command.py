@@ -42,7 +42,7 @@ def run_serve(
 
 async def _serve(host: str, port: int, options: Any, out: TextIO, err: TextIO) -> int:
     # Signals are caught from before the URL is shown: whoever reads it may stop us at once.
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with SessionManager() as manager, anyio.create_task_group() as group:
             start = partial(serve_manager, manager, options=options, host=host, port=port)
             address: WebAddress = await group.start(start)
