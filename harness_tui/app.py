@@ -169,7 +169,9 @@ class HarnessApp(App[None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+c", "ctrl_c", "Cancel · twice: quit", priority=True, show=False),
+        Binding(
+            "ctrl+c", "ctrl_c", "Copy · cancel · clear · twice: quit", priority=True, show=False
+        ),
         Binding("shift+tab", "cycle_mode", "Mode", priority=True),
         Binding("f1", "help", "Help"),
         Binding("ctrl+b", "toggle_side", "Panes"),
@@ -558,8 +560,22 @@ class HarnessApp(App[None]):
             self._call(self.session.cancel())
 
     def action_ctrl_c(self) -> None:
+        """Ctrl+C, in order: copy the input's selection; cancel a run; clear the input
+        (Up brings the text back); and twice within a moment, quit."""
+        from textual.widgets.text_area import Selection
+
+        prompt = self.query_one(PromptInput)
+        if prompt.selected_text:
+            self.copy_to_clipboard(prompt.selected_text)
+            prompt.selection = Selection.cursor(prompt.selection.end)
+            self.notify("Copied.", timeout=1.5)
+            return
         if self.session is not None and self.session.running:
             self.action_cancel()
+            return
+        if prompt.discard_draft():
+            self._last_ctrl_c = 0.0
+            self.notify("Input cleared (Up brings it back). Ctrl+C twice quits.", timeout=3)
             return
         now = time.monotonic()
         if now - self._last_ctrl_c <= QUIT_WINDOW_S:

@@ -461,3 +461,22 @@ async def test_a_closed_terminal_or_a_kill_quits_cleanly_and_ends_tool_processes
     assert "RUN_CANCELLED" in kinds and kinds[-1] == "SESSION_ENDED"
     # The handlers went with the app: the signal means what it did before.
     assert signal.getsignal(number) in (signal.SIG_DFL, signal.SIG_IGN)
+
+
+async def test_ctrl_c_copies_a_selection_then_clears_the_input_before_quitting() -> None:
+    from textual.widgets.text_area import Selection
+
+    session = scripted_session()
+    async with tui(session) as (app, pilot):
+        prompt = app.query_one(PromptInput)
+        await type_text(pilot, "draft words")
+        prompt.selection = Selection((0, 0), (0, 5))
+        await pilot.press("ctrl+c")
+        assert app.clipboard == "draft" and prompt.text == "draft words"  # copied, kept
+        await pilot.press("ctrl+c")
+        assert prompt.text == "" and app.is_running  # cleared, not quitting
+        await pilot.press("up")
+        assert prompt.text == "draft words"  # the cleared draft comes back
+        await pilot.press("ctrl+c", "ctrl+c", "ctrl+c")  # clear, then twice: quit
+        await until(pilot, lambda: not session.is_open)
+    assert not app.is_running

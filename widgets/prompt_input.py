@@ -154,10 +154,7 @@ class PromptInput(TextArea):
         text = self.text
         if not text.strip():
             return
-        if not self.prompt_history or self.prompt_history[-1] != text:
-            self.prompt_history = [*self.prompt_history, text][-MAX_HISTORY:]
-        self._history_index = None
-        self.clear()
+        self._remember(text)
         if self.menu is not None:
             self.menu.close()
         self.post_message(self.Submitted(text, follow_up))
@@ -177,6 +174,22 @@ class PromptInput(TextArea):
             self._history_index = max(0, index)
             self.load_text(self.prompt_history[self._history_index])
         self.move_cursor(self.document.end)
+
+    def discard_draft(self) -> bool:
+        """Empty the box, keeping what it held in the history (Up brings it back);
+        False when there was nothing to discard."""
+        text = self.text
+        if not text.strip():
+            return False
+        self._remember(text)
+        return True
+
+    def _remember(self, text: str) -> None:
+        """Into the history (no repeat of the newest), and out of the box."""
+        if not self.prompt_history or self.prompt_history[-1] != text:
+            self.prompt_history = [*self.prompt_history, text][-MAX_HISTORY:]
+        self._history_index = None
+        self.clear()
 
     def put_back(self, text: str) -> None:
         """Return a message to the box (pulled back or handed back by a cancel)."""
