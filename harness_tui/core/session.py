@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -630,7 +630,7 @@ class Session:
         self._grant_for_run(expansion.allowed_tools, label)
         return await self.submit(expansion.prompt)
 
-    async def run(self, prompt: str) -> AsyncIterator[AgentEvent]:
+    async def run(self, prompt: str) -> AsyncGenerator[AgentEvent, None]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
         ``RUN_CANCELLED``). Leaving the loop early cancels the run."""
         self._require_open()

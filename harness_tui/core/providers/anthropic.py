@@ -14,7 +14,7 @@ the stop reason. A stream that stops before ``message_stop`` is a failure, not a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -197,7 +197,9 @@ class AnthropicProvider(SDKProvider):
 
     # --- response -----------------------------------------------------------------------
 
-    async def _attempt(self, client: Any, params: dict[str, Any]) -> AsyncIterator[StreamChunk]:
+    async def _attempt(
+        self, client: Any, params: dict[str, Any]
+    ) -> AsyncGenerator[StreamChunk, None]:
         stream = await client.messages.create(**params, stream=True)
         try:
             async for chunk in _chunks(stream):
@@ -207,7 +209,7 @@ class AnthropicProvider(SDKProvider):
                 await stream.close()
 
 
-async def _chunks(stream: AsyncIterator[Any]) -> AsyncIterator[StreamChunk]:
+async def _chunks(stream: AsyncIterator[Any]) -> AsyncGenerator[StreamChunk, None]:
     """Raw stream events to chunks."""
     tool_ids: dict[int, str] = {}
     #: Thinking blocks (by index) that have streamed text; one without text still needs
