@@ -36,7 +36,7 @@ import anyio
 
 from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.events import Notice, SubagentCompleted, SubagentStarted
+from harness_tui.core.events import Notice, PermissionMode, SubagentCompleted, SubagentStarted
 from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
 from harness_tui.core.loop import AgentLoop, RunOutcome
 from harness_tui.core.messages import Message, TokenUsage, UserMessage
@@ -209,7 +209,7 @@ class AgentParent(Protocol):
 
     id: str
     cwd: Path
-    mode: str
+    mode: PermissionMode
     model: ModelChoice
     max_turns: int
     executor: ToolExecutor

@@ -66,7 +66,12 @@ CANCELLED_RESULT = "cancelled by user"
 class LoopHost(Protocol):
     """What the loop needs from its session."""
 
-    messages: list[Message]
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation; the loop appends to it (a session's ``History`` records
+        each message as it goes) but never replaces it."""
+        ...
+
     executor: ToolExecutor
     steering: SteeringQueue
 

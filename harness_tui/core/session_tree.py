@@ -223,7 +223,7 @@ def loose_ends(
     return added, ("The last run was cut off when harness-tui stopped: " + "; ".join(notes) + ".")
 
 
-class History(list):  # type: ignore[type-arg]
+class History(list[Message]):
     """The messages the model sees — a list, as the loop expects — with the id of each
     one's entry in the tree. Appending a message (``append``, ``extend``, ``+=``) adds an
     entry after the head and hands it to ``record``; ``reset`` moves to another head."""
