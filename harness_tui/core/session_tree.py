@@ -19,6 +19,7 @@ from harness_tui.core.messages import (
     AssistantMessage,
     Message,
     TextBlock,
+    ToolCallBlock,
     ToolResultMessage,
     UserMessage,
 )
@@ -187,7 +188,7 @@ def loose_ends(
     none, then the answer that was streaming (kept, marked interrupted). Returns those
     messages and a note for the user (None when nothing was missing)."""
     answered: set[str] = set()
-    calls = ()
+    calls: Sequence[ToolCallBlock] = ()
     for message in reversed(messages):
         if isinstance(message, ToolResultMessage):
             answered.add(message.tool_call_id)
