@@ -172,25 +172,25 @@ class AnthropicProvider(SDKProvider):
             return ours and bool(block.signature)
 
         content = []
-        for block in kept_blocks(message, keep):
-            if block.type == "text":
-                content.append({"type": "text", "text": block.text})
-            elif block.type == "thinking":
-                assert block.signature is not None
-                if block.signature.startswith(REDACTED_PREFIX):
-                    data = block.signature.removeprefix(REDACTED_PREFIX)
+        for part in kept_blocks(message, keep):
+            if part.type == "text":
+                content.append({"type": "text", "text": part.text})
+            elif part.type == "thinking":
+                assert part.signature is not None
+                if part.signature.startswith(REDACTED_PREFIX):
+                    data = part.signature.removeprefix(REDACTED_PREFIX)
                     content.append({"type": "redacted_thinking", "data": data})
                 else:
                     content.append(
-                        {"type": "thinking", "thinking": block.text, "signature": block.signature}
+                        {"type": "thinking", "thinking": part.text, "signature": part.signature}
                     )
             else:
                 content.append(
                     {
                         "type": "tool_use",
-                        "id": self._tool_id(block.id),
-                        "name": block.name,
-                        "input": block.input,
+                        "id": self._tool_id(part.id),
+                        "name": part.name,
+                        "input": part.input,
                     }
                 )
         return {"role": "assistant", "content": content} if content else None
