@@ -497,8 +497,9 @@ class TaskTool(Tool):
         self.agents = agents
         self.parent = parent
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    # Tool declares a class attribute; this one is computed (it lists the agents).
+    @property
+    def description(self) -> str:  # type: ignore[override]
         listed = "\n".join(f"- {a.name}: {a.description}" for a in self.agents.agents.values())
         return (
             "Start a sub-agent on a self-contained task. It works in a fresh context with "
