@@ -36,7 +36,7 @@ import anyio
 
 from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.events import Notice, SubagentCompleted, SubagentStarted
+from harness_tui.core.events import Notice, PermissionMode, SubagentCompleted, SubagentStarted
 from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
 from harness_tui.core.loop import AgentLoop, RunOutcome
 from harness_tui.core.messages import Message, TokenUsage, UserMessage
@@ -209,7 +209,7 @@ class AgentParent(Protocol):
 
     id: str
     cwd: Path
-    mode: str
+    mode: PermissionMode
     model: ModelChoice
     max_turns: int
     executor: ToolExecutor
@@ -497,8 +497,9 @@ class TaskTool(Tool):
         self.agents = agents
         self.parent = parent
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    # Tool declares a class attribute; this one is computed (it lists the agents).
+    @property
+    def description(self) -> str:  # type: ignore[override]
         listed = "\n".join(f"- {a.name}: {a.description}" for a in self.agents.agents.values())
         return (
             "Start a sub-agent on a self-contained task. It works in a fresh context with "

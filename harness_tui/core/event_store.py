@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -233,7 +233,7 @@ class EventStore:
             pass
         sub._wake()
 
-    async def stream(self, sub: Subscriber) -> AsyncIterator[AgentEvent | StreamGap]:
+    async def stream(self, sub: Subscriber) -> AsyncGenerator[AgentEvent | StreamGap, None]:
         """Yield the subscriber's events in seq order (and ``StreamGap`` markers for a
         drop-on-full reader) until it is unsubscribed or the store closes.
 
@@ -246,7 +246,7 @@ class EventStore:
 
     async def stream_batches(
         self, sub: Subscriber, max_items: int = 1024
-    ) -> AsyncIterator[list[AgentEvent | StreamGap]]:
+    ) -> AsyncGenerator[list[AgentEvent | StreamGap], None]:
         """Like ``stream``, but each step yields everything buffered (up to
         ``max_items``) as one list, for readers that redraw once per batch (the TUI)."""
         loop = asyncio.get_running_loop()

@@ -144,9 +144,8 @@ class HookPipeline:
         name: str | None = None,
     ) -> None:
         """Register a Python hook (plugins), with a matcher as in the settings."""
-        hook = CallbackHook(
-            callback, name or getattr(callback, "__qualname__", "callback"), timeout_s
-        )
+        qualname: str = getattr(callback, "__qualname__", "callback")
+        hook = CallbackHook(callback, name or qualname, timeout_s)
         self.matchers.append(HookMatcher.build(event, matcher, (hook,)))
 
     def matching(self, event: str, value: str | None) -> list[tuple[HookMatcher, Hook]]:

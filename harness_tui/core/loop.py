@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 from anyio.lowlevel import checkpoint_if_cancelled
@@ -66,7 +66,12 @@ CANCELLED_RESULT = "cancelled by user"
 class LoopHost(Protocol):
     """What the loop needs from its session."""
 
-    messages: list[Message]
+    @property
+    def messages(self) -> list[Message]:
+        """The conversation; the loop appends to it (a session's ``History`` records
+        each message as it goes) but never replaces it."""
+        ...
+
     executor: ToolExecutor
     steering: SteeringQueue
 
@@ -152,8 +157,8 @@ class AgentLoop:
                 )
                 return self._outcome("error", failure.message)
             calls = message.tool_calls if message else ()
-            if calls:
-                await self._run_tools(message.id, calls, self._input_errors)  # type: ignore[union-attr]
+            if calls and message is not None:  # (calls implies a message; for mypy)
+                await self._run_tools(message.id, calls, self._input_errors)
                 if host.halt_requested() is not None:
                     return self._outcome("stopped_by_hook")
             if await self._deliver_steering() or calls:
@@ -183,34 +188,42 @@ class AgentLoop:
                     count += 1
                     if not count % 4:
                         await checkpoint_if_cancelled()
+                    # One type() and `is` tests: the fastest dispatch on this hot path.
+                    # mypy does not narrow `chunk` through `kind`, so each branch casts
+                    # (checked by the type checker, a no-op call at run time).
                     kind = type(chunk)
                     if kind is TextChunk:
-                        builder.text(chunk.text)
-                        await emit(TokenDelta, message_id=message_id, text=chunk.text)
+                        text = cast(TextChunk, chunk).text
+                        builder.text(text)
+                        await emit(TokenDelta, message_id=message_id, text=text)
                     elif kind is ThinkingChunk:
-                        builder.thinking(chunk.text)
-                        await emit(ThinkingDelta, message_id=message_id, text=chunk.text)
+                        text = cast(ThinkingChunk, chunk).text
+                        builder.thinking(text)
+                        await emit(ThinkingDelta, message_id=message_id, text=text)
                     elif kind is ThinkingSignature:
-                        builder.thinking_signature(chunk.signature)
+                        builder.thinking_signature(cast(ThinkingSignature, chunk).signature)
                     elif kind is ToolCallBegin:
-                        builder.tool_call(chunk.id, chunk.name)
+                        begin = cast(ToolCallBegin, chunk)
+                        builder.tool_call(begin.id, begin.name)
                     elif kind is ToolCallArgs:
-                        builder.tool_args(chunk.id, chunk.json)
+                        args = cast(ToolCallArgs, chunk)
+                        builder.tool_args(args.id, args.json)
                     elif kind is UsageChunk:
-                        builder.usage = chunk.usage
+                        builder.usage = cast(UsageChunk, chunk).usage
                     elif kind is StreamEnd:
-                        builder.stop_reason = chunk.stop_reason
+                        builder.stop_reason = cast(StreamEnd, chunk).stop_reason
                     elif kind is RetryNotice:
+                        notice = cast(RetryNotice, chunk)
                         await emit(
                             Retrying,
-                            attempt=chunk.attempt,
-                            max_attempts=chunk.max_attempts,
-                            delay_s=chunk.delay_s,
-                            reason=chunk.reason,
-                            status_code=chunk.status_code,
+                            attempt=notice.attempt,
+                            max_attempts=notice.max_attempts,
+                            delay_s=notice.delay_s,
+                            reason=notice.reason,
+                            status_code=notice.status_code,
                         )
                     elif kind is StreamFailed:
-                        failure = chunk
+                        failure = cast(StreamFailed, chunk)
                         break
         except anyio.get_cancelled_exc_class():
             raise

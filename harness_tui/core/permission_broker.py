@@ -135,5 +135,5 @@ class PermissionBroker:
         pending = self._pending.get(request_id)
         if pending is None or pending.done.is_set():
             raise HarnessError(f"no open permission request {request_id!r}")
-        pending.answer = Answer(decision, reason)  # type: ignore[arg-type]
+        pending.answer = Answer(decision, reason)
         pending.done.set()

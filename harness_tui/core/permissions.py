@@ -147,6 +147,7 @@ class PermissionEngine:
     ) -> Decision:
         """The verdict for one call by rules and mode alone (no hooks, no asking)."""
         access = tool.access_kind
+        unparsable: str | None
         try:
             targets = self._targets(tool, input)
             parts = self._bash_parts(tool, input)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -630,7 +630,7 @@ class Session:
         self._grant_for_run(expansion.allowed_tools, label)
         return await self.submit(expansion.prompt)
 
-    async def run(self, prompt: str) -> AsyncIterator[AgentEvent]:
+    async def run(self, prompt: str) -> AsyncGenerator[AgentEvent, None]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
         ``RUN_CANCELLED``). Leaving the loop early cancels the run."""
         self._require_open()
@@ -727,6 +727,9 @@ class Session:
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc
         duration_ms = (time.perf_counter() - started) * 1e3
+        # Returned after the shielded block: mypy cannot know that a scope nobody
+        # cancels never swallows an exception, and would see a path without a return.
+        cancelled = outcome is None and crash is None
         with anyio.CancelScope(shield=True):
             await self._end_run_overrides()
             if outcome is not None:
@@ -741,8 +744,7 @@ class Session:
                     usage=outcome.usage,
                     cost_usd=self._run_cost_usd,
                 )
-                return False
-            if crash is not None:
+            elif crash is not None:
                 log.error("run failed", exc_info=crash)
                 message = f"internal error: {type(crash).__name__}: {crash}"
                 await loop.finish_interrupted("not run: the run stopped on an internal error")
@@ -764,14 +766,14 @@ class Session:
                     usage=loop.usage,
                     cost_usd=self._run_cost_usd,
                 )
-                return False
-            await loop.finish_interrupted()
-            self.mcp.questions.cancel_all()  # servers' sampling and form questions
-            self._returned = [] if self._closing else self.steering.drain()
-            for item in self._returned:
-                await self._withdrawn(item, "cancelled")
-            await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
-            return True
+            else:
+                await loop.finish_interrupted()
+                self.mcp.questions.cancel_all()  # servers' sampling and form questions
+                self._returned = [] if self._closing else self.steering.drain()
+                for item in self._returned:
+                    await self._withdrawn(item, "cancelled")
+                await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
+        return cancelled
 
     def _extension_tools(self, base: list[Tool]) -> list[Tool]:
         """Skill (when there are skills) and Task, unless ``base`` has those names."""
@@ -972,6 +974,7 @@ class Session:
             provider.model, snapshot[:cut], instructions, self.model.context_window
         )
         result = await read_summary(provider, request)
+        compacted: ContextCompacted | None = None  # returned after the shield (see _run_once)
         with anyio.CancelScope(shield=True):  # from here on, all of it or nothing
             if result.usage is not None:
                 await self._add_usage(result.usage)
@@ -979,13 +982,13 @@ class Session:
                 await self._warn(
                     f"Compaction failed: {result.error}. The conversation is unchanged."
                 )
-                return None
-            if self.messages.entry_ids[:cut] != ids[:cut]:
+            elif self.messages.entry_ids[:cut] != ids[:cut]:
                 await self._warn(
                     "Compaction abandoned: the conversation moved to another branch meanwhile."
                 )
-                return None
-            return await self._apply_compaction(trigger, result.text, cut, before)
+            else:
+                compacted = await self._apply_compaction(trigger, result.text, cut, before)
+        return compacted
 
     async def _apply_compaction(
         self, trigger: str, summary: str, cut: int, before: int
@@ -1217,7 +1220,7 @@ def _saved_model(
 
 
 def _saved_mode(mode: str | None) -> PermissionMode:
-    return mode if mode in PERMISSION_MODES else "default"  # type: ignore[return-value]
+    return mode if mode in PERMISSION_MODES else "default"
 
 
 def _check_mode(mode: str) -> PermissionMode:
@@ -1225,7 +1228,7 @@ def _check_mode(mode: str) -> PermissionMode:
         raise HarnessError(
             f"unknown permission mode {mode!r}", hint="use one of " + ", ".join(PERMISSION_MODES)
         )
-    return mode  # type: ignore[return-value]
+    return mode
 
 
 def _check_prompt(text: str) -> str:

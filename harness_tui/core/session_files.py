@@ -151,8 +151,12 @@ def session_info(path: Path) -> SessionInfo | None:
     )
 
 
-_PEEKED = (b'{"type":"session"', b'{"type":"PROMPT_RECEIVED"', b'{"type":"SESSION_STARTED"')
-_PEEKED += (b'{"type":"MODEL_CHANGED"',)
+_PEEKED = (
+    b'{"type":"session"',
+    b'{"type":"PROMPT_RECEIVED"',
+    b'{"type":"SESSION_STARTED"',
+    b'{"type":"MODEL_CHANGED"',
+)
 
 
 def _peek(chunk: bytes) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import anyio
 import pydantic_core
 
-from harness_tui.core.event_store import EventStore
+from harness_tui.core.event_store import EventStore, Subscriber
 from harness_tui.core.events import RUN_END_TYPES, Event
 from harness_tui.core.session_records import Entry, SessionHeader, encode
 
@@ -63,7 +63,7 @@ class SessionLog:
         self.header = header
         self._on_failure = on_failure
         self._fd: int | None = None
-        self._sub = None
+        self._sub: Subscriber | None = None
         self._written_seq = 0
         self._staged: deque[tuple[int, Entry]] = deque()
         self._flush_scheduled = False
@@ -123,16 +123,18 @@ class SessionLog:
 
     async def run(self) -> None:
         """Write the events as they come, until the store closes."""
-        assert self._sub is not None, "open() first"
+        sub, fd = self._sub, self._fd
+        assert sub is not None and fd is not None, "open() first"
         try:
-            async for batch in self.store.stream_batches(self._sub):
+            async for batch in self.store.stream_batches(sub):
                 # Everything that arrived since the last write, in one write of lines.
+                # (The ignores: this subscriber is not drop-on-full, so no StreamGap.)
                 self._write(self._lines(batch))  # type: ignore[arg-type]
                 self._written_seq = batch[-1].seq  # type: ignore[union-attr]
                 if self.failed is not None:
                     break
                 if not SYNC_TYPES.isdisjoint([e.type for e in batch]):
-                    await anyio.to_thread.run_sync(os.fsync, self._fd)
+                    await anyio.to_thread.run_sync(os.fsync, fd)
                 elif len(batch) < COALESCE_EVENTS:
                     # Events trickling in (a network stream) would each cost a wake-up
                     # and a syscall: let the next ones gather for a moment first.

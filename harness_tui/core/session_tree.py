@@ -19,6 +19,7 @@ from harness_tui.core.messages import (
     AssistantMessage,
     Message,
     TextBlock,
+    ToolCallBlock,
     ToolResultMessage,
     UserMessage,
 )
@@ -187,7 +188,7 @@ def loose_ends(
     none, then the answer that was streaming (kept, marked interrupted). Returns those
     messages and a note for the user (None when nothing was missing)."""
     answered: set[str] = set()
-    calls = ()
+    calls: Sequence[ToolCallBlock] = ()
     for message in reversed(messages):
         if isinstance(message, ToolResultMessage):
             answered.add(message.tool_call_id)
@@ -223,7 +224,7 @@ def loose_ends(
     return added, ("The last run was cut off when harness-tui stopped: " + "; ".join(notes) + ".")
 
 
-class History(list):  # type: ignore[type-arg]
+class History(list[Message]):
     """The messages the model sees — a list, as the loop expects — with the id of each
     one's entry in the tree. Appending a message (``append``, ``extend``, ``+=``) adds an
     entry after the head and hands it to ``record``; ``reset`` moves to another head."""

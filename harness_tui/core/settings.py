@@ -68,13 +68,13 @@ class Settings:
 
 
 def settings_paths(cwd: Path, *, include_project: bool) -> list[tuple[Path, Scope, bool]]:
-    user = [
+    user: list[tuple[Path, Scope, bool]] = [
         (paths.claude_user_dir() / "settings.json", "user", True),
         (paths.config_dir() / "settings.yaml", "user", False),
     ]
     if not include_project:
-        return user  # type: ignore[return-value]
-    return [  # type: ignore[return-value]
+        return user
+    return [
         *user,
         (cwd / ".claude" / "settings.json", "project", True),
         (cwd / ".harness" / "settings.yaml", "project", False),

@@ -298,8 +298,9 @@ class SkillTool(Tool):
         self.catalog = catalog
         self.on_loaded = on_loaded
 
-    @property  # type: ignore[override]
-    def description(self) -> str:
+    # Tool declares a class attribute; this one is computed (it lists the skills).
+    @property
+    def description(self) -> str:  # type: ignore[override]
         names = ", ".join(s.name for s in self.catalog.model_invocable) or "none"
         return (
             "Load a skill: its instructions for a kind of task, listed under Skills in the "

@@ -69,8 +69,13 @@ def _message_events(session_id: str, entry: MessageEntry) -> list[Event]:
                     session_id=session_id, steering_id="", text=message.text, kind="steer", turn=0
                 )
             ]
-        source = "follow_up" if message.source == "follow_up" else "user"
-        return [PromptReceived(session_id=session_id, text=message.text, source=source)]
+        return [
+            PromptReceived(
+                session_id=session_id,
+                text=message.text,
+                source="follow_up" if message.source == "follow_up" else "user",
+            )
+        ]
     if isinstance(message, AssistantMessage):
         events: list[Event] = []
         for block in message.content:
@@ -95,14 +100,13 @@ def _message_events(session_id: str, entry: MessageEntry) -> list[Event]:
         )
         return events
     if message.is_error:
-        kind = "cancelled" if message.content == CANCELLED_RESULT else "tool_error"
         return [
             ToolCallFailed(
                 session_id=session_id,
                 tool_call_id=message.tool_call_id,
                 tool_name=message.tool_name,
                 error=message.content,
-                kind=kind,
+                kind="cancelled" if message.content == CANCELLED_RESULT else "tool_error",
                 duration_ms=0.0,
             )
         ]

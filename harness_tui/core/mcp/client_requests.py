@@ -65,10 +65,11 @@ class ClientRequests:
 
         async def list_roots(context: Any) -> Any:
             from mcp.types import ListRootsResult, Root
+            from pydantic import FileUrl
 
             folders = self.roots()
             return ListRootsResult(
-                roots=[Root(uri=p.as_uri(), name=p.name or str(p)) for p in folders]
+                roots=[Root(uri=FileUrl(p.as_uri()), name=p.name or str(p)) for p in folders]
             )
 
         async def sampling(context: Any, params: Any) -> Any:

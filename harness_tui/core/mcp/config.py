@@ -210,7 +210,12 @@ def server_config(
             hint="write the server's full address, e.g. https://example.com/mcp",
         )
     return McpServerConfig(
-        name=clean, transport=kind, source=source, scope=scope, url=url, headers=mapping("headers")
+        name=clean,
+        transport="sse" if kind == "sse" else "http",  # kind is one of the two here
+        source=source,
+        scope=scope,
+        url=url,
+        headers=mapping("headers"),
     )
 
 

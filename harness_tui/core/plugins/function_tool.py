@@ -112,9 +112,7 @@ def input_model(
         if inspect.isclass(hint) and issubclass(hint, BaseModel):
             return hint, param_name, context_param
     try:
-        model = create_model(  # type: ignore[call-overload]
-            f"{name}_input", __config__=ConfigDict(extra="forbid"), **fields
-        )
+        model = create_model(f"{name}_input", __config__=ConfigDict(extra="forbid"), **fields)
     except Exception as exc:
         raise PluginError(f"{name}: its parameters cannot become a schema ({exc})") from None
     return model, None, context_param

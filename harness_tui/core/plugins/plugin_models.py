@@ -84,7 +84,7 @@ def _from_list(models: list[Any], plugin: str) -> dict[str, Any]:
                 raise PluginError(f"{where}.base_url: required for a {provider} provider")
             provider = _provider_for(item, base_url, plugin, shipped.providers)
             if provider not in shipped.providers:
-                spec = {"protocol": protocol, "base_url": base_url}
+                spec: dict[str, Any] = {"protocol": protocol, "base_url": base_url}
                 if key_env:
                     spec["key_env"] = key_env
                 else:

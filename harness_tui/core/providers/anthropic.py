@@ -14,7 +14,7 @@ the stop reason. A stream that stops before ``message_stop`` is a failure, not a
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -172,32 +172,34 @@ class AnthropicProvider(SDKProvider):
             return ours and bool(block.signature)
 
         content = []
-        for block in kept_blocks(message, keep):
-            if block.type == "text":
-                content.append({"type": "text", "text": block.text})
-            elif block.type == "thinking":
-                assert block.signature is not None
-                if block.signature.startswith(REDACTED_PREFIX):
-                    data = block.signature.removeprefix(REDACTED_PREFIX)
+        for part in kept_blocks(message, keep):
+            if part.type == "text":
+                content.append({"type": "text", "text": part.text})
+            elif part.type == "thinking":
+                assert part.signature is not None
+                if part.signature.startswith(REDACTED_PREFIX):
+                    data = part.signature.removeprefix(REDACTED_PREFIX)
                     content.append({"type": "redacted_thinking", "data": data})
                 else:
                     content.append(
-                        {"type": "thinking", "thinking": block.text, "signature": block.signature}
+                        {"type": "thinking", "thinking": part.text, "signature": part.signature}
                     )
             else:
                 content.append(
                     {
                         "type": "tool_use",
-                        "id": self._tool_id(block.id),
-                        "name": block.name,
-                        "input": block.input,
+                        "id": self._tool_id(part.id),
+                        "name": part.name,
+                        "input": part.input,
                     }
                 )
         return {"role": "assistant", "content": content} if content else None
 
     # --- response -----------------------------------------------------------------------
 
-    async def _attempt(self, client: Any, params: dict[str, Any]) -> AsyncIterator[StreamChunk]:
+    async def _attempt(
+        self, client: Any, params: dict[str, Any]
+    ) -> AsyncGenerator[StreamChunk, None]:
         stream = await client.messages.create(**params, stream=True)
         try:
             async for chunk in _chunks(stream):
@@ -207,7 +209,7 @@ class AnthropicProvider(SDKProvider):
                 await stream.close()
 
 
-async def _chunks(stream: AsyncIterator[Any]) -> AsyncIterator[StreamChunk]:
+async def _chunks(stream: AsyncIterator[Any]) -> AsyncGenerator[StreamChunk, None]:
     """Raw stream events to chunks."""
     tool_ids: dict[int, str] = {}
     #: Thinking blocks (by index) that have streamed text; one without text still needs

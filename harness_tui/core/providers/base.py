@@ -8,7 +8,7 @@ stream with ``StreamFailed`` rather than raising, so partial output is never los
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -122,7 +122,7 @@ class Provider(Protocol):
     #: The model id sent on the wire.
     model: str
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+    def stream(self, request: ModelRequest) -> AsyncGenerator[StreamChunk, None]:
         """Send the request and yield its response as chunks, ending with ``StreamEnd``
         or ``StreamFailed``."""
         ...

@@ -229,10 +229,10 @@ class Catalogue:
             if not _PROVIDER_NAME.match(key):
                 return f"{key}: a provider name is lower-case letters, digits, '-', '_', '.'"
             try:
-                spec = _PROVIDERS.validate_python({key: {**raw, "name": key}})[key]
+                provider_spec = _PROVIDERS.validate_python({key: {**raw, "name": key}})[key]
             except ValidationError as exc:
                 return describe_validation_error(exc)
-            self.providers[key] = spec
+            self.providers[key] = provider_spec
             if "api_key" in value:
                 self.key_sources[key] = f"models.{key}.api_key in {label}"
         else:
@@ -244,7 +244,7 @@ class Catalogue:
                 defaults = self.providers[provider].model_defaults.model_dump(exclude_none=True)
                 raw = _deep_merge(defaults, raw)
             try:
-                spec = _MODELS.validate_python(
+                model_spec = _MODELS.validate_python(
                     {key: {**raw, "provider": provider, "id": model_id}}
                 )[key]
             except ValidationError as exc:
@@ -253,8 +253,8 @@ class Catalogue:
             if old is not None:
                 for alias in old.aliases:
                     self.aliases.pop(alias, None)
-            self.models[key] = spec
-            for alias in spec.aliases:
+            self.models[key] = model_spec
+            for alias in model_spec.aliases:
                 self.aliases[alias] = key
         self._raw[key] = raw
         return None

@@ -58,7 +58,8 @@ def _respond(request: ModelRequest, pace: float) -> Reply:
         ),
         default=0,
     )
-    prompt = messages[start].text if isinstance(messages[start], UserMessage) else ""
+    first = messages[start]
+    prompt = first.text if isinstance(first, UserMessage) else ""
     stage = sum(isinstance(m, AssistantMessage) for m in messages[start:])
     last = messages[-1] if messages else None
     steer = last.text if isinstance(last, UserMessage) and last.source == "steering" else None

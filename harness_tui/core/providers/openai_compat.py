@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -166,7 +166,9 @@ class OpenAICompatProvider(SDKProvider):
 
     # --- response -----------------------------------------------------------------------
 
-    async def _attempt(self, client: Any, params: dict[str, Any]) -> AsyncIterator[StreamChunk]:
+    async def _attempt(
+        self, client: Any, params: dict[str, Any]
+    ) -> AsyncGenerator[StreamChunk, None]:
         stream = await client.chat.completions.create(**params)
         try:
             async for chunk in _chunks(stream, self.endpoint.quirks):
@@ -224,7 +226,7 @@ def _with_tool_images(
     return out
 
 
-async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncIterator[StreamChunk]:
+async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[StreamChunk, None]:
     """Chat completion chunks to chunks."""
     calls: dict[int, _Call] = {}
     finish: str | None = None

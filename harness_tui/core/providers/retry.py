@@ -11,7 +11,7 @@ the stream with ``StreamFailed``: the content already shown is never replayed tw
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 
 import anyio
@@ -53,7 +53,7 @@ class RetryPolicy(BaseModel):
         return backoff * random.uniform(0.8, 1.0)
 
 
-Attempt = Callable[[], AsyncIterator[StreamChunk]]
+Attempt = Callable[[], AsyncGenerator[StreamChunk, None]]
 
 
 async def stream_with_retries(
@@ -61,7 +61,7 @@ async def stream_with_retries(
     classify: Callable[[BaseException], Fault],
     policy: RetryPolicy,
     describe: Callable[[Fault, bool, int], StreamFailed],
-) -> AsyncIterator[StreamChunk]:
+) -> AsyncGenerator[StreamChunk, None]:
     """Yield the chunks of the first attempt that gets through; see the module doc.
 
     ``describe(fault, partial, attempts)`` words the final failure.

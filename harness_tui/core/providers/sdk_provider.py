@@ -7,7 +7,7 @@ on the first request, so importing the core, the catalogue or a session stays ch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from types import ModuleType
 from typing import Any
@@ -47,7 +47,7 @@ class SDKProvider:
         """The request in the wire format, as keyword arguments of the SDK call."""
         raise NotImplementedError
 
-    def _attempt(self, client: Any, params: dict[str, Any]) -> AsyncIterator[StreamChunk]:
+    def _attempt(self, client: Any, params: dict[str, Any]) -> AsyncGenerator[StreamChunk, None]:
         """Send the request once and yield its chunks; raise when it breaks."""
         raise NotImplementedError
 
@@ -57,7 +57,7 @@ class SDKProvider:
 
     # --- the Provider protocol ----------------------------------------------------------
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[StreamChunk]:
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamChunk, None]:
         try:
             if self._client is None:
                 self._sdk, self._client = self._connect()
