@@ -229,6 +229,26 @@ async def test_a_write_failure_becomes_a_notice_and_the_session_goes_on(tmp_path
     assert session.file is None
 
 
+async def test_a_failing_fsync_becomes_a_notice_and_the_session_goes_on(
+    tmp_path: Path,
+) -> None:
+    model, _ = scripted(reply(Text("first")), reply(Text("second")))
+    async with Session(model=model, cwd=tmp_path) as session:
+        assert session._log is not None
+        read_end, write_end = os.pipe()  # writes succeed; fsync on a pipe fails (EINVAL)
+        os.dup2(write_end, session._log._fd)
+        os.close(write_end)
+        try:
+            first = await run_to_end(session, "hi")
+            notice = await wait_for(session.store, lambda e: "cannot be written" in str(e))
+            second = await run_to_end(session, "still there?")
+        finally:
+            os.close(read_end)
+    assert first[-1].type == "RUN_COMPLETED" and not first[-1].is_error
+    assert second[-1].type == "RUN_COMPLETED" and second[-1].result == "second"
+    assert "Invalid argument" in notice.message and "not saved" in notice.message
+
+
 CHILD = textwrap.dedent(
     """
     import sys

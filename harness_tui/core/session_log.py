@@ -134,7 +134,11 @@ class SessionLog:
                 if self.failed is not None:
                     break
                 if not SYNC_TYPES.isdisjoint([e.type for e in batch]):
-                    await anyio.to_thread.run_sync(os.fsync, fd)
+                    try:
+                        await anyio.to_thread.run_sync(os.fsync, fd)
+                    except OSError as exc:  # a failing disk: the session goes on unsaved
+                        self._fail(exc)
+                        break
                 elif len(batch) < COALESCE_EVENTS:
                     # Events trickling in (a network stream) would each cost a wake-up
                     # and a syscall: let the next ones gather for a moment first.
