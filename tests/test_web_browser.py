@@ -116,7 +116,8 @@ async def test_the_page_streams_steers_cancels_and_resyncs(tmp_path: Path) -> No
             "data-last-seq", str(session.store.last_seq)
         )
         await page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-        before = await page.inner_text("#log")
+        await page.evaluate("() => new Promise((done) => requestAnimationFrame(done))")
+        before = await page.inner_text("#log")  # after the frame that paints the last text
 
         # A reload rebuilds the same view from the server's events.
         await page.reload()
@@ -126,6 +127,12 @@ async def test_the_page_streams_steers_cancels_and_resyncs(tmp_path: Path) -> No
         )
         await expect(page.locator('.tool[data-id="call_1"]')).to_have_attribute(
             "data-status", "completed"
+        )
+        # Markdown is painted on the next animation frame after the events arrive.
+        await page.wait_for_function(
+            "before => document.querySelector('#log').innerText === before",
+            arg=before,
+            timeout=10_000,
         )
         assert await page.inner_text("#log") == before
 
