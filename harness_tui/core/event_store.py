@@ -266,8 +266,11 @@ class EventStore:
         try:
             while not sub.closed:
                 if buffer:
-                    count = min(len(buffer), max_items)
-                    batch = [buffer.popleft() for _ in range(count)]
+                    if len(buffer) <= max_items:  # the usual case: take it all at once
+                        batch = list(buffer)
+                        buffer.clear()
+                    else:
+                        batch = [buffer.popleft() for _ in range(max_items)]
                     putter = sub._putter
                     if putter is not None and not putter.done():
                         putter.set_result(None)
