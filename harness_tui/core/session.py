@@ -27,13 +27,6 @@ from harness_tui.core.compaction import (
     DEFAULT_COMPACT_AT,
     ContextAccount,
     ContextBreakdown,
-    estimate_message,
-    estimate_text,
-    keep_budget,
-    plan_cut,
-    read_summary,
-    should_compact,
-    summary_request,
 )
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
@@ -83,10 +76,11 @@ from harness_tui.core.plugins import with_plugin_models
 from harness_tui.core.plugins.plugin_hooks import is_plugin_hook
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.demo import KEY_HELP
+from harness_tui.core.session_compaction import Compactor
 from harness_tui.core.session_files import SavedSession, load_session, session_path
 from harness_tui.core.session_log import SessionInUse, SessionLog
-from harness_tui.core.session_records import CompactionEntry, Entry, SessionHeader
-from harness_tui.core.session_tree import EntryTree, History, loose_ends, summary_message
+from harness_tui.core.session_records import Entry, SessionHeader
+from harness_tui.core.session_tree import EntryTree, History, loose_ends
 from harness_tui.core.settings import Settings, load_settings
 from harness_tui.core.skills import Skill, SkillTool
 from harness_tui.core.steering import QueuedMessage, SteeringQueue
@@ -140,7 +134,7 @@ class Session:
         self.store = EventStore(history_limit)
         #: Every entry of the conversation (all branches); ``messages`` is one branch.
         self.tree = EntryTree()
-        self.messages = History(self._record_entry)
+        self.messages = History(self.record_entry)
         self.context = ContextAccount()
         if not 0 < compact_at <= 1:
             raise HarnessError(f"compact_at must be between 0 and 1, not {compact_at}")
@@ -151,9 +145,7 @@ class Session:
         #: Resumed at another entry than the file's head (announced as a branch change).
         self._resumed_branch = False
         self._resumed: SavedSession | None = None
-        self._compact_request: str | None = None
-        self._compacting = False
-        self._auto_compact_failed: str | None = None
+        self.compactor = Compactor(self)
         self.steering = SteeringQueue()
         self.trusted = TrustStore().is_trusted(self.cwd) if trusted is None else trusted
         self._notices = list(notices)
@@ -359,9 +351,10 @@ class Session:
 
     def _log_failed(self, message: str) -> None:
         if self._group is not None and not self._closed:
-            self._group.start_soon(self._warn, message)
+            self._group.start_soon(self.warn, message)
 
-    async def _warn(self, message: str) -> None:
+    async def warn(self, message: str) -> None:
+        """A warning notice for every view (and the file)."""
         await self.emit(Notice, message=message, level="warning")
 
     async def _announce_restored(self, saved: SavedSession) -> None:
@@ -538,11 +531,11 @@ class Session:
         what the summary should keep."""
         self._require_open()
         if self.running:
-            self._compact_request = instructions or ""
+            self.compactor.requested = instructions or ""
             return None
         if self._provider is None:
             self._provider = self.model.create()
-        return await self._compact("manual", instructions, self._provider)
+        return await self.compactor.compact("manual", instructions, self._provider)
 
     def context_tokens(self) -> int:
         """Tokens the next request would take: the provider's last count plus an
@@ -916,111 +909,13 @@ class Session:
 
     # --- the conversation tree and compaction ----------------------------------------
 
-    def _record_entry(self, entry: Entry) -> None:
+    def record_entry(self, entry: Entry) -> None:
+        """Add an entry to the conversation tree and the session file."""
         self.tree.add(entry)
         if self._log is not None:
             self._log.add(entry)
         elif self.persist and self._group is None:
             self._unwritten.append(entry)  # made before the file opened (a resume)
-
-    async def _compact_at_boundary(self, provider: Provider) -> None:
-        requested, self._compact_request = self._compact_request, None
-        if requested is not None:
-            await self._compact("manual", requested or None, provider)
-        elif self._auto_compact_failed != self._run_id and should_compact(
-            self.context_tokens(), self.model.context_window, self.compact_at
-        ):
-            if await self._compact("auto", None, provider) is None:
-                self._auto_compact_failed = self._run_id  # not again in this run
-
-    async def _compact(
-        self, trigger: str, instructions: str | None, provider: Provider, why: str = ""
-    ) -> ContextCompacted | None:
-        if self._compacting:
-            return None
-        self._compacting = True
-        try:
-            return await self._compact_now(trigger, instructions, provider, why)
-        finally:
-            self._compacting = False
-
-    async def _compact_now(
-        self, trigger: str, instructions: str | None, provider: Provider, why: str = ""
-    ) -> ContextCompacted | None:
-        hooked = await self.hooks.run(
-            "PreCompact", {"trigger": trigger, "custom_instructions": instructions or ""}
-        )
-        if hooked.blocked:
-            await self._warn(
-                f"A PreCompact hook blocked compaction: {hooked.reason or 'no reason given'}."
-            )
-            return None
-        snapshot, ids = list(self.messages), list(self.messages.entry_ids)
-        summarized = int(bool(ids) and isinstance(self.tree.entries.get(ids[0]), CompactionEntry))
-        total = sum(estimate_message(m) for m in snapshot)
-        cut = plan_cut(
-            snapshot, keep_budget(self.model.context_window, total), summarized=summarized
-        )
-        if cut is None:
-            if trigger == "manual":
-                await self.emit(Notice, message="Nothing to compact yet.")
-            return None
-        before = self.context_tokens()
-        await self.emit(
-            Notice,
-            message=f"{why}Compacting the conversation: summarising {cut} earlier messages…",
-        )
-        request = summary_request(
-            provider.model, snapshot[:cut], instructions, self.model.context_window
-        )
-        result = await read_summary(provider, request)
-        compacted: ContextCompacted | None = None  # returned after the shield (see _run_once)
-        with anyio.CancelScope(shield=True):  # from here on, all of it or nothing
-            if result.usage is not None:
-                await self._add_usage(result.usage)
-            if result.error is not None:
-                await self._warn(
-                    f"Compaction failed: {result.error}. The conversation is unchanged."
-                )
-            elif self.messages.entry_ids[:cut] != ids[:cut]:
-                await self._warn(
-                    "Compaction abandoned: the conversation moved to another branch meanwhile."
-                )
-            else:
-                compacted = await self._apply_compaction(trigger, result.text, cut, before)
-        return compacted
-
-    async def _apply_compaction(
-        self, trigger: str, summary: str, cut: int, before: int
-    ) -> ContextCompacted:
-        ids = self.messages.entry_ids
-        kept, kept_ids = list(self.messages[cut:]), ids[cut:]
-        messages = [summary_message(summary), *kept]
-        after = (
-            estimate_text(self.system_prompt)
-            + self.context.tools_estimate(self.tool_specs())
-            + sum(estimate_message(m) for m in messages)
-        )
-        entry = CompactionEntry(
-            id=new_id("ent"),
-            parent_id=self.messages.head,
-            timestamp=time.time(),
-            summary=summary,
-            first_kept_id=kept_ids[0] if kept_ids else None,
-            trigger=trigger,  # type: ignore[arg-type]
-            tokens_before=before,
-            tokens_after=after,
-        )
-        self._record_entry(entry)
-        self.messages.reset(messages, [entry.id, *kept_ids], entry.id)
-        self.context.reset()
-        return await self.emit(  # type: ignore[return-value]
-            ContextCompacted,
-            trigger=trigger,
-            tokens_before=before,
-            tokens_after=after,
-            summary=summary,
-        )
 
     # --- LoopHost -------------------------------------------------------------------
 
@@ -1031,7 +926,7 @@ class Session:
         if self._provider is None:
             self._provider = self.model.create()
         await self.mcp.wait_started()  # servers still starting: offer their tools too
-        await self._compact_at_boundary(self._provider)
+        await self.compactor.at_boundary(self._provider, self._run_id)
         return self._provider
 
     def build_request(self, provider: Provider) -> ModelRequest:
@@ -1070,9 +965,11 @@ class Session:
         if model is None:
             # The session's own response, already in the history: the count covers it.
             self.context.report(usage.context_tokens, len(self.messages))
-        await self._add_usage(usage, model)
+        await self.add_usage(usage, model)
 
-    async def _add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
+    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
+        """Add usage to the totals and the cost (``record_usage`` for a response of the
+        conversation, which also updates the context count)."""
         # Priced with the model that produced the usage: a switch waits for a turn
         # boundary, so self.model is still that model here.
         own = model is None
@@ -1111,10 +1008,7 @@ class Session:
         return outcome.reason or "A Stop hook asks you to continue."
 
     async def recover_from_overflow(self, provider: Provider) -> bool:
-        if len(self.messages) < 2:
-            return False  # a lone prompt too long to send: summarising it would lose it
-        why = f"{self.model.name} refused the request as too long for its context window. "
-        return await self._compact("auto", None, provider, why) is not None
+        return await self.compactor.recover(provider)
 
     def halt_requested(self) -> str | None:
         return self._halt_reason
