@@ -907,7 +907,7 @@ class Session:
         self.plan = tuple(entries)
         await self.emit(event_type, entries=self.plan, tool_call_id=tool_call_id)
 
-    # --- the conversation tree and compaction ----------------------------------------
+    # --- the conversation tree ------------------------------------------------------
 
     def record_entry(self, entry: Entry) -> None:
         """Add an entry to the conversation tree and the session file."""
