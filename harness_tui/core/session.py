@@ -59,6 +59,7 @@ from harness_tui.core.events import (
     new_id,
 )
 from harness_tui.core.extensions import load_extensions
+from harness_tui.core.file_mentions import attach_files
 from harness_tui.core.hook_config import hooks_from_settings, script_paths
 from harness_tui.core.hooks import HookOutcome, HookPipeline
 from harness_tui.core.loop import AgentLoop, RunOutcome
@@ -714,7 +715,7 @@ class Session:
                     reason = "prompt_blocked" if hooked.blocked else "stopped_by_hook"
                     outcome = RunOutcome(reason, 0, "", TokenUsage())
                 else:
-                    attached = await self.mcp.attach_mentions(text)
+                    attached = await self._attach_mentions(text)
                     self.messages.append(_prompt_message(text, queued, hooked, attached))
                     outcome = await loop.run()
             except Exception as exc:  # a bug, not a provider or tool failure
@@ -767,6 +768,19 @@ class Session:
                     await self._withdrawn(item, "cancelled")
                 await self.emit(RunCancelled, turns=loop.turn, duration_ms=duration_ms)
         return cancelled
+
+    async def _attach_mentions(self, text: str) -> list[tuple[str, str]]:
+        """The files, folders (``@path``) and MCP resources (``@server:uri``) a prompt
+        mentions, read, as ``(mention, contents)``."""
+        if "@" not in text:
+            return []
+        engine = self.permission_engine
+        files = await anyio.to_thread.run_sync(
+            attach_files, text, self.cwd, engine.workspace(), engine.read_filter()
+        )
+        for notice in files.notices:
+            await self.emit(Notice, message=notice, level="warning")
+        return [*files.attached, *await self.mcp.attach_mentions(text)]
 
     def _extension_tools(self, base: list[Tool]) -> list[Tool]:
         """Skill (when there are skills) and Task, unless ``base`` has those names."""
@@ -1074,7 +1088,7 @@ def _prompt_message(
     attached: Sequence[tuple[str, str]] = (),
 ) -> UserMessage:
     """The prompt as the model gets it, with context added by UserPromptSubmit hooks
-    and the contents of the MCP resources it mentions (``@server:uri``)."""
+    and the contents of the files and MCP resources it mentions."""
     message = UserMessage.of(text, "follow_up" if queued else "prompt")
     added = [
         TextBlock(text=f"[contents of {mention}]\n{contents}") for mention, contents in attached
