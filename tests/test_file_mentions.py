@@ -54,7 +54,10 @@ async def test_mentioned_files_and_folders_reach_the_model(tmp_path: Path) -> No
     assert any(n.startswith("@big.log not attached") and "KiB" in n for n in notices)
     assert any(n.startswith("@blob.bin not attached: it is a binary file") for n in notices)
     assert any(n.startswith(f"@{outside} not attached: it is outside") for n in notices)
-    assert len(notices) == 4  # nothing about the address or @everyone
+    assert notices[-1] == (
+        "Attached @src/app.py (2 lines), @src/ (2 entries), @my notes.md (1 line)."
+    )
+    assert len(notices) == 5  # nothing about the address or @everyone
 
 
 def test_mcp_mentions_and_repeats_are_left_alone(tmp_path: Path) -> None:

@@ -37,6 +37,14 @@ class Mentions:
     attached: list[tuple[str, str]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
+    #: What each attachment is, for the user ("2 lines", "14 entries").
+    sizes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the user: what went with the prompt."""
+        parts = [f"{m} ({size})" for (m, _), size in zip(self.attached, self.sizes, strict=True)]
+        return "Attached " + ", ".join(parts) + "."
+
 
 def attach_files(
     text: str,
@@ -71,7 +79,7 @@ def attach_files(
         if read_denied is not None and (read_denied(path) or read_denied(real)):
             found.notices.append(f"{mention} not attached: a Read deny rule covers it")
             continue
-        contents, problem = _folder(real) if real.is_dir() else _file(real)
+        contents, problem, size = _folder(real) if real.is_dir() else _file(real)
         if problem is not None:
             found.notices.append(f"{mention} not attached: {problem}")
             continue
@@ -83,6 +91,7 @@ def attach_files(
             continue
         total += len(contents)
         found.attached.append((mention, contents))
+        found.sizes.append(size)
     return found
 
 
@@ -92,29 +101,39 @@ def _looks_like_mcp(raw: str) -> bool:
     return bool(colon) and "/" not in head and bool(rest)
 
 
-def _file(path: Path) -> tuple[str, str | None]:
+def _file(path: Path) -> tuple[str, str | None, str]:
+    """The text, or why not; and its size in words for the user."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return "", (
+            return (
+                "",
                 f"{size:,} bytes is more than {MAX_FILE_BYTES // 1024} KiB "
-                "(ask the agent to read the part you mean)"
+                "(ask the agent to read the part you mean)",
+                "",
             )
         data = path.read_bytes()
     except OSError as exc:
-        return "", f"cannot read it ({exc.strerror or exc})"
+        return "", f"cannot read it ({exc.strerror or exc})", ""
     if b"\0" in data[:8192]:
-        return "", "it is a binary file (ask the agent to look at it with a tool)"
-    return data.decode("utf-8", errors="replace"), None
+        return "", "it is a binary file (ask the agent to look at it with a tool)", ""
+    text = data.decode("utf-8", errors="replace")
+    return text, None, _count(len(text.splitlines()), "line")
 
 
-def _folder(path: Path) -> tuple[str, str | None]:
+def _folder(path: Path) -> tuple[str, str | None, str]:
     try:
         entries = sorted(os.scandir(path), key=lambda e: e.name)
     except OSError as exc:
-        return "", f"cannot list it ({exc.strerror or exc})"
+        return "", f"cannot list it ({exc.strerror or exc})", ""
     names = [e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries]
+    if not names:
+        return "(an empty folder)", None, "empty"
     listing = "\n".join(names[:MAX_FOLDER_ENTRIES])
     if len(names) > MAX_FOLDER_ENTRIES:
         listing += f"\n… and {len(names) - MAX_FOLDER_ENTRIES} more entries"
-    return f"Folder listing:\n{listing}" if names else "(an empty folder)", None
+    return f"Folder listing:\n{listing}", None, _count(len(names), "entry", "entries")
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number:,} {one if number == 1 else many or one + 's'}"

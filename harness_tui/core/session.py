@@ -780,6 +780,8 @@ class Session:
         )
         for notice in files.notices:
             await self.emit(Notice, message=notice, level="warning")
+        if files.attached:
+            await self.emit(Notice, message=files.summary())
         return [*files.attached, *await self.mcp.attach_mentions(text)]
 
     def _extension_tools(self, base: list[Tool]) -> list[Tool]:
