@@ -179,7 +179,7 @@ async def fork(app: HarnessApp, entry_id: str, before: bool = False) -> None:
     await app._show_branch(session)
     entry = session.tree.get(target)
     if before and isinstance(entry, MessageEntry) and isinstance(entry.message, UserMessage):
-        app.query_one(PromptInput).put_back(entry.message.text)
+        app.query_one(PromptInput).put_back(entry.message.typed)
 
 
 async def export(app: HarnessApp, argument: str) -> None:

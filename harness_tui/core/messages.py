@@ -81,7 +81,14 @@ class UserMessage(_Frozen):
 
     @property
     def text(self) -> str:
-        return "".join(block.text for block in self.content)
+        """All of it, as one text (what was typed, then what was attached to it)."""
+        return "\n\n".join(block.text for block in self.content)
+
+    @property
+    def typed(self) -> str:
+        """What the user typed: the first block (later ones are attachments: files,
+        resources, a hook's added context)."""
+        return self.content[0].text if self.content else ""
 
 
 class AssistantMessage(_Frozen):

@@ -166,7 +166,7 @@ def describe(entry: Entry, width: int = 70) -> str:
     else:
         message = entry.message
         if message.role == "user":
-            text = f"{'you' if message.source != 'steering' else 'steer'}: {message.text}"
+            text = f"{'you' if message.source != 'steering' else 'steer'}: {message.typed}"
         elif message.role == "assistant":
             calls = ", ".join(c.name for c in message.tool_calls)
             text = f"model: {message.text}" + (f" [{calls}]" if calls else "")

@@ -66,13 +66,13 @@ def _message_events(session_id: str, entry: MessageEntry) -> list[Event]:
         if message.source == "steering":
             return [
                 SteeringDelivered(
-                    session_id=session_id, steering_id="", text=message.text, kind="steer", turn=0
+                    session_id=session_id, steering_id="", text=message.typed, kind="steer", turn=0
                 )
             ]
         return [
             PromptReceived(
                 session_id=session_id,
-                text=message.text,
+                text=message.typed,
                 source="follow_up" if message.source == "follow_up" else "user",
             )
         ]

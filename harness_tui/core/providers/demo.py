@@ -59,7 +59,7 @@ def _respond(request: ModelRequest, pace: float) -> Reply:
         default=0,
     )
     first = messages[start]
-    prompt = first.text if isinstance(first, UserMessage) else ""
+    prompt = first.typed if isinstance(first, UserMessage) else ""
     stage = sum(isinstance(m, AssistantMessage) for m in messages[start:])
     last = messages[-1] if messages else None
     steer = last.text if isinstance(last, UserMessage) and last.source == "steering" else None
