@@ -9,6 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from harness_tui.core.models import available_models
 from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
 from harness_tui.core.session import Session
 from harness_tui.web.api import MAX_BODY_BYTES, MAX_PROMPT_CHARS
@@ -207,6 +208,173 @@ async def test_permission_answers_reach_the_waiting_tool() -> None:
         assert touch.runs == 1
 
 
+async def test_models_are_listed_for_a_session_and_switching_applies_at_once_when_idle(
+    tmp_path,
+) -> None:
+    async with web_server() as srv:
+        session, token = await srv.new_session()
+        names = [m.name for m in available_models(session.cwd, session.settings)]
+
+        listed = (await srv.http.get("/api/models", params={"session": session.id})).json()
+        assert listed["session_id"] == session.id and listed["current"] == "scripted"
+        assert [m["name"] for m in listed["models"]] == names
+        assert listed["models"][0] == {
+            "name": "demo",
+            "provider": "scripted",
+            "context_window": 200_000,
+            "price": "free",
+            "key_present": True,
+            "note": "offline demo",
+        }
+        # The server token without a session: the list for the server's own folder.
+        anywhere = (await srv.http.get("/api/models")).json()
+        assert anywhere["session_id"] is None and anywhere["current"] is None
+        assert "demo" in [m["name"] for m in anywhere["models"]]
+        # A session token lists for its own session.
+        own = await srv.http.get("/api/models", headers={"Authorization": f"Bearer {token}"})
+        assert own.json()["session_id"] == session.id
+
+        switched = await srv.http.post(f"/api/model/{session.id}", json={"model": "demo"})
+        assert switched.status_code == 200
+        assert switched.json() == {"model": "demo", "provider": "scripted", "applies": "now"}
+        changed = await wait_for(session.store, lambda e: e.type == "MODEL_CHANGED")
+        assert (changed.model, changed.previous_model) == ("demo", "scripted")
+        assert session.model.name == "demo"
+
+        unknown = await srv.http.post(
+            f"/api/model/{session.id}", json={"model": "gpt-17-imaginary"}
+        )
+        assert unknown.status_code == 422
+        error = unknown.json()["error"]
+        assert error["message"] == "unknown model 'gpt-17-imaginary'"
+        assert "providers: anthropic" in error["hint"]
+
+        for bad, problem in [
+            ({}, "body.model: Field required"),
+            ({"model": ""}, "body.model: String should have at least 1 character"),
+            ({"model": 5}, "body.model: Input should be a valid string"),
+            ({"model": "demo", "now": True}, "body.now: Extra inputs are not permitted"),
+        ]:
+            response = await srv.http.post(f"/api/model/{session.id}", json=bad)
+            assert response.status_code == 422, bad
+            assert response.json()["error"]["message"] == problem
+
+        # A script would be a file on the server's disk, named by the browser.
+        script = tmp_path / "replies.yaml"
+        script.write_text("- text: from a file\n")
+        scripted_file = await srv.http.post(
+            f"/api/model/{session.id}", json={"model": f" scripted:{script}"}
+        )
+        assert scripted_file.status_code == 403
+        assert scripted_file.json()["error"]["code"] == "not_supported"
+        assert session.model.name == "demo"
+        assert [e.type for e in session.store.replay(0)].count("MODEL_CHANGED") == 1
+
+
+async def test_a_model_switch_during_a_run_applies_at_the_next_turn() -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    replies = (reply(Text("first turn"), Wait(gate, reached), ToolCall("Echo", {"text": "x"})),)
+    async with web_server(scripted(*replies, tools=[EchoTool()])) as srv:
+        session, _ = await srv.new_session()
+        started = await srv.http.post(f"/api/query/{session.id}", json={"text": "go"})
+        await reached.wait()
+
+        switched = await srv.http.post(f"/api/model/{session.id}", json={"model": "demo"})
+        assert switched.json() == {"model": "demo", "provider": "scripted", "applies": "next_turn"}
+        assert session.model.name == "scripted"
+        assert "MODEL_CHANGED" not in [e.type for e in session.store.replay(0)]
+
+        gate.set()
+        changed = await wait_for(session.store, lambda e: e.type == "MODEL_CHANGED")
+        assert changed.model == "demo" and changed.run_id == started.json()["run_id"]
+        tool_done = await wait_for(session.store, lambda e: e.type == "TOOL_CALL_COMPLETED")
+        assert tool_done.seq < changed.seq  # after the first turn, before the second
+        turns = [e for e in session.store.replay(0) if e.type == "MESSAGE_COMPLETED"]
+        assert turns[0].seq < changed.seq
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        second = [e for e in session.store.replay(changed.seq) if e.type == "MESSAGE_COMPLETED"]
+        # The second turn was the demo's (its reply after one tool round).
+        assert second[0].turn == 2 and second[0].message.text.startswith("Done looking")
+
+
+async def test_the_mode_switches_and_bypass_only_in_a_session_that_started_in_it() -> None:
+    async with web_server() as srv:
+        session, _ = await srv.new_session()
+        listed = (await srv.http.get("/api/sessions")).json()["sessions"][0]
+        assert listed["modes"] == ["default", "acceptEdits", "plan"]
+
+        switched = await srv.http.post(f"/api/mode/{session.id}", json={"mode": "plan"})
+        assert switched.status_code == 200
+        assert switched.json() == {"mode": "plan", "previous_mode": "default"}
+        changed = await wait_for(session.store, lambda e: e.type == "MODE_CHANGED")
+        assert (changed.mode, changed.previous_mode) == ("plan", "default")
+        assert session.mode == "plan"
+
+        bad = await srv.http.post(f"/api/mode/{session.id}", json={"mode": "yolo"})
+        assert bad.status_code == 422
+        message = bad.json()["error"]["message"]
+        assert message.startswith("body.mode: Input should be")
+        assert all(f"'{mode}'" in message for mode in ("default", "acceptEdits", "plan"))
+        missing = await srv.http.post(f"/api/mode/{session.id}")
+        assert missing.status_code == 422
+
+        bypass = await srv.http.post(f"/api/mode/{session.id}", json={"mode": "bypassPermissions"})
+        assert bypass.status_code == 403
+        assert bypass.json()["error"]["code"] == "forbidden"
+        assert "started in it" in bypass.json()["error"]["message"]
+        assert session.mode == "plan"
+
+        # A session that started in bypassPermissions may go back to it.
+        started, _ = await srv.new_session(mode="bypassPermissions")
+        listed = (await srv.http.get("/api/sessions")).json()["sessions"][1]
+        assert listed["modes"] == ["default", "acceptEdits", "plan", "bypassPermissions"]
+        for mode in ("default", "bypassPermissions"):
+            again = await srv.http.post(f"/api/mode/{started.id}", json={"mode": mode})
+            assert again.status_code == 200, again.text
+        assert started.mode == "bypassPermissions"
+
+
+async def test_pull_back_takes_a_queued_message_out_of_the_queue() -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    replies = (reply(Text("working"), Wait(gate, reached)), reply(Text("done")))
+    async with web_server(scripted(*replies)) as srv:
+        session, _ = await srv.new_session()
+        url = f"/api/pullback/{session.id}"
+        idle = await srv.http.post(url)
+        assert idle.status_code == 404 and idle.json()["error"]["code"] == "nothing_queued"
+
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "start"})
+        await reached.wait()
+        first = (await srv.http.post(f"/api/steer/{session.id}", json={"text": "one"})).json()
+        await srv.http.post(f"/api/steer/{session.id}", json={"text": "two", "kind": "follow_up"})
+
+        taken = await srv.http.post(url, json={"steering_id": first["steering_id"]})
+        assert taken.status_code == 200
+        assert taken.json() == {"steering_id": first["steering_id"], "text": "one", "kind": "steer"}
+        withdrawn = await wait_for(session.store, lambda e: e.type == "STEERING_WITHDRAWN")
+        assert (withdrawn.steering_id, withdrawn.text, withdrawn.reason) == (
+            first["steering_id"],
+            "one",
+            "pulled_back",
+        )
+        gone = await srv.http.post(url, json={"steering_id": first["steering_id"]})
+        assert gone.status_code == 404 and gone.json()["error"]["code"] == "unknown_steering"
+
+        for bad in ({"steering_id": 5}, {"steering_id": ""}, {"id": "x"}):
+            response = await srv.http.post(url, json=bad)
+            assert response.status_code == 422, bad
+            assert response.json()["error"]["message"].startswith("body.")
+
+        newest = await srv.http.post(url)  # no body: the newest
+        assert newest.json()["text"] == "two" and newest.json()["kind"] == "follow_up"
+        assert (await srv.http.post(url, json={})).status_code == 404
+
+        gate.set()
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        assert "STEERING_DELIVERED" not in [e.type for e in session.store.replay(0)]
+        assert [e.type for e in session.store.replay(0)].count("PROMPT_RECEIVED") == 1
+
+
 async def test_events_endpoint_pages_by_seq() -> None:
     async with web_server(scripted(reply(Text("a b c d e f g h")))) as srv:
         session, _ = await srv.new_session()
@@ -281,6 +449,10 @@ async def test_unknown_sessions_routes_and_methods_are_json_errors() -> None:
             ("POST", "/api/steer/ses_missing", {"text": "hi"}),
             ("POST", "/api/cancel/ses_missing", None),
             ("POST", "/api/permission/ses_missing", {"request_id": "r", "decision": "deny"}),
+            ("POST", "/api/model/ses_missing", {"model": "demo"}),
+            ("POST", "/api/mode/ses_missing", {"mode": "plan"}),
+            ("POST", "/api/pullback/ses_missing", None),
+            ("GET", "/api/models?session=ses_missing", None),
             ("GET", "/api/session/ses_missing/events", None),
             ("DELETE", "/api/session/ses_missing", None),
         ]:

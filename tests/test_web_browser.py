@@ -1,6 +1,7 @@
 """The page in a real headless Chromium (Debian's, driven by Playwright): it streams a
 scripted run, shows a tool card complete, steers, cancels, and resyncs after a reload,
-a dropped connection and a gap."""
+a dropped connection and a gap; it switches the mode and the model and pulls back a
+queued message."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import anyio
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
+from harness_tui.core.models import available_models
 from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
 from tests.helpers import GateTool, WriteLikeTool, wait_for
 from tests.web_support import scripted, web_server, words
@@ -96,7 +98,9 @@ async def test_the_page_streams_steers_cancels_and_resyncs(tmp_path: Path) -> No
         await page.press("#prompt", "Enter")
         queued = await wait_for(session.store, lambda e: e.type == "STEERING_QUEUED")
         assert queued.text == "Also check the tests" and queued.kind == "steer"
-        await expect(page.locator("#queue li[data-id]")).to_have_text("steer: Also check the tests")
+        await expect(page.locator("#queue li[data-id] .text")).to_have_text(
+            "steer: Also check the tests"
+        )
         hold.set()
         await expect(page.locator(".user .tag", has_text="steered")).to_have_text(
             re.compile(r"steered \(turn 3\)")
@@ -216,3 +220,81 @@ async def test_permission_questions_are_answered_from_the_page(tmp_path: Path) -
         )
         await expect(page.locator(".assistant .md").last).to_have_text("Touched.")
         assert touch.runs == 1
+
+
+async def test_the_page_pulls_back_a_queued_message_and_switches_mode_and_model(
+    tmp_path: Path,
+) -> None:
+    hold, held = anyio.Event(), anyio.Event()
+    replies = (reply(Text("Working on it."), Wait(hold, held)),)
+    async with web_server(scripted(*replies)) as srv, browser_page(tmp_path) as page:
+        session, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+        # A steer queued while the run is held comes back into the prompt box.
+        await page.fill("#prompt", "Build it")
+        await page.press("#prompt", "Enter")
+        await held.wait()
+        await expect(page.locator("#send")).to_have_text("Steer")
+        await page.click("#model")
+        await page.press("#model-input", "Escape")  # closes the input, does not cancel
+        await expect(page.locator("#model-input")).to_be_hidden()
+        await page.fill("#prompt", "Actually, wait")
+        await page.press("#prompt", "Enter")
+        queued = await wait_for(session.store, lambda e: e.type == "STEERING_QUEUED")
+        item = page.locator(f'#queue li[data-id="{queued.steering_id}"]')
+        await expect(item.locator(".text")).to_have_text("steer: Actually, wait")
+        await expect(page.locator("#prompt")).to_have_value("")
+        await item.locator("button.pull-back").click()
+        withdrawn = await wait_for(session.store, lambda e: e.type == "STEERING_WITHDRAWN")
+        assert withdrawn.steering_id == queued.steering_id and withdrawn.reason == "pulled_back"
+        await expect(page.locator("#queue li[data-id]")).to_have_count(0)
+        await expect(page.locator("#queue .empty")).to_have_text("nothing queued")
+        await expect(page.locator("#prompt")).to_have_value("Actually, wait")
+        hold.set()  # the run ends after its one turn: nothing was left to steer it
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        await expect(page.locator("#run-state")).to_have_text("idle")
+        assert "STEERING_DELIVERED" not in [e.type for e in session.store.replay(0)]
+
+        # The mode select offers what a browser may choose, and follows the events.
+        mode = page.locator("#mode")
+        await expect(mode).to_have_value("default")
+        options = await mode.locator("option").all_inner_texts()
+        assert options == ["default", "acceptEdits", "plan"]  # no bypass: not started in it
+        await page.select_option("#mode", "plan")
+        changed = await wait_for(session.store, lambda e: e.type == "MODE_CHANGED")
+        assert changed.mode == "plan" and session.mode == "plan"
+        await expect(page.locator(".line.notice").last).to_have_text("permission mode: plan")
+        await expect(mode).to_have_attribute("data-mode", "plan")
+        await session.set_mode("acceptEdits")  # changed elsewhere (the TUI of a mirror)
+        await expect(mode).to_have_attribute("data-mode", "acceptEdits")
+        await expect(mode).to_have_value("acceptEdits")
+
+        # The model button opens an input with the picker's list; Esc closes it.
+        model = page.locator("#model")
+        box = page.locator("#model-input")
+        await expect(model).to_have_text("scripted")
+        await model.click()
+        await expect(box).to_be_visible()
+        await expect(box).to_be_focused()
+        names = [m.name for m in available_models(session.cwd, session.settings)]
+        await expect(page.locator("#model-list option")).to_have_count(len(names))
+        await box.press("Escape")
+        await expect(box).to_be_hidden()
+        assert session.model.name == "scripted"
+
+        # An unknown name is refused with the core's message; a known one switches.
+        await model.click()
+        await box.fill("gpt-17-imaginary")
+        await box.press("Enter")
+        await expect(page.locator(".line.error").last).to_contain_text(
+            "unknown model 'gpt-17-imaginary'"
+        )
+        await expect(box).to_be_visible()
+        await box.fill("demo")
+        await box.press("Enter")
+        await wait_for(session.store, lambda e: e.type == "MODEL_CHANGED")
+        await expect(model).to_have_text("demo")
+        await expect(box).to_be_hidden()
+        assert session.model.name == "demo"

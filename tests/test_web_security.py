@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
 from harness_tui.core.session import Session
 from harness_tui.web.auth import AccessKeys
 from harness_tui.web.guard import HostPolicy, split_host
@@ -163,13 +163,20 @@ async def test_a_session_token_opens_its_session_and_nothing_else() -> None:
             assert json.loads(await ws.recv())[0]["session_id"] == a.id
 
         headers = {"Authorization": f"Bearer {token_a}"}
-        for method, path in [
-            ("GET", f"/api/session/{b.id}/events"),
-            ("POST", f"/api/cancel/{b.id}"),
-            ("DELETE", f"/api/session/{b.id}"),
+        for method, path, body in [
+            ("GET", f"/api/session/{b.id}/events", None),
+            ("POST", f"/api/cancel/{b.id}", None),
+            ("DELETE", f"/api/session/{b.id}", None),
+            ("GET", f"/api/models?session={b.id}", None),
+            ("POST", f"/api/model/{b.id}", {"model": "demo"}),
+            ("POST", f"/api/mode/{b.id}", {"mode": "plan"}),
+            ("POST", f"/api/pullback/{b.id}", None),
         ]:
-            response = await srv.http.request(method, path, headers=headers)
+            response = await srv.http.request(method, path, headers=headers, json=body)
             assert response.status_code == 403, path
+            assert response.json()["error"]["message"] == "this token is for another session"
+        assert (b.model.name, b.mode) == ("scripted", "default")
+        assert [e.type for e in b.store.replay(0)] == ["SESSION_STARTED"]
         own = await srv.http.get(f"/api/session/{a.id}/events", headers=headers)
         assert own.status_code == 200
         listing = (await srv.http.get("/api/sessions", headers=headers)).json()
@@ -194,9 +201,11 @@ def test_tokens_are_random_per_start_and_session_tokens_are_derived() -> None:
 async def test_no_response_contains_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", TEST_KEY)
     # A tool that prints the key (as `env` would) is the way it could leak.
+    gate, reached = anyio.Event(), anyio.Event()
     replies = (
         reply(Text("Checking."), ToolCall("Echo", {"text": f"ANTHROPIC_API_KEY={TEST_KEY}"})),
         reply(Text(f'The key is {TEST_KEY}, quoted: "{TEST_KEY}"')),
+        reply(Text("Held."), Wait(gate, reached)),
     )
     async with web_server(scripted(*replies, tools=[EchoTool()])) as srv:
         session, _ = await srv.new_session()
@@ -215,6 +224,27 @@ async def test_no_response_contains_the_api_key(monkeypatch: pytest.MonkeyPatch)
         bodies.append((await srv.http.post("/api/session", json={"model": "nope"})).text)
         bodies.append((await srv.http.post(f"/api/cancel/{session.id}")).text)
         bodies.append((await srv.http.get("/api/sessions", headers={"Authorization": ""})).text)
+        # The model and mode controls, and messages handed back from the queue.
+        script = session.model
+        for path in ("/api/models", f"/api/models?session={session.id}"):
+            bodies.append((await srv.http.get(path)).text)
+        for model in ("nope", "anthropic/nope", "anthropic/claude-sonnet-4-6"):
+            switched = await srv.http.post(f"/api/model/{session.id}", json={"model": model})
+            bodies.append(switched.text)
+        assert switched.json()["applies"] == "now"  # the key is there: the switch is made
+        bodies.append((await srv.http.post(f"/api/mode/{session.id}", json={"mode": "x"})).text)
+        bodies.append((await srv.http.post(f"/api/mode/{session.id}", json={"mode": "plan"})).text)
+        bodies.append((await srv.http.post(f"/api/pullback/{session.id}")).text)
+        await session.set_model(script)  # no network: the held run is the script's
+        await session.submit("hold")
+        await reached.wait()
+        for _ in range(2):
+            await srv.http.post(f"/api/steer/{session.id}", json={"text": f"key: {TEST_KEY}"})
+        pulled = await srv.http.post(f"/api/pullback/{session.id}")
+        assert pulled.json()["text"] == f"key: {MASK}"
+        returned = await srv.http.post(f"/api/cancel/{session.id}")
+        assert returned.json()["returned"][0]["text"] == f"key: {MASK}"
+        bodies += [pulled.text, returned.text]
         assert all(TEST_KEY not in body for body in bodies)
         assert any(MASK in body for body in bodies)  # the leak was there, and was masked
         # The store itself is untouched: redaction is for what leaves the server.

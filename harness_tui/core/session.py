@@ -129,6 +129,9 @@ class Session:
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         self.mode: PermissionMode = _check_mode(mode)
+        #: The mode its SESSION_STARTED reports: a browser may switch to
+        #: bypassPermissions only when the session started in it.
+        self.started_mode: PermissionMode = self.mode
         if max_turns < 1:
             raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
         self.max_turns = max_turns
@@ -299,6 +302,7 @@ class Session:
         if self.persist:
             self._open_log(group)
         resumed = self._resumed
+        self.started_mode = self.mode
         await self.emit(
             SessionStarted,
             cwd=str(self.cwd),

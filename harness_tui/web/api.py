@@ -2,13 +2,19 @@
 
 Every error is JSON of one shape, ``{"error": {"code", "message", "hint"?}}``: 401 no or
 a wrong token, 403 a token for another session (or an action this server does not
-offer), 404 an unknown session or permission request, 409 a query while a run is
-active, 413 a body too large, 422 a malformed or invalid body.
+offer), 404 an unknown session, permission request or queued message, 409 a query while
+a run is active, 413 a body too large, 422 a malformed or invalid body.
+
+What a browser may change: the model (any name the core resolves, except
+``scripted:PATH``, which would have the server read a file the browser names), and the
+permission mode, but ``bypassPermissions`` only in a session that started in it (the
+rule of the TUI's Shift+Tab).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, Query, Request, WebSocket
@@ -18,8 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from harness_tui.core.errors import HarnessError, SessionBusyError
-from harness_tui.core.events import PermissionDecision, PermissionMode
+from harness_tui.core.events import PERMISSION_MODES, PermissionDecision, PermissionMode
+from harness_tui.core.models import available_models
 from harness_tui.core.session import Session
+from harness_tui.core.steering import QueuedMessage
 from harness_tui.web.auth import AccessKeys, Grant
 from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
@@ -56,6 +64,18 @@ class Prompt(_Body):
 
 class SteerMessage(Prompt):
     kind: Literal["steer", "follow_up"] = "steer"
+
+
+class ModelSwitch(_Body):
+    model: str = Field(min_length=1, max_length=1000)
+
+
+class ModeSwitch(_Body):
+    mode: PermissionMode
+
+
+class PullBack(_Body):
+    steering_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class PermissionAnswer(_Body):
@@ -95,9 +115,14 @@ def create_app(
             "mode": session.mode,
             "running": session.running,
             "run_id": session.run_id,
+            "modes": modes_for(session),
             "cwd": str(session.cwd),
             "last_seq": session.store.last_seq,
         }
+
+    def handed_back(item: QueuedMessage) -> dict[str, Any]:
+        """A message back from the queue, its text cleaned of secrets as events are."""
+        return {"steering_id": item.id, "text": feeds.redact(item.text), "kind": item.kind}
 
     @app.get("/", include_in_schema=False)
     async def page() -> Response:
@@ -154,8 +179,75 @@ def create_app(
         returned = await session.cancel()
         return {
             "cancelled": was_running,
-            "returned": [{"steering_id": m.id, "text": m.text, "kind": m.kind} for m in returned],
+            "returned": [handed_back(m) for m in returned],
         }
+
+    @app.post("/api/pullback/{session_id}")
+    async def pull_back(
+        request: Request, session_id: str, body: Annotated[PullBack | None, Body()] = None
+    ) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        wanted = body.steering_id if body else None
+        item = await session.pull_back(wanted)
+        if item is None:
+            if wanted is None:
+                raise ApiError(404, "nothing_queued", "no message is queued")
+            raise ApiError(
+                404,
+                "unknown_steering",
+                f"no queued message {wanted!r}",
+                "it may have been delivered or pulled back already",
+            )
+        return handed_back(item)
+
+    @app.get("/api/models")
+    async def list_models(
+        request: Request, session: Annotated[str | None, Query(max_length=200)] = None
+    ) -> dict[str, Any]:
+        grant: Grant = request.state.grant
+        target = session if session is not None else grant.session_id
+        # The server token without ?session=: the list for the server's own folder,
+        # which is where a new session starts (before its plugins add models).
+        found = open_session(request, target) if target is not None else None
+        models = available_models(found.cwd, found.settings) if found else available_models()
+        return {
+            "session_id": found.id if found else None,
+            "current": found.model.name if found else None,
+            "models": [asdict(m) for m in models],
+        }
+
+    @app.post("/api/model/{session_id}")
+    async def switch_model(request: Request, session_id: str, body: ModelSwitch) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        if body.model.strip().startswith("scripted:"):
+            raise ApiError(
+                403,
+                "not_supported",
+                "a scripted model cannot be chosen from a browser",
+                "GET /api/models lists the models to choose from",
+            )
+        later = session.running  # set_model decides on this, with no await in between
+        choice = await session.set_model(body.model)  # an unknown model: 422 from the core
+        return {
+            "model": choice.name,
+            "provider": choice.provider,
+            "applies": "next_turn" if later else "now",
+        }
+
+    @app.post("/api/mode/{session_id}")
+    async def switch_mode(request: Request, session_id: str, body: ModeSwitch) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        if body.mode not in modes_for(session):
+            raise ApiError(
+                403,
+                "forbidden",
+                "bypassPermissions can be chosen here only in a session that started in it",
+                "start the session with --mode bypassPermissions (or POST /api/session "
+                'with "mode": "bypassPermissions")',
+            )
+        previous = session.mode
+        await session.set_mode(body.mode)
+        return {"mode": session.mode, "previous_mode": previous}
 
     @app.post("/api/permission/{session_id}")
     async def answer_permission(
@@ -223,6 +315,15 @@ def create_app(
         hosts=hosts,
         max_body=MAX_BODY_BYTES,
     )
+
+
+def modes_for(session: Session) -> list[str]:
+    """The permission modes a browser may choose for ``session``."""
+    return [
+        mode
+        for mode in PERMISSION_MODES
+        if mode != "bypassPermissions" or session.started_mode == "bypassPermissions"
+    ]
 
 
 def _since(raw: str | None, last_seq: int) -> int:

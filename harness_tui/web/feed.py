@@ -186,14 +186,15 @@ class FeedRegistry:
         window: int = LAG_WINDOW,
     ) -> None:
         self._group = group
-        self._redact = redact
+        #: Cleans secrets out of any text that leaves the server.
+        self.redact = redact
         self._window = window
         self._feeds: dict[str, SessionFeed] = {}
 
     def get(self, session: Session) -> SessionFeed:
         feed = self._feeds.get(session.id)
         if feed is None or (feed.ended and not session.store.closed):
-            feed = SessionFeed(session, self._redact, window=self._window)
+            feed = SessionFeed(session, self.redact, window=self._window)
             self._feeds[session.id] = feed
             self._group.start_soon(self._follow, feed)
         return feed

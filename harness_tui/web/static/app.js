@@ -16,10 +16,12 @@
     send: $("send"), followUp: $("follow-up"), cancel: $("cancel"), conn: $("conn"),
     model: $("model"), mode: $("mode"), runState: $("run-state"), usage: $("usage"),
     picker: $("session-picker"), newSession: $("new-session"),
+    modelInput: $("model-input"), modelList: $("model-list"),
   };
 
   let sessionId = null;
   let canCreate = false;
+  const summaries = new Map(); // session id -> its summary from the API (modes, ...)
   let lastSeq = 0;
   let early = new Map();       // seq -> event that came before a missing range was filled
   let gapChain = Promise.resolve();
@@ -371,16 +373,36 @@
     }
   }
 
+  // The mode select offers what the server lets a browser choose (bypassPermissions
+  // only in a session that started in it), and always shows the current mode.
+  function showMode(mode) {
+    const summary = summaries.get(sessionId);
+    const modes = summary ? [...summary.modes] : ["default", "acceptEdits", "plan"];
+    if (!modes.includes(mode)) modes.push(mode);
+    ui.mode.replaceChildren(...modes.map((m) => { const o = el("option", "", m); o.value = m; return o; }));
+    ui.mode.value = mode;
+    ui.mode.dataset.mode = mode;
+    ui.mode.hidden = false;
+  }
+
+  function pullBackButton(steeringId) {
+    const button = el("button", "pull-back", "pull back");
+    button.type = "button";
+    button.title = "back into the prompt box (Alt+Up: the newest)";
+    button.addEventListener("click", () => pullBack(steeringId));
+    return button;
+  }
+
   const HANDLERS = {
     SESSION_STARTED(e) {
       ui.model.textContent = e.model;
-      ui.mode.textContent = e.permission_mode;
-      ui.model.title = `model · ${e.cwd}`;
+      ui.model.title = `model · ${e.cwd} (click to switch)`;
+      showMode(e.permission_mode);
     },
     SESSION_ENDED() { setRunning(false); },
     NOTICE(e) { line(e.level === "warning" ? "warning" : "notice", e.message); },
     MODEL_CHANGED(e) { ui.model.textContent = e.model; line("notice", `model: ${e.model}`); },
-    MODE_CHANGED(e) { ui.mode.textContent = e.mode; line("notice", `permission mode: ${e.mode}`); },
+    MODE_CHANGED(e) { showMode(e.mode); line("notice", `permission mode: ${e.mode}`); },
     PROMPT_RECEIVED(e) {
       currentRun = e.run_id;
       setRunning(true);
@@ -438,7 +460,9 @@
     PLAN_GENERATED(e) { showPlan(e.entries); },
     PLAN_UPDATED(e) { showPlan(e.entries); },
     STEERING_QUEUED(e) {
-      const item = ui.queue.appendChild(el("li", "", `${e.kind === "follow_up" ? "follow-up" : "steer"}: ${e.text}`));
+      const item = ui.queue.appendChild(el("li"));
+      item.appendChild(el("span", "text", `${e.kind === "follow_up" ? "follow-up" : "steer"}: ${e.text}`));
+      item.appendChild(pullBackButton(e.steering_id));
       item.dataset.id = e.steering_id;
       refreshQueue();
     },
@@ -538,6 +562,73 @@
     }
   }
 
+  // A queued message back into the prompt box (the newest when `steeringId` is null);
+  // it leaves the queue on the STEERING_WITHDRAWN event, in every page showing it.
+  async function pullBack(steeringId) {
+    if (!sessionId) return;
+    try {
+      const body = steeringId ? { steering_id: steeringId } : undefined;
+      const item = await api("POST", `/api/pullback/${encodeURIComponent(sessionId)}`, body);
+      const current = ui.prompt.value.trimEnd();
+      ui.prompt.value = current ? `${current}\n${item.text}` : item.text;
+      ui.prompt.focus();
+    } catch (error) {
+      line("error", `could not pull back: ${error.message}`, error.hint);
+    }
+  }
+
+  async function switchMode() {
+    const wanted = ui.mode.value;
+    try {
+      await api("POST", `/api/mode/${encodeURIComponent(sessionId)}`, { mode: wanted });
+    } catch (error) {
+      ui.mode.value = ui.mode.dataset.mode;  // the header shows the session's mode
+      line("error", `could not switch the mode: ${error.message}`, error.hint);
+    }
+  }
+
+  function closeModelInput() {
+    ui.modelInput.hidden = true;
+    ui.modelInput.value = "";
+  }
+
+  async function openModelInput() {
+    if (!sessionId) return;
+    if (!ui.modelInput.hidden) { closeModelInput(); return; }
+    ui.modelInput.hidden = false;
+    ui.modelInput.focus();
+    try {
+      const listing = await api("GET", `/api/models?session=${encodeURIComponent(sessionId)}`);
+      ui.modelList.replaceChildren(...listing.models.map((m) => {
+        const option = el("option");
+        option.value = m.name;
+        option.label = [m.provider, m.price, m.key_present ? "" : m.note].filter(Boolean).join(" · ");
+        return option;
+      }));
+    } catch (error) {
+      line("error", `could not list the models: ${error.message}`, error.hint);
+    }
+  }
+
+  // The header changes on the MODEL_CHANGED event (at once, or at the next turn of a run).
+  async function switchModel() {
+    const name = ui.modelInput.value.trim();
+    if (!name) { closeModelInput(); return; }
+    try {
+      const result = await api("POST", `/api/model/${encodeURIComponent(sessionId)}`, { model: name });
+      closeModelInput();
+      if (result.applies === "next_turn") line("notice", `model ${result.model} from the next turn`);
+    } catch (error) {
+      line("error", `could not switch the model: ${error.message}`, error.hint);
+    }
+  }
+
+  ui.model.addEventListener("click", openModelInput);
+  ui.modelInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); switchModel(); }
+    if (event.key === "Escape") { event.stopPropagation(); closeModelInput(); }
+  });
+  ui.mode.addEventListener("change", switchMode);
   ui.send.addEventListener("click", () => send("auto"));
   ui.followUp.addEventListener("click", () => send("follow_up"));
   ui.cancel.addEventListener("click", cancel);
@@ -545,6 +636,9 @@
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       send(event.altKey ? "follow_up" : "auto");
+    } else if (event.key === "ArrowUp" && event.altKey && ui.queue.querySelector("li[data-id]")) {
+      event.preventDefault();
+      pullBack(null);
     }
   });
   document.addEventListener("keydown", (event) => {
@@ -554,6 +648,7 @@
   // --- sessions ----------------------------------------------------------------------
 
   function addChoice(session) {
+    summaries.set(session.id, session);
     const option = el("option", "", `${session.id.slice(0, 12)} · ${session.model}`);
     option.value = session.id;
     ui.picker.appendChild(option);
@@ -576,6 +671,10 @@
     ui.queue.replaceChildren();
     refreshQueue();
     ui.usage.textContent = "";
+    closeModelInput();
+    const summary = summaries.get(id);
+    if (summary) showMode(summary.mode);  // until the events say otherwise
+    else ui.mode.hidden = true;
     ui.picker.value = id;
     const url = new URL(location.href);
     url.searchParams.set("session", id);
@@ -598,6 +697,7 @@
       return;
     }
     canCreate = listing.can_create;
+    for (const session of listing.sessions) summaries.set(session.id, session);
     if (listing.scope === "all") {
       ui.picker.hidden = false;
       listing.sessions.forEach(addChoice);
