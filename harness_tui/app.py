@@ -594,8 +594,8 @@ class HarnessApp(App[None]):
 
     @property
     def _bypass_allowed(self) -> bool:
-        first = self.session.store.replay(0, 1)
-        return bool(first) and getattr(first[0], "permission_mode", "") == "bypassPermissions"
+        """Shift+Tab reaches bypassPermissions only in a session started in it."""
+        return self.session.started_mode == "bypassPermissions"
 
     def action_help(self) -> None:
         keys = [
