@@ -54,7 +54,7 @@ class _Body(BaseModel):
 
 
 class NewSession(_Body):
-    model: str | None = Field(None, max_length=1000)
+    model: str | None = Field(default=None, max_length=1000)
     mode: PermissionMode | None = None
 
 

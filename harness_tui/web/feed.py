@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 
 import anyio
@@ -104,7 +104,7 @@ class SessionFeed:
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
 
-    async def frames(self, cursor: int, deflate: bool = False) -> AsyncIterator[str | bytes]:
+    async def frames(self, cursor: int, deflate: bool = False) -> AsyncGenerator[str | bytes, None]:
         """The frames for one reader that has seen up to ``cursor``, until the session
         ends: JSON text, or with ``deflate`` that text zlib-compressed (compressed once
         for every reader at the same position). Between rings a reader sends at most

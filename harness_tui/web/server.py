@@ -37,7 +37,7 @@ DEFAULT_HOST = "127.0.0.1"
 #: Largest message a browser may send on the WebSocket (it only sends pings).
 WS_MAX_MESSAGE_BYTES = 64 * 1024
 #: How long open connections get to finish when the server stops.
-GRACEFUL_STOP_S = 3.0
+GRACEFUL_STOP_S = 3  # seconds (uvicorn takes whole seconds)
 
 
 class WebServerError(HarnessError):
