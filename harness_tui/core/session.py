@@ -82,7 +82,7 @@ from harness_tui.core.session_files import SavedSession, load_session, session_p
 from harness_tui.core.session_log import SessionInUse, SessionLog
 from harness_tui.core.session_records import Entry, SessionHeader
 from harness_tui.core.session_tree import EntryTree, History, loose_ends
-from harness_tui.core.settings import Settings, load_settings
+from harness_tui.core.settings import Settings, load_settings, restrictions_of_project
 from harness_tui.core.skills import Skill, SkillTool
 from harness_tui.core.steering import QueuedMessage, SteeringQueue
 from harness_tui.core.system_prompt import build_system_prompt
@@ -840,6 +840,10 @@ class Session:
     def _configure(self, settings: Settings) -> list[str]:
         """Take permission rules and hooks from ``settings``; the problems found."""
         ruleset = rules_from_settings(settings, self.cwd)
+        if not self.trusted:  # the project's deny and ask rules hold all the same
+            restricting = rules_from_settings(restrictions_of_project(self.cwd), self.cwd)
+            ruleset.rules += restricting.rules
+            ruleset.problems += restricting.problems
         matchers, hook_problems = hooks_from_settings(settings, self.cwd)
         self.settings = settings
         self.permission_engine.ruleset = ruleset

@@ -103,6 +103,30 @@ def load_settings(cwd: Path, *, include_project: bool = True) -> Settings:
     return settings
 
 
+def restrictions_of_project(cwd: Path) -> Settings:
+    """Only the ``deny`` and ``ask`` permission rules of the project's settings files:
+    what an untrusted folder may still say. They can only make the agent ask more or do
+    less, so they apply before the folder is trusted (its hooks, allow rules, models and
+    servers do not)."""
+    every = load_settings(cwd, include_project=True)
+    project = tuple(
+        str(path) for path, scope, _ in settings_paths(cwd, include_project=True) if scope != "user"
+    )
+    # The user's files were read (and their problems told) without the project's.
+    kept = Settings(problems=[p for p in every.problems if p.startswith(project)])
+    for source in every.files:
+        if source.scope == "user":
+            continue
+        section = source.data.get("permissions")
+        if not isinstance(section, dict):
+            continue
+        restricting = {k: v for k, v in section.items() if k in ("deny", "ask")}
+        if restricting:
+            data = {"permissions": restricting}
+            kept.files.append(SettingsFile(source.path, source.scope, source.claude, data))
+    return kept
+
+
 def _read(path: Path, problems: list[str]) -> dict[str, Any] | None:
     try:
         text = path.read_text(encoding="utf-8")
