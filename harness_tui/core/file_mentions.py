@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_tui.core.tools.base import input_path
+from harness_tui.core.tools.files import MAX_READ_BYTES, is_binary
 
 #: ``@path`` or ``@"path with spaces"``, not inside a word (``a@b.c`` is an address).
 MENTION = re.compile(r'(?<![\w@/])@(?:"([^"\n]+)"|([^\s"]+))')
-#: Larger files are not attached whole (the agent can read them in parts).
-MAX_FILE_BYTES = 256 * 1024
+#: Larger files are not attached whole (the agent can read them in parts), as ``Read``
+#: does not read them whole.
+MAX_FILE_BYTES = MAX_READ_BYTES
 #: All attachments of one prompt together.
 MAX_TOTAL_CHARS = 200_000
 #: Entries of a mentioned folder listed.
@@ -115,7 +117,7 @@ def _file(path: Path) -> tuple[str, str | None, str]:
         data = path.read_bytes()
     except OSError as exc:
         return "", f"cannot read it ({exc.strerror or exc})", ""
-    if b"\0" in data[:8192]:
+    if is_binary(data):
         return "", "it is a binary file (ask the agent to look at it with a tool)", ""
     text = data.decode("utf-8", errors="replace")
     return text, None, _count(len(text.splitlines()), "line")

@@ -302,7 +302,6 @@ class Session:
         if self.persist:
             self._open_log(group)
         resumed = self._resumed
-        self.started_mode = self.mode
         await self.emit(
             SessionStarted,
             cwd=str(self.cwd),

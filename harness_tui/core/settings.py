@@ -85,8 +85,12 @@ def settings_paths(cwd: Path, *, include_project: bool) -> list[tuple[Path, Scop
 
 def load_settings(cwd: Path, *, include_project: bool = True) -> Settings:
     """Read every settings file that exists; never raises for a bad file."""
+    return _load(settings_paths(cwd, include_project=include_project))
+
+
+def _load(files: list[tuple[Path, Scope, bool]]) -> Settings:
     settings = Settings()
-    for path, scope, claude in settings_paths(cwd, include_project=include_project):
+    for path, scope, claude in files:
         data = _read(path, settings.problems)
         if data is None:
             continue
@@ -108,15 +112,10 @@ def restrictions_of_project(cwd: Path) -> Settings:
     what an untrusted folder may still say. They can only make the agent ask more or do
     less, so they apply before the folder is trusted (its hooks, allow rules, models and
     servers do not)."""
-    every = load_settings(cwd, include_project=True)
-    project = tuple(
-        str(path) for path, scope, _ in settings_paths(cwd, include_project=True) if scope != "user"
-    )
-    # The user's files were read (and their problems told) without the project's.
-    kept = Settings(problems=[p for p in every.problems if p.startswith(project)])
-    for source in every.files:
-        if source.scope == "user":
-            continue
+    # Only the project's own files: the user's are read (and their problems told) anyway.
+    project = _load([f for f in settings_paths(cwd, include_project=True) if f[1] != "user"])
+    kept = Settings(problems=project.problems)
+    for source in project.files:
         section = source.data.get("permissions")
         if not isinstance(section, dict):
             continue

@@ -47,7 +47,8 @@ def _shown(path: Path, ctx: ToolContext) -> str:
         return str(path)
 
 
-def _is_binary(head: bytes) -> bool:
+def is_binary(head: bytes) -> bool:
+    """A NUL byte in the first ``SNIFF_BYTES``: not text to show."""
     return b"\0" in head[:SNIFF_BYTES]
 
 
@@ -61,7 +62,7 @@ def read_text(path: Path) -> str:
         raise FileProblem(f"{path} is a folder, not a file; list it with Glob or Bash") from None
     except OSError as exc:
         raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
-    if _is_binary(data):
+    if is_binary(data):
         raise FileProblem(f"{path} is a binary file ({len(data):,} bytes); it cannot be shown")
     try:
         return data.decode("utf-8")
@@ -176,7 +177,7 @@ class ReadTool(Tool):
     def _lines(path: Path, offset: int, limit: int) -> tuple[list[str], int, int]:
         """Lines ``offset``..``offset+limit-1``, the file's line count, lines cut."""
         with open(path, "rb") as handle:
-            if _is_binary(handle.read(SNIFF_BYTES)):
+            if is_binary(handle.read(SNIFF_BYTES)):
                 raise FileProblem(f"{path} is a binary file; it cannot be shown")
             handle.seek(0)
             wanted: list[str] = []
