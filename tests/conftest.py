@@ -48,3 +48,32 @@ def _no_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def plugins_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HARNESS_PLUGINS", raising=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Name every skipped test loudly; under ``HARNESS_STRICT_SKIPS=1`` (set by ``.ci/run``)
+    a skip fails the run, because CI installs every part the tests need."""
+    import os
+
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.write_sep("!", f"{len(skipped)} test(s) SKIPPED: a part they need is missing")
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        terminalreporter.write_line(f"  {report.nodeid}: {reason}")
+    if os.environ.get("HARNESS_STRICT_SKIPS") == "1":
+        terminalreporter.write_line(
+            "HARNESS_STRICT_SKIPS=1: skipped tests fail this run (.ci/run installs their parts)"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import os
+
+    if os.environ.get("HARNESS_STRICT_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped and exitstatus == 0:
+        session.exitstatus = 1
