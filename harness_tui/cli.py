@@ -352,8 +352,11 @@ def _list_sessions(args: argparse.Namespace) -> int:
         print(f"no saved sessions{where}", file=sys.stderr)
         return 0
     for info in sessions:
-        folder = f"  {info.cwd}" if args.all else ""
+        folder = f"  {info.cwd or '(folder unknown)'}" if args.all else ""
         print(f"{info.session_id}  {info.label(50)}{folder}")
+    for info in sessions:  # what was recovered, where the output is not parsed
+        if info.damaged:
+            print(f"{PROG}: {info.path}: {info.damaged}", file=sys.stderr)
     return 0
 
 
