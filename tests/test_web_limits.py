@@ -115,4 +115,5 @@ async def test_queued_messages_are_capped_per_session(kind: str) -> None:
 def test_a_bad_max_sessions_is_one_clear_error(value: str) -> None:
     result = harness("serve", "--max-sessions", value, "--port", "0")
     assert result.returncode == 2
-    assert "--max-sessions" in result.stderr and "Traceback" not in result.stderr
+    assert "argument --max-sessions: " in result.stderr and "Traceback" not in result.stderr
+    assert "at least 1" in result.stderr or "not a whole number" in result.stderr
