@@ -135,6 +135,13 @@ def build_serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", help="model for new sessions (default: as for the TUI)")
     parser.add_argument("--mode", choices=MODES, help="permission mode for new sessions")
+    parser.add_argument(
+        "--max-sessions",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="live sessions at most; creating another is refused until one is closed (default: 8)",
+    )
     return parser
 
 
@@ -352,8 +359,11 @@ def _list_sessions(args: argparse.Namespace) -> int:
         print(f"no saved sessions{where}", file=sys.stderr)
         return 0
     for info in sessions:
-        folder = f"  {info.cwd}" if args.all else ""
+        folder = f"  {info.cwd or '(folder unknown)'}" if args.all else ""
         print(f"{info.session_id}  {info.label(50)}{folder}")
+    for info in sessions:  # what was recovered, where the output is not parsed
+        if info.damaged:
+            print(f"{PROG}: {info.path}: {info.damaged}", file=sys.stderr)
     return 0
 
 
@@ -424,6 +434,7 @@ def _serve(args: argparse.Namespace) -> int:
             model=getattr(model, "name", model),  # by name: each session resolves its own
             mode=mode,
             notices=notices,
+            **({"max_sessions": args.max_sessions} if args.max_sessions else {}),
         )
     except BaseException as exc:  # unwrapped below; re-raised unless it is ours
         error = exc

@@ -1,18 +1,29 @@
 """``harness-tui -p``: one prompt, no TUI. The output is a subscriber of the session's
 event store like every other view.
 
-Exit codes: 0 success; 1 the run ended on an error; 3 a tool or the prompt was denied;
-130 cancelled (Ctrl+C); 141 the reader of stdout went away (the run is cancelled).
-Bad invocations exit 2 before a run starts (see ``cli``).
+Exit codes: 0 success; 1 the run ended on an error; 3 something was refused — a tool
+call (by a deny rule, plan mode, a permission question nobody is there to answer, a
+PreToolUse hook; the session's or a sub-agent's) or the prompt (a UserPromptSubmit hook),
+even when the run then went on to succeed; 130 cancelled (Ctrl+C); 141 the reader of
+stdout went away (the run is cancelled). Bad invocations exit 2 before a run starts (see
+``cli``).
+
+Each refusal is named, as the events tell it (``Refusals``): json adds Claude Code's
+``permission_denials`` (``tool_name``, ``tool_use_id``, ``tool_input``, plus
+``parent_tool_use_id`` and ``reason``) to the final event, and ``prompt_denial`` when the
+prompt was blocked; text prints ``denied: Tool(what): why`` on stderr for each; in
+stream-json the ``TOOL_CALL_FAILED`` events of kind ``denied`` carry the reason in
+``details.reason`` (the stream still ends with the run's last event).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 from contextlib import aclosing
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import anyio
 
@@ -22,10 +33,12 @@ from harness_tui.core.events import (
     Event,
     HookDenied,
     Notice,
-    PermissionResolved,
     Retrying,
     RunCancelled,
     RunCompleted,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallStarted,
 )
 from harness_tui.core.session import Session
 
@@ -75,7 +88,7 @@ class _Printer:
         self.out = out
         self.err = err
         self.final: RunCompleted | RunCancelled | None = None
-        self.denied = False
+        self.refusals = Refusals()
         self.output_gone = False
 
     def show(self, event: Event) -> bool:
@@ -89,10 +102,7 @@ class _Printer:
         return not self.output_gone
 
     def _show(self, event: Event) -> None:
-        if isinstance(event, PermissionResolved) and event.decision == "deny":
-            self.denied = True
-        if isinstance(event, HookDenied):
-            self.denied = True
+        denial = self.refusals.see(event)
         if isinstance(event, RunCompleted | RunCancelled):
             self.final = event
         if self.format == "stream-json" and not self.output_gone:
@@ -100,7 +110,11 @@ class _Printer:
             self.out.flush()
         elif isinstance(event, Notice):
             self.err.write(f"harness-tui: {event.message}\n")
-        elif isinstance(event, HookDenied):
+        elif denial is not None:
+            call = call_text(denial["tool_name"], denial["tool_input"])
+            self.err.write(f"harness-tui: denied: {call}: {_one_line(denial['reason'])}\n")
+        elif isinstance(event, HookDenied) and event.hook_event != "PreToolUse":
+            # (a PreToolUse block is said by the denied call's own line)
             self.err.write(f"harness-tui: {event.hook_event} hook blocked: {event.reason}\n")
         elif isinstance(event, Error):
             hint = f" ({event.hint})" if event.hint else ""
@@ -123,7 +137,11 @@ class _Printer:
         if final is None or self.format == "stream-json" or self.output_gone:
             return
         if self.format == "json":
-            self.out.write(final.model_dump_json() + "\n")
+            data = final.model_dump(mode="json")
+            data["permission_denials"] = self.refusals.denials
+            if self.refusals.prompt is not None:
+                data["prompt_denial"] = self.refusals.prompt
+            self.out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
         elif isinstance(final, RunCancelled):
             self.err.write("harness-tui: cancelled\n")
         elif final.result:
@@ -139,9 +157,67 @@ class _Printer:
             return EXIT_CANCELLED
         if final.is_error:
             return EXIT_ERROR
-        if self.denied:
+        if self.refusals:
             return EXIT_DENIED
         return EXIT_OK
+
+
+class Refusals:
+    """What a run refused, from its events: each tool call that failed as ``denied``
+    (whatever denied it: the executor's gate runs hooks, rules, the mode and the
+    question, and the gate of a sub-agent is its parent's), and a prompt blocked by a
+    ``UserPromptSubmit`` hook. Other hooks' blocks are no refusals (a ``Stop`` block asks
+    for more work, a ``PostToolUse`` block is feedback on a call that ran)."""
+
+    def __init__(self) -> None:
+        self._inputs: dict[str, dict[str, Any]] = {}
+        #: Claude Code's ``permission_denials`` entries, plus the reason.
+        self.denials: list[dict[str, Any]] = []
+        self.prompt: dict[str, Any] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.denials) or self.prompt is not None
+
+    def see(self, event: Event) -> dict[str, Any] | None:
+        """Take note of ``event``; the denial it reports, if it reports one."""
+        if isinstance(event, ToolCallStarted):
+            self._inputs[event.tool_call_id] = event.input
+        elif isinstance(event, ToolCallCompleted):
+            self._inputs.pop(event.tool_call_id, None)
+        elif isinstance(event, ToolCallFailed):
+            tool_input = self._inputs.pop(event.tool_call_id, {})
+            if event.kind == "denied":
+                denial = {
+                    "tool_name": event.tool_name,
+                    "tool_use_id": event.tool_call_id,
+                    "tool_input": tool_input,
+                    "parent_tool_use_id": event.parent_tool_call_id,
+                    "reason": str(event.details.get("reason") or event.error),
+                }
+                self.denials.append(denial)
+                return denial
+        elif isinstance(event, HookDenied) and event.hook_event == "UserPromptSubmit":
+            self.prompt = {"hook": event.hook, "reason": event.reason}
+        return None
+
+
+#: The input field that says best what a call does, in the order looked for.
+_SHOWN_FIELDS = ("command", "file_path", "notebook_path", "path", "pattern", "url", "query")
+
+
+def call_text(tool_name: str, tool_input: dict[str, Any], width: int = 100) -> str:
+    """``Bash(rm -rf build)``: a call as one short line."""
+    shown = next((v for k in _SHOWN_FIELDS if isinstance(v := tool_input.get(k), str) and v), None)
+    if shown is None:
+        shown = json.dumps(tool_input, ensure_ascii=False) if tool_input else ""
+    shown = _one_line(shown)
+    if len(shown) > width:
+        shown = shown[: width - 1] + "…"
+    return f"{tool_name}({shown})"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _silence(stream: IO[str]) -> None:

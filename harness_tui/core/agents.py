@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Notice, PermissionMode, SubagentCompleted, SubagentStarted
 from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
+from harness_tui.core.frontmatter_fields import Fields
 from harness_tui.core.loop import AgentLoop, RunOutcome
 from harness_tui.core.messages import Message, TokenUsage, UserMessage
 from harness_tui.core.providers.base import ModelRequest, Provider
@@ -153,15 +154,24 @@ def load_agent_file(path: Path, source: str | None = None) -> tuple[AgentDefinit
     warnings = list(doc.warnings)
     for unknown in sorted(set(meta) - KNOWN_FIELDS):
         warnings.append(f"{path}: unknown field {unknown!r} ignored")
+    fields = Fields(doc, warnings)
+    description = fields.text("description", skip="skipped (the model chooses agents by it)")
+    # An unreadable tools list must not become "every tool": the agent is not loaded.
+    tools = fields.names("tools", skip="skipped (its tools cannot be told)")
+    model = fields.text("model", skip=None)  # wrong: ignored, it runs on the parent's
+    fields.text("color")
     try:
+        if fields.stops:
+            raise HarnessError("; ".join(fields.stops))
         agent = make_agent(
             meta.get("name"),
-            meta.get("description"),
+            description if description is not None else meta.get("description"),
             doc.body,
-            tools=meta.get("tools"),
-            model=meta.get("model"),
+            tools=tools,
+            model=model,
             where=str(path),
             source=source or str(path),
+            lines=doc.field_lines,
         )
     except HarnessError as exc:
         # The front matter was not YAML: that is the likelier cause; say both.
@@ -178,19 +188,26 @@ def make_agent(
     model: Any = None,
     where: str,
     source: str,
+    lines: Mapping[str, int] | None = None,
 ) -> AgentDefinition:
-    """A validated definition; raises ``HarnessError`` saying which field is wrong."""
+    """A validated definition; raises ``HarnessError`` saying which field is wrong (on
+    which line, when ``lines`` tells the line of each field)."""
+
+    def at(key: str) -> str:
+        line = (lines or {}).get(key)
+        return f"{where}: line {line}: {key}" if line else f"{where}: {key}"
+
     if not isinstance(name, str) or not _NAME.match(name):
         raise HarnessError(
-            f"{where}: name: {name!r} is not a usable agent name (letters, digits, '-', "
-            "'_', '.'; at most 64)"
+            f"{at('name')}: {name!r} is not a usable agent name (letters, digits, '-', "
+            "'_', '.'; at most 64); skipped"
         )
     if not isinstance(description, str) or not description.strip():
         raise HarnessError(f"{where}: description: required (when to use this agent)")
     if not isinstance(system_prompt, str) or not system_prompt.strip():
         raise HarnessError(f"{where}: the agent has no system prompt (the body is empty)")
     if model is not None and not isinstance(model, str):
-        raise HarnessError(f"{where}: model: must be a model name, an alias or 'inherit'")
+        raise HarnessError(f"{at('model')}: must be a model name, an alias or 'inherit'")
     return AgentDefinition(
         name=name,
         description=" ".join(description.split()),

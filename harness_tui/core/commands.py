@@ -21,10 +21,10 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness_tui.core import paths
-from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
+from harness_tui.core.frontmatter import FrontmatterError, read_markdown
+from harness_tui.core.frontmatter_fields import Fields
 
 #: Built-in commands of the TUI (SPEC section 8): a custom command cannot take these.
 BUILTIN_NAMES = frozenset(
@@ -131,22 +131,23 @@ def _load(path: Path, source: str, problems: list[str]) -> SlashCommand | None:
         problems.append(str(exc))
         return None
     problems.extend(doc.warnings)
-    meta = doc.meta
-    for unknown in sorted(set(meta) - KNOWN_FIELDS):
-        problems.append(f"{path}: unknown field {unknown!r} ignored")
-    description = _text(meta.get("description")) or _first_line(doc.body) or f"/{name}"
     if not doc.body.strip():
         problems.append(f"{path}: the command has no prompt (the body is empty); skipped")
         return None
+    for unknown in sorted(set(doc.meta) - KNOWN_FIELDS):
+        problems.append(f"{path}: unknown field {unknown!r} ignored")
+    # A wrong field is ignored: the command still runs, described by its first line, on
+    # the session's model, and granting nothing (its tools ask as usual).
+    fields = Fields(doc, problems)
     return SlashCommand(
         name=name,
-        description=description,
+        description=fields.text("description") or _first_line(doc.body) or f"/{name}",
         body=doc.body.strip(),
         path=path,
         source=source,
-        argument_hint=_text(meta.get("argument-hint")),
-        model=_text(meta.get("model")),
-        allowed_tools=as_name_list(meta.get("allowed-tools")) or (),
+        argument_hint=fields.text("argument-hint", lists=True),
+        model=fields.text("model"),
+        allowed_tools=fields.names("allowed-tools") or (),
     )
 
 
@@ -181,13 +182,6 @@ def expand_command(command: SlashCommand, arguments: str) -> Expansion:
         allowed_tools=command.allowed_tools,
         source=command.source,
     )
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _first_line(body: str) -> str:

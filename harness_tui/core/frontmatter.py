@@ -24,6 +24,7 @@ from harness_tui.core.yaml_source import YamlError, parse_yaml
 #: Larger files are not read (a definition file, not a data file).
 MAX_FILE_BYTES = 1_000_000
 _PLAIN_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]*(.*)$")
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z0-9_-]+)[ \t]*:")
 
 
 class FrontmatterError(ValueError):
@@ -37,6 +38,8 @@ class MarkdownDoc:
     body: str
     #: Problems that did not stop the file from loading.
     warnings: list[str] = field(default_factory=list)
+    #: The line of the file each top-level field starts on (for messages).
+    field_lines: dict[str, int] = field(default_factory=dict)
 
 
 def read_markdown(path: Path) -> MarkdownDoc:
@@ -78,7 +81,12 @@ def parse_markdown(text: str, path: Path) -> MarkdownDoc:
         data = {}
     if not isinstance(data, dict):
         raise FrontmatterError(f"{path}: line 2: the front matter must be a mapping of fields")
-    return MarkdownDoc(path, {str(k): v for k, v in data.items()}, body, warnings)
+    lines_of: dict[str, int] = {}
+    for number, line in enumerate(lines[1:end], start=2):
+        key = _TOP_LEVEL_KEY.match(line)
+        if key is not None:
+            lines_of.setdefault(key.group(1), number)
+    return MarkdownDoc(path, {str(k): v for k, v in data.items()}, body, warnings, lines_of)
 
 
 def _plain_pairs(lines: list[str]) -> dict[str, Any] | None:

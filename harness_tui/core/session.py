@@ -274,7 +274,15 @@ class Session:
         context = saved.tree.context(head)
         session.messages.reset(context.messages, context.entry_ids, head)
         session._resumed_branch = head != saved.head
-        if saved.interrupted and entry_id is None:
+        if context.mended:
+            session._notices.append(
+                f"{context.mended} tool call(s) or result(s) lost their other half to the "
+                "damaged file; the calls are marked as lost and the results quoted, so the "
+                "model can go on."
+            )
+        # Also when the file was damaged rather than cut off: the last response's
+        # calls whose results are lost need one before the model is asked again.
+        if (saved.interrupted or context.mended or saved.problems) and entry_id is None:
             added, note = loose_ends(
                 session.messages,
                 saved.partial_text,

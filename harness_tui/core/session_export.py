@@ -114,6 +114,8 @@ def export_json(saved: SavedSession) -> str:
         "entries": [r for r in records if r["type"] in ENTRY_TYPES],
         "events": [r for r in records if r["type"] not in ENTRY_TYPES and r["type"] != HEADER_TYPE],
         "skipped": [s.describe() for s in read.skipped] if read is not None else [],
+        "repairs": list(read.repairs) if read is not None else [],
+        "header_problem": read.header_problem if read is not None else None,
     }
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 

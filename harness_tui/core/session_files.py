@@ -28,8 +28,14 @@ from harness_tui.core.session_records import (
     SessionFormatError,
     SessionHeader,
     Skipped,
-    parse_entry,
+    check_header,
     read_records,
+)
+from harness_tui.core.session_recovery import (
+    EntryRepair,
+    identity,
+    in_session_folder,
+    recover_listing,
 )
 from harness_tui.core.session_tree import Context, EntryTree
 from harness_tui.core.steering import QueuedMessage
@@ -73,12 +79,16 @@ class SessionInfo:
     created: float
     modified: float
     size: int
+    #: Why the file's header is unusable (None: it is fine); the rest was recovered
+    #: from its other records. Resuming it tells what was skipped.
+    damaged: str | None = None
 
     def label(self, width: int = 60) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
         title = " ".join(self.title.split())
         title = title if len(title) <= width else title[: width - 1] + "…"
-        return f"{when}  {title:<{width}}  {self.model}  {_size(self.size)}"
+        mark = "  [damaged: resuming says what was skipped]" if self.damaged else ""
+        return f"{when}  {title:<{width}}  {self.model}  {_size(self.size)}{mark}"
 
 
 def _size(size: int) -> str:
@@ -137,17 +147,38 @@ def session_info(path: Path) -> SessionInfo | None:
     for record in _peek(tail):
         if record.get("type") in ("SESSION_STARTED", "MODEL_CHANGED"):
             model = str(record.get("model", model))
-    if header is None or not isinstance(header.get("session_id"), str):
-        return None
+    checked = check_header(header) if header is not None else None
+    if not isinstance(checked, SessionHeader):
+        return _recovered_info(path, head, tail, stat, title, model)
     return SessionInfo(
-        session_id=header["session_id"],
+        session_id=checked.session_id,
         path=path,
-        cwd=str(header.get("cwd", "")),
+        cwd=checked.cwd,
         title=title,
         model=model,
-        created=float(header.get("created", 0) or 0),
+        created=checked.created,
         modified=stat.st_mtime,
         size=stat.st_size,
+    )
+
+
+def _recovered_info(
+    path: Path, head: bytes, tail: bytes, stat: os.stat_result, title: str, model: str
+) -> SessionInfo | None:
+    """The listing of a file whose header is damaged: what its other records tell."""
+    found = recover_listing(path, head + b"\n" + tail, DELTA_TYPES)
+    if found is None:
+        return None  # not a session's file
+    return SessionInfo(
+        session_id=found.session_id,
+        path=path,
+        cwd=found.cwd,
+        title=title or found.title,
+        model=model,
+        created=found.created or stat.st_mtime,
+        modified=stat.st_mtime,
+        size=stat.st_size,
+        damaged=found.problem,
     )
 
 
@@ -275,34 +306,30 @@ def load_session(session_id: str, *, every_record: bool = False) -> SavedSession
 
 
 def restore(result: ReadResult) -> SavedSession:
-    """The state of a session as its records leave it."""
+    """The state of a session as its records leave it, with every intact entry kept
+    (see ``session_recovery`` for what is repaired and how)."""
     tree = EntryTree()
+    repair = EntryRepair(tree, result)
     head: str | None = None
     model = mode = None
-    session_id = result.header.session_id if result.header else None
-    cwd = result.header.cwd if result.header else None
+    found = identity(result, file_names_session=in_session_folder(result.path, sessions_dir()))
+    session_id, cwd = found.session_id, found.cwd
     title = ""
     plan_record = usage_record = None
     pending: dict[str, QueuedMessage] = {}
     run_open = False
-    for record in result.records:
+    for record, line in zip(result.records, result.lines, strict=True):
         kind = record["type"]
         if kind in _RUN_EDGES and record.get("parent_tool_call_id") is None:
             run_open = kind == "PROMPT_RECEIVED"
         if kind in ENTRY_TYPES:
-            try:
-                entry = parse_entry(record)
-            except ValidationError:
-                result.skipped.append(_invalid(result, record))
-                continue
-            tree.add(entry)
-            head = entry.id
+            entry = repair.add(record, line)
+            if entry is not None:
+                head = entry.id
         elif kind in DELTA_TYPES:
             continue
         elif kind == "SESSION_STARTED":
             model, mode = record.get("model", model), record.get("permission_mode", mode)
-            session_id = session_id or record.get("session_id")
-            cwd = cwd or record.get("cwd")
         elif kind == "MODEL_CHANGED":
             model = record.get("model", model)
         elif kind == "MODE_CHANGED":
@@ -318,19 +345,19 @@ def restore(result: ReadResult) -> SavedSession:
         elif kind in ("STEERING_DELIVERED", "STEERING_WITHDRAWN"):
             pending.pop(str(record.get("steering_id")), None)
         elif kind == "BRANCH_CHANGED":
-            target = record.get("entry_id")
-            head = target if target is None or target in tree else head
+            head = repair.move(record.get("entry_id"), line, head)
         elif kind == "PROMPT_RECEIVED" and not title:
             title = str(record.get("text", ""))
     if session_id is None:
         raise SessionFormatError(
-            f"{result.path} is not a harness-tui session file (no session header or events)",
+            f"{result.path} is not a harness-tui session file (no session header, events "
+            "or entries)",
             hint="pass the id of a saved session; list them with `harness-tui sessions`",
         )
     saved = SavedSession(
         path=result.path,
-        session_id=str(session_id),
-        cwd=str(cwd or ""),
+        session_id=session_id,
+        cwd=cwd,
         header=result.header,
         tree=tree,
         head=head,

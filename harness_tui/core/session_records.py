@@ -52,7 +52,11 @@ class _Record(BaseModel):
 
 
 class SessionHeader(_Record):
-    """The first record of a file."""
+    """The first record of a file. Checked strictly (``"format": "1"`` is not a format
+    number): a header that does not hold exactly what this version writes is treated as
+    damaged, and what it stood for is recovered from the rest of the file."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
     type: Literal["session"] = "session"
     format: int = FORMAT_VERSION
@@ -122,6 +126,8 @@ class Skipped:
     def describe(self) -> str:
         if not self.line:  # found invalid after decoding, where the line is not kept
             return self.reason
+        if not self.length:  # a whole record, found invalid after decoding
+            return f"line {self.line} ({self.reason})"
         return f"line {self.line} ({self.length} bytes at offset {self.offset}: {self.reason})"
 
 
@@ -131,8 +137,16 @@ class ReadResult:
 
     path: Path
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: The line of each record of ``records``.
+    lines: list[int] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     header: SessionHeader | None = None
+    #: Why the file has no usable header (None: it has one). The session it stood for
+    #: is recovered from the other records (see ``session_recovery``).
+    header_problem: str | None = None
+    #: What a reader changed, in memory only, to keep every intact record usable (an
+    #: entry whose parent was lost now follows the entry before it, ...).
+    repairs: list[str] = field(default_factory=list)
     #: The file ends inside a record (a torn last line): the next append must start
     #: on a line of its own.
     torn_tail: bool = False
@@ -143,17 +157,30 @@ class ReadResult:
     trailing: list[dict[str, Any]] = field(default_factory=list)
 
     def report(self) -> str | None:
-        """One line for the user about what was skipped, or None."""
-        if not self.skipped:
+        """One line for the user about what was damaged, skipped and repaired, or None."""
+        said = []
+        if self.header_problem:
+            said.append(self.header_problem)
+        if self.skipped:
+            n = len(self.skipped)
+            said.append(
+                f"skipped {n} damaged part{'s' if n != 1 else ''} and kept every valid "
+                f"record: {_first_few([s.describe() for s in self.skipped])}"
+            )
+        if self.repairs:
+            n = len(self.repairs)
+            said.append(
+                f"repaired {n} record{'s' if n != 1 else ''} as it read them (the file is "
+                f"left as it is): {_first_few(self.repairs)}"
+            )
+        if not said:
             return None
-        parts = ", ".join(s.describe() for s in self.skipped[:5])
-        more = len(self.skipped) - 5
-        if more > 0:
-            parts += f" and {more} more"
-        return (
-            f"session file {self.path}: skipped {len(self.skipped)} damaged "
-            f"part{'s' if len(self.skipped) != 1 else ''} and kept every valid record: {parts}"
-        )
+        return f"session file {self.path}: " + "; ".join(said)
+
+
+def _first_few(items: list[str], few: int = 5) -> str:
+    text = ", ".join(items[:few])
+    return text + (f" and {len(items) - few} more" if len(items) > few else "")
 
 
 _NULS = re.compile(rb"\x00+")
@@ -173,7 +200,7 @@ def read_records(
         data = path.read_bytes()
     result = ReadResult(path)
     result.torn_tail = bool(data) and not data.endswith(b"\n")
-    records, trailing = result.records, result.trailing
+    records, lines, trailing = result.records, result.lines, result.trailing
     from_json = pydantic_core.from_json
     dropped = tuple(b'{"type":"' + name.encode() + b'"' for name in drop)
     offset = 0
@@ -189,7 +216,7 @@ def read_records(
                     result.dropped += 1
                     result.trailing.append(salvaged)
                 else:
-                    _keep(result, salvaged)
+                    _keep(result, salvaged, number)
             continue
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
             if not line.isspace():
@@ -199,6 +226,7 @@ def read_records(
             trailing.append(record)
         else:
             records.append(record)
+            lines.append(number)
             if trailing and record["type"] in _STREAM_BOUNDARIES:
                 if record.get("parent_tool_call_id") is None:
                     trailing.clear()
@@ -212,8 +240,9 @@ _STREAM_BOUNDARIES = frozenset(
 )
 
 
-def _keep(result: ReadResult, record: dict[str, Any]) -> None:
+def _keep(result: ReadResult, record: dict[str, Any], line: int) -> None:
     result.records.append(record)
+    result.lines.append(line)
     if result.trailing and record["type"] in _STREAM_BOUNDARIES:
         if record.get("parent_tool_call_id") is None:
             result.trailing.clear()
@@ -223,7 +252,15 @@ def _salvage(line: bytes, number: int, start: int, skipped: list[Skipped]) -> It
     """The valid records in a line that is not one valid record: the pieces between
     runs of NUL bytes, and records glued together, each decoded on its own."""
     for piece_start, piece_end in _pieces(line, number, start, skipped):
-        text = line[piece_start:piece_end].decode("utf-8", errors="replace")
+        piece = line[piece_start:piece_end]
+        try:
+            text = piece.decode("utf-8")
+        except UnicodeDecodeError:
+            # Kept, but told: what is read from it may differ from what was written.
+            text = piece.decode("utf-8", errors="replace")
+            skipped.append(
+                Skipped(number, start + piece_start, len(piece), "not UTF-8, read as it could be")
+            )
         position = 0
         while position < len(text):
             found = text.find(_RECORD_START, position)
@@ -276,20 +313,49 @@ def _pieces(
 
 
 def _read_header(result: ReadResult) -> None:
-    for record in result.records[:1]:
-        if record.get("type") != HEADER_TYPE:
-            return
-        fmt = record.get("format")
-        if isinstance(fmt, int) and fmt > FORMAT_VERSION:
-            raise SessionFormatError(
-                f"session file {result.path} was written by a newer harness-tui (format "
-                f"{fmt}; this version reads format {FORMAT_VERSION})",
-                hint="upgrade harness-tui to open it",
-            )
-        try:
-            result.header = SessionHeader.model_validate(record)
-        except ValidationError as exc:
-            raise SessionFormatError(
-                f"session file {result.path}: its header is not valid ({exc.errors()[0]['msg']})",
-                hint="this is not a harness-tui session file",
-            ) from None
+    """Set ``header``, or say in ``header_problem`` why there is none. Only a newer
+    format stops the reading: this version would misread it."""
+    if not result.records:
+        result.header_problem = (
+            "it is empty, so it has no header"
+            if not result.skipped
+            else "it holds no valid record, so it has no header"
+        )
+        return
+    record, line = result.records[0], result.lines[0]
+    if record.get("type") != HEADER_TYPE:
+        result.header_problem = (
+            f"its header (the first record) is missing or damaged; line {line} is the "
+            "first valid record"
+        )
+        return
+    fmt = record.get("format")
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT_VERSION:
+        raise SessionFormatError(
+            f"session file {result.path} was written by a newer harness-tui (format "
+            f"{fmt}; this version reads format {FORMAT_VERSION})",
+            hint="upgrade harness-tui to open it",
+        )
+    if any(s.line == line for s in result.skipped):
+        # Pieced together from a damaged line: what it says may be damaged too.
+        result.header_problem = f"its header (line {line}) is damaged"
+        return
+    checked = check_header(record)
+    if isinstance(checked, str):
+        result.header_problem = f"its header (line {line}) {checked}"
+    else:
+        result.header = checked
+
+
+def check_header(record: dict[str, Any]) -> SessionHeader | str:
+    """The header a decoded first record is, or what is wrong with it ("is not valid
+    (cwd: ...)"). A newer format is the caller's to refuse."""
+    try:
+        header = SessionHeader.model_validate(record)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "header"
+        return f"is not valid ({where}: {error['msg']})"
+    if header.format < 1:
+        return f"has no known format ({header.format})"
+    return header

@@ -43,6 +43,9 @@ class Context:
 
     messages: list[Message]
     entry_ids: list[str]
+    #: Tool calls and results whose other half was lost to a damaged file, mended so
+    #: that the model can be asked again (see ``pair_tool_calls``).
+    mended: int = 0
 
 
 class EntryTree:
@@ -135,7 +138,47 @@ def context_of(path: Sequence[Entry]) -> Context:
         if isinstance(entry, MessageEntry):
             messages.append(entry.message)
             ids.append(entry.id)
-    return Context(messages, ids)
+    return pair_tool_calls(messages, ids)
+
+
+#: What stands for a tool result lost from a damaged session file.
+LOST_RESULT = "the result of this call was lost (the session file was damaged)"
+
+
+def pair_tool_calls(messages: list[Message], ids: list[str]) -> Context:
+    """The messages with every tool result after its call, as providers require, where
+    a damaged file lost one half of a pair: a call whose result is lost gets an error
+    result (before the next message); a result whose call is lost becomes a user
+    message that quotes it. Calls still open at the end are left to ``loose_ends``."""
+    out: list[Message] = []
+    out_ids: list[str] = []
+    open_calls: dict[str, ToolCallBlock] = {}
+    mended = 0
+    for message, entry_id in zip(messages, ids, strict=True):
+        if isinstance(message, ToolResultMessage):
+            if open_calls.pop(message.tool_call_id, None) is None:
+                mended += 1
+                message = UserMessage.of(
+                    f"[A {message.tool_name} result whose call was lost from the session "
+                    f"file]\n{message.content}"
+                )
+        else:
+            for call in open_calls.values():
+                mended += 1
+                out.append(_lost_result(call))
+                out_ids.append(out_ids[-1])
+            open_calls = {}
+            if isinstance(message, AssistantMessage):
+                open_calls = {call.id: call for call in message.tool_calls}
+        out.append(message)
+        out_ids.append(entry_id)
+    return Context(out, out_ids, mended)
+
+
+def _lost_result(call: ToolCallBlock) -> ToolResultMessage:
+    return ToolResultMessage(
+        tool_call_id=call.id, tool_name=call.name, content=LOST_RESULT, is_error=True
+    )
 
 
 def render_tree(tree: EntryTree, head: str | None, width: int = 70) -> list[str]:

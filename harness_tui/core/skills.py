@@ -28,7 +28,8 @@ from typing import Any
 
 from harness_tui.core import paths
 from harness_tui.core.commands import Expansion, substitute_arguments
-from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
+from harness_tui.core.frontmatter import FrontmatterError, read_markdown
+from harness_tui.core.frontmatter_fields import Fields
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
 SKILL_FILE = "SKILL.md"
@@ -170,17 +171,19 @@ def load_skill(path: Path, source: str, problems: list[str], *, trusted: bool) -
         return None
     problems.extend(doc.warnings)
     meta = doc.meta
+    fields = Fields(doc, problems)
     folder = path.parent.name
     name = meta.get("name")
     problem = _name_problem(name, folder)
     if problem:
-        problems.append(f"{path}: name: {problem}; skipped")
+        problems.append(f"{fields.where('name')}: {problem}; skipped")
         return None
-    description = meta.get("description")
-    if not isinstance(description, str) or not description.strip():
-        problems.append(
-            f"{path}: description: required (what the skill does and when to use it); skipped"
-        )
+    description = fields.text("description", skip="skipped (the model chooses skills by it)")
+    if description is None:
+        if not fields.stops:
+            problems.append(
+                f"{path}: description: required (what the skill does and when to use it); skipped"
+            )
         return None
     if len(description) > MAX_DESCRIPTION:
         problems.append(
@@ -189,25 +192,25 @@ def load_skill(path: Path, source: str, problems: list[str], *, trusted: bool) -
         )
     for unknown in sorted(set(meta) - KNOWN_FIELDS):
         problems.append(f"{path}: unknown field {unknown!r} ignored")
-    compatibility = _optional_text(meta, "compatibility", path, problems)
+    compatibility = fields.text("compatibility")
     if compatibility and len(compatibility) > MAX_COMPATIBILITY:
         problems.append(
             f"{path}: compatibility: more than {MAX_COMPATIBILITY} characters; loaded anyway"
         )
     return Skill(
         name=str(name),
-        description=description.strip(),
+        description=description,
         path=path,
         source=source,
         trusted=trusted,
-        allowed_tools=as_name_list(meta.get("allowed-tools")) or (),
-        license=_optional_text(meta, "license", path, problems),
+        allowed_tools=fields.names("allowed-tools") or (),
+        license=fields.text("license"),
         compatibility=compatibility,
-        metadata=_metadata(meta.get("metadata"), path, problems),
-        model_invocable=not _flag(meta, "disable-model-invocation", False, path, problems),
-        user_invocable=_flag(meta, "user-invocable", True, path, problems),
-        argument_hint=_optional_text(meta, "argument-hint", path, problems),
-        model=_optional_text(meta, "model", path, problems),
+        metadata=fields.mapping("metadata"),
+        model_invocable=not fields.flag("disable-model-invocation", False),
+        user_invocable=fields.flag("user-invocable", True),
+        argument_hint=fields.text("argument-hint", lists=True),
+        model=fields.text("model"),
     )
 
 
@@ -226,35 +229,6 @@ def _name_problem(name: Any, folder: str) -> str | None:
     if name != folder:
         return f"{name!r} must equal the folder name {folder!r}"
     return None
-
-
-def _optional_text(meta: dict[str, Any], key: str, path: Path, problems: list[str]) -> str | None:
-    value = meta.get(key)
-    if value is None:
-        return None
-    if isinstance(value, dict | list):
-        problems.append(f"{path}: {key}: must be text; ignored")
-        return None
-    return str(value).strip() or None
-
-
-def _flag(meta: dict[str, Any], key: str, default: bool, path: Path, problems: list[str]) -> bool:
-    value = meta.get(key, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    problems.append(f"{path}: {key}: must be true or false, not {value!r}; using {default}")
-    return default
-
-
-def _metadata(value: Any, path: Path, problems: list[str]) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.append(f"{path}: metadata: must be a mapping of strings; ignored")
-        return {}
-    return {str(k): str(v) for k, v in value.items()}
 
 
 def expand_skill(skill: Skill, arguments: str) -> Expansion:

@@ -3,7 +3,9 @@
 Every error is JSON of one shape, ``{"error": {"code", "message", "hint"?}}``: 401 no or
 a wrong token, 403 a token for another session (or an action this server does not
 offer), 404 an unknown session, permission request or queued message, 409 a query while
-a run is active, 413 a body too large, 422 a malformed or invalid body.
+a run is active, 413 a body too large, 422 a malformed or invalid body, 429 a limit
+reached (live sessions: ``too_many_sessions``; messages queued in one session:
+``queue_full``), with the limit in ``error.limit`` and how to free a place in the hint.
 
 What a browser may change: the model (any name the core resolves, except
 ``scripted:PATH``, which would have the server read a file the browser names), and the
@@ -32,7 +34,7 @@ from harness_tui.web.auth import AccessKeys, Grant
 from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
 from harness_tui.web.page import page_response
-from harness_tui.web.sessions import CannotCreate, SessionDirectory
+from harness_tui.web.sessions import CannotCreate, SessionDirectory, TooManySessions
 from harness_tui.web.stream import stream_session
 
 #: Longest prompt or steering message accepted, in characters.
@@ -41,12 +43,28 @@ MAX_PROMPT_CHARS = 100_000
 MAX_BODY_BYTES = 1024 * 1024
 #: Most events one call of the events endpoint returns.
 MAX_EVENTS_PER_CALL = 5000
+#: Most messages waiting in one session's queue (steers and follow-ups together).
+MAX_QUEUED_MESSAGES = 100
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        limit: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.hint = status, code, message, hint
+        self.limit = limit
+
+    def body(self) -> dict[str, Any]:
+        body = error_body(self.code, self.message, self.hint)
+        if self.limit is not None:
+            body["error"]["limit"] = self.limit
+        return body
 
 
 class _Body(BaseModel):
@@ -164,6 +182,14 @@ def create_app(
     @app.post("/api/steer/{session_id}", status_code=202)
     async def steer(request: Request, session_id: str, body: SteerMessage) -> dict[str, Any]:
         session = open_session(request, session_id)
+        if session.running and len(session.steering) >= MAX_QUEUED_MESSAGES:
+            raise ApiError(
+                429,
+                "queue_full",
+                f"{MAX_QUEUED_MESSAGES} messages already wait in this session's queue, its limit",
+                "wait for the run to take them, or take one back (POST /api/pullback/ID)",
+                limit=MAX_QUEUED_MESSAGES,
+            )
         command = session.steer if body.kind == "steer" else session.follow_up
         item = await command(body.text)
         return {
@@ -347,7 +373,12 @@ def _since(raw: str | None, last_seq: int) -> int:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.hint), exc.status)
+        return JSONResponse(exc.body(), exc.status)
+
+    @app.exception_handler(TooManySessions)
+    async def too_many(request: Request, exc: TooManySessions) -> JSONResponse:
+        error = ApiError(429, "too_many_sessions", exc.message, exc.hint, limit=exc.limit)
+        return JSONResponse(error.body(), 429)
 
     # What the core refuses: a busy session, an unknown model, an empty prompt, ...
     statuses = {SessionBusyError: (409, "busy"), CannotCreate: (403, "not_supported")}

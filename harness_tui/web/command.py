@@ -17,6 +17,7 @@ import anyio
 from harness_tui.core.models import resolve_model
 from harness_tui.core.session import SessionManager
 from harness_tui.web.server import WebAddress, serve_manager
+from harness_tui.web.sessions import DEFAULT_MAX_SESSIONS
 
 
 def run_serve(
@@ -26,25 +27,38 @@ def run_serve(
     model: str,
     mode: str,
     notices: Sequence[str] = (),
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Serve until interrupted; returns the exit code. Raises ``HarnessError`` (an
-    unknown model, an address in use) before anything is served."""
+    """Serve until interrupted, with at most ``max_sessions`` live sessions; returns the
+    exit code. Raises ``HarnessError`` (an unknown model, an address in use) before
+    anything is served."""
     resolve_model(model)  # a bad name fails now, not in the first browser
 
     def options() -> dict[str, Any]:
         # Resolved per session: a scripted model's replies are not shared between them.
         return {"model": model, "mode": mode, "notices": list(notices)}
 
-    return anyio.run(_serve, host, port, options, out or sys.stdout, err or sys.stderr)
+    return anyio.run(
+        _serve, host, port, options, out or sys.stdout, err or sys.stderr, max_sessions
+    )
 
 
-async def _serve(host: str, port: int, options: Any, out: TextIO, err: TextIO) -> int:
+async def _serve(
+    host: str, port: int, options: Any, out: TextIO, err: TextIO, max_sessions: int
+) -> int:
     # Signals are caught from before the URL is shown: whoever reads it may stop us at once.
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with SessionManager() as manager, anyio.create_task_group() as group:
-            start = partial(serve_manager, manager, options=options, host=host, port=port)
+            start = partial(
+                serve_manager,
+                manager,
+                options=options,
+                host=host,
+                port=port,
+                max_sessions=max_sessions,
+            )
             address: WebAddress = await group.start(start)
             print(f"harness-tui web: {address.url}", file=out, flush=True)
             if address.exposed:

@@ -27,6 +27,7 @@ from harness_tui.web.feed import LAG_WINDOW, FeedRegistry
 from harness_tui.web.guard import WILDCARD_HOSTS, HostPolicy
 from harness_tui.web.redact import Redactor
 from harness_tui.web.sessions import (
+    DEFAULT_MAX_SESSIONS,
     ManagedSessions,
     SessionDirectory,
     SessionOptions,
@@ -219,11 +220,13 @@ async def serve_manager(
     options: SessionOptions | None = None,
     host: str = DEFAULT_HOST,
     port: int = 0,
+    max_sessions: int = DEFAULT_MAX_SESSIONS,
     task_status: Any = anyio.TASK_STATUS_IGNORED,
     **server_options: Any,
 ) -> None:
     """Serve an open ``SessionManager``: browsers create sessions in it (each with
-    ``options()`` as its keyword arguments) and drive them. ``address.url`` carries the
-    server token, which opens every session."""
-    server = WebServer(ManagedSessions(manager, options), host=host, port=port, **server_options)
+    ``options()`` as its keyword arguments, at most ``max_sessions`` live at once) and
+    drive them. ``address.url`` carries the server token, which opens every session."""
+    sessions = ManagedSessions(manager, options, max_sessions=max_sessions)
+    server = WebServer(sessions, host=host, port=port, **server_options)
     await server.run(task_status=task_status)

@@ -13,9 +13,25 @@ from typing import Any, Protocol
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.session import Session, SessionManager
 
+#: Live sessions ``harness-tui serve`` holds at most unless ``--max-sessions`` says
+#: otherwise: each may run an agent, its tools and their processes at once.
+DEFAULT_MAX_SESSIONS = 8
+
 
 class CannotCreate(HarnessError):
     """This server mirrors one session and cannot start others."""
+
+
+class TooManySessions(HarnessError):
+    """The server holds as many live sessions as it may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this server already holds {limit} sessions, its limit",
+            hint="close one (DELETE /api/session/ID) to free its slot, or restart the "
+            "server with a higher --max-sessions N",
+        )
+        self.limit = limit
 
 
 class SessionDirectory(Protocol):
@@ -42,9 +58,18 @@ class ManagedSessions:
 
     can_create = True
 
-    def __init__(self, manager: SessionManager, options: SessionOptions | None = None) -> None:
+    def __init__(
+        self,
+        manager: SessionManager,
+        options: SessionOptions | None = None,
+        *,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+    ) -> None:
         self.manager = manager
         self._options = options or dict
+        self.max_sessions = max_sessions
+        #: Sessions being created: counted against the limit before they are open.
+        self._starting = 0
 
     def find(self, session_id: str) -> Session | None:
         try:
@@ -57,14 +82,21 @@ class ManagedSessions:
 
     async def create(self, model: str | None, mode: str | None) -> Session:
         """A new session; ``model`` and ``mode`` override the server's defaults.
-        Raises ``HarnessError`` for an unknown model or mode."""
-        options = self._options()
-        if model:
-            options["model"] = model
-        if mode:
-            options["mode"] = mode
-        options.setdefault("ask_policy", "ask")  # the page answers permission requests
-        return await self.manager.create(**options)
+        Raises ``TooManySessions`` at the limit (a closed session frees its slot), and
+        ``HarnessError`` for an unknown model or mode."""
+        if len(self.manager.list()) + self._starting >= self.max_sessions:
+            raise TooManySessions(self.max_sessions)
+        self._starting += 1
+        try:
+            options = self._options()
+            if model:
+                options["model"] = model
+            if mode:
+                options["mode"] = mode
+            options.setdefault("ask_policy", "ask")  # the page answers permission requests
+            return await self.manager.create(**options)
+        finally:
+            self._starting -= 1
 
     async def close(self, session_id: str) -> None:
         await self.manager.close(session_id)

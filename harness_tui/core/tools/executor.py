@@ -102,8 +102,11 @@ class ToolExecutor:
             verdict = await self.gate.check(tool, input, ctx)
             if not verdict.allowed:
                 reason = verdict.reason or "denied"
-                return ToolResult.error(
-                    f"Permission to use {tool.name} was denied: {reason}", "denied"
+                return ToolResult(
+                    content=f"Permission to use {tool.name} was denied: {reason}",
+                    is_error=True,
+                    error_kind="denied",
+                    details={"reason": reason},  # for the views (headless names each)
                 )
             if verdict.updated_input is not None:
                 input = verdict.updated_input
