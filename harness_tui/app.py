@@ -83,6 +83,16 @@ INPUT_KEYS = [
 ]
 
 
+def unknown_command(name: str, known: list[str]) -> str:
+    """The answer to ``/name`` that is no command: the commands it could be the start
+    of (Enter sends an ambiguous prefix as typed), else all of them."""
+    candidates = [n for n in known if n.startswith(name)] if name else []
+    if candidates:
+        listed = ", ".join(f"/{n}" for n in candidates)
+        return f"Unknown command /{name}. Did you mean {listed}? (Tab completes.)"
+    return f"Unknown command /{name}. Commands: " + ", ".join(f"/{n}" for n in known)
+
+
 def _patch_legacy_alt_enter() -> None:
     """Most terminals send Alt+Enter as ESC CR, which Textual reads as plain Enter.
     Read it as ``alt+enter`` so follow-ups work without the kitty keyboard protocol."""
@@ -524,8 +534,7 @@ class HarnessApp(App[None]):
         elif self.session.extensions.has_command(name):
             self._call(self.session.invoke_command(name, argument))
         else:
-            known = ", ".join(f"/{n}" for n, _ in self.slash_commands())
-            self._say(f"Unknown command /{name}. Commands: {known}", "error")
+            self._say(unknown_command(name, [n for n, _ in self.slash_commands()]), "error")
 
     def slash_commands(self) -> list[tuple[str, str]]:
         """Built-in commands, then the session's custom commands, skills and MCP prompts
@@ -718,6 +727,9 @@ class HarnessApp(App[None]):
         await self.query_one(Conversation).clear()
         await self._show_branch(fresh)
         self._start(fresh)
+        if resume is None and old.file is not None and old.messages:
+            # /clear is undoable: the old conversation stays saved.
+            self._say(f"New conversation. /resume {old.id} brings back the previous one.")
 
     # --- saved sessions: resume, fork, compact, export (see app_sessions) ------------
 
