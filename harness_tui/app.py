@@ -229,6 +229,20 @@ class HarnessApp(App[None]):
         self._permission_screens: dict[str, Screen[Any]] = {}
         self._side_width = 38
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast. Plain text unless ``markup`` is asked for: toasts repeat names from
+        files, servers and the input ("unknown model [name]"), which must show as they
+        are and never become markup (a ``[@click=...]`` would be a button)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # --- layout -----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:

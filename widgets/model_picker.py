@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -54,10 +55,10 @@ class ModelPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Model (now: {self.current})")
+            yield Label(f"Model (now: {self.current})", markup=False)
             yield Input(placeholder="filter, or type provider/model and press Enter", id="filter")
             yield OptionList(id="models")
-            yield Static("", id="message")
+            yield Static("", id="message", markup=False)
 
     def on_mount(self) -> None:
         self._fill("")
@@ -67,7 +68,7 @@ class ModelPicker(ModalScreen[str | None]):
         options.clear_options()
         needle = text.lower().strip()
         matches = [r for r in self.rows if needle in f"{r.name} {r.provider}".lower()]
-        options.add_options(Option(r.label(), id=r.name) for r in matches)
+        options.add_options(Option(Text(r.label()), id=r.name) for r in matches)
         message = self.query_one("#message", Static)
         if matches:
             options.highlighted = 0
