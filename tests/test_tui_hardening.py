@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from textual import events
+from textual.app import App
 
 from harness_tui.app import HarnessApp
 from harness_tui.core.providers.scripted import Text, reply
 from harness_tui.widgets.conversation import NoticeEntry
+from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.prompt_input import CompletionMenu, PromptInput
 from tests.helpers import wait_for
 from tests.test_tui import scripted_session, tui, type_text, until
@@ -188,29 +190,31 @@ async def test_escape_then_enter_sends_what_is_typed() -> None:
         assert app.session is session
 
 
+def files(tmp_path: Path) -> Path:
+    for name in ("a.txt", "ab.txt", "abc.txt"):
+        (tmp_path / name).write_text(name)
+    return tmp_path
+
+
 @pytest.mark.parametrize(
     ("typed", "then", "expected"),
     [
         pytest.param("/c", "on\t", "/context ", id="stale-list-for-c"),
         pytest.param("/", "he\t", "/help ", id="stale-list-for-slash"),
         pytest.param("/mo", "del\t", "/model ", id="stale-list-for-mo"),
+        pytest.param("", "/cont\t", "/context ", id="menu-not-open-yet"),
+        pytest.param("hi ", "@ab\t", "hi @ab.txt", id="path-menu-not-open-yet"),
     ],
 )
 async def test_tab_completes_from_a_list_for_the_current_text(
-    typed: str, then: str, expected: str
+    tmp_path: Path, typed: str, then: str, expected: str
 ) -> None:
-    session = scripted_session()
+    session = scripted_session(cwd=files(tmp_path))
     async with tui(session) as (app, pilot):
         await slow(pilot, typed)
         burst(app, then)
         await settle(app, pilot)
         assert app.query_one(PromptInput).text == expected
-
-
-def files(tmp_path: Path) -> Path:
-    for name in ("a.txt", "ab.txt", "abc.txt"):
-        (tmp_path / name).write_text(name)
-    return tmp_path
 
 
 @pytest.mark.parametrize(
@@ -245,3 +249,48 @@ async def test_clear_says_how_to_get_the_conversation_back(tmp_path: Path) -> No
         await pilot.press("enter")
         await until(pilot, lambda: app.session is not session)
         await until(pilot, lambda: any(f"/resume {old_id}" in t for t in notices(app)))
+
+
+PICKER_ROWS = [ModelRow("gpt-4o", "openai"), ModelRow("gpt-4o-mini", "openai")]
+PICKER_ROWS.append(ModelRow("claude-sonnet", "anthropic"))
+KNOWN_MODELS = {"gpt-4", "gpt-4o", "gpt-4o-mini", "claude-sonnet"}
+
+
+class PickerHost(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.chosen: list[str | None] = []
+
+    def on_mount(self) -> None:
+        def check(name: str) -> str | None:
+            return None if name in KNOWN_MODELS else f"unknown model {name!r}"
+
+        self.push_screen(ModelPicker(PICKER_ROWS, "gpt-4o", check), callback=self.chosen.append)
+
+
+@pytest.mark.parametrize(
+    ("typed", "keys", "chosen"),
+    [
+        pytest.param("gpt-4", [], "gpt-4", id="typed-in-full-though-two-rows-contain-it"),
+        pytest.param("gpt-4o", [], "gpt-4o", id="exact-row"),
+        pytest.param("gpt-4o", ["down"], "gpt-4o-mini", id="moved-to"),
+        pytest.param("sonnet", [], "claude-sonnet", id="only-match"),
+        pytest.param("", [], "gpt-4o", id="nothing-typed"),
+        pytest.param("gpt", [], None, id="ambiguous-and-no-model"),
+    ],
+)
+async def test_the_model_picker_takes_what_is_typed(
+    typed: str, keys: list[str], chosen: str | None
+) -> None:
+    """The model picker's Enter follows the same rule as the input's completion."""
+    app = PickerHost()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ModelPicker))
+        await type_text(pilot, typed)
+        await pilot.press(*keys, "enter")
+        await settle(app, pilot)
+        if chosen is None:
+            assert isinstance(app.screen, ModelPicker) and not app.chosen
+            assert "2 models match 'gpt'" in str(app.screen.query_one("#message").content)
+        else:
+            assert app.chosen == [chosen]

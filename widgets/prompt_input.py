@@ -179,20 +179,23 @@ class PromptInput(TextArea):
                 return False
             self._accept(value)
             return True
-        if not menu.is_open:
-            return False
         if key == "escape":
+            if not menu.is_open:
+                return False
             menu.close()
             self.dismissed = self.source
             return True
-        self.refresh_menu()  # moves and Tab act on the list for what is typed now
+        # Moves and Tab act on the list for what is typed now, also when keys came
+        # faster than the list (it may be out of date, or not open yet).
+        was_open = menu.is_open
+        self.refresh_menu()
+        if not menu.is_open:
+            return key == "tab" and was_open  # nothing to complete: Tab does nothing
         if key == "tab":
             self._accept(menu.chosen())
-            return True
-        if menu.is_open and key in ("up", "down"):
+        else:
             menu.move(-1 if key == "up" else 1)
-            return True
-        return False
+        return True
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
