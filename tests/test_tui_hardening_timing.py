@@ -20,6 +20,7 @@ from harness_tui.core.session_files import load_session
 from harness_tui.core.tools.base import CallTiming, Tool, ToolContext, ToolResult
 from harness_tui.widgets.conversation import Conversation
 from harness_tui.widgets.permission_dialog import PermissionDialog
+from harness_tui.widgets.tools_pane import ToolsPane
 from tests.helpers import run_to_end, scripted_in, wait_for
 from tests.test_tui import tui, type_text, until
 
@@ -116,6 +117,8 @@ async def test_the_card_shows_run_time_and_the_wait_apart(
         waited = f"waited {think_s * 1e3:.0f} ms" if think_s < 1 else f"waited {think_s:.1f} s"
         assert f"{waited} for permission" in header
         assert ("250 ms" in header) == (outcome != "denied")
+        pane = app.query_one(ToolsPane)._render_rows().plain
+        assert ("250 ms" in pane) == (outcome != "denied") and " 0 ms" not in pane
     [stored] = saved_and_exported(session)
     assert stored["duration_ms"] == pytest.approx(ran_ms)
     assert stored["permission_wait_ms"] == pytest.approx(think_s * 1e3)
