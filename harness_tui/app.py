@@ -83,6 +83,16 @@ INPUT_KEYS = [
 ]
 
 
+def unknown_command(name: str, known: list[str]) -> str:
+    """The answer to ``/name`` that is no command: the commands it could be the start
+    of (Enter sends an ambiguous prefix as typed), else all of them."""
+    candidates = [n for n in known if n.startswith(name)] if name else []
+    if candidates:
+        listed = ", ".join(f"/{n}" for n in candidates)
+        return f"Unknown command /{name}. Did you mean {listed}? (Tab completes.)"
+    return f"Unknown command /{name}. Commands: " + ", ".join(f"/{n}" for n in known)
+
+
 def _patch_legacy_alt_enter() -> None:
     """Most terminals send Alt+Enter as ESC CR, which Textual reads as plain Enter.
     Read it as ``alt+enter`` so follow-ups work without the kitty keyboard protocol."""
@@ -218,6 +228,20 @@ class HarnessApp(App[None]):
         self.display_errors = 0
         self._permission_screens: dict[str, Screen[Any]] = {}
         self._side_width = 38
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast. Plain text unless ``markup`` is asked for: toasts repeat names from
+        files, servers and the input ("unknown model [name]"), which must show as they
+        are and never become markup (a ``[@click=...]`` would be a button)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # --- layout -----------------------------------------------------------------
 
@@ -524,8 +548,7 @@ class HarnessApp(App[None]):
         elif self.session.extensions.has_command(name):
             self._call(self.session.invoke_command(name, argument))
         else:
-            known = ", ".join(f"/{n}" for n, _ in self.slash_commands())
-            self._say(f"Unknown command /{name}. Commands: {known}", "error")
+            self._say(unknown_command(name, [n for n, _ in self.slash_commands()]), "error")
 
     def slash_commands(self) -> list[tuple[str, str]]:
         """Built-in commands, then the session's custom commands, skills and MCP prompts
@@ -718,6 +741,9 @@ class HarnessApp(App[None]):
         await self.query_one(Conversation).clear()
         await self._show_branch(fresh)
         self._start(fresh)
+        if resume is None and old.file is not None and old.messages:
+            # /clear is undoable: the old conversation stays saved.
+            self._say(f"New conversation. /resume {old.id} brings back the previous one.")
 
     # --- saved sessions: resume, fork, compact, export (see app_sessions) ------------
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
+from harness_tui.core.compaction import MCP_TOOL_PREFIX
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Event, UsageUpdated
 from harness_tui.core.messages import TokenUsage, UserMessage
@@ -75,20 +76,33 @@ def cost_text(session: Session) -> str:
 
 
 def context_text(session: Session) -> str:
+    """``/context``'s numbers: the parts, one a row, and their total (which is the count
+    the status bar shows and compaction uses: the parts always add up to it)."""
     parts = session.context_breakdown()
-    window = session.model.context_window
-    fill = f" of {window:,} ({parts.used / window:.0%})" if window else ""
+    tools = session.tool_specs()
+    mcp = sum(1 for t in tools if t.name.startswith(MCP_TOOL_PREFIX))
+    used, window = parts.used, session.model.context_window
+    fill = f" of {window:,} ({used / window:.0%})" if window else ""
     source = (
         "the provider's count of the last request plus an estimate of what came since"
         if parts.reported
         else "an estimate (no count from the provider yet)"
     )
     compact = f"; compaction at {session.compact_at:.0%}" if window else ""
-    return (
-        f"Context: {parts.used:,} tokens{fill}{compact} — {source}.\n"
-        f"Estimated parts: system prompt {parts.system:,}, tools {parts.tools:,}, "
-        f"messages {parts.messages:,} ({len(session.messages)} messages)."
-    )
+    rows = [
+        ("system prompt", f"{parts.system:,}"),
+        (f"tool definitions ({len(tools) - mcp})", f"{parts.tools:,}"),
+    ]
+    if mcp:
+        rows.append((f"MCP tool definitions ({mcp})", f"{parts.mcp_tools:,}"))
+    rows.append((f"messages ({len(session.messages)})", f"{parts.messages:,}"))
+    if parts.reported:  # the provider counted differently from the estimates
+        sign = "+" if parts.adjustment >= 0 else "−"
+        rows.append(("provider's count − estimates", f"{sign}{abs(parts.adjustment):,}"))
+    rows.append(("total", f"{used:,}"))
+    width = max(len(label) for label, _ in rows) + max(len(value) for _, value in rows) + 2
+    table = "\n".join(f"  {label}{value.rjust(width - len(label))}" for label, value in rows)
+    return f"Context: {used:,} tokens{fill}{compact} — {source}.\n{table}"
 
 
 def branch_events(session: Session) -> list[Event]:

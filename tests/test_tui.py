@@ -39,9 +39,11 @@ def scripted_session(*replies, tools=None, name: str = "scripted", **options) ->
 
 
 @asynccontextmanager
-async def tui(session: Session, size=(120, 40)) -> AsyncIterator[tuple[HarnessApp, object]]:
+async def tui(
+    session: Session, size=(120, 40), *, notifications: bool = False
+) -> AsyncIterator[tuple[HarnessApp, object]]:
     app = HarnessApp(session, frozen_clock=True)
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=notifications) as pilot:
         await until(pilot, lambda: session.is_open)
         yield app, pilot
         assert app.display_errors == 0

@@ -139,7 +139,8 @@ async def test_cost_context_compact_and_export(tmp_path: Path) -> None:
         cost = await command("/cost", "Tokens so far")
         assert "Cost: unknown" in cost
         context = await command("/context", "Context:")
-        assert "system prompt" in context and "tools" in context and "2 messages" in context
+        assert "system prompt" in context and "tool definitions" in context
+        assert "messages (2)" in context and "total" in context
         await command("/compact", "Context compacted (manual)")
         assert session.messages[0].text.endswith("The summary.")
         exported = await command("/export notes", "Exported to")

@@ -274,3 +274,41 @@ def test_main_screen_at_80x24(snap_compare) -> None:
 def test_tiny_terminal_does_not_break(snap_compare, size) -> None:
     events = [*canned.welcome(), *running_tool_events()]
     assert snap_compare(app(), terminal_size=size, run_before=feeding(events))
+
+
+@pytest.mark.parametrize("mode", ev.PERMISSION_MODES)
+def test_status_bar_colours_each_permission_mode(snap_compare, mode: str) -> None:
+    """Each mode in its own colour (styles/app.tcss): plan stands apart from the default,
+    bypassPermissions alarms (and carries a warning sign, not colour alone)."""
+    events = [
+        *canned.welcome(),
+        make(ev.ModeChanged, run=None, mode=mode, previous_mode="default"),
+        canned.usage(),
+    ]
+    assert snap_compare(app(), terminal_size=(100, 12), run_before=feeding(events))
+
+
+async def test_each_permission_mode_has_its_own_colour() -> None:
+    """The mode's label on the status bar, as painted: a background of its own for each
+    mode, none the bar's own; bypassPermissions in the theme's error colour."""
+    from textual.color import Color
+
+    from harness_tui.widgets.status_bar import MODE_CLASS, StatusBar
+
+    harness = app()
+    async with harness.run_test(size=(100, 12)) as pilot:
+        bar = harness.query_one(StatusBar)
+        backgrounds = {}
+        for mode in ev.PERMISSION_MODES:
+            bar.mode = mode
+            await pilot.pause()
+            assert bar.has_class(f"-mode-{MODE_CLASS[mode]}")
+            strip = bar.render_line(0)
+            label = next(s for s in strip if mode in s.text)
+            backgrounds[mode] = label.style.bgcolor
+            bar_background = next(s for s in strip if s.text.startswith("demo")).style.bgcolor
+            assert label.style.bgcolor != bar_background
+        assert len(set(backgrounds.values())) == len(ev.PERMISSION_MODES)
+        error = Color.parse(harness.current_theme.error)
+        painted = backgrounds["bypassPermissions"].triplet  # type: ignore[union-attr]
+        assert all(abs(a - b) <= 2 for a, b in zip(painted, error.rgb, strict=True))

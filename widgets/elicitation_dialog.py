@@ -75,7 +75,7 @@ class ElicitationDialog(ModalScreen[Answer]):
     def compose(self) -> ComposeResult:
         request = self.request
         with Vertical():
-            yield Label(f"MCP server {request.server} asks:", classes="title")
+            yield Label(f"MCP server {request.server} asks:", classes="title", markup=False)
             yield Static(Text(request.message))
             if request.mode == "url":
                 yield Static(Text(f"Open this page to continue:\n{request.url}"), classes="about")
@@ -83,7 +83,7 @@ class ElicitationDialog(ModalScreen[Answer]):
                 with VerticalScroll():
                     for name, prop in self.properties.items():
                         yield from self._field(name, prop)
-            yield Static("", classes="error", id="error")
+            yield Static("", classes="error", id="error", markup=False)
             with Horizontal():
                 accept = "Done, I opened it" if request.mode == "url" else "Accept (Ctrl+S)"
                 yield Button(accept, id="accept", variant="primary")
@@ -96,13 +96,13 @@ class ElicitationDialog(ModalScreen[Answer]):
         default = prop.get("default")
         kind = prop.get("type")
         if kind == "boolean":
-            yield Checkbox(title + star, value=bool(default), id=f"f-{name}")
+            yield Checkbox(Text(title + star), value=bool(default), id=f"f-{name}")
         else:
-            yield Label(title + star, classes="field-label")
+            yield Label(title + star, classes="field-label", markup=False)
             choices = _choices(prop)
             if choices is not None:
                 yield Select(
-                    choices,
+                    [(Text(label), value) for label, value in choices],  # labels: plain text
                     value=default if default in [v for _, v in choices] else Select.NULL,
                     allow_blank=name not in self.required,
                     id=f"f-{name}",

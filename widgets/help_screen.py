@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -25,10 +26,13 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        lines = []
+        # Descriptions and argument hints come from files ("/model [name]"): plain text.
+        text = Text()
         for title, rows in self.sections:
-            lines.append(f"[b]{title}[/b]")
-            lines += [f"  {keys:<22} {about}" for keys, about in rows]
-            lines.append("")
+            text.append(f"{title}\n", style="bold")
+            for keys, about in rows:
+                text.append(f"  {keys:<22} {about}\n")
+            text.append("\n")
+        text.rstrip()
         with VerticalScroll():
-            yield Static("\n".join(lines).rstrip())
+            yield Static(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -51,23 +52,26 @@ class ModelPicker(ModalScreen[str | None]):
         self.rows = list(rows)
         self.current = current
         self.check = check
+        #: The user moved to a row (Up/Down) in the list as it is now.
+        self._moved = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Model (now: {self.current})")
+            yield Label(f"Model (now: {self.current})", markup=False)
             yield Input(placeholder="filter, or type provider/model and press Enter", id="filter")
             yield OptionList(id="models")
-            yield Static("", id="message")
+            yield Static("", id="message", markup=False)
 
     def on_mount(self) -> None:
         self._fill("")
 
     def _fill(self, text: str) -> None:
+        self._moved = False  # a new list: no row chosen in it yet
         options = self.query_one(OptionList)
         options.clear_options()
         needle = text.lower().strip()
         matches = [r for r in self.rows if needle in f"{r.name} {r.provider}".lower()]
-        options.add_options(Option(r.label(), id=r.name) for r in matches)
+        options.add_options(Option(Text(r.label()), id=r.name) for r in matches)
         message = self.query_one("#message", Static)
         if matches:
             options.highlighted = 0
@@ -83,18 +87,30 @@ class ModelPicker(ModalScreen[str | None]):
 
     @on(Input.Submitted, "#filter")
     def _submitted(self, event: Input.Submitted) -> None:
+        """Enter takes the row moved to; else a model name typed in full, as it is (a
+        row that merely contains it, "gpt-4o" for "gpt-4", is not what was asked for);
+        else the only row left, or the first when nothing was typed."""
+        typed = event.value.strip()
         options = self.query_one(OptionList)
-        if options.option_count and options.highlighted is not None:
-            self._choose(options.get_option_at_index(options.highlighted).id or "")
-        elif event.value.strip():
-            self._choose(event.value.strip())
+        names = [options.get_option_at_index(i).id or "" for i in range(options.option_count)]
+        highlighted = names[options.highlighted] if options.highlighted is not None else None
+        if highlighted is not None and self._moved:
+            self._choose(highlighted)
+        elif typed in names or (typed and not names):
+            self._choose(typed)
+        elif highlighted is not None and (len(names) == 1 or not typed):
+            self._choose(highlighted)
+        elif typed:
+            self._choose(typed, several=len(names))
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self._choose(event.option.id or "")
 
-    def _choose(self, name: str) -> None:
+    def _choose(self, name: str, several: int = 0) -> None:
         problem = self.check(name)
+        if problem and several:
+            problem = f"{several} models match {name!r}: pick one with ↑/↓ and Enter."
         if problem:
             self.query_one("#message", Static).update(problem)
             return
@@ -102,6 +118,8 @@ class ModelPicker(ModalScreen[str | None]):
 
     def key_down(self) -> None:
         self.query_one(OptionList).action_cursor_down()
+        self._moved = True
 
     def key_up(self) -> None:
         self.query_one(OptionList).action_cursor_up()
+        self._moved = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -38,7 +39,7 @@ class PendingQueue(Static):
     def watch_items(self, items: tuple[tuple[str, str, str], ...]) -> None:
         self.set_class(bool(items), "-has-items")
 
-    def render(self) -> str:
+    def render(self) -> Text:  # what was typed, shown as typed (never markup)
         lines = []
         for _, kind, text in self.items:
             first = text.strip().splitlines()[0] if text.strip() else ""
@@ -46,4 +47,4 @@ class PendingQueue(Static):
             lines.append(f"{_KIND_LABEL.get(kind, kind)} · {first[:90]}{more}")
         if lines:
             lines[-1] += "   (Alt+↑ to edit)"
-        return "\n".join(lines)
+        return Text("\n".join(lines))

@@ -54,7 +54,7 @@ class PermissionDialog(ModalScreen[Answer]):
 
         request = self.request
         with Vertical():
-            yield Label(f"Allow {request.tool_name}?", classes="title")
+            yield Label(f"Allow {request.tool_name}?", classes="title", markup=False)
             yield Static(Text(request.reason), classes="reason")
             if request.rule:
                 yield Static(Text(f"rule: {request.rule}"), classes="reason")

@@ -3,7 +3,9 @@
 Keys: Enter sends (the app steers when a run is active); Alt+Enter queues a follow-up;
 Shift+Enter or Ctrl+J inserts a newline; Up/Down at the first/last line walk the
 history; Alt+Up asks for the newest pending message back. With the completion menu open,
-Up/Down move in it, Tab or Enter accepts and Esc closes it.
+Up/Down move in it, Tab accepts and Esc closes it. Enter accepts the entry moved to, or
+the only completion of what is typed; otherwise it sends exactly what is typed (see
+``PromptInput.completion_for_enter``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -43,7 +46,17 @@ def complete_path(cwd: Path, fragment: str, limit: int = MAX_SUGGESTIONS) -> lis
     return found
 
 
+#: What a completion list was computed for: the input's text and cursor.
+Source = tuple[str, tuple[int, int]]
+#: (text to insert, label) pairs; None when nothing is to be completed at the cursor.
+Completer = Callable[["PromptInput"], "list[tuple[str, str]] | None"]
+
+
 class CompletionMenu(OptionList):
+    """The suggestions above the input. It remembers the text they were computed for
+    (``source``) and whether the user moved in them: a list for an earlier text is
+    never accepted (fast typing and pastes outrun the list's update)."""
+
     DEFAULT_CSS = """
     CompletionMenu { height: auto; max-height: 8; display: none; border: none;
                      background: $panel; }
@@ -52,17 +65,31 @@ class CompletionMenu(OptionList):
 
     can_focus = False
 
-    def show(self, options: list[tuple[str, str]]) -> None:
-        """``options``: (text to insert, label)."""
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._values: list[str] = []
+        self.source: Source | None = None
+        #: The user moved to the highlighted entry (Up/Down) in this list.
+        self.moved = False
+
+    def show(self, options: list[tuple[str, str]], source: Source) -> None:
+        """``options``: (text to insert, label), computed for ``source``."""
         self.clear_options()
         self._values = [value for value, _ in options]
-        self.add_options(Option(label) for _, label in options)
+        # Labels are names and paths from files: plain text, never markup.
+        self.add_options(Option(Text(label)) for _, label in options)
+        self.source, self.moved = source, False
         self.set_class(bool(options), "-open")
         if options:
             self.highlighted = 0
 
     def close(self) -> None:
+        self.source = None
         self.set_class(False, "-open")
+
+    def move(self, step: int) -> None:
+        self.action_cursor_up() if step < 0 else self.action_cursor_down()
+        self.moved = True
 
     @property
     def is_open(self) -> bool:
@@ -97,28 +124,85 @@ class PromptInput(TextArea):
         self._history_index: int | None = None
         self._draft = ""
         self.menu: CompletionMenu | None = None
+        #: Computes the completions for the current text (set by ``PromptBox``).
+        self.completer: Completer | None = None
+        #: The text for which the user closed the menu with Esc (it stays closed).
+        self.dismissed: Source | None = None
+
+    @property
+    def source(self) -> Source:
+        """The text and cursor a completion list must have been computed for."""
+        return self.text, self.cursor_location
+
+    def fresh_options(self) -> list[tuple[str, str]] | None:
+        """The completions for the current text, computed now."""
+        return self.completer(self) if self.completer is not None else None
+
+    def refresh_menu(self) -> None:
+        """Bring the menu up to date with the text (a no-op when it already is, so the
+        user's place in it is kept)."""
+        menu = self.menu
+        source = self.source
+        if menu is None or (menu.is_open and menu.source == source):
+            return
+        options = None if self.dismissed == source else self.fresh_options()
+        if options:
+            menu.show(options, source)
+        else:
+            menu.close()
+
+    def completion_for_enter(self) -> str | None:
+        """What Enter accepts, or None to send the text as it is. Enter accepts only a
+        completion of the current text (never a list left from an earlier one, which a
+        fast typist or a paste outruns) that the user moved to, or the only one there
+        is; a word typed out in full is sent as it is."""
+        menu = self.menu
+        source = self.source
+        if menu is not None and menu.is_open and menu.source == source and menu.moved:
+            return menu.chosen()
+        if self.dismissed == source:
+            return None
+        options = self.fresh_options() or []
+        word = self._current_word()
+        if any(value.strip() == word for value, _ in options):
+            return None
+        return options[0][0] if len(options) == 1 else None
+
+    def _menu_key(self, key: str) -> bool:
+        """Enter, Tab, Up, Down and Esc while completing; True when the key was used."""
+        menu = self.menu
+        if menu is None:
+            return False
+        if key == "enter":
+            value = self.completion_for_enter()
+            if value is None:
+                return False
+            self._accept(value)
+            return True
+        if key == "escape":
+            if not menu.is_open:
+                return False
+            menu.close()
+            self.dismissed = self.source
+            return True
+        # Moves and Tab act on the list for what is typed now, also when keys came
+        # faster than the list (it may be out of date, or not open yet).
+        was_open = menu.is_open
+        self.refresh_menu()
+        if not menu.is_open:
+            return key == "tab" and was_open  # nothing to complete: Tab does nothing
+        if key == "tab":
+            self._accept(menu.chosen())
+        else:
+            menu.move(-1 if key == "up" else 1)
+        return True
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
-        menu = self.menu
-        if menu is not None and menu.is_open:
-            if key in ("up", "down"):
-                event.prevent_default()
-                event.stop()
-                menu.action_cursor_up() if key == "up" else menu.action_cursor_down()
-                return
-            if key == "enter" and (menu.chosen() or "").strip() == self._current_word():
-                menu.close()  # already complete: Enter sends
-            elif key in ("tab", "enter"):
-                event.prevent_default()
-                event.stop()
-                self._accept(menu.chosen())
-                return
-            if key == "escape":
-                event.prevent_default()
-                event.stop()
-                menu.close()
-                return
+        if key in ("enter", "tab", "up", "down", "escape") and self._menu_key(key):
+            event.prevent_default()
+            event.stop()
+            return
         if key in ("enter", "alt+enter"):
             event.prevent_default()
             event.stop()
@@ -230,14 +314,17 @@ class PromptBox(Vertical):
     def compose(self) -> ComposeResult:
         menu = CompletionMenu()
         prompt = PromptInput(id="prompt")
-        prompt.menu = menu
+        prompt.menu, prompt.completer = menu, self.suggestions
         yield menu
         yield prompt
 
     @on(TextArea.Changed)
     def _suggest(self, event: TextArea.Changed) -> None:
-        prompt = event.text_area
-        menu = self.query_one(CompletionMenu)
+        event.text_area.refresh_menu()  # type: ignore[attr-defined]
+
+    def suggestions(self, prompt: PromptInput) -> list[tuple[str, str]] | None:
+        """Completions at the cursor: slash commands on the first line, paths after
+        ``@``; None when neither applies."""
         row, column = prompt.cursor_location
         line = prompt.document.get_line(row)[:column]
         word = line.rsplit(" ", 1)[-1]
@@ -247,9 +334,7 @@ class PromptBox(Vertical):
                 for name, about in self.commands()
                 if name.startswith(line[1:])
             ]
-            menu.show(options[:MAX_SUGGESTIONS])
-        elif word.startswith("@"):
-            paths = complete_path(self.cwd, word[1:])
-            menu.show([(f"@{p}", f"@{p}") for p in paths])
-        else:
-            menu.close()
+            return options[:MAX_SUGGESTIONS]
+        if word.startswith("@"):
+            return [(f"@{p}", f"@{p}") for p in complete_path(self.cwd, word[1:])]
+        return None

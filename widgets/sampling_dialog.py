@@ -49,6 +49,7 @@ class SamplingDialog(ModalScreen[Answer]):
             yield Label(
                 f"MCP server {request.server} asks {request.model} for a completion",
                 classes="title",
+                markup=False,
             )
             yield Static(
                 Text(f"up to {request.max_tokens:,} tokens, billed to your key"), classes="about"

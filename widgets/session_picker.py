@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,10 +47,10 @@ class SessionPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            yield Label(self.title_text, markup=False)
             yield Input(placeholder="type to filter, Enter to choose, Esc to close", id="filter")
             yield OptionList(id="choices")
-            yield Static("", id="message")
+            yield Static("", id="message", markup=False)
 
     def on_mount(self) -> None:
         self._fill("")
@@ -59,7 +60,7 @@ class SessionPicker(ModalScreen[str | None]):
         options.clear_options()
         needle = text.lower().strip()
         matches = [r for r in self.rows if needle in f"{r.label} {r.key} {r.search}".lower()]
-        options.add_options(Option(r.label, id=r.key) for r in matches)
+        options.add_options(Option(Text(r.label), id=r.key) for r in matches)
         message = self.query_one("#message", Static)
         if matches:
             options.highlighted = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -24,6 +25,17 @@ IDLE, WORKING, STREAMING, TOOLS, ASKING, CANCELLING = (
 
 _STATE_MARK = {IDLE: "○", WORKING: "◌", STREAMING: "●", TOOLS: "⚙", ASKING: "?", CANCELLING: "■"}
 
+#: Each permission mode's CSS name: the bar gets ``-mode-NAME`` and the mode's label is
+#: drawn in the component class ``status-bar--mode-NAME`` (colours in styles/app.tcss).
+MODE_CLASS = {
+    "default": "default",
+    "acceptEdits": "accept-edits",
+    "plan": "plan",
+    "bypassPermissions": "bypass",
+}
+#: Not by colour alone: the mode that asks nothing carries a warning sign.
+MODE_LABEL = {"bypassPermissions": "⚠ bypassPermissions"}
+
 
 def compact_count(value: int) -> str:
     if value >= 1_000_000:
@@ -40,6 +52,8 @@ def clock_text(seconds: float) -> str:
 
 class StatusBar(Static):
     """One line at the bottom, fed by events."""
+
+    COMPONENT_CLASSES = {f"status-bar--mode-{name}" for name in MODE_CLASS.values()}
 
     DEFAULT_CSS = """
     StatusBar {
@@ -74,12 +88,20 @@ class StatusBar(Static):
         self._clock = clock
         self.set_reactive(StatusBar.model, model)
         self.set_reactive(StatusBar.mode, mode)
+        self._mode_class(mode)
         self._run_started: float | None = None
         self._running_tools = 0
         self._queued_ids: set[str] = set()
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)
+
+    def watch_mode(self, mode: str) -> None:
+        self._mode_class(mode)
+
+    def _mode_class(self, mode: str) -> None:
+        for name in MODE_CLASS.values():
+            self.set_class(MODE_CLASS.get(mode, "default") == name, f"-mode-{name}")
 
     def _tick(self) -> None:
         if self._run_started is not None:
@@ -139,12 +161,15 @@ class StatusBar(Static):
             if event.parent_tool_call_id is None:  # a sub-agent's context is not ours
                 self.context_used, self.context_window = event.context_tokens, event.context_window
 
-    def render(self) -> str:
-        parts = [
-            self.model + (f" ({self.provider})" if self.provider else ""),
-            self.mode,
-            f"{_STATE_MARK.get(self.state, '·')} {self.state}",
-        ]
+    def render(self) -> Text:
+        # Model and provider names come from settings: plain text, never markup.
+        text = Text(self.model + (f" ({self.provider})" if self.provider else ""))
+        text.append(" · ")
+        mode_style = self.get_component_rich_style(
+            f"status-bar--mode-{MODE_CLASS.get(self.mode, 'default')}"
+        )
+        text.append(f" {MODE_LABEL.get(self.mode, self.mode)} ", style=mode_style)
+        parts = [f"{_STATE_MARK.get(self.state, '·')} {self.state}"]
         if self.queued:
             parts.append(f"{self.queued} queued")
         parts.append(f"↑{compact_count(self.tokens_in)} ↓{compact_count(self.tokens_out)}")
@@ -157,4 +182,5 @@ class StatusBar(Static):
         if self.elapsed is not None:
             parts.append(clock_text(self.elapsed))
         self.set_class(self.state != IDLE, "-busy")
-        return " · ".join(parts)
+        text.append(" · " + " · ".join(parts))
+        return text

@@ -57,6 +57,17 @@ def duration_text(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
+def timing_text(duration_ms: float | None, permission_wait_ms: float | None) -> str:
+    """A finished call's times: its own run time, then the wait for the user's answer
+    (never added together: the tool did not run while the question was open)."""
+    parts = []
+    if duration_ms:  # 0: it never ran (denied, invalid input)
+        parts.append(duration_text(duration_ms))
+    if permission_wait_ms is not None:
+        parts.append(f"waited {duration_text(permission_wait_ms)} for permission")
+    return " · ".join(parts)
+
+
 def _summary_of(display: str | None, display_format: str) -> str:
     """One line about a result: ``+5 -2`` for a diff, else the display's first line."""
     if not display or not display.strip():
@@ -118,6 +129,7 @@ class ToolCard(Static):
         self.display_format = "text"
         self.summary = ""
         self.duration_ms: float | None = None
+        self.permission_wait_ms: float | None = None
         self.agent_label: str | None = None
         self._frozen = frozen_clock
         self._started = time.monotonic()
@@ -150,6 +162,7 @@ class ToolCard(Static):
             self._refresh_all()
         elif isinstance(event, ev.ToolCallCompleted):
             self.status, self.duration_ms = "done", event.duration_ms
+            self.permission_wait_ms = event.permission_wait_ms
             self.result = event.display if event.display is not None else event.content
             self.display_format = event.display_format
             self.summary = _summary_of(event.display, event.display_format)
@@ -157,6 +170,7 @@ class ToolCard(Static):
         elif isinstance(event, ev.ToolCallFailed):
             self.status = "cancelled" if event.kind == "cancelled" else "failed"
             self.duration_ms = event.duration_ms
+            self.permission_wait_ms = event.permission_wait_ms
             self.result = event.error if event.display is None else event.display
             first = event.error.strip().splitlines()[0] if event.error.strip() else event.kind
             self.summary = first if event.kind != "cancelled" else "cancelled by user"
@@ -166,6 +180,7 @@ class ToolCard(Static):
             self._refresh_all()
         elif isinstance(event, ev.PermissionResolved) and self.status == "waiting":
             self.status = "running"
+            self._started = time.monotonic()  # the live clock shows run time, not the wait
             self.summary = "" if event.decision != "deny" else "denied"
             self._refresh_all()
         elif isinstance(event, ev.SubagentStarted):
@@ -203,6 +218,7 @@ class ToolCard(Static):
         "display_format",
         "summary",
         "duration_ms",
+        "permission_wait_ms",
         "agent_label",
         "status",
     )
@@ -249,7 +265,7 @@ class ToolCard(Static):
             timing = "" if self._frozen else duration_text((time.monotonic() - self._started) * 1e3)
         else:
             icon = ICONS[self.status]
-            timing = duration_text(self.duration_ms) if self.duration_ms is not None else ""
+            timing = timing_text(self.duration_ms, self.permission_wait_ms)
         header = Text()
         header.append(f"{icon} ", style="bold")
         header.append(self.tool_name, style="bold")

@@ -64,7 +64,8 @@ class ToolsPane(Static):
             row = self._rows.get(event.tool_call_id)
             if row is None:
                 return
-            row.tail = duration_text(event.duration_ms)
+            # The run time alone (a call that never ran has none): waits are on the card.
+            row.tail = duration_text(event.duration_ms) if event.duration_ms else ""
             if isinstance(event, ev.ToolCallCompleted):
                 row.icon, row.state = "✓", "done"
             elif event.kind == "cancelled":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -27,11 +28,17 @@ class TrustDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Trust {self.folder}?")
+            yield Label(f"Trust {self.folder}?", markup=False)
+            # The folder's file names are the folder's to choose: plain text, never markup.
             listing = "\n".join(f"  · {item}" for item in self.found) or "  (nothing yet)"
             yield Static(
-                "This folder has its own configuration that can run programs:\n"
-                f"{listing}\n\nTrust it only if you trust whoever wrote it. "
-                "[b]y[/b] trust (remembered) · [b]n[/b] not now",
-                markup=True,
+                Text.assemble(
+                    "This folder has its own configuration that can run programs:\n",
+                    listing,
+                    "\n\nTrust it only if you trust whoever wrote it. ",
+                    ("y", "bold"),
+                    " trust (remembered) · ",
+                    ("n", "bold"),
+                    " not now",
+                )
             )

@@ -98,16 +98,28 @@ def estimate_tools(tools: Sequence[ToolSpec]) -> int:
     )
 
 
+#: Tools of MCP servers are named ``mcp__server__tool``.
+MCP_TOOL_PREFIX = "mcp__"
+
+
 @dataclass(frozen=True, slots=True)
 class ContextBreakdown:
-    """Estimated parts of the context, and the count in use (reported + estimated)."""
+    """The context by part, in estimated tokens, plus the difference to the provider's
+    count when there is one. The parts add up to ``used`` exactly (it is their sum), which
+    is ``ContextAccount.used``: what the status bar shows and compaction compares."""
 
     system: int
     tools: int
+    mcp_tools: int
     messages: int
-    used: int
-    #: True when ``used`` starts from the provider's own count.
+    #: The provider's count minus the estimates of what it counted (0 without a count).
+    adjustment: int
+    #: True when there is a count from the provider to start from.
     reported: bool
+
+    @property
+    def used(self) -> int:
+        return self.system + self.tools + self.mcp_tools + self.messages + self.adjustment
 
 
 class ContextAccount:
@@ -155,12 +167,26 @@ class ContextAccount:
     def breakdown(
         self, system: str, tools: Sequence[ToolSpec], messages: Sequence[Message]
     ) -> ContextBreakdown:
+        """The parts of ``used`` (same estimator, same inputs): what the provider
+        counted is shown as the estimates of its parts plus an adjustment."""
+        specs = tuple(tools)
+        mcp = tuple(t for t in specs if t.name.startswith(MCP_TOOL_PREFIX))
+        mcp_tokens = estimate_tools(mcp)
+        system_tokens = estimate_text(system)
+        tools_tokens = self.tools_estimate(specs)
+        estimates = [estimate_message(m) for m in messages]
+        reported = self._reported is not None and self._reported_at <= len(messages)
+        adjustment = 0
+        if reported:
+            counted = system_tokens + tools_tokens + sum(estimates[: self._reported_at])
+            adjustment = (self._reported or 0) - counted
         return ContextBreakdown(
-            system=estimate_text(system),
-            tools=self.tools_estimate(tools),
-            messages=sum(estimate_message(m) for m in messages),
-            used=self.used(system, tools, messages),
-            reported=self._reported is not None and self._reported_at <= len(messages),
+            system=system_tokens,
+            tools=tools_tokens - mcp_tokens,
+            mcp_tools=mcp_tokens,
+            messages=sum(estimates),
+            adjustment=adjustment,
+            reported=reported,
         )
 
 

@@ -255,7 +255,11 @@ class ToolCallCompleted(Event):
     display: str | None = None
     display_format: str = "text"
     details: dict[str, Any] = Field(default_factory=dict)
+    #: The tool's own run time, from being allowed to run to finishing.
     duration_ms: float
+    #: Time spent waiting for the user's permission answer, not part of ``duration_ms``
+    #: (None: no question was asked; absent from sessions saved before it existed).
+    permission_wait_ms: float | None = None
 
 
 class ToolCallFailed(Event):
@@ -268,7 +272,9 @@ class ToolCallFailed(Event):
     kind: ToolFailureKind
     display: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    #: As in ``ToolCallCompleted``: 0 for a call that never ran (denied, invalid input).
     duration_ms: float
+    permission_wait_ms: float | None = None
 
 
 # --- hooks and permissions ----------------------------------------------------------------

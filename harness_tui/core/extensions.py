@@ -129,14 +129,11 @@ class Extensions:
         return "\n".join(lines)
 
     def describe_context(self, system_prompt: str, tools: tuple[ToolSpec, ...]) -> str:
-        """What goes into every request besides the conversation, with sizes (the same
-        estimates as the context breakdown)."""
-        from harness_tui.core.compaction import estimate_text, estimate_tools
-
+        """What goes into every request besides the conversation (its tokens are in the
+        context breakdown, counted once there)."""
         lines = [
-            f"System prompt: {len(system_prompt):,} characters "
-            f"(~{estimate_text(system_prompt):,} tokens)",
-            f"Tool definitions: {len(tools)} tools, ~{estimate_tools(tools):,} tokens",
+            f"System prompt: {len(system_prompt):,} characters",
+            f"Tool definitions: {len(tools)} tools",
         ]
         files = self.instructions.describe()
         cap = f"cap {self.instructions.max_bytes:,} bytes"

@@ -12,7 +12,6 @@ the ``LoopHost`` (the session), so tests drive it with a scripted provider.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ from harness_tui.core.providers.base import (
     UsageChunk,
 )
 from harness_tui.core.steering import SteeringQueue
-from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.base import CallTiming, ToolContext, ToolResult
 from harness_tui.core.tools.executor import ToolExecutor
 
 CANCELLED_RESULT = "cancelled by user"
@@ -125,7 +124,8 @@ class AgentLoop:
         self._builder: MessageBuilder | None = None
         self._open_calls: Sequence[ToolCallBlock] = ()
         self._results: dict[str, ToolResultMessage] = {}
-        self._started: dict[str, float] = {}
+        #: Each running call's context, whose timing the call's result reports.
+        self._contexts: dict[str, ToolContext] = {}
         self._input_errors: dict[str, str] = {}
 
     def _outcome(self, stop_reason: str, error: str | None = None) -> RunOutcome:
@@ -278,7 +278,7 @@ class AgentLoop:
         self, call: ToolCallBlock, message_id: str, input_errors: dict[str, str]
     ) -> None:
         host = self.host
-        self._started[call.id] = time.perf_counter()
+        ctx = self._contexts[call.id] = host.tool_context(call.id)
         await host.emit(
             ToolCallStarted,
             tool_call_id=call.id,
@@ -292,11 +292,14 @@ class AgentLoop:
                 f"{problem}. Call {call.name} again with a valid JSON object.", "invalid_input"
             )
         else:
-            result = await host.executor.execute(call, host.tool_context(call.id))
+            result = await host.executor.execute(call, ctx)
         await self._record_result(call, result)
 
     async def _record_result(self, call: ToolCallBlock, result: ToolResult) -> None:
-        duration_ms = (time.perf_counter() - self._started.pop(call.id, time.perf_counter())) * 1e3
+        # The tool's own run time; the wait for a permission answer is reported apart.
+        ctx = self._contexts.pop(call.id, None)
+        timing = ctx.timing if ctx is not None else CallTiming()
+        duration_ms, waited_ms = timing.run_ms, timing.permission_wait_ms
         if result.is_error:
             await self.host.emit(
                 ToolCallFailed,
@@ -307,6 +310,7 @@ class AgentLoop:
                 display=result.display,
                 details=dict(result.details),
                 duration_ms=duration_ms,
+                permission_wait_ms=waited_ms,
             )
         else:
             await self.host.emit(
@@ -318,6 +322,7 @@ class AgentLoop:
                 display_format=result.display_format,
                 details=dict(result.details),
                 duration_ms=duration_ms,
+                permission_wait_ms=waited_ms,
             )
         self._results[call.id] = ToolResultMessage(
             tool_call_id=call.id,
@@ -354,7 +359,6 @@ class AgentLoop:
             await self._complete(message)
         for call in self._open_calls:
             if call.id not in self._results:
-                self._started.setdefault(call.id, time.perf_counter())
                 await self._record_result(call, ToolResult.error(reason, "cancelled"))
         self.host.messages.extend(self._results[call.id] for call in self._open_calls)
         self._open_calls = ()

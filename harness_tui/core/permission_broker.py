@@ -18,7 +18,7 @@ from harness_tui.core.events import (
     PermissionResolved,
     new_id,
 )
-from harness_tui.core.tools.base import Tool, ToolContext
+from harness_tui.core.tools.base import CallTiming, Tool, ToolContext
 
 #: What to do when nobody can answer (headless): ask a person, or deny at once.
 AskPolicy = Literal["ask", "deny"]
@@ -98,9 +98,11 @@ class PermissionBroker:
                 self.on_question(f"harness-tui needs your permission to use {tool.name}")
             pending = _Pending(ctx.tool_call_id)
             self._pending[request_id] = pending
+            asked = CallTiming.clock()
             try:
                 await pending.done.wait()
             except anyio.get_cancelled_exc_class():
+                ctx.timing.waited_since(asked)
                 with anyio.CancelScope(shield=True):
                     await self._emit(
                         PermissionResolved,
@@ -111,6 +113,7 @@ class PermissionBroker:
                 raise
             finally:
                 self._pending.pop(request_id, None)
+            ctx.timing.waited_since(asked)
             assert pending.answer is not None
             answer = pending.answer
         await self._emit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,39 @@ class ToolResult:
 
 
 @dataclass(slots=True)
+class CallTiming:
+    """When a call ran, kept apart from the time it waited for the user: a tool's
+    duration is its own run time, from being allowed to run to finishing."""
+
+    #: The clock (seconds); tests replace it to control time.
+    clock: ClassVar[Callable[[], float]] = time.perf_counter
+
+    #: Milliseconds spent waiting for answers to permission questions (None: none asked).
+    permission_wait_ms: float | None = None
+    run_started: float | None = None
+    run_ended: float | None = None
+
+    def waited_since(self, since: float) -> None:
+        """A permission question asked at ``since`` (a ``clock`` reading) was answered."""
+        waited = (CallTiming.clock() - since) * 1e3
+        self.permission_wait_ms = (self.permission_wait_ms or 0.0) + waited
+
+    def start(self) -> None:
+        self.run_started = CallTiming.clock()
+
+    def end(self) -> None:
+        self.run_ended = CallTiming.clock()
+
+    @property
+    def run_ms(self) -> float:
+        """The run time so far (0 for a call that never ran)."""
+        if self.run_started is None:
+            return 0.0
+        end = self.run_ended if self.run_ended is not None else CallTiming.clock()
+        return (end - self.run_started) * 1e3
+
+
+@dataclass(slots=True)
 class ToolContext:
     """What a running tool may know and do. Built by the session for each call."""
 
@@ -51,6 +85,8 @@ class ToolContext:
     #: Files a ``Read`` deny rule covers: the search tools leave them out of results
     #: (a deny on ``.env`` must not leak through ``Grep``). None: nothing is hidden.
     read_denied: Callable[[Path], bool] | None = None
+    #: Run time and permission wait of this call (the loop reports them).
+    timing: CallTiming = field(default_factory=CallTiming)
 
     async def progress(
         self,

@@ -119,6 +119,7 @@ class ToolExecutor:
         # A tool may set its own limit; None for none (Task: a sub-agent is bounded by
         # its turns and its own tools' limits, not by the wall clock).
         limit = getattr(tool, "timeout_s", self.timeout_s)
+        ctx.timing.start()  # allowed: its run time starts now (the waits are behind it)
         try:
             with anyio.fail_after(limit):
                 result = await tool.run(input, ctx)
@@ -131,6 +132,8 @@ class ToolExecutor:
         except Exception as exc:
             log.debug("tool %s raised", tool.name, exc_info=True)
             return ToolResult.error(f"{tool.name} failed: {type(exc).__name__}: {exc}", "exception")
+        finally:
+            ctx.timing.end()
         after = getattr(self.gate, "after", None)
         if after is not None:
             result = await after(tool, input, ctx, result)

@@ -324,7 +324,9 @@
     parts.result.hidden = false;
     parts.result.className = isError ? "result error" : "result";
     parts.result.textContent = text;
-    parts.card.querySelector(".state").title = seconds(event.duration_ms);
+    // The tool's own run time; a wait for the user's permission answer is not part of it.
+    const waited = event.permission_wait_ms == null ? "" : ` · waited ${seconds(event.permission_wait_ms)} for permission`;
+    parts.card.querySelector(".state").title = seconds(event.duration_ms) + waited;
     if (!isError && parts.nested.childElementCount === 0) parts.card.open = false;
   }
 
