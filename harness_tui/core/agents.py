@@ -37,7 +37,12 @@ import anyio
 from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Notice, PermissionMode, SubagentCompleted, SubagentStarted
-from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
+from harness_tui.core.frontmatter import (
+    FrontmatterError,
+    as_name_list,
+    read_markdown,
+    unknown_fields,
+)
 from harness_tui.core.loop import AgentLoop, RunOutcome
 from harness_tui.core.messages import Message, TokenUsage, UserMessage
 from harness_tui.core.providers.base import ModelRequest, Provider
@@ -151,8 +156,7 @@ def load_agent_file(path: Path, source: str | None = None) -> tuple[AgentDefinit
         raise HarnessError(str(exc)) from None
     meta = doc.meta
     warnings = list(doc.warnings)
-    for unknown in sorted(set(meta) - KNOWN_FIELDS):
-        warnings.append(f"{path}: unknown field {unknown!r} ignored")
+    warnings.extend(unknown_fields(path, meta, KNOWN_FIELDS))
     try:
         agent = make_agent(
             meta.get("name"),

@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from harness_tui.core import paths
-from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
+from harness_tui.core.frontmatter import (
+    FrontmatterError,
+    as_name_list,
+    read_markdown,
+    unknown_fields,
+)
 
 #: Built-in commands of the TUI (SPEC section 8): a custom command cannot take these.
 BUILTIN_NAMES = frozenset(
@@ -132,8 +137,7 @@ def _load(path: Path, source: str, problems: list[str]) -> SlashCommand | None:
         return None
     problems.extend(doc.warnings)
     meta = doc.meta
-    for unknown in sorted(set(meta) - KNOWN_FIELDS):
-        problems.append(f"{path}: unknown field {unknown!r} ignored")
+    problems.extend(unknown_fields(path, meta, KNOWN_FIELDS))
     description = _text(meta.get("description")) or _first_line(doc.body) or f"/{name}"
     if not doc.body.strip():
         problems.append(f"{path}: the command has no prompt (the body is empty); skipped")
