@@ -278,6 +278,14 @@ def _catalogue_file(cwd: Path, path: Path) -> list[str]:
     return _raises(ConfigError, lambda: load_catalogue(path))
 
 
+def _save_rule(cwd: Path, path: Path) -> list[str]:
+    """ "Always allow" in the permission dialog reads the local settings file to add to it."""
+    from harness_tui.core.permissions import save_allow_rules
+
+    problem = save_allow_rules(path, ["Read(./docs/**)"])
+    return [problem] if problem else []
+
+
 def _logged(call: Callable[[], object]) -> list[str]:
     """What a reader that only logs said (the trust and usage files are the user's own:
     a problem there is a warning in the log, and nothing is trusted or counted)."""
@@ -374,6 +382,13 @@ KINDS = [
         _in_user(paths.config_dir, "settings.yaml"),
         "models: {}\n",
         _catalogue_in_settings,
+    ),
+    Kind(
+        "saving an allow rule",
+        "yaml",
+        _in_project(".harness", "settings.local.yaml"),
+        "permissions: {allow: [Read]}\n",
+        _save_rule,
     ),
     Kind(".mcp.json", "json", _in_project(".mcp.json"), '{"mcpServers": {}}', _mcp),
     Kind(

@@ -14,6 +14,7 @@ rule for all of them:
   month 13) are reported like syntax errors, never raised as a bare ``ValueError``.
 
 A refused file is a problem naming the file and line; the caller skips it and goes on.
+(The scripted model's scripts, chosen by the user, get larger bounds of the same kind.)
 """
 
 from __future__ import annotations
@@ -46,13 +47,16 @@ class ParseLimitError(ValueError):
 
 
 def too_deep(max_depth: int = MAX_DEPTH) -> str:
+    """The notice for a document nested too deep."""
     return f"nested more than {max_depth} levels deep (the most harness-tui reads); {LIMITS_HINT}"
 
 
-def too_many(max_nodes: int = MAX_NODES) -> str:
+def too_many(max_nodes: int = MAX_NODES, *, aliases: bool = False) -> str:
+    """The notice for a document with too many keys and values."""
+    counted = " once its aliases are expanded" if aliases else ""
     return (
-        f"more than {max_nodes:,} keys and values, aliases counted at each use (the most "
-        f"harness-tui reads); {LIMITS_HINT}"
+        f"more than {max_nodes:,} keys and values{counted} (the most harness-tui reads); "
+        f"{LIMITS_HINT}"
     )
 
 
@@ -149,7 +153,7 @@ def check_yaml_shape(
         nonlocal nodes
         nodes += size
         if nodes > max_nodes:
-            raise ParseLimitError(too_many(max_nodes), _line(mark))
+            raise ParseLimitError(too_many(max_nodes, aliases=bool(anchors)), _line(mark))
         if len(frames) + height > max_depth:
             raise ParseLimitError(too_deep(max_depth), _line(mark))
         if frames:
@@ -168,7 +172,8 @@ def check_yaml_shape(
                     "structure harness-tui does not read)",
                     _line(event.start_mark),
                 )
-            size, height = anchors.get(event.anchor, (1, 0))  # undefined: the parse says so
+            # An undefined alias counts as one value: the parse that follows says so.
+            size, height = anchors.get(event.anchor or "", (1, 0))
             add(size, height, event.start_mark)
         elif isinstance(event, yaml.CollectionStartEvent):
             add(1, 1, event.start_mark)

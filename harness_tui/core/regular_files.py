@@ -49,9 +49,7 @@ class NotRegularFile(OSError):
         self.what = what
 
     def __str__(self) -> str:
-        return (
-            f"{self.path} is {self.what}, not a regular file; harness-tui reads only regular files"
-        )
+        return f"{self.path} is {self.strerror}"
 
 
 class FileTooLarge(OSError):
@@ -91,6 +89,15 @@ def kind_of(mode: int) -> str | None:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "a special file"
+
+
+def special_kind(path: Path | str) -> str | None:
+    """What ``path`` is when it is neither a regular file nor a folder (``kind_of``);
+    None for those, and for a path that cannot be looked at."""
+    try:
+        return kind_of(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return None
 
 
 def _refuse(path: Path | str, mode: int) -> None:
@@ -170,7 +177,7 @@ def read_regular_text(path: Path | str, limit: int | None) -> str:
 def describe_read_error(exc: OSError | NotUtf8) -> str:
     """Why a file was not read, to follow ``<path>: `` in a message."""
     if isinstance(exc, NotRegularFile):
-        return f"it is {exc.what}, not a regular file; harness-tui reads only regular files"
+        return f"it is {exc.strerror}"
     if isinstance(exc, FileTooLarge):
         return f"it is {exc.strerror}; make it smaller"
     if isinstance(exc, NotUtf8):
