@@ -351,3 +351,56 @@ def test_cli_with_a_special_session_file_finishes(
         "-p", "hi", "--resume", "ses_spec", "--model", f"scripted:{script}", cwd=tmp_path
     )
     assert resumed.returncode != 0 and REFUSED in resumed.stderr, resumed.stderr
+
+
+def _special_folder(root: Path, special: SpecialFiles) -> Path:
+    """A folder whose every configuration file is a special file."""
+    cwd = root / "cloned"
+    for rel, kind in {
+        "CLAUDE.md": "fifo",
+        "AGENTS.md": "/dev/zero",
+        ".claude/CLAUDE.md": "socket",
+        ".claude/settings.json": "fifo with a writer",
+        ".harness/settings.yaml": "/dev/urandom",
+        ".mcp.json": "symlink to a fifo",
+        ".claude/skills/s/SKILL.md": "fifo",
+        ".claude/commands/c.md": "/dev/zero",
+        ".claude/agents/a.md": "fifo",
+        ".harness/plugins/p/plugin.yaml": "fifo",
+        ".gitignore": "fifo",
+    }.items():
+        special.make(kind, cwd / rel)
+    return cwd
+
+
+def test_a_session_starts_promptly_among_special_files(
+    tmp_path: Path, special: SpecialFiles
+) -> None:
+    from tests.helpers import scripted_in
+
+    cwd = _special_folder(tmp_path, special)
+    for trusted in (False, True):
+        session, _ = finishes_within(lambda t=trusted: scripted_in(cwd, [], trusted=t))
+        notices = "\n".join(session._notices)
+        assert f"{cwd / 'CLAUDE.md'} is a FIFO" not in notices  # said as a problem:
+        assert "CLAUDE.md: it is a FIFO (named pipe), not a regular file" in notices
+        assert "settings.json: it is a FIFO (named pipe)" in notices
+        assert "SKILL.md: it is a FIFO (named pipe)" in notices
+
+
+@pytest.mark.parametrize("trust", [False, True], ids=["untrusted", "trusted"])
+def test_headless_run_among_special_files_finishes(
+    tmp_path: Path, special: SpecialFiles, trust: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = _special_folder(tmp_path, special)
+    script = tmp_path / "script.yaml"
+    script.write_text("- text: all done\n")
+    monkeypatch.setenv("HARNESS_PLUGINS", "on" if trust else "off")
+    args = ["-p", "hi", "--model", f"scripted:{script}", *(["--trust"] if trust else [])]
+    result = harness(*args, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "all done" in result.stdout and "Traceback" not in result.stderr
+    assert "CLAUDE.md: it is a FIFO (named pipe), not a regular file" in result.stderr
+    if trust:
+        assert ".mcp.json: it is a FIFO (named pipe)" in result.stderr
+        assert "plugin.yaml: it is a FIFO (named pipe)" in result.stderr
