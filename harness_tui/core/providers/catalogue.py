@@ -210,10 +210,11 @@ class Catalogue:
 
     def _lay_over(self, entries: Mapping[Any, Any], label: str, prefix: str) -> None:
         """Merge entries into this catalogue; record a problem for each bad one."""
-        keys = [str(k) for k in entries]
-        # Providers first: a new provider's models in the same file need it.
-        for key in sorted(keys, key=lambda k: "/" in k):
-            value = entries[key]
+        # Keys as text (YAML reads ``1:`` as a number); providers first: a new
+        # provider's models in the same file need it.
+        named = {str(k): v for k, v in entries.items()}
+        for key in sorted(named, key=lambda k: "/" in k):
+            value = named[key]
             where = f"{label}: {prefix}{key}"
             if value is None:
                 value = {}

@@ -175,15 +175,16 @@ class ReadTool(Tool):
             if is_binary(head):
                 raise FileProblem(f"{path} is a binary file; it cannot be shown")
             handle.seek(0)
+            source: BinaryIO = handle
             if not ranged:  # a /proc file says 0 bytes: read it within the limit all the same
                 try:
-                    handle = io.BytesIO(read_open(handle, path, MAX_READ_BYTES))
+                    source = io.BytesIO(read_open(handle, path, MAX_READ_BYTES))
                 except FileTooLarge:
                     raise FileProblem(
                         f"{path} is more than {MAX_READ_BYTES // 1024} KiB; read it in parts "
                         "with offset and limit, or search it with Grep"
                     ) from None
-            lines, total, cut = self._lines(handle, offset, limit)
+            lines, total, cut = self._lines(source, offset, limit)
         shown = _shown(path, ctx)
         if total == 0:
             return ToolResult(content=f"({shown} is empty)", display="empty file")
