@@ -532,6 +532,39 @@ def test_legitimate_anchors_and_merge_keys_still_load() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("printed", "words"),
+    [
+        ('"{" + \'"a":{\' * 100000', "64 levels"),
+        ('"{\\"x\\": " + "[" * 100000 + "]" * 100000 + "}"', "64 levels"),
+        ('"{\\"x\\": " + "9" * 5000 + "}"', "4,300 digits"),
+    ],
+    ids=["nested objects", "nested lists", "5000-digit number"],
+)
+async def test_a_hook_printing_hostile_json_is_a_hook_error(
+    tmp_path: Path, printed: str, words: str
+) -> None:
+    """A command hook's answer is parsed the same bounded way: the tool call goes on."""
+    from harness_tui.core.providers.scripted import Text, ToolCall, reply
+    from tests.helpers import EchoTool, run_to_end
+    from tests.test_hooks import command_hook, hooks_file, script, session_in
+
+    command = script(tmp_path, "loud.py", f"import sys\nsys.stdout.write({printed})\n")
+    hooks_file(tmp_path, {"PreToolUse": [command_hook(command)]})
+    session, _ = session_in(
+        tmp_path,
+        reply(ToolCall("Echo", {"text": "still here"})),
+        reply(Text("ok")),
+        tools=[EchoTool()],
+    )
+    async with session:
+        events = await run_to_end(session, "go", timeout=30)
+    executed = next(e for e in events if e.type == "HOOK_EXECUTED")
+    assert executed.error and words in executed.error
+    done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
+    assert done.content == "still here"
+
+
 # --- start-up, end to end ------------------------------------------------------------------------
 
 
