@@ -37,7 +37,12 @@ import anyio
 from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Notice, PermissionMode, SubagentCompleted, SubagentStarted
-from harness_tui.core.frontmatter import FrontmatterError, as_name_list, read_markdown
+from harness_tui.core.frontmatter import (
+    FrontmatterError,
+    as_name_list,
+    read_markdown,
+    unknown_fields,
+)
 from harness_tui.core.frontmatter_fields import Fields
 from harness_tui.core.loop import AgentLoop, RunOutcome
 from harness_tui.core.messages import Message, TokenUsage, UserMessage
@@ -152,8 +157,7 @@ def load_agent_file(path: Path, source: str | None = None) -> tuple[AgentDefinit
         raise HarnessError(str(exc)) from None
     meta = doc.meta
     warnings = list(doc.warnings)
-    for unknown in sorted(set(meta) - KNOWN_FIELDS):
-        warnings.append(f"{path}: unknown field {unknown!r} ignored")
+    warnings.extend(unknown_fields(path, meta, KNOWN_FIELDS))
     fields = Fields(doc, warnings)
     description = fields.text("description", skip="skipped (the model chooses agents by it)")
     # An unreadable tools list must not become "every tool": the agent is not loaded.

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness_tui.core import paths
-from harness_tui.core.frontmatter import FrontmatterError, read_markdown
+from harness_tui.core.frontmatter import FrontmatterError, read_markdown, unknown_fields
 from harness_tui.core.frontmatter_fields import Fields
 
 #: Built-in commands of the TUI (SPEC section 8): a custom command cannot take these.
@@ -134,8 +134,7 @@ def _load(path: Path, source: str, problems: list[str]) -> SlashCommand | None:
     if not doc.body.strip():
         problems.append(f"{path}: the command has no prompt (the body is empty); skipped")
         return None
-    for unknown in sorted(set(doc.meta) - KNOWN_FIELDS):
-        problems.append(f"{path}: unknown field {unknown!r} ignored")
+    problems.extend(unknown_fields(path, doc.meta, KNOWN_FIELDS))
     # A wrong field is ignored: the command still runs, described by its first line, on
     # the session's model, and granting nothing (its tools ask as usual).
     fields = Fields(doc, problems)

@@ -44,3 +44,10 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
         parts.append(f"{where or 'top level'}: {error['msg']}")
     more = exc.error_count() - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def names_listed(names: list[str], noun: str, shown: int = 5) -> str:
+    """``setting 'a'``, ``settings 'a', 'b' and 3 more``: one line for many names."""
+    listed = ", ".join(repr(n) for n in names[:shown])
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return f"{noun}{'s' if len(names) > 1 else ''} {listed}{more}"

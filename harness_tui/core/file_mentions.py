@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness_tui.core.regular_files import FileTooLarge, describe_read_error, read_regular
 from harness_tui.core.tools.base import input_path
 from harness_tui.core.tools.files import MAX_READ_BYTES, is_binary
 
@@ -106,17 +107,17 @@ def _looks_like_mcp(raw: str) -> bool:
 def _file(path: Path) -> tuple[str, str | None, str]:
     """The text, or why not; and its size in words for the user."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return (
-                "",
-                f"{size:,} bytes is more than {MAX_FILE_BYTES // 1024} KiB "
-                "(ask the agent to read the part you mean)",
-                "",
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        return "", f"cannot read it ({exc.strerror or exc})", ""
+        data = read_regular(path, MAX_FILE_BYTES)
+    except FileTooLarge as exc:
+        size = f"{exc.size:,} bytes is" if exc.size else "it is"
+        return (
+            "",
+            f"{size} more than {MAX_FILE_BYTES // 1024} KiB "
+            "(ask the agent to read the part you mean)",
+            "",
+        )
+    except OSError as exc:  # a FIFO or device is refused, never read
+        return "", describe_read_error(exc), ""
     if is_binary(data):
         return "", "it is a binary file (ask the agent to look at it with a tool)", ""
     text = data.decode("utf-8", errors="replace")

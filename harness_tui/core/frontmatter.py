@@ -19,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness_tui.core.yaml_source import YamlError, parse_yaml
+from harness_tui.core.errors import names_listed
+from harness_tui.core.parse_limits import MAX_CONFIG_BYTES
+from harness_tui.core.regular_files import NotUtf8, describe_read_error, read_regular_text
+from harness_tui.core.yaml_source import YamlError, YamlLimitError, parse_yaml
 
 #: Larger files are not read (a definition file, not a data file).
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = MAX_CONFIG_BYTES
 _PLAIN_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]*(.*)$")
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z0-9_-]+)[ \t]*:")
 
@@ -43,15 +46,12 @@ class MarkdownDoc:
 
 
 def read_markdown(path: Path) -> MarkdownDoc:
-    """Read and split a Markdown file; raises ``FrontmatterError``."""
+    """Read and split a Markdown file (a regular file of at most ``MAX_FILE_BYTES``);
+    raises ``FrontmatterError``."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise FrontmatterError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes; skipped")
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise FrontmatterError(f"{path}: not UTF-8 text; skipped") from None
-    except OSError as exc:
-        raise FrontmatterError(f"{path}: cannot read it ({exc.strerror or exc}); skipped") from None
+        text = read_regular_text(path, MAX_FILE_BYTES)
+    except (OSError, NotUtf8) as exc:
+        raise FrontmatterError(f"{path}: {describe_read_error(exc)}; skipped") from None
     return parse_markdown(text, path)
 
 
@@ -70,6 +70,8 @@ def parse_markdown(text: str, path: Path) -> MarkdownDoc:
     warnings: list[str] = []
     try:
         data = parse_yaml(block, line_offset=1).data
+    except YamlLimitError as exc:  # too deep or too big: not read any other way either
+        raise FrontmatterError(f"{path}: front matter: {exc}; skipped") from None
     except YamlError as exc:
         data = _plain_pairs(lines[1:end])
         if data is None:
@@ -87,6 +89,13 @@ def parse_markdown(text: str, path: Path) -> MarkdownDoc:
         if key is not None:
             lines_of.setdefault(key.group(1), number)
     return MarkdownDoc(path, {str(k): v for k, v in data.items()}, body, warnings, lines_of)
+
+
+def unknown_fields(path: Path, meta: dict[str, Any], known: frozenset[str]) -> list[str]:
+    """One warning naming the fields of ``meta`` not in ``known`` (none when all are):
+    a file with thousands of made-up fields gives one line, not thousands."""
+    unknown = sorted(set(meta) - known)
+    return [f"{path}: unknown {names_listed(unknown, 'field')} ignored"] if unknown else []
 
 
 def _plain_pairs(lines: list[str]) -> dict[str, Any] | None:

@@ -42,6 +42,7 @@ from harness_tui.core.hook_config import (
     HookCallback,
     HookMatcher,
 )
+from harness_tui.core.parse_limits import JsonError, parse_json
 from harness_tui.core.tools.process_group import run_in_group, shell_argv
 
 log = logging.getLogger(__name__)
@@ -299,9 +300,11 @@ def _interpret(event: str, run: HookRun) -> None:
             run.context = text
         return
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        run.error = f"printed invalid JSON (line {exc.lineno}: {exc.msg}): {_clip(text, 200)}"
+        # Bounded (``parse_limits``): a hook printing 100,000 brackets is an error, not a
+        # RecursionError in the middle of a tool call.
+        data = parse_json(text)
+    except JsonError as exc:
+        run.error = f"printed invalid JSON ({exc}): {_clip(text, 200)}"
         return
     if not isinstance(data, dict):
         run.error = "printed JSON that is not an object"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from harness_tui.core import paths
+from harness_tui.core.regular_files import describe_read_error, open_regular
 
 DEFAULT_MAX_BYTES = 32 * 1024
 #: A file cut shorter than this is left out instead.
@@ -125,40 +126,50 @@ def load_instructions(cwd: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Instr
     for folder in project_folders(cwd):
         found += [(folder / name, "project") for name in FILE_NAMES]
     result = Instructions(max_bytes=max_bytes)
-    texts: list[tuple[Path, Scope, bytes]] = []
     seen_paths: set[str] = set()
     seen_texts: set[bytes] = set()
+    texts: list[tuple[Path, Scope, bytes, int]] = []
     for path, scope in found:
         try:
-            if not path.is_file():
-                continue
             real = os.path.realpath(path)
-            data = path.read_bytes()
-        except OSError as exc:
-            result.problems.append(f"{path}: cannot read it ({exc.strerror or exc}); skipped")
+            data, size = _read_head(path, max_bytes)
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        except OSError as exc:  # a FIFO or device is refused, never read
+            result.problems.append(f"{path}: {describe_read_error(exc)}; skipped")
             continue
         if real in seen_paths or data.strip() in seen_texts or not data.strip():
             continue
         seen_paths.add(real)
         seen_texts.add(data.strip())
-        texts.append((path, scope, data))
+        texts.append((path, scope, data, size))
     # The budget goes to the most specific files first.
     budget = max_bytes
     kept: list[bytes] = [b""] * len(texts)
     for index in range(len(texts) - 1, -1, -1):
-        data = texts[index][2]
-        kept[index] = _cut(data, budget)
+        data, size = texts[index][2], texts[index][3]
+        kept[index] = _cut(data, budget, size)
         budget -= len(kept[index])
-    for (path, scope, data), part in zip(texts, kept, strict=True):
+    for (path, scope, _data, size), part in zip(texts, kept, strict=True):
         text = part.decode("utf-8", errors="replace")
-        result.files.append(InstructionFile(path, scope, len(data), len(part), text))
+        result.files.append(InstructionFile(path, scope, size, len(part), text))
     return result
 
 
-def _cut(data: bytes, budget: int) -> bytes:
-    """At most ``budget`` bytes of ``data``, ending at a line (or character) boundary;
-    nothing rather than a sliver too short to mean anything."""
-    if len(data) <= budget:
+def _read_head(path: Path, max_bytes: int) -> tuple[bytes, int]:
+    """At most the first ``max_bytes`` of a regular file (no more can go into the
+    prompt), and the file's size."""
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(max_bytes)
+    return data, max(size, len(data))
+
+
+def _cut(data: bytes, budget: int, size: int) -> bytes:
+    """At most ``budget`` bytes of ``data`` (the start of a file of ``size`` bytes),
+    ending at a line (or character) boundary; nothing rather than a sliver too short
+    to mean anything."""
+    if len(data) <= budget and len(data) == size:
         return data
     if budget < MIN_PIECE:
         return b""

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from harness_tui.core.parse_limits import MAX_CONFIG_BYTES
+from harness_tui.core.regular_files import read_regular
+
 
 def _glob_body(pattern: str, braces: bool) -> str:
     out: list[str] = []
@@ -143,7 +146,9 @@ class IgnoreRules:
     @classmethod
     def read(cls, path: Path, base: str = "", prefix: str = "") -> IgnoreRules | None:
         try:
-            text = path.read_text(encoding="utf-8", errors="replace")
+            # Only a regular file, of at most 1 MiB: a FIFO or a symlink to /dev/zero
+            # in a cloned repository is skipped, as if it were not there.
+            text = read_regular(path, MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
         except OSError:
             return None
         patterns = [p for p in map(parse_ignore_line, text.splitlines()) if p is not None]

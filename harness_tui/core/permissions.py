@@ -34,6 +34,7 @@ import anyio
 
 from harness_tui.core import paths
 from harness_tui.core.command_split import SimpleCommand, UnparsableCommand, split_command
+from harness_tui.core.config_files import ConfigFileError, load_config_file
 from harness_tui.core.permission_broker import (
     PERMISSION_DECISIONS,
     Answer,
@@ -471,10 +472,13 @@ def save_allow_rules(path: Path, rules: list[str]) -> str | None:
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        data = yaml.safe_load(text) if text.strip() else {}
-    except (OSError, yaml.YAMLError) as exc:
-        return f"could not save the rule to {path}: {exc}; it applies to this session only"
+        data = load_config_file(path, json_format=False)  # bounded like every settings read
+    except FileNotFoundError:
+        data = None
+    except ConfigFileError as exc:
+        return f"could not save the rule to {path}: {exc.reason}; it applies to this session only"
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         return f"could not save the rule to {path}: the file is not a mapping"
     section = data.setdefault("permissions", {})

@@ -848,9 +848,11 @@ class Session:
         """Take permission rules and hooks from ``settings``; the problems found."""
         ruleset = rules_from_settings(settings, self.cwd)
         if not self.trusted:  # the project's deny and ask rules hold all the same
-            restricting = rules_from_settings(restrictions_of_project(self.cwd), self.cwd)
+            project = restrictions_of_project(self.cwd)
+            restricting = rules_from_settings(project, self.cwd)
             ruleset.rules += restricting.rules
-            ruleset.problems += restricting.problems
+            # A project file that cannot be read is said: its deny rules do not hold.
+            ruleset.problems += project.problems + restricting.problems
         matchers, hook_problems = hooks_from_settings(settings, self.cwd)
         self.settings = settings
         self.permission_engine.ruleset = ruleset

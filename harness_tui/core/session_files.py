@@ -21,6 +21,7 @@ from harness_tui.core import paths
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import PlanEntry, UsageUpdated
 from harness_tui.core.messages import TokenUsage
+from harness_tui.core.regular_files import open_regular
 from harness_tui.core.session_records import (
     ENTRY_TYPES,
     HEADER_TYPE,
@@ -125,7 +126,7 @@ def list_sessions(cwd: Path | None = None, *, include_empty: bool = False) -> li
 def session_info(path: Path) -> SessionInfo | None:
     """What the listing shows of one file; None for a file that is not a session's."""
     try:
-        with path.open("rb") as file:
+        with open_regular(path) as file:  # never a FIFO or device left in the folder
             stat = os.fstat(file.fileno())
             head = file.read(PEEK_BYTES)
             tail = b""

@@ -30,6 +30,7 @@ import pydantic_core
 
 from harness_tui.core.event_store import EventStore, Subscriber
 from harness_tui.core.events import RUN_END_TYPES, Event
+from harness_tui.core.regular_files import open_regular
 from harness_tui.core.session_records import Entry, SessionHeader, encode
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ def _lock(fd: int) -> None:
 
 def _ends_inside_a_record(path: Path) -> bool:
     try:
-        with path.open("rb") as file:
+        with open_regular(path) as file:
             file.seek(0, os.SEEK_END)
             if file.tell() == 0:
                 return False

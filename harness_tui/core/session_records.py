@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.messages import Message
+from harness_tui.core.regular_files import read_regular
 
 #: The format this version writes, and the newest it reads.
 FORMAT_VERSION = 1
@@ -197,7 +198,7 @@ def read_records(
     bulk of every file, when only the state matters). Raises ``SessionFormatError`` for
     a file of a newer format, ``OSError`` when the file cannot be read."""
     if data is None:
-        data = path.read_bytes()
+        data = read_regular(path, None)  # a FIFO or device in the session folder is refused
     result = ReadResult(path)
     result.torn_tail = bool(data) and not data.endswith(b"\n")
     records, lines, trailing = result.records, result.lines, result.trailing

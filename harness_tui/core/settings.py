@@ -11,7 +11,8 @@ permission rules and hooks are combined from all of them):
 6. ``.harness/settings.local.yaml``       ours, local
 
 Project and local files are read only when the caller says the folder may be used
-(workspace trust). A file that cannot be read or parsed is skipped and reported in
+(workspace trust). A file that cannot be read or parsed, or breaks the bounds of
+``parse_limits`` (1 MiB, 64 levels, 20,000 values), is skipped and reported in
 ``Settings.problems`` with its path and line; nothing here raises on bad input, so a
 broken file never stops the program. Each subsystem validates its own section and reports
 problems the same way, naming the file (``SettingsFile.path``).
@@ -19,13 +20,14 @@ problems the same way, naming the file (``SettingsFile.path``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from harness_tui.core import paths
+from harness_tui.core.config_files import ConfigFileError, load_config_file
+from harness_tui.core.errors import names_listed
 
 Scope = Literal["user", "project", "local"]
 
@@ -95,12 +97,12 @@ def _load(files: list[tuple[Path, Scope, bool]]) -> Settings:
         if data is None:
             continue
         keys = CLAUDE_KEYS if claude else KNOWN_KEYS
-        if not claude:
-            for unknown in sorted(set(data) - KNOWN_KEYS):
-                settings.problems.append(
-                    f"{path}: unknown setting {unknown!r} (ignored; known: "
-                    f"{', '.join(sorted(KNOWN_KEYS))})"
-                )
+        unknown = sorted(map(str, set(data) - KNOWN_KEYS))
+        if unknown and not claude:
+            settings.problems.append(
+                f"{path}: unknown {names_listed(unknown, 'setting')} (ignored; known: "
+                f"{', '.join(sorted(KNOWN_KEYS))})"
+            )
         settings.files.append(
             SettingsFile(path, scope, claude, {k: v for k, v in data.items() if k in keys})
         )
@@ -128,34 +130,14 @@ def restrictions_of_project(cwd: Path) -> Settings:
 
 def _read(path: Path, problems: list[str]) -> dict[str, Any] | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = load_config_file(path)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        problems.append(f"{path}: cannot read it ({reason}); skipped")
+    except ConfigFileError as exc:
+        problems.append(f"{exc}; file skipped")
         return None
-    if not text.strip():
+    if data is None:
         return None
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}: line {exc.lineno}: {exc.msg}; file skipped")
-            return None
-    else:
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.context_mark or exc.problem_mark
-            line = f"line {mark.line + 1}: " if mark is not None else ""
-            problems.append(f"{path}: {line}{exc.problem}; file skipped")
-            return None
-        except yaml.YAMLError as exc:
-            problems.append(f"{path}: not valid YAML ({exc}); file skipped")
-            return None
     if not isinstance(data, dict):
         problems.append(f"{path}: the top level must be a mapping of settings; file skipped")
         return None

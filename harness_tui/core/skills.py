@@ -28,7 +28,7 @@ from typing import Any
 
 from harness_tui.core import paths
 from harness_tui.core.commands import Expansion, substitute_arguments
-from harness_tui.core.frontmatter import FrontmatterError, read_markdown
+from harness_tui.core.frontmatter import FrontmatterError, read_markdown, unknown_fields
 from harness_tui.core.frontmatter_fields import Fields
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
@@ -190,8 +190,7 @@ def load_skill(path: Path, source: str, problems: list[str], *, trusted: bool) -
             f"{path}: description: {len(description)} characters, more than the "
             f"specification's {MAX_DESCRIPTION}; loaded anyway"
         )
-    for unknown in sorted(set(meta) - KNOWN_FIELDS):
-        problems.append(f"{path}: unknown field {unknown!r} ignored")
+    problems.extend(unknown_fields(path, meta, KNOWN_FIELDS))
     compatibility = fields.text("compatibility")
     if compatibility and len(compatibility) > MAX_COMPATIBILITY:
         problems.append(

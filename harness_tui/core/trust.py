@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from harness_tui.core import paths
+from harness_tui.core.config_files import ConfigFileError, load_config_file
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ class TrustStore:
 
     def folders(self) -> list[Path]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = load_config_file(self.path, json_format=True)
         except FileNotFoundError:
             return []
-        except (OSError, ValueError) as exc:
-            log.warning("cannot read %s (%s); no folder is trusted", self.path, exc)
+        except ConfigFileError as exc:
+            log.warning("%s; no folder is trusted", exc)
             return []
         entries = data.get("trusted") if isinstance(data, dict) else None
         if not isinstance(entries, list):

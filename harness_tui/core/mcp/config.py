@@ -18,13 +18,13 @@ reported and skipped; the other servers still load. Nothing here imports the SDK
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness_tui.core.config_files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -263,20 +263,13 @@ def parse_servers(
 def read_mcp_json(path: Path, environ: Mapping[str, str] | None = None) -> LoadedServers:
     """A ``.mcp.json`` file; a missing file is no servers, a broken one a problem."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        data = load_config_file(path, json_format=True)
     except FileNotFoundError:
         return LoadedServers()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        return LoadedServers(problems=[f"{path}: cannot read it ({reason}); skipped"])
-    if not raw.strip():
+    except ConfigFileError as exc:
+        return LoadedServers(problems=[f"{exc}; file skipped"])
+    if data is None:
         return LoadedServers()
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return LoadedServers(
-            problems=[f"{path}: line {exc.lineno}, column {exc.colno}: {exc.msg}; file skipped"]
-        )
     if not isinstance(data, dict) or "mcpServers" not in data:
         return LoadedServers(
             problems=[f'{path}: expected {{"mcpServers": {{...}}}} at the top; file skipped']

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_tui.core import paths
+from harness_tui.core.config_files import ConfigFileError, load_config_file
 from harness_tui.core.providers.base import ToolSpec
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
@@ -120,11 +121,11 @@ class ToolSearch:
 
     def _read_usage(self) -> Counter[str]:
         try:
-            data = json.loads(self.usage_path.read_text(encoding="utf-8"))
+            data = load_config_file(self.usage_path, json_format=True)
         except FileNotFoundError:
             return Counter()
-        except (OSError, ValueError) as exc:
-            log.warning("cannot read %s (%s); tool usage starts afresh", self.usage_path, exc)
+        except ConfigFileError as exc:
+            log.warning("%s; tool usage starts afresh", exc)
             return Counter()
         if not isinstance(data, dict):
             return Counter()

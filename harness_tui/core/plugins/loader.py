@@ -152,7 +152,9 @@ def plugin_roots(cwd: Path, *, include_project: bool) -> list[tuple[Path, Source
 
 
 def manifest_in(folder: Path) -> Path | None:
-    return next((folder / n for n in MANIFEST_NAMES if (folder / n).is_file()), None)
+    """The folder's manifest. Whatever it is: a FIFO or a device named plugin.yaml is
+    then refused by ``read_manifest``, with a notice, rather than passed over unsaid."""
+    return next((folder / n for n in MANIFEST_NAMES if (folder / n).exists()), None)
 
 
 def discover_plugins(

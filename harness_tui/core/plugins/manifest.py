@@ -38,6 +38,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness_tui.core.config_files import ConfigFileError, read_config_text
 from harness_tui.core.hook_config import HOOK_EVENTS
 from harness_tui.core.yaml_source import YamlDocument, YamlError, parse_yaml
 
@@ -267,13 +268,11 @@ class PluginManifest(_Entry):
 def read_manifest(path: Path) -> tuple[PluginManifest, YamlDocument]:
     """Parse and validate a manifest; raises ``PluginError``."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PluginError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise PluginError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        doc = parse_yaml(text)
+        doc = parse_yaml(read_config_text(path))
+    except FileNotFoundError as exc:
+        raise PluginError(f"{path}: cannot read it ({exc.strerror})") from None
+    except ConfigFileError as exc:  # not a regular file, too large, not UTF-8
+        raise PluginError(str(exc)) from None
     except YamlError as exc:
         raise PluginError(f"{path}: {exc}") from None
     if not isinstance(doc.data, dict):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
+from harness_tui.core.config_files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError, describe_validation_error
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.retry import RetryPolicy
@@ -209,10 +210,11 @@ class Catalogue:
 
     def _lay_over(self, entries: Mapping[Any, Any], label: str, prefix: str) -> None:
         """Merge entries into this catalogue; record a problem for each bad one."""
-        keys = [str(k) for k in entries]
-        # Providers first: a new provider's models in the same file need it.
-        for key in sorted(keys, key=lambda k: "/" in k):
-            value = entries[key]
+        # Keys as text (YAML reads ``1:`` as a number); providers first: a new
+        # provider's models in the same file need it.
+        named = {str(k): v for k, v in entries.items()}
+        for key in sorted(named, key=lambda k: "/" in k):
+            value = named[key]
             where = f"{label}: {prefix}{key}"
             if value is None:
                 value = {}
@@ -283,20 +285,11 @@ def _shipped() -> Catalogue:
 
 
 def _read(path: Path) -> Catalogue:
-    import yaml
-
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"model catalogue {path}: cannot read it ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.context_mark or exc.problem_mark
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(f"model catalogue {path}: {line}{exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"model catalogue {path}: not valid YAML ({exc})") from None
+        data = load_config_file(path, json_format=False)
+    except (OSError, ConfigFileError) as exc:
+        reason = exc.reason if isinstance(exc, ConfigFileError) else f"cannot read it ({exc})"
+        raise ConfigError(f"model catalogue {path}: {reason}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"model catalogue {path}: the top level must be a mapping")
     catalogue = Catalogue()

@@ -34,6 +34,7 @@ from typing import Any, Self
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from harness_tui.core.config_files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError, describe_validation_error
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.base import (
@@ -143,6 +144,10 @@ def reply(*steps: Step, stop_reason: str | None = None, delay: float = 0.0) -> R
 Script = Sequence[Reply] | Callable[[ModelRequest], Reply]
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
+#: Scripts are chosen by the user and may be long rehearsals: larger bounds than the
+#: 1 MiB / 20,000 values of settings files, bounds all the same.
+MAX_SCRIPT_BYTES = 16 << 20
+MAX_SCRIPT_NODES = 500_000
 
 
 def split_text(text: str, chunk: int | None) -> list[str]:
@@ -254,19 +259,17 @@ class ScriptedProvider:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Self:
-        """Load a YAML or JSON script; a bad file raises ``ConfigError`` naming the
-        file and the line or field."""
+        """Load a YAML or JSON script (a regular file of at most ``MAX_SCRIPT_BYTES``);
+        a bad file raises ``ConfigError`` naming the file and the line or field."""
         path = Path(path).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
+            data = load_config_file(path, limit=MAX_SCRIPT_BYTES, max_nodes=MAX_SCRIPT_NODES)
         except FileNotFoundError:
             raise ConfigError(f"script file {path}: no such file") from None
-        except IsADirectoryError:
-            raise ConfigError(f"script file {path}: is a folder, not a file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise ConfigError(f"script file {path}: cannot read it ({reason})") from None
-        data = _parse_script_text(path, text)
+        except ConfigFileError as exc:
+            raise ConfigError(f"script file {exc}") from None
+        if data is None:
+            raise ConfigError(f"script file {path}: the file is empty; it needs a list of replies")
         try:
             spec = _ScriptSpec.model_validate(
                 {"responses": data} if isinstance(data, list) else data
@@ -274,32 +277,6 @@ class ScriptedProvider:
         except ValidationError as exc:
             raise ConfigError(f"script file {path}: {describe_validation_error(exc)}") from None
         return cls([r.to_reply() for r in spec.responses], model=spec.model or path.stem)
-
-
-def _parse_script_text(path: Path, text: str) -> Any:
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"script file {path}: line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
-    import yaml  # only when a script is loaded
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        # The context mark is where the broken construct began; the problem mark is
-        # often just the end of the file.
-        mark = exc.context_mark or exc.problem_mark
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        context = f" ({exc.context})" if exc.context else ""
-        raise ConfigError(f"script file {path}: {line}{exc.problem or exc}{context}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"script file {path}: not valid YAML ({exc})") from None
-    if data is None:
-        raise ConfigError(f"script file {path}: the file is empty; it needs a list of replies")
-    return data
 
 
 # --- file schema ------------------------------------------------------------------------

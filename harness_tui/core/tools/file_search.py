@@ -15,9 +15,9 @@ from harness_tui.core.tools.file_walk import (
     SearchTool,
     rg_common_args,
     ripgrep,
+    run_ripgrep,
     walk_files,
 )
-from harness_tui.core.tools.process_group import run_in_group
 
 MAX_RESULTS = 200
 #: Time allowed to list the files of one folder with rg.
@@ -30,15 +30,18 @@ async def list_files(root: Path, max_scanned: int = MAX_SCANNED) -> tuple[list[s
     """Files under ``root`` (relative, in path order) with ``rg --files`` when it is
     there, else the Python walk; and whether the listing stopped at ``max_scanned``."""
     rg = ripgrep()
-    if rg is None:
+    result = None
+    if rg is not None:
+        result = await run_ripgrep(
+            rg,
+            ["--files", *rg_common_args(), "."],
+            cwd=root,
+            timeout_s=LIST_TIMEOUT_S,
+            capture_chars=64 * max_scanned + 1024,
+        )
+    if result is None:  # no rg, or it died: the Python walk
         # The walk runs in a thread; a cancel does not wait for it to finish.
         return await anyio.to_thread.run_sync(walk_files, root, max_scanned, abandon_on_cancel=True)
-    result = await run_in_group(
-        [rg, "--files", *rg_common_args(), "."],
-        cwd=root,
-        timeout_s=LIST_TIMEOUT_S,
-        capture_chars=64 * max_scanned + 1024,
-    )
     files = [line.removeprefix("./") for line in result.stdout.splitlines() if line]
     return files[:max_scanned], len(files) > max_scanned or result.timed_out
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness_tui.core.path_patterns import IgnoreRules, is_ignored
 from harness_tui.core.tools.base import Tool, ToolContext, input_path
+from harness_tui.core.tools.process_group import MAX_CAPTURE_CHARS, GroupResult, run_in_group
 
 #: Folders that are never worth walking into, ignored by a .gitignore or not.
 SKIPPED_DIRS = frozenset(
@@ -37,6 +38,11 @@ SKIPPED_DIRS = frozenset(
 MAX_SCANNED = 100_000
 #: How far up to look for the repository root's ignore files.
 MAX_PARENT_LEVELS = 32
+#: ``rg`` reads ignore files itself, through symlinks: a ``.gitignore -> /dev/zero`` in a
+#: cloned repository has it read until memory runs out. Its data segment is capped, so it
+#: aborts instead, and the caller walks in Python, which reads only regular files. (A
+#: FIFO as an ignore file still makes rg wait, until its timeout: a clone cannot hold one.)
+RG_MAX_DATA_BYTES = 512 * 1024 * 1024
 
 
 def ripgrep() -> str | None:
@@ -44,6 +50,35 @@ def ripgrep() -> str | None:
     if os.environ.get("HARNESS_NO_RIPGREP"):
         return None
     return shutil.which("rg")
+
+
+def rg_argv(rg: str, *args: str) -> list[str]:
+    """The command line running ``rg`` with ``args``, its memory capped where a POSIX
+    shell can cap it (``ulimit -d``)."""
+    shell = shutil.which("sh") if os.name == "posix" else None
+    if shell is None:
+        return [rg, *args]
+    cap = f'ulimit -d {RG_MAX_DATA_BYTES // 1024} 2>/dev/null; exec "$0" "$@"'
+    return [shell, "-c", cap, rg, *args]
+
+
+async def run_ripgrep(
+    rg: str,
+    args: list[str],
+    *,
+    cwd: Path,
+    timeout_s: float,
+    capture_chars: int = MAX_CAPTURE_CHARS,
+) -> GroupResult | None:
+    """Run ``rg`` (memory capped, see ``rg_argv``) in its own process group; None when
+    it died (a signal, or an abort when memory ran out) rather than finishing: its
+    output is then not the answer, and the caller walks in Python instead."""
+    result = await run_in_group(
+        rg_argv(rg, *args), cwd=cwd, timeout_s=timeout_s, capture_chars=capture_chars
+    )
+    code = result.exit_code
+    crashed = not result.timed_out and code is not None and (code < 0 or code > 2)
+    return None if crashed else result
 
 
 def rg_common_args() -> list[str]:
@@ -105,6 +140,9 @@ def walk_files(root: Path, max_scanned: int = MAX_SCANNED) -> tuple[list[str], b
                 if entry.is_symlink():
                     continue
                 is_dir = entry.is_dir()
+                # FIFOs, sockets and devices are not listed (rg leaves them out too).
+                if not is_dir and not entry.is_file():
+                    continue
             except OSError:
                 continue
             if is_dir and entry.name in SKIPPED_DIRS:

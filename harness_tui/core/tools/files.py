@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import base64
 import difflib
+import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 
 from harness_tui.core import images
 from harness_tui.core.messages import ImageData
+from harness_tui.core.regular_files import (
+    FileTooLarge,
+    NotRegularFile,
+    open_regular,
+    read_open,
+    read_regular,
+)
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path
 
 DEFAULT_LINE_LIMIT = 2000
@@ -25,6 +34,8 @@ MAX_LINE_CHARS = 2000
 MAX_READ_BYTES = 256 * 1024
 #: Bytes looked at to tell a binary file.
 SNIFF_BYTES = 8192
+#: Largest file Edit changes and Write replaces (its old text is read whole, for the diff).
+MAX_EDIT_BYTES = 16 * 1024 * 1024
 MAX_DIFF_CHARS = 20_000
 
 
@@ -53,15 +64,12 @@ def is_binary(head: bytes) -> bool:
 
 
 def read_text(path: Path) -> str:
-    """A whole text file, or ``FileProblem`` saying why not."""
+    """A whole text file (a regular file of at most ``MAX_EDIT_BYTES``), or
+    ``FileProblem`` saying why not."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileProblem(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise FileProblem(f"{path} is a folder, not a file; list it with Glob or Bash") from None
+        data = read_regular(path, MAX_EDIT_BYTES)
     except OSError as exc:
-        raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
+        raise _read_problem(path, exc) from None
     if is_binary(data):
         raise FileProblem(f"{path} is a binary file ({len(data):,} bytes); it cannot be shown")
     try:
@@ -70,6 +78,17 @@ def read_text(path: Path) -> str:
         raise FileProblem(
             f"{path} is not UTF-8 text (bad byte at offset {exc.start}); it cannot be shown"
         ) from None
+
+
+def _read_problem(path: Path, exc: OSError) -> FileProblem:
+    """What the model is told when ``path`` cannot be read."""
+    if isinstance(exc, FileNotFoundError):
+        return FileProblem(f"{path} does not exist")
+    if isinstance(exc, IsADirectoryError):
+        return FileProblem(f"{path} is a folder, not a file; list it with Glob or Bash")
+    if isinstance(exc, NotRegularFile | FileTooLarge):
+        return FileProblem(str(exc))
+    return FileProblem(f"cannot read {path}: {exc.strerror or exc}")
 
 
 def write_text(path: Path, text: str) -> bool:
@@ -137,23 +156,35 @@ class ReadTool(Tool):
         offset = input.get("offset", 1)
         ranged = "offset" in input or "limit" in input
         limit = input.get("limit", DEFAULT_LINE_LIMIT)
+        # One open for everything below: what is checked is what is read.
         try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise FileProblem(f"{path} does not exist") from None
+            handle = open_regular(path)
         except OSError as exc:
-            raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
-        if path.is_dir():
-            raise FileProblem(f"{path} is a folder, not a file; list it with Glob or Bash")
-        image = _image_type(path)
-        if image is not None:
-            return _read_image(path, image, size, _shown(path, ctx))
-        if size > MAX_READ_BYTES and not ranged:
-            raise FileProblem(
-                f"{path} is {size:,} bytes, more than {MAX_READ_BYTES // 1024} KiB; read it in "
-                "parts with offset and limit, or search it with Grep"
-            )
-        lines, total, cut = self._lines(path, offset, limit)
+            raise _read_problem(path, exc) from None
+        with handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(SNIFF_BYTES)
+            image = images.sniff(head[:12])
+            if image is not None:
+                return _read_image(handle, path, image, _shown(path, ctx))
+            if size > MAX_READ_BYTES and not ranged:
+                raise FileProblem(
+                    f"{path} is {size:,} bytes, more than {MAX_READ_BYTES // 1024} KiB; read it "
+                    "in parts with offset and limit, or search it with Grep"
+                )
+            if is_binary(head):
+                raise FileProblem(f"{path} is a binary file; it cannot be shown")
+            handle.seek(0)
+            source: BinaryIO = handle
+            if not ranged:  # a /proc file says 0 bytes: read it within the limit all the same
+                try:
+                    source = io.BytesIO(read_open(handle, path, MAX_READ_BYTES))
+                except FileTooLarge:
+                    raise FileProblem(
+                        f"{path} is more than {MAX_READ_BYTES // 1024} KiB; read it in parts "
+                        "with offset and limit, or search it with Grep"
+                    ) from None
+            lines, total, cut = self._lines(source, offset, limit)
         shown = _shown(path, ctx)
         if total == 0:
             return ToolResult(content=f"({shown} is empty)", display="empty file")
@@ -174,45 +205,35 @@ class ReadTool(Tool):
         )
 
     @staticmethod
-    def _lines(path: Path, offset: int, limit: int) -> tuple[list[str], int, int]:
+    def _lines(handle: BinaryIO, offset: int, limit: int) -> tuple[list[str], int, int]:
         """Lines ``offset``..``offset+limit-1``, the file's line count, lines cut."""
-        with open(path, "rb") as handle:
-            if is_binary(handle.read(SNIFF_BYTES)):
-                raise FileProblem(f"{path} is a binary file; it cannot be shown")
-            handle.seek(0)
-            wanted: list[str] = []
-            total = cut = 0
-            for raw in handle:
-                total += 1
-                if offset <= total < offset + limit:
-                    line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    if len(line) > MAX_LINE_CHARS:
-                        line = line[:MAX_LINE_CHARS] + " [...]"
-                        cut += 1
-                    wanted.append(line)
+        wanted: list[str] = []
+        total = cut = 0
+        for raw in handle:
+            total += 1
+            if offset <= total < offset + limit:
+                line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if len(line) > MAX_LINE_CHARS:
+                    line = line[:MAX_LINE_CHARS] + " [...]"
+                    cut += 1
+                wanted.append(line)
         return wanted, total, cut
 
 
-def _image_type(path: Path) -> str | None:
-    """The media type of a PNG, JPEG, GIF or WebP file (by its first bytes), else None."""
-    try:
-        with open(path, "rb") as handle:
-            return images.sniff(handle.read(12))
-    except OSError:
-        return None
-
-
-def _read_image(path: Path, media_type: str, size: int, shown: str) -> ToolResult:
+def _read_image(handle: BinaryIO, path: Path, media_type: str, shown: str) -> ToolResult:
     """An image file: attached for models that can see, described for the others."""
-    if size > images.MAX_IMAGE_BYTES:
-        raise FileProblem(
-            f"{path} is an image of {size:,} bytes, more than the "
-            f"{images.MAX_IMAGE_BYTES // 2**20} MB a model takes; make it smaller first"
-        )
+    handle.seek(0)
     try:
-        data = path.read_bytes()
+        data = read_open(handle, path, images.MAX_IMAGE_BYTES)
+    except FileTooLarge as exc:
+        told = f"{exc.size:,} bytes" if exc.size else "more"
+        raise FileProblem(
+            f"{path} is an image of {told}, more than the "
+            f"{images.MAX_IMAGE_BYTES // 2**20} MB a model takes; make it smaller first"
+        ) from None
     except OSError as exc:
-        raise FileProblem(f"cannot read {path}: {exc.strerror}") from None
+        raise _read_problem(path, exc) from None
+    size = len(data)
     problem = images.problem(data, media_type)
     if problem is not None:
         raise FileProblem(f"{path} cannot be shown: {problem}")

@@ -16,9 +16,15 @@ from typing import Any, Literal
 import anyio
 
 from harness_tui.core.path_patterns import compile_pattern
+from harness_tui.core.regular_files import NotRegularFile, read_regular, special_kind
 from harness_tui.core.tools.base import ToolContext, ToolResult
-from harness_tui.core.tools.file_walk import SearchTool, rg_common_args, ripgrep, walk_files
-from harness_tui.core.tools.process_group import run_in_group
+from harness_tui.core.tools.file_walk import (
+    SearchTool,
+    rg_common_args,
+    ripgrep,
+    run_ripgrep,
+    walk_files,
+)
 
 OutputMode = Literal["content", "files_with_matches", "count"]
 #: Output lines (content) or files (other modes) returned when no head_limit is given.
@@ -49,11 +55,12 @@ Hide = Callable[[str], bool]
 
 async def search_rg(
     rg: str, root: Path, query: GrepQuery, only: str | None = None, hide: Hide | None = None
-) -> list[str]:
-    """Search ``root`` (or just its file ``only``) with ``rg``."""
+) -> list[str] | None:
+    """Search ``root`` (or just its file ``only``) with ``rg``; None when rg died
+    before finishing (see ``run_ripgrep``)."""
     # --null ends each printed path with a NUL, so paths can be told from the text.
     # The glob is applied here, not with rg's --glob, which would override .gitignore.
-    args = [rg, *rg_common_args(), "--no-messages", "--null"]
+    args = [*rg_common_args(), "--no-messages", "--null"]
     if query.ignore_case:
         args.append("-i")
     if query.mode == "files_with_matches":
@@ -68,7 +75,9 @@ async def search_rg(
         if query.after:
             args += ["-A", str(query.after)]
     args += ["-e", query.pattern, "--", only or "."]
-    result = await run_in_group(args, cwd=root, timeout_s=SEARCH_TIMEOUT_S)
+    result = await run_ripgrep(rg, args, cwd=root, timeout_s=SEARCH_TIMEOUT_S)
+    if result is None:
+        return None
     if result.exit_code == 2 and not result.stdout:
         raise GrepProblem(result.stderr.strip() or "rg failed")
     wanted = compile_pattern(query.glob, braces=True) if query.glob else None
@@ -128,9 +137,8 @@ def search_python(
 
 def _text_lines(path: Path) -> list[str] | None:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = path.read_bytes()
+        # A FIFO or device met in the walk is skipped, as rg skips it (never read).
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError:
         return None
     if b"\0" in data:
@@ -194,6 +202,10 @@ class GrepTool(SearchTool):
             target = self.search_path(input, ctx)
         except ValueError as exc:
             return ToolResult.error(str(exc))
+        # Given by name, a FIFO or device is refused (rg would wait on it for ever).
+        what = special_kind(target)
+        if what is not None:
+            return ToolResult.error(str(NotRegularFile(target, what)))
         context = input.get("-C", 0)
         query = GrepQuery(
             pattern=input["pattern"],
@@ -209,9 +221,9 @@ class GrepTool(SearchTool):
         hide = (lambda rel: denied(root / rel)) if denied is not None else None
         rg = ripgrep()
         try:
-            if rg is not None:
-                lines = await search_rg(rg, root, query, only, hide)
-            else:
+            lines = await search_rg(rg, root, query, only, hide) if rg is not None else None
+            if lines is None:  # no rg, or it died: the Python search
+                rg = None
                 lines = await anyio.to_thread.run_sync(
                     search_python, root, query, only, hide, abandon_on_cancel=True
                 )
