@@ -626,3 +626,38 @@ def test_headless_run_in_a_hostile_folder_finishes_with_notices(
     if trust:
         assert ".mcp.json" in result.stderr
         assert "plugin.yaml" in result.stderr
+
+
+# --- JSON that arrives at run time: a model's tool-call input, a browser's message -----
+
+
+@pytest.mark.parametrize(
+    ("raw", "wanted"),
+    [
+        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ("[" * 100_000, "nested too deeply"),
+        ('{"n": ' + "9" * 5_000 + "}", "cannot be read"),
+        ('{"a": 1', "not valid JSON"),
+    ],
+    ids=["deep-brackets", "deep-unclosed", "5000-digit-number", "torn"],
+)
+def test_a_hostile_tool_input_is_an_error_for_the_model_not_a_crash(raw: str, wanted: str) -> None:
+    from harness_tui.core.message_builder import MessageBuilder
+
+    builder = MessageBuilder("m1", "p", "model")
+    builder.tool_call("call-1", "Read")
+    builder.tool_args("call-1", raw)
+    message = builder.build()
+    assert message is not None
+    assert wanted in builder.input_errors["call-1"]
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 100_000, '{"type": ' + "9" * 5_000 + "}"], ids=["deep", "huge-number"]
+)
+def test_a_hostile_browser_message_gets_an_answer_not_a_crash(text: str) -> None:
+    pytest.importorskip("fastapi", reason="the [web] extra is not installed")
+    from harness_tui.web.stream import _check_client_message
+
+    problem = _check_client_message(text, None)
+    assert problem is not None and "not JSON" in problem

@@ -122,6 +122,10 @@ def _parse_input(raw: str) -> dict[str, Any] | str:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         return f"the tool input is not valid JSON ({exc.msg} at character {exc.pos})"
+    except RecursionError:  # the model sent thousands of nested brackets
+        return "the tool input is nested too deeply to read; send a flatter JSON object"
+    except ValueError as exc:  # e.g. an integer over Python's 4,300-digit limit
+        return f"the tool input cannot be read ({exc})"
     if not isinstance(value, dict):
         return f"the tool input must be a JSON object, not {type(value).__name__}"
     return value

@@ -104,7 +104,7 @@ def _check_client_message(text: str | None, data: bytes | None) -> str | None:
         return 'binary frames are not understood; send JSON text such as {"type": "ping"}'
     try:
         decoded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
         return 'the message is not JSON; this socket only understands {"type": "ping"}'
     if not isinstance(decoded, dict) or decoded.get("type") != "ping":
         return (
