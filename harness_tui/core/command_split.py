@@ -4,7 +4,8 @@ The permission engine checks each simple command of ``git status && rm -rf x`` o
 own, so an allow rule for ``git status`` cannot smuggle ``rm`` through. Found:
 commands joined by ``&&``, ``||``, ``;``, ``|``, ``|&``, ``&`` and newlines; commands
 inside ``$(...)``, backticks, ``<(...)``/``>(...)`` and ``( ... )`` subshells; output
-redirections (``> file``), which are writes the engine checks as such.
+redirections (``> file``), which are writes the engine checks as such. Quoting is
+followed as bash follows it, ``$'...'`` (where ``\'`` does not end the quote) included.
 
 What this cannot follow with certainty raises ``UnparsableCommand`` (the engine then
 asks): unbalanced quotes or brackets, here-documents, ``${...}`` or ``$((...))``
@@ -19,6 +20,8 @@ _CONTROL = ("&&", "||", ";;", "|&", ";", "|", "&")
 _REDIRECT = (">>", ">|", ">&", "<<<", "<&", "<>", ">", "<")
 _FILE_WRITES = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 _WORD_END = set(" \t\n;&|<>()")
+#: A word ending in one of these and followed by "(" is an extglob pattern.
+_EXTGLOB = frozenset("@!+*?")
 #: Words that start a part without being the command (``if x; then y; fi``).
 _KEYWORDS = frozenset(
     {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!"}
@@ -32,10 +35,15 @@ class UnparsableCommand(ValueError):
 @dataclass
 class SimpleCommand:
     """One command of a command line: its words (as written, quotes included, joined by
-    single spaces, redirections left out) and the files its output is redirected to."""
+    single spaces, redirections left out) and the files its output is redirected to
+    (as written: ``shell_words`` decodes them)."""
 
     text: str
     writes: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    #: Indexes in ``writes`` of ``>&file`` targets: bash expands those words twice
+    #: (``>& '~/x'`` writes to the home folder).
+    expanded_twice: list[int] = field(default_factory=list)
 
 
 def split_command(command: str) -> list[SimpleCommand]:
@@ -55,6 +63,7 @@ class _Scanner:
         self.nested = nested
         self.words: list[str] = []
         self.writes: list[str] = []
+        self.twice: list[int] = []
 
     def run(self) -> None:
         s = self.s
@@ -84,10 +93,14 @@ class _Scanner:
                 if op in ("<<", "<<-"):
                     raise UnparsableCommand("here-documents are not followed")
                 self._skip_blanks()
-                if self.i >= len(s) or s[self.i] in "\n;&|<>()":
+                at_pipe = s.startswith(("<(", ">("), self.i)  # > >(tee log)
+                if self.i >= len(s) or (s[self.i] in "\n;&|<>()" and not at_pipe):
                     raise UnparsableCommand(f"{op} without a target")
                 target = self._word()
-                if op in _FILE_WRITES or (op == ">&" and not _is_fd(target)):
+                if op == ">&" and not _is_fd(target):
+                    self.twice.append(len(self.writes))
+                    self.writes.append(target)
+                elif op in _FILE_WRITES:
                     self.writes.append(target)
             else:
                 self.words.append(self._word())
@@ -138,8 +151,8 @@ class _Scanner:
         while words and words[-1] in ("}", "fi", "done"):
             words = words[:-1]
         if words or self.writes:
-            self.parts.append(SimpleCommand(" ".join(words), self.writes))
-        self.words, self.writes = [], []
+            self.parts.append(SimpleCommand(" ".join(words), self.writes, words, self.twice))
+        self.words, self.writes, self.twice = [], [], []
 
     def _word(self) -> str:
         """One word as written; its command substitutions are split into ``nested``."""
@@ -162,10 +175,16 @@ class _Scanner:
                 self._double_quoted()
             elif c == "`":
                 self._backticks()
+            elif s.startswith("$'", self.i):
+                self.i = _end_of_ansi_c(s, self.i + 2)
             elif c == "$":
                 self._dollar()
             else:
                 self.i += 1
+            if s.startswith("(", self.i) and s[self.i - 1] in _EXTGLOB and self.i > start:
+                # An extglob pattern, @(a|b): part of the word (split too, to be safe).
+                inner, self.i = _balanced(s, self.i + 1, "(", ")")
+                self.nested.extend(split_command(inner))
         if self.i > len(s):
             raise UnparsableCommand("a trailing backslash")
         return s[start : self.i]
@@ -224,6 +243,9 @@ def _balanced(s: str, i: int, open_: str, close: str, depth: int = 1) -> tuple[s
         if c == "\\":
             i += 2
             continue
+        if s.startswith("$'", i):
+            i = _end_of_ansi_c(s, i + 2)
+            continue
         if c == "'":
             end = s.find("'", i + 1)
             if end == -1:
@@ -258,5 +280,19 @@ def _end_of_double(s: str, i: int) -> int:
     raise UnparsableCommand('an unclosed " quote')
 
 
+def _end_of_ansi_c(s: str, i: int) -> int:
+    """The index after the quote closing a ``$'...'`` whose text starts at ``i`` (a
+    backslash escapes the next character there, a quote included)."""
+    while i < len(s):
+        if s[i] == "\\":
+            i += 2
+        elif s[i] == "'":
+            return i + 1
+        else:
+            i += 1
+    raise UnparsableCommand("an unclosed $' quote")
+
+
 def _is_fd(target: str) -> bool:
-    return target == "-" or target.isdigit()
+    """``>&2``, ``>&-``, ``>&3-`` (move): a file descriptor, not a file."""
+    return target == "-" or target.removesuffix("-").isdigit()

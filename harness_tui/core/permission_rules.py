@@ -260,3 +260,32 @@ def wildcard_matches(content: str, value: str) -> bool:
 
 def rule_texts(rules: Iterable[PermissionRule]) -> list[str]:
     return [str(r) for r in rules]
+
+
+def save_allow_rules(path: Path, rules: list[str]) -> str | None:
+    """Add ``rules`` to ``permissions.allow`` of a YAML settings file; a message on
+    failure (the file is then left alone)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        data = yaml.safe_load(text) if text.strip() else {}
+    except (OSError, yaml.YAMLError) as exc:
+        return f"could not save the rule to {path}: {exc}; it applies to this session only"
+    if not isinstance(data, dict):
+        return f"could not save the rule to {path}: the file is not a mapping"
+    section = data.setdefault("permissions", {})
+    if not isinstance(section, dict):
+        return f"could not save the rule to {path}: permissions is not a mapping"
+    allow = section.setdefault("allow", [])
+    if not isinstance(allow, list):
+        return f"could not save the rule to {path}: permissions.allow is not a list"
+    allow.extend(r for r in rules if r not in allow)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        return f"could not save the rule to {path}: {exc.strerror}; it applies to this session only"
+    return None

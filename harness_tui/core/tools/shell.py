@@ -144,6 +144,12 @@ class BashTool(Tool):
         """Where the next command starts (``cd`` persists), once a command has run."""
         return self._session.cwd if self._session is not None else None
 
+    def home_folder(self) -> str | None:
+        """``$HOME`` of the next command (``export`` persists), for ``~`` in its paths;
+        None when the shell has unset it."""
+        env = self._session.env if self._session is not None else os.environ
+        return env.get("HOME")
+
     def shell(self, cwd: Path) -> ShellSession:
         if self._session is None:
             self._session = ShellSession(cwd)
