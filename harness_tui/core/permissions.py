@@ -301,6 +301,8 @@ class PermissionEngine:
             return rule.tool == tool.name
         if tool.name == "Bash":  # a redirection: it writes the file
             return family == "edit" and target.write
+        if family == "read" and rule.behavior != "allow" and tool.access_kind == "edit":
+            return True  # an edit reveals what it changes: a denied read denies it too
         return family == tool.access_kind
 
     def _value_rule_matches(self, rule: PermissionRule, tool: Tool, input: dict[str, Any]) -> bool:
