@@ -188,6 +188,13 @@ WRITERS: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("in-pipeline", allow("ls", "tee"), "ls | tee {out}/x", Q),
     ("rm-in-subst", allow("echo", "rm"), "echo $(rm {out}/x)", Q),
     ("cp-home-dest", allow("cp"), "cp a.txt ~/x", Q),
+    ("find-delete-outside", allow("find"), "find {out} -name x -delete", Q),
+    ("find-delete-here", allow("find"), "find . -name '*.pyc' -delete", Q),
+    ("find-exec-rm", allow("find", "rm"), "find {out} -exec rm {{}} +", Q),
+    ("find-exec-inside", allow("find", "rm"), "find sub -name '*.o' -exec rm {{}} \\;", Q),
+    ("find-fprint", allow("find"), "find . -fprint {out}/list", Q),
+    ("xargs-rm", allow("echo", "xargs"), "echo {out}/x | xargs rm", Q),
+    ("xargs-replace", allow("ls", "xargs"), "ls | xargs -I{{}} cp {{}} {out}/", Q),
     # what stays allowed
     ("cp-inside", allow("cp"), "cp a.txt sub/", A),
     ("cp-from-outside", allow("cp"), "cp {out}/x sub/", A),
@@ -202,6 +209,8 @@ WRITERS: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("touch-inside", allow("touch"), "touch sub/new", A),
     ("ln-inside", allow("ln"), "ln -s a.txt sub/l", A),
     ("tee-dev-null", allow("tee"), "tee /dev/null", A),
+    ("find-read-only", allow("find"), "find src -name '*.py'", A),
+    ("xargs-read-only", allow("ls", "xargs"), "ls | xargs grep x", A),
 ]
 
 # A deny rule on a command holds however its name is written.
@@ -225,6 +234,9 @@ DENY_NAMES: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("deny-sh-c", DENY_RM, 'sh -c "echo; rm x"', D),
     ("deny-eval", DENY_RM, "eval 'rm x'", D),
     ("deny-eval-words", DENY_RM, "eval rm x", D),
+    ("deny-find-exec", DENY_RM, "find . -exec rm {{}} +", D),
+    ("deny-xargs", DENY_RM, "ls | xargs rm", D),
+    ("deny-xargs-options", DENY_RM, "ls | xargs -0 -n1 rm -f", D),
     ("deny-other", DENY_RM, "'ls' x", A),
 ]
 

@@ -167,20 +167,19 @@ class PermissionEngine:
         asked = self._first(tool, input, "ask", targets, parts, home)
         if asked is not None:
             return Decision("ask", f"the rule {asked} ({asked.source}) asks first", suggestions)
-        protected = tuple(
-            dict.fromkeys(
-                t.real
-                for t in targets
-                if t.write and self._is_protected(t) and t.real not in self.protected_allowed
-            )
-        )
+        protected = {
+            t.real: why
+            for t in targets
+            if t.write and t.real not in self.protected_allowed and (why := self._protection(t))
+        }
         if protected:
-            names = ", ".join(str(p) for p in protected)
-            return Decision("ask", f"{names} is protected: writing it always asks", (), protected)
+            reason = "; ".join(f"{path} {why}" for path, why in protected.items())
+            return Decision("ask", f"{reason}: writing it always asks", (), tuple(protected))
         if call.unknown:
             return Decision(
                 "ask",
-                f"the command writes to {', '.join(call.unknown)}, a path only known when it runs",
+                "the command writes to a file whose path is only known when it runs "
+                f"({', '.join(dict.fromkeys(call.unknown))})",
             )
         if call.unparsable is not None:
             if self._allows_whole_command(tool, input):
@@ -218,7 +217,8 @@ class PermissionEngine:
     ) -> GateVerdict:
         """Decide, asking the user where needed. A PreToolUse hook's ``allow`` skips
         the question (deny rules and plan mode still hold); its ``ask`` forces one."""
-        decision = self.decide(tool, input, ctx.permission_mode)
+        # In a thread: a folder a command acts on whole is looked through (protected_paths).
+        decision = await anyio.to_thread.run_sync(self.decide, tool, input, ctx.permission_mode)
         if decision.behavior == "deny":
             return GateVerdict(False, decision.reason)
         if hook_permission == "allow" and decision.behavior == "ask":
@@ -366,14 +366,16 @@ class PermissionEngine:
             target.real == root or target.real.is_relative_to(root) for root in self.workspace()
         )
 
-    def _is_protected(self, target: Target) -> bool:
-        """A protected file as written or really, or a folder acted on whole that holds
-        one."""
+    def _protection(self, target: Target) -> str | None:
+        """Why writing ``target`` always asks (a protected file as written or really, or
+        a folder acted on whole that holds one), or None."""
         if is_protected(target.path) or is_protected(target.real):
-            return True
+            return "is protected"
         if target.real in self.protected_files:
-            return True
-        return target.tree and holds_protected(target.real, self.protected_files)
+            return "is a hook's script, protected"
+        if target.tree and holds_protected(target.real, self.protected_files):
+            return "holds protected files (settings, skills, hooks...)"
+        return None
 
     def _suggestions(
         self,

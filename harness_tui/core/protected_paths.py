@@ -44,15 +44,16 @@ _WALK_DEPTH = 3
 _WALK_ENTRIES = 2000
 
 
-def is_protected(path: Path) -> bool:
-    """Is ``path`` (absolute, ``..`` folded) a file that grants something or runs code?"""
-    lowered = PurePosixPath(str(path).lower())
+def is_protected(path: Path, places: set[PurePosixPath] | None = None) -> bool:
+    """Is ``path`` (absolute, ``..`` folded) a file that grants something or runs code?
+    ``places``: the user's places, lowered (computed when not given)."""
+    lowered = _lower(path)
     parts = lowered.parts
-    if _by_name(parts):
-        return not _is_instructions(parts, lowered)
-    return any(lowered.is_relative_to(_lower(p)) for p in _user_places()) and not (
-        _is_instructions(parts, lowered)
-    )
+    if places is None:
+        places = {_lower(p) for p in _user_places()}
+    if not _by_name(parts) and not any(lowered.is_relative_to(p) for p in places):
+        return False
+    return not _is_instructions(parts, lowered, places)
 
 
 def _by_name(parts: tuple[str, ...]) -> bool:
@@ -71,12 +72,14 @@ def _by_name(parts: tuple[str, ...]) -> bool:
     return False
 
 
-def _is_instructions(parts: tuple[str, ...], lowered: PurePosixPath) -> bool:
+def _is_instructions(
+    parts: tuple[str, ...], lowered: PurePosixPath, places: set[PurePosixPath]
+) -> bool:
     """An instruction file right where the loader reads it (``.claude/CLAUDE.md``,
     ``<config>/AGENTS.md``), with nothing else protected above it."""
     if len(parts) < 2 or parts[-1] not in _INSTRUCTIONS:
         return False
-    if lowered.parent in {_lower(p) for p in _user_places()}:
+    if lowered.parent in places:
         return True
     return parts[-2] == ".claude" and not _by_name(parts[:-2])
 
@@ -104,8 +107,10 @@ def holds_protected(folder: Path, extra: Iterable[Path] = ()) -> bool:
     if not folder.is_dir():
         return False
     top = _lower(folder)
-    if any(_lower(a).is_relative_to(top) and os.path.lexists(a) for a in [*_user_places(), *extra]):
+    user = _user_places()
+    if any(_lower(a).is_relative_to(top) and os.path.lexists(a) for a in [*user, *extra]):
         return True
+    places = {_lower(p) for p in user}
     queue = deque([(str(folder), 0)])
     seen = 0
     while queue and seen < _WALK_ENTRIES:
@@ -116,7 +121,7 @@ def holds_protected(folder: Path, extra: Iterable[Path] = ()) -> bool:
             continue
         for entry in entries:
             seen += 1
-            if is_protected(Path(entry.path)):
+            if is_protected(Path(entry.path), places):
                 return True
             if depth + 1 < _WALK_DEPTH and entry.is_dir(follow_symlinks=False):
                 queue.append((entry.path, depth + 1))

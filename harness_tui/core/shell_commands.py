@@ -5,13 +5,15 @@ from operands as GNU getopt tells them, and the commands inside ``bash -c '...'`
 
 The permission engine matches deny and ask rules against every name a command may run
 as (``\\rm``, ``'rm'``, ``env rm`` and ``timeout 5 rm`` are all ``rm``), and applies
-every rule to the commands inside ``bash -c`` too; ``shell_writes`` reads the files
+every rule to the commands inside ``bash -c``, ``eval`` and ``find -exec`` too (``xargs``
+is a wrapper whose command gets unknown arguments); ``shell_writes`` reads the files
 the commands write.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 
 from harness_tui.core.command_split import SimpleCommand, UnparsableCommand, split_command
@@ -67,7 +69,11 @@ _WRAPPERS = {
     "setsid": _wrapper(),
     "sudo": _wrapper("ughprtCDUT", "user group host prompt role type chdir", chdir="D chdir"),
     "doas": _wrapper("uC"),
+    # Runs its command with more arguments read from its input: unknown ones.
+    "xargs": _wrapper("EILnPsda", "eof replace max-lines max-args max-procs delimiter arg-file"),
 }
+#: Stands for a word only known when the command runs (find's ``{}``).
+_UNKNOWN_WORD = "${FIND_MATCH}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +108,19 @@ def command_of(part: SimpleCommand, home: str | None) -> Command:
         if name == "env":
             while operands and operands[0] is not None and "=" in operands[0]:
                 operands.pop(0)
+        if name == "xargs" and operands:
+            operands = _xargs_operands(operands, options)
         argv = operands[wrapper.operands :]
     return Command(argv, moved)
+
+
+def _xargs_operands(operands: list[str | None], options: Options) -> list[str | None]:
+    """xargs adds the words it reads to its command's, or puts them in place of ``-I``'s
+    replace string: unknown words either way."""
+    replace = next((v or "{}" for n, v in options if n in ("I", "i", "replace")), None)
+    if replace is None:
+        return [*operands, None]
+    return [None if w is not None and replace in w else w for w in operands]
 
 
 def parse_options(words: list[str | None], syntax: Syntax) -> tuple[list[str | None], Options]:
@@ -148,14 +165,36 @@ def inner_commands(parts: list[SimpleCommand], home: str | None) -> list[SimpleC
     queue = [(part, 0) for part in parts]
     while queue:
         part, depth = queue.pop(0)
-        script = _script_of(command_of(part, home))
-        if script is None:
+        command = command_of(part, home)
+        inner = _find_commands(command)
+        script = _script_of(command)
+        if script is not None:
+            inner += split_command(script)
+        if not inner:
             continue
         if depth >= _MAX_DEPTH:
             raise UnparsableCommand("shells nested too deep")
-        inner = split_command(script)
         found += inner
         queue += [(p, depth + 1) for p in inner]
+    return found
+
+
+def _find_commands(command: Command) -> list[SimpleCommand]:
+    """The commands of ``find -exec``/``-execdir``/``-ok``/``-okdir``, with ``{}`` (the
+    files found) an unknown word."""
+    if command.name != "find":
+        return []
+    found = []
+    argv = command.argv
+    for i, word in enumerate(argv):
+        if word not in ("-exec", "-execdir", "-ok", "-okdir"):
+            continue
+        end = next((j for j in range(i + 1, len(argv)) if argv[j] in (";", "+")), len(argv))
+        words = argv[i + 1 : end]
+        raw = [_UNKNOWN_WORD if w is None or "{}" in w else shlex.quote(w) for w in words]
+        text = " ".join(w if w is not None else _UNKNOWN_WORD for w in words)
+        if words:
+            found.append(SimpleCommand(text, [], raw))
     return found
 
 

@@ -41,7 +41,7 @@ class _Writer:
     syntax: Syntax = field(default_factory=Syntax)
     #: Which arguments it writes: "all" operands, "dest" (cp-like), "dd" (of=),
     #: "sed" (with -i), "option" (only the values of ``options``).
-    writes: Literal["all", "dest", "dd", "sed", "option"] = "all"
+    writes: Literal["all", "dest", "dd", "sed", "option", "find"] = "all"
     options: frozenset[str] = frozenset()
     #: It acts on whole folders: what a folder holds counts.
     tree: bool = False
@@ -74,6 +74,7 @@ _WRITERS = {
     "chown": _Writer(syntax("", "reference from"), tree=True),
     "chgrp": _Writer(syntax("", "reference"), tree=True),
     "dd": _Writer(writes="dd", devices=True),
+    "find": _Writer(writes="find", tree=True, devices=True),
     "sed": _Writer(syntax("efl", "expression file line-length", attached="i"), "sed"),
     "sort": _Writer(
         syntax("okStT", "output key buffer-size field-separator temporary-directory"),
@@ -209,6 +210,8 @@ def _arguments(command: Command, writer: _Writer, resolver: _Resolver) -> list[S
         targets = [value for name, value in options if name in writer.options]
     elif kind == "sed":
         return _sed_writes(operands, options, resolver)
+    elif kind == "find":
+        return _find_writes(command.argv, resolver)
     elif kind == "dest" and not names & {"d", "directory"}:
         return _dest_writes(command, writer, operands, options, resolver)
     else:
@@ -292,3 +295,27 @@ def _sed_writes(
         # A backup name with a slash is a path of its own (GNU sed).
         backups.append(name if "/" in name else os.path.join(os.path.dirname(file), name))
     return resolver.writes([*files, *backups])
+
+
+def _find_writes(argv: list[str | None], resolver: _Resolver) -> list[ShellWrite]:
+    """find: its starting points with ``-delete`` (whole folders), and the files of
+    ``-fprint``, ``-fprint0``, ``-fprintf`` and ``-fls``."""
+    words = argv[1:]
+    while words and (words[0] in ("-H", "-L", "-P") or (words[0] or "").startswith("-O")):
+        words = words[1:]
+    if words[:1] == ["-D"]:
+        words = words[2:]
+    starts: list[str | None] = []
+    for word in words:
+        if word is not None and word.startswith(("-", "(", "!")):
+            break
+        starts.append(word)
+    found = []
+    if "-delete" in words:
+        found += resolver.writes(starts or ["."], tree=True)
+    outputs = [
+        words[i + 1] if i + 1 < len(words) else None
+        for i, word in enumerate(words)
+        if word in ("-fprint", "-fprint0", "-fprintf", "-fls")
+    ]
+    return found + resolver.writes(outputs, devices=True)
