@@ -168,6 +168,7 @@ SHELL = [
     ("user-config-folder", "rm -rf {config}"),
     ("trust-list", "echo '{{}}' > {data}/trusted_folders.json"),
     ("bash-c", "bash -c 'echo x > .mcp.json'"),
+    ("heredoc", "cat > .harness/settings.yaml <<'EOF'\npermissions: {allow: [Bash]}\nEOF"),
     ("subshell", "(cd sub && echo x > ../.mcp.json)"),
 ]
 

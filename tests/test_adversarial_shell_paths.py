@@ -106,6 +106,14 @@ REDIRECTS: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("through-new-symlink", allow("ls", "ln"), "ln -s {out} l && ls > l/x", Q),
     ("through-moved-link", allow("ls", "mv"), "mv link moved && ls > moved/x", Q),
     ("through-copied-link", allow("ls", "cp"), "cp -r link copied; ls > copied/x", Q),
+    # here-documents
+    ("heredoc-outside", ALL, "cat > {out}/x <<'EOF'\nhi\nEOF", Q),
+    ("heredoc-subst", allow("cat"), "cat <<EOF\n$(ls > {out}/x)\nEOF", Q),
+    ("heredoc-backticks", allow("cat"), "cat <<-EOF\n\t`ls > {out}/x`\n\tEOF", Q),
+    ("heredoc-then-write", allow("cat", "ls"), "cat <<EOF\nhi\nEOF\nls > {out}/x", Q),
+    ("heredoc-unterminated", allow("cat"), "cat > x <<EOF\nhi", Q),
+    ("heredoc-quoted-no-subst", allow("cat"), "cat <<'EOF'\n$(ls > {out}/x)\nEOF", A),
+    ("heredoc-inside", allow("cat"), "cat > notes.txt <<'EOF'\nit's ) fine\nEOF", A),
     # outside the workspace asks even when every command is allowed
     ("bare-allow-outside", ALL, "ls > {out}/x", Q),
     ("bare-allow-quoted-outside", ALL, "ls > '{out}'/x", Q),

@@ -255,8 +255,8 @@ CASES: list[tuple[str, str, dict[str, list[str]], str, dict[str, Any], str]] = [
         D,
     ),
     ("bypass", "bypassPermissions", {}, "Bash", {"command": "rm -rf x"}, A),
-    ("heredoc", "default", {A: ["Bash(cat:*)"]}, "Bash", {"command": "cat <<EOF\nx\nEOF"}, Q),
-    ("unparsable-bare", "default", {A: ["Bash"]}, "Bash", {"command": "cat <<EOF\nx\nEOF"}, A),
+    ("heredoc", "default", {A: ["Bash(cat:*)"]}, "Bash", {"command": "cat <<EOF\nx\nEOF"}, A),
+    ("unparsable-bare", "default", {A: ["Bash"]}, "Bash", {"command": "cat <<EOF\nx"}, A),
     ("unclosed-quote", "default", {A: ["Bash(echo:*)"]}, "Bash", {"command": 'echo "hi'}, Q),
     (
         "ask-beats-allow",

@@ -7,9 +7,12 @@ inside ``$(...)``, backticks, ``<(...)``/``>(...)`` and ``( ... )`` subshells; o
 redirections (``> file``), which are writes the engine checks as such. Quoting is
 followed as bash follows it, ``$'...'`` (where ``\'`` does not end the quote) included.
 
+Here-documents are followed: their bodies are skipped (their command substitutions,
+when the delimiter is not quoted, are split like the rest).
+
 What this cannot follow with certainty raises ``UnparsableCommand`` (the engine then
-asks): unbalanced quotes or brackets, here-documents, ``${...}`` or ``$((...))``
-containing a command substitution.
+asks): unbalanced quotes or brackets, a here-document without its delimiter line,
+``${...}`` or ``$((...))`` containing a command substitution.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class _Scanner:
         self.words: list[str] = []
         self.writes: list[str] = []
         self.twice: list[int] = []
+        #: Here-documents whose bodies start after the next newline: (delimiter, strip
+        #: leading tabs, expanded).
+        self.heredocs: list[tuple[str, bool, bool]] = []
 
     def run(self) -> None:
         s = self.s
@@ -75,6 +81,7 @@ class _Scanner:
             if c == "\n":
                 self._end_part()
                 self.i += 1
+                self._heredoc_bodies()
             elif c == "#" and self._at_word_start():
                 end = s.find("\n", self.i)
                 self.i = len(s) if end == -1 else end
@@ -90,21 +97,57 @@ class _Scanner:
                 self.i += len(op)
                 self._end_part()
             elif (op := self._redirect()) is not None:
-                if op in ("<<", "<<-"):
-                    raise UnparsableCommand("here-documents are not followed")
                 self._skip_blanks()
                 at_pipe = s.startswith(("<(", ">("), self.i)  # > >(tee log)
                 if self.i >= len(s) or (s[self.i] in "\n;&|<>()" and not at_pipe):
                     raise UnparsableCommand(f"{op} without a target")
                 target = self._word()
-                if op == ">&" and not _is_fd(target):
+                if op in ("<<", "<<-"):
+                    expanded = not any(q in target for q in "'\"\\")
+                    self.heredocs.append((_unquoted(target), op == "<<-", expanded))
+                elif op == ">&" and not _is_fd(target):
                     self.twice.append(len(self.writes))
                     self.writes.append(target)
                 elif op in _FILE_WRITES:
                     self.writes.append(target)
             else:
                 self.words.append(self._word())
+        if self.heredocs:
+            raise UnparsableCommand("a here-document without its body")
         self._end_part()
+
+    def _heredoc_bodies(self) -> None:
+        """Skip the bodies of the here-documents of the line that just ended; split the
+        command substitutions of those whose delimiter was not quoted."""
+        s = self.s
+        for delimiter, strip_tabs, expanded in self.heredocs:
+            start = self.i
+            while True:
+                if self.i >= len(s):
+                    raise UnparsableCommand(f"a here-document without its {delimiter!r} line")
+                end = s.find("\n", self.i)
+                end = len(s) if end == -1 else end
+                line = s[self.i : end]
+                self.i = min(end + 1, len(s))
+                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                    break
+            if expanded:
+                _Scanner(s[start : self.i], [], self.nested).expansions()
+        self.heredocs = []
+
+    def expansions(self) -> None:
+        """Split the command substitutions of text that is expanded but not run (a
+        here-document's body)."""
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c == "\\":
+                self.i += 2
+            elif c == "`":
+                self._backticks()
+            elif c == "$":
+                self._dollar()
+            else:
+                self.i += 1
 
     def _at_word_start(self) -> bool:
         return self.i == 0 or self.s[self.i - 1] in " \t\n;&|()"
@@ -135,8 +178,11 @@ class _Scanner:
         j = i
         while j < len(s) and s[j].isdigit():
             j += 1
-        if s.startswith("<<-", j) or (s.startswith("<<", j) and not s.startswith("<<<", j)):
-            self.i = j + (3 if s.startswith("<<-", j) else 2)
+        if s.startswith("<<-", j):
+            self.i = j + 3
+            return "<<-"
+        if s.startswith("<<", j) and not s.startswith("<<<", j):
+            self.i = j + 2
             return "<<"
         for op in _REDIRECT:
             if s.startswith(op, j):
@@ -291,6 +337,22 @@ def _end_of_ansi_c(s: str, i: int) -> int:
         else:
             i += 1
     raise UnparsableCommand("an unclosed $' quote")
+
+
+def _unquoted(word: str) -> str:
+    """A here-document's delimiter: the word with its quotes removed (bash expands
+    nothing in it)."""
+    out = []
+    i = 0
+    while i < len(word):
+        if word[i] == "\\" and i + 1 < len(word):
+            out.append(word[i + 1])
+            i += 2
+            continue
+        if word[i] not in "'\"":
+            out.append(word[i])
+        i += 1
+    return "".join(out)
 
 
 def _is_fd(target: str) -> bool:
