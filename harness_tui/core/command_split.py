@@ -135,19 +135,24 @@ class _Scanner:
                 _Scanner(s[start : self.i], [], self.nested).expansions()
         self.heredocs = []
 
-    def expansions(self) -> None:
+    def expansions(self, end: str = "") -> bool:
         """Split the command substitutions of text that is expanded but not run (a
-        here-document's body)."""
+        here-document's body, a double-quoted string up to ``end``); True when it
+        stopped at ``end``."""
         while self.i < len(self.s):
             c = self.s[self.i]
             if c == "\\":
                 self.i += 2
+            elif c == end:
+                self.i += 1
+                return True
             elif c == "`":
                 self._backticks()
             elif c == "$":
                 self._dollar()
             else:
                 self.i += 1
+        return False
 
     def _at_word_start(self) -> bool:
         return self.i == 0 or self.s[self.i - 1] in " \t\n;&|()"
@@ -236,22 +241,9 @@ class _Scanner:
         return s[start : self.i]
 
     def _double_quoted(self) -> None:
-        s = self.s
         self.i += 1
-        while self.i < len(s):
-            c = s[self.i]
-            if c == "\\":
-                self.i += 2
-            elif c == '"':
-                self.i += 1
-                return
-            elif c == "`":
-                self._backticks()
-            elif c == "$":
-                self._dollar()
-            else:
-                self.i += 1
-        raise UnparsableCommand('an unclosed " quote')
+        if not self.expansions('"'):
+            raise UnparsableCommand('an unclosed " quote')
 
     def _backticks(self) -> None:
         s = self.s
