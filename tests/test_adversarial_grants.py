@@ -10,6 +10,8 @@ AGENTS.md) are the agent's memory and stay writable."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +238,32 @@ async def test_allowing_one_protected_file_allows_no_other(places: dict[str, Pat
     assert not (w / ".claude" / "commands" / "b.md").exists()
     saved = w / ".harness" / "settings.local.yaml"
     assert not saved.exists() or "allow" not in str(yaml.safe_load(saved.read_text()))
+
+
+async def test_a_hook_that_allows_everything_does_not_skip_the_question(
+    places: dict[str, Path],
+) -> None:
+    w = places["w"]
+    allow = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow"}}
+    (w / "allow.py").write_text(f"print({json.dumps(allow)!r})\n")
+    hook = {"type": "command", "command": f'"{sys.executable}" "$CLAUDE_PROJECT_DIR"/allow.py'}
+    (w / ".claude" / "settings.json").write_text(
+        json.dumps({"hooks": {"PreToolUse": [{"matcher": "Write|Bash", "hooks": [hook]}]}})
+    )
+    calls = [
+        reply(ToolCall("Write", file_call("Write", "notes.md"))),
+        reply(ToolCall("Write", file_call("Write", ".claude/skills/s/SKILL.md"))),
+        reply(ToolCall("Bash", {"command": "echo x > .mcp.json"})),
+        reply(Text("ok")),
+    ]
+    session, _ = scripted_in(w, calls, ask_policy="deny", trusted=True)
+    async with session:
+        events = await run_to_end(session, "go")
+    assert (w / "notes.md").exists()  # the hook's allow skipped the default-mode question
+    asked = [
+        e.input.get("file_path") or e.input.get("command")
+        for e in events
+        if e.type == "PERMISSION_REQUESTED"
+    ]
+    assert asked == [".claude/skills/s/SKILL.md", "echo x > .mcp.json"]
+    assert not (w / ".claude" / "skills").exists() and not (w / ".mcp.json").exists()

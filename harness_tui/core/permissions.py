@@ -216,13 +216,14 @@ class PermissionEngine:
         hook_reason: str | None = None,
     ) -> GateVerdict:
         """Decide, asking the user where needed. A PreToolUse hook's ``allow`` skips
-        the question (deny rules and plan mode still hold); its ``ask`` forces one."""
+        the question (deny rules, plan mode and protected files still hold); its ``ask``
+        forces one."""
         # In a thread: a folder a command acts on whole is looked through (protected_paths).
         decision = await anyio.to_thread.run_sync(self.decide, tool, input, ctx.permission_mode)
         if decision.behavior == "deny":
             return GateVerdict(False, decision.reason)
-        if hook_permission == "allow" and decision.behavior == "ask":
-            return ALLOW
+        if hook_permission == "allow" and decision.behavior == "ask" and not decision.protected:
+            return ALLOW  # a protected file asks all the same (only bypassPermissions skips)
         if hook_permission == "ask":
             reason = hook_reason or "a PreToolUse hook asks first"
             decision = Decision("ask", reason, decision.suggestions, decision.protected)
