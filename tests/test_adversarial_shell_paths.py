@@ -193,6 +193,8 @@ WRITERS: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("nice-wrapper", allow("nice"), "nice -n 5 tee {out}/x", Q),
     ("glob-dest", allow("cp"), "cp a.txt {out}/*", Q),
     ("variable-dest", allow("rm"), "rm $TARGET", Q),
+    ("variable-command", ALL, "$RM {out}/x", Q),
+    ("alias-value", allow("alias", "ls"), "alias ls='rm -rf {out}/x'", Q),
     ("in-pipeline", allow("ls", "tee"), "ls | tee {out}/x", Q),
     ("rm-in-subst", allow("echo", "rm"), "echo $(rm {out}/x)", Q),
     ("cp-home-dest", allow("cp"), "cp a.txt ~/x", Q),
@@ -242,6 +244,7 @@ DENY_NAMES: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("deny-sh-c", DENY_RM, 'sh -c "echo; rm x"', D),
     ("deny-eval", DENY_RM, "eval 'rm x'", D),
     ("deny-eval-words", DENY_RM, "eval rm x", D),
+    ("deny-alias", DENY_RM, "alias ll='rm x'", D),
     ("deny-find-exec", DENY_RM, "find . -exec rm {{}} +", D),
     ("deny-xargs", DENY_RM, "ls | xargs rm", D),
     ("deny-xargs-options", DENY_RM, "ls | xargs -0 -n1 rm -f", D),
@@ -393,6 +396,33 @@ def test_a_home_changed_on_the_line_makes_tilde_unknown(
     monkeypatch.setenv("HOME", str(places["w"]))  # ~ alone would be inside
     assert decide(places, ALL, "Bash", {"command": "ls > ~/x"}).behavior == A
     assert decide(places, ALL, "Bash", {"command": command}).behavior == Q
+
+
+@pytest.mark.parametrize(
+    ("setup", "command"),
+    [
+        ("f() { cd {out}; }; export -f f", "f; ls > x"),
+        ("ls() { rm -rf {out}/x; }; export -f ls", "ls"),
+        ("printf 'cd {out}' > {w}/env.sh; export BASH_ENV={w}/env.sh", "ls > x"),
+    ],
+    ids=["function-cd", "function-shadows-ls", "bash-env"],
+)
+async def test_what_the_shell_was_taught_earlier_is_followed(
+    places: dict[str, Path], setup: str, command: str
+) -> None:
+    """Exported functions and BASH_ENV persist in the Bash tool's environment and change
+    what a later, allowed command does."""
+    engine = make_engine(allow("ls", "f"), places, policy="deny")
+    tool = BashTool()
+    ctx = tool_context(places["w"])
+    try:
+        assert (await engine.check(tool, {"command": command}, ctx)).allowed
+        result = await tool.run({"command": fill(setup, places)}, ctx)
+        assert not result.is_error, result.content
+        verdict = await engine.check(tool, {"command": command}, ctx)
+        assert not verdict.allowed
+    finally:
+        await tool.aclose()
 
 
 # --- a real session: with only `ls` allowed, nothing is written outside -------------------

@@ -6,6 +6,7 @@ with its ``$HOME``."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def call_targets(
     tool: Tool, input: dict[str, Any], cwd: Path, shell_cwd: Path | None = None
 ) -> CallTargets:
     """What the call touches. Raises ``ValueError`` for a path with a NUL byte."""
-    found = CallTargets(home=_shell_home(tool))
+    env = _shell_environment(tool)
+    found = CallTargets(home=env.get("HOME"))
     write = tool.access_kind == "edit"
     for name in tool.path_fields:
         raw = input.get(name)
@@ -61,7 +63,7 @@ def call_targets(
     if tool.name != "Bash" or not isinstance(command, str):
         return found
     try:
-        found.parts = inner_commands(split_command(command), found.home)
+        found.parts = inner_commands(split_command(command), found.home, env)
         folder = shell_cwd or _shell_cwd(tool) or cwd
         for written in shell_writes(found.parts, folder, found.home):
             if written.path is None:
@@ -81,7 +83,8 @@ def _shell_cwd(tool: Tool) -> Path | None:
     return current() if callable(current) else None
 
 
-def _shell_home(tool: Tool) -> str | None:
-    """``$HOME`` in the Bash tool's shell (``export`` persists), for ``~``."""
-    home = getattr(tool, "home_folder", None)
-    return home() if callable(home) else os.environ.get("HOME")
+def _shell_environment(tool: Tool) -> Mapping[str, str]:
+    """The environment of the Bash tool's next command (``export`` persists): its
+    ``$HOME`` for ``~``, its exported functions, its ``BASH_ENV``."""
+    environment = getattr(tool, "environment", None)
+    return environment() if callable(environment) else os.environ

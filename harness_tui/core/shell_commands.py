@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness_tui.core.command_split import SimpleCommand, UnparsableCommand, split_command
@@ -157,19 +158,35 @@ def parse_options(words: list[str | None], syntax: Syntax) -> tuple[list[str | N
     return operands, options
 
 
-def inner_commands(parts: list[SimpleCommand], home: str | None) -> list[SimpleCommand]:
-    """``parts`` and, after them, the commands of every ``bash -c STRING``, ``sh -c``
-    and ``eval`` among them (recursively). Raises ``UnparsableCommand`` when such a
-    string is only known at run time."""
+def inner_commands(
+    parts: list[SimpleCommand], home: str | None, env: Mapping[str, str] | None = None
+) -> list[SimpleCommand]:
+    """``parts`` and, after them, the commands run by those among them (recursively):
+    the string of ``bash -c``, ``sh -c`` and ``eval``, ``find -exec``'s command, an
+    ``alias``'s value, and the body of a function exported in ``env`` (the shell's
+    environment) when a part calls it. Raises ``UnparsableCommand`` when such a string is
+    only known at run time, or when ``env`` makes bash run a file first (``BASH_ENV``)."""
+    env = env or {}
+    for variable in ("BASH_ENV", "ENV"):
+        if env.get(variable):
+            raise UnparsableCommand(
+                f"the shell runs ${variable} ({env[variable]}) before each command"
+            )
+    functions = {
+        key[len("BASH_FUNC_") : -2]: value
+        for key, value in env.items()
+        if key.startswith("BASH_FUNC_") and key.endswith("%%")
+    }
     found = list(parts)
     queue = [(part, 0) for part in parts]
     while queue:
         part, depth = queue.pop(0)
         command = command_of(part, home)
         inner = _find_commands(command)
-        script = _script_of(command)
-        if script is not None:
+        for script in _scripts_of(command):
             inner += split_command(script)
+        if command.name in functions:  # "() { body }": each function is followed once
+            inner += split_command(functions.pop(command.name).removeprefix("()"))
         if not inner:
             continue
         if depth >= _MAX_DEPTH:
@@ -198,20 +215,25 @@ def _find_commands(command: Command) -> list[SimpleCommand]:
     return found
 
 
-def _script_of(command: Command) -> str | None:
+def _scripts_of(command: Command) -> list[str]:
+    """The command strings ``eval``, ``bash -c`` and ``alias`` hold."""
     argv, name = command.argv, command.name
     if name == "eval":
         if any(word is None for word in argv[1:]):
             raise UnparsableCommand("eval of a string only known when it runs")
-        return " ".join(word for word in argv[1:] if word is not None) or None
+        return [" ".join(word for word in argv[1:] if word is not None)]
+    if name == "alias":
+        if any(word is None for word in argv[1:]):
+            raise UnparsableCommand("an alias only known when it runs")
+        return [word.partition("=")[2] for word in argv[1:] if word and "=" in word]
     if name not in _SHELLS:
-        return None
+        return []
     operands, options = parse_options(argv[1:], syntax("oO", "rcfile init-file"))
     if not any(n == "c" for n, _ in options):
-        return None
+        return []
     if not operands or operands[0] is None:
         raise UnparsableCommand(f"{name} -c with a command only known when it runs")
-    return operands[0]
+    return [operands[0]]
 
 
 def command_texts(part: SimpleCommand, home: str | None) -> list[str]:

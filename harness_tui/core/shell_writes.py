@@ -91,6 +91,9 @@ _WRITERS = {
 }
 
 
+_ANY_COMMAND = _Writer(devices=True)
+
+
 @dataclass(frozen=True, slots=True)
 class ShellWrite:
     """A file a command line writes: the word it came from and its path (absolute,
@@ -126,6 +129,8 @@ def shell_writes(parts: list[SimpleCommand], folder: Path, home: str | None) -> 
                 text = decode_word(text, home)
             found += resolver.writes([text], devices=True, label=word)
         writer = _WRITERS.get(command.name or "")
+        if command.argv and command.name is None:
+            writer = _ANY_COMMAND  # only known when it runs: it may write any argument
         if writer is not None:
             found += _arguments(command, writer, resolver)
     return _through_new_links(found)
