@@ -425,6 +425,24 @@ async def test_what_the_shell_was_taught_earlier_is_followed(
         await tool.aclose()
 
 
+async def test_a_failing_check_asks(
+    places: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too deep to split is unparsable; a defect in the checks asks instead of allowing
+    or ending the run."""
+    deep = "ls " + "$(" * 500 + "x" + ")" * 500
+    assert decide(places, ALL, "Bash", {"command": deep}).behavior == A  # whole command
+    assert decide(places, LS, "Bash", {"command": deep}).behavior == Q
+    engine = make_engine(ALL, places, policy="deny")
+
+    def broken(*args: Any) -> None:
+        raise RecursionError("a defect")
+
+    monkeypatch.setattr("harness_tui.core.permissions.call_targets", broken)
+    verdict = await engine.check(BashTool(), {"command": "ls"}, tool_context(places["w"]))
+    assert not verdict.allowed and "the permission check failed" in verdict.reason
+
+
 # --- a real session: with only `ls` allowed, nothing is written outside -------------------
 
 END_TO_END = [

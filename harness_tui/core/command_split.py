@@ -23,6 +23,7 @@ _CONTROL = ("&&", "||", ";;", "|&", ";", "|", "&")
 _REDIRECT = (">>", ">|", ">&", "<<<", "<&", "<>", ">", "<")
 _FILE_WRITES = frozenset({">", ">>", ">|", "&>", "&>>", "<>"})
 _WORD_END = set(" \t\n;&|<>()")
+_MAX_NESTING = 64
 #: A word ending in one of these and followed by "(" is an extglob pattern.
 _EXTGLOB = frozenset("@!+*?")
 #: Words that start a part without being the command (``if x; then y; fi``).
@@ -49,17 +50,22 @@ class SimpleCommand:
     expanded_twice: list[int] = field(default_factory=list)
 
 
-def split_command(command: str) -> list[SimpleCommand]:
+def split_command(command: str, depth: int = 0) -> list[SimpleCommand]:
     """The simple commands of ``command``, outer ones first, then those nested in
-    substitutions. Raises ``UnparsableCommand``."""
+    substitutions (``depth`` levels down already). Raises ``UnparsableCommand``."""
+    if depth > _MAX_NESTING:
+        raise UnparsableCommand(f"substitutions nested more than {_MAX_NESTING} deep")
     parts: list[SimpleCommand] = []
     nested: list[SimpleCommand] = []
-    _Scanner(command, parts, nested).run()
+    _Scanner(command, parts, nested, depth).run()
     return [p for p in parts if p.text] + nested
 
 
 class _Scanner:
-    def __init__(self, text: str, parts: list[SimpleCommand], nested: list[SimpleCommand]):
+    def __init__(
+        self, text: str, parts: list[SimpleCommand], nested: list[SimpleCommand], depth: int
+    ):
+        self.depth = depth
         self.s = text
         self.i = 0
         self.parts = parts
@@ -90,7 +96,7 @@ class _Scanner:
             elif c == "(":
                 inner, self.i = _balanced(s, self.i + 1, "(", ")")
                 self._end_part()
-                self.nested.extend(split_command(inner))
+                self.nested.extend(self._split(inner))
             elif c == ")":
                 raise UnparsableCommand("a ')' without its '('")
             elif (op := self._operator(_CONTROL)) is not None:
@@ -132,7 +138,7 @@ class _Scanner:
                 if (line.lstrip("\t") if strip_tabs else line) == delimiter:
                     break
             if expanded:
-                _Scanner(s[start : self.i], [], self.nested).expansions()
+                _Scanner(s[start : self.i], [], self.nested, self.depth).expansions()
         self.heredocs = []
 
     def expansions(self, end: str = "") -> bool:
@@ -153,6 +159,9 @@ class _Scanner:
             else:
                 self.i += 1
         return False
+
+    def _split(self, inner: str) -> list[SimpleCommand]:
+        return split_command(inner, self.depth + 1)
 
     def _at_word_start(self) -> bool:
         return self.i == 0 or self.s[self.i - 1] in " \t\n;&|()"
@@ -211,7 +220,7 @@ class _Scanner:
         start = self.i
         if s.startswith(("<(", ">("), self.i):
             inner, self.i = _balanced(s, self.i + 2, "(", ")")
-            self.nested.extend(split_command(inner))
+            self.nested.extend(self._split(inner))
             return s[start : self.i]
         while self.i < len(s) and s[self.i] not in _WORD_END:
             c = s[self.i]
@@ -235,7 +244,7 @@ class _Scanner:
             if s.startswith("(", self.i) and s[self.i - 1] in _EXTGLOB and self.i > start:
                 # An extglob pattern, @(a|b): part of the word (split too, to be safe).
                 inner, self.i = _balanced(s, self.i + 1, "(", ")")
-                self.nested.extend(split_command(inner))
+                self.nested.extend(self._split(inner))
         if self.i > len(s):
             raise UnparsableCommand("a trailing backslash")
         return s[start : self.i]
@@ -252,7 +261,7 @@ class _Scanner:
             j += 2 if s[j] == "\\" else 1
         if j >= len(s):
             raise UnparsableCommand("an unclosed ` substitution")
-        self.nested.extend(split_command(s[self.i + 1 : j].replace("\\`", "`")))
+        self.nested.extend(self._split(s[self.i + 1 : j].replace("\\`", "`")))
         self.i = j + 1
 
     def _dollar(self) -> None:
@@ -263,7 +272,7 @@ class _Scanner:
                 raise UnparsableCommand("a command substitution inside $((...))")
         elif s.startswith("$(", self.i):
             inner, self.i = _balanced(s, self.i + 2, "(", ")")
-            self.nested.extend(split_command(inner))
+            self.nested.extend(self._split(inner))
         elif s.startswith("${", self.i):
             inner, self.i = _balanced(s, self.i + 2, "{", "}")
             if "$(" in inner or "`" in inner:

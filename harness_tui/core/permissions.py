@@ -218,8 +218,13 @@ class PermissionEngine:
         """Decide, asking the user where needed. A PreToolUse hook's ``allow`` skips
         the question (deny rules, plan mode and protected files still hold); its ``ask``
         forces one."""
-        # In a thread: a folder a command acts on whole is looked through (protected_paths).
-        decision = await anyio.to_thread.run_sync(self.decide, tool, input, ctx.permission_mode)
+        try:
+            # In a thread: a folder a command acts on whole is looked through.
+            decision = await anyio.to_thread.run_sync(self.decide, tool, input, ctx.permission_mode)
+        except Exception as exc:  # a defect in the checks must neither allow nor crash
+            log.exception("the permission check of %s failed", tool.name)
+            why = f"the permission check failed ({type(exc).__name__}: {exc}); asking instead"
+            decision = Decision("ask", why)
         if decision.behavior == "deny":
             return GateVerdict(False, decision.reason)
         if hook_permission == "allow" and decision.behavior == "ask" and not decision.protected:

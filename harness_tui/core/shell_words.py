@@ -186,21 +186,16 @@ def _refuse_patterns(chars: _Chars) -> None:
     plain = "".join(c if not quoted else "\0" for c, quoted in chars)
     if any(c in plain for c in "*?[()"):
         raise _Unknown
-    start = plain.find("{")
-    while start != -1:
-        depth, j = 0, start
-        while j < len(plain):
-            if plain[j] == "{":
-                depth += 1
-            elif plain[j] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
-        inner = plain[start + 1 : j]
-        if j < len(plain) and ("," in inner or ".." in inner):
-            raise _Unknown
-        start = plain.find("{", start + 1)
+    # Brace expansion: a {...} holding a comma or "..", matched in one pass.
+    open_braces: list[bool] = []
+    for i, c in enumerate(plain):
+        if c == "{":
+            open_braces.append(False)
+        elif c == "}" and open_braces:
+            if open_braces.pop():
+                raise _Unknown
+        elif open_braces and (c == "," or plain.startswith("..", i)):
+            open_braces[-1] = True
 
 
 def _tilde(chars: _Chars, home: str | None, start: int) -> str:
