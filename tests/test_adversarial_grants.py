@@ -267,3 +267,32 @@ async def test_a_hook_that_allows_everything_does_not_skip_the_question(
     ]
     assert asked == [".claude/skills/s/SKILL.md", "echo x > .mcp.json"]
     assert not (w / ".claude" / "skills").exists() and not (w / ".mcp.json").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        'cd "$CLAUDE_PROJECT_DIR" && ./hooks/check.sh',
+        "cd $CLAUDE_PROJECT_DIR/hooks; ./check.sh | tee -a log",
+        "bash -c 'sh hooks/check.sh'",
+        "python3 $CLAUDE_PROJECT_DIR/hooks/check.py --strict",
+    ],
+)
+async def test_the_scripts_hooks_run_are_protected(places: dict[str, Path], command: str) -> None:
+    """Also when the hook's command is more than a program and its arguments."""
+    w = places["w"]
+    (w / "hooks").mkdir()
+    for name in ("check.sh", "check.py"):
+        (w / "hooks" / name).write_text("exit 0\n")
+    hook = {"type": "command", "command": command}
+    (w / ".claude" / "settings.json").write_text(
+        json.dumps({"hooks": {"Stop": [{"hooks": [hook]}]}})
+    )
+    target = "hooks/check.py" if "check.py" in command else "hooks/check.sh"
+    calls = [reply(ToolCall("Write", file_call("Write", target))), reply(Text("ok"))]
+    session, _ = scripted_in(w, calls, mode="acceptEdits", ask_policy="deny", trusted=True)
+    async with session:
+        events = await run_to_end(session, "go")
+    asked = [e for e in events if e.type == "PERMISSION_REQUESTED"]
+    assert asked and "protected" in asked[0].reason
+    assert (w / target).read_text() == "exit 0\n"
