@@ -296,3 +296,20 @@ async def test_the_scripts_hooks_run_are_protected(places: dict[str, Path], comm
     asked = [e for e in events if e.type == "PERMISSION_REQUESTED"]
     assert asked and "protected" in asked[0].reason
     assert (w / target).read_text() == "exit 0\n"
+
+
+async def test_the_scripts_mcp_servers_run_are_protected(places: dict[str, Path]) -> None:
+    w = places["w"]
+    (w / "tools").mkdir()
+    (w / "tools" / "server.py").write_text("raise SystemExit(0)\n")
+    servers = {"local": {"command": sys.executable, "args": ["tools/server.py"]}}
+    (w / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    call = ToolCall("Edit", {"file_path": "tools/server.py", "old_string": "0", "new_string": "1"})
+    session, _ = scripted_in(
+        w, [reply(call), reply(Text("ok"))], mode="acceptEdits", ask_policy="deny", trusted=True
+    )
+    async with session:
+        events = await run_to_end(session, "go")
+    asked = [e for e in events if e.type == "PERMISSION_REQUESTED"]
+    assert asked and "protected" in asked[0].reason
+    assert (w / "tools" / "server.py").read_text() == "raise SystemExit(0)\n"

@@ -236,6 +236,7 @@ def _named_files(command: str, project_dir: Path) -> list[Path]:
     folder it changes to (``cd "$CLAUDE_PROJECT_DIR"/hooks && ./check.sh``), also in
     ``bash -c`` strings: what a command too clever for ``command_argv`` may run."""
     from harness_tui.core.command_split import UnparsableCommand, split_command
+    from harness_tui.core.protected_paths import files_named
     from harness_tui.core.shell_commands import command_of, inner_commands
     from harness_tui.core.shell_words import decode_word
 
@@ -250,13 +251,7 @@ def _named_files(command: str, project_dir: Path) -> list[Path]:
         for argv in (command_of(part, home).argv for part in parts)
         if len(argv) > 1 and argv[0] in ("cd", "pushd") and argv[1] is not None
     ]
-    return [
-        path
-        for word in words
-        if word
-        for folder in folders
-        if (path := _resolve(word, folder)).is_file()
-    ]
+    return files_named([w for w in words if w], folders)
 
 
 def missing_program(command: str, project_dir: Path) -> str | None:

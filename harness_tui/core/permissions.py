@@ -114,6 +114,8 @@ class PermissionEngine:
         #: Protected files the user let the agent write for the rest of the session.
         self.protected_allowed: set[Path] = set()
         self.protected_files = {Path(os.path.realpath(p)) for p in protected_files}
+        #: Files that run when the session (re)starts servers: asked for at each check.
+        self.run_files: Callable[[], Iterable[Path]] = lambda: ()
 
     # --- configuration -----------------------------------------------------------------
 
@@ -377,8 +379,8 @@ class PermissionEngine:
         a folder acted on whole that holds one), or None."""
         if is_protected(target.path) or is_protected(target.real):
             return "is protected"
-        if target.real in self.protected_files:
-            return "is a hook's script, protected"
+        if target.real in self.protected_files or target.real in set(self.run_files()):
+            return "runs as a hook or a server, protected"
         if target.tree and holds_protected(target.real, self.protected_files):
             return "holds protected files (settings, skills, hooks...)"
         return None
