@@ -22,7 +22,8 @@ A rule is a tool name, optionally with a specifier in parentheses:
 - Any other ``Tool(value)`` matches tools that name the input field rules apply to
   (``Tool.rule_field``), with ``*`` as a wildcard.
 
-This module parses and matches; ``permissions.PermissionEngine`` decides.
+This module parses, matches and saves ("always allow"); ``permissions.PermissionEngine``
+decides.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The commands of a command line as they will run: names and arguments decoded,
 wrappers (``env``, ``timeout 5``, ``sudo``...) and assignments set aside, options told
-from operands as GNU getopt tells them, and the commands inside ``bash -c '...'``,
-``sh -c`` and ``eval`` split like the outer line.
+from operands as GNU getopt tells them, and the commands a command runs in turn split
+like the outer line: ``bash -c '...'``, ``sh -c``, ``eval``, ``find -exec``, ``alias``
+values, and functions the shell's environment exports (``export -f``).
 
 The permission engine matches deny and ask rules against every name a command may run
 as (``\\rm``, ``'rm'``, ``env rm`` and ``timeout 5 rm`` are all ``rm``), and applies
-every rule to the commands inside ``bash -c``, ``eval`` and ``find -exec`` too (``xargs``
-is a wrapper whose command gets unknown arguments); ``shell_writes`` reads the files
-the commands write.
+every rule to the inner commands too (``xargs`` is a wrapper whose command gets unknown
+arguments); ``shell_writes`` reads the files the commands write.
 """
 
 from __future__ import annotations
