@@ -68,6 +68,8 @@ _WRAPPERS = {
     "stdbuf": _wrapper("ioe", "input output error"),
     "ionice": _wrapper("cnp", "class classdata pid"),
     "setsid": _wrapper(),
+    "coproc": _wrapper(),
+    "busybox": _wrapper(),
     "sudo": _wrapper("ughprtCDUT", "user group host prompt role type chdir", chdir="D chdir"),
     "doas": _wrapper("uC"),
     # Runs its command with more arguments read from its input: unknown ones.

@@ -1,5 +1,6 @@
 """What a command line writes, read from its words: redirection targets and the file
-arguments of commands that write them (``cp``, ``rm``, ``tee``, ``sed -i``...).
+arguments of commands that write them (``cp``, ``rm``, ``tee``, ``sed -i``...; downloads
+and archives in ``shell_downloads``).
 
 The permission engine checks each of these paths as it checks an edit (protected files,
 the workspace boundary, ``Edit`` rules). A path bash would only compute when the
@@ -23,6 +24,7 @@ from harness_tui.core.shell_commands import (
     parse_options,
     syntax,
 )
+from harness_tui.core.shell_downloads import DOWNLOADERS, fetched_files
 from harness_tui.core.shell_words import decode_word
 
 #: Writing these reaches only the command's own output or nothing; checked after
@@ -82,12 +84,6 @@ _WRITERS = {
         frozenset({"o", "output"}),
         devices=True,
     ),
-    "curl": _Writer(
-        syntax("oDcdHXuAebFTxwmKrCEUYyzPQt", "output dump-header cookie-jar"),
-        "option",
-        frozenset({"o", "output", "D", "dump-header", "c", "cookie-jar"}),
-        devices=True,
-    ),
 }
 
 
@@ -133,6 +129,9 @@ def shell_writes(parts: list[SimpleCommand], folder: Path, home: str | None) -> 
             writer = _ANY_COMMAND  # only known when it runs: it may write any argument
         if writer is not None:
             found += _arguments(command, writer, resolver)
+        if command.name in DOWNLOADERS:
+            named = replace(resolver, unknown=f"names {command.name} takes from what it reads")
+            found += named.writes(fetched_files(command.name, command.argv), devices=True)
     return _through_new_links(found)
 
 
