@@ -25,6 +25,7 @@ from harness_tui.core.tools import (
     WriteTool,
 )
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from tests.permission_support import fill
 
 
 class McpTool(Tool):
@@ -254,8 +255,8 @@ CASES: list[tuple[str, str, dict[str, list[str]], str, dict[str, Any], str]] = [
         D,
     ),
     ("bypass", "bypassPermissions", {}, "Bash", {"command": "rm -rf x"}, A),
-    ("heredoc", "default", {A: ["Bash(cat:*)"]}, "Bash", {"command": "cat <<EOF\nx\nEOF"}, Q),
-    ("unparsable-bare", "default", {A: ["Bash"]}, "Bash", {"command": "cat <<EOF\nx\nEOF"}, A),
+    ("heredoc", "default", {A: ["Bash(cat:*)"]}, "Bash", {"command": "cat <<EOF\nx\nEOF"}, A),
+    ("unparsable-bare", "default", {A: ["Bash"]}, "Bash", {"command": "cat <<EOF\nx"}, A),
     ("unclosed-quote", "default", {A: ["Bash(echo:*)"]}, "Bash", {"command": 'echo "hi'}, Q),
     (
         "ask-beats-allow",
@@ -538,16 +539,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path
     os.symlink(places["w"] / ".env", places["w"] / "envlink")
     monkeypatch.setenv("HOME", str(places["home"]))
     return places
-
-
-def fill(value: Any, places: dict[str, Path]) -> Any:
-    if isinstance(value, str):
-        for key, path in places.items():
-            value = value.replace("{" + key + "}", str(path))
-        return value.replace("{{}}", "{}")
-    if isinstance(value, dict):
-        return {k: fill(v, places) for k, v in value.items()}
-    return value
 
 
 def engine_for(rules: dict[str, list[str]], places: dict[str, Path]) -> PermissionEngine:

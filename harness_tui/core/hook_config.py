@@ -181,19 +181,24 @@ def _command_hook(raw: Any, label: str, project_dir: Path, problems: list[str]) 
     return CommandHook(command, float(timeout), label)
 
 
-def command_argv(command: str, project_dir: Path) -> list[str] | None:
-    """The words of a simple hook command with ``$CLAUDE_PROJECT_DIR`` and friends
-    expanded; None for commands too clever to read this way (pipes, substitutions)."""
+def _expanded(command: str, project_dir: Path) -> str:
+    """The command with ``$CLAUDE_PROJECT_DIR`` and friends expanded."""
     env = {
         **os.environ,
         "CLAUDE_PROJECT_DIR": str(project_dir),
         "HARNESS_PROJECT_DIR": str(project_dir),
     }
-    expanded = re.sub(
+    return re.sub(
         r"\$\{(\w+)\}|\$(\w+)",
         lambda m: env.get(m.group(1) or m.group(2), m.group(0)),
         command,
     )
+
+
+def command_argv(command: str, project_dir: Path) -> list[str] | None:
+    """The words of a simple hook command with ``$CLAUDE_PROJECT_DIR`` and friends
+    expanded; None for commands too clever to read this way (pipes, substitutions)."""
+    expanded = _expanded(command, project_dir)
     if any(c in expanded for c in "|&;<>`"):
         return None
     try:
@@ -205,22 +210,48 @@ def command_argv(command: str, project_dir: Path) -> list[str] | None:
     return argv
 
 
-def _resolve(word: str, project_dir: Path) -> Path:
+def _resolve(word: str, folder: Path) -> Path:
     path = Path(word).expanduser()
-    return path if path.is_absolute() else project_dir / path
+    return path if path.is_absolute() else folder / path
 
 
 def script_paths(command: str, project_dir: Path) -> list[Path]:
     """Files a hook command runs (its program when given by path, an interpreter's
-    script): they are protected from the agent's edits."""
+    script, and any existing file a word of the command names): they are protected
+    from the agent's edits."""
     argv = command_argv(command, project_dir)
+    found = _named_files(command, project_dir)
     if argv is None:
-        return []
-    found = [_resolve(argv[0], project_dir)] if "/" in argv[0] else []
+        return found
+    if "/" in argv[0]:
+        found.append(_resolve(argv[0], project_dir))
     script = _script_argument(argv) if Path(argv[0]).name in _INTERPRETERS else None
     if script:
         found.append(_resolve(script, project_dir))
     return found
+
+
+def _named_files(command: str, project_dir: Path) -> list[Path]:
+    """Every existing file a word of the command names, from the project folder or a
+    folder it changes to (``cd "$CLAUDE_PROJECT_DIR"/hooks && ./check.sh``), also in
+    ``bash -c`` strings: what a command too clever for ``command_argv`` may run."""
+    from harness_tui.core.command_split import UnparsableCommand, split_command
+    from harness_tui.core.protected_paths import files_named
+    from harness_tui.core.shell_commands import command_of, inner_commands
+    from harness_tui.core.shell_words import decode_word
+
+    home = os.environ.get("HOME")
+    try:
+        parts = inner_commands(split_command(_expanded(command, project_dir)), home)
+    except UnparsableCommand:
+        return []
+    words = [decode_word(word, home) for part in parts for word in [*part.words, *part.writes]]
+    folders = [project_dir] + [
+        _resolve(argv[1], project_dir)
+        for argv in (command_of(part, home).argv for part in parts)
+        if len(argv) > 1 and argv[0] in ("cd", "pushd") and argv[1] is not None
+    ]
+    return files_named([w for w in words if w], folders)
 
 
 def missing_program(command: str, project_dir: Path) -> str | None:

@@ -22,7 +22,8 @@ A rule is a tool name, optionally with a specifier in parentheses:
 - Any other ``Tool(value)`` matches tools that name the input field rules apply to
   (``Tool.rule_field``), with ``*`` as a wildcard.
 
-This module parses and matches; ``permissions.PermissionEngine`` decides.
+This module parses, matches and saves ("always allow"); ``permissions.PermissionEngine``
+decides.
 """
 
 from __future__ import annotations
@@ -260,3 +261,37 @@ def wildcard_matches(content: str, value: str) -> bool:
 
 def rule_texts(rules: Iterable[PermissionRule]) -> list[str]:
     return [str(r) for r in rules]
+
+
+def save_allow_rules(path: Path, rules: list[str]) -> str | None:
+    """Add ``rules`` to ``permissions.allow`` of a YAML settings file; a message on
+    failure (the file is then left alone)."""
+    import yaml
+
+    from harness_tui.core.config_files import ConfigFileError, load_config_file
+
+    try:
+        data = load_config_file(path, json_format=False)  # bounded like every settings read
+    except FileNotFoundError:
+        data = None
+    except ConfigFileError as exc:
+        return f"could not save the rule to {path}: {exc.reason}; it applies to this session only"
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return f"could not save the rule to {path}: the file is not a mapping"
+    section = data.setdefault("permissions", {})
+    if not isinstance(section, dict):
+        return f"could not save the rule to {path}: permissions is not a mapping"
+    allow = section.setdefault("allow", [])
+    if not isinstance(allow, list):
+        return f"could not save the rule to {path}: permissions.allow is not a list"
+    allow.extend(r for r in rules if r not in allow)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        return f"could not save the rule to {path}: {exc.strerror}; it applies to this session only"
+    return None

@@ -3,18 +3,23 @@
 ``PermissionEngine.decide`` is the whole policy, in this order:
 
 1. a path no file can have (NUL byte) is refused;
-2. ``deny`` rules (any sub-command of a compound Bash command, a file path as written
-   or as really resolved, a Bash output redirection checked like an edit);
+2. ``deny`` rules (any sub-command of a compound Bash command, also inside ``bash -c``
+   and ``eval``, however its name is quoted or wrapped; a file path as written or as
+   really resolved; a file a Bash command writes, checked like an edit). A ``Read``
+   deny rule also refuses the editing tools: they would reveal the file's content;
 3. ``bypassPermissions`` allows everything else;
 4. ``plan`` mode refuses edits and commands (the model is told why);
-5. ``ask`` rules;
-6. protected files (settings, ``.mcp.json``, hook scripts, plugin manifests): writing
+5. ``ask`` rules (a ``Read`` ask rule also asks before an edit of the file);
+6. protected files (``protected_paths``: what grants permissions or runs code): writing
    them always asks, even when they do not exist yet;
-7. ``allow`` rules (for Bash: every sub-command allowed on its own; for files: the real
+7. a Bash command writing a file whose path is only known when it runs always asks
+   (``shell_writes``);
+8. ``allow`` rules (for Bash: every sub-command allowed on its own; for files: the real
    path), including those the user granted for this session;
-8. a file outside the workspace and ``additionalDirectories`` asks;
-9. the mode: reads run; edits run in ``acceptEdits`` and ask in ``default``; commands
-   and network access ask.
+9. a file outside the workspace and ``additionalDirectories`` asks, also when a Bash
+   command allowed by a rule writes it;
+10. the mode: reads run; edits run in ``acceptEdits`` and ask in ``default``; commands
+    and network access ask.
 
 ``check`` (the executor's gate) turns an *ask* into a ``PERMISSION_REQUESTED`` through
 the ``PermissionBroker`` (``permission_broker``) and remembers "allow for the session"
@@ -32,9 +37,7 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core import paths
-from harness_tui.core.command_split import SimpleCommand, UnparsableCommand, split_command
-from harness_tui.core.config_files import ConfigFileError, load_config_file
+from harness_tui.core.command_split import SimpleCommand
 from harness_tui.core.permission_broker import (
     PERMISSION_DECISIONS,
     Answer,
@@ -51,10 +54,14 @@ from harness_tui.core.permission_rules import (
     domain_rule_matches,
     path_rule_matches,
     path_rule_matches_real,
+    save_allow_rules,
     tool_rule_matches,
     wildcard_matches,
 )
-from harness_tui.core.tools.base import Tool, ToolContext, input_path
+from harness_tui.core.permission_targets import Target, call_targets
+from harness_tui.core.protected_paths import holds_protected, is_protected
+from harness_tui.core.shell_commands import command_texts
+from harness_tui.core.tools.base import Tool, ToolContext
 from harness_tui.core.tools.executor import ALLOW, GateVerdict
 
 log = logging.getLogger(__name__)
@@ -72,7 +79,6 @@ __all__ = [
 
 #: Where "always allow" writes its rules (relative to the project root).
 ALWAYS_ALLOW_FILE = Path(".harness") / "settings.local.yaml"
-_FOLDER_CHANGERS = frozenset({"cd", "pushd", "popd"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +91,6 @@ class Decision:
     suggestions: tuple[str, ...] = ()
     #: Protected files the call writes (asks that no rule can silence).
     protected: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class _Target:
-    """A file or folder a call touches: as written and as really resolved."""
-
-    path: Path
-    real: Path
-    write: bool
 
 
 class PermissionEngine:
@@ -117,6 +114,8 @@ class PermissionEngine:
         #: Protected files the user let the agent write for the rest of the session.
         self.protected_allowed: set[Path] = set()
         self.protected_files = {Path(os.path.realpath(p)) for p in protected_files}
+        #: Files that run when the session (re)starts servers: asked for at each check.
+        self.run_files: Callable[[], Iterable[Path]] = lambda: ()
 
     # --- configuration -----------------------------------------------------------------
 
@@ -146,23 +145,16 @@ class PermissionEngine:
     def decide(
         self, tool: Tool, input: dict[str, Any], mode: str, *, shell_cwd: Path | None = None
     ) -> Decision:
-        """The verdict for one call by rules and mode alone (no hooks, no asking)."""
+        """The verdict for one call by rules and mode alone (no hooks, no asking).
+        ``shell_cwd``: the Bash tool's folder (by default asked of the tool)."""
         access = tool.access_kind
-        unparsable: str | None
         try:
-            targets = self._targets(tool, input)
-            parts = self._bash_parts(tool, input)
-            if parts:
-                targets += self._redirect_targets(parts, shell_cwd or self.cwd)
-        except UnparsableCommand as exc:
-            parts = None
-            unparsable = str(exc)
+            call = call_targets(tool, input, self.cwd, shell_cwd)
         except ValueError as exc:  # a path with a NUL byte
             return Decision("deny", f"{tool.name} refused: {exc}")
-        else:
-            unparsable = None
+        targets, parts, home = call.targets, call.parts, call.home
 
-        denied = self._first(tool, input, "deny", targets, parts)
+        denied = self._first(tool, input, "deny", targets, parts, home)
         if denied is not None:
             return Decision("deny", f"the rule {denied} ({denied.source}) denies this")
         if mode == "bypassPermissions":
@@ -174,32 +166,36 @@ class PermissionEngine:
                 "Describe the change instead; the user can leave plan mode to apply it.",
             )
         suggestions = self._suggestions(tool, input, parts, targets)
-        asked = self._first(tool, input, "ask", targets, parts)
+        asked = self._first(tool, input, "ask", targets, parts, home)
         if asked is not None:
             return Decision("ask", f"the rule {asked} ({asked.source}) asks first", suggestions)
-        protected = tuple(
-            t.real
+        protected = {
+            t.real: why
             for t in targets
-            if t.write and self._is_protected(t) and t.real not in self.protected_allowed
-        )
+            if t.write and t.real not in self.protected_allowed and (why := self._protection(t))
+        }
         if protected:
-            names = ", ".join(str(p) for p in protected)
-            return Decision("ask", f"{names} is protected: writing it always asks", (), protected)
-        if parts is not None and _uncertain_writes(parts):
+            reason = "; ".join(f"{path} {why}" for path, why in protected.items())
+            return Decision("ask", f"{reason}: writing it always asks", (), tuple(protected))
+        if call.unknown:
             return Decision(
-                "ask", "the command writes to a file whose path is only known when it runs"
+                "ask",
+                "the command writes to a file whose path is only known when it runs "
+                f"({', '.join(dict.fromkeys(call.unknown))})",
             )
-        if unparsable is not None:
+        if call.unparsable is not None:
             if self._allows_whole_command(tool, input):
                 return Decision("allow", "an allow rule covers this whole command")
             return Decision(
-                "ask", f"the command cannot be checked part by part ({unparsable})", suggestions
+                "ask",
+                f"the command cannot be checked part by part ({call.unparsable})",
+                suggestions,
             )
         if self._all_allowed(tool, input, targets, parts):
             return Decision("allow", "allowed by a rule")
-        outside = [t for t in targets if not self._inside_workspace(t)]
+        outside = [t for t in targets if t.boundary and not self._inside_workspace(t)]
         if outside:
-            where = ", ".join(str(t.real) for t in outside)
+            where = ", ".join(dict.fromkeys(str(t.real) for t in outside))
             return Decision("ask", f"{where} is outside the workspace", suggestions)
         if access == "read":
             return Decision("allow", "reads are allowed")
@@ -222,12 +218,19 @@ class PermissionEngine:
         hook_reason: str | None = None,
     ) -> GateVerdict:
         """Decide, asking the user where needed. A PreToolUse hook's ``allow`` skips
-        the question (deny rules and plan mode still hold); its ``ask`` forces one."""
-        decision = self.decide(tool, input, ctx.permission_mode, shell_cwd=_shell_cwd(tool))
+        the question (deny rules, plan mode and protected files still hold); its ``ask``
+        forces one."""
+        try:
+            # In a thread: a folder a command acts on whole is looked through.
+            decision = await anyio.to_thread.run_sync(self.decide, tool, input, ctx.permission_mode)
+        except Exception as exc:  # a defect in the checks must neither allow nor crash
+            log.exception("the permission check of %s failed", tool.name)
+            why = f"the permission check failed ({type(exc).__name__}: {exc}); asking instead"
+            decision = Decision("ask", why)
         if decision.behavior == "deny":
             return GateVerdict(False, decision.reason)
-        if hook_permission == "allow" and decision.behavior == "ask":
-            return ALLOW
+        if hook_permission == "allow" and decision.behavior == "ask" and not decision.protected:
+            return ALLOW  # a protected file asks all the same (only bypassPermissions skips)
         if hook_permission == "ask":
             reason = hook_reason or "a PreToolUse hook asks first"
             decision = Decision("ask", reason, decision.suggestions, decision.protected)
@@ -263,36 +266,6 @@ class PermissionEngine:
 
     # --- matching helpers --------------------------------------------------------------
 
-    def _targets(self, tool: Tool, input: dict[str, Any]) -> list[_Target]:
-        write = tool.access_kind == "edit"
-        found = []
-        for name in tool.path_fields:
-            raw = input.get(name)
-            if raw is None:
-                raw = "."
-            if not isinstance(raw, str):
-                continue
-            path = input_path(self.cwd, raw)
-            found.append(_Target(path, Path(os.path.realpath(path)), write))
-        return found
-
-    def _bash_parts(self, tool: Tool, input: dict[str, Any]) -> list[SimpleCommand] | None:
-        command = input.get("command")
-        if tool.name != "Bash" or not isinstance(command, str):
-            return None
-        return split_command(command)
-
-    def _redirect_targets(self, parts: list[SimpleCommand], folder: Path) -> list[_Target]:
-        found = []
-        for part in parts:
-            for word in part.writes:
-                target = _plain_word(word)
-                if target is None or target.startswith("/dev/"):
-                    continue
-                path = input_path(folder, target)
-                found.append(_Target(path, Path(os.path.realpath(path)), True))
-        return found
-
     def _rules(self, behavior: Behavior) -> list[PermissionRule]:
         rules = self.ruleset.of(behavior)
         return rules + self.session_rules if behavior == "allow" else rules
@@ -302,18 +275,21 @@ class PermissionEngine:
         tool: Tool,
         input: dict[str, Any],
         behavior: Behavior,
-        targets: list[_Target],
+        targets: list[Target],
         parts: list[SimpleCommand] | None,
+        home: str | None,
     ) -> PermissionRule | None:
-        """The first rule of ``behavior`` matching any part of the call."""
+        """The first ``deny`` or ``ask`` rule matching any part of the call (a command
+        under every name it may run as)."""
+        texts = [str(input.get("command", ""))]
+        if parts is not None:
+            texts = [text for part in parts for text in command_texts(part, home)]
         for rule in self._rules(behavior):
             if rule.content is None:
                 if tool_rule_matches(rule, tool.name):
                     return rule
                 continue
             if rule.tool == "Bash" and tool.name == "Bash":
-                command = input.get("command", "")
-                texts = [p.text for p in parts] if parts is not None else [command]
                 if any(bash_rule_matches(rule.content, t) for t in texts):
                     return rule
             if rule.tool in PATH_RULE_FAMILIES or tool.path_fields:
@@ -327,12 +303,14 @@ class PermissionEngine:
                 return rule
         return None
 
-    def _path_rule_applies(self, rule: PermissionRule, tool: Tool, target: _Target) -> bool:
+    def _path_rule_applies(self, rule: PermissionRule, tool: Tool, target: Target) -> bool:
         family = PATH_RULE_FAMILIES.get(rule.tool)
         if family is None:
             return rule.tool == tool.name
         if tool.name == "Bash":  # a redirection: it writes the file
             return family == "edit" and target.write
+        if family == "read" and rule.behavior != "allow" and tool.access_kind == "edit":
+            return True  # an edit reveals what it changes: a denied read denies it too
         return family == tool.access_kind
 
     def _value_rule_matches(self, rule: PermissionRule, tool: Tool, input: dict[str, Any]) -> bool:
@@ -349,57 +327,70 @@ class PermissionEngine:
         self,
         tool: Tool,
         input: dict[str, Any],
-        targets: list[_Target],
+        targets: list[Target],
         parts: list[SimpleCommand] | None,
     ) -> bool:
         rules = self._rules("allow")
-        if any(r.content is None and tool_rule_matches(r, tool.name) for r in rules):
-            return True
+        bare = any(r.content is None and tool_rule_matches(r, tool.name) for r in rules)
         if tool.name == "Bash":
-            if not parts:
-                return False
             bash_rules = [r.content for r in rules if r.tool == "Bash" and r.content]
-            commands_ok = all(
-                any(bash_rule_matches(c, p.text) for c in bash_rules) for p in parts if p.text
-            )
-            # An allowed command may still write outside the workspace with `>`.
-            return commands_ok and all(self._inside_workspace(t) for t in targets)
-        if targets:
-            return all(
-                any(
-                    r.content is not None
-                    and self._path_rule_applies(r, tool, t)
-                    and path_rule_matches_real(r.content, t.path, self.where)
-                    for r in rules
+            commands_ok = bare or (
+                bool(parts)
+                and all(
+                    any(bash_rule_matches(c, p.text) for c in bash_rules)
+                    for p in parts or ()
+                    if p.text
                 )
-                for t in targets
             )
+            # An allowed command may still write outside the workspace (`>`, `cp`):
+            # that needs the folder in the workspace or an Edit rule for the file.
+            return commands_ok and all(
+                self._inside_workspace(t) or self._path_allowed(tool, t, rules)
+                for t in targets
+                if t.boundary
+            )
+        if bare:
+            return True
+        if targets:
+            return all(self._path_allowed(tool, t, rules) for t in targets)
         return any(
             r.content is not None and self._value_rule_matches(r, tool, input) for r in rules
+        )
+
+    def _path_allowed(self, tool: Tool, target: Target, rules: list[PermissionRule]) -> bool:
+        return any(
+            r.content is not None
+            and self._path_rule_applies(r, tool, target)
+            and path_rule_matches_real(r.content, target.path, self.where)
+            for r in rules
         )
 
     def _allows_whole_command(self, tool: Tool, input: dict[str, Any]) -> bool:
         command = input.get("command", "")
         return any(r.tool == "Bash" and r.content in (None, command) for r in self._rules("allow"))
 
-    def _inside_workspace(self, target: _Target) -> bool:
+    def _inside_workspace(self, target: Target) -> bool:
         return any(
             target.real == root or target.real.is_relative_to(root) for root in self.workspace()
         )
 
-    def _is_protected(self, target: _Target) -> bool:
-        return (
-            is_protected(target.path)
-            or is_protected(target.real)
-            or (target.real in self.protected_files)
-        )
+    def _protection(self, target: Target) -> str | None:
+        """Why writing ``target`` always asks (a protected file as written or really, or
+        a folder acted on whole that holds one), or None."""
+        if is_protected(target.path) or is_protected(target.real):
+            return "is protected"
+        if target.real in self.protected_files or target.real in set(self.run_files()):
+            return "runs as a hook or a server, protected"
+        if target.tree and holds_protected(target.real, self.protected_files):
+            return "holds protected files (settings, skills, hooks...)"
+        return None
 
     def _suggestions(
         self,
         tool: Tool,
         input: dict[str, Any],
         parts: list[SimpleCommand] | None,
-        targets: list[_Target],
+        targets: list[Target],
     ) -> tuple[str, ...]:
         """The rules that would allow this call next time."""
         if tool.name == "Bash":
@@ -425,74 +416,3 @@ class PermissionEngine:
         if real.is_relative_to(root):
             return "./" + real.relative_to(root).as_posix()
         return "/" + real.as_posix()
-
-
-def is_protected(path: Path) -> bool:
-    """Settings and configuration files the agent may never write without asking."""
-    name = path.name.lower()
-    folder = path.parent.name.lower()
-    if name == ".mcp.json" or name in ("plugin.yaml", "plugin.yml"):
-        return True
-    if folder == ".harness" and name.startswith("settings"):
-        return True
-    if folder == ".claude" and name.startswith("settings") and name.endswith(".json"):
-        return True
-    config = Path(os.path.realpath(paths.config_dir()))
-    return path.parent == config and name.startswith("settings")
-
-
-def _plain_word(word: str) -> str | None:
-    """A redirection target as a path, or None when it is computed at run time."""
-    if any(c in word for c in "$`*?[{"):
-        return None
-    if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"":
-        return word[1:-1]
-    return word.replace("\\", "")
-
-
-def _uncertain_writes(parts: list[SimpleCommand]) -> bool:
-    """A redirection whose file is only known when the command runs: a computed name,
-    or a relative one after the command line changed folder (``cd x && echo > f``)."""
-    writes = [word for part in parts for word in part.writes]
-    if any(_plain_word(word) is None for word in writes):
-        return True
-    changes_folder = any(p.text.split(" ", 1)[0] in _FOLDER_CHANGERS for p in parts)
-    return changes_folder and any(not word.startswith("/") for word in writes)
-
-
-def _shell_cwd(tool: Tool) -> Path | None:
-    """The Bash tool's current folder (``cd`` persists), for its redirections."""
-    current = getattr(tool, "current_folder", None)
-    return current() if callable(current) else None
-
-
-def save_allow_rules(path: Path, rules: list[str]) -> str | None:
-    """Add ``rules`` to ``permissions.allow`` of a YAML settings file; a message on
-    failure (the file is then left alone)."""
-    import yaml
-
-    try:
-        data = load_config_file(path, json_format=False)  # bounded like every settings read
-    except FileNotFoundError:
-        data = None
-    except ConfigFileError as exc:
-        return f"could not save the rule to {path}: {exc.reason}; it applies to this session only"
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        return f"could not save the rule to {path}: the file is not a mapping"
-    section = data.setdefault("permissions", {})
-    if not isinstance(section, dict):
-        return f"could not save the rule to {path}: permissions is not a mapping"
-    allow = section.setdefault("allow", [])
-    if not isinstance(allow, list):
-        return f"could not save the rule to {path}: permissions.allow is not a list"
-    allow.extend(r for r in rules if r not in allow)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        return f"could not save the rule to {path}: {exc.strerror}; it applies to this session only"
-    return None

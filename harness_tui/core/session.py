@@ -210,6 +210,7 @@ class Session:
             can_ask=lambda: self.permissions.policy != "deny",
         )
         self._notices += self.mcp.configure(settings, trusted=self.trusted)
+        self.permission_engine.run_files = self._server_files
         #: Allow rules of a slash command's or skill's ``allowed-tools``, for one run.
         self._run_grants: list[PermissionRule] = []
         #: The model to go back to after a slash command's run on a model of its own.
@@ -830,6 +831,20 @@ class Session:
         previous, self._model_after_run = self._model_after_run, None
         if previous is not None and self._pending_model is None:
             await self._apply_model(previous)
+
+    def _server_files(self) -> list[Path]:
+        """The files stdio MCP servers run (a program given by path, scripts among the
+        arguments): protected from the agent's edits, like hooks' scripts."""
+        from harness_tui.core.protected_paths import files_named
+
+        return [
+            path
+            for connection in self.mcp.connections.values()
+            for path in files_named(
+                [connection.config.command or "", *connection.config.args],
+                [Path(connection.config.cwd or self.cwd)],
+            )
+        ]
 
     async def _add_mcp_servers(self, servers: dict[str, dict[str, Any]]) -> None:
         """Hand plugins' MCP servers (``.mcp.json``-shaped ``{name: config}``) to the MCP

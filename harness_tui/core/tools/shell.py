@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,11 @@ class BashTool(Tool):
     def current_folder(self) -> Path | None:
         """Where the next command starts (``cd`` persists), once a command has run."""
         return self._session.cwd if self._session is not None else None
+
+    def environment(self) -> Mapping[str, str]:
+        """The environment of the next command (``export`` persists), for the
+        permission engine: its ``$HOME``, exported functions, ``BASH_ENV``."""
+        return self._session.env if self._session is not None else os.environ
 
     def shell(self, cwd: Path) -> ShellSession:
         if self._session is None:
