@@ -3,16 +3,19 @@
 Every subprocess the harness starts (``Bash`` commands, command hooks, ``rg``) goes
 through ``run_in_group``:
 
-- it starts in a new session, so its process group holds it and everything it spawns;
+- it starts in a new session, so its process group holds it and what it spawns, and
+  with a marker in its environment (``HARNESS_TOOL_CALL``), so that what leaves the
+  group (``setsid``, ``setsid -f``, a double fork) is found too (see ``process_tree``);
 - stdin is ``/dev/null`` unless the caller feeds it bytes (hooks read JSON there);
-- cancel and timeout send SIGTERM to the whole group, wait a short grace, then SIGKILL;
+- cancel and timeout send SIGTERM to the whole group and every marked process and
+  their descendants, wait a short grace, then SIGKILL;
 - once the direct child has exited, output is drained only briefly: a grandchild that
   still holds the pipe (``sleep 999 &``) cannot make us wait.
 
 The harness makes itself a *child subreaper* (Linux), so grandchildren orphaned by a
 dying shell are re-parented to us and reaped here. Without it, on machines whose PID 1
 does not reap (containers), killed grandchildren would stay zombies and the group would
-never be gone.
+never be gone; and a process that left the group would be nobody's descendant of ours.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -31,6 +33,9 @@ from pathlib import Path
 
 import anyio
 import anyio.abc
+
+from harness_tui.core import process_tree
+from harness_tui.core.process_tree import MARKER_ENV, become_subreaper, new_marker
 
 log = logging.getLogger(__name__)
 
@@ -45,36 +50,22 @@ MAX_CAPTURE_CHARS = 1_000_000
 
 OnOutput = Callable[[str], Awaitable[None]]
 
-_subreaper = False
-
-
-def become_subreaper() -> None:
-    """Adopt orphaned descendants (Linux ``PR_SET_CHILD_SUBREAPER``), so a killed
-    group's grandchildren can be reaped by us. Harmless to call twice; a no-op elsewhere."""
-    global _subreaper
-    if _subreaper or not sys.platform.startswith("linux"):
-        return
-    _subreaper = True
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_child_subreaper = 36
-        if libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
-            log.debug("prctl(PR_SET_CHILD_SUBREAPER) failed: errno %s", ctypes.get_errno())
-    except (OSError, AttributeError):  # no libc to talk to: orphans go to PID 1
-        log.debug("cannot become a child subreaper", exc_info=True)
-
 
 class ProcessGroup:
-    """A started process and its group; ``kill`` ends every member."""
+    """A started process, its group, and every process it started: those that left the
+    group (``setsid``, double forks) are found by the call's marker (see
+    ``process_tree``). ``kill`` ends every one of them."""
 
-    def __init__(self, process: anyio.abc.Process) -> None:
+    def __init__(self, process: anyio.abc.Process, marker: str = "") -> None:
         self.process = process
         self.pgid = process.pid
+        self.marker = marker
 
     def alive(self) -> bool:
-        """True while any member of the group exists (zombies of ours are reaped first)."""
+        """True while any process of the call runs (zombies of ours are reaped first)."""
+        return bool(self._group_alive() or self._escaped())
+
+    def _group_alive(self) -> bool:
         self._reap_orphans()
         try:
             os.killpg(self.pgid, 0)
@@ -84,27 +75,39 @@ class ProcessGroup:
             return True
         return True
 
+    def _escaped(self) -> set[int]:
+        """Live processes of the call outside its group (or all, with the group)."""
+        if not self.marker:
+            return set()
+        return process_tree.call_members(self.pgid, self.marker, spare=self.process.pid)
+
     async def kill(self, grace_s: float = GRACE_S) -> None:
-        """SIGTERM to the group, up to ``grace_s`` for it to go, then SIGKILL."""
+        """SIGTERM to every process of the call, up to ``grace_s`` for them to go, then
+        SIGKILL (again to any that appear meanwhile: a process may be forking)."""
         if not self._signal(signal.SIGTERM):
             await self._wait_gone(KILL_WAIT_S)
             return
         if await self._wait_gone(grace_s):
             return
         self._signal(signal.SIGKILL)
-        if not await self._wait_gone(KILL_WAIT_S):
+        if not await self._wait_gone(KILL_WAIT_S, resend=signal.SIGKILL):
             log.warning("process group %s survived SIGKILL", self.pgid)
 
     def _signal(self, sig: int) -> bool:
+        """Signal the group and the call's processes outside it; False when none was
+        there to signal."""
+        sent = False
         try:
             os.killpg(self.pgid, sig)
+            sent = True
         except ProcessLookupError:
-            return False
+            pass
         except PermissionError:  # a member changed user (setuid): nothing more we can do
             log.debug("cannot signal process group %s", self.pgid)
-        return True
+            sent = True
+        return bool(process_tree.send(self._escaped(), sig)) or sent
 
-    async def _wait_gone(self, within_s: float) -> bool:
+    async def _wait_gone(self, within_s: float, resend: int | None = None) -> bool:
         deadline = time.monotonic() + within_s
         # The direct child is reaped by the event loop's child watcher; wait for that
         # before reaping the rest ourselves, so we never steal its exit status.
@@ -116,6 +119,8 @@ class ProcessGroup:
         while self.alive():
             if time.monotonic() >= deadline:
                 return False
+            if resend is not None:
+                self._signal(resend)
             await anyio.sleep(pause)
             pause = min(pause * 2, 0.02)
         return True
@@ -203,16 +208,19 @@ async def run_in_group(
     cannot be started."""
     become_subreaper()
     started = time.perf_counter()
+    marker = new_marker()
     process = await anyio.open_process(
         list(argv),
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         cwd=cwd,
-        env=env,
+        # Every process the call starts inherits the marker, unless it clears its
+        # environment: how those that leave the group are found.
+        env={**(os.environ if env is None else env), MARKER_ENV: marker},
         start_new_session=True,
     )
-    group = ProcessGroup(process)
+    group = ProcessGroup(process, marker)
     out, err = _Capture(capture_chars), _Capture()
     timed_out = False
     try:
