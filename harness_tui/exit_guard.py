@@ -11,16 +11,19 @@ signal callbacks):
   a moment.
 - A second SIGTERM or SIGINT during the shutdown exits at once (its processes are
   ended first). A repeated SIGHUP does not count: a closing terminal and the shell
-  around it may both send one.
+  around it may both send one. So does a signal while no view listens (starting up,
+  closing down): there is no orderly shutdown to wait for.
 - After SIGHUP the terminal is gone: writes to it fail or block, so standard input,
   output and error are pointed at ``/dev/null`` when they were the terminal. Nothing
-  left to do at exit can then hang on it.
+  left to do at exit can then hang on it. A SIGHUP that was ignored when harness-tui
+  started (``nohup``) stays ignored; if the TUI then fails to write to its terminal,
+  that counts as the hang-up (``terminal_lost``).
+- ``-p`` notices at once when the reader of its output pipe goes (``output_closed``).
 - The handlers are Python's own (``signal.signal``), not the event loop's: they run
   even when the event loop is stuck, and the watchdog is a thread that needs no loop.
 - At the very end, whatever the harness started and is still running (anything
   descended from it, or carrying its marker; see ``core.process_tree``) is ended:
   SIGTERM, ``FINAL_GRACE_S``, SIGKILL.
-- A SIGHUP that was ignored when harness-tui started (``nohup``) stays ignored.
 """
 
 from __future__ import annotations
@@ -111,17 +114,19 @@ class _Guard:
             if remaining <= 0:
                 break
             time.sleep(min(remaining, 0.05))
-        self._say(f"harness-tui: {self.reason} took longer than it should; stopping now")
-        self.exit_now(self.code)
+        self.exit_now(self.code, f"{self.reason} took too long; ended its processes and quit")
 
-    def exit_now(self, code: int) -> NoReturn:
-        """End every process we started (a short grace), put the terminal back, exit."""
+    def exit_now(self, code: int, why: str = "") -> NoReturn:
+        """End every process we started (a short grace), put the terminal back, say
+        ``why`` (after: the full screen would hide it), exit."""
         from harness_tui.core import process_tree
 
         try:
             process_tree.end_processes(process_tree.our_descendants, FINAL_GRACE_S, 0.5)
         finally:
             self._restore_terminal()
+            if why:
+                self._say(f"harness-tui: {why}")
             os._exit(code)
 
     def _restore_terminal(self) -> None:
@@ -183,7 +188,7 @@ class _Guard:
             if self.first_signal is not None:
                 return False  # the terminal hangs up once
         elif self.first_signal is not None:
-            self.exit_now(128 + number)
+            self.exit_now(128 + number, f"{_name(number)} during the shutdown: quit at once")
         self.first_signal = number
         self.begin(self.signal_deadline_s, 128 + number, f"shutting down after {_name(number)}")
         return True
