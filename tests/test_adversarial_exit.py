@@ -171,7 +171,8 @@ async def test_a_timeout_ends_every_process_the_call_started(
 LEFT_BEHIND = {
     "setsid -f": "setsid -f sleep 300",
     "exec setsid (the shell's group leader forks)": "exec setsid sleep 300",
-    "nohup setsid &": "nohup setsid sleep 300 >/dev/null 2>&1 &",
+    # The pause lets setsid run before the shell ends (else the group's end may catch it).
+    "nohup setsid &": "nohup setsid sleep 300 >/dev/null 2>&1 & sleep 0.2",
     "daemon": DAEMON,
     "setsid -f, TERM ignored": "setsid -f bash -c \"trap '' TERM; sleep 300\"",
 }

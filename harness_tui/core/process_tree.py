@@ -27,7 +27,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 
 #: The variable that marks every process a call starts; its value is ``PID.N`` (the
 #: harness's pid, a counter), so one harness never ends another's processes.
@@ -133,12 +133,12 @@ def _marked(procs: dict[int, Proc], needle: bytes, adopted_only: bool) -> list[i
     ]
 
 
-def call_members(pgid: int, marker: str, *, spare: int | None = None) -> set[int]:
-    """The live processes of the call whose group is ``pgid`` and whose marker is
-    ``marker``. Zombies among them are reaped, except ``spare`` (the call's first
-    process, whose exit status belongs to the event loop)."""
+def call_members(pgid: int | None, marker: str, *, spare: int | None = None) -> set[int]:
+    """The live processes of the call whose group is ``pgid`` (None: not known) and
+    whose marker is ``marker``. Zombies among them are reaped, except ``spare`` (the
+    call's first process, whose exit status belongs to the event loop)."""
     procs = snapshot()
-    roots = [p.pid for p in procs.values() if p.pgid == pgid]
+    roots = [p.pid for p in procs.values() if p.pgid == pgid] if pgid is not None else []
     roots += _marked(procs, f"\0{MARKER_ENV}={marker}\0".encode(), adopted_only=_subreaper)
     return _running(procs, _closure(procs, roots), spare)
 
@@ -183,25 +183,42 @@ def send(pids: Iterable[int], sig: int) -> int:
     return sent
 
 
-def end_processes(find: Callable[[], set[int]], grace_s: float, kill_wait_s: float = 1.0) -> bool:
-    """Blocking: SIGTERM to what ``find`` returns, up to ``grace_s`` for it to go, then
-    SIGKILL (found again: a process may have forked meanwhile) until none is left or
-    ``kill_wait_s`` has passed. For the exit path, where there may be no event loop."""
-    if not send(find(), signal.SIGTERM):
+#: How to signal a set of processes; returns how many could be (``send``).
+Signaller = Callable[[set[int], int], int]
+
+
+def ending(
+    find: Callable[[], set[int]], grace_s: float, kill_wait_s: float, signal_: Signaller = send
+) -> Generator[float, None, bool]:
+    """The steps of ending what ``find`` returns: SIGTERM, up to ``grace_s`` for it to
+    go, then SIGKILL (again to what is found meanwhile: a process may be forking) for up
+    to ``kill_wait_s``. Yields how long to pause before looking again; returns whether
+    all are gone. Shared by the event loop (``process_group``) and the exit path."""
+    if not signal_(find(), signal.SIGTERM):
         return True
     for sig, within in ((None, grace_s), (signal.SIGKILL, kill_wait_s)):
         deadline = time.monotonic() + within
-        pause = 0.002
+        pause = 0.001
         while True:
             running = find()
             if not running:
                 return True
             if sig is not None:
-                send(running, sig)
+                signal_(running, sig)
             if time.monotonic() >= deadline:
                 break
-            time.sleep(pause)
+            yield pause
             pause = min(pause * 2, 0.02)
         if sig is None:
-            send(find(), signal.SIGKILL)
+            signal_(find(), signal.SIGKILL)
     return False
+
+
+def end_processes(find: Callable[[], set[int]], grace_s: float, kill_wait_s: float = 1.0) -> bool:
+    """``ending``, blocking: for the exit path, where there may be no event loop."""
+    steps = ending(find, grace_s, kill_wait_s)
+    while True:
+        try:
+            time.sleep(next(steps))
+        except StopIteration as done:
+            return bool(done.value)

@@ -23,12 +23,12 @@ from __future__ import annotations
 import codecs
 import logging
 import os
-import signal
 import subprocess
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -63,10 +63,19 @@ class ProcessGroup:
 
     def alive(self) -> bool:
         """True while any process of the call runs (zombies of ours are reaped first)."""
-        return bool(self._group_alive() or self._escaped())
-
-    def _group_alive(self) -> bool:
         self._reap_orphans()
+        return self._group_exists() or bool(self._live())
+
+    def _live(self) -> set[int]:
+        # Linux's /proc has them all; elsewhere (or for a leader the event loop has not
+        # reaped yet: until then it is ours to leave alone), the group says.
+        self._reap_orphans()
+        found = process_tree.call_members(self.pgid, self.marker, spare=self.process.pid)
+        if not found and self._group_exists():
+            found = {self.pgid}
+        return found
+
+    def _group_exists(self) -> bool:
         try:
             os.killpg(self.pgid, 0)
         except ProcessLookupError:
@@ -75,64 +84,50 @@ class ProcessGroup:
             return True
         return True
 
-    def _escaped(self) -> set[int]:
-        """Live processes of the call outside its group (or all, with the group)."""
-        if not self.marker:
-            return set()
-        return process_tree.call_members(self.pgid, self.marker, spare=self.process.pid)
-
-    async def kill(self, grace_s: float = GRACE_S) -> None:
-        """SIGTERM to every process of the call, up to ``grace_s`` for them to go, then
-        SIGKILL (again to any that appear meanwhile: a process may be forking)."""
-        if not self._signal(signal.SIGTERM):
-            await self._wait_gone(KILL_WAIT_S)
-            return
-        if await self._wait_gone(grace_s):
-            return
-        self._signal(signal.SIGKILL)
-        if not await self._wait_gone(KILL_WAIT_S, resend=signal.SIGKILL):
-            log.warning("process group %s survived SIGKILL", self.pgid)
-
-    def _signal(self, sig: int) -> bool:
-        """Signal the group and the call's processes outside it; False when none was
-        there to signal."""
-        sent = False
+    def _signal(self, pids: set[int], sig: int) -> int:
+        """The group at once (none of its members can slip out), then each process."""
+        sent = 0
         try:
             os.killpg(self.pgid, sig)
-            sent = True
+            sent = 1
         except ProcessLookupError:
             pass
         except PermissionError:  # a member changed user (setuid): nothing more we can do
             log.debug("cannot signal process group %s", self.pgid)
-            sent = True
-        return bool(process_tree.send(self._escaped(), sig)) or sent
+            sent = 1
+        return sent + process_tree.send(pids, sig)
 
-    async def _wait_gone(self, within_s: float, resend: int | None = None) -> bool:
-        deadline = time.monotonic() + within_s
-        # The direct child is reaped by the event loop's child watcher; wait for that
-        # before reaping the rest ourselves, so we never steal its exit status.
-        with anyio.move_on_after(within_s):
-            await self.process.wait()
-        if self.process.returncode is None:
-            return False
-        pause = 0.001
-        while self.alive():
-            if time.monotonic() >= deadline:
-                return False
-            if resend is not None:
-                self._signal(resend)
-            await anyio.sleep(pause)
-            pause = min(pause * 2, 0.02)
-        return True
+    async def kill(self, grace_s: float = GRACE_S) -> None:
+        """SIGTERM to every process of the call, up to ``grace_s`` for them to go, then
+        SIGKILL (again to any that appear meanwhile: a process may be forking)."""
+        if not await _run(process_tree.ending(self._live, grace_s, KILL_WAIT_S, self._signal)):
+            log.warning("process group %s survived SIGKILL", self.pgid)
 
     def _reap_orphans(self) -> None:
         if self.process.returncode is None:
-            return  # the leader first (see _wait_gone)
+            return  # the leader first: its exit status is the event loop's
         try:
             while os.waitpid(-self.pgid, os.WNOHANG)[0]:
                 pass
         except ChildProcessError:
             pass
+
+
+async def _run(steps: Generator[float, None, bool]) -> bool:
+    """Follow ``process_tree.ending`` without blocking the event loop."""
+    while True:
+        try:
+            pause = next(steps)
+        except StopIteration as done:
+            return bool(done.value)
+        await anyio.sleep(pause)
+
+
+async def _end_marked(marker: str, grace_s: float) -> None:
+    """End the processes of a call whose start was cancelled: asyncio then kills the
+    one process it started, not what that process had started meanwhile."""
+    find = partial(process_tree.call_members, None, marker)
+    await _run(process_tree.ending(find, grace_s, KILL_WAIT_S))
 
 
 class _Capture:
@@ -209,17 +204,22 @@ async def run_in_group(
     become_subreaper()
     started = time.perf_counter()
     marker = new_marker()
-    process = await anyio.open_process(
-        list(argv),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-        cwd=cwd,
-        # Every process the call starts inherits the marker, unless it clears its
-        # environment: how those that leave the group are found.
-        env={**(os.environ if env is None else env), MARKER_ENV: marker},
-        start_new_session=True,
-    )
+    try:
+        process = await anyio.open_process(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            cwd=cwd,
+            # Every process the call starts inherits the marker, unless it clears its
+            # environment: how those that leave the group are found.
+            env={**(os.environ if env is None else env), MARKER_ENV: marker},
+            start_new_session=True,
+        )
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await _end_marked(marker, grace_s)
+        raise
     group = ProcessGroup(process, marker)
     out, err = _Capture(capture_chars), _Capture()
     timed_out = False

@@ -76,6 +76,9 @@ class ShellSession:
             on_output=on_output,
             keep_background=True,
         )
+        # Forget background calls that have ended: their process group id may be reused
+        # by another program's group, which the session's end must not kill.
+        self.background = [group for group in self.background if group.alive()]
         if result.group is not None:
             self.background.append(result.group)
         if not result.timed_out:
