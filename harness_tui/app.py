@@ -113,7 +113,7 @@ def _patch_writer_thread() -> None:
     no terminal to show them on."""
     from textual.drivers._writer_thread import WriterThread
 
-    from harness_tui import exit_guard
+    from harness_tui.core import exit_guard
 
     original = WriterThread.run
     if getattr(original, "_harness_patched", False):
@@ -784,7 +784,7 @@ class HarnessApp(App[None]):
         closed. Without this the process would die on the spot and leave tool processes
         (in groups of their own) running. The handlers are the exit guard's: they work
         even when the event loop is stuck, and bound the time to exit."""
-        from harness_tui import exit_guard
+        from harness_tui.core import exit_guard
 
         self._restore_signals = exit_guard.watch_signals(self._signalled)
         exit_guard.tui_started()
@@ -799,7 +799,7 @@ class HarnessApp(App[None]):
 
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""
-        from harness_tui import exit_guard
+        from harness_tui.core import exit_guard
 
         exit_guard.begin_shutdown("closing the session")
         session = self.session

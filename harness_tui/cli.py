@@ -238,7 +238,7 @@ def _read_stdin(wait: bool) -> str:
 def _guarded(run: Callable[[], int]) -> int:
     """Run a mode that starts processes (tools, hooks, servers): every way it ends,
     they end, and the program exits within a bound (see ``exit_guard``)."""
-    from harness_tui import exit_guard
+    from harness_tui.core import exit_guard
 
     exit_guard.arm()
     code = 1

@@ -15,7 +15,7 @@ from typing import IO, Literal
 
 import anyio
 
-from harness_tui import exit_guard
+from harness_tui.core import exit_guard
 from harness_tui.core.events import (
     RUN_END_TYPES,
     Error,

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 import anyio
 
-from harness_tui import exit_guard
+from harness_tui.core import exit_guard
 from harness_tui.core.models import resolve_model
 from harness_tui.core.session import SessionManager
 from harness_tui.web.server import GRACEFUL_STOP_S, WebAddress, serve_manager

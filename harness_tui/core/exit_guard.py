@@ -22,7 +22,7 @@ signal callbacks):
 - The handlers are Python's own (``signal.signal``), not the event loop's: they run
   even when the event loop is stuck, and the watchdog is a thread that needs no loop.
 - At the very end, whatever the harness started and is still running (anything
-  descended from it, or carrying its marker; see ``core.process_tree``) is ended:
+  descended from it, or carrying its marker; see ``process_tree``) is ended:
   SIGTERM, ``FINAL_GRACE_S``, SIGKILL.
 """
 
