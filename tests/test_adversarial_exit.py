@@ -425,31 +425,32 @@ class Terminal:
     """harness-tui in a tmux window: its pid, and what it shows."""
 
     def __init__(
-        self, tmux: list[str], project: Path, script: Path, *extra: str, prelude: str = ""
+        self, tmux: list[str], project: Path, script: Path, *extra: str, prelude: str = "exec "
     ) -> None:
         self.tmux = tmux
-        self.pid_file = project / "harness.pid"
         env = " ".join(
             f"{name}={_quote(value)}"
             for name, value in os.environ.items()
             if name.startswith(("HARNESS_", "CLAUDE_", "CODEX_", TAG)) or name in ("PATH", "HOME")
         )
         launch = (
-            f"{prelude}cd {_quote(str(project))} && echo $$ > harness.pid && "
-            f"exec env -u COLUMNS -u LINES {env} "
+            f"cd {_quote(str(project))} && {prelude}env -u COLUMNS -u LINES {env} "
             f"{_quote(sys.executable)} -m harness_tui --model scripted:{_quote(str(script))} "
-            f"--mode bypassPermissions {' '.join(extra)}"
+            f"--mode bypassPermissions {' '.join(extra)}; echo the shell goes on"
         )
         subprocess.run(
             [*tmux, "new-session", "-d", "-s", "t", "-x", "160", "-y", "48", "bash", "-c", launch],
             check=True,
             timeout=10,
+            # Only harness-tui and what it starts carry the tag: not tmux, not the shell.
+            env={name: value for name, value in os.environ.items() if name != TAG},
         )
         deadline = time.monotonic() + 20
         while "Plan" not in self.screen():  # the first frame is painted
             assert time.monotonic() < deadline, self.screen()
             time.sleep(0.05)
-        self.pid = int(self.pid_file.read_text())
+        tag = os.environ[TAG]
+        (self.pid,) = (pid for pid, command in tagged(tag).items() if "-m harness_tui" in command)
 
     def screen(self) -> str:
         shown = subprocess.run(
@@ -491,14 +492,17 @@ def tui_gone_within(terminal: Terminal, tag: str, since: float, within: float = 
 
 
 #: How harness-tui runs when its terminal is closed mid-run: name -> (a slow SessionEnd
-#: hook, what the shell does before starting it).
+#: hook, what the shell does before starting it: ``exec`` replaces the shell).
 CLOSED_MID_RUN = {
-    "plain": (False, ""),
+    # The shell that started it stays: a hang-up reaches the shell, as when an SSH
+    # connection closes, and the shell passes it on.
+    "a shell's child": (False, ""),
+    "the shell replaced (exec)": (False, "exec "),
     # The shutdown waits on the hook: the watchdog cuts it short.
-    "slow SessionEnd hook": (True, ""),
+    "slow SessionEnd hook": (True, "exec "),
     # `nohup harness-tui`: the hang-up is ignored, but the terminal is gone; the app
     # notices when its writes fail, and ends as on a hang-up.
-    "SIGHUP ignored": (False, "trap '' HUP; "),
+    "SIGHUP ignored": (False, "trap '' HUP; exec "),
 }
 
 
