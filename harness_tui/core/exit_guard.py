@@ -32,6 +32,7 @@ import fcntl
 import os
 import signal
 import stat
+import termios
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -73,10 +74,8 @@ class _Guard:
         self.terminal_fds = tuple(fd for fd in (0, 1, 2) if _isatty(fd))
         if self.terminal_fds:
             try:
-                import termios
-
                 self.terminal_attrs = termios.tcgetattr(self.terminal_fds[0])
-            except (ImportError, OSError, termios.error):
+            except (OSError, termios.error):
                 pass
         for number in HANDLED:  # until a view installs its own (see watch_signals)
             if not (number == signal.SIGHUP and self.hup_ignored):
@@ -132,8 +131,6 @@ class _Guard:
     def _restore_terminal(self) -> None:
         if self.terminal_attrs is not None and self.terminal_fds:
             try:
-                import termios
-
                 termios.tcsetattr(self.terminal_fds[0], termios.TCSANOW, self.terminal_attrs)
             except (OSError, termios.error):
                 pass
