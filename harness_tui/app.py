@@ -115,6 +115,36 @@ def _patch_legacy_alt_enter() -> None:
 _patch_legacy_alt_enter()
 
 
+def _patch_writer_thread() -> None:
+    """Textual writes the screen from a thread fed by a bounded queue. When the terminal
+    hangs up, a write fails (EIO) and the thread ends; the queue then fills and the next
+    write blocks the app for ever, even its exit. Instead, quit as on a SIGHUP (which
+    may have been ignored: ``nohup``), and keep taking writes, dropping them: there is
+    no terminal to show them on."""
+    from textual.drivers._writer_thread import WriterThread
+
+    from harness_tui.core import exit_guard
+
+    original = WriterThread.run
+    if getattr(original, "_harness_patched", False):
+        return
+
+    def run(self: Any) -> None:
+        try:
+            original(self)
+        except (OSError, ValueError):  # ValueError: the file was closed
+            exit_guard.terminal_lost()
+            queue = getattr(self, "_queue", None)
+            while queue is not None and queue.get() is not None:
+                pass
+
+    run._harness_patched = True  # type: ignore[attr-defined]
+    WriterThread.run = run  # type: ignore[method-assign]
+
+
+_patch_writer_thread()
+
+
 def _stylesheet(name: str) -> str:
     """Path of a stylesheet shipped in ``harness_tui.styles`` (the checkout's styles/
     folder in an editable install); found without importlib.resources, which costs
@@ -218,8 +248,8 @@ class HarnessApp(App[None]):
         self.frozen_clock = frozen_clock
         self.connect = connect
         self.pick_session = pick_session
-        #: Signals whose handlers this app installed (removed when it unmounts).
-        self._signal_handlers: list[int] = []
+        #: Puts back the signal handlers this app replaced (when it unmounts).
+        self._restore_signals: Callable[[], None] = _nothing
         #: (host, port) to mirror the session to browsers, and the URL once it listens.
         self.serve = serve
         self.mirror_url: str | None = None
@@ -775,40 +805,39 @@ class HarnessApp(App[None]):
             app_sessions.pick_fork(self)
 
     def _quit_on_signals(self) -> None:
-        """A closed terminal (SIGHUP) or a ``kill`` (SIGTERM) quits as Ctrl+C twice
-        does: the run is cancelled, its processes end, the session file is closed.
-        Without this the process would die on the spot and leave tool processes (in
-        groups of their own) running."""
-        import asyncio
-        import signal
+        """A closed terminal (SIGHUP), a ``kill`` (SIGTERM) or SIGINT quits as Ctrl+C
+        twice does: the run is cancelled, its processes end, the session file is
+        closed. Without this the process would die on the spot and leave tool processes
+        (in groups of their own) running. The handlers are the exit guard's: they work
+        even when the event loop is stuck, and bound the time to exit."""
+        from harness_tui.core import exit_guard
 
-        loop = asyncio.get_running_loop()
-        for name in ("SIGHUP", "SIGTERM"):
-            try:
-                loop.add_signal_handler(getattr(signal, name), self._signalled)
-            except (AttributeError, NotImplementedError, RuntimeError, ValueError):
-                continue  # no such signal here, or not the main thread
-            self._signal_handlers.append(getattr(signal, name))
+        self._restore_signals = exit_guard.watch_signals(self._signalled)
+        exit_guard.tui_started()
 
     def on_unmount(self) -> None:
-        import asyncio
+        # The loop may outlive the app (tests): the signals mean what they did before.
+        self._restore_signals()
+        self._restore_signals = _nothing
 
-        loop = asyncio.get_running_loop()
-        for number in self._signal_handlers:  # the loop may outlive the app (tests)
-            loop.remove_signal_handler(number)
-        self._signal_handlers.clear()
-
-    def _signalled(self) -> None:
+    def _signalled(self, number: int = 0) -> None:
         self.run_worker(self.action_quit(), group="quit", exclusive=True, exit_on_error=False)
 
     async def action_quit(self) -> None:
         """Close the session (cancelling a run, ending its processes), then leave."""
+        from harness_tui.core import exit_guard
+
+        exit_guard.begin_shutdown("closing the session")
         session = self.session
         if session is not None:
             session.request_close()
             if session.is_open:
                 await session.wait_closed()
         self.exit()
+
+
+def _nothing() -> None:
+    pass
 
 
 def tune_gc() -> None:

@@ -10,7 +10,7 @@ import argparse
 import os
 import select
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -242,7 +242,25 @@ def _read_stdin(wait: bool) -> str:
         return ""
 
 
+def _guarded(run: Callable[[], int]) -> int:
+    """Run a mode that starts processes (tools, hooks, servers): every way it ends,
+    they end, and the program exits within a bound (see ``exit_guard``)."""
+    from harness_tui.core import exit_guard
+
+    exit_guard.arm()
+    code = 1
+    try:
+        code = run()
+    finally:
+        exit_guard.finish(code)
+    return code
+
+
 def _run_headless(args: argparse.Namespace, prompt: str) -> int:
+    return _guarded(lambda: _headless(args, prompt))
+
+
+def _headless(args: argparse.Namespace, prompt: str) -> int:
     import anyio
 
     from harness_tui.core.errors import HarnessError
@@ -315,9 +333,8 @@ def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
 
     picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
-    return run_tui(
-        session or factory, serve=(args.host, args.port) if args.serve else None, **picker
-    )
+    serve = (args.host, args.port) if args.serve else None
+    return _guarded(lambda: run_tui(session or factory, serve=serve, **picker))
 
 
 def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
@@ -428,13 +445,15 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         _, settings = _trusted_settings(args)
         model, mode, notices = _configured(args, settings)
-        return run_serve(
-            host=args.host,
-            port=args.port,
-            model=getattr(model, "name", model),  # by name: each session resolves its own
-            mode=mode,
-            notices=notices,
-            **({"max_sessions": args.max_sessions} if args.max_sessions else {}),
+        return _guarded(
+            lambda: run_serve(
+                host=args.host,
+                port=args.port,
+                model=getattr(model, "name", model),  # by name: each session its own
+                mode=mode,
+                notices=notices,
+                **({"max_sessions": args.max_sessions} if args.max_sessions else {}),
+            )
         )
     except BaseException as exc:  # unwrapped below; re-raised unless it is ours
         error = exc

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from contextlib import aclosing
 from typing import IO, Any, Literal
 
 import anyio
 
+from harness_tui.core import exit_guard
 from harness_tui.core.events import (
     RUN_END_TYPES,
     Error,
@@ -61,6 +61,7 @@ async def run_headless(
     sub = session.store.subscribe("headless", queue_size=10_000)
     async with session, anyio.create_task_group() as group:
         group.start_soon(_cancel_on_interrupt, session)
+        group.start_soon(_cancel_when_output_closes, session, printer)
         run_id = await session.submit(prompt)
         async with aclosing(session.store.stream(sub)) as events:
             async for event in events:
@@ -70,16 +71,26 @@ async def run_headless(
                     group.start_soon(session.cancel)
                 if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
                     break
+        exit_guard.begin_shutdown("closing the session", printer.exit_code)
         group.cancel_scope.cancel()
     printer.finish()
     return printer.exit_code
 
 
 async def _cancel_on_interrupt(session: Session) -> None:
-    # Ctrl+C, `kill`, or the terminal closing: cancel, so tool processes end with the run.
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+    # Ctrl+C, `kill`, or the terminal closing: cancel, so tool processes end with the run
+    # (a second Ctrl+C or `kill` exits at once; see exit_guard).
+    async with exit_guard.signal_receiver() as signals:
         async for _ in signals:
             await session.cancel()
+
+
+async def _cancel_when_output_closes(session: Session, printer: _Printer) -> None:
+    # `| head` has what it wanted: stop now, not at the next write (a tool may run long).
+    await exit_guard.output_closed(printer.out)
+    printer.output_gone = True
+    _silence(printer.out)
+    await session.cancel()
 
 
 class _Printer:

@@ -6,7 +6,6 @@ cancels every run and closes every session before it exits.
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -14,9 +13,10 @@ from typing import Any, TextIO
 
 import anyio
 
+from harness_tui.core import exit_guard
 from harness_tui.core.models import resolve_model
 from harness_tui.core.session import SessionManager
-from harness_tui.web.server import WebAddress, serve_manager
+from harness_tui.web.server import GRACEFUL_STOP_S, WebAddress, serve_manager
 from harness_tui.web.sessions import DEFAULT_MAX_SESSIONS
 
 
@@ -49,7 +49,9 @@ async def _serve(
     host: str, port: int, options: Any, out: TextIO, err: TextIO, max_sessions: int
 ) -> int:
     # Signals are caught from before the URL is shown: whoever reads it may stop us at once.
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+    # A second one exits at once; uvicorn gets its graceful stop (see exit_guard).
+    deadline = GRACEFUL_STOP_S + exit_guard.SIGNAL_DEADLINE_S
+    async with exit_guard.signal_receiver(deadline_s=deadline) as signals:
         async with SessionManager() as manager, anyio.create_task_group() as group:
             start = partial(
                 serve_manager,

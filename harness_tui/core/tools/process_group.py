@@ -3,16 +3,19 @@
 Every subprocess the harness starts (``Bash`` commands, command hooks, ``rg``) goes
 through ``run_in_group``:
 
-- it starts in a new session, so its process group holds it and everything it spawns;
+- it starts in a new session, so its process group holds it and what it spawns, and
+  with a marker in its environment (``HARNESS_TOOL_CALL``), so that what leaves the
+  group (``setsid``, ``setsid -f``, a double fork) is found too (see ``process_tree``);
 - stdin is ``/dev/null`` unless the caller feeds it bytes (hooks read JSON there);
-- cancel and timeout send SIGTERM to the whole group, wait a short grace, then SIGKILL;
+- cancel and timeout send SIGTERM to the whole group and every marked process and
+  their descendants, wait a short grace, then SIGKILL;
 - once the direct child has exited, output is drained only briefly: a grandchild that
   still holds the pipe (``sleep 999 &``) cannot make us wait.
 
 The harness makes itself a *child subreaper* (Linux), so grandchildren orphaned by a
 dying shell are re-parented to us and reaped here. Without it, on machines whose PID 1
 does not reap (containers), killed grandchildren would stay zombies and the group would
-never be gone.
+never be gone; and a process that left the group would be nobody's descendant of ours.
 """
 
 from __future__ import annotations
@@ -20,17 +23,19 @@ from __future__ import annotations
 import codecs
 import logging
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import anyio
 import anyio.abc
+
+from harness_tui.core import process_tree
+from harness_tui.core.process_tree import MARKER_ENV, become_subreaper, new_marker
 
 log = logging.getLogger(__name__)
 
@@ -45,37 +50,32 @@ MAX_CAPTURE_CHARS = 1_000_000
 
 OnOutput = Callable[[str], Awaitable[None]]
 
-_subreaper = False
-
-
-def become_subreaper() -> None:
-    """Adopt orphaned descendants (Linux ``PR_SET_CHILD_SUBREAPER``), so a killed
-    group's grandchildren can be reaped by us. Harmless to call twice; a no-op elsewhere."""
-    global _subreaper
-    if _subreaper or not sys.platform.startswith("linux"):
-        return
-    _subreaper = True
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_child_subreaper = 36
-        if libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
-            log.debug("prctl(PR_SET_CHILD_SUBREAPER) failed: errno %s", ctypes.get_errno())
-    except (OSError, AttributeError):  # no libc to talk to: orphans go to PID 1
-        log.debug("cannot become a child subreaper", exc_info=True)
-
 
 class ProcessGroup:
-    """A started process and its group; ``kill`` ends every member."""
+    """A started process, its group, and every process it started: those that left the
+    group (``setsid``, double forks) are found by the call's marker (see
+    ``process_tree``). ``kill`` ends every one of them."""
 
-    def __init__(self, process: anyio.abc.Process) -> None:
+    def __init__(self, process: anyio.abc.Process, marker: str = "") -> None:
         self.process = process
         self.pgid = process.pid
+        self.marker = marker
 
     def alive(self) -> bool:
-        """True while any member of the group exists (zombies of ours are reaped first)."""
+        """True while any process of the call runs (zombies of ours are reaped first)."""
         self._reap_orphans()
+        return self._group_exists() or bool(self._live())
+
+    def _live(self) -> set[int]:
+        # Linux's /proc has them all; elsewhere (or for a leader the event loop has not
+        # reaped yet: until then it is ours to leave alone), the group says.
+        self._reap_orphans()
+        found = process_tree.call_members(self.pgid, self.marker, spare=self.process.pid)
+        if not found and self._group_exists():
+            found = {self.pgid}
+        return found
+
+    def _group_exists(self) -> bool:
         try:
             os.killpg(self.pgid, 0)
         except ProcessLookupError:
@@ -84,50 +84,50 @@ class ProcessGroup:
             return True
         return True
 
-    async def kill(self, grace_s: float = GRACE_S) -> None:
-        """SIGTERM to the group, up to ``grace_s`` for it to go, then SIGKILL."""
-        if not self._signal(signal.SIGTERM):
-            await self._wait_gone(KILL_WAIT_S)
-            return
-        if await self._wait_gone(grace_s):
-            return
-        self._signal(signal.SIGKILL)
-        if not await self._wait_gone(KILL_WAIT_S):
-            log.warning("process group %s survived SIGKILL", self.pgid)
-
-    def _signal(self, sig: int) -> bool:
+    def _signal(self, pids: set[int], sig: int) -> int:
+        """The group at once (none of its members can slip out), then each process."""
+        sent = 0
         try:
             os.killpg(self.pgid, sig)
+            sent = 1
         except ProcessLookupError:
-            return False
+            pass
         except PermissionError:  # a member changed user (setuid): nothing more we can do
             log.debug("cannot signal process group %s", self.pgid)
-        return True
+            sent = 1
+        return sent + process_tree.send(pids, sig)
 
-    async def _wait_gone(self, within_s: float) -> bool:
-        deadline = time.monotonic() + within_s
-        # The direct child is reaped by the event loop's child watcher; wait for that
-        # before reaping the rest ourselves, so we never steal its exit status.
-        with anyio.move_on_after(within_s):
-            await self.process.wait()
-        if self.process.returncode is None:
-            return False
-        pause = 0.001
-        while self.alive():
-            if time.monotonic() >= deadline:
-                return False
-            await anyio.sleep(pause)
-            pause = min(pause * 2, 0.02)
-        return True
+    async def kill(self, grace_s: float = GRACE_S) -> None:
+        """SIGTERM to every process of the call, up to ``grace_s`` for them to go, then
+        SIGKILL (again to any that appear meanwhile: a process may be forking)."""
+        if not await _run(process_tree.ending(self._live, grace_s, KILL_WAIT_S, self._signal)):
+            log.warning("process group %s survived SIGKILL", self.pgid)
 
     def _reap_orphans(self) -> None:
         if self.process.returncode is None:
-            return  # the leader first (see _wait_gone)
+            return  # the leader first: its exit status is the event loop's
         try:
             while os.waitpid(-self.pgid, os.WNOHANG)[0]:
                 pass
         except ChildProcessError:
             pass
+
+
+async def _run(steps: Generator[float, None, bool]) -> bool:
+    """Follow ``process_tree.ending`` without blocking the event loop."""
+    while True:
+        try:
+            pause = next(steps)
+        except StopIteration as done:
+            return bool(done.value)
+        await anyio.sleep(pause)
+
+
+async def _end_marked(marker: str, grace_s: float) -> None:
+    """End the processes of a call whose start was cancelled: asyncio then kills the
+    one process it started, not what that process had started meanwhile."""
+    find = partial(process_tree.call_members, None, marker)
+    await _run(process_tree.ending(find, grace_s, KILL_WAIT_S))
 
 
 class _Capture:
@@ -203,16 +203,24 @@ async def run_in_group(
     cannot be started."""
     become_subreaper()
     started = time.perf_counter()
-    process = await anyio.open_process(
-        list(argv),
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-        cwd=cwd,
-        env=env,
-        start_new_session=True,
-    )
-    group = ProcessGroup(process)
+    marker = new_marker()
+    try:
+        process = await anyio.open_process(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            cwd=cwd,
+            # Every process the call starts inherits the marker, unless it clears its
+            # environment: how those that leave the group are found.
+            env={**(os.environ if env is None else env), MARKER_ENV: marker},
+            start_new_session=True,
+        )
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await _end_marked(marker, grace_s)
+        raise
+    group = ProcessGroup(process, marker)
     out, err = _Capture(capture_chars), _Capture()
     timed_out = False
     try:

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import anyio
+
+from harness_tui.core.process_tree import MARKER_ENV
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 from harness_tui.core.tools.process_group import ProcessGroup, run_in_group
 
@@ -37,8 +40,9 @@ __harness_save() {
 trap __harness_save EXIT
 eval "$__harness_command"
 """
-#: Variables the shell manages itself; carrying them over would be wrong.
-_SHELL_OWNED = frozenset({"_", "SHLVL", "PWD", "OLDPWD"})
+#: Variables the shell manages itself, and the call's marker (each call gets its own);
+#: carrying them over would be wrong.
+_SHELL_OWNED = frozenset({"_", "SHLVL", "PWD", "OLDPWD", MARKER_ENV})
 
 
 class ShellSession:
@@ -73,6 +77,9 @@ class ShellSession:
             on_output=on_output,
             keep_background=True,
         )
+        # Forget background calls that have ended: their process group id may be reused
+        # by another program's group, which the session's end must not kill.
+        self.background = [group for group in self.background if group.alive()]
         if result.group is not None:
             self.background.append(result.group)
         if not result.timed_out:
@@ -101,9 +108,12 @@ class ShellSession:
             self.env = {k: v for k, v in env.items() if k not in _SHELL_OWNED}
 
     async def aclose(self) -> None:
+        """End every process earlier commands left running (all at once: each may take
+        the grace before SIGKILL), and remove the state folder."""
         groups, self.background = self.background, []
-        for group in groups:
-            await group.kill()
+        async with anyio.create_task_group() as tasks:
+            for group in groups:
+                tasks.start_soon(group.kill)
         if self._state_dir is not None:
             shutil.rmtree(self._state_dir, ignore_errors=True)
             self._state_dir = None
