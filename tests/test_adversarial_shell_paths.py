@@ -274,6 +274,11 @@ DENY_NAMES: list[tuple[str, dict[str, list[str]], str, str]] = [
     ("deny-xargs", DENY_RM, "ls | xargs rm", D),
     ("deny-xargs-options", DENY_RM, "ls | xargs -0 -n1 rm -f", D),
     ("deny-other", DENY_RM, "'ls' x", A),
+    # a trailing word that is a keyword elsewhere is still an argument
+    ("deny-arg-done", {D: ["Bash(rm -rf done)"], A: ["Bash"]}, "rm -rf done", D),
+    ("deny-arg-fi", {D: ["Bash(rm -rf fi)"], A: ["Bash"]}, "rm -rf fi", D),
+    ("exact-allow-arg-done", {A: ["Bash(echo)"]}, "echo done", Q),
+    ("keyword-done-ends-loop", allow("echo", "true"), "while true; do echo x; done", A),
 ]
 
 CASES = REDIRECTS + WRITERS + DENY_NAMES

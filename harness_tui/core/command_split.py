@@ -208,8 +208,6 @@ class _Scanner:
         words = self.words
         while words and words[0] in _KEYWORDS:
             words = words[1:]
-        while words and words[-1] in ("}", "fi", "done"):
-            words = words[:-1]
         if words or self.writes:
             self.parts.append(SimpleCommand(" ".join(words), self.writes, words, self.twice))
         self.words, self.writes, self.twice = [], [], []
