@@ -619,3 +619,17 @@ def test_command_arguments(tmp_path: Path, args: list[str], problem: str | None)
     assert found is None if problem is None else problem in (found or "")
     options_only = CommandEntry(name="t", command="ls", allowed_args=["-l"], positional_args=False)
     assert "options only" in (check_arguments(["x"], options_only, sandbox) or "")
+
+
+async def test_a_wrong_field_in_a_plugins_agent_file_is_a_notice(tmp_path: Path) -> None:
+    root = user_plugin("crew", "name: crew\nagents:\n  - file: agents/fixer.md\n")
+    (root / "agents").mkdir()
+    (root / "agents" / "fixer.md").write_text(
+        "---\nname: fixer\ndescription: Fixes lint\ncolor: [red]\n---\nFix it.\n"
+    )
+    session, _ = scripted([reply(Text("hi"))], tmp_path)
+    async with session:
+        await run_to_end(session, "hi")
+        notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
+    assert "fixer" in [a.name for a in session.extensions.plugins.agents()]
+    assert any("fixer.md" in n and "color" in n for n in notices), notices

@@ -57,6 +57,8 @@ class LoadedPlugin:
     mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Catalogue entries (providers and models).
     models: dict[str, Any] = field(default_factory=dict)
+    #: Problems that did not stop the plugin (a wrong field in one of its agent files).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def skill_folder(self) -> Path:
@@ -100,7 +102,8 @@ class PluginSet:
 
     @property
     def problems(self) -> list[str]:
-        return [f"plugin skipped: {f.message}" for f in self.failures]
+        skipped = [f"plugin skipped: {f.message}" for f in self.failures]
+        return skipped + [w for p in self.plugins for w in p.warnings]
 
     def tools(self) -> list[Tool]:
         return [t for p in self.plugins for t in p.tools]
@@ -250,6 +253,7 @@ def load_plugin(
             )
         seen.add(server.name)
         plugin.mcp_servers[server.name] = _with_root(server.config(), plugin.folder)
+    plugin.warnings = builder.warnings
     return plugin
 
 
@@ -261,6 +265,7 @@ class _Builder:
         self.doc = doc
         self.manifest = manifest
         self.folder = path.parent
+        self.warnings: list[str] = []
 
     def where(self, loc: list[Any], message: str) -> str:
         field = location_text(loc)
@@ -310,7 +315,8 @@ class _Builder:
                 raise PluginError(f"file: {entry.file!r} is outside the plugin folder")
             if not path.is_file():
                 raise PluginError(f"file: {entry.file!r} does not exist in {self.folder}")
-            agent, _warnings = load_agent_file(path, source)
+            agent, warnings = load_agent_file(path, source)
+            self.warnings += warnings
             model = entry.model or entry.model_override
             return agent if model is None else _replace_model(agent, model)
         return make_agent(
