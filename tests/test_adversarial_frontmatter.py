@@ -156,6 +156,9 @@ def test_a_wrong_command_field_is_named_and_ignored(
         ("<file> [focus]", "<file> [focus]"),
         ("'[pr-number] [priority]'", "[pr-number] [priority]"),
         ("add [tagId] | remove [tagId] | list", "add [tagId] | remove [tagId] | list"),
+        # Claude Code's documentation writes several bracketed words unquoted (not YAML)
+        ("[pr-number] [priority] [assignee]", "[pr-number] [priority] [assignee]"),
+        ("[message]  [it's]", "[message]  [it's]"),
     ],
 )
 def test_an_argument_hint_as_claude_code_users_write_it(

@@ -26,6 +26,8 @@ from harness_tui.core.yaml_source import YamlError, YamlLimitError, parse_yaml
 
 #: Larger files are not read (a definition file, not a data file).
 MAX_FILE_BYTES = MAX_CONFIG_BYTES
+#: ``argument-hint: [a] [b]``: a hint of several bracketed words, unquoted.
+_BARE_HINT = re.compile(r"^(argument-hint:[ \t]*)(\[[^\n]*\][ \t]+\[[^\n]*)$", re.M)
 _PLAIN_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]*(.*)$")
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z0-9_-]+)[ \t]*:")
 
@@ -73,12 +75,14 @@ def parse_markdown(text: str, path: Path) -> MarkdownDoc:
     except YamlLimitError as exc:  # too deep or too big: not read any other way either
         raise FrontmatterError(f"{path}: front matter: {exc}; skipped") from None
     except YamlError as exc:
-        data = _plain_pairs(lines[1:end])
+        data = _hints_as_text(block)
         if data is None:
-            raise FrontmatterError(f"{path}: front matter: {exc}") from None
-        warnings.append(
-            f"{path}: front matter is not valid YAML ({exc}); read as plain 'key: value' lines"
-        )
+            data = _plain_pairs(lines[1:end])
+            if data is None:
+                raise FrontmatterError(f"{path}: front matter: {exc}") from None
+            warnings.append(
+                f"{path}: front matter is not valid YAML ({exc}); read as plain 'key: value' lines"
+            )
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -96,6 +100,22 @@ def unknown_fields(path: Path, meta: dict[str, Any], known: frozenset[str]) -> l
     a file with thousands of made-up fields gives one line, not thousands."""
     unknown = sorted(set(meta) - known)
     return [f"{path}: unknown {names_listed(unknown, 'field')} ignored"] if unknown else []
+
+
+def _hints_as_text(block: str) -> dict[str, Any] | None:
+    """The front matter with ``argument-hint: [a] [b]`` read as text, as Claude Code reads
+    it (its documentation writes hints that way, which is not YAML); None when that is
+    not what made the block invalid."""
+    quoted, count = _BARE_HINT.subn(
+        lambda m: f"{m.group(1)}'{m.group(2).replace(chr(39), chr(39) * 2)}'", block
+    )
+    if not count:
+        return None
+    try:
+        data = parse_yaml(quoted, line_offset=1).data
+    except YamlError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _plain_pairs(lines: list[str]) -> dict[str, Any] | None:
