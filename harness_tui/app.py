@@ -44,6 +44,8 @@ _DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
 
 #: Slash commands of saved sessions and context, handled in ``app_sessions``.
 SESSION_COMMANDS = frozenset({"cost", "compact", "resume", "fork", "tree", "export"})
+#: Built-ins that end or replace something: with an argument they do nothing and say so.
+NO_ARGUMENT_COMMANDS = frozenset({"clear", "quit", "exit"})
 
 #: Shift+Tab cycles these; bypassPermissions only when the session started in it.
 MODE_CYCLE = ("default", "acceptEdits", "plan")
@@ -543,6 +545,14 @@ class HarnessApp(App[None]):
     def _slash(self, text: str) -> None:
         name, _, argument = text[1:].partition(" ")
         argument = argument.strip()
+        if argument and name in NO_ARGUMENT_COMMANDS:
+            # "/clear this bug" was meant as a prompt more likely than as /clear.
+            self._say(
+                f"/{name} takes no argument, so nothing was done. To send this to the "
+                f"model, write it so that it does not start with /{name}.",
+                "error",
+            )
+            return
         if name == "help":
             self.action_help()
         elif name == "model":

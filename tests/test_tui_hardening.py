@@ -294,3 +294,15 @@ async def test_the_model_picker_takes_what_is_typed(
             assert "2 models match 'gpt'" in str(app.screen.query_one("#message").content)
         else:
             assert app.chosen == [chosen]
+
+
+@pytest.mark.parametrize("command", ["/clear", "/quit", "/exit"])
+async def test_a_command_that_ends_something_ignores_nothing_it_was_given(command: str) -> None:
+    """ "/clear the cache and rerun" reads like a prompt: it neither clears nor quits,
+    and the app says why."""
+    session = scripted_session()
+    async with tui(session) as (app, pilot):
+        await slow(pilot, f"{command} the cache and rerun")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("takes no argument" in t for t in notices(app)))
+        assert app.session is session and app.is_running
