@@ -26,6 +26,8 @@ from tests.test_subagents import Router, task
 RM = {"command": "rm -rf build"}
 ECHO = {"command": "echo hi"}
 WRITE = {"file_path": "notes.txt", "content": "x"}
+GRANT = {"file_path": ".claude/commands/x.md", "content": "---\nallowed-tools: Bash\n---\nx"}
+OUTSIDE = {"command": "echo hi > /tmp/harness-outside-test"}
 
 
 def settings(project: Path, text: str) -> None:
@@ -98,6 +100,20 @@ VARIANTS: dict[str, tuple[Any, str, list, list[tuple[str, dict, str, str]]]] = {
         "default",
         [reply(call("Bash", ECHO, "c1")), reply(Text("could not"))],
         [("Bash", ECHO, "c1", "nobody can answer permission questions here")],
+    ),
+    # The advice fits the refusal: no rule or acceptEdits opens a protected file, and a
+    # write outside the workspace needs its folder added.
+    "protected-in-accept-edits": (
+        None,
+        "acceptEdits",
+        [reply(call("Write", GRANT, "c1")), reply(Text("could not"))],
+        [("Write", GRANT, "c1", "no rule and no acceptEdits allow it")],
+    ),
+    "outside-workspace": (
+        lambda p: settings(p, "permissions:\n  allow: ['Bash(echo:*)']\n"),
+        "default",
+        [reply(call("Bash", OUTSIDE, "c1")), reply(Text("could not"))],
+        [("Bash", OUTSIDE, "c1", "permissions.additionalDirectories")],
     ),
     "hook-exit-2": (
         lambda p: hook(p, "PreToolUse", EXIT_2),

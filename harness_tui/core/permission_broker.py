@@ -74,6 +74,7 @@ class PermissionBroker:
         *,
         rule: str | None = None,
         preview: str | None = None,
+        hint: str | None = None,
     ) -> Answer:
         request_id = new_id("perm")
         await self._emit(
@@ -87,11 +88,12 @@ class PermissionBroker:
             preview=preview,
         )
         if self.policy == "deny":
+            advice = hint or (
+                "allow it with a rule in .harness/settings.yaml (permissions.allow), or run "
+                "with --mode acceptEdits (file edits) or --mode bypassPermissions"
+            )
             answer = Answer(
-                "deny",
-                f"nobody can answer permission questions here ({reason}); allow it with a "
-                "rule in .harness/settings.yaml (permissions.allow), or run with --mode "
-                "acceptEdits (file edits) or --mode bypassPermissions",
+                "deny", f"nobody can answer permission questions here ({reason}); {advice}"
             )
         else:
             if self.on_question is not None:

@@ -81,6 +81,12 @@ __all__ = [
 ALWAYS_ALLOW_FILE = Path(".harness") / "settings.local.yaml"
 
 
+_PROTECTED_HINT = (
+    "a protected file (it grants permissions or runs code) is written only after a yes "
+    "to the question, or with --mode bypassPermissions; no rule and no acceptEdits allow it"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The engine's verdict on one call."""
@@ -91,6 +97,9 @@ class Decision:
     suggestions: tuple[str, ...] = ()
     #: Protected files the call writes (asks that no rule can silence).
     protected: tuple[Path, ...] = ()
+    #: What would let the call run where nobody can answer (headless), when the
+    #: broker's general advice (an allow rule, acceptEdits) would not.
+    hint: str | None = None
 
 
 class PermissionEngine:
@@ -176,12 +185,16 @@ class PermissionEngine:
         }
         if protected:
             reason = "; ".join(f"{path} {why}" for path, why in protected.items())
-            return Decision("ask", f"{reason}: writing it always asks", (), tuple(protected))
+            return Decision(
+                "ask", f"{reason}: writing it always asks", (), tuple(protected), _PROTECTED_HINT
+            )
         if call.unknown:
             return Decision(
                 "ask",
                 "the command writes to a file whose path is only known when it runs "
                 f"({', '.join(dict.fromkeys(call.unknown))})",
+                hint="write the path literally so that it can be checked, or run with "
+                "--mode bypassPermissions",
             )
         if call.unparsable is not None:
             if self._allows_whole_command(tool, input):
@@ -196,7 +209,13 @@ class PermissionEngine:
         outside = [t for t in targets if t.boundary and not self._inside_workspace(t)]
         if outside:
             where = ", ".join(dict.fromkeys(str(t.real) for t in outside))
-            return Decision("ask", f"{where} is outside the workspace", suggestions)
+            return Decision(
+                "ask",
+                f"{where} is outside the workspace",
+                suggestions,
+                hint="add its folder to permissions.additionalDirectories in "
+                ".harness/settings.yaml, or run with --mode bypassPermissions",
+            )
         if access == "read":
             return Decision("allow", "reads are allowed")
         if access == "edit" and mode == "acceptEdits":
@@ -233,7 +252,9 @@ class PermissionEngine:
             return ALLOW  # a protected file asks all the same (only bypassPermissions skips)
         if hook_permission == "ask":
             reason = hook_reason or "a PreToolUse hook asks first"
-            decision = Decision("ask", reason, decision.suggestions, decision.protected)
+            decision = Decision(
+                "ask", reason, decision.suggestions, decision.protected, decision.hint
+            )
         if decision.behavior == "allow":
             return ALLOW
         preview = await tool.preview(input, ctx)
@@ -244,6 +265,7 @@ class PermissionEngine:
             decision.reason,
             rule=", ".join(decision.suggestions) or None,
             preview=preview,
+            hint=decision.hint,
         )
         if not answer.allowed:
             return GateVerdict(False, answer.reason or "the user said no")
