@@ -144,3 +144,25 @@ async def test_edit_and_write_preview_is_the_diff_they_would_make(tmp_path: Path
     )
     write_preview = await WriteTool().preview({"file_path": "q.txt", "content": "q\n"}, ctx)
     assert write_preview is not None and "+q\n" in write_preview
+
+
+async def test_a_ranged_read_of_a_huge_line_holds_only_a_piece_of_it(tmp_path: Path) -> None:
+    """64 MiB with no newline, then two short lines: reading line 2 must not hold the
+    first line whole (it used to, so a gigabyte-long line took a gigabyte)."""
+    import tracemalloc
+
+    with (tmp_path / "min.js").open("wb") as handle:
+        for _ in range(64):
+            handle.write(b"a" * (1 << 20))
+        handle.write(b"\nsecond\nthird")
+    ctx = tool_context(tmp_path)
+    tracemalloc.start()
+    try:
+        part = await ReadTool().run({"file_path": "min.js", "offset": 2, "limit": 1}, ctx)
+        first = await ReadTool().run({"file_path": "min.js", "offset": 1, "limit": 1}, ctx)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert part.content.splitlines()[0] == "     2\tsecond" and "of 3" in part.display
+    assert first.content.startswith("     1\t" + "a" * 2000 + " [...]")
+    assert peak < 4 << 20, f"peak {peak:,} bytes"

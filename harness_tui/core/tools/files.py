@@ -30,6 +30,8 @@ from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_pat
 
 DEFAULT_LINE_LIMIT = 2000
 MAX_LINE_CHARS = 2000
+#: The most of one line Read holds (a character is at most 4 bytes in UTF-8).
+_LINE_READ_BYTES = 4 * MAX_LINE_CHARS
 #: Reading a larger file whole is refused; a line range of it is fine.
 MAX_READ_BYTES = 256 * 1024
 #: Bytes looked at to tell a binary file.
@@ -206,14 +208,20 @@ class ReadTool(Tool):
 
     @staticmethod
     def _lines(handle: BinaryIO, offset: int, limit: int) -> tuple[list[str], int, int]:
-        """Lines ``offset``..``offset+limit-1``, the file's line count, lines cut."""
+        """Lines ``offset``..``offset+limit-1``, the file's line count, lines cut. A line
+        is held only up to ``_LINE_READ_BYTES``: the rest of a longer one (a minified
+        file, a gigabyte with no newline) is read past in pieces, never kept whole."""
         wanted: list[str] = []
         total = cut = 0
-        for raw in handle:
+        while raw := handle.readline(_LINE_READ_BYTES):
+            long = len(raw) == _LINE_READ_BYTES and not raw.endswith(b"\n")
+            while long and (more := handle.readline(_LINE_READ_BYTES)):
+                if len(more) < _LINE_READ_BYTES or more.endswith(b"\n"):
+                    break
             total += 1
             if offset <= total < offset + limit:
                 line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                if len(line) > MAX_LINE_CHARS:
+                if long or len(line) > MAX_LINE_CHARS:
                     line = line[:MAX_LINE_CHARS] + " [...]"
                     cut += 1
                 wanted.append(line)
