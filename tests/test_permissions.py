@@ -103,6 +103,25 @@ async def test_allow_for_the_session_and_always_allow(tmp_path: Path) -> None:
     assert "PERMISSION_REQUESTED" not in types(events)
 
 
+async def test_allow_for_the_session_covers_a_write_outside_the_workspace(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The grant names the outside file as well as the command, so the same call is not
+    asked about again (a Bash rule alone cannot let a write outside through)."""
+    outside = tmp_path_factory.mktemp("outside") / "log.txt"
+    call = ToolCall("Bash", {"command": f"echo hi >> {outside}"})
+    session, _ = session_in(tmp_path, reply(call), reply(call), reply(Text("ok")))
+    async with session:
+        run_id = await session.submit("go")
+        asked = await wait_for(session.store, lambda e: e.type == "PERMISSION_REQUESTED")
+        assert asked.rule == f"Bash(echo hi), Edit(/{outside})"
+        await session.resolve_permission(asked.request_id, "allow_session")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+    events = [e for e in session.store.replay(0) if e.run_id == run_id]
+    assert types(events).count("PERMISSION_REQUESTED") == 1
+    assert outside.read_text() == "hi\nhi\n"
+
+
 async def test_rules_from_claude_settings_apply_and_a_bare_deny_hides_the_tool(
     tmp_path: Path,
 ) -> None:

@@ -420,7 +420,14 @@ class PermissionEngine:
             if parts is None:
                 return (f"Bash({command})",)
             texts = dict.fromkeys(p.text for p in parts if p.text)
-            return tuple(f"Bash({t})" for t in texts)
+            # A write outside the workspace needs its own rule, or the grant would not
+            # let the same command through next time.
+            outside = dict.fromkeys(
+                f"Edit({self._rule_path(t.real)})"
+                for t in targets
+                if t.boundary and not self._inside_workspace(t)
+            )
+            return tuple(f"Bash({t})" for t in texts) + tuple(outside)
         if tool.name == "WebFetch":
             from urllib.parse import urlsplit
 
