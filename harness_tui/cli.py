@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal coding agent for many models. Without -p it opens the TUI "
         "on the current folder. `harness-tui serve` starts the web server instead "
         "(see `harness-tui serve --help`); `harness-tui sessions` lists saved sessions and "
-        "`harness-tui export ID` writes one as Markdown or JSON.",
+        "`harness-tui export ID` writes one as Markdown or JSON; `harness-tui check [MODEL]` "
+        "tells whether a provider works.",
         epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
         "130 cancelled, 141 stdout closed.",
     )
@@ -164,6 +165,31 @@ def build_sessions_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} check",
+        description="Check that a model works before a long session: one streamed "
+        "request with one tool round trip (thinking on where the model thinks), against "
+        "the configured base URL and key. Prints what worked and, for what failed, the "
+        "provider's own message and what to change.",
+        epilog="Exit codes: 0 the round trip worked, 1 it did not, 2 bad input "
+        "(unknown model, no key).",
+    )
+    parser.add_argument("model", nargs="?", help="provider/model or alias (default: as the TUI)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    import anyio
+
+    from harness_tui.check import run_check
+
+    return _guarded(
+        lambda: anyio.run(lambda: run_check(args.model, sys.stdout, sys.stderr, as_json=args.json))
+    )
+
+
 def build_export_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} export",
@@ -191,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list_sessions(build_sessions_parser().parse_args(argv[1:]))
     if argv[:1] == ["export"]:
         return _export(build_export_parser().parse_args(argv[1:]))
+    if argv[:1] == ["check"]:
+        return _check(build_check_parser().parse_args(argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.continue_session and args.resume is not None:
