@@ -87,10 +87,10 @@ async def run_check(
 ) -> int:
     """Check ``name`` (the default model when None) and print the report. ``word``: what
     the model is asked to echo (random unless given: a test's scripted API knows it)."""
+    from pathlib import Path
+
     from harness_tui.core.errors import HarnessError
     from harness_tui.core.models import default_model_name, resolve_model
-
-    from pathlib import Path
 
     try:
         choice = resolve_model(name or default_model_name(), cwd=Path.cwd())
@@ -106,6 +106,7 @@ async def run_check(
 
 
 async def _check(choice: Any, word: str) -> Report:
+    from harness_tui.core.events import Event
     from harness_tui.core.session import Session
 
     prompt = (
@@ -131,6 +132,8 @@ async def _check(choice: Any, word: str) -> Report:
             run_id = await session.submit(prompt)
             async with aclosing(session.store.stream(sub)) as stream:
                 async for event in stream:
+                    if not isinstance(event, Event):
+                        continue  # a gap: this subscriber's queue does not drop
                     events.append(event)
                     if event.type in RUN_END_TYPES and event.run_id == run_id:
                         break

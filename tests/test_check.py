@@ -56,7 +56,7 @@ async def test_a_refused_key_fails_with_the_providers_words_and_what_to_do(
 ) -> None:
     with openai_fake(monkeypatch) as api:
         write_models_settings({"openai": fast()})
-        api.script(HTTPError(401, "invalid_request_error", "Incorrect API key provided: sk-te***ey."))
+        api.script(HTTPError(401, "invalid_request_error", "Incorrect API key provided: sk-t***y."))
         code, out, _ = await check("openai/gpt-5")
     assert code == EXIT_FAILED
     assert "FAIL reached" in out and "provider said:" in out and "OPENAI_API_KEY" in out
