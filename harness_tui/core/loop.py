@@ -61,6 +61,34 @@ from harness_tui.core.tools.executor import ToolExecutor
 
 CANCELLED_RESULT = "cancelled by user"
 
+#: Stop reasons of a response that is not a finished answer: the error's message, code
+#: and hint. Refused answers are also left out of later requests (``history.REFUSALS``).
+UNFINISHED_STOPS: dict[str, tuple[str, str, str]] = {
+    "refusal": (
+        "the model declined to answer this request (stop reason: refusal)",
+        "refusal",
+        "rephrase the request or ask for something else; the refused answer is not sent "
+        "back to the model",
+    ),
+    "content_filter": (
+        "the provider's content filter stopped the answer (finish reason: content_filter)",
+        "content_filter",
+        "rephrase the request; the filtered answer is not sent back to the model",
+    ),
+    "max_tokens": (
+        "the answer was cut off at the model's output limit (stop reason: max_tokens)",
+        "max_tokens",
+        "ask the model to continue in smaller steps, or raise max_output for this model "
+        "under models: in your settings",
+    ),
+    "model_context_window_exceeded": (
+        "the answer was cut off: the model's context window is full "
+        "(stop reason: model_context_window_exceeded)",
+        "context_overflow",
+        "/compact the conversation or start a new one",
+    ),
+}
+
 
 class LoopHost(Protocol):
     """What the loop needs from its session."""
@@ -156,6 +184,15 @@ class AgentLoop:
                     Error, message=failure.message, code=failure.code, hint=failure.hint, fatal=True
                 )
                 return self._outcome("error", failure.message)
+            stop = message.stop_reason if message is not None else None
+            if stop in UNFINISHED_STOPS:
+                # The answer is not one: say so, and end the run as failed. Its tool calls
+                # (perhaps cut off half-way) are not run.
+                text, code, hint = UNFINISHED_STOPS[stop]
+                await host.emit(Error, message=text, code=code, hint=hint, fatal=True)
+                return self._outcome(stop, text)
+            if stop == "pause_turn" and message is not None and not message.tool_calls:
+                continue  # the provider paused a long turn: send it back to go on
             calls = message.tool_calls if message else ()
             if calls and message is not None:  # (calls implies a message; for mypy)
                 await self._run_tools(message.id, calls, self._input_errors)
@@ -235,15 +272,11 @@ class AgentLoop:
         self._builder = None
         if failure is None:
             message = builder.build()
+            if message is not None and message.stop_reason in UNFINISHED_STOPS:
+                message = _without_calls(message)  # an unfinished answer's calls never run
         else:
             # Keep what arrived; tool calls of a failed response are never run.
-            message = builder.build(interrupted=True, stop_reason="error")
-            if message is not None and message.tool_calls:
-                message = message.model_copy(
-                    update={"content": tuple(b for b in message.content if b.type != "tool_call")}
-                )
-                if not message.content:
-                    message = None
+            message = _without_calls(builder.build(interrupted=True, stop_reason="error"))
         self._input_errors = dict(builder.input_errors)
         await self._complete(message)
         if builder.usage is not None:
@@ -375,3 +408,11 @@ def _batches(
         else:
             batches.append([call])
     return batches
+
+
+def _without_calls(message: AssistantMessage | None) -> AssistantMessage | None:
+    """The message without its tool calls (None when nothing else is left)."""
+    if message is None or not message.tool_calls:
+        return message
+    content = tuple(b for b in message.content if b.type != "tool_call")
+    return message.model_copy(update={"content": content}) if content else None

@@ -440,7 +440,7 @@ class FakeAnthropic(ScriptedAPI):
             {
                 "type": "message_delta",
                 "delta": {
-                    "stop_reason": "tool_use" if calls else "end_turn",
+                    "stop_reason": planned.stop or ("tool_use" if calls else "end_turn"),
                     "stop_sequence": None,
                 },
                 "usage": {"output_tokens": usage.output},

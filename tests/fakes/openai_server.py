@@ -323,7 +323,7 @@ class FakeOpenAI(ScriptedAPI):
                 yield from self.fault(part)
                 return
         yield from self._calls(calls, chunk)
-        yield chunk({}, "tool_calls" if any_calls else "stop")
+        yield chunk({}, planned.stop or ("tool_calls" if any_calls else "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = planned.usage
             prompt = usage.input + usage.cache_read + usage.cache_write

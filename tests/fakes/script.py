@@ -99,10 +99,13 @@ Part = Think | Redacted | Say | Call | ResetHere | CutHere | MalformedHere | Sta
 class Reply:
     parts: tuple[Part, ...]
     usage: Usage = Usage(input=10, output=5)
+    #: The stop reason in the API's own words (``refusal``, ``content_filter``,
+    #: ``length``, ``pause_turn``…); None: the usual one for what the reply holds.
+    stop: str | None = None
 
 
-def reply(*parts: Part, usage: Usage | None = None) -> Reply:
-    return Reply(tuple(parts), usage or Usage(input=10, output=5))
+def reply(*parts: Part, usage: Usage | None = None, stop: str | None = None) -> Reply:
+    return Reply(tuple(parts), usage or Usage(input=10, output=5), stop)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ session, SPEC section 5). Before an adapter renders it in its wire format:
   only when its quirks ask for it. Other thinking is dropped — it was the previous
   model's private reasoning, and replaying it as text would put words in the new
   model's mouth;
+- an answer the provider refused or filtered is left out;
 - whitespace-only text blocks are dropped (Anthropic refuses them), and so is an
   assistant message left with nothing but thinking (a response cut off while thinking);
 - tool-call ids are mapped to what the target accepts, the same way for a call and its
@@ -28,12 +29,18 @@ from harness_tui.core.messages import AssistantBlock, AssistantMessage, Message,
 
 T = TypeVar("T")
 
+#: Stop reasons of answers the provider withheld: they are left out of later requests
+#: (Anthropic: "update the conversation to remove the refused turn").
+REFUSALS = frozenset({"refusal", "content_filter"})
+
 
 def kept_blocks(
     message: AssistantMessage, keep_thinking: Callable[[ThinkingBlock], bool]
 ) -> list[AssistantBlock]:
     """The blocks of ``message`` to send; an empty list means: leave the message out
     (also when only thinking is left: an answer that says nothing is no turn at all)."""
+    if message.stop_reason in REFUSALS:
+        return []  # a refused answer is not replayed as if it had been given
     blocks: list[AssistantBlock] = []
     said = False
     for block in message.content:

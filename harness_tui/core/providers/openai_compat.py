@@ -49,7 +49,7 @@ STOP_REASONS = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
     "length": "max_tokens",
-    "content_filter": "refusal",
+    "content_filter": "content_filter",
 }
 
 
