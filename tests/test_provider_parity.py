@@ -127,10 +127,14 @@ async def test_openai_request_uses_the_providers_quirks(monkeypatch: pytest.Monk
     assert [m["tool_call_id"] for m in tool_messages] == [c["id"] for c in assistant["tool_calls"]]
 
 
-async def test_interleaved_tool_call_fragments_are_assembled_by_index(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("style", ["interleave", "same_index", "no_index", "whole"])
+async def test_parallel_tool_calls_are_told_apart_however_they_arrive(
+    monkeypatch: pytest.MonkeyPatch, style: str
 ) -> None:
-    with openai_fake(monkeypatch, interleave=True) as api:
+    """Interleaved fragments; every call at ``index`` 0, told apart by id; no ``index``
+    at all; whole calls in one chunk. (The providers that send each shape, with their
+    sources, are in the wire corpus: tests/wire.)"""
+    with openai_fake(monkeypatch, calls_style=style) as api:
         write_models_settings({"openai": fast()})
         api.script(*EXCHANGE)
         events, session = await _run("openai/gpt-4.1")

@@ -230,12 +230,14 @@ class FakeOpenAI(ScriptedAPI):
         reasoning_field: str = "reasoning_content",
         extra_message_keys: frozenset[str] = frozenset(),
         interleave: bool = False,
+        calls_style: str = "fragments",
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.reasoning_field = reasoning_field
         self.extra_message_keys = extra_message_keys
         self.interleave = interleave
+        self.calls_style = calls_style
 
     @property
     def base_url(self) -> str:
@@ -348,25 +350,35 @@ class FakeOpenAI(ScriptedAPI):
         yield b"data: [DONE]\n\n"
 
     def _calls(self, calls: list[Call], chunk: Any) -> Iterator[bytes]:
-        """Tool call fragments: header (id, name) then the arguments in two pieces."""
+        """Tool call fragments: header (id, name) then the arguments in two pieces, in
+        the server's ``calls_style``: ``fragments`` (OpenAI), ``interleave`` (parallel
+        calls' fragments mixed), ``same_index`` (every call at ``index`` 0, told apart by
+        id, as Gemini's compatible endpoint sends them), ``no_index`` (no ``index``
+        field), ``whole`` (every call complete, all in one chunk, as Ollama sends them)."""
+        style = "interleave" if self.interleave else self.calls_style
         fragments: list[list[dict[str, Any]]] = []
         for index, call in enumerate(calls):
             raw = json.dumps(call.input)
             half = len(raw) // 2
+            at = {} if style == "no_index" else {"index": 0 if style == "same_index" else index}
+            call_id = call.id or self.new_id("call_")
+            head = {**at, "id": call_id, "type": "function"}
+            if style == "whole":
+                fragments.append([{**head, "function": {"name": call.name, "arguments": raw}}])
+                continue
             fragments.append(
                 [
-                    {
-                        "index": index,
-                        "id": call.id or self.new_id("call_"),
-                        "type": "function",
-                        "function": {"name": call.name, "arguments": ""},
-                    },
-                    {"index": index, "function": {"arguments": raw[:half]}},
-                    {"index": index, "function": {"arguments": raw[half:]}},
+                    {**head, "function": {"name": call.name, "arguments": ""}},
+                    {**at, "function": {"arguments": raw[:half]}},
+                    {**at, "function": {"arguments": raw[half:]}},
                 ]
             )
         calls.clear()
-        if self.interleave:
+        if style == "whole":
+            if fragments:
+                yield chunk({"tool_calls": [f for group in fragments for f in group]})
+            return
+        if style == "interleave":
             order = [f for step in zip(*fragments, strict=True) for f in step]
         else:
             order = [f for group in fragments for f in group]

@@ -228,7 +228,7 @@ def _with_tool_images(
 
 async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[StreamChunk, None]:
     """Chat completion chunks to chunks."""
-    calls: dict[int, _Call] = {}
+    calls = _Calls()
     finish: str | None = None
     usage: Any = None
     reasoning_fields = quirks.reasoning_fields
@@ -256,7 +256,7 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
                 finish = choice.finish_reason
     if finish is None:
         raise StreamBroken("stream_cut", "the stream ended without a finish_reason")
-    for call in calls.values():
+    for call in calls.order:
         if not call.started:  # a call whose name never came cannot be answered
             raise StreamBroken("malformed", "a tool call arrived without a name")
     if usage is not None:
@@ -264,13 +264,46 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
     yield StreamEnd(STOP_REASONS.get(finish, finish))
 
 
-def _call_fragment(calls: dict[int, _Call], position: int, fragment: Any) -> list[StreamChunk]:
-    index = fragment.index if fragment.index is not None else position
-    call = calls.get(index)
-    if call is None:
-        call = calls[index] = _Call(fragment.id)
-    elif fragment.id and not call.id:
-        call.id = fragment.id
+class _Calls:
+    """The tool calls of one response, told apart by id first and ``index`` second: some
+    servers repeat ``index`` 0 for every parallel call (each with its own id), some send
+    no ``index`` at all, and some send each call whole in one fragment."""
+
+    __slots__ = ("by_id", "by_index", "last", "order")
+
+    def __init__(self) -> None:
+        self.order: list[_Call] = []
+        self.by_id: dict[str, _Call] = {}
+        self.by_index: dict[int, _Call] = {}
+        self.last: _Call | None = None
+
+    def find(self, position: int, fragment: Any) -> _Call:
+        call_id = fragment.id or None
+        index = fragment.index if fragment.index is not None else None
+        call: _Call | None
+        if call_id is not None:
+            call = self.by_id.get(call_id)
+            if call is None and index is not None:
+                known = self.by_index.get(index)
+                if known is not None and known.id is None:
+                    call = known  # the id came after the call's first fragment
+        elif index is not None:
+            call = self.by_index.get(index)
+        else:
+            call = self.last
+        if call is None:
+            call = _Call(call_id)
+            self.order.append(call)
+        if call_id is not None:
+            call.id = call.id or call_id
+            self.by_id[call_id] = call
+        self.by_index[index if index is not None else position] = call
+        self.last = call
+        return call
+
+
+def _call_fragment(calls: _Calls, position: int, fragment: Any) -> list[StreamChunk]:
+    call = calls.find(position, fragment)
     function = fragment.function
     if function is not None:
         if function.name and not call.name:
