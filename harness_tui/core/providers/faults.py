@@ -72,6 +72,16 @@ _ERROR_TYPES: dict[str, FaultKind] = {
     "not_found_error": "not_found",
     "invalid_request_error": "bad_request",
     "request_too_large": "bad_request",
+    # Google's status words (Gemini's compatible endpoint answers with them)
+    "INVALID_ARGUMENT": "bad_request",
+    "FAILED_PRECONDITION": "bad_request",
+    "UNAUTHENTICATED": "auth_failed",
+    "PERMISSION_DENIED": "forbidden",
+    "NOT_FOUND": "not_found",
+    "RESOURCE_EXHAUSTED": "rate_limited",
+    "UNAVAILABLE": "overloaded",
+    "INTERNAL": "server_error",
+    "DEADLINE_EXCEEDED": "timeout",
 }
 
 #: How APIs say that a request exceeds the context window.
@@ -210,16 +220,61 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def error_fields(error: object) -> tuple[str | None, str | None]:
-    """``(type, message)`` of an error object ``{"type": ..., "message": ...}``."""
-    if isinstance(error, Mapping):
-        kind, message = error.get("type"), error.get("message")
-        return (
-            kind if isinstance(kind, str) else None,
-            message if isinstance(message, str) else None,
-        )
+    """``(type, message)`` of a provider's error body, whatever its shape: an object
+    ``{"type", "message"}``; one wrapped in ``{"error": ...}`` (once or twice); a JSON
+    array of them (Gemini's compatible endpoint); a bare string; Google's ``status``
+    (``INVALID_ARGUMENT``) or a string ``code`` as the type; a gateway's upstream message
+    in ``metadata.raw`` (OpenRouter) added to its own."""
+    for _ in range(4):  # unwrap, boundedly
+        if isinstance(error, list | tuple) and error:
+            error = error[0]
+        elif (
+            isinstance(error, Mapping)
+            and isinstance(error.get("error"), Mapping | list | str)
+            and not isinstance(error.get("message"), str)
+        ):
+            error = error["error"]
+        else:
+            break
     if isinstance(error, str):
-        return None, error
-    return None, None
+        return None, error or None
+    if not isinstance(error, Mapping):
+        return None, None
+    kind = next(
+        (v for v in (error.get("type"), error.get("status"), error.get("code")) if _word(v)),
+        None,
+    )
+    message = next(
+        (v for k in ("message", "detail", "msg", "error_description") if _word(v := error.get(k))),
+        None,
+    )
+    upstream = _upstream(error.get("metadata"))
+    if upstream and upstream not in (message or ""):
+        message = f"{message}: {upstream}" if message else upstream
+    return kind, message
+
+
+def _word(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _upstream(metadata: object) -> str | None:
+    """The upstream provider's own words a gateway passed on (``metadata.raw``)."""
+    if not isinstance(metadata, Mapping):
+        return None
+    raw = metadata.get("raw")
+    if isinstance(raw, str):
+        try:
+            decoded = json.loads(raw)
+        except ValueError:
+            decoded = raw
+        if not isinstance(decoded, str):
+            _, decoded = error_fields(decoded)
+        raw = decoded
+    if not _word(raw):
+        return None
+    name = metadata.get("provider_name")
+    return f"{name} said: {raw}" if _word(name) else str(raw)
 
 
 def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) -> StreamFailed:
@@ -246,7 +301,10 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
             kind = CONTEXT_OVERFLOW
             hint = "the conversation no longer fits the model: /compact it or start a new one"
         else:
-            hint = "this is likely a bug in harness-tui; the session is still usable"
+            hint = (
+                "the provider's message says what it refused; if it names something "
+                "harness-tui sent, please report it (the session is still usable)"
+            )
     elif kind == "connection" and partial:
         message = f"the connection to {provider} was lost ({detail})"
         hint = "try again; check your network if it keeps happening"
