@@ -53,6 +53,7 @@ from harness_tui.core.providers.base import (
     ThinkingSignature,
     ToolCallArgs,
     ToolCallBegin,
+    ToolCallExtra,
     UsageChunk,
 )
 from harness_tui.core.steering import SteeringQueue
@@ -245,6 +246,9 @@ class AgentLoop:
                     elif kind is ToolCallArgs:
                         args = cast(ToolCallArgs, chunk)
                         builder.tool_args(args.id, args.json)
+                    elif kind is ToolCallExtra:
+                        extra = cast(ToolCallExtra, chunk)
+                        builder.tool_extra(extra.id, extra.extra)
                     elif kind is UsageChunk:
                         builder.usage = cast(UsageChunk, chunk).usage
                     elif kind is StreamEnd:

@@ -28,7 +28,7 @@ class MessageBuilder:
         self.usage: TokenUsage | None = None
         self.stop_reason: str | None = None
         # Each part: ["text", [pieces]] | ["thinking", [pieces], signature]
-        #          | ["tool", id, name, [json pieces]]
+        #          | ["tool", id, name, [json pieces], extra]
         # Pieces are joined in build(): appending to one long string would copy it
         # on every delta.
         self._parts: list[list[Any]] = []
@@ -62,7 +62,7 @@ class MessageBuilder:
         self._parts.append(["thinking", [], signature])
 
     def tool_call(self, call_id: str, name: str) -> None:
-        self._parts.append(["tool", call_id, name, []])
+        self._parts.append(["tool", call_id, name, [], None])
 
     def tool_args(self, call_id: str, fragment: str) -> None:
         for part in reversed(self._parts):
@@ -70,6 +70,13 @@ class MessageBuilder:
                 part[3].append(fragment)
                 return
         raise ValueError(f"input for unknown tool call {call_id!r}")
+
+    def tool_extra(self, call_id: str, extra: dict[str, Any]) -> None:
+        for part in reversed(self._parts):
+            if part[0] == "tool" and part[1] == call_id:
+                part[4] = {**(part[4] or {}), **extra}
+                return
+        raise ValueError(f"data for unknown tool call {call_id!r}")
 
     def build(
         self, *, interrupted: bool = False, stop_reason: str | None = None
@@ -93,14 +100,14 @@ class MessageBuilder:
                 if text or part[2]:
                     blocks.append(ThinkingBlock(text=text, signature=part[2]))
             else:
-                _, call_id, name, pieces = part
+                _, call_id, name, pieces, extra = part
                 parsed = _parse_input("".join(pieces))
                 if isinstance(parsed, str):
                     if interrupted:
                         continue
                     self.input_errors[call_id] = parsed
                     parsed = {}
-                blocks.append(ToolCallBlock(id=call_id, name=name, input=parsed))
+                blocks.append(ToolCallBlock(id=call_id, name=name, input=parsed, extra=extra))
         if not blocks:
             return None
         return AssistantMessage(

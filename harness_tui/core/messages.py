@@ -63,6 +63,10 @@ class ToolCallBlock(_Frozen):
     id: str
     name: str
     input: dict[str, Any]
+    #: Provider data that came with this call and must go back with it unchanged, by
+    #: wire field (Gemini's ``extra_content`` with its thought signature). Like a thinking
+    #: signature, it is only sent back to the model that produced it.
+    extra: dict[str, Any] | None = None
 
 
 AssistantBlock = Annotated[TextBlock | ThinkingBlock | ToolCallBlock, Field(discriminator="type")]

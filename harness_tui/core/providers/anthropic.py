@@ -48,6 +48,11 @@ from harness_tui.core.providers.sdk_provider import SDKProvider
 #: A redacted thinking block has no text, only opaque data that must go back unchanged.
 #: The neutral model has no such block, so it travels as a signature with this prefix.
 REDACTED_PREFIX = "redacted_thinking:"
+#: Any other block the neutral model has no place for (a server tool's ``server_tool_use``
+#: and its ``web_search_tool_result``, blocks of newer API versions) travels the same way:
+#: its JSON after this prefix, sent back exactly as received. After ``pause_turn`` the API
+#: wants the paused content back as-is, server tool blocks included.
+OPAQUE_PREFIX = "anthropic_block:"
 #: Output limit for models the catalogue does not list.
 DEFAULT_MAX_TOKENS = 8192
 _EPHEMERAL = {"type": "ephemeral"}
@@ -180,6 +185,8 @@ class AnthropicProvider(SDKProvider):
                 if part.signature.startswith(REDACTED_PREFIX):
                     data = part.signature.removeprefix(REDACTED_PREFIX)
                     content.append({"type": "redacted_thinking", "data": data})
+                elif part.signature.startswith(OPAQUE_PREFIX):
+                    content.append(json.loads(part.signature.removeprefix(OPAQUE_PREFIX)))
                 else:
                     content.append(
                         {"type": "thinking", "thinking": part.text, "signature": part.signature}
@@ -212,6 +219,8 @@ class AnthropicProvider(SDKProvider):
 async def _chunks(stream: AsyncIterator[Any]) -> AsyncGenerator[StreamChunk, None]:
     """Raw stream events to chunks."""
     tool_ids: dict[int, str] = {}
+    #: Blocks of other types (by index) being received, with their streamed JSON input.
+    opaque: dict[int, tuple[dict[str, Any], list[str]]] = {}
     #: Thinking blocks (by index) that have streamed text; one without text still needs
     #: a block of its own before its signature arrives.
     thinking_text: dict[int, bool] = {}
@@ -230,8 +239,12 @@ async def _chunks(stream: AsyncIterator[Any]) -> AsyncGenerator[StreamChunk, Non
             if dtype == "text_delta":
                 yield TextChunk(delta.text)
             elif dtype == "input_json_delta":
-                if delta.partial_json:
+                if not delta.partial_json:
+                    continue
+                if event.index in tool_ids:
                     yield ToolCallArgs(tool_ids[event.index], delta.partial_json)
+                elif event.index in opaque:
+                    opaque[event.index][1].append(delta.partial_json)
             elif dtype == "thinking_delta":
                 thinking_text[event.index] = True
                 yield ThinkingChunk(delta.thinking)
@@ -257,6 +270,16 @@ async def _chunks(stream: AsyncIterator[Any]) -> AsyncGenerator[StreamChunk, Non
                 yield ToolCallBegin(block.id, block.name)
                 if block.input:  # the API streams the input; some proxies send it whole
                     yield ToolCallArgs(block.id, json.dumps(block.input))
+            else:
+                opaque[event.index] = (block.model_dump(mode="json", exclude_none=True), [])
+        elif kind == "content_block_stop":
+            held = opaque.pop(event.index, None)
+            if held is not None:
+                block_data, pieces = held
+                if pieces:
+                    block_data["input"] = json.loads("".join(pieces))
+                yield ThinkingChunk("")
+                yield ThinkingSignature(OPAQUE_PREFIX + json.dumps(block_data))
         elif kind == "message_start":
             _add_usage(usage, event.message.usage)
         elif kind == "message_delta":

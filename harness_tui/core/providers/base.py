@@ -66,6 +66,14 @@ class ToolCallArgs:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallExtra:
+    """Provider data of a tool call that must be sent back with it (``ToolCallBlock.extra``)."""
+
+    id: str
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class UsageChunk:
     usage: TokenUsage
 
@@ -106,6 +114,7 @@ StreamChunk = (
     | ThinkingSignature
     | ToolCallBegin
     | ToolCallArgs
+    | ToolCallExtra
     | UsageChunk
     | StreamEnd
     | StreamFailed

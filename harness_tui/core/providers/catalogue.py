@@ -31,7 +31,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from harness_tui.core.config_files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError, describe_validation_error
@@ -77,18 +85,48 @@ class Capabilities(_Strict):
 
 
 class Quirks(_Strict):
-    """How one OpenAI-compatible API differs from another: data, not subclasses."""
+    """How one OpenAI-compatible API differs from another: data, not subclasses. Each
+    rule's source is in the wire corpus (``tests/wire/<family>/rule-*.yaml``)."""
 
     #: Name of the output-limit parameter; None sends no limit (the server's default).
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = "max_tokens"
     #: Ask for a final usage chunk (``stream_options.include_usage``).
     stream_usage: bool = True
-    #: Delta fields that carry reasoning text (DeepSeek, Moonshot: ``reasoning_content``;
-    #: OpenRouter: ``reasoning``), shown as thinking.
+    #: Delta fields that carry reasoning text (DeepSeek, Moonshot, llama.cpp:
+    #: ``reasoning_content``; vLLM, Ollama, Groq, OpenRouter: ``reasoning``), shown as
+    #: thinking.
     reasoning_fields: tuple[str, ...] = ("reasoning_content", "reasoning")
-    #: Send the model's own reasoning back as ``reasoning_content`` (Kimi thinking models
-    #: want it during tool use; DeepSeek refuses it).
-    reasoning_in_history: bool = False
+    #: Which earlier assistant messages of the same model carry their reasoning back:
+    #: ``none``; ``tool_calls`` (those that made tool calls: Kimi's thinking models,
+    #: llama.cpp); ``all`` (every one: DeepSeek V4 in thinking mode). A message that
+    #: qualifies carries the field even when its reasoning is empty (``""``): DeepSeek
+    #: and Kimi refuse a thinking-mode tool-call message without it.
+    reasoning_echo: Literal["none", "tool_calls", "all"] = "none"
+    #: The assistant-message field the reasoning goes back in.
+    reasoning_echo_field: str = "reasoning_content"
+    #: Fields of a streamed tool call kept with the call and sent back on it unchanged
+    #: (Gemini: ``extra_content``, which holds the call's thought signature).
+    tool_call_extras: tuple[str, ...] = ()
+    #: Sent on the first tool call of an assistant message of the current turn that has
+    #: none of ``tool_call_extras`` (calls of another model, after a /model switch):
+    #: Gemini's documented placeholder signature.
+    unsigned_call_extra: dict[str, Any] | None = None
+    #: The answer's text may begin with ``<thought>...</thought>``: that part is thinking
+    #: (Gemini's compatible endpoint with ``include_thoughts``).
+    thought_tags: bool = False
+    #: Extra JSON fields of a request to a model that thinks (Gemini: ask for thought
+    #: summaries with ``extra_body.google.thinking_config.include_thoughts``).
+    thinking_request: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """The older ``reasoning_in_history: true`` is ``reasoning_echo: tool_calls``."""
+        if isinstance(data, Mapping) and "reasoning_in_history" in data:
+            data = dict(data)
+            if data.pop("reasoning_in_history") is True:
+                data.setdefault("reasoning_echo", "tool_calls")
+        return data
 
 
 class ModelDefaults(_Strict):
@@ -97,6 +135,7 @@ class ModelDefaults(_Strict):
     context_window: int | None = Field(default=None, gt=0)
     max_output: int | None = Field(default=None, gt=0)
     capabilities: Capabilities = Capabilities()
+    thinking_mode: Literal["budget", "adaptive"] | None = None
 
 
 class ProviderSpec(_Strict):
@@ -185,6 +224,7 @@ class Catalogue:
             context_window=defaults.context_window,
             max_output=defaults.max_output,
             capabilities=defaults.capabilities,
+            thinking_mode=defaults.thinking_mode or "budget",
             listed=False,
         )
 

@@ -37,6 +37,9 @@ FaultKind = Literal[
     "forbidden",
     "not_found",
     "bad_request",
+    "context_overflow",
+    "content_filter",
+    "quota",
     "provider_error",
 ]
 
@@ -55,6 +58,9 @@ KINDS: dict[str, tuple[str, bool]] = {
     "forbidden": ("permission denied", False),
     "not_found": ("not found", False),
     "bad_request": ("request refused", False),
+    "context_overflow": ("context window exceeded", False),
+    "content_filter": ("refused by the content filter", False),
+    "quota": ("quota or balance exhausted", False),
     "provider_error": ("provider error", False),
 }
 
@@ -72,6 +78,11 @@ _ERROR_TYPES: dict[str, FaultKind] = {
     "not_found_error": "not_found",
     "invalid_request_error": "bad_request",
     "request_too_large": "bad_request",
+    "insufficient_quota": "quota",  # OpenAI: no credit left; waiting does not help
+    "engine_overloaded_error": "overloaded",  # Moonshot
+    "exceed_context_size_error": "context_overflow",  # llama.cpp server
+    "context_length_exceeded": "context_overflow",  # OpenAI's error code
+    "content_filter": "content_filter",  # Moonshot: a 400 whose type is the filter
     # Google's status words (Gemini's compatible endpoint answers with them)
     "INVALID_ARGUMENT": "bad_request",
     "FAILED_PRECONDITION": "bad_request",
@@ -84,8 +95,26 @@ _ERROR_TYPES: dict[str, FaultKind] = {
     "DEADLINE_EXCEEDED": "timeout",
 }
 
-#: How APIs say that a request exceeds the context window.
-_TOO_LONG = re.compile(r"too long|too large|context length|context window|maximum context", re.I)
+#: How APIs say that a request exceeds the context window. Anthropic "prompt is too
+#: long" / "input length and `max_tokens` exceed context limit"; OpenAI "maximum context
+#: length"; Gemini "exceeds the maximum number of tokens allowed"; Moonshot "exceeded
+#: model token limit"; llama.cpp "exceeds the available context size"; LM Studio "does
+#: not fit in context length" (sources: tests/wire/*/error-context-overflow*.yaml).
+_TOO_LONG = re.compile(
+    r"too long|too large|context length|context window|maximum context|context limit"
+    r"|context size|maximum number of tokens|model token limit|fit in context"
+    r"|context_length_exceeded|exceed_context_size",
+    re.I,
+)
+#: How APIs say that the account has no credit or quota left: a wait will not help.
+#: OpenAI/Gemini "exceeded your current quota" (Gemini free tier "limit: 0"), Anthropic's
+#: spend cap "reached your API usage limits", DeepSeek "Insufficient Balance" (402),
+#: OpenRouter "Insufficient credits" (402) (sources: tests/wire/*/error-*quota*, -balance*).
+_QUOTA = re.compile(
+    r"insufficient[_ ](quota|balance|credits)|exceeded your current quota|limit: 0\b"
+    r"|spend[_ ]limit|reached your (api )?usage limits|credit balance is too low",
+    re.I,
+)
 
 #: Longest ``retry-after`` we honour; a server asking for more gets an error instead.
 MAX_RETRY_AFTER_S = 120.0
@@ -147,19 +176,35 @@ def classify(exc: BaseException, sdk: ModuleType, error_of: ErrorOf) -> Fault:
     if isinstance(exc, sdk.APIStatusError):
         error_type, message = error_of(exc.body)
         status = exc.status_code
-        kind = _kind_of_status(status, error_type)
-        return Fault(kind, _detail(error_type, message), status, _retry_after(exc.response.headers))
+        detail = _detail(error_type, message)
+        kind = _refine(_kind_of_status(status, error_type), detail, status)
+        return Fault(kind, detail, status, _retry_after(exc.response.headers))
     if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):
         return Fault("timeout", "no data before the read timeout")
     if isinstance(exc, sdk.APIConnectionError | httpx2.TransportError):
         return Fault("connection", _transport_detail(exc))
     if isinstance(exc, sdk.APIError):  # an error event inside a 200 stream (openai)
         error_type, message = error_of(exc.body)
-        kind = _ERROR_TYPES.get(error_type or "", "stream_error")
-        return Fault(kind, _detail(error_type, message or exc.message))
+        detail = _detail(error_type, message or exc.message)
+        kind = _refine(_ERROR_TYPES.get(error_type or "", "stream_error"), detail, None)
+        return Fault(kind, detail)
     if isinstance(exc, json.JSONDecodeError):
         return Fault("malformed", f"not JSON: {exc.msg} at character {exc.pos}")
     return Fault("provider_error", f"{type(exc).__name__}: {exc}")
+
+
+def _refine(kind: FaultKind, detail: str, status: int | None) -> FaultKind:
+    """What the provider's words say beyond the status: an empty account (often sent as
+    a 429, which would otherwise be retried in vain), or a conversation too long for the
+    model (often a plain 400, or an error event inside a 200 stream)."""
+    if status == 402 or (
+        kind in ("rate_limited", "forbidden", "bad_request", "stream_error")
+        and _QUOTA.search(detail)
+    ):
+        return "quota"
+    if kind in ("bad_request", "stream_error") and (status == 413 or _TOO_LONG.search(detail)):
+        return "context_overflow"
+    return kind
 
 
 def _kind_of_status(status: int, error_type: str | None) -> FaultKind:
@@ -174,7 +219,7 @@ def _kind_of_status(status: int, error_type: str | None) -> FaultKind:
     if status == 408:
         return "timeout"
     if status == 429:
-        return "rate_limited"
+        return "overloaded" if error_type == "engine_overloaded_error" else "rate_limited"
     if status in (503, 529) or error_type == "overloaded_error":
         return "overloaded"
     if status >= 500:
@@ -248,6 +293,15 @@ def error_fields(error: object) -> tuple[str | None, str | None]:
         (v for k in ("message", "detail", "msg", "error_description") if _word(v := error.get(k))),
         None,
     )
+    if message and message.lstrip().startswith(("{", "[")) and len(message) < 100_000:
+        # A proxy that put the upstream server's whole error body in its message
+        # (Ollama in front of llama.cpp): the inner words are the ones to show.
+        try:
+            inner_kind, inner = error_fields(json.loads(message))
+        except (ValueError, RecursionError):
+            inner_kind = inner = None
+        if inner:
+            kind, message = inner_kind or kind, inner
     upstream = _upstream(error.get("metadata"))
     if upstream and upstream not in (message or ""):
         message = f"{message}: {upstream}" if message else upstream
@@ -287,6 +341,8 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
     hint: str | None
     if kind == "auth_failed":
         message = f"{provider} rejected the API key{status}: {endpoint.key_source} is wrong"
+        if detail:
+            message += f" ({detail})"
         hint = f"set {endpoint.key_env or 'the api_key setting'} to a valid {provider} key"
     elif kind == "forbidden":
         message = f"{provider} refused access{status} with the key from {endpoint.key_source}"
@@ -294,17 +350,26 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
     elif kind == "not_found":
         message = f"{provider} does not know this model or endpoint{status}: {detail}"
         hint = "check the model name (provider/model) and the base URL"
+    elif kind == "context_overflow":
+        # The loop compacts and tries once more on this code (see AgentLoop.run).
+        kind = CONTEXT_OVERFLOW
+        message = f"{provider} refused the request{status}: {detail}"
+        hint = "the conversation no longer fits the model: /compact it or start a new one"
+    elif kind == "quota":
+        message = f"{provider} has no quota or credit left for this key{status}: {detail}"
+        hint = (
+            f"add credit or raise the limit in your {provider} account, "
+            "or switch models with /model"
+        )
+    elif kind == "content_filter":
+        message = f"{provider}'s content filter refused the request{status}: {detail}"
+        hint = "rephrase the request, or leave out the content the filter objects to"
     elif kind == "bad_request":
         message = f"{provider} refused the request{status}: {detail}"
-        if fault.status_code == 413 or _TOO_LONG.search(detail):
-            # The loop compacts and tries once more on this code (see AgentLoop.run).
-            kind = CONTEXT_OVERFLOW
-            hint = "the conversation no longer fits the model: /compact it or start a new one"
-        else:
-            hint = (
-                "the provider's message says what it refused; if it names something "
-                "harness-tui sent, please report it (the session is still usable)"
-            )
+        hint = (
+            "the provider's message says what it refused; if it names something "
+            "harness-tui sent, please report it (the session is still usable)"
+        )
     elif kind == "connection" and partial:
         message = f"the connection to {provider} was lost ({detail})"
         hint = "try again; check your network if it keeps happening"

@@ -35,11 +35,12 @@ from harness_tui.core.providers.base import (
     ThinkingChunk,
     ToolCallArgs,
     ToolCallBegin,
+    ToolCallExtra,
     UsageChunk,
 )
 from harness_tui.core.providers.catalogue import ModelSpec, Quirks
 from harness_tui.core.providers.endpoint import Endpoint
-from harness_tui.core.providers.faults import StreamBroken, error_fields
+from harness_tui.core.providers.faults import FaultKind, StreamBroken, error_fields
 from harness_tui.core.providers.history import ToolIdMap, WireCache, kept_blocks
 from harness_tui.core.providers.sdk_provider import SDKProvider
 
@@ -50,6 +51,14 @@ STOP_REASONS = {
     "function_call": "tool_use",
     "length": "max_tokens",
     "content_filter": "content_filter",
+}
+#: finish_reason values that mean the answer broke off on the server's side.
+BROKEN_FINISHES: dict[str, tuple[FaultKind, str]] = {
+    # DeepSeek: "the request is interrupted due to insufficient resource of the
+    # inference system" (tests/wire/deepseek/insufficient-system-resource.yaml)
+    "insufficient_system_resource": ("overloaded", "insufficient_system_resource"),
+    # OpenRouter and others end a stream whose upstream failed with "error"
+    "error": ("stream_error", "the provider ended the answer with finish_reason error"),
 }
 
 
@@ -117,6 +126,10 @@ class OpenAICompatProvider(SDKProvider):
         max_tokens = request.max_tokens or self.spec.max_output
         if max_tokens and quirks.max_tokens_field:
             params[quirks.max_tokens_field] = max_tokens
+        if quirks.thinking_request and self.spec.capabilities.thinking:
+            params["extra_body"] = quirks.thinking_request
+        if quirks.unsigned_call_extra is not None:
+            _mark_unsigned_calls(messages, quirks.tool_call_extras, quirks.unsigned_call_extra)
         return params
 
     def _render(self, message: Message) -> dict[str, Any] | None:
@@ -132,14 +145,13 @@ class OpenAICompatProvider(SDKProvider):
                 "content": content,
             }
         assert isinstance(message, AssistantMessage)
-        own_reasoning = (
-            self.endpoint.quirks.reasoning_in_history
-            and message.provider == self.name
-            and message.model == self.model
-        )
+        quirks = self.endpoint.quirks
+        # Reasoning and per-call data are the model's own: only that model gets them back.
+        own = message.provider == self.name and message.model == self.model
+        echo = quirks.reasoning_echo
 
         def keep(block: ThinkingBlock) -> bool:
-            return own_reasoning and bool(block.text)
+            return own and echo != "none" and bool(block.text)
 
         text, reasoning, calls = [], [], []
         for block in kept_blocks(message, keep):
@@ -148,20 +160,23 @@ class OpenAICompatProvider(SDKProvider):
             elif block.type == "thinking":
                 reasoning.append(block.text)
             else:
-                calls.append(
-                    {
-                        "id": self._tool_id(block.id),
-                        "type": "function",
-                        "function": {"name": block.name, "arguments": json.dumps(block.input)},
-                    }
-                )
+                call: dict[str, Any] = {
+                    "id": self._tool_id(block.id),
+                    "type": "function",
+                    "function": {"name": block.name, "arguments": json.dumps(block.input)},
+                }
+                if own and block.extra:
+                    call.update(
+                        (k, v) for k, v in block.extra.items() if k in quirks.tool_call_extras
+                    )
+                calls.append(call)
         if not text and not calls:
             return None
         wire: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
         if calls:
             wire["tool_calls"] = calls
-        if reasoning:
-            wire["reasoning_content"] = "".join(reasoning)
+        if echo == "all" or (echo == "tool_calls" and calls):
+            wire[quirks.reasoning_echo_field] = "".join(reasoning)
         return wire
 
     # --- response -----------------------------------------------------------------------
@@ -181,13 +196,34 @@ class OpenAICompatProvider(SDKProvider):
 class _Call:
     """A tool call being assembled from fragments."""
 
-    __slots__ = ("args", "id", "name", "started")
+    __slots__ = ("args", "extra", "id", "name", "started")
 
     def __init__(self, call_id: str | None) -> None:
         self.id = call_id
         self.name: str | None = None
         self.args: list[str] = []
+        self.extra: dict[str, Any] = {}
         self.started = False
+
+
+def _mark_unsigned_calls(
+    messages: list[dict[str, Any]], fields: tuple[str, ...], placeholder: dict[str, Any]
+) -> None:
+    """Give the first tool call of each assistant message of the current turn (after the
+    last user message) that carries none of ``fields`` the provider's placeholder: Gemini
+    refuses unsigned calls of the current turn, e.g. calls another model made before a
+    /model switch. Calls with real data, and earlier turns, are left as they are."""
+    for position in range(len(messages) - 1, -1, -1):
+        message = messages[position]
+        if message["role"] == "user":
+            return
+        calls = message.get("tool_calls") if message["role"] == "assistant" else None
+        if calls and not any(f in call for call in calls for f in fields):
+            # A copy: the rendered message is reused by later requests.
+            messages[position] = {
+                **message,
+                "tool_calls": [{**calls[0], **placeholder}, *calls[1:]],
+            }
 
 
 def _with_tool_images(
@@ -232,9 +268,10 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
     finish: str | None = None
     usage: Any = None
     reasoning_fields = quirks.reasoning_fields
+    extras = quirks.tool_call_extras
+    tags = _ThoughtTags() if quirks.thought_tags else None
     async for chunk in stream:
-        if chunk.usage is not None:
-            usage = chunk.usage
+        usage = _usage_in(chunk) or usage
         for choice in chunk.choices:
             if choice.index:  # we ask for one choice; ignore any other
                 continue
@@ -247,21 +284,105 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
                         if isinstance(reasoning, str) and reasoning:
                             yield ThinkingChunk(reasoning)
                 if delta.content:
-                    yield TextChunk(delta.content)
+                    if tags is None:
+                        yield TextChunk(delta.content)
+                    else:
+                        for out in tags.feed(delta.content):
+                            yield out
                 if delta.tool_calls:
+                    spread = len(delta.tool_calls) > 1
                     for position, fragment in enumerate(delta.tool_calls):
-                        for out in _call_fragment(calls, position, fragment):
+                        for out in _call_fragment(calls, position, spread, fragment, extras):
                             yield out
             if choice.finish_reason:
                 finish = choice.finish_reason
+    if tags is not None:
+        for out in tags.flush():
+            yield out
     if finish is None:
         raise StreamBroken("stream_cut", "the stream ended without a finish_reason")
+    if finish in BROKEN_FINISHES:
+        raise StreamBroken(*BROKEN_FINISHES[finish])
     for call in calls.order:
         if not call.started:  # a call whose name never came cannot be answered
             raise StreamBroken("malformed", "a tool call arrived without a name")
     if usage is not None:
         yield UsageChunk(_usage(usage))
-    yield StreamEnd(STOP_REASONS.get(finish, finish))
+    stop = STOP_REASONS.get(finish, finish)
+    if stop == "end_turn" and calls.order:
+        stop = "tool_use"  # Gemini ends a tool-call response with "stop"
+    yield StreamEnd(stop)
+
+
+def _usage_in(chunk: Any) -> Mapping[str, Any] | None:
+    """A chunk's usage wherever the server put it: at the top (OpenAI), inside the
+    choice (Moonshot), or in ``x_groq`` (Groq)."""
+    if chunk.usage is not None:
+        return chunk.usage.model_dump()
+    extra = chunk.model_extra or {}
+    groq = extra.get("x_groq")
+    if isinstance(groq, Mapping) and isinstance(groq.get("usage"), Mapping):
+        return groq["usage"]
+    for choice in chunk.choices:
+        inner = (choice.model_extra or {}).get("usage")
+        if isinstance(inner, Mapping):
+            return inner
+    return None
+
+
+class _ThoughtTags:
+    """Splits ``<thought>...</thought>`` at the start of the answer off as thinking,
+    across chunk boundaries (a tag may arrive in pieces)."""
+
+    OPEN, CLOSE = "<thought>", "</thought>"
+
+    def __init__(self) -> None:
+        self.state = "start"  # start -> thought -> text
+        self.held = ""
+
+    def feed(self, piece: str) -> list[StreamChunk]:
+        out: list[StreamChunk] = []
+        data = self.held + piece
+        self.held = ""
+        if self.state == "start":
+            stripped = data.lstrip()
+            if self.OPEN.startswith(stripped):  # still could be the tag
+                self.held = data
+                return out
+            if stripped.startswith(self.OPEN):
+                self.state = "thought"
+                data = stripped[len(self.OPEN) :]
+            else:
+                self.state = "text"
+        if self.state == "thought":
+            end = data.find(self.CLOSE)
+            if end < 0:
+                keep = _partial_suffix(data, self.CLOSE)
+                if data[: len(data) - keep]:
+                    out.append(ThinkingChunk(data[: len(data) - keep]))
+                self.held = data[len(data) - keep :]
+                return out
+            if end:
+                out.append(ThinkingChunk(data[:end]))
+            self.state = "text"
+            data = data[end + len(self.CLOSE) :]
+        if data:
+            out.append(TextChunk(data))
+        return out
+
+    def flush(self) -> list[StreamChunk]:
+        held, self.held = self.held, ""
+        if not held:
+            return []
+        return [ThinkingChunk(held) if self.state == "thought" else TextChunk(held)]
+
+
+def _partial_suffix(data: str, tag: str) -> int:
+    """Length of the longest end of ``data`` that begins ``tag``."""
+    for size in range(min(len(tag) - 1, len(data)), 0, -1):
+        if tag.startswith(data[-size:]):
+            return size
+    return 0
 
 
 class _Calls:
@@ -277,9 +398,13 @@ class _Calls:
         self.by_index: dict[int, _Call] = {}
         self.last: _Call | None = None
 
-    def find(self, position: int, fragment: Any) -> _Call:
+    def find(self, position: int, spread: bool, fragment: Any) -> _Call:
         call_id = fragment.id or None
         index = fragment.index if fragment.index is not None else None
+        if index is None and spread:
+            # Several fragments without index in one delta (Kimi): their place in the
+            # array is their index.
+            index = position
         call: _Call | None
         if call_id is not None:
             call = self.by_id.get(call_id)
@@ -302,8 +427,12 @@ class _Calls:
         return call
 
 
-def _call_fragment(calls: _Calls, position: int, fragment: Any) -> list[StreamChunk]:
-    call = calls.find(position, fragment)
+def _call_fragment(
+    calls: _Calls, position: int, spread: bool, fragment: Any, extras: tuple[str, ...]
+) -> list[StreamChunk]:
+    call = calls.find(position, spread, fragment)
+    if extras and fragment.model_extra:
+        call.extra.update((k, v) for k, v in fragment.model_extra.items() if k in extras)
     function = fragment.function
     if function is not None:
         if function.name and not call.name:
@@ -321,22 +450,33 @@ def _call_fragment(calls: _Calls, position: int, fragment: Any) -> list[StreamCh
     if call.args:
         out.append(ToolCallArgs(call.id, "".join(call.args)))  # type: ignore[arg-type]
         call.args.clear()
+    if call.extra:
+        out.append(ToolCallExtra(call.id, call.extra))  # type: ignore[arg-type]
+        call.extra = {}
     return out
 
 
-def _usage(usage: Any) -> TokenUsage:
+def _usage(usage: Mapping[str, Any]) -> TokenUsage:
     """OpenAI counts cached tokens inside ``prompt_tokens``; the neutral model (like
     Anthropic) counts them apart."""
-    prompt = usage.prompt_tokens or 0
-    details = usage.prompt_tokens_details
-    cached = (details.cached_tokens if details is not None else None) or 0
-    written = (details.cache_write_tokens if details is not None else None) or 0
-    if not cached and usage.model_extra:  # DeepSeek's own field
-        hit = usage.model_extra.get("prompt_cache_hit_tokens")
-        cached = hit if isinstance(hit, int) else 0
+    prompt = _count(usage.get("prompt_tokens"))
+    output = _count(usage.get("completion_tokens"))
+    total = _count(usage.get("total_tokens"))
+    if total > prompt + output:
+        # Gemini leaves thinking tokens out of completion_tokens but bills them as
+        # output; they are in the total.
+        output = total - prompt
+    details = usage.get("prompt_tokens_details")
+    details = details if isinstance(details, Mapping) else {}
+    cached = _count(details.get("cached_tokens")) or _count(usage.get("prompt_cache_hit_tokens"))
+    written = _count(details.get("cache_write_tokens"))
     return TokenUsage(
         input_tokens=max(0, prompt - cached - written),
-        output_tokens=usage.completion_tokens or 0,
+        output_tokens=output,
         cache_read_tokens=cached,
         cache_write_tokens=written,
     )
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
