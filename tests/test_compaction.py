@@ -260,6 +260,9 @@ async def test_a_failed_summary_leaves_the_conversation_unchanged(tmp_path) -> N
     assert any("Compaction failed: overloaded" in n for n in notices)
 
 
+REASONING = frozenset({"reasoning_content"})
+
+
 @pytest.mark.parametrize("provider_name", ["anthropic", "openai"])
 async def test_the_request_after_compaction_is_accepted_by_the_strict_fake_api(
     provider_name: str, monkeypatch: pytest.MonkeyPatch
@@ -273,14 +276,17 @@ async def test_the_request_after_compaction_is_accepted_by_the_strict_fake_api(
         api.reply(api.Say("echo seen"), usage=api.Usage(input=900, output=5)),
     )
     fake = anthropic_fake if provider_name == "anthropic" else openai_fake
-    with fake(monkeypatch) as server:
+    # DeepSeek takes reasoning_content back on assistant messages
+    options = {} if provider_name == "anthropic" else {"extra_message_keys": REASONING}
+    with fake(monkeypatch, **options) as server:
+        window = {"context_window": 200_000}
         if provider_name == "anthropic":
-            write_models_settings({"anthropic": fast()})
             model = "anthropic/claude-sonnet-4-6"
+            write_models_settings({"anthropic": fast(), model: window})
         else:
-            write_models_settings({"deepseek": fast(base_url=server.base_url)})
-            monkeypatch.setenv("DEEPSEEK_API_KEY", server.api_key)
             model = "deepseek/deepseek-chat"
+            write_models_settings({"deepseek": fast(base_url=server.base_url), model: window})
+            monkeypatch.setenv("DEEPSEEK_API_KEY", server.api_key)
         server.script(*script)
         async with Session(model=model, tools=[EchoTool()]) as session:
             await run_to_end(session, "one " + "a" * 4000)

@@ -18,7 +18,17 @@ from harness_tui.core.providers.catalogue import Price, load_catalogue
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.wiring import write_models_settings
 
-VENDORS = {"anthropic", "openai", "deepseek", "moonshot", "ollama", "groq", "openrouter", "gemini"}
+VENDORS = {
+    "anthropic",
+    "openai",
+    "deepseek",
+    "moonshot",
+    "ollama",
+    "groq",
+    "openrouter",
+    "gemini",
+    "vllm",
+}
 KEYS = {"ANTHROPIC_API_KEY": "a-key", "OPENAI_API_KEY": "o-key", "DEEPSEEK_API_KEY": "d-key"}
 
 
@@ -39,7 +49,10 @@ def test_the_shipped_catalogue_covers_every_vendor_with_complete_entries() -> No
     for provider in catalogue.providers.values():
         assert provider.base_url.startswith("http")
         assert provider.key_env or not provider.key_required
-        assert f"{provider.name}/{provider.default_model}" in catalogue.models
+        # a server that serves whatever it loaded (vLLM) has no default of ours
+        assert provider.default_model is None or (
+            f"{provider.name}/{provider.default_model}" in catalogue.models
+        )
     for model in catalogue.models.values():
         assert model.context_window and model.price is not None, model.name
     assert catalogue.models["anthropic/claude-sonnet-4-6"].capabilities.thinking
@@ -49,10 +62,11 @@ def test_the_shipped_catalogue_covers_every_vendor_with_complete_entries() -> No
     ("name", "expected", "provider"),
     [
         ("anthropic/claude-sonnet-4-6", "anthropic/claude-sonnet-4-6", "anthropic"),
-        ("sonnet", "anthropic/claude-sonnet-4-6", "anthropic"),
-        ("anthropic/sonnet", "anthropic/claude-sonnet-4-6", "anthropic"),
+        ("sonnet", "anthropic/claude-sonnet-5-5", "anthropic"),
+        ("anthropic/sonnet", "anthropic/claude-sonnet-5-5", "anthropic"),
         ("gpt-5", "openai/gpt-5", "openai"),
-        ("deepseek/deepseek-chat", "deepseek/deepseek-chat", "deepseek"),
+        ("deepseek/deepseek-flash", "deepseek/deepseek-flash", "deepseek"),
+        ("deepseek-v4-flash", "deepseek/deepseek-flash", "deepseek"),
         ("groq/openai/gpt-oss-120b", "groq/openai/gpt-oss-120b", "groq"),
         ("ollama/qwen2.5-coder", "ollama/qwen2.5-coder", "ollama"),
     ],
@@ -74,10 +88,12 @@ def test_an_unlisted_model_of_a_known_provider_gets_sane_defaults(
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a-key")
     choice = resolve_model("anthropic/claude-next-preview")
     assert choice.name == "anthropic/claude-next-preview"
-    assert choice.context_window == 200_000 and choice.price is None
+    assert choice.context_window == 1_000_000 and choice.price is None
     assert choice.cost_usd(TokenUsage(input_tokens=10)) is None
     assert choice.spec is not None and not choice.spec.listed
-    assert choice.spec.max_output == 8192 and not choice.spec.capabilities.thinking
+    # the provider family's rules: a current Anthropic model thinks adaptively
+    assert choice.spec.max_output == 64000 and choice.spec.capabilities.thinking
+    assert choice.spec.thinking_mode == "adaptive"
     monkeypatch.setenv("OPENAI_API_KEY", "o-key")
     # Another provider's alias is not borrowed: this is an unlisted OpenAI model.
     assert resolve_model("openai/sonnet").name == "openai/sonnet"
@@ -134,7 +150,7 @@ def test_users_add_providers_and_models_and_override_fields(
     sonnet = resolve_model("s")
     # One field overridden, the others kept from the shipped entry.
     assert sonnet.price == Price(input=2.5, output=15, cache_read=0.3, cache_write=3.75)
-    assert sonnet.spec is not None and sonnet.spec.max_output == 64000
+    assert sonnet.spec is not None and sonnet.spec.max_output == 128000
     assert model_catalogue().problems == []
 
 
@@ -209,16 +225,16 @@ def test_keys_come_from_the_environment_then_settings_and_never_show(
 def test_the_default_model_follows_the_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_model_name() == "demo"
     monkeypatch.setenv("GEMINI_API_KEY", "g-key")
-    assert default_model_name() == "gemini/gemini-2.5-flash"
+    assert default_model_name() == "gemini/gemini-3.8-flash"
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a-key")
-    assert default_model_name() == "anthropic/claude-sonnet-4-6"
+    assert default_model_name() == "anthropic/claude-sonnet-5-5"
     monkeypatch.setenv("HARNESS_MODEL", "haiku")
     assert default_model_name() == "haiku"
     monkeypatch.delenv("HARNESS_MODEL")
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.delenv("GEMINI_API_KEY")
     write_models_settings({"deepseek": {"api_key": "d-key"}})
-    assert default_model_name(model_catalogue()) == "deepseek/deepseek-chat"
+    assert default_model_name(model_catalogue()) == "deepseek/deepseek-flash"
 
 
 def test_cost_from_the_price_per_million_tokens() -> None:

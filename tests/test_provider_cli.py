@@ -83,7 +83,7 @@ def test_with_a_key_the_default_is_that_providers_model(tmp_path: Path) -> None:
         env = clean_env(ANTHROPIC_BASE_URL=api.url, ANTHROPIC_API_KEY="dummy-key")
         result = harness("-p", "hi", "--output-format", "json", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    assert api.requests[0]["model"] == "claude-sonnet-4-6"
+    assert api.requests[0]["model"] == "claude-sonnet-5-5"
     final = json.loads(result.stdout)
     assert final["result"] == "ok" and final["cost_usd"] > 0
 

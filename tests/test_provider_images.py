@@ -70,11 +70,11 @@ async def test_openai_gets_the_image_in_a_user_message_after_the_tool_messages(
 async def test_a_model_without_vision_gets_only_the_note(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with openai_fake(monkeypatch) as server:
+    with openai_fake(monkeypatch, extra_message_keys=frozenset({"reasoning_content"})) as server:
         write_models_settings({"deepseek": fast(base_url=server.url + "/v1")})
         monkeypatch.setenv("DEEPSEEK_API_KEY", server.api_key)
         server.script(*SCRIPT)
-        events = await read_the_picture(tmp_path, "deepseek/deepseek-chat")
+        events = await read_the_picture(tmp_path, "deepseek/deepseek-v4-text-only")
     assert server.rejections == [] and not events[-1].is_error
     *_, tool = server.requests[1]["messages"]
     assert tool["role"] == "tool" and "image/png" in tool["content"]

@@ -19,6 +19,9 @@ from tests.fakes.wiring import (
 )
 from tests.helpers import EchoTool, run_to_end, types
 
+#: DeepSeek and Kimi take the model's reasoning back on assistant messages.
+REASONING = frozenset({"reasoning_content"})
+
 EXCHANGE = (
     reply(
         Think("Two files to read; both at once."),
@@ -42,13 +45,16 @@ async def _run(model: str) -> tuple[list[Event], Session]:
 async def test_one_exchange_gives_the_same_events_and_history_on_both_adapters(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with anthropic_fake(monkeypatch) as anthropic_api, openai_fake(monkeypatch) as openai_api:
+    with (
+        anthropic_fake(monkeypatch) as anthropic_api,
+        openai_fake(monkeypatch, extra_message_keys=REASONING) as openai_api,
+    ):
         write_models_settings({"anthropic": fast(), "deepseek": fast(base_url=openai_api.base_url)})
         monkeypatch.setenv("DEEPSEEK_API_KEY", openai_api.api_key)
         anthropic_api.script(*EXCHANGE)
         openai_api.script(*EXCHANGE)
         a_events, a_session = await _run("anthropic/claude-sonnet-4-6")
-        o_events, o_session = await _run("deepseek/deepseek-reasoner")
+        o_events, o_session = await _run("deepseek/deepseek-flash")
     assert anthropic_api.rejections == [] and openai_api.rejections == []
     assert types(a_events) == types(o_events)
     assert types(a_events)[:4] == [
@@ -74,7 +80,7 @@ async def test_one_exchange_gives_the_same_events_and_history_on_both_adapters(
     a_usage = next(e for e in a_events if e.type == "USAGE_UPDATED")
     # Sonnet: $3 in, $15 out, $0.30 cache read, $3.75 cache write, per million tokens.
     assert a_usage.cost_usd == pytest.approx((1200 * 3 + 80 * 15 + 900 * 0.3 + 300 * 3.75) / 1e6)
-    assert a_usage.context_window == 200_000
+    assert a_usage.context_window == 1_000_000
 
 
 async def test_anthropic_request_caches_prompt_and_tools_and_returns_signed_thinking(
@@ -83,13 +89,14 @@ async def test_anthropic_request_caches_prompt_and_tools_and_returns_signed_thin
     with anthropic_fake(monkeypatch) as api:
         write_models_settings({"anthropic": fast()})
         api.script(*EXCHANGE)
-        events, session = await _run("sonnet")
+        events, session = await _run("anthropic/claude-haiku-4-5")
     assert api.rejections == []
     first, second = api.requests
     headers = api.headers[0]
     assert headers["authorization"] == f"Bearer {api.api_key}"
     assert headers["anthropic-version"]
-    assert first["model"] == "claude-sonnet-4-6" and first["max_tokens"] == 64000
+    assert first["model"] == "claude-haiku-4-5" and first["max_tokens"] == 64000
+    # 4.5 models think with a budget; 4.6 and later adaptively (test_provider_families)
     assert first["thinking"] == {"type": "enabled", "budget_tokens": 8000}
     assert not {"temperature", "top_p", "top_k"} & set(first)
     assert first["system"][-1]["cache_control"] == {"type": "ephemeral"}
@@ -105,23 +112,25 @@ async def test_anthropic_request_caches_prompt_and_tools_and_returns_signed_thin
 
 
 async def test_openai_request_uses_the_providers_quirks(monkeypatch: pytest.MonkeyPatch) -> None:
-    with openai_fake(monkeypatch) as api:
+    with openai_fake(monkeypatch, extra_message_keys=REASONING) as api:
         write_models_settings({"openai": fast(), "deepseek": fast(base_url=api.base_url)})
         monkeypatch.setenv("DEEPSEEK_API_KEY", api.api_key)
         api.script(*EXCHANGE, *EXCHANGE)
         await _run("openai/gpt-5")
-        await _run("deepseek/deepseek-chat")
+        await _run("deepseek/deepseek-flash")
     assert api.rejections == []
-    gpt, gpt_second, deepseek, _ = api.requests
+    gpt, gpt_second, deepseek, deepseek_second = api.requests
     assert gpt["stream_options"] == {"include_usage": True}
     assert gpt["max_completion_tokens"] == 128000 and "max_tokens" not in gpt
-    assert deepseek["max_tokens"] == 8192 and "max_completion_tokens" not in deepseek
+    assert deepseek["max_tokens"] == 393216 and "max_completion_tokens" not in deepseek
+    # DeepSeek V4 wants its reasoning back on every assistant message
+    assert deepseek_second["messages"][2]["reasoning_content"] == "Two files to read; both at once."
     assert gpt["messages"][0]["role"] == "system"
     assert gpt["tools"][0]["function"]["name"] == "Echo"
     assistant = gpt_second["messages"][2]
     assert assistant["content"] == "Reading both files."
     assert [c["function"]["name"] for c in assistant["tool_calls"]] == ["Echo", "Echo"]
-    # DeepSeek refuses its reasoning back, so none is sent.
+    # OpenAI's chat completions take no reasoning back.
     assert "reasoning_content" not in assistant
     tool_messages = gpt_second["messages"][3:5]
     assert [m["tool_call_id"] for m in tool_messages] == [c["id"] for c in assistant["tool_calls"]]
@@ -150,7 +159,7 @@ async def test_a_kimi_style_model_gets_its_reasoning_back(monkeypatch: pytest.Mo
         write_models_settings({"moonshot": fast(base_url=api.base_url)})
         monkeypatch.setenv("MOONSHOT_API_KEY", api.api_key)
         api.script(*EXCHANGE)
-        await _run("moonshot/kimi-k2-thinking")
+        await _run("moonshot/kimi-k3")
     assistant = api.requests[1]["messages"][2]
     assert assistant["reasoning_content"] == "Two files to read; both at once."
 

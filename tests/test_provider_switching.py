@@ -22,15 +22,19 @@ def tool_turn(thought: str, text: str, call_id: str | None = None):
 async def test_anthropic_then_openai_compat_then_another_anthropic_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with anthropic_fake(monkeypatch) as anthropic_api, openai_fake(monkeypatch) as openai_api:
+    reasoning = frozenset({"reasoning_content"})  # DeepSeek takes it back
+    with (
+        anthropic_fake(monkeypatch) as anthropic_api,
+        openai_fake(monkeypatch, extra_message_keys=reasoning) as openai_api,
+    ):
         write_models_settings({"anthropic": fast(), "deepseek": fast(base_url=openai_api.base_url)})
         monkeypatch.setenv("DEEPSEEK_API_KEY", openai_api.api_key)
         anthropic_api.script(*tool_turn("first thought", "one"), *tool_turn("third", "three"))
         # Kimi-style ids with dots and colons, which Anthropic does not accept as they are.
         openai_api.script(*tool_turn("second thought", "two", "functions.Echo:0"))
-        async with Session(model="sonnet", tools=[EchoTool()]) as session:
+        async with Session(model="anthropic/claude-sonnet-4-6", tools=[EchoTool()]) as session:
             first = await run_to_end(session, "one")
-            await session.set_model("deepseek/deepseek-reasoner")
+            await session.set_model("deepseek/deepseek-flash")
             second = await run_to_end(session, "two")
             await session.set_model("anthropic/claude-haiku-4-5")
             third = await run_to_end(session, "three")
@@ -40,8 +44,8 @@ async def test_anthropic_then_openai_compat_then_another_anthropic_model(
         assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error, events[-1]
         assert "TOOL_CALL_COMPLETED" in types(events)
     assert [(c.model, c.provider, c.previous_model) for c in changes] == [
-        ("deepseek/deepseek-reasoner", "deepseek", "anthropic/claude-sonnet-4-6"),
-        ("anthropic/claude-haiku-4-5", "anthropic", "deepseek/deepseek-reasoner"),
+        ("deepseek/deepseek-flash", "deepseek", "anthropic/claude-sonnet-4-6"),
+        ("anthropic/claude-haiku-4-5", "anthropic", "deepseek/deepseek-flash"),
     ]
     assert [r["model"] for r in anthropic_api.requests] == ["claude-sonnet-4-6"] * 2 + [
         "claude-haiku-4-5"

@@ -260,7 +260,7 @@ class FakeOpenAI(ScriptedAPI):
             )
         try:
             body = request.json()
-            validate(body, self.extra_message_keys)
+            refused = self.check(body)
         except ValueError:
             return self.reject(
                 _error(
@@ -274,8 +274,16 @@ class FakeOpenAI(ScriptedAPI):
             return self.reject(
                 _error(400, str(exc), "invalid_request_error", param=exc.param), str(exc)
             )
+        if refused is not None:
+            return self.reject(refused, str(refused.body))
         self.record(request, body)
         return self.respond(body)
+
+    def check(self, body: Any) -> JSONResponse | None:
+        """Raise ``Invalid`` for a request the API refuses, or return the provider's own
+        answer to it (``None``: accepted)."""
+        validate(body, self.extra_message_keys)
+        return None
 
     MALFORMED = b'data: {"id": "chatcmpl-x", "choices": [{"delta": \n\n'
 
