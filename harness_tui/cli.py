@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        help="model to use: provider/model (anthropic/claude-sonnet-4-6, openai/gpt-5, "
-        "deepseek/deepseek-chat, ollama/qwen2.5-coder, ...), an alias such as sonnet, demo, "
+        help="model to use: provider/model (anthropic/claude-sonnet-5-5, openai/gpt-5, "
+        "deepseek/deepseek-flash, ollama/qwen2.5-coder, ...), an alias such as sonnet, demo, "
         "or scripted:replies.yaml (default: a model of the provider whose API key is set, "
         "else demo)",
     )

@@ -17,12 +17,15 @@ import io
 import json
 
 import pytest
+import yaml
 
 from harness_tui.core.session import Session
 from harness_tui.headless import run_headless
+from tests.fakes.loopback import LoopbackServer, Request, SSEResponse
 from tests.fakes.script import Call, Say, Think, reply
 from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
 from tests.helpers import EchoTool, run_to_end, types
+from tests.wire_corpus import CORPUS
 
 ANTHROPIC = (anthropic_fake, "anthropic/claude-sonnet-4-6")
 OPENAI = (openai_fake, "openai/gpt-5")
@@ -121,3 +124,43 @@ async def test_headless_exits_1_and_says_why(
         code = await run_headless(Session(model=model), "do it", "text", out, err)
     assert code == 1
     assert stop.replace("length", "max_tokens") in err.getvalue()
+
+
+async def test_a_paused_server_tool_goes_back_as_it_came(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented pause_turn response (a ``server_tool_use`` block with no result yet,
+    tests/wire/anthropic/pause-turn-server-tool.yaml) is sent back block for block, the
+    server tool's input included, so the API can finish it."""
+    paused = yaml.safe_load((CORPUS / "anthropic" / "pause-turn-server-tool.yaml").read_text())
+    done = yaml.safe_load((CORPUS / "anthropic" / "thinking-summarized-then-text.yaml").read_text())
+    with Sequence([paused["body"], done["body"]]) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+        write_models_settings({"anthropic": fast()})
+        async with Session(model="anthropic/claude-sonnet-4-6") as session:
+            events = await run_to_end(session, "weather in New York?")
+    assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error, events[-1]
+    assert len(server.requests) == 2
+    sent = server.requests[1]["messages"][-1]
+    assert sent["role"] == "assistant"
+    blocks = [{k: v for k, v in b.items() if k != "cache_control"} for b in sent["content"]]
+    assert [b["type"] for b in blocks] == ["text", "server_tool_use"]
+    assert blocks[1] == {
+        "type": "server_tool_use",
+        "id": "srvtoolu_014hJH82Qum7Td6UV8gDXThB",
+        "name": "web_search",
+        "input": {"query": "weather NYC today"},
+    }
+
+
+class Sequence(LoopbackServer):
+    """Answers the n-th request with the n-th raw SSE body and records the requests."""
+
+    def __init__(self, bodies: list[str]) -> None:
+        super().__init__()
+        self.bodies = bodies
+        self.requests: list[dict] = []
+
+    async def handle(self, request: Request) -> SSEResponse:
+        self.requests.append(request.json())
+        body = self.bodies[min(len(self.requests), len(self.bodies)) - 1]
+        return SSEResponse([body.encode()], 200, {"content-type": "text/event-stream"})

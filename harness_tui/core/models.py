@@ -4,7 +4,7 @@ A model name is what users type after ``--model`` or ``/model``:
 
 - ``demo`` (the offline demo) and ``scripted:PATH`` (a script file);
 - ``provider/model-id`` from the catalogue (``anthropic/claude-sonnet-4-6``,
-  ``deepseek/deepseek-chat``, ``groq/openai/gpt-oss-120b``), an alias (``sonnet``), or a
+  ``deepseek/deepseek-flash``, ``groq/openai/gpt-oss-120b``), an alias (``sonnet``), or a
   listed model id alone when one provider has it;
 - ``provider/anything`` for a model of a known provider that the catalogue does not
   list: it works with the provider's defaults.
