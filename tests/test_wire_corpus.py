@@ -4,10 +4,12 @@ provider meant."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from harness_tui.core.providers.faults import KINDS
-from tests.wire_corpus import ERROR_CODES, FAMILIES, Case, cases, problems_of, run_case
+from tests.wire_corpus import CORPUS, ERROR_CODES, FAMILIES, Case, cases, problems_of, run_case
 
 #: The corpus's stop names -> the neutral ones the adapters report.
 STOPS = {"context_window_exceeded": "model_context_window_exceeded"}
@@ -77,3 +79,71 @@ async def test_an_error_reaches_the_user_in_the_providers_words(case: Case) -> N
     if "retry" in expect:
         retried = KINDS.get(failure.code, ("", False))[1]
         assert retried == expect["retry"], f"{failure.code} is retried: {retried}"
+
+
+async def test_a_call_whose_id_changes_mid_stream_stays_one_call() -> None:
+    """vLLM serving Kimi K2 may send a new id on a continuation fragment of the same
+    index (ids functions.read:0 -> chatcmpl-tool-a -> chatcmpl-tool-b): keyed strictly by
+    id, one call became three, two without a name. Shape from a public test, "coalesces
+    tool call deltas by stable index when provider mutates ids mid-stream" (noted in the
+    corpus research, its repository not resolved), so it is built here, not a corpus case."""
+
+    def frame(delta: dict[str, object], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return (
+            "data: "
+            + json.dumps(
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": "m",
+                    "choices": [choice],
+                }
+            )
+            + "\n\n"
+        )
+
+    body = "".join(
+        [
+            frame(
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "functions.read:0",
+                            "type": "function",
+                            "function": {"name": "read", "arguments": ""},
+                        }
+                    ],
+                }
+            ),
+            frame(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "chatcmpl-tool-a",
+                            "function": {"arguments": '{"path": '},
+                        }
+                    ]
+                }
+            ),
+            frame(
+                {
+                    "tool_calls": [
+                        {"index": 0, "id": "chatcmpl-tool-b", "function": {"arguments": '"a.py"}'}}
+                    ]
+                }
+            ),
+            frame({}, "tool_calls"),
+            "data: [DONE]\n\n",
+        ]
+    )
+    case = Case(CORPUS / "vllm" / "id-changes.yaml", {"kind": "response", "body": body})
+    outcome = await run_case(case)
+    assert outcome.failure is None, outcome.failure
+    assert outcome.tool_calls == [
+        {"id": "functions.read:0", "name": "read", "input": {"path": "a.py"}}
+    ]

@@ -140,9 +140,11 @@ async def run_case(case: Case) -> Outcome:
     """Serve ``case`` and read it through the family's real adapter."""
     from harness_tui.core.models import _factory
 
-    catalogue = load_catalogue()
+    shipped = load_catalogue()  # cached: not to be changed
     provider = provider_spec(case.family)
-    catalogue.providers.setdefault(provider.name, provider)
+    catalogue = dataclasses.replace(
+        shipped, providers={provider.name: provider, **shipped.providers}
+    )
     model = case.model or provider.default_model or "model"
     spec = catalogue.find(f"{provider.name}/{model}") or catalogue.unlisted(provider, model)
     environ = {provider.key_env: "sk-test-key"} if provider.key_env else {}

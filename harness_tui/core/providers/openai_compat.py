@@ -410,8 +410,12 @@ class _Calls:
             call = self.by_id.get(call_id)
             if call is None and index is not None:
                 known = self.by_index.get(index)
-                if known is not None and known.id is None:
-                    call = known  # the id came after the call's first fragment
+                named = fragment.function is not None and bool(fragment.function.name)
+                if known is not None and (known.id is None or not named):
+                    # The id came after the call's first fragment, or the server changed
+                    # it mid-call (vLLM serving Kimi): a fragment without a name at a
+                    # known index goes on with that call.
+                    call = known
         elif index is not None:
             call = self.by_index.get(index)
         else:
@@ -421,7 +425,7 @@ class _Calls:
             self.order.append(call)
         if call_id is not None:
             call.id = call.id or call_id
-            self.by_id[call_id] = call
+            self.by_id.setdefault(call_id, call)
         self.by_index[index if index is not None else position] = call
         self.last = call
         return call
