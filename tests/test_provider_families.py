@@ -5,6 +5,7 @@ model thinks, two parallel tool calls, their results, a final answer, and a seco
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +193,31 @@ async def test_anthropic_models_get_the_thinking_config_they_accept(
     assert "THINKING_DELTA" in types(first)
     usage = [e for e in first + second if isinstance(e, UsageUpdated)]
     assert len(usage) == 3 and all(e.cost_usd for e in usage)
+
+
+async def test_thinking_bound_to_a_changed_prefix_is_sent_again_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The newest Claude models refuse a thinking block once the conversation before it
+    changed (compaction, a resumed session whose system prompt has a new date):
+    tests/wire/anthropic/rule-thinking-prefix-binding.yaml. The server here stops
+    accepting its earlier signatures; the request goes once more without that thinking,
+    and later requests leave it out from the start."""
+    with ThinkingRulesAnthropic() as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", api.api_key)
+        write_models_settings({"anthropic": fast()})
+        api.script(*LOOP, reply(Say("three")))
+        async with Session(model="anthropic/claude-opus-5-5", tools=[EchoTool()]) as session:
+            await run_to_end(session, "echo alpha and beta")
+            api.secret = b"another-conversation-prefix"  # every earlier signature is stale
+            second = await run_to_end(session, "once more")
+            third = await run_to_end(session, "and again")
+    assert not second[-1].is_error and not third[-1].is_error, second[-1]
+    assert len(api.rejections) == 1 and "Invalid `signature`" in api.rejections[0]
+    assert "RETRYING" in types(second)
+    resent, last = api.requests[-2]["messages"], api.requests[-1]["messages"]
+    for messages in (resent, last):
+        assert "Two texts to echo" not in json.dumps(messages)
+    # the thinking of the turn after the change is new, and goes back
+    assert "Again." in json.dumps(last)

@@ -178,6 +178,8 @@ def _thinking(thinking: Any, max_tokens: int) -> bool:
     if kind == "disabled":
         return False
     if kind == "adaptive":
+        if thinking.get("display", "summarized") not in ("summarized", "omitted"):
+            raise Invalid("thinking.adaptive.display: Input should be 'summarized' or 'omitted'")
         return True
     if kind != "enabled":
         raise Invalid("thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'")

@@ -14,7 +14,9 @@ the stop reason. A stream that stops before ``message_stop`` is a failure, not a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
 from types import ModuleType
 from typing import Any
 
@@ -30,8 +32,10 @@ from harness_tui.core.messages import (
 )
 from harness_tui.core.providers.base import (
     ModelRequest,
+    RetryNotice,
     StreamChunk,
     StreamEnd,
+    StreamFailed,
     TextChunk,
     ThinkingChunk,
     ThinkingSignature,
@@ -53,6 +57,11 @@ REDACTED_PREFIX = "redacted_thinking:"
 #: its JSON after this prefix, sent back exactly as received. After ``pause_turn`` the API
 #: wants the paused content back as-is, server tool blocks included.
 OPAQUE_PREFIX = "anthropic_block:"
+#: How the API refuses thinking blocks bound to a conversation prefix that has changed
+#: (tests/wire/anthropic/rule-thinking-prefix-binding.yaml).
+_STALE_THINKING = re.compile(
+    r"bound to a different conversation|Invalid `signature` in `thinking` block"
+)
 #: Output limit for models the catalogue does not list.
 DEFAULT_MAX_TOKENS = 8192
 _EPHEMERAL = {"type": "ephemeral"}
@@ -68,6 +77,42 @@ class AnthropicProvider(SDKProvider):
         # Anthropic accepts tool_use ids of [a-zA-Z0-9_-] only.
         self._tool_id = ToolIdMap(r"[^a-zA-Z0-9_-]", 64)
         self._wire: WireCache[WireMessage | None] = WireCache(self._render)
+        #: Responses whose thinking the API no longer accepts (see ``stream``).
+        self._stale_thinking: set[str] = set()
+
+    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamChunk, None]:
+        """As every adapter streams, with one repair: the newest models bind thinking
+        blocks to the exact conversation before them (system prompt, tools, earlier
+        turns), and refuse a block whose prefix changed — after compaction, or when a
+        session is resumed on another day (the system prompt has the date). The request
+        then goes once more without the thinking of the responses it carried; those stay
+        without it in later requests too."""
+        retried = False
+        while True:
+            stale = False
+            produced = False
+            async with aclosing(super().stream(request)) as chunks:
+                async for chunk in chunks:
+                    if (
+                        not retried
+                        and not produced
+                        and isinstance(chunk, StreamFailed)
+                        and _STALE_THINKING.search(chunk.message)
+                    ):
+                        stale = True
+                        break
+                    produced = produced or not isinstance(chunk, RetryNotice)
+                    yield chunk
+            if not stale:
+                return
+            retried = True
+            self._stale_thinking.update(
+                m.id for m in request.messages if isinstance(m, AssistantMessage)
+            )
+            self._wire = WireCache(self._render)
+            yield RetryNotice(
+                1, 2, 0.0, "earlier thinking no longer matches the conversation; sent without it"
+            )
 
     def _connect(self) -> tuple[ModuleType, Any]:
         import anthropic
@@ -133,7 +178,9 @@ class AnthropicProvider(SDKProvider):
             # with a thinking block; one that came from another provider has none.
             return None
         if self.spec.thinking_mode == "adaptive":
-            return {"type": "adaptive"}
+            # From Opus 4.7 on the default display is "omitted" (empty thinking text):
+            # ask for the summary, so the user sees what the model weighed.
+            return {"type": "adaptive", "display": "summarized"}
         budget = min(self.spec.thinking_budget, max_tokens - 1)
         if budget < 1024:
             return None
@@ -172,9 +219,12 @@ class AnthropicProvider(SDKProvider):
             return {"role": "user", "content": [block]}
         assert isinstance(message, AssistantMessage)
         ours = message.provider == self.name
+        stale = message.id in self._stale_thinking
 
         def keep(block: ThinkingBlock) -> bool:
-            return ours and bool(block.signature)
+            if not ours or not block.signature:
+                return False
+            return not stale or block.signature.startswith(OPAQUE_PREFIX)
 
         content = []
         for part in kept_blocks(message, keep):
