@@ -6,9 +6,11 @@ model thinks, two parallel tool calls, their results, a final answer, and a seco
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import yaml
 
@@ -18,10 +20,12 @@ from harness_tui.core.models import _factory
 from harness_tui.core.providers.catalogue import load_catalogue
 from harness_tui.core.providers.endpoint import resolve_endpoint
 from harness_tui.core.session import Session
+from tests.fakes import families
 from tests.fakes.families import FAMILIES, Family, FamilyAPI, ThinkingRulesAnthropic
 from tests.fakes.script import Call, Say, Think, Usage, reply
 from tests.fakes.wiring import fast, write_models_settings
 from tests.helpers import EchoTool, run_to_end, types
+from tests.wire_corpus import CORPUS
 
 LOOP = (
     reply(
@@ -221,3 +225,49 @@ async def test_thinking_bound_to_a_changed_prefix_is_sent_again_without_it(
         assert "Two texts to echo" not in json.dumps(messages)
     # the thinking of the turn after the change is new, and goes back
     assert "Again." in json.dumps(last)
+
+
+#: The corpus rules each family's server enforces, by case: the rule's own bad request
+#: must get the documented refusal, its good request must be accepted.
+ENFORCED = {
+    "deepseek/rule-reasoning-echo-v4": "deepseek",
+    "deepseek/rule-reasoning-field-present-even-empty": "deepseek",
+    "deepseek/rule-no-forced-tool-choice-in-thinking": "deepseek",
+    "moonshot/rule-reasoning-echo": "moonshot",
+    "gemini/rule-thought-signature-echo": "gemini",
+    "gemini/rule-thinking-controls": "gemini",
+    "ollama/rule-tool-call-arguments-json": "ollama",
+    "ollama/rule-reasoning-effort-and-echo": "ollama",
+}
+
+
+@pytest.mark.parametrize("case", list(ENFORCED), ids=list(ENFORCED))
+def test_each_server_refuses_what_its_provider_documents(case: str) -> None:
+    data = yaml.safe_load((CORPUS / f"{case}.yaml").read_text())
+    rule = data["rule"]
+    family = FAMILIES[ENFORCED[case]]
+    with FamilyAPI(family) as api:
+        good = {"model": data["model"], "stream": True, **rule["good_request"]}
+        # the calls of the good request are ones this server made, with their signatures
+        for message in good["messages"]:
+            for call in message.get("tool_calls") or []:
+                api.issued_ids.add(call["id"])
+                api.signature_of_call[call["id"]] = call.get("extra_content")
+        bad = {"model": data["model"], "stream": True, **rule["bad_request"]}
+        headers = {"authorization": f"Bearer {api.api_key}"}
+        url = f"{api.base_url}/chat/completions"
+        refused = httpx2.post(url, json=bad, headers=headers, timeout=10)
+        accepted = httpx2.post(url, json=good, headers=headers, timeout=10)
+    violation = rule["violation"]
+    assert refused.status_code == violation["status"]
+    assert refused.json() == json.loads(violation["body"])
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_every_refusal_the_servers_give_is_a_corpus_case() -> None:
+    """A server's refusal body is read from the corpus case naming its source."""
+    named = re.findall(r'Refused\("([^"]+)"', (Path(families.__file__)).read_text())
+    assert named
+    for case in named:
+        rule = yaml.safe_load((CORPUS / f"{case}.yaml").read_text())["rule"]
+        assert rule["violation"]["body"] and rule["id"]

@@ -125,7 +125,7 @@ def arguments_are_json_objects(body: dict[str, Any], api: FamilyAPI) -> None:
             except ValueError:
                 parsed = None
             if not isinstance(parsed, dict):
-                raise Invalid(f"messages[{i}]: tool call arguments are not a JSON object")
+                raise Refused("ollama/rule-tool-call-arguments-json", f"messages[{i}]")
 
 
 def signatures_back(body: dict[str, Any], api: FamilyAPI) -> None:
@@ -149,6 +149,18 @@ def not_both_thinking_controls(body: dict[str, Any], api: FamilyAPI) -> None:
     google = (body.get("extra_body") or {}).get("google") or {}
     if "reasoning_effort" in body and "thinking_config" in google:
         raise Refused("gemini/rule-thinking-controls", "both")
+
+
+def no_forced_tool_choice(body: dict[str, Any], api: FamilyAPI) -> None:
+    """DeepSeek, thinking mode (the default): tool_choice only auto or none."""
+    if body.get("tool_choice") not in (None, "auto", "none"):
+        raise Refused("deepseek/rule-no-forced-tool-choice-in-thinking", "tool_choice")
+
+
+def ollama_effort(body: dict[str, Any], api: FamilyAPI) -> None:
+    """Ollama: reasoning_effort is high, medium, low or none."""
+    if body.get("reasoning_effort", "low") not in ("high", "medium", "low", "none"):
+        raise Refused("ollama/rule-reasoning-effort-and-echo", "reasoning_effort")
 
 
 def usage_asked_for(body: dict[str, Any], api: FamilyAPI) -> None:
@@ -377,14 +389,19 @@ FAMILIES: dict[str, Family] = {
         "deepseek",
         "deepseek-flash",
         message_keys=frozenset({"reasoning_content"}),
-        rules=(reasoning_on_every_assistant, own_reasoning_back("reasoning_content")),
+        rules=(
+            reasoning_on_every_assistant,
+            no_forced_tool_choice,
+            own_reasoning_back("reasoning_content"),
+        ),
     ),
     "moonshot": Family(
         "moonshot",
         "kimi-k3",
         calls_style="indexless_array",
         usage_at="choice",
-        message_keys=frozenset({"reasoning_content"}),
+        # Kimi's own examples name the tool on its result message
+        message_keys=frozenset({"reasoning_content", "name"}),
         rules=(reasoning_on_tool_calls, tool_ids_verbatim, own_reasoning_back("reasoning_content")),
     ),
     "gemini": Family(
@@ -415,7 +432,12 @@ FAMILIES: dict[str, Family] = {
         reasoning="reasoning",
         calls_style="whole",
         message_keys=frozenset({"reasoning"}),
-        rules=(arguments_are_json_objects, usage_asked_for, own_reasoning_back("reasoning")),
+        rules=(
+            arguments_are_json_objects,
+            ollama_effort,
+            usage_asked_for,
+            own_reasoning_back("reasoning"),
+        ),
     ),
     "vllm": Family(
         "vllm",
