@@ -270,6 +270,7 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
     reasoning_fields = quirks.reasoning_fields
     extras = quirks.tool_call_extras
     tags = _ThoughtTags() if quirks.thought_tags else None
+    refused = False
     async for chunk in stream:
         usage = _usage_in(chunk) or usage
         for choice in chunk.choices:
@@ -283,6 +284,11 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
                         reasoning = extra.get(name)
                         if isinstance(reasoning, str) and reasoning:
                             yield ThinkingChunk(reasoning)
+                if delta.refusal:
+                    # OpenAI streams a refusal in its own field and still ends with
+                    # "stop" (tests/wire/openai/refusal-in-delta.yaml)
+                    refused = True
+                    yield TextChunk(delta.refusal)
                 if delta.content:
                     if tags is None:
                         yield TextChunk(delta.content)
@@ -309,6 +315,8 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
     if usage is not None:
         yield UsageChunk(_usage(usage))
     stop = STOP_REASONS.get(finish, finish)
+    if refused and stop == "end_turn":
+        stop = "refusal"
     if stop == "end_turn" and calls.order:
         stop = "tool_use"  # Gemini ends a tool-call response with "stop"
     yield StreamEnd(stop)
