@@ -238,6 +238,7 @@ ENFORCED = {
     "gemini/rule-thinking-controls": "gemini",
     "ollama/rule-tool-call-arguments-json": "ollama",
     "ollama/rule-reasoning-effort-and-echo": "ollama",
+    "groq/rule-assistant-content-string": "groq",
 }
 
 

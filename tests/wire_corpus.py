@@ -61,6 +61,7 @@ ERROR_CODES = {
     "server": "server_error",
     "context_overflow": "context_overflow",
     "content_filter": "content_filter",
+    "bad_generation": "bad_generation",
     "quota": "quota",
 }
 

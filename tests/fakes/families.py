@@ -151,6 +151,13 @@ def not_both_thinking_controls(body: dict[str, Any], api: FamilyAPI) -> None:
         raise Refused("gemini/rule-thinking-controls", "both")
 
 
+def content_is_string(body: dict[str, Any], api: FamilyAPI) -> None:
+    """Groq: every message's content is a string; null is refused."""
+    for _, message in _assistants(body):
+        if not isinstance(message.get("content"), str):
+            raise Refused("groq/rule-assistant-content-string", "content null")
+
+
 def no_forced_tool_choice(body: dict[str, Any], api: FamilyAPI) -> None:
     """DeepSeek, thinking mode (the default): tool_choice only auto or none."""
     if body.get("tool_choice") not in (None, "auto", "none"):
@@ -419,6 +426,7 @@ FAMILIES: dict[str, Family] = {
         "openai/gpt-oss-120b",
         reasoning="reasoning",
         usage_at="x_groq",
+        rules=(content_is_string,),
     ),
     "openrouter": Family(
         "openrouter",

@@ -114,6 +114,10 @@ class Quirks(_Strict):
     #: The answer's text may begin with ``<thought>...</thought>``: that part is thinking
     #: (Gemini's compatible endpoint with ``include_thoughts``).
     thought_tags: bool = False
+    #: An assistant message with tool calls and no text carries ``content: null`` (OpenAI);
+    #: False sends ``""`` instead (Groq refuses null: "'messages.N.content' : value must be
+    #: a string").
+    null_content: bool = True
     #: Extra JSON fields of a request to a model that thinks (Gemini: ask for thought
     #: summaries with ``extra_body.google.thinking_config.include_thoughts``).
     thinking_request: dict[str, Any] | None = None

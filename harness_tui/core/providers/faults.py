@@ -40,6 +40,7 @@ FaultKind = Literal[
     "context_overflow",
     "content_filter",
     "quota",
+    "bad_generation",
     "provider_error",
 ]
 
@@ -61,6 +62,7 @@ KINDS: dict[str, tuple[str, bool]] = {
     "context_overflow": ("context window exceeded", False),
     "content_filter": ("refused by the content filter", False),
     "quota": ("quota or balance exhausted", False),
+    "bad_generation": ("the model's tool call could not be read", True),
     "provider_error": ("provider error", False),
 }
 
@@ -83,6 +85,8 @@ _ERROR_TYPES: dict[str, FaultKind] = {
     "exceed_context_size_error": "context_overflow",  # llama.cpp server
     "context_length_exceeded": "context_overflow",  # OpenAI's error code
     "content_filter": "content_filter",  # Moonshot: a 400 whose type is the filter
+    # Groq: the model wrote a tool call its parser could not read; a new sample may work
+    "tool_use_failed": "bad_generation",
     # Google's status words (Gemini's compatible endpoint answers with them)
     "INVALID_ARGUMENT": "bad_request",
     "FAILED_PRECONDITION": "bad_request",
@@ -364,6 +368,9 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
     elif kind == "content_filter":
         message = f"{provider}'s content filter refused the request{status}: {detail}"
         hint = "rephrase the request, or leave out the content the filter objects to"
+    elif kind == "bad_generation":
+        message = f"{provider} could not read the model's tool call{status}{after}: {detail}"
+        hint = "try again, or switch to a model that calls tools more reliably (/model)"
     elif kind == "bad_request":
         message = f"{provider} refused the request{status}: {detail}"
         hint = (

@@ -90,7 +90,7 @@ class OpenAICompatProvider(SDKProvider):
         kind, message = error_fields(body)
         if isinstance(body, Mapping) and kind in (None, "invalid_request_error"):
             code = body.get("code")
-            if code in ("invalid_api_key", "rate_limit_exceeded"):
+            if code in ("invalid_api_key", "rate_limit_exceeded", "tool_use_failed"):
                 kind = code
         return kind, message
 
@@ -172,7 +172,8 @@ class OpenAICompatProvider(SDKProvider):
                 calls.append(call)
         if not text and not calls:
             return None
-        wire: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+        empty = None if quirks.null_content else ""
+        wire: dict[str, Any] = {"role": "assistant", "content": "".join(text) or empty}
         if calls:
             wire["tool_calls"] = calls
         if echo == "all" or (echo == "tool_calls" and calls):
