@@ -106,6 +106,8 @@ async def test_a_whole_tool_loop_passes_the_providers_own_checks(
         assert first_usage.cache_read_tokens == 400
     assert usage[0].usage.output_tokens == 80
     assert all(e.cost_usd is not None for e in usage)
+    if family.reported_cost is not None:  # the provider's own figure wins over the price
+        assert [e.cost_usd for e in usage] == [family.reported_cost] * 3
     assert usage[-1].total_cost_usd == pytest.approx(sum(e.cost_usd or 0 for e in usage))
     assert len(api.requests) == 3
 

@@ -147,3 +147,12 @@ async def test_a_call_whose_id_changes_mid_stream_stays_one_call() -> None:
     assert outcome.tool_calls == [
         {"id": "functions.read:0", "name": "read", "input": {"path": "a.py"}}
     ]
+
+
+async def test_a_balance_too_small_for_the_output_limit_says_to_lower_it() -> None:
+    """OpenRouter's 402 'requires more credits, or fewer max_tokens' is fixed by a smaller
+    max_output, which the hint names (a harness that retried it as a 5xx: QwenLM/qwen-code#73)."""
+    case = next(c for c in ERRORS if c.id == "openrouter/error-fewer-max-tokens-402")
+    failure = (await run_case(case)).failure
+    assert failure is not None and failure.hint is not None
+    assert "max_output" in failure.hint

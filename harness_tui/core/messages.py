@@ -24,6 +24,9 @@ class TokenUsage(_Frozen):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    #: What the provider says the request cost, in US dollars, when it says so
+    #: (OpenRouter's ``usage.cost``); it wins over the catalogue's price.
+    cost_usd: float | None = None
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(

@@ -1023,7 +1023,7 @@ class Session:
         own = model is None
         model = model or self.model
         self.total_usage = self.total_usage + usage
-        cost = model.cost_usd(usage)
+        cost = usage.cost_usd if usage.cost_usd is not None else model.cost_usd(usage)
         if cost is not None:
             self.total_cost_usd = (self.total_cost_usd or 0.0) + cost
             self._run_cost_usd = (self._run_cost_usd or 0.0) + cost

@@ -67,6 +67,8 @@ class Family:
     thinks: bool = True
     #: The error body is a JSON array (Gemini).
     array_errors: bool = False
+    #: The usage carries what the request cost, in dollars (OpenRouter's usage.cost).
+    reported_cost: float | None = None
 
 
 # --- rules --------------------------------------------------------------------------------
@@ -229,6 +231,8 @@ class FamilyAPI(FakeOpenAI):
             "total_tokens": prompt + usage.output,
             "prompt_tokens_details": {"cached_tokens": usage.cache_read},
         }
+        if family.reported_cost is not None:
+            usage_body["cost"] = family.reported_cost
         if family.usage_at == "frame":
             # Gemini: thinking tokens count in the total only
             usage_body = {
@@ -432,6 +436,7 @@ FAMILIES: dict[str, Family] = {
         "openrouter",
         "deepseek/deepseek-chat-v3.1",
         reasoning="reasoning",
+        reported_cost=0.0123,
         thinks=True,
     ),
     "ollama": Family(

@@ -114,6 +114,9 @@ class Quirks(_Strict):
     #: The answer's text may begin with ``<thought>...</thought>``: that part is thinking
     #: (Gemini's compatible endpoint with ``include_thoughts``).
     thought_tags: bool = False
+    #: The final usage carries the request's cost in US dollars (``usage.cost``:
+    #: OpenRouter, whose price depends on the upstream provider that served it).
+    usage_cost: bool = False
     #: An assistant message with tool calls and no text carries ``content: null`` (OpenAI);
     #: False sends ``""`` instead (Groq refuses null: "'messages.N.content' : value must be
     #: a string").

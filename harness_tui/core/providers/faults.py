@@ -365,6 +365,11 @@ def describe(fault: Fault, endpoint: Endpoint, *, partial: bool, attempts: int) 
             f"add credit or raise the limit in your {provider} account, "
             "or switch models with /model"
         )
+        if "max_tokens" in detail:  # OpenRouter: the balance cannot cover the output limit
+            hint = (
+                f"add credit in your {provider} account, or lower the model's output limit "
+                "(max_output under models: in your settings)"
+            )
     elif kind == "content_filter":
         message = f"{provider}'s content filter refused the request{status}: {detail}"
         hint = "rephrase the request, or leave out the content the filter objects to"

@@ -314,7 +314,11 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
         if not call.started:  # a call whose name never came cannot be answered
             raise StreamBroken("malformed", "a tool call arrived without a name")
     if usage is not None:
-        yield UsageChunk(_usage(usage))
+        counted = _usage(usage)
+        cost = usage.get("cost")
+        if quirks.usage_cost and isinstance(cost, int | float) and cost >= 0:
+            counted = counted.model_copy(update={"cost_usd": float(cost)})
+        yield UsageChunk(counted)
     stop = STOP_REASONS.get(finish, finish)
     if refused and stop == "end_turn":
         stop = "refusal"
