@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import aclosing
 from types import ModuleType
 from typing import Any
 
@@ -32,7 +31,6 @@ from harness_tui.core.messages import (
 )
 from harness_tui.core.providers.base import (
     ModelRequest,
-    RetryNotice,
     StreamChunk,
     StreamEnd,
     StreamFailed,
@@ -80,39 +78,19 @@ class AnthropicProvider(SDKProvider):
         #: Responses whose thinking the API no longer accepts (see ``stream``).
         self._stale_thinking: set[str] = set()
 
-    async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamChunk, None]:
-        """As every adapter streams, with one repair: the newest models bind thinking
-        blocks to the exact conversation before them (system prompt, tools, earlier
-        turns), and refuse a block whose prefix changed — after compaction, or when a
-        session is resumed on another day (the system prompt has the date). The request
-        then goes once more without the thinking of the responses it carried; those stay
-        without it in later requests too."""
-        retried = False
-        while True:
-            stale = False
-            produced = False
-            async with aclosing(super().stream(request)) as chunks:
-                async for chunk in chunks:
-                    if (
-                        not retried
-                        and not produced
-                        and isinstance(chunk, StreamFailed)
-                        and _STALE_THINKING.search(chunk.message)
-                    ):
-                        stale = True
-                        break
-                    produced = produced or not isinstance(chunk, RetryNotice)
-                    yield chunk
-            if not stale:
-                return
-            retried = True
-            self._stale_thinking.update(
-                m.id for m in request.messages if isinstance(m, AssistantMessage)
-            )
-            self._wire = WireCache(self._render)
-            yield RetryNotice(
-                1, 2, 0.0, "earlier thinking no longer matches the conversation; sent without it"
-            )
+    def _recover(self, failure: StreamFailed, request: ModelRequest) -> str | None:
+        """The newest models bind thinking blocks to the exact conversation before them
+        (system prompt, tools, earlier turns) and refuse a block whose prefix changed —
+        after compaction, or when a session is resumed on another day (the system prompt
+        has the date). The request then goes once more without the thinking of the
+        responses it carried; those stay without it in later requests too."""
+        if not _STALE_THINKING.search(failure.message):
+            return None
+        self._stale_thinking.update(
+            m.id for m in request.messages if isinstance(m, AssistantMessage)
+        )
+        self._wire = WireCache(self._render)
+        return "earlier thinking no longer matches the conversation; sent without it"
 
     def _connect(self) -> tuple[ModuleType, Any]:
         import anthropic

@@ -116,7 +116,8 @@ _TOO_LONG = re.compile(
 #: OpenRouter "Insufficient credits" (402) (sources: tests/wire/*/error-*quota*, -balance*).
 _QUOTA = re.compile(
     r"insufficient[_ ](quota|balance|credits)|exceeded your current quota|limit: 0\b"
-    r"|spend[_ ]limit|reached your (api )?usage limits|credit balance is too low",
+    r"|spend[_ ]limit|reached your (api )?usage limits|credit balance is too low"
+    r"|free-models-per-day",
     re.I,
 )
 

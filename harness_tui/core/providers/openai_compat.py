@@ -90,7 +90,12 @@ class OpenAICompatProvider(SDKProvider):
         kind, message = error_fields(body)
         if isinstance(body, Mapping) and kind in (None, "invalid_request_error"):
             code = body.get("code")
-            if code in ("invalid_api_key", "rate_limit_exceeded", "tool_use_failed"):
+            if code in (
+                "invalid_api_key",
+                "rate_limit_exceeded",
+                "tool_use_failed",
+                "context_length_exceeded",
+            ):
                 kind = code
         return kind, message
 

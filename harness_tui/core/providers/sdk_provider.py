@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core.providers.base import ModelRequest, StreamChunk, StreamFailed
+from harness_tui.core.providers.base import ModelRequest, RetryNotice, StreamChunk, StreamFailed
 from harness_tui.core.providers.catalogue import ModelSpec
 from harness_tui.core.providers.endpoint import Endpoint
 from harness_tui.core.providers.faults import Fault, classify, describe
@@ -57,30 +57,49 @@ class SDKProvider:
 
     # --- the Provider protocol ----------------------------------------------------------
 
+    def _recover(self, failure: StreamFailed, request: ModelRequest) -> str | None:
+        """Whether a request refused before any output can be repaired and sent once more:
+        the reason for the ``RetryNotice``, or None (the failure stands)."""
+        return None
+
     async def stream(self, request: ModelRequest) -> AsyncGenerator[StreamChunk, None]:
-        try:
-            if self._client is None:
-                self._sdk, self._client = self._connect()
-            params = self._params(request)
-        except Exception as exc:  # the SDK would not load, or the history would not render
-            yield StreamFailed(
-                f"could not prepare the {self.endpoint.provider} request: "
-                f"{type(exc).__name__}: {self.endpoint.scrub(str(exc))}",
-                "provider_setup",
-                "this is likely a bug in harness-tui or a broken installation",
-            )
-            return
+        repaired = False
+        while True:
+            try:
+                if self._client is None:
+                    self._sdk, self._client = self._connect()
+                params = self._params(request)
+            except Exception as exc:  # the SDK would not load, or the history would not render
+                yield StreamFailed(
+                    f"could not prepare the {self.endpoint.provider} request: "
+                    f"{type(exc).__name__}: {self.endpoint.scrub(str(exc))}",
+                    "provider_setup",
+                    "this is likely a bug in harness-tui or a broken installation",
+                )
+                return
+            chunks = self._with_retries(params)
+            reason = None
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    if type(chunk) is StreamFailed and not repaired:
+                        reason = self._recover(chunk, request)
+                        if reason is not None:
+                            break
+                    yield chunk
+            if reason is None:
+                return
+            repaired = True
+            yield RetryNotice(1, 2, 0.0, reason)
+
+    def _with_retries(self, params: dict[str, Any]) -> AsyncGenerator[StreamChunk, None]:
         sdk, client = self._sdk, self._client
         assert sdk is not None
-        chunks = stream_with_retries(
+        return stream_with_retries(
             lambda: self._attempt(client, params),
             lambda exc: classify(exc, sdk, self._error_of),
             self.endpoint.retry,
             self._describe,
         )
-        async with aclosing(chunks):
-            async for chunk in chunks:
-                yield chunk
 
     def _describe(self, fault: Fault, partial: bool, attempts: int) -> StreamFailed:
         return describe(fault, self.endpoint, partial=partial, attempts=attempts)
