@@ -294,6 +294,11 @@ def error_fields(error: object) -> tuple[str | None, str | None]:
         (v for v in (error.get("type"), error.get("status"), error.get("code")) if _word(v)),
         None,
     )
+    code = error.get("code")
+    if kind in (None, "invalid_request_error") and isinstance(code, str) and code in _ERROR_TYPES:
+        # A generic type with a precise code (OpenAI's invalid_api_key, Groq's
+        # tool_use_failed and context_length_exceeded): the code says more.
+        kind = code
     message = next(
         (v for k in ("message", "detail", "msg", "error_description") if _word(v := error.get(k))),
         None,

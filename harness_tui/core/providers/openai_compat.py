@@ -86,18 +86,7 @@ class OpenAICompatProvider(SDKProvider):
         return openai, client
 
     def _error_of(self, body: object) -> tuple[str | None, str | None]:
-        # The SDK hands over the inner error object; its `code` is often the precise word.
-        kind, message = error_fields(body)
-        if isinstance(body, Mapping) and kind in (None, "invalid_request_error"):
-            code = body.get("code")
-            if code in (
-                "invalid_api_key",
-                "rate_limit_exceeded",
-                "tool_use_failed",
-                "context_length_exceeded",
-            ):
-                kind = code
-        return kind, message
+        return error_fields(body)
 
     # --- request ------------------------------------------------------------------------
 
@@ -319,6 +308,8 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
         if not call.started:  # a call whose name never came cannot be answered
             raise StreamBroken("malformed", "a tool call arrived without a name")
     if usage is not None:
+        if not isinstance(usage, Mapping):  # the SDK's CompletionUsage
+            usage = usage.model_dump()
         counted = _usage(usage)
         cost = usage.get("cost")
         if quirks.usage_cost and isinstance(cost, int | float) and cost >= 0:
@@ -332,11 +323,11 @@ async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[
     yield StreamEnd(stop)
 
 
-def _usage_in(chunk: Any) -> Mapping[str, Any] | None:
+def _usage_in(chunk: Any) -> Any:
     """A chunk's usage wherever the server put it: at the top (OpenAI), inside the
     choice (Moonshot), or in ``x_groq`` (Groq)."""
     if chunk.usage is not None:
-        return chunk.usage.model_dump()
+        return chunk.usage  # read at the end of the stream (_usage)
     extra = chunk.model_extra or {}
     groq = extra.get("x_groq")
     if isinstance(groq, Mapping) and isinstance(groq.get("usage"), Mapping):
