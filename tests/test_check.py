@@ -13,7 +13,13 @@ import pytest
 
 from harness_tui.check import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, run_check
 from tests.fakes.script import Call, HTTPError, Say, Think, Usage, reply
-from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
+from tests.fakes.wiring import (
+    anthropic_fake,
+    fast,
+    openai_fake,
+    responses_fake,
+    write_models_settings,
+)
 
 ROUND_TRIP = (
     reply(Think("The user wants the tool called."), Call("check_echo", {"word": "zz"})),
@@ -27,16 +33,24 @@ async def check(model: str, *, as_json: bool = False) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+#: gpt-5 over chat completions (it speaks the Responses API by default).
+GPT5_CHAT = {"openai/gpt-5": {"protocol": "openai_compat"}}
+
+
 @pytest.mark.parametrize(
-    ("fake", "model"),
-    [(anthropic_fake, "anthropic/claude-sonnet-4-6"), (openai_fake, "openai/gpt-5")],
-    ids=["anthropic", "openai"],
+    ("fake", "model", "settings"),
+    [
+        (anthropic_fake, "anthropic/claude-sonnet-4-6", {}),
+        (openai_fake, "openai/gpt-5", GPT5_CHAT),
+        (responses_fake, "openai/gpt-5", {}),
+    ],
+    ids=["anthropic", "openai_compat", "openai_responses"],
 )
 async def test_a_working_provider_passes_every_step(
-    monkeypatch: pytest.MonkeyPatch, fake, model: str
+    monkeypatch: pytest.MonkeyPatch, fake, model: str, settings: dict
 ) -> None:
     with fake(monkeypatch) as api:
-        write_models_settings({model.split("/")[0]: fast()})
+        write_models_settings({model.split("/")[0]: fast(), **settings})
         api.script(*ROUND_TRIP)
         code, out, _ = await check(model, as_json=True)
     assert api.rejections == []
@@ -55,7 +69,7 @@ async def test_a_refused_key_fails_with_the_providers_words_and_what_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with openai_fake(monkeypatch) as api:
-        write_models_settings({"openai": fast()})
+        write_models_settings({"openai": fast(), **GPT5_CHAT})
         api.script(HTTPError(401, "invalid_request_error", "Incorrect API key provided: sk-t***y."))
         code, out, _ = await check("openai/gpt-5")
     assert code == EXIT_FAILED
@@ -74,7 +88,7 @@ async def test_a_model_that_calls_no_tool_fails(monkeypatch: pytest.MonkeyPatch)
 
 async def test_a_round_trip_the_provider_refuses_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     with openai_fake(monkeypatch) as api:
-        write_models_settings({"openai": fast()})
+        write_models_settings({"openai": fast(), **GPT5_CHAT})
         api.script(ROUND_TRIP[0], HTTPError(400, "invalid_request_error", "Missing field"))
         code, out, _ = await check("openai/gpt-5")
     assert code == EXIT_FAILED

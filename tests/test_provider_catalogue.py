@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,8 @@ from harness_tui.core import paths
 from harness_tui.core.errors import ConfigError, UnknownModelError
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.models import default_model_name, model_catalogue, resolve_model
-from harness_tui.core.providers.catalogue import Price, load_catalogue
+from harness_tui.core.providers.catalogue import PROTOCOLS, Price, load_catalogue
+from harness_tui.core.providers.endpoint import Endpoint, has_key, resolve_endpoint
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.wiring import write_models_settings
 
@@ -45,7 +47,9 @@ def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_shipped_catalogue_covers_every_vendor_with_complete_entries() -> None:
     catalogue = load_catalogue()
     assert set(catalogue.providers) == VENDORS
-    assert {p.protocol for p in catalogue.providers.values()} == {"anthropic", "openai_compat"}
+    used = {p.protocol for p in catalogue.providers.values()}
+    used |= {m.protocol for m in catalogue.models.values() if m.protocol}
+    assert used == set(PROTOCOLS)
     for provider in catalogue.providers.values():
         assert provider.base_url.startswith("http")
         assert provider.key_env or not provider.key_required
@@ -276,3 +280,29 @@ print(json.dumps({"before": sorted(before), "after": sorted(after), "text": text
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
     assert loaded == {"before": [], "after": ["anthropic"], "text": "ok"}
+
+
+def test_each_model_reaches_the_endpoint_of_its_protocol() -> None:
+    """OpenAI's reasoning models speak the Responses API at the same base URL; Gemini
+    speaks its native API, and a Gemini model set to openai_compat goes to the
+    compatible endpoint; GOOGLE_API_KEY serves when GEMINI_API_KEY is not set."""
+    catalogue = load_catalogue()
+    openai, gemini = catalogue.providers["openai"], catalogue.providers["gemini"]
+
+    def endpoint(name: str, environ: dict[str, str], **update: Any) -> Endpoint:
+        spec = catalogue.models[name].model_copy(update=update)
+        return resolve_endpoint(catalogue, catalogue.providers[spec.provider], spec, environ)
+
+    keys = {"OPENAI_API_KEY": "sk-o", "GEMINI_API_KEY": "g-1"}
+    gpt5, gpt41 = endpoint("openai/gpt-5", keys), endpoint("openai/gpt-4.1", keys)
+    assert (gpt5.protocol, gpt41.protocol) == ("openai_responses", "openai_compat")
+    assert gpt5.base_url == gpt41.base_url == openai.base_url
+    native = endpoint("gemini/gemini-3.8-flash", keys)
+    assert (native.protocol, native.base_url) == ("google", gemini.base_url)
+    compat = endpoint("gemini/gemini-3.8-flash", keys, protocol="openai_compat")
+    assert compat.protocol == "openai_compat"
+    assert compat.base_url == "https://generativelanguage.googleapis.com/v1beta/openai"
+    google_key = endpoint("gemini/gemini-3.8-flash", {"GOOGLE_API_KEY": "g-2"})
+    assert (google_key.api_key, google_key.key_source) == ("g-2", "GOOGLE_API_KEY")
+    assert endpoint("gemini/gemini-3.8-flash", {"GOOGLE_API_KEY": "g-2", **keys}).api_key == "g-1"
+    assert has_key(gemini, {"GOOGLE_API_KEY": "g-2"})

@@ -52,12 +52,16 @@ def _settings(family: Family, api: FamilyAPI) -> dict[str, Any]:
     provider: dict[str, Any] = {}
     if family.name not in load_catalogue().providers:
         provider = yaml.safe_load(LOCAL_MODELS.read_text())["models"][family.name]
-    settings: dict[str, Any] = {family.name: {**provider, **fast(base_url=api.base_url)}}
+    # These servers speak chat completions: OpenAI's and Gemini's models too, whatever
+    # protocol the catalogue gives them.
+    chat = {"protocol": "openai_compat"}
+    settings: dict[str, Any] = {family.name: {**provider, **chat, **fast(base_url=api.base_url)}}
     model = f"{family.name}/{family.model}"
     listed = load_catalogue().find(model)
+    settings[model] = dict(chat)
     if listed is None or listed.price is None:
         # A local server's model: the user names its price (free) and window.
-        settings[model] = {"price": {"input": 0, "output": 0}, "context_window": 32768}
+        settings[model] |= {"price": {"input": 0, "output": 0}, "context_window": 32768}
     if _key_env(family) is None:  # a local server: the key, if any, is in the settings
         settings[family.name]["api_key"] = api.api_key
     return settings
@@ -146,6 +150,7 @@ def test_calls_of_another_model_in_the_current_turn_get_geminis_placeholder() ->
     catalogue = load_catalogue()
     spec = catalogue.find("gemini/gemini-3.8-flash")
     assert spec is not None
+    spec = spec.model_copy(update={"protocol": "openai_compat"})
     provider = catalogue.providers["gemini"]
     endpoint = resolve_endpoint(catalogue, provider, spec, {"GEMINI_API_KEY": "k"})
     adapter = _factory(spec, endpoint)()

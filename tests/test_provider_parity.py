@@ -116,12 +116,12 @@ async def test_openai_request_uses_the_providers_quirks(monkeypatch: pytest.Monk
         write_models_settings({"openai": fast(), "deepseek": fast(base_url=api.base_url)})
         monkeypatch.setenv("DEEPSEEK_API_KEY", api.api_key)
         api.script(*EXCHANGE, *EXCHANGE)
-        await _run("openai/gpt-5")
+        await _run("openai/gpt-4.1")  # chat completions (gpt-5 speaks Responses)
         await _run("deepseek/deepseek-flash")
     assert api.rejections == []
     gpt, gpt_second, deepseek, deepseek_second = api.requests
     assert gpt["stream_options"] == {"include_usage": True}
-    assert gpt["max_completion_tokens"] == 128000 and "max_tokens" not in gpt
+    assert gpt["max_completion_tokens"] == 32768 and "max_tokens" not in gpt
     assert deepseek["max_tokens"] == 393216 and "max_completion_tokens" not in deepseek
     # DeepSeek V4 wants its reasoning back on every assistant message
     assert deepseek_second["messages"][2]["reasoning_content"] == "Two files to read; both at once."

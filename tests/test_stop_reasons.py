@@ -28,7 +28,7 @@ from tests.helpers import EchoTool, run_to_end, types
 from tests.wire_corpus import CORPUS
 
 ANTHROPIC = (anthropic_fake, "anthropic/claude-sonnet-4-6")
-OPENAI = (openai_fake, "openai/gpt-5")
+OPENAI = (openai_fake, "openai/gpt-4.1")  # chat completions (gpt-5 speaks Responses)
 
 
 def end_of(events: list) -> tuple:

@@ -148,6 +148,10 @@ async def run_case(case: Case) -> Outcome:
     )
     model = case.model or provider.default_model or "model"
     spec = catalogue.find(f"{provider.name}/{model}") or catalogue.unlisted(provider, model)
+    # The corpus is Anthropic's Messages API and chat completions: its OpenAI and Gemini
+    # cases are read over openai_compat, whatever protocol the catalogue gives the model.
+    protocol = "anthropic" if provider.protocol == "anthropic" else "openai_compat"
+    spec = spec.model_copy(update={"protocol": protocol})
     environ = {provider.key_env: "sk-test-key"} if provider.key_env else {}
     endpoint = resolve_endpoint(catalogue, provider, spec, environ)
     outcome = Outcome()

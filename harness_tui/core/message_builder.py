@@ -54,12 +54,14 @@ class MessageBuilder:
             parts.append(["thinking", [text], None])
 
     def thinking_signature(self, signature: str) -> None:
-        for part in reversed(self._parts):
-            if part[0] == "thinking":
-                part[2] = signature
-                return
-        # A signature with no text (redacted or empty thinking) still has to go back.
-        self._parts.append(["thinking", [], signature])
+        parts = self._parts
+        if parts and parts[-1][0] == "thinking" and parts[-1][2] is None:
+            parts[-1][2] = signature  # closes the thinking just streamed
+            return
+        # A signature with no text (redacted or empty thinking, an OpenAI reasoning item
+        # without a summary) still has to go back, as a block of its own: never onto an
+        # earlier block, which has (or will never have) its own.
+        parts.append(["thinking", [], signature])
 
     def tool_call(self, call_id: str, name: str) -> None:
         self._parts.append(["tool", call_id, name, [], None])

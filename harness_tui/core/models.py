@@ -183,6 +183,14 @@ def _factory(spec: ModelSpec, endpoint: Endpoint) -> Callable[[], Provider]:
             from harness_tui.core.providers.anthropic import AnthropicProvider
 
             return AnthropicProvider(spec, endpoint)
+        if endpoint.protocol == "google":
+            from harness_tui.core.providers.google import GoogleProvider
+
+            return GoogleProvider(spec, endpoint)
+        if endpoint.protocol == "openai_responses":
+            from harness_tui.core.providers.openai_responses import OpenAIResponsesProvider
+
+            return OpenAIResponsesProvider(spec, endpoint)
         from harness_tui.core.providers.openai_compat import OpenAICompatProvider
 
         return OpenAICompatProvider(spec, endpoint)

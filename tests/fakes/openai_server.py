@@ -243,8 +243,11 @@ class FakeOpenAI(ScriptedAPI):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
+    #: The one endpoint served.
+    PATH = "/v1/chat/completions"
+
     async def handle(self, request: Request) -> JSONResponse | SSEResponse:
-        if request.method != "POST" or request.path.split("?")[0] != "/v1/chat/completions":
+        if request.method != "POST" or request.path.split("?")[0] != self.PATH:
             return _error(
                 404, f"Unknown request URL: POST {request.path}.", "invalid_request_error"
             )

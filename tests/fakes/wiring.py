@@ -15,6 +15,7 @@ from harness_tui.core import paths
 from harness_tui.core.messages import Message
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.responses_server import FakeResponses
 from tests.fakes.script import ScriptedAPI
 
 API = TypeVar("API", bound=ScriptedAPI)
@@ -54,6 +55,13 @@ def openai_fake(
     monkeypatch: pytest.MonkeyPatch, **options: Any
 ) -> AbstractContextManager[FakeOpenAI]:
     return _serving(FakeOpenAI(**options), monkeypatch, "OPENAI", "/v1")
+
+
+def responses_fake(
+    monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> AbstractContextManager[FakeResponses]:
+    """OpenAI's Responses API, at the same variables as chat completions."""
+    return _serving(FakeResponses(**options), monkeypatch, "OPENAI", "/v1")
 
 
 def neutral_history(messages: list[Message]) -> list[tuple[Any, ...]]:

@@ -50,7 +50,10 @@ if TYPE_CHECKING:
     from harness_tui.core.settings import Settings
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
-Protocol = Literal["anthropic", "openai_compat"]
+#: The wire protocols: Anthropic's Messages API, OpenAI-compatible chat completions,
+#: Gemini's native generateContent (``google``) and OpenAI's Responses API.
+Protocol = Literal["anthropic", "openai_compat", "google", "openai_responses"]
+PROTOCOLS: tuple[Protocol, ...] = ("anthropic", "openai_compat", "google", "openai_responses")
 
 _PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -153,6 +156,13 @@ class ProviderSpec(_Strict):
     #: over the settings and the catalogue.
     base_url_env: str | None = None
     key_env: str | None = None
+    #: Further variables the key is read from when ``key_env`` is not set (Gemini:
+    #: ``GOOGLE_API_KEY``, which Google's own SDK also reads).
+    key_env_also: tuple[str, ...] = ()
+    #: The base URL for a protocol other than ``protocol``, for models that speak it
+    #: (Gemini's OpenAI-compatible endpoint); without one, ``base_url`` serves every
+    #: protocol (OpenAI's chat completions and Responses share it).
+    base_urls: dict[Protocol, str] = Field(default_factory=dict)
     #: Local servers (Ollama) take any key; we send a placeholder.
     key_required: bool = True
     #: A key written in the settings (the environment variable wins over it).
@@ -178,6 +188,9 @@ class ModelSpec(_Strict):
     max_output: int | None = Field(default=None, gt=0)
     price: Price | None = None
     capabilities: Capabilities = Capabilities()
+    #: The wire protocol for this model when it is not its provider's (OpenAI's reasoning
+    #: models: ``openai_responses``; a Gemini model over ``openai_compat``).
+    protocol: Protocol | None = None
     #: Anthropic thinking: a token budget (``enabled``) or ``adaptive`` (newer models).
     thinking_mode: Literal["budget", "adaptive"] = "budget"
     thinking_budget: int = Field(default=8000, ge=1024)

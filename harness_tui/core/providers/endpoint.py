@@ -56,14 +56,18 @@ def resolve_endpoint(
 ) -> Endpoint:
     """The endpoint for ``model``; raises ``ConfigError`` when no key is configured."""
     env = os.environ if environ is None else environ
+    protocol = model.protocol or provider.protocol
     base_url, base_source = provider.base_url, "the base_url in the model catalogue or settings"
-    if provider.base_url_env and env.get(provider.base_url_env):
+    if protocol != provider.protocol and protocol in provider.base_urls:
+        base_url = provider.base_urls[protocol]
+        base_source = f"base_urls.{protocol} in the model catalogue or settings"
+    elif provider.base_url_env and env.get(provider.base_url_env):
         base_url, base_source = env[provider.base_url_env], provider.base_url_env
     key, key_source = _key(catalogue, provider, env)
     quirks = provider.quirks.model_copy(update=model.quirks.model_dump(exclude_unset=True))
     return Endpoint(
         provider=provider.name,
-        protocol=provider.protocol,
+        protocol=protocol,
         base_url=base_url.rstrip("/"),
         base_url_source=base_source,
         api_key=key,
@@ -79,8 +83,9 @@ def resolve_endpoint(
 
 
 def _key(catalogue: Catalogue, provider: ProviderSpec, env: Mapping[str, str]) -> tuple[str, str]:
-    if provider.key_env and env.get(provider.key_env):
-        return env[provider.key_env], provider.key_env
+    for name in (provider.key_env, *provider.key_env_also):
+        if name and env.get(name):
+            return env[name], name
     if provider.api_key is not None and provider.api_key.get_secret_value():
         source = catalogue.key_sources.get(provider.name, f"models.{provider.name}.api_key")
         return provider.api_key.get_secret_value(), source
@@ -97,6 +102,6 @@ def _key(catalogue: Catalogue, provider: ProviderSpec, env: Mapping[str, str]) -
 def has_key(provider: ProviderSpec, environ: Mapping[str, str] | None = None) -> bool:
     """Whether a key for ``provider`` is configured (keyless providers do not count)."""
     env = os.environ if environ is None else environ
-    if provider.key_env and env.get(provider.key_env):
+    if any(env.get(name) for name in (provider.key_env, *provider.key_env_also) if name):
         return True
     return provider.api_key is not None and bool(provider.api_key.get_secret_value())

@@ -189,13 +189,21 @@ def classify(exc: BaseException, sdk: ModuleType, error_of: ErrorOf) -> Fault:
     if isinstance(exc, sdk.APIConnectionError | httpx2.TransportError):
         return Fault("connection", _transport_detail(exc))
     if isinstance(exc, sdk.APIError):  # an error event inside a 200 stream (openai)
-        error_type, message = error_of(exc.body)
-        detail = _detail(error_type, message or exc.message)
-        kind = _refine(_ERROR_TYPES.get(error_type or "", "stream_error"), detail, None)
-        return Fault(kind, detail)
+        return Fault(*fault_of_error(exc.body, exc.message, error_of))
     if isinstance(exc, json.JSONDecodeError):
         return Fault("malformed", f"not JSON: {exc.msg} at character {exc.pos}")
     return Fault("provider_error", f"{type(exc).__name__}: {exc}")
+
+
+def fault_of_error(
+    body: object, fallback: str, error_of: ErrorOf | None = None
+) -> tuple[FaultKind, str]:
+    """``(kind, detail)`` of an error reported inside a stream that began well (an
+    ``error`` event, OpenAI's ``response.failed``): what its type or code says, else
+    ``stream_error`` (retried: the request itself was accepted)."""
+    error_type, message = (error_of or error_fields)(body)
+    detail = _detail(error_type, message or fallback)
+    return _refine(_ERROR_TYPES.get(error_type or "", "stream_error"), detail, None), detail
 
 
 def _refine(kind: FaultKind, detail: str, status: int | None) -> FaultKind:

@@ -72,18 +72,7 @@ class OpenAICompatProvider(SDKProvider):
         self._wire: WireCache[dict[str, Any] | None] = WireCache(self._render)
 
     def _connect(self) -> tuple[ModuleType, Any]:
-        import httpx2
-        import openai
-
-        endpoint = self.endpoint
-        client = openai.AsyncOpenAI(
-            api_key=endpoint.api_key,
-            base_url=endpoint.base_url,
-            max_retries=0,  # retries are ours, so that each one is an event
-            timeout=httpx2.Timeout(endpoint.read_timeout, connect=endpoint.connect_timeout),
-            default_headers=dict(endpoint.headers) or None,
-        )
-        return openai, client
+        return connect_openai(self.endpoint)
 
     def _error_of(self, body: object) -> tuple[str | None, str | None]:
         return error_fields(body)
@@ -186,6 +175,21 @@ class OpenAICompatProvider(SDKProvider):
         finally:
             with anyio.CancelScope(shield=True):
                 await stream.close()
+
+
+def connect_openai(endpoint: Endpoint) -> tuple[ModuleType, Any]:
+    """The ``openai`` module and an async client for ``endpoint`` (both OpenAI protocols)."""
+    import httpx2
+    import openai
+
+    client = openai.AsyncOpenAI(
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        max_retries=0,  # retries are ours, so that each one is an event
+        timeout=httpx2.Timeout(endpoint.read_timeout, connect=endpoint.connect_timeout),
+        default_headers=dict(endpoint.headers) or None,
+    )
+    return openai, client
 
 
 class _Call:

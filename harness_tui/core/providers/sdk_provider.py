@@ -92,14 +92,18 @@ class SDKProvider:
             yield RetryNotice(1, 2, 0.0, reason)
 
     def _with_retries(self, params: dict[str, Any]) -> AsyncGenerator[StreamChunk, None]:
-        sdk, client = self._sdk, self._client
-        assert sdk is not None
+        client = self._client
         return stream_with_retries(
             lambda: self._attempt(client, params),
-            lambda exc: classify(exc, sdk, self._error_of),
+            self._classify,
             self.endpoint.retry,
             self._describe,
         )
+
+    def _classify(self, exc: BaseException) -> Fault:
+        """The fault behind an exception of the SDK (or of the stream's reading)."""
+        assert self._sdk is not None
+        return classify(exc, self._sdk, self._error_of)
 
     def _describe(self, fault: Fault, partial: bool, attempts: int) -> StreamFailed:
         return describe(fault, self.endpoint, partial=partial, attempts=attempts)
