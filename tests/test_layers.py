@@ -23,7 +23,7 @@ UI_AND_WEB = (
     "harness_tui.web",
     "harness_tui.app",
 )
-SDKS = ("anthropic", "openai", "mcp")
+SDKS = ("anthropic", "openai", "mcp", "google.genai")
 
 
 def loaded_after(code: str) -> set[str]:

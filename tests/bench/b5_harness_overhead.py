@@ -3,7 +3,8 @@ call, through the whole harness (session, loop, events, executor, adapter, SDK) 
 a fake API; versus a bare SDK loop making the same N streamed requests, with the same
 system prompt, tools and growing history, to the same server in the same process.
 
-Measured for both adapters (Anthropic and OpenAI-compatible). The server's own time is
+Measured for each wire protocol (Anthropic, OpenAI-compatible chat completions, OpenAI's
+Responses API, Gemini's native API). The server's own time is
 in both sides, as a real API's latency would be; the ratio is what the harness adds.
 With the openai SDK, both sides are dominated by the SDK's own ``maybe_transform`` of
 the whole message list on every request (it grows with the history), so that ratio is
@@ -13,16 +14,19 @@ less sensitive than the Anthropic one; ``overhead_ms_per_turn`` gives the absolu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import statistics
 import time
 from typing import Any
 
-from harness_tui.core.models import resolve_model
+from harness_tui.core.models import ModelChoice, _factory, model_catalogue, resolve_model
+from harness_tui.core.providers.endpoint import resolve_endpoint
 from harness_tui.core.session import Session
 from tests.bench import Figure
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.responses_server import FakeResponses
 from tests.fakes.script import Call, ScriptedAPI, Usage, reply
 from tests.helpers import EchoTool
 
@@ -47,8 +51,18 @@ def _tool_specs() -> list[tuple[str, str, dict[str, Any]]]:
 # --- through the harness -------------------------------------------------------------------
 
 
-async def _harness(model: str, turns: int) -> float:
+def _choice(model: str, protocol: str | None) -> ModelChoice:
+    """``model`` spoken over ``protocol`` (None: the catalogue's)."""
     choice = resolve_model(model)
+    if protocol is None or choice.spec is None:
+        return choice
+    catalogue = model_catalogue()
+    spec = choice.spec.model_copy(update={"protocol": protocol})
+    endpoint = resolve_endpoint(catalogue, catalogue.providers[spec.provider], spec)
+    return dataclasses.replace(choice, create=_factory(spec, endpoint))
+
+
+async def _harness(choice: ModelChoice, turns: int) -> float:
     session = Session(model=choice, tools=[EchoTool()], max_turns=turns, system_prompt=SYSTEM)
     async with session:
         sub = session.store.subscribe("bench", queue_size=10_000)
@@ -168,6 +182,50 @@ async def _bare_openai(url: str, turns: int) -> float:
     return elapsed
 
 
+async def _bare_responses(url: str, turns: int) -> float:
+    import openai
+
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0)
+    tools = [
+        {
+            "type": "function",
+            "name": name,
+            "description": about,
+            "parameters": schema,
+            "strict": False,
+        }
+        for name, about, schema in _tool_specs()
+    ]
+    items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": "go"}]
+    started = time.perf_counter()
+    for _ in range(turns):
+        stream = await client.responses.create(
+            model="bench-model",
+            instructions=SYSTEM,
+            input=items,
+            tools=tools,
+            stream=True,
+            store=False,
+        )
+        calls: dict[str, list[str]] = {}
+        async for event in stream:
+            if event.type == "response.output_item.added" and event.item.type == "function_call":
+                calls[event.item.id] = [event.item.call_id, event.item.name, ""]
+            elif event.type == "response.function_call_arguments.delta":
+                calls[event.item_id][2] += event.delta
+        items += [
+            {"type": "function_call", "call_id": i, "name": n, "arguments": raw}
+            for i, n, raw in calls.values()
+        ]
+        items += [
+            {"type": "function_call_output", "call_id": i, "output": json.loads(raw)["text"]}
+            for i, _, raw in calls.values()
+        ]
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
 # --- the measurement -----------------------------------------------------------------------
 
 
@@ -175,21 +233,39 @@ async def _measure(turns: int, rounds: int) -> dict[str, Figure]:
     import os
 
     figures: dict[str, Figure] = {}
-    sides: list[tuple[str, ScriptedAPI, str, Any]] = [
+    # name, fake server, the SDK's variable prefix, the model and protocol, the bare loop
+    sides: list[tuple[str, ScriptedAPI, str, str, str | None, Any]] = [
         (
             "anthropic",
             FakeAnthropic(api_key=KEY, responder=_always_echo),
             "ANTHROPIC",
+            "anthropic/bench-model",
+            None,
             _bare_anthropic,
         ),
-        ("openai", FakeOpenAI(api_key=KEY, responder=_always_echo), "OPENAI", _bare_openai),
+        (
+            "openai",
+            FakeOpenAI(api_key=KEY, responder=_always_echo),
+            "OPENAI",
+            "openai/bench-model",
+            "openai_compat",
+            _bare_openai,
+        ),
+        (
+            "openai_responses",
+            FakeResponses(api_key=KEY, responder=_always_echo),
+            "OPENAI",
+            "openai/bench-model",
+            "openai_responses",
+            _bare_responses,
+        ),
     ]
-    for name, api, prefix, bare in sides:
+    for name, api, prefix, model_name, protocol, bare in sides:
         with api:
             url = api.url if name == "anthropic" else f"{api.url}/v1"
             os.environ[f"{prefix}_BASE_URL"] = url
             os.environ[f"{prefix}_API_KEY"] = KEY
-            model = f"{name}/bench-model"
+            model = _choice(model_name, protocol)
             await _harness(model, 10)  # warm-up: imports, first connections
             await bare(url, 10)
             ours, base = [], []
