@@ -119,27 +119,60 @@ async def test_an_incomplete_response_says_why(
     assert session.messages[1].stop_reason == expected
 
 
+OVERFLOW = (
+    "Your input exceeds the context window of this model. Please adjust your input and try again."
+)
+ERRORS = {
+    # (script, the ERROR event's code or None, retried first, the run's result)
+    "429 then an answer": (
+        (HTTPError(429, message="Rate limit reached for gpt-5"), reply(Say("ok"))),
+        None,
+        True,
+        "ok",
+    ),
+    "an error event mid-answer": (
+        (reply(Say("partial"), ErrorHere("server_error", "The server had an error.")),),
+        "server_error",
+        False,
+        "partial",
+    ),
+    "response.failed": ((reply(Say("half"), stop="failed"),), "server_error", False, "half"),
+    "the context window": (
+        (HTTPError(400, message=OVERFLOW, kind="invalid_request_error"),),
+        "context_overflow",
+        False,
+        "",
+    ),
+    "no credit": (
+        (
+            HTTPError(
+                429,
+                message="You exceeded your current quota, please check your plan and billing details.",
+                kind="insufficient_quota",
+            ),
+        ),
+        "quota",
+        False,
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ERRORS))
 async def test_errors_are_classified_and_retried_where_a_retry_can_help(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
+    script, code, retried, result = ERRORS[name]
     with responses_fake(monkeypatch) as api:
         write_models_settings({"openai": fast()})
-        api.script(
-            HTTPError(429, message="Rate limit reached for gpt-5"),
-            reply(Say("partial"), ErrorHere("server_error", "The server had an error")),
-            HTTPError(
-                400,
-                message="Your input exceeds the context window of this model. Please adjust "
-                "your input and try again.",
-                kind="invalid_request_error",
-            ),
-        )
+        api.script(*script)
         async with Session(model=MODEL) as session:
             events = await run_to_end(session, "go")
-    retries = [e for e in events if e.type == "RETRYING"]
-    assert retries and "rate limited" in retries[0].reason
-    failed = events[-1]
-    assert failed.type == "RUN_COMPLETED" and failed.is_error
+    assert any(e.type == "RETRYING" for e in events) is retried
+    errors = [e for e in events if e.type == "ERROR"]
+    assert [e.code for e in errors] == ([code] if code else [])
+    assert events[-1].type == "RUN_COMPLETED" and events[-1].result == result
+    assert events[-1].is_error is (code is not None)
 
 
 async def test_reasoning_the_api_cannot_verify_is_dropped_and_the_request_sent_again(

@@ -306,7 +306,15 @@ class FakeResponses(FakeOpenAI):
             "output_tokens_details": {"reasoning_tokens": min(thinking, usage.output)},
             "total_tokens": prompt + usage.output,
         }
-        if planned.stop in ("length", "max_tokens", "content_filter"):
+        if planned.stop == "failed":
+            # a response that fails after it began (Wei-Shaw/sub2api#3038 quotes one)
+            error = {
+                "code": "server_error",
+                "message": "An error occurred while processing your request.",
+            }
+            response.update(status="failed", error=error)
+            yield _event("response.failed", {"response": response})
+        elif planned.stop in ("length", "max_tokens", "content_filter"):
             reason = "content_filter" if planned.stop == "content_filter" else "max_output_tokens"
             response.update(status="incomplete", incomplete_details={"reason": reason})
             yield _event("response.incomplete", {"response": response})
