@@ -147,7 +147,8 @@ ERRORS = {
         (
             HTTPError(
                 429,
-                message="You exceeded your current quota, please check your plan and billing details.",
+                message="You exceeded your current quota, please check your plan and billing "
+                "details.",
                 kind="insufficient_quota",
             ),
         ),
