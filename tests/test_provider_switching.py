@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from harness_tui.core.session import Session
+from tests.fakes.google_server import gemini_fake
 from tests.fakes.script import Call, Say, ScriptedAPI, Think, reply
 from tests.fakes.wiring import (
     anthropic_fake,
@@ -120,6 +121,9 @@ class Side:
     environ: Callable[[Any], dict[str, str]]
     #: Tool-call ids in this provider's style (None: the fake makes its own).
     call_id: str | None = None
+    #: What of its own reasoning this protocol gets back in a later request: the thought
+    #: text, or for Gemini the signatures (thought summaries are not sent back).
+    own_reasoning: str = "thought of the second"
 
 
 SIDES = {
@@ -142,6 +146,13 @@ SIDES = {
         responses_fake,
         lambda api: {"openai": fast()},
         lambda api: {"OPENAI_BASE_URL": api.base_url, "OPENAI_API_KEY": api.api_key},
+    ),
+    "google": Side(
+        "gemini/gemini-3.8-flash",
+        gemini_fake,
+        lambda api: {"gemini": fast()},
+        lambda api: {"GOOGLE_GEMINI_BASE_URL": api.url, "GEMINI_API_KEY": api.api_key},
+        own_reasoning="thoughtSignature",
     ),
 }
 PAIRS = list(itertools.permutations(SIDES, 2))
@@ -182,7 +193,7 @@ async def test_a_tool_loop_on_one_protocol_continues_on_another(
     assert all("TOOL_CALL_COMPLETED" in types(events) for events in runs[:2])
     assert len(a_api.requests) == 2 and len(b_api.requests) == 3
     assert "thought of the first" not in json.dumps(b_api.requests)
-    assert "thought of the second" in json.dumps(b_api.requests[-1])
+    assert b.own_reasoning in json.dumps(b_api.requests[-1])
     # what the first model said and did is all there, in the second one's terms
     last = json.dumps(b_api.requests[-1])
     assert "Looking: one." in last and "It said one." in last
