@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from harness_tui.check import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, run_check
+from tests.fakes.google_server import gemini_fake
 from tests.fakes.script import Call, HTTPError, Say, Think, Usage, reply
 from tests.fakes.wiring import (
     anthropic_fake,
@@ -43,8 +44,9 @@ GPT5_CHAT = {"openai/gpt-5": {"protocol": "openai_compat"}}
         (anthropic_fake, "anthropic/claude-sonnet-4-6", {}),
         (openai_fake, "openai/gpt-5", GPT5_CHAT),
         (responses_fake, "openai/gpt-5", {}),
+        (gemini_fake, "gemini/gemini-3.8-flash", {}),
     ],
-    ids=["anthropic", "openai_compat", "openai_responses"],
+    ids=["anthropic", "openai_compat", "openai_responses", "google"],
 )
 async def test_a_working_provider_passes_every_step(
     monkeypatch: pytest.MonkeyPatch, fake, model: str, settings: dict

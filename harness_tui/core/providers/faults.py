@@ -180,19 +180,35 @@ def classify(exc: BaseException, sdk: ModuleType, error_of: ErrorOf) -> Fault:
         return Fault(exc.kind, exc.detail)
     if isinstance(exc, sdk.APIStatusError):
         error_type, message = error_of(exc.body)
-        status = exc.status_code
-        detail = _detail(error_type, message)
-        kind = _refine(_kind_of_status(status, error_type), detail, status)
-        return Fault(kind, detail, status, _retry_after(exc.response.headers))
+        retry_after = _retry_after(exc.response.headers)
+        return fault_of_status(exc.status_code, error_type, message, retry_after)
     if isinstance(exc, sdk.APITimeoutError | httpx2.TimeoutException):
         return Fault("timeout", "no data before the read timeout")
     if isinstance(exc, sdk.APIConnectionError | httpx2.TransportError):
-        return Fault("connection", _transport_detail(exc))
+        return fault_of_transport(exc)
     if isinstance(exc, sdk.APIError):  # an error event inside a 200 stream (openai)
         return Fault(*fault_of_error(exc.body, exc.message, error_of))
     if isinstance(exc, json.JSONDecodeError):
         return Fault("malformed", f"not JSON: {exc.msg} at character {exc.pos}")
     return Fault("provider_error", f"{type(exc).__name__}: {exc}")
+
+
+def fault_of_status(
+    status: int,
+    error_type: str | None,
+    message: str | None,
+    retry_after: float | None = None,
+) -> Fault:
+    """The fault of an HTTP error answer: its status, refined by the provider's type
+    word and message (an empty account, a conversation too long for the model)."""
+    detail = _detail(error_type, message)
+    kind = _refine(_kind_of_status(status, error_type), detail, status)
+    return Fault(kind, detail, status, retry_after)
+
+
+def fault_of_transport(exc: BaseException) -> Fault:
+    """A connection that failed below HTTP, named by its innermost cause."""
+    return Fault("connection", _transport_detail(exc))
 
 
 def fault_of_error(

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import re
 import uuid
@@ -77,11 +78,9 @@ from harness_tui.core.providers.faults import (
     Fault,
     FaultKind,
     StreamBroken,
-    _detail,
-    _kind_of_status,
-    _refine,
-    _transport_detail,
     error_fields,
+    fault_of_status,
+    fault_of_transport,
 )
 from harness_tui.core.providers.history import WireCache, kept_blocks
 from harness_tui.core.providers.sdk_provider import SDKProvider
@@ -189,15 +188,14 @@ class GoogleProvider(SDKProvider):
             status = exc.code if isinstance(exc.code, int) else 0
             word = exc.status if isinstance(exc.status, str) else None
             message = exc.message if isinstance(exc.message, str) else None
-            detail = _detail(word, message)
-            kind: FaultKind = _refine(_kind_of_status(status, word), detail, status)
-            if _BAD_KEY.search(detail) and kind in ("bad_request", "forbidden"):
-                kind = "auth_failed"
-            return Fault(kind, detail, status or None, _retry_delay(exc.details))
+            fault = fault_of_status(status, word, message, _retry_delay(exc.details))
+            if _BAD_KEY.search(fault.detail) and fault.kind in ("bad_request", "forbidden"):
+                fault = dataclasses.replace(fault, kind="auth_failed")
+            return dataclasses.replace(fault, status_code=status or None)
         if isinstance(exc, httpx2.TimeoutException):
             return Fault("timeout", "no data before the read timeout")
         if isinstance(exc, httpx2.TransportError):
-            return Fault("connection", _transport_detail(exc))
+            return fault_of_transport(exc)
         if isinstance(exc, errors.UnknownApiResponseError):  # a chunk that is not JSON
             return Fault("malformed", str(exc)[:300])
         if isinstance(exc, json.JSONDecodeError):
