@@ -25,6 +25,7 @@ from harness_tui.core.providers.endpoint import resolve_endpoint
 from harness_tui.core.session import Session
 from tests.bench import Figure
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.google_server import FakeGemini
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.responses_server import FakeResponses
 from tests.fakes.script import Call, ScriptedAPI, Usage, reply
@@ -226,6 +227,66 @@ async def _bare_responses(url: str, turns: int) -> float:
     return elapsed
 
 
+async def _bare_google(url: str, turns: int) -> float:
+    """google-genai's own loop: the model's parts go back as they came (their thought
+    signatures on them), the answers as function responses in one user turn."""
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(
+        vertexai=False,
+        api_key=KEY,
+        http_options=types.HttpOptions(
+            base_url=url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1)
+        ),
+    )
+    config = types.GenerateContentConfig(
+        system_instruction=SYSTEM,
+        tools=[
+            types.Tool(
+                function_declarations=[
+                    types.FunctionDeclaration(
+                        name=name, description=about, parameters_json_schema=schema
+                    )
+                    for name, about, schema in _tool_specs()
+                ]
+            )
+        ],
+        max_output_tokens=65536,
+        thinking_config=types.ThinkingConfig(include_thoughts=True),
+    )
+    contents: list[types.Content] = [types.Content(role="user", parts=[types.Part(text="go")])]
+    started = time.perf_counter()
+    for _ in range(turns):
+        parts: list[types.Part] = []
+        stream = await client.aio.models.generate_content_stream(
+            model="bench-model", contents=contents, config=config
+        )
+        async for chunk in stream:
+            for candidate in chunk.candidates or ():
+                if candidate.content and candidate.content.parts:
+                    parts += candidate.content.parts
+        calls = [p.function_call for p in parts if p.function_call]
+        contents += [
+            types.Content(role="model", parts=parts),
+            types.Content(
+                role="user",
+                parts=[
+                    types.Part(
+                        function_response=types.FunctionResponse(
+                            name=call.name, response={"output": (call.args or {})["text"]}
+                        )
+                    )
+                    for call in calls
+                ],
+            ),
+        ]
+    elapsed = time.perf_counter() - started
+    await client.aio.aclose()
+    client.close()
+    return elapsed
+
+
 # --- the measurement -----------------------------------------------------------------------
 
 
@@ -259,11 +320,20 @@ async def _measure(turns: int, rounds: int) -> dict[str, Figure]:
             "openai_responses",
             _bare_responses,
         ),
+        (
+            "google",
+            FakeGemini(api_key=KEY, responder=_always_echo),
+            "GEMINI",
+            "gemini/bench-model",
+            None,
+            _bare_google,
+        ),
     ]
     for name, api, prefix, model_name, protocol, bare in sides:
         with api:
-            url = api.url if name == "anthropic" else f"{api.url}/v1"
-            os.environ[f"{prefix}_BASE_URL"] = url
+            url = api.url if name in ("anthropic", "google") else f"{api.url}/v1"
+            base = "GOOGLE_GEMINI" if name == "google" else prefix
+            os.environ[f"{base}_BASE_URL"] = url
             os.environ[f"{prefix}_API_KEY"] = KEY
             model = _choice(model_name, protocol)
             await _harness(model, 10)  # warm-up: imports, first connections
