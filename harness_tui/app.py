@@ -698,7 +698,9 @@ class HarnessApp(App[None]):
                 if self.session.running:
                     self.notify(f"Switching to {name} at the next turn.")
 
-        self.push_screen(ModelPicker(rows, self.session.model.name, check), callback=chosen)
+        session = self.session
+        warm = session.warm_soon if session.warm_up else None
+        self.push_screen(ModelPicker(rows, session.model.name, check, warm), callback=chosen)
 
     def action_mcp(self) -> None:
         from harness_tui.widgets.mcp_screen import McpScreen  # on demand
@@ -759,6 +761,7 @@ class HarnessApp(App[None]):
             "cwd": old.cwd,
             "max_turns": old.max_turns,
             "ask_policy": old.permissions.policy,
+            "warm": old.warm_up,
         }
         try:
             if resume is None:

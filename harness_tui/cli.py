@@ -307,6 +307,7 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             trusted=trusted,
             settings=settings,
+            warm=_warm_wanted(),
         )
         return anyio.run(run_headless, session, prompt, args.output_format)
     except HarnessError as exc:
@@ -340,6 +341,7 @@ def _run_tui(args: argparse.Namespace) -> int:
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             trusted=trusted,
             settings=settings,
+            warm=_warm_wanted(),
         )
 
     if args.model or args.continue_session or args.resume is not None:
@@ -363,6 +365,13 @@ def _run_tui(args: argparse.Namespace) -> int:
     picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
     serve = (args.host, args.port) if args.serve else None
     return _guarded(lambda: run_tui(session or factory, serve=serve, **picker))
+
+
+def _warm_wanted() -> bool:
+    """Whether the session gets the model's provider ready before the first prompt (SDK
+    imported, a connection open to the API): ``HARNESS_WARM=0`` turns it off, for whoever
+    wants nothing sent to the API before they send a prompt."""
+    return os.environ.get("HARNESS_WARM", "1").strip() not in ("0", "false", "no", "off")
 
 
 def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -44,14 +45,26 @@ class ModelPicker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
+    #: How long a row stays highlighted before its model is warmed (arrowing past
+    #: rows warms nothing).
+    WARM_AFTER = 0.3
+
     def __init__(
-        self, rows: Sequence[ModelRow], current: str, check: Callable[[str], str | None]
+        self,
+        rows: Sequence[ModelRow],
+        current: str,
+        check: Callable[[str], str | None],
+        warm: Callable[[str], None] | None = None,
     ) -> None:
-        """``check(name)`` returns an error message for a name that cannot be used."""
+        """``check(name)`` returns an error message for a name that cannot be used;
+        ``warm(name)`` gets the highlighted model ready, so that the first request after
+        switching to it is not slower than the rest."""
         super().__init__()
         self.rows = list(rows)
         self.current = current
         self.check = check
+        self.warm = warm
+        self._warm_timer: Timer | None = None
         #: The user moved to a row (Up/Down) in the list as it is now.
         self._moved = False
 
@@ -80,6 +93,16 @@ class ModelPicker(ModalScreen[str | None]):
             message.update(
                 f"No model in the list matches {text!r}; press Enter to try it as a model name."
             )
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        name = event.option.id
+        if self.warm is None or not name or name == self.current:
+            return
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
+        warm = self.warm
+        self._warm_timer = self.set_timer(self.WARM_AFTER, lambda: warm(name))
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:

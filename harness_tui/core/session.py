@@ -120,12 +120,16 @@ class Session:
         settings: Settings | None = None,
         persist: bool = True,
         compact_at: float = DEFAULT_COMPACT_AT,
+        warm: bool = False,
     ) -> None:
         """``trusted``: may the folder's own settings and hooks apply (None: as
         remembered by ``TrustStore``). ``settings``: already loaded by the caller (whose
         job it then is to report their problems); by default they are read here.
         ``persist``: write the session file (``session_files.session_path``).
-        ``compact_at``: compact when the context would pass this share of the window."""
+        ``compact_at``: compact when the context would pass this share of the window.
+        ``warm``: get the model's provider ready (SDK imported, client built, a
+        connection open) in the background as soon as the session opens, and again
+        after each switch of model, so that the first request is not the slow one."""
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         self.mode: PermissionMode = _check_mode(mode)
@@ -221,6 +225,11 @@ class Session:
         self.total_cost_usd: float | None = None
         self._run_cost_usd: float | None = None
         self._provider: Provider | None = None
+        #: A provider warmed for a model the user may switch to (the picker's row).
+        self._spare: tuple[str, Provider] | None = None
+        self.warm_up = warm
+        #: The warm-ups under way, cancelled when the session closes.
+        self._warming: set[anyio.CancelScope] = set()
         self._pending_model: ModelChoice | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
@@ -326,6 +335,8 @@ class Session:
         if resumed is not None:
             await self._announce_restored(resumed)
         await self._ask_trust()
+        if self.warm_up:  # alongside the MCP servers and hooks starting below
+            self.warm_soon()
         await self._add_mcp_servers(self.extensions.plugins.mcp_servers())
         await self._session_start_hooks()
         await self.mcp.start(group)  # in the background: nothing waits for a server
@@ -404,6 +415,8 @@ class Session:
     async def _shutdown(self) -> None:
         # Messages still queued stay queued (in the file too): a resumed session has them.
         self._closing = True
+        for scope in self._warming:
+            scope.cancel()
         await self.cancel()
         await self.hooks.run("SessionEnd", {"reason": "exit"})
         await self.mcp.aclose()
@@ -415,6 +428,9 @@ class Session:
         await self.executor.aclose()
         await _close_provider(self._provider)
         self._provider = None
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            await _close_provider(spare[1])
 
     def request_close(self) -> None:
         """Ask the task hosting this session (see ``SessionManager``) to close it."""
@@ -508,6 +524,49 @@ class Session:
         else:
             await self._apply_model(choice)
         return choice
+
+    def warm_soon(self, model: str | ModelChoice | None = None) -> None:
+        """``warm`` in the background (nothing when the session is not open)."""
+        if self._group is not None and not self._closing:
+            self._group.start_soon(self._warm_quietly, model)
+
+    async def _warm_quietly(self, model: str | ModelChoice | None) -> None:
+        with anyio.CancelScope() as scope:
+            self._warming.add(scope)
+            try:
+                await self.warm(model)
+            finally:
+                self._warming.discard(scope)
+
+    async def warm(self, model: str | ModelChoice | None = None) -> None:
+        """Get a provider ready before a request needs it: the current model's, or
+        ``model``'s (one the user is about to switch to, kept until the switch or until
+        another is warmed). Quiet: a model that cannot be used says so when it is
+        chosen or a prompt is sent, as it would have anyway."""
+        try:
+            name = model.name if isinstance(model, ModelChoice) else model
+            if name is None or name == self.model.name:
+                if self._provider is None:
+                    self._provider = self.model.create()
+                provider = self._provider
+            elif self._spare is not None and self._spare[0] == name:
+                provider = self._spare[1]
+            else:
+                choice = (
+                    model
+                    if isinstance(model, ModelChoice)
+                    else resolve_model(name, cwd=self.cwd, settings=self.settings)
+                )
+                old, self._spare = self._spare, (choice.name, choice.create())
+                provider = self._spare[1]
+                if old is not None:
+                    await _close_provider(old[1])
+        except Exception:
+            log.debug("warming %s failed", model or self.model.name, exc_info=True)
+            return
+        ready = getattr(provider, "warm", None)
+        if ready is not None:
+            await ready()
 
     async def set_mode(self, mode: str) -> None:
         """Change the permission mode; it applies to the next tool call."""
@@ -942,10 +1001,15 @@ class Session:
 
     async def _apply_model(self, choice: ModelChoice) -> None:
         previous = self.model.name
-        old_provider, self.model, self._provider = self._provider, choice, None
+        warmed = None
+        if self._spare is not None and self._spare[0] == choice.name:
+            warmed, self._spare = self._spare[1], None
+        old_provider, self.model, self._provider = self._provider, choice, warmed
         # The history needs no conversion here: each adapter renders the neutral
         # history for its own API on every request (see providers/history.py).
         await _close_provider(old_provider)
+        if self.warm_up and warmed is None:
+            self.warm_soon()
         await self.emit(
             ModelChanged, model=choice.name, provider=choice.provider, previous_model=previous
         )

@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import struct
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,10 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    #: The number of the TCP connection it came on (1 for the first accepted).
+    connection: int = 0
+    #: ``time.time()`` when its first byte was read.
+    arrived: float = 0.0
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -73,7 +79,10 @@ Response = JSONResponse | SSEResponse
 
 class LoopbackServer:
     """Start with ``with Server() as server:`` (or ``start()``/``stop()``); ``url`` is
-    ``http://127.0.0.1:PORT``."""
+    ``http://127.0.0.1:PORT`` (``https://`` when a ``tls`` context is given)."""
+
+    #: Serve TLS with this server context (set before ``start()``).
+    tls: ssl.SSLContext | None = None
 
     def __init__(self) -> None:
         self.port = 0
@@ -85,10 +94,13 @@ class LoopbackServer:
         self._failure: BaseException | None = None
         #: TCP connections accepted so far (a client that reuses its connection opens one).
         self.connections = 0
+        #: Every request read, whatever the subclass made of it: (method, path,
+        #: connection number, time.time() of its first byte).
+        self.arrivals: list[tuple[str, str, int, float]] = []
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     async def handle(self, request: Request) -> Response:
         raise NotImplementedError
@@ -123,7 +135,7 @@ class LoopbackServer:
         self._loop = loop
         try:
             self._server = loop.run_until_complete(
-                asyncio.start_server(self._connection, "127.0.0.1", 0)
+                asyncio.start_server(self._connection, "127.0.0.1", 0, ssl=self.tls)
             )
             self.port = self._server.sockets[0].getsockname()[1]
         except BaseException as exc:
@@ -150,7 +162,7 @@ class LoopbackServer:
         self._tasks.add(task)
         self.connections += 1
         try:
-            await self._serve(reader, writer)
+            await self._serve(reader, writer, self.connections)
         except (ConnectionError, asyncio.IncompleteReadError, h11.ProtocolError):
             pass  # the client went away: normal after a timeout or a cancel
         except asyncio.CancelledError:
@@ -160,12 +172,15 @@ class LoopbackServer:
             if not writer.is_closing():
                 writer.close()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int
+    ) -> None:
         conn = h11.Connection(h11.SERVER)
         while True:
-            request = await _read_request(conn, reader)
+            request = await _read_request(conn, reader, number)
             if request is None:
                 return
+            self.arrivals.append((request.method, request.path, number, request.arrived))
             response = await self.handle(request)
             if not await self._send(conn, writer, response):
                 return
@@ -185,7 +200,8 @@ class LoopbackServer:
                 **response.headers,
             }
             writer.write(conn.send(h11.Response(status_code=response.status, headers=_h(headers))))
-            writer.write(conn.send(h11.Data(data=body)))
+            if not _answers_head(conn):
+                writer.write(conn.send(h11.Data(data=body)))
             writer.write(conn.send(h11.EndOfMessage()))
             await writer.drain()
             return True
@@ -214,14 +230,25 @@ class LoopbackServer:
         return True
 
 
-async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> Request | None:
+def _answers_head(conn: h11.Connection) -> bool:
+    """A response to HEAD has no body (h11 refuses one)."""
+    return getattr(conn, "_request_method", None) == b"HEAD"
+
+
+async def _read_request(
+    conn: h11.Connection, reader: asyncio.StreamReader, number: int = 0
+) -> Request | None:
     head: h11.Request | None = None
     body = bytearray()
+    arrived = 0.0
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
             # b"" at end of file: h11 then reports ConnectionClosed or a protocol error.
-            conn.receive_data(await reader.read(65536))
+            data = await reader.read(65536)
+            if not arrived:
+                arrived = time.time()
+            conn.receive_data(data)
             continue
         if isinstance(event, h11.Request):
             head = event
@@ -230,7 +257,14 @@ async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader) -> R
         elif isinstance(event, h11.EndOfMessage):
             assert head is not None
             headers = {k.decode().lower(): v.decode() for k, v in head.headers}
-            return Request(head.method.decode(), head.target.decode(), headers, bytes(body))
+            return Request(
+                head.method.decode(),
+                head.target.decode(),
+                headers,
+                bytes(body),
+                number,
+                arrived or time.time(),
+            )
         elif isinstance(event, h11.ConnectionClosed):
             return None
 

@@ -202,7 +202,14 @@ class GoogleProvider(SDKProvider):
             return Fault("malformed", f"not JSON: {exc.msg} at character {exc.pos}")
         return Fault("provider_error", f"{type(exc).__name__}: {exc}")
 
+    def _http_client(self) -> Any:
+        return self._http  # ours, given to the SDK: its requests use this pool
+
+    def _base_url(self) -> str:
+        return self.endpoint.base_url or "https://generativelanguage.googleapis.com"
+
     async def aclose(self) -> None:
+        self._closed = True
         client, self._client = self._client, None
         http, self._http = self._http, None
         with anyio.CancelScope(shield=True):

@@ -7,6 +7,7 @@ on the first request, so importing the core, the catalogue or a session stays ch
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from types import ModuleType
@@ -33,6 +34,12 @@ class SDKProvider:
         self.endpoint = endpoint
         self._sdk: ModuleType | None = None
         self._client: Any = None
+        #: Set while the SDK is imported and the client built (in a worker thread).
+        self._connecting: anyio.Event | None = None
+        self._closed = False
+        #: When the last preconnect was sent (``time.monotonic()``), or None.
+        self._preconnected: float | None = None
+        self._preconnecting: anyio.Event | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.endpoint.provider}/{self.model}>"
@@ -66,8 +73,10 @@ class SDKProvider:
         repaired = False
         while True:
             try:
-                if self._client is None:
-                    self._sdk, self._client = self._connect()
+                await self._ready()
+                if self._preconnecting is not None:
+                    # Its connection is the one this request should go over, not a second.
+                    await self._preconnecting.wait()
                 params = self._params(request)
             except Exception as exc:  # the SDK would not load, or the history would not render
                 yield StreamFailed(
@@ -91,6 +100,75 @@ class SDKProvider:
             repaired = True
             yield RetryNotice(1, 2, 0.0, reason)
 
+    async def _ready(self, *, abandon_on_cancel: bool = False) -> None:
+        """Import the SDK and build the client once, in a worker thread: ``import
+        anthropic`` alone takes over a second, which on the event loop would freeze the
+        TUI. A caller that finds it under way waits for it (cancellably); a failure is
+        raised to whoever built it, and the next caller tries again. With
+        ``abandon_on_cancel`` a cancel does not wait for the thread (its client, which
+        has opened nothing yet, is dropped)."""
+        while self._client is None:
+            if self._closed:
+                raise RuntimeError("the provider is closed")
+            if self._connecting is not None:
+                await self._connecting.wait()
+                continue
+            self._connecting = anyio.Event()
+            try:
+                sdk, client = await anyio.to_thread.run_sync(
+                    self._connect, abandon_on_cancel=abandon_on_cancel
+                )
+                self._sdk, self._client = sdk, client
+            finally:
+                event, self._connecting = self._connecting, None
+                event.set()
+            if self._closed:  # closed while the client was being built
+                await self.aclose()
+
+    async def warm(self) -> None:
+        """Get ready for the first request before it is asked for: the SDK imported,
+        the client built, and a connection open to the API (``_preconnect``). Quiet:
+        what fails here is said when a request is sent, as it would have been anyway."""
+        try:
+            await self._ready(abandon_on_cancel=True)
+        except Exception:
+            return
+        await self._preconnect()
+
+    #: A preconnect is sent again after this long: the SDKs' pools drop a connection
+    #: idle for 5 s (httpx's keep-alive expiry), so one opened at start-up would be gone
+    #: by the time a long prompt is typed.
+    PRECONNECT_EVERY = 4.0
+
+    async def _preconnect(self) -> None:
+        """Open a connection to the API through the client's own pool (its proxy and CA
+        settings) so that the first request finds the TCP and TLS handshakes done: a
+        ``HEAD`` of the base URL, without the key, which costs no tokens and changes
+        nothing. Whatever it answers (404, 405…) is fine; a failure is silent."""
+        if self._preconnecting is not None:  # one under way: done when it is
+            await self._preconnecting.wait()
+            return
+        http, url, now = self._http_client(), self._base_url(), time.monotonic()
+        recent = self._preconnected is not None and now - self._preconnected < self.PRECONNECT_EVERY
+        if http is None or not url or recent:
+            return
+        self._preconnected, self._preconnecting = now, anyio.Event()
+        try:
+            with anyio.fail_after(self.endpoint.connect_timeout + 5):
+                await http.head(url)
+        except Exception:
+            self._preconnected = None
+        finally:
+            event, self._preconnecting = self._preconnecting, None
+            event.set()
+
+    def _http_client(self) -> Any:
+        """The HTTP client (httpx2) whose pool the SDK's requests use, or None."""
+        return getattr(self._client, "_client", None)
+
+    def _base_url(self) -> str:
+        return str(getattr(self._client, "base_url", "") or self.endpoint.base_url or "")
+
     def _with_retries(self, params: dict[str, Any]) -> AsyncGenerator[StreamChunk, None]:
         client = self._client
         return stream_with_retries(
@@ -110,6 +188,7 @@ class SDKProvider:
 
     async def aclose(self) -> None:
         """Close the SDK client and its connections."""
+        self._closed = True
         client, self._client = self._client, None
         if client is not None:
             with anyio.CancelScope(shield=True):
