@@ -48,6 +48,12 @@ async def drive(app):
     async with app.run_test(size=(120, 40)) as pilot:
         while app.session is None or not app.session.is_open:
             await pilot.pause()
+        # Typing while the SDK is imported in the background: how long each key takes.
+        for key in "the user starts typing at once":
+            started = time.perf_counter()
+            await pilot.press("space" if key == " " else key)
+            print(f"KEY {time.perf_counter() - started:.6f}", flush=True)
+        await pilot.press("ctrl+u")
         await asyncio.sleep(IDLE)  # painted, idle: the user reads and starts typing
         for n in range(PROMPTS):
             for key in "hello":
@@ -93,9 +99,9 @@ def _env(root: Path, api: FakeAnthropic, warm: bool) -> dict[str, str]:
     }
 
 
-def _tui_round(root: Path, api: FakeAnthropic, warm: bool) -> tuple[list[float], int]:
-    """Enter → arrival of each prompt's request (seconds), and the connection number
-    of the first request."""
+def _tui_round(root: Path, api: FakeAnthropic, warm: bool) -> tuple[list[float], int, list[float]]:
+    """Enter → arrival of each prompt's request (seconds), the connection number of
+    the first request, and the time each key took while the session was warming."""
     api.arrivals.clear()
     api.script(*(reply(Say("ok")) for _ in range(PROMPTS)))
     already = api.connections
@@ -108,13 +114,14 @@ def _tui_round(root: Path, api: FakeAnthropic, warm: bool) -> tuple[list[float],
         text=True,
         timeout=120,
     )
-    enters = [
-        float(line.split()[2]) for line in result.stdout.splitlines() if line.startswith("ENTER")
-    ]
+    lines = result.stdout.splitlines()
+    enters = [float(line.split()[2]) for line in lines if line.startswith("ENTER")]
     posts = [(c, t) for m, _, c, t in api.arrivals if m == "POST"]
     if len(enters) != PROMPTS or len(posts) != PROMPTS:
         raise RuntimeError(f"the TUI probe did not finish: {result.stderr[-800:]}")
-    return [t - e for (_, t), e in zip(posts, enters, strict=True)], posts[0][0] - already
+    keys = [float(line.split()[1]) for line in lines if line.startswith("KEY")]
+    latencies = [t - e for (_, t), e in zip(posts, enters, strict=True)]
+    return latencies, posts[0][0] - already, keys
 
 
 def _headless_round(root: Path, api: FakeAnthropic, warm: bool, folder: Path) -> float:
@@ -160,12 +167,14 @@ def run(quick: bool) -> dict[str, Figure]:
         (root / "project").mkdir()
         tui: dict[bool, list[list[float]]] = {True: [], False: []}
         connection: list[int] = []
+        keys: dict[bool, list[float]] = {True: [], False: []}
         headless: dict[tuple[bool, int], list[float]] = {}
         folders = {n: _mcp_folder(root, n) for n in (0, 3)}
         for _ in range(rounds):  # interleaved, so machine load hits both alike
             for warm in (True, False):
-                latencies, first_connection = _tui_round(root, api, warm)
+                latencies, first_connection, key_times = _tui_round(root, api, warm)
                 tui[warm].append(latencies)
+                keys[warm] += key_times
                 if warm:
                     connection.append(first_connection)
                 for servers, where in folders.items():
@@ -187,6 +196,15 @@ def run(quick: bool) -> dict[str, Figure]:
                 first, "ms", note="HARNESS_WARM=0: as before the warm-up"
             )
             figures["later_prompt_cold_ms"] = Figure(later, "ms")
+    for warm, label in ((True, "warming"), (False, "cold")):
+        ordered = sorted(keys[warm])
+        figures[f"key_ms_{label}_median"] = Figure(statistics.median(ordered) * 1e3, "ms")
+        figures[f"key_ms_{label}_p95"] = Figure(
+            ordered[int(len(ordered) * 0.95)] * 1e3,
+            "ms",
+            note="each key pressed right after the session opened"
+            + (", while the SDK imports in a thread" if warm else ", nothing warming"),
+        )
     figures["first_request_connection"] = Figure(
         max(connection),
         "n",
