@@ -53,6 +53,8 @@ QUIT_WINDOW_S = 1.0
 #: The TUI's blocking subscription: small enough that the agent never runs far ahead of
 #: the screen (an Esc is shown within one batch), large enough to batch deltas.
 TUI_QUEUE = 384
+#: While a prompt is typed, ask the session to keep its connection warm at most this often.
+WARM_WHILE_TYPING_EVERY = 1.0
 
 SLASH_COMMANDS: list[tuple[str, str]] = [
     ("help", "keys and commands"),
@@ -247,6 +249,7 @@ class HarnessApp(App[None]):
         self._factory: Callable[[], Session] | None = factory  # type: ignore[assignment]
         self._cwd = cwd or (Path.cwd() if factory else self.session.cwd)
         self._session_ready = asyncio.Event()
+        self._warmed_at = 0.0
         self.frozen_clock = frozen_clock
         self.connect = connect
         self.pick_session = pick_session
@@ -504,6 +507,18 @@ class HarnessApp(App[None]):
         else:
             call = session.submit(text)
         self._call(call)
+
+    @on(PromptInput.Changed)
+    def _typing(self) -> None:
+        """Keep the model's connection warm while a prompt is typed (the provider sends
+        its preconnect again only when the last one may have idled out)."""
+        session = self.session
+        now = time.monotonic()
+        if session is None or not session.warm_up or session.running:
+            return
+        if now - self._warmed_at >= WARM_WHILE_TYPING_EVERY:
+            self._warmed_at = now
+            session.warm_soon()
 
     @on(PromptInput.PullBack)
     def _pull_back(self) -> None:

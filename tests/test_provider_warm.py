@@ -197,3 +197,21 @@ def test_headless_warms_while_the_session_sets_up_unless_told_not_to(tmp_path: P
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "Hi there."
         assert [(m, c) for m, _, c, _ in api.arrivals] == expected, setting
+
+
+async def test_the_preconnect_is_sent_again_only_once_the_last_may_have_idled_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a prompt is typed the TUI asks for warmth again and again; the provider
+    sends another HEAD only when ``PRECONNECT_EVERY`` has passed since the last."""
+    from harness_tui.core.providers.sdk_provider import SDKProvider
+
+    with Watched() as api:
+        serve(api, monkeypatch)
+        async with Session(model="anthropic/claude-sonnet-4-6", warm=True) as session:
+            for _ in range(3):
+                await session.warm()
+            assert [m for m, _, _, _ in api.arrivals] == ["HEAD"]
+            monkeypatch.setattr(SDKProvider, "PRECONNECT_EVERY", 0.0)
+            await session.warm()
+    assert [(m, c) for m, _, c, _ in api.arrivals] == [("HEAD", 1), ("HEAD", 1)]
