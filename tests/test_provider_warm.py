@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 import trustme
 
@@ -172,13 +173,35 @@ async def test_a_warm_up_that_fails_is_quiet_and_the_prompt_says_what_today_says
 async def test_closing_a_session_while_it_warms_does_not_wait_for_the_sdk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A warm-up is cancelled with the session; a provider being built when its session
-    closes is closed as soon as it exists."""
+    """The SDK's import is held up (as a slow disk would): the session still closes at
+    once, its warm-up cancelled without waiting for the thread; the client the thread
+    builds afterwards belongs to nobody and opened nothing."""
+    import threading
+
+    from harness_tui.core.providers.anthropic import AnthropicProvider
+
+    entered, release, finished = threading.Event(), threading.Event(), threading.Event()
+    real_connect = AnthropicProvider._connect
+
+    def slow_connect(self: AnthropicProvider):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(10)
+        finished.set()
+        return real_connect(self)
+
+    monkeypatch.setattr(AnthropicProvider, "_connect", slow_connect)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
     session = Session(model="anthropic/claude-sonnet-4-6", warm=True)
-    async with session:
-        pass
-    assert session._provider is None and session._spare is None and not session._warming
+    try:
+        async with session:
+            await anyio.to_thread.run_sync(entered.wait, 10)  # the import is under way
+            provider = session._provider
+        assert provider is not None and provider._client is None  # type: ignore[attr-defined]
+        assert session._provider is None and not session._warming
+        assert not finished.is_set()  # closed while the thread was still held
+    finally:
+        release.set()
 
 
 def test_headless_warms_while_the_session_sets_up_unless_told_not_to(tmp_path: Path) -> None:
