@@ -182,16 +182,22 @@ class LoopbackServer:
                 return
             self.arrivals.append((request.method, request.path, number, request.arrived))
             response = await self.handle(request)
-            if not await self._send(conn, writer, response):
+            if not await self._send(conn, writer, response, head=request.method == "HEAD"):
                 return
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             conn.start_next_cycle()
 
     async def _send(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, response: Response
+        self,
+        conn: h11.Connection,
+        writer: asyncio.StreamWriter,
+        response: Response,
+        *,
+        head: bool = False,
     ) -> bool:
-        """Write the response; False when the connection must not be reused."""
+        """Write the response (no body for a HEAD: h11 refuses one); False when the
+        connection must not be reused."""
         if isinstance(response, JSONResponse):
             body = json.dumps(response.body).encode()
             headers = {
@@ -200,7 +206,7 @@ class LoopbackServer:
                 **response.headers,
             }
             writer.write(conn.send(h11.Response(status_code=response.status, headers=_h(headers))))
-            if not _answers_head(conn):
+            if not head:
                 writer.write(conn.send(h11.Data(data=body)))
             writer.write(conn.send(h11.EndOfMessage()))
             await writer.drain()
@@ -228,11 +234,6 @@ class LoopbackServer:
         writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
         return True
-
-
-def _answers_head(conn: h11.Connection) -> bool:
-    """A response to HEAD has no body (h11 refuses one)."""
-    return getattr(conn, "_request_method", None) == b"HEAD"
 
 
 async def _read_request(

@@ -199,11 +199,11 @@ def fault_of_status(
     message: str | None,
     retry_after: float | None = None,
 ) -> Fault:
-    """The fault of an HTTP error answer: its status, refined by the provider's type
-    word and message (an empty account, a conversation too long for the model)."""
+    """The fault of an HTTP error answer: its status (0: unknown), refined by the
+    provider's type word and message (an empty account, a conversation too long)."""
     detail = _detail(error_type, message)
     kind = _refine(_kind_of_status(status, error_type), detail, status)
-    return Fault(kind, detail, status, retry_after)
+    return Fault(kind, detail, status or None, retry_after)
 
 
 def fault_of_transport(exc: BaseException) -> Fault:

@@ -190,8 +190,8 @@ class GoogleProvider(SDKProvider):
             message = exc.message if isinstance(exc.message, str) else None
             fault = fault_of_status(status, word, message, _retry_delay(exc.details))
             if _BAD_KEY.search(fault.detail) and fault.kind in ("bad_request", "forbidden"):
-                fault = dataclasses.replace(fault, kind="auth_failed")
-            return dataclasses.replace(fault, status_code=status or None)
+                return dataclasses.replace(fault, kind="auth_failed")
+            return fault
         if isinstance(exc, httpx2.TimeoutException):
             return Fault("timeout", "no data before the read timeout")
         if isinstance(exc, httpx2.TransportError):
@@ -204,9 +204,6 @@ class GoogleProvider(SDKProvider):
 
     def _http_client(self) -> Any:
         return self._http  # ours, given to the SDK: its requests use this pool
-
-    def _base_url(self) -> str:
-        return self.endpoint.base_url or "https://generativelanguage.googleapis.com"
 
     async def aclose(self) -> None:
         self._closed = True
