@@ -108,6 +108,35 @@ def test_context_use_is_the_reported_count_plus_an_estimate_of_what_came_since()
     assert account.used("", (), messages) < 5000
 
 
+def test_a_message_is_estimated_once_and_its_estimate_goes_with_it() -> None:
+    """Without usage reports the whole history is estimated on every turn: each message's
+    estimate is kept while the message lives (a long run is not quadratic in JSON), and
+    is dropped, with no reference kept, when the message goes."""
+    import gc
+    import weakref
+
+    from harness_tui.core import compaction
+
+    message = call("c")
+    calls: list[object] = []
+    real = compaction._estimate_message
+    compaction._estimate_message = lambda m: calls.append(m) or real(m)  # type: ignore[assignment]
+    try:
+        first = estimate_message(message)
+        assert estimate_message(message) == first == real(message)
+        assert calls == [message]  # the second answer came from the kept estimate
+        alive = weakref.ref(message)
+        calls.clear()
+        del message
+        gc.collect()
+        assert alive() is None  # the kept estimate held no reference to the message
+        other = UserMessage.of("y" * 400)
+        assert estimate_message(other) == 100 + 4  # a new message at any address: its own
+    finally:
+        compaction._estimate_message = real  # type: ignore[assignment]
+    assert all(ref() is not None for ref, _ in compaction._ESTIMATES.values())
+
+
 async def test_automatic_compaction_at_the_threshold(tmp_path) -> None:
     session, provider = scripted_session(
         reply(Text("first answer"), Usage(input_tokens=700, output_tokens=50)),

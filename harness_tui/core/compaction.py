@@ -18,6 +18,7 @@ it from the provider's stream.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -74,8 +75,31 @@ def estimate_text(text: str) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
+#: Estimates of live messages by ``id``, each with a weak reference that drops it when the
+#: message goes: a message is frozen, and the history is estimated again on every turn
+#: when the provider reports no usage (which would make a long run quadratic in JSON).
+_ESTIMATES: dict[int, tuple[weakref.ref[Message], int]] = {}
+
+
+def _forget(key: int) -> Callable[[object], None]:
+    def forget(_ref: object) -> None:
+        _ESTIMATES.pop(key, None)
+
+    return forget
+
+
 def estimate_message(message: Message) -> int:
     """Tokens a message is likely to take in a request."""
+    key = id(message)
+    known = _ESTIMATES.get(key)
+    if known is not None and known[0]() is message:
+        return known[1]
+    tokens = _estimate_message(message)
+    _ESTIMATES[key] = (weakref.ref(message, _forget(key)), tokens)
+    return tokens
+
+
+def _estimate_message(message: Message) -> int:
     if isinstance(message, ToolResultMessage):
         size = len(message.content) + len(message.tool_name)
         size += IMAGE_TOKENS * CHARS_PER_TOKEN * len(message.images)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import statistics
 import time
@@ -42,11 +43,13 @@ def _always_echo(body: dict[str, Any]) -> Any:
     return reply(Call("Echo", {"text": "x"}), usage=Usage(input=50, output=10))
 
 
-def _tool_specs() -> list[tuple[str, str, dict[str, Any]]]:
+@functools.cache
+def _tool_specs() -> tuple[tuple[str, str, dict[str, Any]], ...]:
     """The tools the harness offers the model (Echo, plus Task and whatever plugins add),
-    so that the bare loops send exactly the same definitions."""
+    so that the bare loops send exactly the same definitions. Found once (by building a
+    session), outside any measurement."""
     session = Session(model="demo", tools=[EchoTool()], system_prompt=SYSTEM)
-    return [(t.name, t.description, t.input_schema) for t in session.executor.specs()]
+    return tuple((t.name, t.description, t.input_schema) for t in session.executor.specs())
 
 
 # --- through the harness -------------------------------------------------------------------
@@ -64,10 +67,12 @@ def _choice(model: str, protocol: str | None) -> ModelChoice:
 
 
 async def _harness(choice: ModelChoice, turns: int) -> float:
+    """From nothing (the SDK imported) to the run's end: the session is built and opened,
+    and builds its client, inside the measurement, as the bare loops build theirs."""
+    started = time.perf_counter()
     session = Session(model=choice, tools=[EchoTool()], max_turns=turns, system_prompt=SYSTEM)
     async with session:
         sub = session.store.subscribe("bench", queue_size=10_000)
-        started = time.perf_counter()
         run_id = await session.submit("go")
         async for event in session.store.stream(sub):
             if event.type == "RUN_COMPLETED" and event.run_id == run_id:  # type: ignore[union-attr]
@@ -83,6 +88,7 @@ async def _harness(choice: ModelChoice, turns: int) -> float:
 async def _bare_anthropic(url: str, turns: int) -> float:
     import anthropic
 
+    started = time.perf_counter()  # the client is built inside, as the harness's is
     client = anthropic.AsyncAnthropic(api_key=KEY, base_url=url, max_retries=0)
     cache = {"type": "ephemeral"}
     tools: list[dict[str, Any]] = [
@@ -94,7 +100,6 @@ async def _bare_anthropic(url: str, turns: int) -> float:
     messages: list[dict[str, Any]] = [
         {"role": "user", "content": [{"type": "text", "text": "go", "cache_control": cache}]}
     ]
-    started = time.perf_counter()
     for _ in range(turns):
         stream = await client.messages.create(
             model="bench-model",
@@ -133,6 +138,7 @@ async def _bare_anthropic(url: str, turns: int) -> float:
 async def _bare_openai(url: str, turns: int) -> float:
     import openai
 
+    started = time.perf_counter()  # the client is built inside, as the harness's is
     client = openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0)
     tools = [
         {
@@ -145,7 +151,6 @@ async def _bare_openai(url: str, turns: int) -> float:
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "go"},
     ]
-    started = time.perf_counter()
     for _ in range(turns):
         stream = await client.chat.completions.create(
             model="bench-model",
@@ -186,6 +191,7 @@ async def _bare_openai(url: str, turns: int) -> float:
 async def _bare_responses(url: str, turns: int) -> float:
     import openai
 
+    started = time.perf_counter()  # the client is built inside, as the harness's is
     client = openai.AsyncOpenAI(api_key=KEY, base_url=url, max_retries=0)
     tools = [
         {
@@ -198,7 +204,6 @@ async def _bare_responses(url: str, turns: int) -> float:
         for name, about, schema in _tool_specs()
     ]
     items: list[dict[str, Any]] = [{"type": "message", "role": "user", "content": "go"}]
-    started = time.perf_counter()
     for _ in range(turns):
         stream = await client.responses.create(
             model="bench-model",
@@ -233,6 +238,7 @@ async def _bare_google(url: str, turns: int) -> float:
     from google import genai
     from google.genai import types
 
+    started = time.perf_counter()  # the client is built inside, as the harness's is
     client = genai.Client(
         vertexai=False,
         api_key=KEY,
@@ -256,7 +262,6 @@ async def _bare_google(url: str, turns: int) -> float:
         thinking_config=types.ThinkingConfig(include_thoughts=True),
     )
     contents: list[types.Content] = [types.Content(role="user", parts=[types.Part(text="go")])]
-    started = time.perf_counter()
     for _ in range(turns):
         parts: list[types.Part] = []
         stream = await client.aio.models.generate_content_stream(
