@@ -69,7 +69,7 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("tree", "the conversation's branches"),
     ("export", "write this session as Markdown and JSON: /export [path]"),
     ("hooks", "show the hooks pane"),
-    ("mcp", "MCP servers: status, tools, resources, prompts"),
+    ("mcp", "MCP servers: status, tools, resources, prompts; /mcp login|logout NAME"),
     ("skills", "list the skills (/skill-name args runs one)"),
     ("plugins", "list the plugins, and those that failed to load"),
     ("context", "what fills the context: tokens, instructions, skills, tools"),
@@ -593,7 +593,7 @@ class HarnessApp(App[None]):
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
         elif name == "mcp":
-            self.action_mcp()
+            self._mcp_command(argument)
         elif name.startswith("mcp__"):
             self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):
@@ -604,6 +604,19 @@ class HarnessApp(App[None]):
             self._call(self.session.invoke_command(name, argument))
         else:
             self._say(unknown_command(name, [n for n, _ in self.slash_commands()]), "error")
+
+    def _mcp_command(self, argument: str) -> None:
+        """``/mcp`` (the servers' screen), ``/mcp login NAME``, ``/mcp logout NAME``."""
+        action, _, server = argument.partition(" ")
+        server = server.strip()
+        if not action:
+            self.action_mcp()
+        elif action == "login" and server:
+            self._call(self.session.mcp.login(server))  # the page's address comes as a notice
+        elif action == "logout" and server:
+            self._call(self.session.mcp.logout(server))
+        else:
+            self._say("Use /mcp, /mcp login NAME or /mcp logout NAME.", "error")
 
     def slash_commands(self) -> list[tuple[str, str]]:
         """Built-in commands, then the session's custom commands, skills and MCP prompts

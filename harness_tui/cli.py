@@ -209,8 +209,102 @@ def build_export_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_mcp_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} mcp",
+        description="MCP servers of this folder (.mcp.json and the settings files): list "
+        "them with their logins, log in to a remote server with OAuth (your browser opens; "
+        "the tokens are kept in the user data folder, mode 0600), or log out (forget them).",
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust this folder for good (its .mcp.json is read only in a trusted folder)",
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="the servers, their transport and whether logged in")
+    login = actions.add_parser("login", help="log in to a remote server in the browser")
+    login.add_argument("server", metavar="NAME")
+    login.add_argument(
+        "--wait", type=float, default=300.0, help="seconds to wait for the browser (300)"
+    )
+    logout = actions.add_parser("logout", help="forget a server's tokens and registration")
+    logout.add_argument("server", metavar="NAME")
+    return parser
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    """``harness-tui mcp list|login|logout``."""
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.mcp.config import load_servers
+    from harness_tui.core.mcp.oauth import token_file
+    from harness_tui.core.settings import Settings
+
+    trusted, settings = _trusted_settings(args)
+    assert isinstance(settings, Settings)
+    servers = load_servers(Path.cwd(), settings, trusted=trusted)
+    for problem in servers.problems:
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+    if args.action == "list":
+        if not servers.servers:
+            hint = "" if trusted else " (this folder is not trusted: .mcp.json was not read)"
+            print(f"no MCP servers configured{hint}")
+        for name, config in servers.servers.items():
+            login = ""
+            if config.transport != "stdio":
+                login = "  logged in" if token_file(config).has_tokens() else "  not logged in"
+            print(f"{name}  {config.describe()}{login}  [{config.source}]")
+        return 0
+    config = servers.servers.get(args.server)
+    if config is None:
+        known = ", ".join(sorted(servers.servers)) or "none"
+        return _fail(f"no MCP server named {args.server!r} (servers: {known})")
+    if config.transport == "stdio":
+        return _fail(f"MCP server {args.server} runs on this machine (stdio): it has no login")
+    if args.action == "logout":
+        forgotten = token_file(config).forget()
+        print(f"Logged out of {args.server}." if forgotten else f"{args.server}: no stored login.")
+        return 0
+    try:
+        return _guarded(lambda: _mcp_login(args, trusted, settings))
+    except HarnessError as exc:
+        return _fail(exc.message, exc.hint)
+
+
+def _mcp_login(args: argparse.Namespace, trusted: bool, settings: object) -> int:
+    import anyio
+
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.mcp.manager import open_in_browser
+    from harness_tui.core.session import Session
+
+    async def show(url: str) -> None:
+        print(
+            f"Log in to {args.server} in your browser. If it does not open, or it runs on "
+            f"another machine, open:\n  {url}",
+            file=sys.stderr,
+        )
+        await open_in_browser(url)
+
+    async def login() -> int:
+        session = Session(model="demo", cwd=Path.cwd(), trusted=trusted, settings=settings)
+        async with session:
+            await session.mcp.wait_started()
+            try:
+                await session.mcp.login(args.server, show, wait_s=args.wait)
+            except HarnessError as exc:
+                _fail(exc.message, exc.hint)
+                return 1
+        print(f"Logged in to {args.server}.", file=sys.stderr)
+        return 0
+
+    return anyio.run(login)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["mcp"]:
+        return _mcp(build_mcp_parser().parse_args(argv[1:]))
     if argv[:1] == ["serve"]:
         return _serve(build_serve_parser().parse_args(argv[1:]))
     if argv[:1] == ["sessions"]:

@@ -194,7 +194,7 @@ async def test_plugins_add_servers_to_an_open_session(tmp_path: Path) -> None:
             )
             assert warnings == [
                 "plugin clocks: server 'clock': ignored 'colour' (http servers take headers, "
-                "type, url)"
+                "oauth, type, url)"
             ]
             ready = await server_status(session, "clock", "ready")
             with pytest.raises(McpConfigError, match="plugin bad: server 'x', field 'command'"):

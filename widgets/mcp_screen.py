@@ -19,6 +19,7 @@ STATUS_STYLE = {
     "connecting": "yellow",
     "failed": "red",
     "crashed": "red",
+    "needs_auth": "yellow",
     "stopped": "dim",
 }
 LOG_LINES_SHOWN = 8

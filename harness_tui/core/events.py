@@ -350,13 +350,14 @@ class TrustResolved(Event):
 
 # --- MCP servers ---------------------------------------------------------------------------
 
-McpStatus = Literal["connecting", "ready", "failed", "crashed", "stopped"]
+McpStatus = Literal["connecting", "ready", "failed", "needs_auth", "crashed", "stopped"]
 
 
 class McpServerStatus(Event):
     """An MCP server's connection changed. ``connecting`` (``attempt`` > 0: a restart
     after a crash), ``ready`` with its counts, ``failed`` (it never came up; ``error``
-    says why), ``crashed`` (it was up and went away; restarted on next use), ``stopped``
+    says why), ``needs_auth`` (it wants an OAuth login: ``/mcp login NAME``), ``crashed``
+    (it was up and went away; restarted on next use), ``stopped``
     (the session closed it)."""
 
     type: Literal["MCP_SERVER_STATUS"] = "MCP_SERVER_STATUS"

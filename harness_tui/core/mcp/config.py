@@ -37,7 +37,24 @@ MCP_JSON = ".mcp.json"
 #: ``type`` values other clients write for streamable HTTP.
 _HTTP_ALIASES = frozenset({"http", "streamable-http", "streamable_http", "streamableHttp"})
 _STDIO_KEYS = frozenset({"type", "command", "args", "env", "cwd"})
-_REMOTE_KEYS = frozenset({"type", "url", "headers"})
+_REMOTE_KEYS = frozenset({"type", "url", "headers", "oauth"})
+#: Claude Code's ``oauth`` keys (``clientId``, ``callbackPort``, ``scopes``) and ours.
+_OAUTH_KEYS = frozenset(
+    {
+        "clientId",
+        "clientSecret",
+        "callbackPort",
+        "scopes",
+        "clientMetadataUrl",
+        "grant",
+        "tokenEndpointAuthMethod",
+        "privateKey",
+        "privateKeyFile",
+        "signingAlgorithm",
+    }
+)
+_GRANTS = ("authorization_code", "client_credentials")
+_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 #: Keys other clients write that we accept without a warning (and ignore).
 _IGNORED_KEYS = frozenset({"description", "disabled", "timeout", "alwaysAllow", "autoApprove"})
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -46,6 +63,25 @@ _NAME_BAD = re.compile(r"[^A-Za-z0-9_-]+")
 
 class McpConfigError(ConfigError):
     """One server entry is malformed; the message names the file, server and field."""
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """A remote server's ``oauth`` entry. Without one, a server that answers 401 is still
+    logged in to by discovery and dynamic registration; this pins what the user knows:
+    a pre-registered client, a fixed callback port, scopes, a client ID metadata document
+    URL, or the client-credentials grant for machine use. Secrets are kept out of ``repr``."""
+
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    callback_port: int | None = None
+    scopes: str | None = None
+    client_metadata_url: str | None = None
+    grant: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    token_endpoint_auth_method: str | None = None
+    #: PEM text of the key that signs ``private_key_jwt`` assertions.
+    private_key: str | None = field(default=None, repr=False)
+    signing_algorithm: str = "RS256"
 
 
 @dataclass(frozen=True)
@@ -64,6 +100,7 @@ class McpServerConfig:
     cwd: str | None = None
     url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    oauth: OAuthConfig | None = None
 
     def describe(self) -> str:
         """What the server is, safe to show: the program, or the URL without its
@@ -216,7 +253,94 @@ def server_config(
         scope=scope,
         url=url,
         headers=mapping("headers"),
+        oauth=_oauth_config(data.get("oauth"), label, text, warnings),
     )
+
+
+def _oauth_config(
+    raw: Any, label: str, text: Any, warnings: list[str] | None
+) -> OAuthConfig | None:
+    """The ``oauth`` entry; raises ``McpConfigError`` naming the field."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise McpConfigError(
+            f'{label}, field \'oauth\': must be a mapping (e.g. {{"clientId": "..."}})'
+        )
+    unknown = sorted(set(raw) - _OAUTH_KEYS)
+    if unknown and warnings is not None:
+        warnings.append(
+            f"{label}: ignored {', '.join(f'oauth.{k}' for k in unknown)} (oauth takes "
+            f"{', '.join(sorted(_OAUTH_KEYS))})"
+        )
+
+    def field_text(key: str) -> str | None:
+        return text(f"oauth.{key}", raw.get(key)) or None
+
+    port = raw.get("callbackPort")
+    if port is not None and (
+        isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536
+    ):
+        raise McpConfigError(
+            f"{label}, field 'oauth.callbackPort': must be a port number (1-65535), not {port!r}"
+        )
+    grant = raw.get("grant", "authorization_code")
+    if grant not in _GRANTS:
+        raise McpConfigError(
+            f"{label}, field 'oauth.grant': unknown grant {grant!r}",
+            hint='use "authorization_code" (a person logs in; the default) or '
+            '"client_credentials" (a machine with its own credentials)',
+        )
+    method = field_text("tokenEndpointAuthMethod")
+    if method is not None and method not in _AUTH_METHODS:
+        raise McpConfigError(
+            f"{label}, field 'oauth.tokenEndpointAuthMethod': unknown method {method!r}",
+            hint=f"use one of {', '.join(_AUTH_METHODS)}",
+        )
+    private_key = field_text("privateKey")
+    key_file = field_text("privateKeyFile")
+    if key_file is not None:
+        if private_key is not None:
+            raise McpConfigError(
+                f"{label}: give oauth.privateKey or oauth.privateKeyFile, not both"
+            )
+        try:
+            private_key = Path(key_file).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise McpConfigError(
+                f"{label}, field 'oauth.privateKeyFile': cannot read {key_file} ({exc})"
+            ) from None
+    config = OAuthConfig(
+        client_id=field_text("clientId"),
+        client_secret=field_text("clientSecret"),
+        callback_port=port,
+        scopes=field_text("scopes"),
+        client_metadata_url=field_text("clientMetadataUrl"),
+        grant=grant,
+        token_endpoint_auth_method=method,
+        private_key=private_key,
+        signing_algorithm=field_text("signingAlgorithm") or "RS256",
+    )
+    if config.client_metadata_url is not None and not config.client_metadata_url.startswith(
+        "https://"
+    ):
+        raise McpConfigError(
+            f"{label}, field 'oauth.clientMetadataUrl': must be an https:// URL "
+            "(a client ID metadata document)"
+        )
+    if config.grant == "client_credentials":
+        if config.client_id is None:
+            raise McpConfigError(
+                f"{label}: oauth.grant client_credentials needs oauth.clientId",
+                hint="add the client's ID (and oauth.clientSecret or oauth.privateKey)",
+            )
+        if config.client_secret is None and config.private_key is None:
+            raise McpConfigError(
+                f"{label}: oauth.grant client_credentials needs oauth.clientSecret or "
+                "oauth.privateKey (private_key_jwt)",
+                hint="write the secret as ${VARIABLE} so that it stays out of the file",
+            )
+    return config
 
 
 def parse_servers(

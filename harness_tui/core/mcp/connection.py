@@ -30,6 +30,7 @@ from harness_tui import __version__
 from harness_tui.core.events import McpStatus
 from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
+from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired
 from harness_tui.core.mcp.results import tool_result
 from harness_tui.core.tools.base import ToolContext, ToolResult
 
@@ -115,6 +116,10 @@ class ServerConnection:
         self._scope: anyio.CancelScope | None = None
         self._run_done = anyio.Event()  # the current connection has ended
         self._done = anyio.Event()
+        #: A login the user asked for, while it is under way (``login``).
+        self._login: Login | None = None
+        self._needs_login = False
+        self._restarting = False
 
     @property
     def name(self) -> str:
@@ -165,12 +170,13 @@ class ServerConnection:
 
     async def _run_once(self) -> None:
         self.status, self.error, self._lost, self._refresh = "connecting", None, None, False
+        self._needs_login = False
         self._wake = anyio.Event()
         self._run_done = anyio.Event()
         await self.host.status_changed(self)
         ready = False
         failure: str | None = None
-        timeout = startup_timeout()
+        timeout = startup_timeout() + (self._login.timeout if self._login is not None else 0)
         with anyio.CancelScope() as scope:
             self._scope = scope
             scope.deadline = anyio.current_time() + timeout
@@ -190,7 +196,7 @@ class ServerConnection:
             finally:
                 self._client = None
         self._scope = None
-        if self._closing:
+        if self._closing or self._restarting:
             self.status, self.error = "stopped", None
         elif ready:
             self.status = "crashed"
@@ -199,7 +205,7 @@ class ServerConnection:
         else:
             if scope.cancelled_caught and failure is None:
                 failure = f"it did not answer within {timeout:g} s (MCP_TIMEOUT sets the limit)"
-            self.status = "failed"
+            self.status = "needs_auth" if self._needs_login else "failed"
             self.error = failure or "it stopped before it was ready"
             self._failed()
         self._settled.set()
@@ -216,7 +222,7 @@ class ServerConnection:
         if self.config.transport == "stdio":
             errlog = stack.enter_context(transports.open_log(self.name, self.host.session_id))
         transport = transports.open_transport(
-            self.config, cwd=self.host.cwd, errlog=errlog, on_end=self._ended
+            self.config, cwd=self.host.cwd, errlog=errlog, on_end=self._ended, login=self._login
         )
         client = Client(
             transport,
@@ -291,6 +297,30 @@ class ServerConnection:
         self._next_start = time.monotonic() + delay
 
     def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, BaseExceptionGroup):
+            found = _find(exc, (LoginRequired, LoginFailed)) or _find(exc, _oauth_errors())
+            if found is not None:
+                return self._describe(found)
+        if isinstance(exc, LoginRequired):
+            self._needs_login = True
+            return str(exc)
+        if isinstance(exc, LoginFailed):
+            return str(exc)
+        if isinstance(exc, _oauth_errors()):
+            self._needs_login = True
+            what = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            return (
+                f"the login to MCP server {self.name} failed ({what}); run "
+                f"/mcp login {self.name} (or `harness-tui mcp login {self.name}`) to log in again"
+            )
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in (401, 403) and self.config.transport != "stdio":
+            self._needs_login = True
+            return (
+                f"the server refused the request ({status}) and offers no OAuth login "
+                "(no authorization metadata); give a token in its 'headers' "
+                '(e.g. "Authorization": "Bearer ${TOKEN}")'
+            )
         if isinstance(exc, FileNotFoundError) and self.config.transport == "stdio":
             return f"command not found: {self.config.command}"
         if isinstance(exc, PermissionError) and self.config.transport == "stdio":
@@ -313,7 +343,7 @@ class ServerConnection:
             return self._client
         if self._closing:
             raise McpUnavailable(f"MCP server {self.name} is closed (the session is ending)")
-        if self.status in ("crashed", "failed"):
+        if self.status in ("crashed", "failed", "needs_auth"):
             wait = self._next_start - time.monotonic()
             if wait > MAX_CALL_WAIT_S:
                 raise McpUnavailable(
@@ -322,7 +352,7 @@ class ServerConnection:
                 )
             if wait > 0:
                 await anyio.sleep(wait)
-            if self.status in ("crashed", "failed"):
+            if self.status in ("crashed", "failed", "needs_auth"):
                 self.attempt += 1
                 self.status = "connecting"  # so concurrent callers wait for this start
                 self._settled = anyio.Event()
@@ -331,6 +361,32 @@ class ServerConnection:
         if self.status != "ready" or self._client is None:
             raise McpUnavailable(f"MCP server {self.name} could not start: {self.error}")
         return self._client
+
+    async def login(self, login: Login) -> None:
+        """Connect again with a login the user asked for (the browser is opened through
+        ``login``); returns when the start has ended, ready or not (see ``status``)."""
+        await self.reconnect(login)
+
+    async def reconnect(self, login: Login | None = None) -> None:
+        """Close the connection if it is up and start it again at once."""
+        if self._closing:
+            raise McpUnavailable(f"MCP server {self.name} is closed (the session is ending)")
+        self._login = login
+        try:
+            if self._scope is not None:  # up or starting: end it, as if stopped
+                self._restarting = True
+                self._scope.cancel()
+                await self._run_done.wait()
+                self._restarting = False
+            self.attempt += 1
+            self.status = "connecting"
+            self._next_start = 0.0
+            self._settled = anyio.Event()
+            self._start_wanted.set()
+            await self._settled.wait()
+        finally:
+            self._login = None
+            self._restarting = False
 
     async def call_tool(
         self, remote_name: str, input: dict[str, Any], ctx: ToolContext
@@ -383,6 +439,24 @@ class ServerConnection:
 
     def add_log(self, line: str) -> None:
         self.log_lines.append(line)
+
+
+def _oauth_errors() -> tuple[type[BaseException], ...]:
+    from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
+
+    return (OAuthFlowError, OAuthRegistrationError, OAuthTokenError)
+
+
+def _find(
+    group: BaseExceptionGroup, kinds: tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of ``kinds`` anywhere in a (nested) group."""
+    for exc in group.exceptions:
+        if isinstance(exc, kinds):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (found := _find(exc, kinds)) is not None:
+            return found
+    return None
 
 
 async def _all_pages(fetch: Callable[..., Awaitable[Any]], attribute: str) -> list[Any]:

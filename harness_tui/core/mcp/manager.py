@@ -28,6 +28,7 @@ from harness_tui.core.events import McpServerStatus, Notice
 from harness_tui.core.mcp.client_requests import ClientRequests
 from harness_tui.core.mcp.config import McpServerConfig, Scope, load_servers, server_config
 from harness_tui.core.mcp.connection import McpUnavailable, ServerConnection
+from harness_tui.core.mcp.oauth import LOGIN_TIMEOUT_S, Login, token_file
 from harness_tui.core.mcp.questions import QuestionBroker
 from harness_tui.core.mcp.results import prompt_text, resource_text
 from harness_tui.core.mcp.tool_search import ToolSearch, ToolSearchTool
@@ -186,9 +187,9 @@ class McpManager:
     async def status_changed(self, connection: ServerConnection) -> None:
         if connection.status == "ready":
             self._sync_tools(connection)
-        elif connection.status in ("failed", "stopped") and connection.attempt == 0:
+        elif connection.status in ("failed", "needs_auth", "stopped") and connection.attempt == 0:
             self._sync_tools(connection, remove=True)
-        if connection.status in ("failed", "crashed") and not self._closed:
+        if connection.status in ("failed", "needs_auth", "crashed") and not self._closed:
             # Also a notice, so every view (headless stderr, the web page) shows it.
             await self.emit_session(Notice, message=_failure_notice(connection), level="warning")
         listing = connection.listing
@@ -260,6 +261,58 @@ class McpManager:
         self._roots = list(roots)
         for connection in self.connections.values():
             await connection.roots_changed()
+
+    # --- logins ---------------------------------------------------------------------------
+
+    def _remote(self, server: str) -> ServerConnection:
+        connection = self._connection(server)
+        if connection.config.transport == "stdio":
+            raise HarnessError(
+                f"MCP server {server} runs on this machine (stdio): it has no login",
+                hint="logins are for remote (http and sse) servers",
+            )
+        return connection
+
+    async def login(
+        self,
+        server: str,
+        open_url: Callable[[str], Awaitable[None]] | None = None,
+        *,
+        wait_s: float = LOGIN_TIMEOUT_S,
+    ) -> None:
+        """Log in to a remote server with OAuth: its authorization page is shown as a
+        notice (for a browser on another machine) and opened with ``open_url`` (default:
+        the system's browser); the server is connected again with the tokens. Raises
+        ``HarnessError`` naming the server and the reason when it does not come up."""
+        connection = self._remote(server)
+        opener = open_url or open_in_browser
+
+        async def show(url: str) -> None:
+            await self.emit_session(
+                Notice, message=f"Log in to MCP server {server} in your browser: {url}"
+            )
+            await opener(url)
+
+        await connection.login(Login(show, wait_s))
+        if connection.status != "ready":
+            raise HarnessError(
+                f"the login to MCP server {server} did not complete: {connection.error}"
+            )
+        await self.emit_session(Notice, message=f"Logged in to MCP server {server}.")
+
+    async def logout(self, server: str) -> bool:
+        """Forget the server's tokens and client registration, and connect again without
+        them; False when there was nothing stored."""
+        connection = self._remote(server)
+        forgotten = token_file(connection.config).forget()
+        await connection.reconnect()
+        await self.emit_session(
+            Notice,
+            message=f"Logged out of MCP server {server}."
+            if forgotten
+            else f"MCP server {server} had no stored login.",
+        )
+        return forgotten
 
     # --- resources and prompts ----------------------------------------------------------
 
@@ -375,10 +428,23 @@ class McpManager:
         return views
 
 
+async def open_in_browser(url: str) -> None:
+    """The system's browser (in a thread: it may start one). Where there is none (SSH),
+    the notice with the address is what the user follows."""
+    import webbrowser
+
+    try:
+        await anyio.to_thread.run_sync(webbrowser.open, url)
+    except Exception as exc:  # no browser is not an error: the address was shown
+        log.info("could not open a browser: %s", exc)
+
+
 def _failure_notice(connection: ServerConnection) -> str:
     name, error = connection.name, connection.error
     if connection.status == "crashed":
         return f"MCP server {name} stopped: {error}; it restarts when one of its tools is next used"
+    if connection.status == "needs_auth":
+        return error or f"MCP server {name} needs a login: /mcp login {name}"
     where = f" (its stderr is in {connection.log_path})" if connection.log_path else ""
     return f"MCP server {name} did not start: {error}{where}"
 

@@ -108,7 +108,7 @@ class QuestionBroker:
                 f"unknown elicitation action {action!r}; use " + ", ".join(ELICIT_ACTIONS)
             )
         if action == "accept":
-            content = dict(content or {})
+            content = with_defaults(dict(content or {}), pending.schema or {})
             problem = check_content(content, pending.schema or {})
             if problem:
                 raise HarnessError(f"the answer does not fit the form: {problem}")
@@ -122,6 +122,17 @@ class QuestionBroker:
         if pending is None or pending.kind != kind or pending.done.is_set():
             raise HarnessError(f"no open {kind} request {request_id!r}")
         return pending
+
+
+def with_defaults(content: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """An accepted answer with the form's ``default`` for every field it leaves out (SEP-1034:
+    a field the user did not touch keeps the value the server proposed)."""
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for name, field in properties.items():
+            if name not in content and isinstance(field, dict) and "default" in field:
+                content[name] = field["default"]
+    return content
 
 
 def check_content(content: dict[str, Any], schema: dict[str, Any]) -> str | None:

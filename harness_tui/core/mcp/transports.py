@@ -20,6 +20,7 @@ import anyio
 
 from harness_tui.core import paths
 from harness_tui.core.mcp.config import McpServerConfig
+from harness_tui.core.mcp.oauth import Login, build_auth
 
 #: A log file larger than this is moved to ``NAME.log.1`` when the server starts.
 MAX_LOG_BYTES = 1_000_000
@@ -132,9 +133,12 @@ async def open_transport(
     cwd: Path,
     errlog: IO[str] | None,
     on_end: Callable[[], None],
+    login: Login | None = None,
 ) -> AsyncIterator[tuple[Any, Any]]:
     """Connect to the server; yields the ``(read, write)`` streams the SDK's client
-    session takes. Raises ``OSError`` when a stdio command cannot start."""
+    session takes. Raises ``OSError`` when a stdio command cannot start. A remote server
+    gets OAuth (``oauth.build_auth``): stored tokens, refreshed; a person is asked only
+    with ``login``."""
     async with AsyncExitStack() as stack:
         if config.transport == "stdio":
             from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -150,10 +154,12 @@ async def open_transport(
             import httpx2
             from mcp.client.streamable_http import streamable_http_client
 
+            auth = await build_auth(config, stack, login)
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(
                     headers=dict(config.headers),
                     timeout=httpx2.Timeout(CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S),
+                    auth=auth,
                 )
             )
             transport = streamable_http_client(config.url or "", http_client=http)
@@ -165,6 +171,7 @@ async def open_transport(
                 headers=dict(config.headers) or None,
                 timeout=CONNECT_TIMEOUT_S,
                 sse_read_timeout=READ_TIMEOUT_S,
+                auth=await build_auth(config, stack, login),
             )
         read, write = await stack.enter_async_context(transport)
         yield WatchedStream(read, on_end), write
