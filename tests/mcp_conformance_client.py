@@ -40,6 +40,17 @@ def oauth_entry(scenario: str, context: dict[str, Any]) -> dict[str, Any] | None
         else:
             entry["clientSecret"] = context["client_secret"]
         return entry
+    if "idp_token_endpoint" in context:  # enterprise-managed: the admin knows the issuer
+        return {
+            "grant": "identity_assertion",
+            "clientId": context["client_id"],
+            "clientSecret": context["client_secret"],
+            "tokenEndpointAuthMethod": "client_secret_basic",
+            "issuer": context["issuer"],
+            "idpTokenEndpoint": context["idp_token_endpoint"],
+            "idpClientId": context["idp_client_id"],
+            "idpIdToken": context["idp_id_token"],
+        }
     if scenario == "auth/basic-cimd":
         return {"clientMetadataUrl": CIMD_URL}
     if "client_id" in context:  # a client registered by hand with the authorization server
@@ -82,11 +93,26 @@ async def follow_redirect(url: str) -> None:
             await http.get(location)
 
 
+async def authorization_server_of(url: str) -> str:
+    """The authorization server the MCP server names in its protected resource metadata
+    (what an administrator would look up once and write into the configuration)."""
+    from urllib.parse import urlsplit
+
+    import httpx2
+
+    parts = urlsplit(url)
+    metadata = f"{parts.scheme}://{parts.netloc}/.well-known/oauth-protected-resource{parts.path}"
+    async with httpx2.AsyncClient(timeout=10) as http:
+        return str((await http.get(metadata)).json()["authorization_servers"][0])
+
+
 async def run(url: str, scenario: str, context: dict[str, Any], folder: Path) -> int:
     from harness_tui.core.models import ModelChoice
     from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
     from harness_tui.core.session import Session
 
+    if "idp_token_endpoint" in context:
+        context = {**context, "issuer": await authorization_server_of(url)}
     entry: dict[str, Any] = {"type": "http", "url": url}
     oauth = oauth_entry(scenario, context)
     if oauth is not None:

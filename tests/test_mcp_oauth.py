@@ -210,6 +210,10 @@ def test_the_oauth_entry_is_read_with_claude_codes_keys() -> None:
         ({"clientMetadataUrl": "http://x/c.json"}, "'oauth.clientMetadataUrl': must be an https"),
         ({"privateKeyFile": "/nonexistent/key.pem"}, "'oauth.privateKeyFile': cannot read"),
         ({"clientSecret": "${NOT_SET_ANYWHERE}"}, r"\$\{NOT_SET_ANYWHERE\} is not set"),
+        (
+            {"grant": "identity_assertion", "clientId": "c", "clientSecret": "s"},
+            "identity_assertion needs oauth.issuer, oauth.idpTokenEndpoint, oauth.idpIdToken",
+        ),
     ],
 )
 def test_a_bad_oauth_entry_names_the_field(oauth: object, message: str) -> None:

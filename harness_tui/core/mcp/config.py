@@ -51,9 +51,14 @@ _OAUTH_KEYS = frozenset(
         "privateKey",
         "privateKeyFile",
         "signingAlgorithm",
+        "issuer",
+        "idpTokenEndpoint",
+        "idpClientId",
+        "idpClientSecret",
+        "idpIdToken",
     }
 )
-_GRANTS = ("authorization_code", "client_credentials")
+_GRANTS = ("authorization_code", "client_credentials", "identity_assertion")
 _AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 #: Keys other clients write that we accept without a warning (and ignore).
 _IGNORED_KEYS = frozenset({"description", "disabled", "timeout", "alwaysAllow", "autoApprove"})
@@ -77,11 +82,21 @@ class OAuthConfig:
     callback_port: int | None = None
     scopes: str | None = None
     client_metadata_url: str | None = None
-    grant: Literal["authorization_code", "client_credentials"] = "authorization_code"
+    grant: Literal["authorization_code", "client_credentials", "identity_assertion"] = (
+        "authorization_code"
+    )
     token_endpoint_auth_method: str | None = None
     #: PEM text of the key that signs ``private_key_jwt`` assertions.
     private_key: str | None = field(default=None, repr=False)
     signing_algorithm: str = "RS256"
+    #: ``identity_assertion`` (enterprise-managed, SEP-990): the MCP authorization server
+    #: (configured, never discovered), and the identity provider that exchanges the
+    #: user's ID token for an identity assertion grant.
+    issuer: str | None = None
+    idp_token_endpoint: str | None = None
+    idp_client_id: str | None = None
+    idp_client_secret: str | None = field(default=None, repr=False)
+    idp_id_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -288,8 +303,9 @@ def _oauth_config(
     if grant not in _GRANTS:
         raise McpConfigError(
             f"{label}, field 'oauth.grant': unknown grant {grant!r}",
-            hint='use "authorization_code" (a person logs in; the default) or '
-            '"client_credentials" (a machine with its own credentials)',
+            hint='use "authorization_code" (a person logs in; the default), '
+            '"client_credentials" (a machine with its own credentials) or '
+            '"identity_assertion" (enterprise-managed: an identity provider vouches)',
         )
     method = field_text("tokenEndpointAuthMethod")
     if method is not None and method not in _AUTH_METHODS:
@@ -320,6 +336,11 @@ def _oauth_config(
         token_endpoint_auth_method=method,
         private_key=private_key,
         signing_algorithm=field_text("signingAlgorithm") or "RS256",
+        issuer=field_text("issuer"),
+        idp_token_endpoint=field_text("idpTokenEndpoint"),
+        idp_client_id=field_text("idpClientId"),
+        idp_client_secret=field_text("idpClientSecret"),
+        idp_id_token=field_text("idpIdToken"),
     )
     if config.client_metadata_url is not None and not config.client_metadata_url.startswith(
         "https://"
@@ -339,6 +360,21 @@ def _oauth_config(
                 f"{label}: oauth.grant client_credentials needs oauth.clientSecret or "
                 "oauth.privateKey (private_key_jwt)",
                 hint="write the secret as ${VARIABLE} so that it stays out of the file",
+            )
+    if config.grant == "identity_assertion":
+        needed = {
+            "clientId": config.client_id,
+            "clientSecret": config.client_secret,
+            "issuer": config.issuer,
+            "idpTokenEndpoint": config.idp_token_endpoint,
+            "idpIdToken": config.idp_id_token,
+        }
+        missing = [f"oauth.{key}" for key, value in needed.items() if not value]
+        if missing:
+            raise McpConfigError(
+                f"{label}: oauth.grant identity_assertion needs {', '.join(missing)}",
+                hint="the authorization server's issuer, this client's credentials there, the "
+                "identity provider's token endpoint and your ID token (e.g. ${IDP_ID_TOKEN})",
             )
     return config
 

@@ -317,6 +317,8 @@ async def build_auth(config: McpServerConfig, stack: AsyncExitStack, login: Logi
             ),
             scope=oauth.scopes,
         )
+    if oauth.grant == "identity_assertion":
+        return _identity_assertion(config, oauth, store)
     listener: CallbackListener | None = None
     if login is not None:
         listener = await stack.enter_async_context(
@@ -390,6 +392,69 @@ def _provider(
         redirect_handler=open_url,
         callback_handler=callback,
         client_metadata_url=oauth.client_metadata_url,
+    )
+
+
+#: RFC 8693 token exchange of an ID token for an identity assertion grant (SEP-990).
+_TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+_ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+_ID_JAG = "urn:ietf:params:oauth:token-type:id-jag"
+
+
+def _identity_assertion(config: McpServerConfig, oauth: OAuthConfig, store: TokenFile) -> Any:
+    """Enterprise-managed authorization (SEP-990): the identity provider exchanges the
+    user's ID token for an identity assertion grant (ID-JAG), which the MCP server's
+    authorization server (the configured ``issuer``) takes for an access token."""
+    from mcp.client.auth.extensions.identity_assertion import IdentityAssertionOAuthProvider
+
+    server = config.name
+
+    async def id_jag(audience: str, resource: str) -> str:
+        import httpx2
+
+        data = {
+            "grant_type": _TOKEN_EXCHANGE,
+            "subject_token": oauth.idp_id_token or "",
+            "subject_token_type": _ID_TOKEN,
+            "requested_token_type": _ID_JAG,
+            "audience": audience,
+            "resource": resource,
+        }
+        if oauth.idp_client_id:
+            data["client_id"] = oauth.idp_client_id
+        auth = (
+            httpx2.BasicAuth(oauth.idp_client_id or "", oauth.idp_client_secret)
+            if oauth.idp_client_secret
+            else None
+        )
+        async with httpx2.AsyncClient(timeout=30, auth=auth) as http:
+            response = await http.post(oauth.idp_token_endpoint or "", data=data)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        grant = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not isinstance(grant, str):
+            reason = body.get("error_description") or body.get("error") if body else None
+            raise LoginFailed(
+                f"MCP server {server}: the identity provider refused to exchange the ID token "
+                f"({response.status_code}: {reason or response.reason_phrase}); check "
+                "oauth.idpIdToken (it may have expired) and oauth.idpClientId"
+            )
+        return grant
+
+    method = oauth.token_endpoint_auth_method
+    return IdentityAssertionOAuthProvider(
+        server_url=config.url or "",
+        storage=store,
+        client_id=oauth.client_id or "",
+        client_secret=oauth.client_secret or "",
+        issuer=oauth.issuer or "",
+        assertion_provider=id_jag,
+        scope=oauth.scopes,
+        token_endpoint_auth_method=(
+            "client_secret_basic" if method == "client_secret_basic" else "client_secret_post"
+        ),
     )
 
 
