@@ -371,3 +371,119 @@ async def test_a_stored_token_past_its_lifetime_is_refreshed_not_sent() -> None:
             source=".mcp.json",
         )
         assert await build_auth(headed, stack, None) is None  # a static header: no OAuth
+
+
+# --- what fails, said ------------------------------------------------------------------------
+
+
+class _Refusing:
+    """A remote MCP server that answers every request 401 (status and body as a real one
+    with OAuth would), with more or less of OAuth behind it: ``none`` (no metadata at
+    all), ``closed`` (metadata, but registration closed: RFC 7591's error body), ``stale``
+    (metadata and a token endpoint that refuses a refresh: RFC 6749's ``invalid_grant``)."""
+
+    def __init__(self, kind: str) -> None:
+        import http.server
+        import threading
+
+        kind_ = kind
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                base = f"http://127.0.0.1:{self.server.server_port}"
+                status, body = 404, {}
+                if self.path == "/mcp":
+                    status = 401
+                elif kind_ != "none" and self.path == "/.well-known/oauth-authorization-server":
+                    status, body = (
+                        200,
+                        {
+                            "issuer": base,
+                            "authorization_endpoint": f"{base}/authorize",
+                            "token_endpoint": f"{base}/token",
+                            "registration_endpoint": f"{base}/register",
+                            "response_types_supported": ["code"],
+                        },
+                    )
+                elif kind_ == "closed" and self.path == "/register":
+                    status = 400
+                    body = {"error": "invalid_client_metadata", "error_description": "closed"}
+                elif kind_ == "stale" and self.path == "/token":
+                    status = 400
+                    body = {"error": "invalid_grant", "error_description": "refresh expired"}
+                data = json.dumps(body).encode() if body else b""
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/mcp"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "message"),
+    [
+        (
+            "none",
+            "failed",
+            "publishes no OAuth metadata, so there is nothing to log in to; "
+            "give it a token in its 'headers'",
+        ),
+        (
+            "closed",
+            "failed",
+            "its authorization server refused to register harness-tui "
+            "(400 invalid_client_metadata: closed); register a client with it yourself",
+        ),
+        (
+            "stale",
+            "needs_auth",
+            "its stored login has expired or was revoked (refreshing it "
+            "was refused): run /mcp login remote",
+        ),
+    ],
+)
+async def test_each_way_a_login_cannot_work_is_said(
+    tmp_path: Path, kind: str, status: str, message: str
+) -> None:
+    import time
+
+    from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+
+    from harness_tui.core.mcp.oauth import TokenFile
+
+    server = _Refusing(kind)
+    try:
+        if kind == "stale":  # a login from yesterday, its access token long expired
+            store = TokenFile("remote", server.url)
+            callback = "http://127.0.0.1:1/callback"
+            await store.set_client_info(
+                OAuthClientInformationFull(client_id="c", redirect_uris=[callback])
+            )
+            await store.set_tokens(
+                OAuthToken(access_token="a", token_type="Bearer", expires_in=60, refresh_token="r")
+            )
+            data = json.loads(store.path.read_text())
+            store.path.write_text(json.dumps({**data, "obtained_at": time.time() - 86_400}))
+        session, _ = mcp_session(tmp_path, {"remote": {"type": "http", "url": server.url}})
+        async with session:
+            seen = await server_status(session, "remote", "ready", "failed", "needs_auth")
+            notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
+    finally:
+        server.close()
+    assert seen.status == status
+    assert message in (seen.error or "")
+    assert any(message in n for n in notices)  # said in every view, headless stderr too

@@ -30,7 +30,7 @@ from harness_tui import __version__
 from harness_tui.core.events import McpStatus
 from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
-from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired
+from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired, NoLogin
 from harness_tui.core.mcp.results import tool_result
 from harness_tui.core.tools.base import ToolContext, ToolResult
 
@@ -298,13 +298,14 @@ class ServerConnection:
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, BaseExceptionGroup):
-            found = _find(exc, (LoginRequired, LoginFailed)) or _find(exc, _oauth_errors())
+            found = _find(exc, (LoginRequired, LoginFailed, NoLogin))
+            found = found or _find(exc, _oauth_errors())
             if found is not None:
                 return self._describe(found)
         if isinstance(exc, LoginRequired):
             self._needs_login = True
             return str(exc)
-        if isinstance(exc, LoginFailed):
+        if isinstance(exc, LoginFailed | NoLogin):
             return str(exc)
         if isinstance(exc, _oauth_errors()):
             self._needs_login = True

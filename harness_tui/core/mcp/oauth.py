@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -48,15 +49,25 @@ CLIENT_NAME = "harness-tui"
 class LoginRequired(Exception):
     """The server wants a login and none was asked for: the message says how."""
 
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, *, expired: bool = False) -> None:
+        what = (
+            "its stored login has expired or was revoked (refreshing it was refused)"
+            if expired
+            else "it needs a login"
+        )
         super().__init__(
-            f"MCP server {server} needs a login: run /mcp login {server} in the TUI, "
+            f"MCP server {server}: {what}: run /mcp login {server} in the TUI, "
             f"or `harness-tui mcp login {server}`"
         )
 
 
 class LoginFailed(Exception):
     """A login ended without tokens; the message names the server and the reason."""
+
+
+class NoLogin(Exception):
+    """The server cannot be logged in to (a login would not help): the message says what
+    to do instead."""
 
 
 def auth_dir() -> Path:
@@ -358,7 +369,7 @@ def _provider(
 
     async def open_url(authorization_url: str) -> None:
         if login is None or listener is None:
-            raise LoginRequired(server)
+            raise LoginRequired(server, expired=store.has_tokens())
         listener.expect(_query_value(authorization_url, "state"))
         await login.open_url(authorization_url)
 
@@ -384,6 +395,35 @@ def _provider(
                 and uri not in [str(u) for u in context.client_info.redirect_uris]
             ):
                 context.client_info = None  # registered for another port: register again
+
+        async def _auth_flow(self, request: Any) -> Any:
+            """The SDK's flow, with its registration failures explained."""
+            from mcp.client.auth import OAuthRegistrationError
+
+            flow = super()._auth_flow(request)
+            response = None
+            try:
+                while True:
+                    sent = await (flow.__anext__() if response is None else flow.asend(response))
+                    response = yield sent
+            except StopAsyncIteration:
+                return
+            except OAuthRegistrationError as exc:
+                context = self.context
+                if context.oauth_metadata is None and context.protected_resource_metadata is None:
+                    raise NoLogin(
+                        f"MCP server {server} refused the connection (401) and publishes no "
+                        "OAuth metadata, so there is nothing to log in to; give it a token in "
+                        'its \'headers\' (e.g. "Authorization": "Bearer ${TOKEN}")'
+                    ) from None
+                raise NoLogin(
+                    f"MCP server {server}: its authorization server refused to register "
+                    f"harness-tui ({_brief(exc)}); register a client with it yourself and "
+                    "write its ID (and secret) in the server's oauth.clientId "
+                    "(oauth.clientSecret)"
+                ) from None
+            finally:
+                await flow.aclose()
 
     return Provider(
         server_url=config.url or "",
@@ -473,6 +513,25 @@ def _pre_registered(oauth: OAuthConfig, redirect_uri: str) -> Any:
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code"],
         scope=oauth.scopes,
+    )
+
+
+def _brief(exc: BaseException) -> str:
+    """An SDK error's text (``Registration failed: 400 {json}``) as ``400 error: description``."""
+    text = str(exc)
+    start = text.find("{")
+    try:
+        data = json.loads(text[start:]) if start >= 0 else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "error" not in data:
+        return text
+    status = re.search(r"\b\d{3}\b", text[:start])
+    detail = data.get("error_description")
+    return (
+        (f"{status.group()} " if status else "")
+        + str(data["error"])
+        + (f": {detail}" if detail else "")
     )
 
 
