@@ -303,7 +303,7 @@ def test_headless_names_the_login_command(tmp_path: Path, oauth_server: str) -> 
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
-    assert "MCP server remote needs a login" in done.stderr
+    assert "MCP server remote: it needs a login" in done.stderr
     assert "`harness-tui mcp login remote`" in done.stderr
 
 
