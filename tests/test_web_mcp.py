@@ -4,20 +4,23 @@ answer."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.scripted import Reply, ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
+from harness_tui.web.redact import MASK
 from tests.helpers import wait_for
 from tests.mcp_servers import demo_server, serve_http, write_mcp_json
 from tests.test_mcp_stdio import server_status
-from tests.web_support import Served, web_server
+from tests.web_support import Served, receive_until, run_ended, web_server
 
 
 def with_demo_server(
@@ -215,3 +218,31 @@ async def refused_everywhere_but_here(
             refused = await anonymous.post(path, json=body, headers=headers)
             assert refused.status_code == status, (path, headers, refused.text)
             assert error_of(refused)["code"] == code
+
+
+async def test_questions_reach_the_page_without_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-ant-test-0123456789abcdefSECRET"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    async with demo_web(
+        tmp_path,
+        reply(ToolCall("mcp__demo__haiku", {"topic": key})),
+        reply(Text("ok")),
+        sampling=[reply(Text(f"a haiku about {key}"))],
+    ) as (srv, session, _):
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "a haiku"})
+        asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
+        assert key in asked.messages[0]["text"]  # the store keeps it; the page must not
+        async with srv.socket(session.id) as ws:
+            frames = await receive_until(ws, lambda item: item["type"] == "SAMPLING_REQUESTED")
+            await srv.http.post(
+                f"/api/sampling/{session.id}",
+                json={"request_id": asked.request_id, "approved": True},
+            )
+            frames += await receive_until(ws, run_ended)
+        events = (await srv.http.get(f"/api/session/{session.id}/events")).text
+    sent = json.dumps(frames) + events
+    assert key not in sent and MASK in sent
+    shown = next(f for f in frames if f["type"] == "SAMPLING_RESOLVED")
+    assert shown["response"] == f"a haiku about {MASK}"
