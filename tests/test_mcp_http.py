@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from harness_tui.core.errors import HarnessError
+from harness_tui.core.events import Event
 from harness_tui.core.messages import ToolResultMessage, UserMessage
 from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
@@ -309,6 +310,18 @@ async def test_roots_follow_the_workspace_when_it_changes(tmp_path: Path) -> Non
     assert json.loads(done.content) == [session.cwd.as_uri(), shared.resolve().as_uri()]
 
 
+async def sampled_run(
+    session: Session, approved: bool = True, reason: str | None = None
+) -> list[Event]:
+    """The events of a run whose prompt has the demo server ask for sampling, answered
+    ``approved``."""
+    run_id = await session.submit("write a haiku")
+    asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
+    await session.resolve_sampling(asked.request_id, approved, reason)
+    await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id)
+    return [e for e in session.store.replay(0) if e.run_id == run_id]
+
+
 async def test_sampling_goes_to_the_session_model_after_approval(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
         async with demo_session(
@@ -366,13 +379,7 @@ async def test_a_script_without_sampling_replies_refuses_sampling_and_keeps_its_
             reply(ToolCall("mcp__demo__haiku", {"topic": "rain"})),
             reply(Text("Here is your haiku.")),
         ) as (session, provider):
-            run_id = await session.submit("write a haiku")
-            asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
-            await session.resolve_sampling(asked.request_id, True)
-            await wait_for(
-                session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id
-            )
-    events = [e for e in session.store.replay(0) if e.run_id == run_id]
+            events = await sampled_run(session)
     resolved = next(e for e in events if e.type == "SAMPLING_RESOLVED")
     assert resolved.decision == "failed"
     assert "no sampling reply left" in resolved.reason
@@ -401,13 +408,7 @@ async def test_a_script_file_carries_its_sampling_replies(tmp_path: Path) -> Non
         session = Session(model=choice, cwd=tmp_path, trusted=True, mode="bypassPermissions")
         async with session:
             await server_status(session, "demo", "ready")
-            run_id = await session.submit("write a haiku")
-            asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
-            await session.resolve_sampling(asked.request_id, True)
-            await wait_for(
-                session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id
-            )
-    events = [e for e in session.store.replay(0) if e.run_id == run_id]
+            events = await sampled_run(session)
     done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
     assert done.content.endswith("wrote: Soft rain on the roof")
     final = [e for e in events if e.type == "MESSAGE_COMPLETED"][-1]
@@ -423,17 +424,13 @@ async def test_sampling_can_be_declined(tmp_path: Path) -> None:
             reply(ToolCall("mcp__demo__haiku", {"topic": "rain"})),
             reply(Text("No haiku then.")),
         ) as (session, provider):
-            run_id = await session.submit("write a haiku")
-            asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
-            await session.resolve_sampling(asked.request_id, False, "not now")
-            await wait_for(
-                session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id
-            )
-    resolved = next(e for e in session.store.replay(0) if e.type == "SAMPLING_RESOLVED")
+            events = await sampled_run(session, False, "not now")
+    resolved = next(e for e in events if e.type == "SAMPLING_RESOLVED")
     assert resolved.decision == "declined" and resolved.reason == "not now"
-    failed = next(e for e in session.store.replay(0) if e.type == "TOOL_CALL_FAILED")
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
     assert "declined the sampling request: not now" in failed.error
-    assert len(provider.requests) == 2  # the model was never asked to sample
+    assert len(provider.requests) == 2
+    assert provider.for_sampling().requests == []  # the model was never asked to sample
 
 
 async def test_headless_sessions_decline_sampling_and_elicitation(tmp_path: Path) -> None:

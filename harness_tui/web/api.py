@@ -22,6 +22,7 @@ the question stays open for a corrected answer.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -336,12 +337,7 @@ def create_app(
         request: Request, session_id: str, body: PermissionAnswer
     ) -> dict[str, Any]:
         session = open_session(request, session_id)
-        try:
-            await session.resolve_permission(body.request_id, body.decision, body.reason)
-        except HarnessError as exc:
-            raise ApiError(
-                404, "unknown_request", exc.message, "it may have been answered already"
-            ) from None
+        await _answer(session.resolve_permission(body.request_id, body.decision, body.reason))
         return {"request_id": body.request_id, "decision": body.decision}
 
     @app.post("/api/sampling/{session_id}")
@@ -349,12 +345,7 @@ def create_app(
         request: Request, session_id: str, body: SamplingReply
     ) -> dict[str, Any]:
         session = open_session(request, session_id)
-        try:
-            await session.resolve_sampling(body.request_id, body.approved, body.reason)
-        except NoOpenQuestion as exc:
-            raise ApiError(
-                404, "unknown_request", exc.message, "it may have been answered already"
-            ) from None
+        await _answer(session.resolve_sampling(body.request_id, body.approved, body.reason))
         return {"request_id": body.request_id, "approved": body.approved}
 
     @app.post("/api/elicitation/{session_id}")
@@ -363,11 +354,10 @@ def create_app(
     ) -> dict[str, Any]:
         session = open_session(request, session_id)
         try:
-            await session.resolve_elicitation(body.request_id, body.action, body.content)
-        except NoOpenQuestion as exc:
-            raise ApiError(
-                404, "unknown_request", exc.message, "it may have been answered already"
-            ) from None
+            await _answer(
+                session.resolve_elicitation(body.request_id, body.action, body.content),
+                NoOpenQuestion,
+            )
         except HarnessError as exc:
             raise ApiError(
                 422, "invalid_answer", exc.message, "the question is still open: correct it"
@@ -428,6 +418,17 @@ def create_app(
         hosts=hosts,
         max_body=MAX_BODY_BYTES,
     )
+
+
+async def _answer(resolve: Awaitable[None], not_open: type[HarnessError] = HarnessError) -> None:
+    """Answer a question; one that is not open (never asked, or answered already: the
+    core raises ``not_open``) is a 404."""
+    try:
+        await resolve
+    except not_open as exc:
+        raise ApiError(
+            404, "unknown_request", exc.message, "it may have been answered already"
+        ) from None
 
 
 def modes_for(session: Session) -> list[str]:
