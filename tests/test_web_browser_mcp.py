@@ -33,6 +33,13 @@ FORM = {
             "default": "pro",
         },
         "subscribe": {"type": "boolean", "title": "Subscribe", "default": True},
+        "topics": {
+            "type": "array",
+            "title": "Topics",
+            "items": {"type": "string", "enum": ["news", "tips", "offers"]},
+            "default": ["tips"],
+        },
+        "score": {"type": "number", "title": "Score"},
     },
     "required": ["name", "plan"],
 }
@@ -159,6 +166,10 @@ async def test_the_page_marks_required_fields_shows_refusals_and_opens_url_quest
             assert len(questions.pending_ids) == 1  # still open: it can be corrected
             await form.locator('[name="age"]').fill("")
             await plan.select_option("Team")
+            topics = form.locator('select[name="topics"]')
+            await expect(topics).to_have_attribute("multiple", "")
+            await topics.select_option(["news", "tips"])
+            await form.locator('[name="score"]').fill("2.5")
             await form.locator('[name="subscribe"]').uncheck()
             await form.locator('button[data-answer="accept"]').click()
             await expect(form).to_have_attribute("data-resolved", "accept")
@@ -188,6 +199,12 @@ async def test_the_page_marks_required_fields_shows_refusals_and_opens_url_quest
             await card.locator('[name="name"]').press("Escape")
             await expect(card).to_have_attribute("data-resolved", "cancel")
             await expect(card.locator(".answer")).to_have_text("→ cancelled")
-    assert answers["eli_form"].content == {"name": "Grace", "plan": "team", "subscribe": False}
+    assert answers["eli_form"].content == {
+        "name": "Grace",
+        "plan": "team",
+        "subscribe": False,
+        "topics": ["news", "tips"],
+        "score": 2.5,
+    }
     assert (answers["eli_url"].action, answers["eli_url"].content) == ("accept", None)
     assert answers["eli_esc"].action == "cancel"

@@ -37,7 +37,7 @@ const Questions = (() => {
       return card;
     }
 
-    function buttonsOf(card, choices, onClick) {
+    function buttonsOf(choices, onClick) {
       const row = el("div", "buttons");
       for (const [answer, label] of choices) {
         const button = row.appendChild(el("button", "", label));
@@ -89,7 +89,7 @@ const Questions = (() => {
         approved: choice === "approve",
         ...(choice === "decline" && reason.value.trim() ? { reason: reason.value.trim() } : {}),
       });
-      const row = buttonsOf(card, [["approve", "Approve"], ["decline", "Decline"]], answer);
+      const row = buttonsOf([["approve", "Approve"], ["decline", "Decline"]], answer);
       row.appendChild(reason);
       card.appendChild(row);
       card.appendChild(el("div", "error"));
@@ -236,7 +236,7 @@ const Questions = (() => {
       }
       const answer = (action) => send(card, "elicitation", { request_id: event.request_id, action });
       const accept = url !== null ? (linkable ? "Open the page" : "Accept") : "Accept";
-      form.appendChild(buttonsOf(card, [["accept", accept], ["decline", "Decline"], ["cancel", "Cancel"]], answer));
+      form.appendChild(buttonsOf([["accept", accept], ["decline", "Decline"], ["cancel", "Cancel"]], answer));
       form.addEventListener("submit", (submitted) => {
         submitted.preventDefault();
         if (card.dataset.resolved) return;
@@ -283,5 +283,5 @@ const Questions = (() => {
     return { sampling, elicitation, resolved };
   }
 
-  return { create, choicesOf };
+  return { create };
 })();
