@@ -13,11 +13,12 @@ import anyio
 import pytest
 
 from harness_tui.core.errors import HarnessError
+from harness_tui.core.events import Event
 from harness_tui.core.messages import ToolResultMessage, UserMessage
 from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session import Session
 from tests.helpers import png, run_to_end, squeeze, types, wait_for
-from tests.mcp_servers import PNG_B64, demo_server, serve_http
+from tests.mcp_servers import PNG_B64, demo_server, serve_http, write_mcp_json
 from tests.test_mcp_stdio import mcp_session, server_status, statuses
 
 
@@ -309,14 +310,26 @@ async def test_roots_follow_the_workspace_when_it_changes(tmp_path: Path) -> Non
     assert json.loads(done.content) == [session.cwd.as_uri(), shared.resolve().as_uri()]
 
 
+async def sampled_run(
+    session: Session, approved: bool = True, reason: str | None = None
+) -> list[Event]:
+    """The events of a run whose prompt has the demo server ask for sampling, answered
+    ``approved``."""
+    run_id = await session.submit("write a haiku")
+    asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
+    await session.resolve_sampling(asked.request_id, approved, reason)
+    await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id)
+    return [e for e in session.store.replay(0) if e.run_id == run_id]
+
+
 async def test_sampling_goes_to_the_session_model_after_approval(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
         async with demo_session(
             tmp_path,
             url,
             reply(ToolCall("mcp__demo__haiku", {"topic": "rain"})),
-            reply(Text("Soft rain on the roof")),  # the sampling request's answer
             reply(Text("Here is your haiku.")),
+            sampling=[reply(Text("Soft rain on the roof"))],
             mode="bypassPermissions",
         ) as (session, provider):
             run_id = await session.submit("write a haiku")
@@ -328,13 +341,79 @@ async def test_sampling_goes_to_the_session_model_after_approval(tmp_path: Path)
             await wait_for(
                 session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id
             )
-    sampled = provider.requests[1]
+    [sampled] = provider.for_sampling().requests
     assert sampled.system == "You are a poet." and sampled.max_tokens == 64 and sampled.tools == ()
     assert [m.text for m in sampled.messages] == ["haiku: rain"]
-    resolved = next(e for e in session.store.replay(0) if e.type == "SAMPLING_RESOLVED")
+    events = [e for e in session.store.replay(0) if e.run_id == run_id]
+    resolved = next(e for e in events if e.type == "SAMPLING_RESOLVED")
     assert resolved.decision == "approved" and resolved.response == "Soft rain on the roof"
-    done = next(e for e in session.store.replay(0) if e.type == "TOOL_CALL_COMPLETED")
+    done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
     assert done.content == "scripted wrote: Soft rain on the roof"
+    # The run's own replies stay in order: the sampling took none of them.
+    assert len(provider.requests) == 2
+    provider.assert_complete()
+    assert squeeze(
+        [t for t in types(events) if t not in ("USAGE_UPDATED", "TOOL_CALL_PROGRESS")]
+    ) == [
+        "PROMPT_RECEIVED",
+        "MESSAGE_COMPLETED",
+        "TOOL_CALL_STARTED",
+        "SAMPLING_REQUESTED",
+        "SAMPLING_RESOLVED",
+        "TOOL_CALL_COMPLETED",
+        "TOKEN_DELTA",
+        "MESSAGE_COMPLETED",
+        "RUN_COMPLETED",
+    ]
+    final = [e for e in events if e.type == "MESSAGE_COMPLETED"][-1]
+    assert final.message.text == "Here is your haiku."
+
+
+async def test_a_script_without_sampling_replies_refuses_sampling_and_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    async with serve_http(demo_server()) as url:
+        async with demo_session(
+            tmp_path,
+            url,
+            reply(ToolCall("mcp__demo__haiku", {"topic": "rain"})),
+            reply(Text("Here is your haiku.")),
+        ) as (session, provider):
+            events = await sampled_run(session)
+    resolved = next(e for e in events if e.type == "SAMPLING_RESOLVED")
+    assert resolved.decision == "failed"
+    assert "no sampling reply left" in resolved.reason
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
+    assert "Sampling failed" in failed.error
+    final = [e for e in events if e.type == "MESSAGE_COMPLETED"][-1]
+    assert final.message.text == "Here is your haiku."
+    assert len(provider.requests) == 2 and provider.for_sampling().requests != []
+    provider.assert_complete()
+
+
+async def test_a_script_file_carries_its_sampling_replies(tmp_path: Path) -> None:
+    from harness_tui.core.models import resolve_model
+
+    script = tmp_path / "replies.yaml"
+    script.write_text(
+        "responses:\n"
+        "  - tool_calls: [{name: mcp__demo__haiku, input: {topic: rain}}]\n"
+        "  - text: Here is your haiku.\n"
+        "sampling:\n"
+        "  - text: Soft rain on the roof\n"
+    )
+    async with serve_http(demo_server()) as url:
+        write_mcp_json(tmp_path, {"demo": {"type": "http", "url": url}})
+        choice = resolve_model(f"scripted:{script}", cwd=tmp_path)
+        session = Session(model=choice, cwd=tmp_path, trusted=True, mode="bypassPermissions")
+        async with session:
+            await server_status(session, "demo", "ready")
+            events = await sampled_run(session)
+    done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
+    assert done.content.endswith("wrote: Soft rain on the roof")
+    final = [e for e in events if e.type == "MESSAGE_COMPLETED"][-1]
+    assert final.message.text == "Here is your haiku."
+    choice.create().assert_complete()  # type: ignore[attr-defined]
 
 
 async def test_sampling_can_be_declined(tmp_path: Path) -> None:
@@ -345,17 +424,13 @@ async def test_sampling_can_be_declined(tmp_path: Path) -> None:
             reply(ToolCall("mcp__demo__haiku", {"topic": "rain"})),
             reply(Text("No haiku then.")),
         ) as (session, provider):
-            run_id = await session.submit("write a haiku")
-            asked = await wait_for(session.store, lambda e: e.type == "SAMPLING_REQUESTED")
-            await session.resolve_sampling(asked.request_id, False, "not now")
-            await wait_for(
-                session.store, lambda e: e.type == "RUN_COMPLETED" and e.run_id == run_id
-            )
-    resolved = next(e for e in session.store.replay(0) if e.type == "SAMPLING_RESOLVED")
+            events = await sampled_run(session, False, "not now")
+    resolved = next(e for e in events if e.type == "SAMPLING_RESOLVED")
     assert resolved.decision == "declined" and resolved.reason == "not now"
-    failed = next(e for e in session.store.replay(0) if e.type == "TOOL_CALL_FAILED")
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
     assert "declined the sampling request: not now" in failed.error
-    assert len(provider.requests) == 2  # the model was never asked to sample
+    assert len(provider.requests) == 2
+    assert provider.for_sampling().requests == []  # the model was never asked to sample
 
 
 async def test_headless_sessions_decline_sampling_and_elicitation(tmp_path: Path) -> None:

@@ -27,10 +27,12 @@ from tests.mcp_servers import stdio_entry, time_entry, write_mcp_json
 
 
 def mcp_session(
-    folder: Path, servers: dict, *replies: Reply, **options
+    folder: Path, servers: dict, *replies: Reply, sampling: list[Reply] | None = None, **options
 ) -> tuple[Session, ScriptedProvider]:
+    """A session on ``replies`` (and ``sampling`` replies for sampling requests) with
+    ``servers`` in its folder's ``.mcp.json``."""
     write_mcp_json(folder, servers)
-    provider = ScriptedProvider(list(replies))
+    provider = ScriptedProvider(list(replies), sampling=sampling)
     options.setdefault("mode", "bypassPermissions")
     session = Session(
         model=ModelChoice("scripted", "scripted", lambda: provider, 200_000),

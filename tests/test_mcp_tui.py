@@ -26,9 +26,11 @@ def completed(session) -> list[str]:
 
 
 @asynccontextmanager
-async def demo_tui(tmp_path: Path, url: str, *replies, prompt: str | None = None):
+async def demo_tui(tmp_path: Path, url: str, *replies, prompt: str | None = None, sampling=None):
     """The TUI on a session whose server ``demo`` is ready; ``prompt`` is typed and sent."""
-    session, provider = mcp_session(tmp_path, {"demo": {"type": "http", "url": url}}, *replies)
+    session, provider = mcp_session(
+        tmp_path, {"demo": {"type": "http", "url": url}}, *replies, sampling=sampling
+    )
     async with tui(session) as (app, pilot):
         await server_status(session, "demo", "ready")
         if prompt is not None:
@@ -88,8 +90,8 @@ async def test_sampling_approval_dialog(tmp_path: Path) -> None:
             tmp_path,
             url,
             reply(ToolCall("mcp__demo__haiku", {"topic": "snow"})),
-            reply(Text("White silence falls")),
             reply(Text("There you go.")),
+            sampling=[reply(Text("White silence falls"))],
             prompt="haiku",
         ) as (session, _, app, pilot):
             await until(pilot, lambda: isinstance(app.screen, SamplingDialog))

@@ -15,7 +15,7 @@ import harness_tui.web
 
 WEB = Path(harness_tui.web.__file__).parent
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ("index.html", "app.js", "markdown.js", "style.css")
+STATIC = ("index.html", "app.js", "markdown.js", "questions.js", "style.css")
 
 
 def imported_names(path: Path) -> list[str]:

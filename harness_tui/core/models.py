@@ -56,6 +56,15 @@ class ModelChoice:
     def cost_usd(self, usage: TokenUsage) -> float | None:
         return None if self.price is None else self.price.cost_usd(usage)
 
+    def create_for_sampling(self) -> Provider:
+        """A provider for an MCP server's sampling request. A scripted model's replies
+        are the run's: it answers from its separate sampling replies
+        (``ScriptedProvider.for_sampling``), so sampling never takes the run's next one."""
+        from harness_tui.core.providers.scripted import ScriptedProvider
+
+        provider = self.create()
+        return provider.for_sampling() if isinstance(provider, ScriptedProvider) else provider
+
 
 def model_catalogue(cwd: Path | None = None, settings: Settings | None = None) -> Catalogue:
     """The shipped catalogue with the settings' ``models`` sections laid over it;

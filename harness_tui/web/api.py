@@ -2,31 +2,39 @@
 
 Every error is JSON of one shape, ``{"error": {"code", "message", "hint"?}}``: 401 no or
 a wrong token, 403 a token for another session (or an action this server does not
-offer), 404 an unknown session, permission request or queued message, 409 a query while
-a run is active, 413 a body too large, 422 a malformed or invalid body, 429 a limit
-reached (live sessions: ``too_many_sessions``; messages queued in one session:
-``queue_full``), with the limit in ``error.limit`` and how to free a place in the hint.
+offer), 404 an unknown session, question (permission, sampling, elicitation) or queued
+message, 409 a query while a run is active, 413 a body too large, 422 a malformed or
+invalid body, 429 a limit reached (live sessions: ``too_many_sessions``; messages queued
+in one session: ``queue_full``), with the limit in ``error.limit`` and how to free a
+place in the hint.
 
 What a browser may change: the model (any name the core resolves, except
 ``scripted:PATH``, which would have the server read a file the browser names), and the
 permission mode, but ``bypassPermissions`` only in a session that started in it (the
 rule of the TUI's Shift+Tab).
+
+What MCP servers ask (``SAMPLING_REQUESTED``, ``ELICITATION_REQUESTED``) is answered
+like a permission question: ``POST /api/sampling/ID`` and ``/api/elicitation/ID``. An
+elicitation answer that does not fit the server's form is a 422 naming the field, and
+the question stays open for a corrected answer.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, FastAPI, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.events import PERMISSION_MODES, PermissionDecision, PermissionMode
+from harness_tui.core.mcp.questions import NoOpenQuestion
 from harness_tui.core.models import available_models
 from harness_tui.core.session import Session
 from harness_tui.core.steering import QueuedMessage
@@ -45,6 +53,9 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENTS_PER_CALL = 5000
 #: Most messages waiting in one session's queue (steers and follow-ups together).
 MAX_QUEUED_MESSAGES = 100
+#: Most fields in one elicitation answer, and the longest text in one of them.
+MAX_FORM_FIELDS = 100
+MAX_FIELD_CHARS = 10_000
 
 
 class ApiError(Exception):
@@ -100,6 +111,52 @@ class PermissionAnswer(_Body):
     request_id: str = Field(min_length=1, max_length=200)
     decision: PermissionDecision
     reason: str | None = Field(None, max_length=10_000)
+
+
+class SamplingReply(_Body):
+    request_id: str = Field(min_length=1, max_length=200)
+    approved: StrictBool
+    #: Passed to the server when declined.
+    reason: str | None = Field(None, max_length=10_000)
+
+
+class ElicitationReply(_Body):
+    request_id: str = Field(min_length=1, max_length=200)
+    action: Literal["accept", "decline", "cancel"]
+    #: The form's values (accept only); checked against the server's schema by the core.
+    content: dict[Annotated[str, Field(min_length=1, max_length=200)], Any] | None = Field(
+        None, max_length=MAX_FORM_FIELDS
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _plain_values(cls, content: dict[str, Any] | None) -> dict[str, Any] | None:
+        # What an elicitation form can hold (MCP allows flat forms only): no nesting.
+        for name, value in (content or {}).items():
+            if isinstance(value, list):
+                if len(value) > MAX_FORM_FIELDS or not all(isinstance(v, str) for v in value):
+                    raise ValueError(
+                        f"field {name!r}: a list holds at most {MAX_FORM_FIELDS} strings"
+                    )
+                value = "".join(value)
+            elif value is None or not isinstance(value, str | bool | int | float):
+                raise ValueError(
+                    f"field {name!r}: a value is a string, a number, true or false, or a list "
+                    f"of strings, not {_json_kind(value)}"
+                )
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                raise ValueError(f"field {name!r}: at most {MAX_FIELD_CHARS} characters")
+        return content
+
+    @model_validator(mode="after")
+    def _content_when_accepted(self) -> ElicitationReply:
+        if self.content is not None and self.action != "accept":
+            raise ValueError(f"content goes with action accept only, not {self.action}")
+        return self
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", type(None): "null"}.get(type(value), "that")
 
 
 def create_app(
@@ -280,13 +337,33 @@ def create_app(
         request: Request, session_id: str, body: PermissionAnswer
     ) -> dict[str, Any]:
         session = open_session(request, session_id)
+        await _answer(session.resolve_permission(body.request_id, body.decision, body.reason))
+        return {"request_id": body.request_id, "decision": body.decision}
+
+    @app.post("/api/sampling/{session_id}")
+    async def answer_sampling(
+        request: Request, session_id: str, body: SamplingReply
+    ) -> dict[str, Any]:
+        session = open_session(request, session_id)
+        await _answer(session.resolve_sampling(body.request_id, body.approved, body.reason))
+        return {"request_id": body.request_id, "approved": body.approved}
+
+    @app.post("/api/elicitation/{session_id}")
+    async def answer_elicitation(
+        request: Request, session_id: str, body: ElicitationReply
+    ) -> dict[str, Any]:
+        session = open_session(request, session_id)
         try:
-            await session.resolve_permission(body.request_id, body.decision, body.reason)
+            await _answer(
+                session.resolve_elicitation(body.request_id, body.action, body.content),
+                NoOpenQuestion,
+            )
         except HarnessError as exc:
             raise ApiError(
-                404, "unknown_request", exc.message, "it may have been answered already"
+                422, "invalid_answer", exc.message, "the question is still open: correct it"
             ) from None
-        return {"request_id": body.request_id, "decision": body.decision}
+        # The values are not echoed: the server's events carry them to whoever may see them.
+        return {"request_id": body.request_id, "action": body.action}
 
     @app.get("/api/session/{session_id}/events")
     async def events(
@@ -341,6 +418,17 @@ def create_app(
         hosts=hosts,
         max_body=MAX_BODY_BYTES,
     )
+
+
+async def _answer(resolve: Awaitable[None], not_open: type[HarnessError] = HarnessError) -> None:
+    """Answer a question; one that is not open (never asked, or answered already: the
+    core raises ``not_open``) is a 404."""
+    try:
+        await resolve
+    except not_open as exc:
+        raise ApiError(
+            404, "unknown_request", exc.message, "it may have been answered already"
+        ) from None
 
 
 def modes_for(session: Session) -> list[str]:

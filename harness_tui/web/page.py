@@ -13,7 +13,7 @@ from importlib.resources import files
 
 from starlette.responses import HTMLResponse
 
-SCRIPTS = ("markdown.js", "app.js")
+SCRIPTS = ("markdown.js", "questions.js", "app.js")
 
 
 @cache

@@ -209,8 +209,9 @@ async def run_sampling(
     max_tokens: int,
 ) -> tuple[str, str]:
     """Ask ``choice``'s model; the answer's text and stop reason. Raises
-    ``SamplingFailed``."""
-    provider = choice.create()
+    ``SamplingFailed``. A scripted model answers from its own sampling replies, never
+    with the run's next reply (``ModelChoice.create_for_sampling``)."""
+    provider = choice.create_for_sampling()
     history: list[Message] = []
     for m in messages:
         if m["role"] == "assistant":

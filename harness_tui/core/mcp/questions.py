@@ -20,6 +20,10 @@ from harness_tui.core.events import Event
 ELICIT_ACTIONS = ("accept", "decline", "cancel")
 
 
+class NoOpenQuestion(HarnessError):
+    """An answer to a question that is not open (never asked, or answered already)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SamplingAnswer:
     approved: bool
@@ -101,7 +105,8 @@ class QuestionBroker:
         self, request_id: str, action: str, content: dict[str, Any] | None = None
     ) -> None:
         """Raises ``HarnessError`` for an unknown action or content the form's schema
-        rejects (the question stays open, so the user can correct it)."""
+        rejects (the question stays open, so the user can correct it), and
+        ``NoOpenQuestion`` when no such question is open."""
         pending = self._take(request_id, "elicitation")
         if action not in ELICIT_ACTIONS:
             raise HarnessError(
@@ -120,7 +125,7 @@ class QuestionBroker:
     def _take(self, request_id: str, kind: str) -> _Pending:
         pending = self._pending.get(request_id)
         if pending is None or pending.kind != kind or pending.done.is_set():
-            raise HarnessError(f"no open {kind} request {request_id!r}")
+            raise NoOpenQuestion(f"no open {kind} request {request_id!r}")
         return pending
 
 

@@ -19,6 +19,13 @@ File format (YAML or JSON), either a list of replies or ``{responses: [...]}``::
           - sleep: 0.2
           - text: "lo"
           - error: {message: "overloaded", code: overloaded}
+    sampling:                             # replies to MCP servers' sampling requests
+      - text: "Soft rain on the roof"
+
+A sampling request (an MCP server asking the session's model for a completion) never
+takes the run's next reply: it plays the separate ``sampling`` replies. Without them a
+script of replies refuses it (the run's replies stay in order), and a function script,
+a function of the request, answers it too.
 """
 
 from __future__ import annotations
@@ -167,11 +174,22 @@ class ScriptedProvider:
     name = "scripted"
 
     def __init__(
-        self, script: Script, *, model: str = "scripted", context_window: int | None = 200_000
+        self,
+        script: Script,
+        *,
+        model: str = "scripted",
+        context_window: int | None = 200_000,
+        sampling: Script | None = None,
     ) -> None:
+        """``sampling``: the replies to MCP servers' sampling requests (see
+        ``for_sampling``)."""
         self.model = model
         self.context_window = context_window
         self._script = script
+        self._sampling = sampling
+        self._sampler: ScriptedProvider | None = None
+        #: What the script is for, as an exhausted script's message names it.
+        self._role = "reply"
         self._next = 0
         self._call_ids = 0
         # Ids must not repeat within a conversation, which may span several scripts.
@@ -186,18 +204,41 @@ class ScriptedProvider:
         return len(self._script) - self._next
 
     def assert_complete(self) -> None:
-        """Fail unless every scripted reply was used."""
+        """Fail unless every scripted reply (and sampling reply) was used."""
         if self.remaining:
             raise AssertionError(f"{self.remaining} scripted replies were never requested")
+        sampler = self.for_sampling() if self._sampling is not None else self._sampler
+        if sampler is not None and sampler.remaining:
+            raise AssertionError(
+                f"{sampler.remaining} scripted sampling replies were never requested"
+            )
+
+    def for_sampling(self) -> ScriptedProvider:
+        """The provider that answers MCP servers' sampling requests in a session on this
+        script, so that sampling never takes the run's next reply: one that plays the
+        ``sampling`` replies; without them, the same function for a function script,
+        and for a list of replies none (a sampling request fails, saying so)."""
+        if self._sampler is None:
+            script = self._sampling
+            if script is None:
+                script = self._script if callable(self._script) else ()
+            sampler = ScriptedProvider(script, model=self.model, context_window=self.context_window)
+            sampler._role = "sampling reply"
+            self._sampler = sampler
+        return self._sampler
 
     def _take(self, request: ModelRequest) -> Reply | StreamFailed:
         if callable(self._script):
             return self._script(request)
         if self._next >= len(self._script):
+            if self._role == "sampling reply":
+                hint = "add replies under `sampling:` in the script"
+            else:
+                hint = "add replies to the script, or start a new session"
             return StreamFailed(
-                f"the scripted model has no reply left (its script has {len(self._script)})",
+                f"the scripted model has no {self._role} left (its script has {len(self._script)})",
                 "script_exhausted",
-                "add replies to the script, or start a new session",
+                hint,
             )
         self._next += 1
         return self._script[self._next - 1]
@@ -276,7 +317,12 @@ class ScriptedProvider:
             )
         except ValidationError as exc:
             raise ConfigError(f"script file {path}: {describe_validation_error(exc)}") from None
-        return cls([r.to_reply() for r in spec.responses], model=spec.model or path.stem)
+        sampling = None if spec.sampling is None else [r.to_reply() for r in spec.sampling]
+        return cls(
+            [r.to_reply() for r in spec.responses],
+            model=spec.model or path.stem,
+            sampling=sampling,
+        )
 
 
 # --- file schema ------------------------------------------------------------------------
@@ -397,3 +443,5 @@ class _ReplySpec(_Spec):
 class _ScriptSpec(_Spec):
     responses: list[_ReplySpec] = Field(min_length=1)
     model: str | None = None
+    #: Replies to MCP servers' sampling requests, apart from the run's.
+    sampling: list[_ReplySpec] | None = None

@@ -34,6 +34,7 @@
   let messages = new Map();    // message_id -> {root, md, thinking, text, thoughts}
   let tools = new Map();       // tool_call_id -> card parts
   let permissions = new Map(); // request_id -> card
+  let questions = new Map();   // request_id -> card of an MCP server's question
   const dirty = new Set();
   let frameRequested = false;
 
@@ -375,6 +376,17 @@
     }
   }
 
+  // What MCP servers ask (sampling, elicitation): cards from questions.js.
+  const questionCards = Questions.create({
+    el,
+    post: (kind, body) => api("POST", `/api/${kind}/${encodeURIComponent(sessionId)}`, body),
+  });
+
+  function ask(card, event) {
+    questions.set(event.request_id, card);
+    append(card, containerFor(event));
+  }
+
   // The mode select offers what the server lets a browser choose (bypassPermissions
   // only in a session that started in it), and always shows the current mode.
   function showMode(mode) {
@@ -458,6 +470,16 @@
       if (!card) return;
       card.dataset.resolved = e.decision;
       card.querySelector(".answer").textContent = `→ ${e.decision.replace("_", " ")}${e.reason ? `: ${e.reason}` : ""}`;
+    },
+    SAMPLING_REQUESTED(e) { ask(questionCards.sampling(e), e); },
+    SAMPLING_RESOLVED(e) {
+      const card = questions.get(e.request_id);
+      if (card) questionCards.resolved(card, e.decision, e.reason, e.response);
+    },
+    ELICITATION_REQUESTED(e) { ask(questionCards.elicitation(e), e); },
+    ELICITATION_RESOLVED(e) {
+      const card = questions.get(e.request_id);
+      if (card) questionCards.resolved(card, e.action);
     },
     PLAN_GENERATED(e) { showPlan(e.entries); },
     PLAN_UPDATED(e) { showPlan(e.entries); },
@@ -666,6 +688,7 @@
     messages = new Map();
     tools = new Map();
     permissions = new Map();
+    questions = new Map();
     retries = 0;
     setRunning(false);
     ui.log.replaceChildren();
