@@ -31,6 +31,7 @@ from harness_tui.core.events import McpStatus
 from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
 from harness_tui.core.mcp.results import tool_result
+from harness_tui.core.mcp.tasks import call_as_task, unsupported_reason
 from harness_tui.core.tools.base import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,11 @@ class ConnectionHost(Protocol):
 
 @dataclass
 class Listing:
-    """What the server offers (SDK objects)."""
+    """What the server offers (SDK objects). ``tools`` are those we can call; ``hidden``
+    are ``(tool, why)`` for the others (they need a protocol feature we lack)."""
 
     tools: list[Any] = field(default_factory=list)
+    hidden: list[tuple[str, str]] = field(default_factory=list)
     resources: list[Any] = field(default_factory=list)
     templates: list[Any] = field(default_factory=list)
     prompts: list[Any] = field(default_factory=list)
@@ -236,7 +239,16 @@ class ServerConnection:
         capabilities = client.server_capabilities
         listing = Listing()
         if capabilities.tools is not None:
-            listing.tools = await _all_pages(client.list_tools, "tools")
+            for spec in await _all_pages(client.list_tools, "tools"):
+                why = unsupported_reason(spec, capabilities, self.name)
+                if why is None:
+                    listing.tools.append(spec)
+                else:
+                    listing.hidden.append((spec.name, why))
+            known = {name for name, _ in self.listing.hidden}
+            for name, why in listing.hidden:
+                if name not in known:
+                    log.warning("MCP tool %s of %s is not offered to the model: %s", name, self.name, why)
         if capabilities.resources is not None:
             listing.resources = await _all_pages(client.list_resources, "resources")
             listing.templates = await _optional(
@@ -333,9 +345,10 @@ class ServerConnection:
         return self._client
 
     async def call_tool(
-        self, remote_name: str, input: dict[str, Any], ctx: ToolContext
+        self, remote_name: str, input: dict[str, Any], ctx: ToolContext, *, as_task: bool = False
     ) -> ToolResult:
-        """Call a tool; its progress notifications become ``TOOL_CALL_PROGRESS``."""
+        """Call a tool; its progress notifications (or, ``as_task``, its task's status
+        messages) become ``TOOL_CALL_PROGRESS``."""
         from mcp import MCPError
 
         try:
@@ -346,8 +359,14 @@ class ServerConnection:
         async def progress(value: float, total: float | None, message: str | None) -> None:
             await ctx.progress(progress=value, total=total, status=message)
 
+        async def status(text: str) -> None:
+            await ctx.progress(status=text)
+
         try:
-            result = await client.call_tool(remote_name, input, progress_callback=progress)
+            if as_task:
+                result = await call_as_task(client, remote_name, input, status)
+            else:
+                result = await client.call_tool(remote_name, input, progress_callback=progress)
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED or self._lost is not None:
                 self._ended()
