@@ -248,7 +248,9 @@ class ServerConnection:
             known = {name for name, _ in self.listing.hidden}
             for name, why in listing.hidden:
                 if name not in known:
-                    log.warning("MCP tool %s of %s is not offered to the model: %s", name, self.name, why)
+                    log.warning(
+                        "MCP tool %s of %s is not offered to the model: %s", name, self.name, why
+                    )
         if capabilities.resources is not None:
             listing.resources = await _all_pages(client.list_resources, "resources")
             listing.templates = await _optional(

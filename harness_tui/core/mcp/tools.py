@@ -66,9 +66,7 @@ class McpTool(Tool):
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         if self.on_use is not None:
             self.on_use(self.name)
-        return await self.connection.call_tool(
-            self.remote_name, input, ctx, as_task=self.as_task
-        )
+        return await self.connection.call_tool(self.remote_name, input, ctx, as_task=self.as_task)
 
 
 def server_tools(connection: ServerConnection, taken: Iterable[str]) -> list[McpTool]:
