@@ -1,0 +1,113 @@
+"""Task-augmented tool calls: a run cancelled while its task works cancels the task on
+the server (the reference "everything" server's ``simulate-research-query``); tools
+that require tasks on a server that does not take them are not offered (and ``/mcp``
+says why); tools with optional task support are called normally."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from harness_tui.core.mcp.tasks import unsupported_reason
+from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.widgets.mcp_screen import describe_servers
+from tests.helpers import run_to_end, wait_for
+from tests.mcp_servers import demo_server, serve_http
+from tests.test_mcp_everything import stdio_entry
+from tests.test_mcp_http import demo_session
+from tests.test_mcp_stdio import mcp_session, server_status
+
+
+def _with_task_support(server: Any, support: dict[str, str]) -> Any:
+    """``server`` listing the named tools with ``execution.taskSupport`` set (the SDK's
+    own server has no task support, and declares no ``tasks`` capability)."""
+    from mcp import types
+
+    listed = server.list_tools
+
+    async def list_tools() -> list[Any]:
+        return [
+            tool.model_copy(
+                update={"execution": types.ToolExecution(task_support=support[tool.name])}
+            )
+            if tool.name in support
+            else tool
+            for tool in await listed()
+        ]
+
+    server.list_tools = list_tools
+    return server
+
+
+async def test_a_tool_requiring_tasks_on_a_server_without_them_is_not_offered(
+    tmp_path: Path,
+) -> None:
+    server = _with_task_support(demo_server(), {"count": "required", "broken": "optional"})
+    async with serve_http(server) as url:
+        async with demo_session(
+            tmp_path, url, reply(ToolCall("mcp__demo__broken", {})), reply(Text("ok"))
+        ) as (session, _):
+            assert "mcp__demo__count" not in session.executor.tools
+            ready = [e for e in session.store.replay(0) if e.type == "MCP_SERVER_STATUS"][-1]
+            assert ready.tools == 9  # of the 10 the server lists
+            [view] = session.mcp.snapshot()
+            assert "mcp__demo__count" not in dict(view.tools)
+            [(name, why)] = view.hidden_tools
+            assert name == "count"
+            assert "must be called as a task" in why and "MCP server demo" in why
+            assert "count" in describe_servers([view]).plain
+            # Optional task support: called as a plain tools/call (this server would
+            # refuse a task), and its error comes back as the tool's.
+            events = await run_to_end(session, "go")
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
+    assert "the widget is jammed" in failed.error
+
+
+def test_unsupported_reason_follows_the_server_capability() -> None:
+    from mcp import types
+
+    tool = types.Tool(
+        name="slow",
+        input_schema={"type": "object"},
+        execution=types.ToolExecution(task_support="required"),
+    )
+    takes_tasks = types.ServerCapabilities(
+        tasks=types.ServerTasksCapability(
+            requests=types.ServerTasksRequestsCapability(
+                tools=types.TasksToolsCapability(call=types.TasksCallCapability())
+            )
+        )
+    )
+    assert unsupported_reason(tool, takes_tasks, "s") is None
+    assert unsupported_reason(tool, types.ServerCapabilities(), "s") is not None
+    plain = tool.model_copy(update={"execution": None})
+    assert unsupported_reason(plain, types.ServerCapabilities(), "s") is None
+
+
+async def test_cancelling_the_run_cancels_the_task_on_the_server(tmp_path: Path) -> None:
+    from mcp import types
+
+    session, _ = mcp_session(
+        tmp_path,
+        {"everything": stdio_entry()},
+        reply(ToolCall("mcp__everything__simulate-research-query", {"topic": "tides"})),
+        reply(Text("never reached")),
+    )
+    async with session:
+        ready = await server_status(session, "everything", "ready", "failed")
+        assert ready.status == "ready", ready.error
+        run_id = await session.submit("research")
+        await wait_for(session.store, lambda e: e.type == "TOOL_CALL_PROGRESS")
+        started = time.monotonic()
+        with anyio.fail_after(5):
+            await session.cancel()
+        await wait_for(session.store, lambda e: e.run_id == run_id and e.type == "RUN_CANCELLED")
+        took = time.monotonic() - started
+        client = await session.mcp.connections["everything"].ready_client()
+        listed = await client.session.send_request(types.ListTasksRequest(), types.ListTasksResult)
+    [task] = listed.tasks
+    assert task.status == "cancelled"
+    assert took < 2, f"the cancel took {took:.2f} s"
