@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import anyio
 
 from harness_tui import __version__
-from harness_tui.core.events import McpStatus
+from harness_tui.core.events import McpStatus, new_id
 from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
 from harness_tui.core.mcp.results import tool_result
@@ -118,6 +118,11 @@ class ServerConnection:
         self._scope: anyio.CancelScope | None = None
         self._run_done = anyio.Event()  # the current connection has ended
         self._done = anyio.Event()
+        #: Progress of task calls, by their progress token (a task's progress arrives
+        #: after its ``tools/call`` was answered, so the SDK does not route it).
+        self._task_progress: dict[
+            str, Callable[[float, float | None, str | None], Awaitable[None]]
+        ] = {}
 
     @property
     def name(self) -> str:
@@ -296,6 +301,11 @@ class ServerConnection:
         ):
             self._refresh = True
             self._wake.set()
+        elif kind == "ProgressNotification":
+            params = message.params
+            report = self._task_progress.get(params.progress_token)
+            if report is not None:
+                await report(params.progress, params.total, params.message)
         elif isinstance(message, Exception):
             log.debug("transport error from %s: %r", self.name, message)
 
@@ -366,7 +376,12 @@ class ServerConnection:
 
         try:
             if as_task:
-                result = await call_as_task(client, remote_name, input, status)
+                token = new_id("task")
+                self._task_progress[token] = progress
+                try:
+                    result = await call_as_task(client, remote_name, input, status, token)
+                finally:
+                    del self._task_progress[token]
             else:
                 result = await client.call_tool(remote_name, input, progress_callback=progress)
         except MCPError as exc:

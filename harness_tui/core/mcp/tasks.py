@@ -74,12 +74,20 @@ def uses_tasks(spec: Any) -> bool:
     return task_support(spec) == "required"
 
 
-async def call_as_task(client: Any, tool: str, arguments: dict[str, Any], report: Report) -> Any:
+async def call_as_task(
+    client: Any,
+    tool: str,
+    arguments: dict[str, Any],
+    report: Report,
+    progress_token: str | None = None,
+) -> Any:
     """Call ``tool`` as a task and return its ``CallToolResult``; ``report`` gets each
-    new status text. Raises ``MCPError`` as a plain call would."""
+    new status text. The server may send progress with ``progress_token`` for as long
+    as the task lives (the caller routes it). Raises ``MCPError`` as a plain call
+    would."""
     from mcp import types
 
-    raw = await _send_task_call(client, tool, arguments)
+    raw = await _send_task_call(client, tool, arguments, progress_token)
     if "task" not in raw:  # a server may run the call normally all the same
         return types.CallToolResult.model_validate(raw, by_name=False)
     task = _TaskCall(client, types.CreateTaskResult.model_validate(raw, by_name=False).task)
@@ -91,9 +99,13 @@ async def call_as_task(client: Any, tool: str, arguments: dict[str, Any], report
                 await _cancel(client, task.task_id)
 
 
-async def _send_task_call(client: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+async def _send_task_call(
+    client: Any, tool: str, arguments: dict[str, Any], progress_token: str | None
+) -> dict[str, Any]:
     session = client.session
     params: dict[str, Any] = {"name": tool, "arguments": arguments, "task": {}}
+    if progress_token is not None:
+        params["_meta"] = {"progressToken": progress_token}
     data: dict[str, Any] = {"method": "tools/call", "params": params}
     opts: dict[str, Any] = {}
     try:
