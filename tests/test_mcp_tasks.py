@@ -16,6 +16,7 @@ from harness_tui.core.providers.scripted import Text, ToolCall, reply
 from harness_tui.widgets.mcp_screen import describe_servers
 from tests.helpers import run_to_end, wait_for
 from tests.mcp_servers import demo_server, serve_http
+from tests.node_parts import node_env, node_program
 from tests.test_mcp_everything import stdio_entry
 from tests.test_mcp_http import demo_session
 from tests.test_mcp_stdio import mcp_session, server_status
@@ -111,3 +112,52 @@ async def test_cancelling_the_run_cancels_the_task_on_the_server(tmp_path: Path)
     [task] = listed.tasks
     assert task.status == "cancelled"
     assert took < 2, f"the cancel took {took:.2f} s"
+
+
+TASK_SERVER = Path(__file__).parent / "fakes" / "mcp_task_server.mjs"
+
+
+def task_server_entry() -> dict[str, Any]:
+    """The fake task server (TypeScript SDK, on Node 22)."""
+    node = str(node_program("node"))
+    return {"command": node, "args": [str(TASK_SERVER)], "env": {"PATH": node_env()["PATH"]}}
+
+
+async def test_a_task_reports_progress_and_status_then_its_result(tmp_path: Path) -> None:
+    session, provider = mcp_session(
+        tmp_path,
+        {"tasks": task_server_entry()},
+        reply(ToolCall("mcp__tasks__steps", {})),
+        reply(Text("ok")),
+    )
+    async with session:
+        ready = await server_status(session, "tasks", "ready", "failed")
+        assert ready.status == "ready", ready.error
+        events = await run_to_end(session, "go")
+    done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
+    assert done.content == "3 steps done"
+    reported = [(p.progress, p.total, p.status) for p in events if p.type == "TOOL_CALL_PROGRESS"]
+    # The progress the server sent with the call's token, while the task worked.
+    assert [r for r in reported if r[0] is not None] == [
+        (1, 3, "step 1"),
+        (2, 3, "step 2"),
+        (3, 3, "step 3"),
+    ]
+    # The task's status messages, polled every 50 ms (its pollInterval).
+    statuses = [s for p, _, s in reported if p is None]
+    assert statuses[0] == "working" and statuses[-1] == "step 3 done"
+    assert provider.requests[1].messages[-1].content == "3 steps done"
+
+
+async def test_a_failed_task_is_a_tool_error(tmp_path: Path) -> None:
+    session, _ = mcp_session(
+        tmp_path,
+        {"tasks": task_server_entry()},
+        reply(ToolCall("mcp__tasks__doomed", {})),
+        reply(Text("ok")),
+    )
+    async with session:
+        await server_status(session, "tasks", "ready")
+        events = await run_to_end(session, "go")
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
+    assert failed.error == "the flux capacitor broke"
