@@ -11,8 +11,9 @@ from typing import Any
 
 import anyio
 
+from harness_tui.core.events import Event
 from harness_tui.core.mcp.tasks import unsupported_reason
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.widgets.mcp_screen import describe_servers
 from tests.helpers import run_to_end, wait_for
 from tests.mcp_servers import demo_server, serve_http
@@ -123,17 +124,22 @@ def task_server_entry() -> dict[str, Any]:
     return {"command": node, "args": [str(TASK_SERVER)], "env": {"PATH": node_env()["PATH"]}}
 
 
-async def test_a_task_reports_progress_and_status_then_its_result(tmp_path: Path) -> None:
+async def call_task_tool(folder: Path, tool: str) -> tuple[list[Event], ScriptedProvider]:
+    """One run in which the model calls ``tool`` of the fake task server."""
     session, provider = mcp_session(
-        tmp_path,
+        folder,
         {"tasks": task_server_entry()},
-        reply(ToolCall("mcp__tasks__steps", {})),
+        reply(ToolCall(f"mcp__tasks__{tool}", {})),
         reply(Text("ok")),
     )
     async with session:
         ready = await server_status(session, "tasks", "ready", "failed")
         assert ready.status == "ready", ready.error
-        events = await run_to_end(session, "go")
+        return await run_to_end(session, "go"), provider
+
+
+async def test_a_task_reports_progress_and_status_then_its_result(tmp_path: Path) -> None:
+    events, provider = await call_task_tool(tmp_path, "steps")
     done = next(e for e in events if e.type == "TOOL_CALL_COMPLETED")
     assert done.content == "3 steps done"
     reported = [(p.progress, p.total, p.status) for p in events if p.type == "TOOL_CALL_PROGRESS"]
@@ -150,14 +156,6 @@ async def test_a_task_reports_progress_and_status_then_its_result(tmp_path: Path
 
 
 async def test_a_failed_task_is_a_tool_error(tmp_path: Path) -> None:
-    session, _ = mcp_session(
-        tmp_path,
-        {"tasks": task_server_entry()},
-        reply(ToolCall("mcp__tasks__doomed", {})),
-        reply(Text("ok")),
-    )
-    async with session:
-        await server_status(session, "tasks", "ready")
-        events = await run_to_end(session, "go")
+    events, _ = await call_task_tool(tmp_path, "doomed")
     failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
     assert failed.error == "the flux capacitor broke"
