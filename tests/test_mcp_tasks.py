@@ -159,3 +159,9 @@ async def test_a_failed_task_is_a_tool_error(tmp_path: Path) -> None:
     events, _ = await call_task_tool(tmp_path, "doomed")
     failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
     assert failed.error == "the flux capacitor broke"
+
+
+async def test_a_task_result_is_checked_against_the_output_schema(tmp_path: Path) -> None:
+    events, _ = await call_task_tool(tmp_path, "misshapen")
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
+    assert "Invalid structured content returned by tool misshapen" in failed.error

@@ -1,7 +1,8 @@
 // A stdio MCP server with task tools, on the TypeScript SDK the everything server
 // installs (tests/node/node_modules): `steps` reports progress with the call's progress
 // token while its task works, then completes; `doomed` fails its task with an error
-// result. Its tasks ask to be polled every 50 ms.
+// result; `misshapen` completes with structured content its output schema rejects.
+// Its tasks ask to be polled every 50 ms.
 const sdk = new URL("../node/node_modules/@modelcontextprotocol/sdk/dist/esm/", import.meta.url);
 const { McpServer } = await import(new URL("server/mcp.js", sdk));
 const { StdioServerTransport } = await import(new URL("server/stdio.js", sdk));
@@ -21,12 +22,13 @@ const server = new McpServer(
   },
 );
 
+const { z } = await import(new URL("../node/node_modules/zod/index.js", import.meta.url));
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function taskTool(name, description, work) {
+function taskTool(name, description, work, outputSchema) {
   server.experimental.tasks.registerToolTask(
     name,
-    { description, execution: { taskSupport: "required" } },
+    { description, outputSchema, execution: { taskSupport: "required" } },
     {
       createTask: async (extra) => {
         const task = await extra.taskStore.createTask({ ttl: 60000, pollInterval: 50 });
@@ -63,6 +65,18 @@ taskTool("doomed", "Fails.", async (taskId, extra) => {
     isError: true,
   });
 });
+
+taskTool(
+  "misshapen",
+  "Returns structured content its output schema does not allow.",
+  async (taskId, extra) => {
+    await extra.taskStore.storeTaskResult(taskId, "completed", {
+      content: [{ type: "text", text: "{}" }],
+      structuredContent: { count: "many" },
+    });
+  },
+  { count: z.number() },
+);
 
 await server.connect(new StdioServerTransport());
 // The task store's TTL timers would keep Node alive after the client closes stdin.

@@ -92,7 +92,10 @@ async def call_as_task(
         return types.CallToolResult.model_validate(raw, by_name=False)
     task = _TaskCall(client, types.CreateTaskResult.model_validate(raw, by_name=False).task)
     try:
-        return await task.follow(report)
+        result = await task.follow(report)
+        if not result.is_error:  # as the SDK's call_tool checks a plain call's result
+            await client.session.validate_tool_result(tool, result)
+        return result
     finally:
         if not task.ended:  # cancelled, or the polling failed: do not leave it running
             with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT_S):
