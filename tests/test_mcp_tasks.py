@@ -5,11 +5,13 @@ says why); tools with optional task support are called normally."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 
 from harness_tui.core.events import Event
 from harness_tui.core.mcp.tasks import unsupported_reason
@@ -45,8 +47,9 @@ def _with_task_support(server: Any, support: dict[str, str]) -> Any:
 
 
 async def test_a_tool_requiring_tasks_on_a_server_without_them_is_not_offered(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="harness_tui.core.mcp.connection")
     server = _with_task_support(demo_server(), {"count": "required", "broken": "optional"})
     async with serve_http(server) as url:
         async with demo_session(
@@ -60,7 +63,10 @@ async def test_a_tool_requiring_tasks_on_a_server_without_them_is_not_offered(
             [(name, why)] = view.hidden_tools
             assert name == "count"
             assert "must be called as a task" in why and "MCP server demo" in why
-            assert "count" in describe_servers([view]).plain
+            report = describe_servers([view]).plain
+            assert "not offered to the model (1)\n    count  it must be called as a task" in report
+            [line] = [r.getMessage() for r in caplog.records if "not offered" in r.getMessage()]
+            assert line.startswith("MCP tool count of demo is not offered to the model: it must")
             # Optional task support: called as a plain tools/call (this server would
             # refuse a task), and its error comes back as the tool's.
             events = await run_to_end(session, "go")
