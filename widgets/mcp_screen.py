@@ -52,6 +52,14 @@ def describe_servers(views: Sequence[Any]) -> Text:
             for name, about in rows:
                 text.append(f"    {name}", style="cyan")
                 text.append(f"  {about}\n" if about else "\n", style="dim")
+        hidden = getattr(view, "hidden_tools", ())
+        if hidden:
+            text.append("  ")
+            text.append(f"not offered to the model ({len(hidden)})", style="underline")
+            text.append("\n")
+            for name, why in hidden:
+                text.append(f"    {name}", style="yellow")
+                text.append(f"  {why}\n", style="dim")
         if view.log_lines:
             text.append("  ")
             text.append("log", style="underline")

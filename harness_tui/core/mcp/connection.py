@@ -27,11 +27,12 @@ from typing import Any, Protocol
 import anyio
 
 from harness_tui import __version__
-from harness_tui.core.events import McpStatus
+from harness_tui.core.events import McpStatus, new_id
 from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
 from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired, NoLogin
 from harness_tui.core.mcp.results import tool_result
+from harness_tui.core.mcp.tasks import call_as_task, unsupported_reason
 from harness_tui.core.tools.base import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ class ConnectionHost(Protocol):
 
 @dataclass
 class Listing:
-    """What the server offers (SDK objects)."""
+    """What the server offers (SDK objects). ``tools`` are those we can call; ``hidden``
+    are ``(tool, why)`` for the others (they need a protocol feature we lack)."""
 
     tools: list[Any] = field(default_factory=list)
+    hidden: list[tuple[str, str]] = field(default_factory=list)
     resources: list[Any] = field(default_factory=list)
     templates: list[Any] = field(default_factory=list)
     prompts: list[Any] = field(default_factory=list)
@@ -120,6 +123,11 @@ class ServerConnection:
         self._login: Login | None = None
         self._needs_login = False
         self._restarting = False
+        #: Progress of task calls, by their progress token (a task's progress arrives
+        #: after its ``tools/call`` was answered, so the SDK does not route it).
+        self._task_progress: dict[
+            str, Callable[[float, float | None, str | None], Awaitable[None]]
+        ] = {}
 
     @property
     def name(self) -> str:
@@ -242,7 +250,18 @@ class ServerConnection:
         capabilities = client.server_capabilities
         listing = Listing()
         if capabilities.tools is not None:
-            listing.tools = await _all_pages(client.list_tools, "tools")
+            for spec in await _all_pages(client.list_tools, "tools"):
+                why = unsupported_reason(spec, capabilities, self.name)
+                if why is None:
+                    listing.tools.append(spec)
+                else:
+                    listing.hidden.append((spec.name, why))
+            known = {name for name, _ in self.listing.hidden}
+            for name, why in listing.hidden:
+                if name not in known:
+                    log.warning(
+                        "MCP tool %s of %s is not offered to the model: %s", name, self.name, why
+                    )
         if capabilities.resources is not None:
             listing.resources = await _all_pages(client.list_resources, "resources")
             listing.templates = await _optional(
@@ -288,6 +307,11 @@ class ServerConnection:
         ):
             self._refresh = True
             self._wake.set()
+        elif kind == "ProgressNotification":
+            params = message.params
+            report = self._task_progress.get(params.progress_token)
+            if report is not None:
+                await report(params.progress, params.total, params.message)
         elif isinstance(message, Exception):
             log.debug("transport error from %s: %r", self.name, message)
 
@@ -390,9 +414,10 @@ class ServerConnection:
             self._restarting = False
 
     async def call_tool(
-        self, remote_name: str, input: dict[str, Any], ctx: ToolContext
+        self, remote_name: str, input: dict[str, Any], ctx: ToolContext, *, as_task: bool = False
     ) -> ToolResult:
-        """Call a tool; its progress notifications become ``TOOL_CALL_PROGRESS``."""
+        """Call a tool; its progress notifications (or, ``as_task``, its task's status
+        messages) become ``TOOL_CALL_PROGRESS``."""
         from mcp import MCPError
 
         try:
@@ -403,8 +428,19 @@ class ServerConnection:
         async def progress(value: float, total: float | None, message: str | None) -> None:
             await ctx.progress(progress=value, total=total, status=message)
 
+        async def status(text: str) -> None:
+            await ctx.progress(status=text)
+
         try:
-            result = await client.call_tool(remote_name, input, progress_callback=progress)
+            if as_task:
+                token = new_id("task")
+                self._task_progress[token] = progress
+                try:
+                    result = await call_as_task(client, remote_name, input, status, token)
+                finally:
+                    del self._task_progress[token]
+            else:
+                result = await client.call_tool(remote_name, input, progress_callback=progress)
         except MCPError as exc:
             if exc.code == CONNECTION_CLOSED or self._lost is not None:
                 self._ended()

@@ -66,6 +66,8 @@ class ServerView:
     prompts: tuple[tuple[str, str], ...]
     log_path: str | None
     log_lines: tuple[str, ...]
+    #: ``(tool, why)``: tools the server lists that are not offered to the model.
+    hidden_tools: tuple[tuple[str, str], ...] = ()
 
 
 class McpManager:
@@ -423,6 +425,7 @@ class McpManager:
                     prompts=prompts,
                     log_path=connection.log_path,
                     log_lines=tuple(connection.log_lines),
+                    hidden_tools=tuple(listing.hidden),
                 )
             )
         return views

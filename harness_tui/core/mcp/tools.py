@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from harness_tui.core.mcp.tasks import uses_tasks
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class McpTool(Tool):
         self.read_only = read_only  # type: ignore[misc]
         self.concurrency_safe = read_only  # type: ignore[misc]
         self.access = "read" if read_only else "exec"  # type: ignore[misc]
+        #: Called as a task (the server requires it: ``execution.taskSupport``).
+        self.as_task = uses_tasks(spec)
         #: Told of each call (tool search keeps the most used tools loaded).
         self.on_use: Callable[[str], None] | None = None
 
@@ -63,7 +66,7 @@ class McpTool(Tool):
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         if self.on_use is not None:
             self.on_use(self.name)
-        return await self.connection.call_tool(self.remote_name, input, ctx)
+        return await self.connection.call_tool(self.remote_name, input, ctx, as_task=self.as_task)
 
 
 def server_tools(connection: ServerConnection, taken: Iterable[str]) -> list[McpTool]:
