@@ -64,6 +64,10 @@ class ConnectionHost(Protocol):
         """The SDK client's ``sampling_callback`` etc. for this server."""
         ...
 
+    def resource_updated(self, connection: ServerConnection, uri: str) -> None:
+        """A subscribed resource changed (called from the client's receive loop)."""
+        ...
+
 
 @dataclass
 class Listing:
@@ -282,6 +286,8 @@ class ServerConnection:
         ):
             self._refresh = True
             self._wake.set()
+        elif kind == "ResourceUpdatedNotification":
+            self._resource_updated(message)
         elif isinstance(message, Exception):
             log.debug("transport error from %s: %r", self.name, message)
 
@@ -383,6 +389,69 @@ class ServerConnection:
 
     def add_log(self, line: str) -> None:
         self.log_lines.append(line)
+
+    # --- completions, subscriptions, log level, restart (issue 17, item 3) ------------
+    # Kept apart from the methods above: each is a thin call on the open client; what
+    # to do with it is the manager's (``completions``, ``resource_watch``).
+
+    def supports(self, capability: str) -> bool:
+        """Whether the open connection's server declared ``capability``:
+        ``completions``, ``logging`` or ``resources.subscribe``."""
+        client = self._client
+        if client is None or self.status != "ready":
+            return False
+        capabilities = client.server_capabilities
+        if capability == "resources.subscribe":
+            return bool(capabilities.resources is not None and capabilities.resources.subscribe)
+        return getattr(capabilities, capability, None) is not None
+
+    async def complete(
+        self, kind: str, ref: str, argument: str, value: str, context: dict[str, str]
+    ) -> list[str]:
+        """``completion/complete`` for a prompt's or a resource template's argument."""
+        from mcp.types import PromptReference, ResourceTemplateReference
+
+        client = self._client
+        if client is None:
+            return []
+        reference: Any = (
+            PromptReference(type="ref/prompt", name=ref)
+            if kind == "prompt"
+            else ResourceTemplateReference(type="ref/resource", uri=ref)
+        )
+        result = await client.complete(
+            reference, {"name": argument, "value": value}, context or None
+        )
+        return [str(v) for v in result.completion.values]
+
+    async def subscribe_resource(self, uri: str, *, subscribe: bool = True) -> None:
+        """``resources/subscribe`` (or unsubscribe): the server then sends
+        ``notifications/resources/updated`` when the resource changes."""
+        client = self._client
+        if client is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated in 2026-07-28 only
+            if subscribe:
+                await client.subscribe_resource(uri)
+            else:
+                await client.unsubscribe_resource(uri)
+
+    async def set_log_level(self, level: str) -> None:
+        """``logging/setLevel``: the least severe log messages the server should send."""
+        client = self._client
+        if client is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated in 2026-07-28 only
+            await client.set_logging_level(level)
+
+    def _resource_updated(self, message: Any) -> None:
+        """``notifications/resources/updated`` (from the client's receive loop: the
+        manager reads the resource again in a task of its own)."""
+        uri = getattr(getattr(message, "params", None), "uri", None)
+        if uri is not None:
+            self.host.resource_updated(self, str(uri))
 
 
 async def _all_pages(fetch: Callable[..., Awaitable[Any]], attribute: str) -> list[Any]:
