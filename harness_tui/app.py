@@ -69,7 +69,7 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("tree", "the conversation's branches"),
     ("export", "write this session as Markdown and JSON: /export [path]"),
     ("hooks", "show the hooks pane"),
-    ("mcp", "MCP servers: status, tools, resources, prompts"),
+    ("mcp", "MCP servers: status, tools, resources, prompts; /mcp restart NAME"),
     ("skills", "list the skills (/skill-name args runs one)"),
     ("plugins", "list the plugins, and those that failed to load"),
     ("context", "what fills the context: tokens, instructions, skills, tools"),
@@ -83,7 +83,7 @@ INPUT_KEYS = [
     ("Up / Down", "previous / next prompt (at the first / last line)"),
     ("Alt+Up", "take the newest queued message back to edit it"),
     ("/", "slash commands (Tab or Enter completes)"),
-    ("@", "complete a file path"),
+    ("@", "complete a file path, or an MCP resource (@server:uri)"),
 ]
 
 
@@ -292,7 +292,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self._cwd, self.slash_commands, id="prompt-box")
+        yield PromptBox(self._cwd, self.slash_commands, self._mcp_manager, id="prompt-box")
         session = self.session
         yield StatusBar(
             clock=clock,
@@ -543,6 +543,25 @@ class HarnessApp(App[None]):
         except HarnessError as exc:
             self._say(str(exc), "error")
 
+    def _mcp_manager(self) -> Any:
+        return self.session.mcp if self.session is not None else None
+
+    def _mcp_command(self, argument: str) -> None:
+        """``/mcp`` shows the servers; ``/mcp restart NAME`` restarts one."""
+        verb, _, server = argument.partition(" ")
+        server = server.strip()
+        if not verb:
+            self.action_mcp()
+        elif verb == "restart" and server:
+            if server not in self.session.mcp.connections:
+                known = ", ".join(self.session.mcp.connections) or "none"
+                self._say(f"No MCP server named {server} (servers: {known}).", "error")
+                return
+            self._say(f"Restarting MCP server {server}…")
+            self._call(self.session.mcp.restart(server))
+        else:
+            self._say("Use /mcp to see the MCP servers, /mcp restart NAME to restart one.", "error")
+
     @work(group="commands", exit_on_error=False)
     async def _call(self, call: Any) -> None:
         """Run one session command; its refusal (bad input) becomes a visible note."""
@@ -593,7 +612,7 @@ class HarnessApp(App[None]):
         elif name == "hooks":
             self.action_toggle_pane("hooks", show=True)
         elif name == "mcp":
-            self.action_mcp()
+            self._mcp_command(argument)
         elif name.startswith("mcp__"):
             self._mcp_prompt(name, argument)
         elif name in ("quit", "exit"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -21,6 +22,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
+
+from harness_tui.widgets.mcp_completions import McpCompletions
 
 MAX_HISTORY = 500
 MAX_SUGGESTIONS = 12
@@ -138,12 +141,12 @@ class PromptInput(TextArea):
         """The completions for the current text, computed now."""
         return self.completer(self) if self.completer is not None else None
 
-    def refresh_menu(self) -> None:
+    def refresh_menu(self, *, force: bool = False) -> None:
         """Bring the menu up to date with the text (a no-op when it already is, so the
-        user's place in it is kept)."""
+        user's place in it is kept; ``force``: completions arrived for it)."""
         menu = self.menu
         source = self.source
-        if menu is None or (menu.is_open and menu.source == source):
+        if menu is None or (menu.is_open and menu.source == source and not force):
             return
         options = None if self.dismissed == source else self.fresh_options()
         if options:
@@ -298,18 +301,27 @@ class PromptInput(TextArea):
 
 class PromptBox(Vertical):
     """The completion menu above the input. ``commands`` are (name, description) pairs
-    for ``/``; ``cwd`` is where ``@`` looks for paths."""
+    for ``/``; ``cwd`` is where ``@`` looks for paths; ``mcp`` gives the session's MCP
+    manager (or None), for resources and argument values (see ``mcp_completions``)."""
 
     DEFAULT_CSS = """
     PromptBox { height: auto; }
     """
 
     def __init__(
-        self, cwd: Path, commands: Callable[[], list[tuple[str, str]]], **kwargs: object
+        self,
+        cwd: Path,
+        commands: Callable[[], list[tuple[str, str]]],
+        mcp: Callable[[], Any] = lambda: None,
+        **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.cwd = cwd
         self.commands = commands
+        self.mcp = McpCompletions(self, mcp, self._completions_arrived)
+
+    def _completions_arrived(self) -> None:
+        self.query_one(PromptInput).refresh_menu(force=True)
 
     def compose(self) -> ComposeResult:
         menu = CompletionMenu()
@@ -323,8 +335,9 @@ class PromptBox(Vertical):
         event.text_area.refresh_menu()  # type: ignore[attr-defined]
 
     def suggestions(self, prompt: PromptInput) -> list[tuple[str, str]] | None:
-        """Completions at the cursor: slash commands on the first line, paths after
-        ``@``; None when neither applies."""
+        """Completions at the cursor: slash commands on the first line (and the
+        arguments of MCP prompts, the server of ``/mcp restart``), MCP resources and
+        paths after ``@``; None when none applies."""
         row, column = prompt.cursor_location
         line = prompt.document.get_line(row)[:column]
         word = line.rsplit(" ", 1)[-1]
@@ -335,6 +348,16 @@ class PromptBox(Vertical):
                 if name.startswith(line[1:])
             ]
             return options[:MAX_SUGGESTIONS]
+        if row == 0 and line.startswith("/mcp__"):
+            return self.mcp.prompt_arguments(line)
+        if row == 0 and line.startswith("/mcp ") and line.count(" ") == 1:
+            about = "restart NAME  stop and start one MCP server"
+            return [("restart ", about)] if "restart".startswith(word) else None
+        if row == 0 and line.startswith("/mcp restart ") and line.count(" ") == 2:
+            names = [n for n in self.mcp.server_names() if n.startswith(word)]
+            return [(n, f"{n}  restart this MCP server") for n in names[:MAX_SUGGESTIONS]]
         if word.startswith("@"):
-            return [(f"@{p}", f"@{p}") for p in complete_path(self.cwd, word[1:])]
+            mcp = self.mcp.mentions(word, MAX_SUGGESTIONS)
+            paths = [(f"@{p}", f"@{p}") for p in complete_path(self.cwd, word[1:])]
+            return [*mcp, *paths][:MAX_SUGGESTIONS]
         return None

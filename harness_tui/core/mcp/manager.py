@@ -372,11 +372,15 @@ class McpManager:
             return None
         return prompt_query(line, server, name, list(prompt.arguments or ()))
 
+    def offers_completions(self, server: str) -> bool:
+        connection = self.connections.get(server)
+        return connection is not None and connection.supports("completions")
+
     async def complete(self, query: CompletionQuery) -> list[str]:
         """The server's values for ``query`` (``completion/complete``); none when the
         server does not offer completions, is down or fails (logged, never raised)."""
         connection = self.connections.get(query.server)
-        if connection is None or not connection.supports("completions"):
+        if connection is None or not self.offers_completions(query.server):
             return []
         try:
             with anyio.fail_after(COMPLETION_TIMEOUT_S):
