@@ -105,11 +105,6 @@ class McpCompletions:
         self.answers[query] = values
         while len(self.answers) > KEPT:
             self.answers.popitem(last=False)
-        if self._wanted == query:
+        if self._wanted == query:  # still what is typed: show it
             self._wanted = None
-        self.arrived()
-
-    def forget(self) -> None:
-        """Drop the answers (the session changed)."""
-        self.answers.clear()
-        self._wanted = None
+            self.arrived()

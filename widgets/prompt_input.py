@@ -358,6 +358,8 @@ class PromptBox(Vertical):
             return [(n, f"{n}  restart this MCP server") for n in names[:MAX_SUGGESTIONS]]
         if word.startswith("@"):
             mcp = self.mcp.mentions(word, MAX_SUGGESTIONS)
+            if ":" in word and mcp:  # @server:uri
+                return mcp
             paths = [(f"@{p}", f"@{p}") for p in complete_path(self.cwd, word[1:])]
-            return [*mcp, *paths][:MAX_SUGGESTIONS]
+            return [*paths, *mcp][:MAX_SUGGESTIONS]
         return None

@@ -398,8 +398,8 @@ class McpManager:
         and prompts are listed afresh). Returns once it is ready or has failed.
         Raises ``HarnessError`` for an unknown server."""
         old = self._connection(server)
-        if self._closed:
-            raise HarnessError(f"MCP server {server} is closed (the session is ending)")
+        if self._closed or self._group is None:
+            raise HarnessError(f"MCP server {server} cannot restart: the session is not open")
         await old.stop()
         self._sync_tools(old, remove=True)
         fresh = ServerConnection(old.config, self)
@@ -407,8 +407,7 @@ class McpManager:
         fresh.log_lines = old.log_lines
         self.connections[server] = fresh
         self._waited.add(server)
-        if self._group is None:
-            return
+        assert self._group is not None
         self._group.start_soon(fresh.serve)
         await fresh.started()
 
