@@ -129,6 +129,15 @@ async def test_templates_are_listed_and_a_filled_template_is_attached(tmp_path: 
     )
 
 
+def attach_then_edit() -> list:
+    """The model's answers to a prompt attaching notes://today, then to "edit it"."""
+    return [
+        reply(Text("noted")),
+        reply(ToolCall("mcp__demo__edit", {"text": "buy bread"})),
+        reply(Text("edited")),
+    ]
+
+
 async def test_an_attached_resource_is_subscribed_and_its_change_reaches_the_next_request(
     tmp_path: Path,
 ) -> None:
@@ -137,9 +146,7 @@ async def test_an_attached_resource_is_subscribed_and_its_change_reaches_the_nex
         async with demo_session(
             tmp_path,
             url,
-            reply(Text("noted")),
-            reply(ToolCall("mcp__demo__edit", {"text": "buy bread"})),
-            reply(Text("edited")),
+            *attach_then_edit(),
             reply(Text("bread it is")),
             reply(Text("plain")),
         ) as (session, provider):

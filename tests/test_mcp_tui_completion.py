@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.scripted import Text, reply
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
 from harness_tui.widgets.mcp_completions import McpCompletions
 from harness_tui.widgets.mcp_screen import McpScreen
 from harness_tui.widgets.prompt_input import CompletionMenu, PromptBox, PromptInput
 from tests.helpers import wait_for
 from tests.mcp_servers import demo_server, notes_server, serve_http, server_state
+from tests.test_mcp_extras import attach_then_edit
 from tests.test_mcp_tui import demo_tui
 from tests.test_tui import type_text, until
 
@@ -108,9 +109,7 @@ async def test_a_watched_resource_that_changes_is_a_notice(tmp_path: Path) -> No
         async with demo_tui(
             tmp_path,
             url,
-            reply(Text("noted")),
-            reply(ToolCall("mcp__demo__edit", {"text": "buy bread"})),
-            reply(Text("edited")),
+            *attach_then_edit(),
             prompt="remember @demo:notes://today",
         ) as (session, _, app, pilot):
             await server_state(server, lambda s: s["subscribed"] == ["notes://today"])

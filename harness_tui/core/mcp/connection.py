@@ -390,7 +390,7 @@ class ServerConnection:
     def add_log(self, line: str) -> None:
         self.log_lines.append(line)
 
-    # --- completions, subscriptions, log level, restart (issue 17, item 3) ------------
+    # --- completions, subscriptions, log level (issue 17, item 3) ---------------------
     # Kept apart from the methods above: each is a thin call on the open client; what
     # to do with it is the manager's (``completions``, ``resource_watch``).
 

@@ -229,8 +229,8 @@ class McpManager:
     def _connected(self, connection: ServerConnection) -> None:
         """A (new) connection is ready: its log level, its subscriptions again."""
         level = self.log_levels.of(connection.name)
-        if level is not None and self._group is not None and connection.supports("logging"):
-            self._group.start_soon(self._set_log_level, connection, level)
+        if level is not None and connection.supports("logging"):
+            self.watch.spawn(self._set_log_level, connection, level)
         self.watch.reconnected(connection)
 
     async def _set_log_level(self, connection: ServerConnection, level: str) -> None:

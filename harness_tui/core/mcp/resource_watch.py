@@ -13,7 +13,7 @@ Subscriptions end when the session closes (and are made again when a server rest
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +52,24 @@ class ResourceWatch:
         if uri in uris or not connection.supports("resources.subscribe"):
             return
         uris.add(uri)
-        if self.group is not None:
-            self.group.start_soon(self._subscribe, connection, uri)
+        self.spawn(self._subscribe, connection, uri)
 
     def reconnected(self, connection: ServerConnection) -> None:
         """The server is up again (a new connection): subscribe anew."""
         uris = self.subscribed.get(connection.name)
-        if not uris or self.group is None or not connection.supports("resources.subscribe"):
+        if not uris or not connection.supports("resources.subscribe"):
             return
         for uri in sorted(uris):
-            self.group.start_soon(self._subscribe, connection, uri)
+            self.spawn(self._subscribe, connection, uri)
+
+    def spawn(self, function: Callable[..., Coroutine[Any, Any, None]], *args: Any) -> None:
+        """In the session's task group; nothing once it has closed."""
+        if self.group is None:
+            return
+        try:
+            self.group.start_soon(function, *args)
+        except RuntimeError:  # the group is closing with the session
+            log.debug("not started (the session is closing): %s%r", function.__name__, args)
 
     async def _subscribe(self, connection: ServerConnection, uri: str) -> None:
         try:
@@ -71,8 +79,7 @@ class ResourceWatch:
 
     def changed(self, server: str, uri: str) -> None:
         """``notifications/resources/updated``: read it again (in a task)."""
-        if self.group is not None:
-            self.group.start_soon(self._refresh, server, uri)
+        self.spawn(self._refresh, server, uri)
 
     async def _refresh(self, server: str, uri: str) -> None:
         try:
