@@ -292,7 +292,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self._cwd, self.slash_commands, self._mcp_manager, id="prompt-box")
+        yield PromptBox(self._cwd, self.slash_commands, self._mcp_completions, id="prompt-box")
         session = self.session
         yield StatusBar(
             clock=clock,
@@ -543,8 +543,8 @@ class HarnessApp(App[None]):
         except HarnessError as exc:
             self._say(str(exc), "error")
 
-    def _mcp_manager(self) -> Any:
-        return self.session.mcp if self.session is not None else None
+    def _mcp_completions(self) -> Any:
+        return self.session.mcp.completions if self.session is not None else None
 
     def _mcp_command(self, argument: str) -> None:
         """``/mcp`` shows the servers; ``/mcp restart NAME`` restarts one."""

@@ -75,7 +75,7 @@ async def test_completions_of_prompt_and_template_arguments(tmp_path: Path) -> N
     server = notes_server()
     async with serve_http(server) as url:
         async with demo_session(tmp_path, url) as (session, _):
-            mcp = session.mcp
+            mcp = session.mcp.completions
             query = mcp.prompt_query("/mcp__demo__plan ")
             assert (query.argument, query.value, query.suffix) == ("day", "", " ")
             assert await mcp.complete(query) == ["monday", "tuesday", "march"]
@@ -83,6 +83,8 @@ async def test_completions_of_prompt_and_template_arguments(tmp_path: Path) -> N
             assert (query.argument, query.context) == ("mood", (("day", "monday"),))
             assert await mcp.complete(query) == ["calm", "cheerful", "cross"]
             assert mcp.prompt_query("/mcp__demo__plan monday calm extra") is None
+            spaced = mcp.prompt_query("/mcp__demo__plan  monday   ch")
+            assert (spaced.argument, spaced.value) == ("mood", "ch")
             _, query = mcp.mention_options("@demo:notes://monday/")
             assert await mcp.complete(query) == ["standup", "review"]
             assert server.state["completions"][-1] == (
@@ -96,11 +98,11 @@ async def test_completions_of_prompt_and_template_arguments(tmp_path: Path) -> N
 async def test_no_completions_from_a_server_without_the_capability(tmp_path: Path) -> None:
     async with serve_http(demo_server()) as url:
         async with demo_session(tmp_path, url) as (session, _):
-            query = session.mcp.prompt_query("/mcp__demo__review x")
+            query = session.mcp.completions.prompt_query("/mcp__demo__review x")
             assert query is not None and query.argument == "code"
-            assert await session.mcp.complete(query) == []
+            assert await session.mcp.completions.complete(query) == []
             unknown = CompletionQuery("ghost", "prompt", "p", "a", "")
-            assert await session.mcp.complete(unknown) == []
+            assert await session.mcp.completions.complete(unknown) == []
 
 
 async def test_a_completion_that_fails_is_quiet(tmp_path: Path) -> None:
@@ -112,7 +114,12 @@ async def test_a_completion_that_fails_is_quiet(tmp_path: Path) -> None:
 
     async with serve_http(server) as url:
         async with demo_session(tmp_path, url) as (session, _):
-            assert await session.mcp.complete(session.mcp.prompt_query("/mcp__demo__plan m")) == []
+            assert (
+                await session.mcp.completions.complete(
+                    session.mcp.completions.prompt_query("/mcp__demo__plan m")
+                )
+                == []
+            )
 
 
 async def test_templates_are_listed_and_a_filled_template_is_attached(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ Resources and templates are known already (listed at connect); argument values a
 the server's (``completion/complete``). Those are asked in the background, a moment
 after typing pauses, one question at a time: typing never waits for a server. The
 answers are kept per question, and the menu is brought up to date when one arrives.
-A server that fails answers nothing (the manager logs it).
+A server that fails answers nothing (``core.mcp.completions`` logs it).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from harness_tui.core.mcp.completions import CompletionQuery
-    from harness_tui.core.mcp.manager import McpManager
+    from harness_tui.core.mcp.completions import CompletionQuery, Completions
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +28,9 @@ KEPT = 64
 
 
 class McpCompletions:
-    """The MCP part of the input box's completions; ``owner`` runs the timer and the
-    worker, ``arrived`` is called when an answer comes (to refresh the menu)."""
+    """The MCP part of the input box's completions; ``source`` gives the session's
+    ``McpManager.completions`` (None before the session is up); ``owner`` runs the timer
+    and the worker; ``arrived`` is called when an answer comes (to refresh the menu)."""
 
     #: Seconds of quiet typing before the server is asked.
     delay_s = 0.15
@@ -38,11 +38,11 @@ class McpCompletions:
     def __init__(
         self,
         owner: Widget,
-        manager: Callable[[], McpManager | None],
+        source: Callable[[], Completions | None],
         arrived: Callable[[], None],
     ) -> None:
         self.owner = owner
-        self.manager = manager
+        self.source = source
         self.arrived = arrived
         self.answers: OrderedDict[CompletionQuery, list[str]] = OrderedDict()
         self._timer: Timer | None = None
@@ -51,25 +51,25 @@ class McpCompletions:
     def mentions(self, word: str, limit: int) -> list[tuple[str, str]]:
         """For an ``@`` word: values of the template argument being typed, then the
         resources and templates it may start."""
-        manager = self.manager()
-        if manager is None:
+        servers = self.source()
+        if servers is None:
             return []
-        options, query = manager.mention_options(word, limit)
+        options, query = servers.mention_options(word, limit)
         return self._values(query) + options
 
     def prompt_arguments(self, line: str) -> list[tuple[str, str]] | None:
         """For ``/mcp__server__prompt ...``: values of the argument being typed."""
-        manager = self.manager()
-        query = manager.prompt_query(line) if manager is not None else None
+        servers = self.source()
+        query = servers.prompt_query(line) if servers is not None else None
         return self._values(query) if query is not None else None
 
     def server_names(self) -> list[str]:
-        manager = self.manager()
-        return list(manager.connections) if manager is not None else []
+        servers = self.source()
+        return list(servers.connections) if servers is not None else []
 
     def _values(self, query: CompletionQuery | None) -> list[tuple[str, str]]:
-        manager = self.manager()
-        if query is None or manager is None or not manager.offers_completions(query.server):
+        servers = self.source()
+        if query is None or servers is None or not servers.offered_by(query.server):
             return []
         values = self.answers.get(query)
         if values is None:
@@ -94,12 +94,12 @@ class McpCompletions:
             )
 
     async def _fetch(self, query: CompletionQuery) -> None:
-        manager = self.manager()
-        if manager is None:
+        servers = self.source()
+        if servers is None:
             return
         try:
-            values = await manager.complete(query)
-        except Exception:  # the manager answers [] for a server's failure; this is a bug
+            values = await servers.complete(query)
+        except Exception:  # a server's failure is answered with []; this is a bug
             log.exception("asking %s for completions failed", query.server)
             values = []
         self.answers[query] = values

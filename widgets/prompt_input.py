@@ -302,7 +302,7 @@ class PromptInput(TextArea):
 class PromptBox(Vertical):
     """The completion menu above the input. ``commands`` are (name, description) pairs
     for ``/``; ``cwd`` is where ``@`` looks for paths; ``mcp`` gives the session's MCP
-    manager (or None), for resources and argument values (see ``mcp_completions``)."""
+    completions (or None), for resources and argument values (see ``mcp_completions``)."""
 
     DEFAULT_CSS = """
     PromptBox { height: auto; }

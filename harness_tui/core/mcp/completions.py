@@ -1,9 +1,9 @@
 """What the input box may complete from MCP servers: ``@server:uri`` mentions of
 resources and resource templates, and the arguments of prompt commands.
 
-This module only reads what is typed (no SDK, no I/O): it says which resources and
-templates fit a word, and which argument of which prompt or template is being filled
-(a ``CompletionQuery``). The manager asks the server (``completion/complete``).
+The functions only read what is typed: which resources and templates fit a word, and
+which argument of which prompt or template is being filled (a ``CompletionQuery``).
+``Completions`` asks the server for that argument's values (``completion/complete``).
 
 Templates are filled in place: ``@notes:notes://{day}/{topic}`` is offered as
 ``@notes:notes://``; what follows is read as the value of ``day`` until the next
@@ -12,10 +12,21 @@ literal (``/``) is typed, then as the value of ``topic``.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+
+if TYPE_CHECKING:
+    from harness_tui.core.mcp.connection import ServerConnection
+
+log = logging.getLogger(__name__)
+
+#: How long the input box's question for completions may take.
+COMPLETION_TIMEOUT_S = 5.0
 
 #: ``{name}``, ``{+path}``, ``{?q,lang}`` (RFC 6570 operators are read past).
 _VARIABLE = re.compile(r"\{([+#./;?&]?)([^}]*)\}")
@@ -155,7 +166,9 @@ def prompt_query(
     are separated by spaces, so only single words are completed (the last argument,
     which takes the rest of the line, only while it is one word)."""
     _, _, rest = line.partition(" ")
-    words = rest.split(" ")
+    words = rest.split()  # as the command reads them (runs of spaces separate once)
+    if not words or rest[-1:].isspace():
+        words.append("")  # a new argument is started
     index = len(words) - 1
     if index >= len(arguments):
         return None
@@ -170,3 +183,52 @@ def prompt_query(
         context=context,
         suffix="" if last else " ",
     )
+
+
+class Completions:
+    """The input box's questions to one session's servers."""
+
+    def __init__(self, connections: Mapping[str, ServerConnection]) -> None:
+        #: The manager's own mapping (a restarted server's new connection shows here).
+        self.connections = connections
+
+    def mention_options(
+        self, word: str, limit: int = 12
+    ) -> tuple[list[tuple[str, str]], CompletionQuery | None]:
+        """For an ``@`` word: the resources and templates of ready servers it may start,
+        as (text to insert, label), and the template argument being typed, if any."""
+        ready = [(c.name, c.listing) for c in self.connections.values() if c.status == "ready"]
+        return mention_options(ready, word, limit)
+
+    def prompt_query(self, line: str) -> CompletionQuery | None:
+        """For ``/mcp__server__prompt arg ...``: the argument being typed, if any."""
+        command = line[1:].partition(" ")[0]
+        _, _, rest = command.partition("mcp__")
+        server, _, name = rest.partition("__")
+        connection = self.connections.get(server)
+        if connection is None:
+            return None
+        prompt = next((p for p in connection.listing.prompts if p.name == name), None)
+        if prompt is None:
+            return None
+        return prompt_query(line, server, name, list(prompt.arguments or ()))
+
+    def offered_by(self, server: str) -> bool:
+        """Whether ``server`` is up and offers completions (else it is not asked)."""
+        connection = self.connections.get(server)
+        return connection is not None and connection.supports("completions")
+
+    async def complete(self, query: CompletionQuery) -> list[str]:
+        """The server's values for ``query``; none when the server does not offer
+        completions, is down or fails (logged, never raised)."""
+        connection = self.connections.get(query.server)
+        if connection is None or not self.offered_by(query.server):
+            return []
+        try:
+            with anyio.fail_after(COMPLETION_TIMEOUT_S):
+                return await connection.complete(
+                    query.kind, query.ref, query.argument, query.value, dict(query.context)
+                )
+        except Exception as exc:
+            log.info("completion from %s failed: %s", query.server, exc)
+            return []

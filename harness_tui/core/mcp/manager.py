@@ -26,7 +26,7 @@ import anyio.abc
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import McpServerStatus, Notice
 from harness_tui.core.mcp.client_requests import ClientRequests
-from harness_tui.core.mcp.completions import CompletionQuery, mention_options, prompt_query
+from harness_tui.core.mcp.completions import Completions
 from harness_tui.core.mcp.config import McpServerConfig, Scope, load_servers, server_config
 from harness_tui.core.mcp.connection import McpUnavailable, ServerConnection
 from harness_tui.core.mcp.log_levels import LogLevels, log_levels
@@ -51,8 +51,6 @@ MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_-]+):(\S+)")
 MAX_ATTACHED_CHARS = 100_000
 #: How long the first request waits for servers that are still starting.
 STARTUP_WAIT_S = 10.0
-#: How long the input box's question for completions may take.
-COMPLETION_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +115,8 @@ class McpManager:
         self.startup_wait_s = STARTUP_WAIT_S
         self.log_levels = LogLevels()
         self.watch = ResourceWatch(self.emit_session, self._read_attachment)
+        #: What the input box may complete from the servers (``@server:``, prompt args).
+        self.completions = Completions(self.connections)
 
     # --- configuration ------------------------------------------------------------------
 
@@ -348,48 +348,6 @@ class McpManager:
         """Attached resources that changed since the last prompt, read again, as
         ``(label, contents)`` for the next prompt (``mentioned`` ones are left out)."""
         return self.watch.take_updates(set(mentioned))
-
-    # --- completion in the input box ---------------------------------------------------
-
-    def mention_options(
-        self, word: str, limit: int = 12
-    ) -> tuple[list[tuple[str, str]], CompletionQuery | None]:
-        """For an ``@`` word: the resources and templates of ready servers it may start,
-        as (text to insert, label), and the template argument being typed, if any."""
-        ready = [(c.name, c.listing) for c in self.connections.values() if c.status == "ready"]
-        return mention_options(ready, word, limit)
-
-    def prompt_query(self, line: str) -> CompletionQuery | None:
-        """For ``/mcp__server__prompt arg ...``: the argument being typed, if any."""
-        command = line[1:].partition(" ")[0]
-        _, _, rest = command.partition("mcp__")
-        server, _, name = rest.partition("__")
-        connection = self.connections.get(server)
-        if connection is None:
-            return None
-        prompt = next((p for p in connection.listing.prompts if p.name == name), None)
-        if prompt is None:
-            return None
-        return prompt_query(line, server, name, list(prompt.arguments or ()))
-
-    def offers_completions(self, server: str) -> bool:
-        connection = self.connections.get(server)
-        return connection is not None and connection.supports("completions")
-
-    async def complete(self, query: CompletionQuery) -> list[str]:
-        """The server's values for ``query`` (``completion/complete``); none when the
-        server does not offer completions, is down or fails (logged, never raised)."""
-        connection = self.connections.get(query.server)
-        if connection is None or not self.offers_completions(query.server):
-            return []
-        try:
-            with anyio.fail_after(COMPLETION_TIMEOUT_S):
-                return await connection.complete(
-                    query.kind, query.ref, query.argument, query.value, dict(query.context)
-                )
-        except Exception as exc:
-            log.info("completion from %s failed: %s", query.server, exc)
-            return []
 
     # --- /mcp restart ---------------------------------------------------------------------
 
