@@ -69,7 +69,7 @@ SLASH_COMMANDS: list[tuple[str, str]] = [
     ("tree", "the conversation's branches"),
     ("export", "write this session as Markdown and JSON: /export [path]"),
     ("hooks", "show the hooks pane"),
-    ("mcp", "MCP servers: status, tools, resources, prompts; /mcp login|logout NAME"),
+    ("mcp", "MCP servers: status, tools, resources, prompts; /mcp login|logout|restart NAME"),
     ("skills", "list the skills (/skill-name args runs one)"),
     ("plugins", "list the plugins, and those that failed to load"),
     ("context", "what fills the context: tokens, instructions, skills, tools"),
@@ -83,7 +83,7 @@ INPUT_KEYS = [
     ("Up / Down", "previous / next prompt (at the first / last line)"),
     ("Alt+Up", "take the newest queued message back to edit it"),
     ("/", "slash commands (Tab or Enter completes)"),
-    ("@", "complete a file path"),
+    ("@", "complete a file path, or an MCP resource (@server:uri)"),
 ]
 
 
@@ -292,7 +292,7 @@ class HarnessApp(App[None]):
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
         yield PendingQueue(id="pending")
-        yield PromptBox(self._cwd, self.slash_commands, id="prompt-box")
+        yield PromptBox(self._cwd, self.slash_commands, self._mcp_completions, id="prompt-box")
         session = self.session
         yield StatusBar(
             clock=clock,
@@ -543,6 +543,31 @@ class HarnessApp(App[None]):
         except HarnessError as exc:
             self._say(str(exc), "error")
 
+    def _mcp_completions(self) -> Any:
+        return self.session.mcp.completions if self.session is not None else None
+
+    def _mcp_command(self, argument: str) -> None:
+        """``/mcp`` shows the servers; ``/mcp restart|login|logout NAME`` acts on one."""
+        verb, _, server = argument.partition(" ")
+        server = server.strip()
+        if not verb:
+            self.action_mcp()
+        elif verb in ("restart", "login", "logout") and server:
+            if server not in self.session.mcp.connections:
+                known = ", ".join(self.session.mcp.connections) or "none"
+                self._say(f"No MCP server named {server} (servers: {known}).", "error")
+                return
+            if verb == "restart":
+                self._say(f"Restarting MCP server {server}…")
+            # A login's page address arrives as a notice (for a browser on another machine).
+            self._call(getattr(self.session.mcp, verb)(server))
+        else:
+            self._say(
+                "Use /mcp to see the MCP servers, /mcp restart NAME to restart one, "
+                "/mcp login NAME or /mcp logout NAME for a remote server's OAuth login.",
+                "error",
+            )
+
     @work(group="commands", exit_on_error=False)
     async def _call(self, call: Any) -> None:
         """Run one session command; its refusal (bad input) becomes a visible note."""
@@ -604,19 +629,6 @@ class HarnessApp(App[None]):
             self._call(self.session.invoke_command(name, argument))
         else:
             self._say(unknown_command(name, [n for n, _ in self.slash_commands()]), "error")
-
-    def _mcp_command(self, argument: str) -> None:
-        """``/mcp`` (the servers' screen), ``/mcp login NAME``, ``/mcp logout NAME``."""
-        action, _, server = argument.partition(" ")
-        server = server.strip()
-        if not action:
-            self.action_mcp()
-        elif action == "login" and server:
-            self._call(self.session.mcp.login(server))  # the page's address comes as a notice
-        elif action == "logout" and server:
-            self._call(self.session.mcp.logout(server))
-        else:
-            self._say("Use /mcp, /mcp login NAME or /mcp logout NAME.", "error")
 
     def slash_commands(self) -> list[tuple[str, str]]:
         """Built-in commands, then the session's custom commands, skills and MCP prompts

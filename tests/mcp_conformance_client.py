@@ -133,9 +133,9 @@ async def run(url: str, scenario: str, context: dict[str, Any], folder: Path) ->
     )
     async with session:
         await session.mcp.wait_started()
-        [connection] = session.mcp.connections.values()
-        if connection.status == "needs_auth":
+        if session.mcp.connections[SERVER].status == "needs_auth":
             await session.mcp.login(SERVER, follow_redirect, wait_s=20)
+        connection = session.mcp.connections[SERVER]  # a login connects anew
         if connection.status != "ready":
             print(f"{SERVER}: {connection.status}: {connection.error}", file=sys.stderr)
             return 1

@@ -144,6 +144,104 @@ def demo_server() -> Any:
     return server
 
 
+def notes_server() -> Any:
+    """Completions (prompt and template arguments), resource templates, a resource
+    that changes (``edit``), subscriptions and ``logging/setLevel``. What the client
+    asked is kept on the server: ``subscribed``, ``unsubscribed``, ``log_levels``,
+    ``completions`` (ref, argument, value, context)."""
+    import warnings
+
+    import mcp.types as types
+    from mcp.server import MCPServer
+    from mcp.server.mcpserver import Context
+
+    server = MCPServer("notes")
+    state: dict[str, Any] = {
+        "today": "buy milk",
+        "subscribed": [],
+        "unsubscribed": [],
+        "log_levels": [],
+        "completions": [],
+        "changed": anyio.Event(),  # set (and replaced) at each change above
+    }
+    server.state = state  # type: ignore[attr-defined]
+
+    def changed() -> None:
+        state["changed"].set()
+        state["changed"] = anyio.Event()
+
+    days = {"monday": ["standup", "review"], "tuesday": ["retro"], "march": ["plan"]}
+
+    @server.resource("notes://today", description="Today's note.")
+    def today() -> str:
+        return state["today"]
+
+    @server.resource("notes://{day}/{topic}", description="A note by day and topic.")
+    def note(day: str, topic: str) -> str:
+        return f"notes of {day} about {topic}"
+
+    @server.prompt(description="Plan a day.")
+    def plan(day: str, mood: str = "calm") -> str:
+        return f"Plan {day} ({mood})"
+
+    @server.completion()
+    async def complete(ref: Any, argument: Any, context: Any) -> Any:
+        given = dict(context.arguments or {}) if context is not None else {}
+        state["completions"].append((ref.type, argument.name, argument.value, given))
+        if argument.name == "day":
+            values = [d for d in days if d.startswith(argument.value)]
+        elif argument.name == "topic":
+            values = [t for t in days.get(given.get("day", ""), []) if t.startswith(argument.value)]
+        elif argument.name == "mood":
+            values = [m for m in ("calm", "cheerful", "cross") if m.startswith(argument.value)]
+        else:
+            values = []
+        return types.Completion(values=values, total=len(values), has_more=False)
+
+    @server.tool(description="Changes today's note and tells subscribers.")
+    async def edit(text: str, ctx: Context) -> str:
+        state["today"] = text
+        if "notes://today" in state["subscribed"]:
+            await ctx.session.send_resource_updated("notes://today")
+        return "edited"
+
+    @server.tool(description="Logs at debug and at error.")
+    async def chatty(ctx: Context) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            await ctx.session.send_log_message(level="debug", data="details", logger="n")
+            await ctx.session.send_log_message(level="error", data="trouble", logger="n")
+        return "logged"
+
+    async def subscribe(ctx: Any, params: Any) -> Any:
+        state["subscribed"].append(str(params.uri))
+        changed()
+        return types.EmptyResult()
+
+    async def unsubscribe(ctx: Any, params: Any) -> Any:
+        state["unsubscribed"].append(str(params.uri))
+        changed()
+        return types.EmptyResult()
+
+    async def set_level(ctx: Any, params: Any) -> Any:
+        state["log_levels"].append(params.level)
+        changed()
+        return types.EmptyResult()
+
+    low = server._lowlevel_server
+    low.add_request_handler("resources/subscribe", types.SubscribeRequestParams, subscribe)
+    low.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, unsubscribe)
+    low.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
+    return server
+
+
+async def server_state(server: Any, check: Any, timeout: float = 10) -> None:
+    """Wait until ``check(server.state)`` holds (a ``notes_server``)."""
+    with anyio.fail_after(timeout):
+        while not check(server.state):
+            await server.state["changed"].wait()
+
+
 def many_tools_server(count: int) -> Any:
     """``count`` generated tools (``tool_000`` ...), each with a few words of its own."""
     from mcp.server import MCPServer

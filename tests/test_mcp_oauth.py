@@ -333,7 +333,8 @@ async def test_mcp_login_in_the_tui(
         assert session.mcp.connections["remote"].status == "needs_auth"
         await type_text(pilot, "/mcp frobnicate")
         await pilot.press("enter")
-        await until(pilot, lambda: any("Use /mcp, /mcp login NAME" in n for n in notices()))
+        usage = "/mcp login NAME or /mcp logout NAME"
+        await until(pilot, lambda: any(usage in n for n in notices()))
 
 
 async def test_a_stored_token_past_its_lifetime_is_refreshed_not_sent() -> None:

@@ -99,6 +99,7 @@ def test_slash_mcp_screen(snap_compare) -> None:
             prompts=(),
             log_path="/home/dev/.local/share/harness-tui/mcp-logs/time.log",
             log_lines=("info: loaded 597 time zones",),
+            log_level="info",
         ),
         ServerView(
             name="notes",
@@ -112,6 +113,8 @@ def test_slash_mcp_screen(snap_compare) -> None:
             prompts=(("standup", "Write the stand-up summary"),),
             log_path=None,
             log_lines=(),
+            templates=(("notes://{day}/{topic}", "A note by day and topic"),),
+            subscribed=("notes://today",),
         ),
     ]
 

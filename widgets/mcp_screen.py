@@ -42,7 +42,13 @@ def describe_servers(views: Sequence[Any]) -> Text:
         text.append(f"  {view.target} · {view.source}\n", style="dim")
         if view.error:
             text.append(f"  ✗ {view.error}\n", style="red")
-        sections = (("tools", view.tools), ("resources", view.resources), ("prompts", view.prompts))
+        subscribed = set(view.subscribed)
+        sections = (
+            ("tools", view.tools),
+            ("resources", view.resources),
+            ("resource templates", view.templates),
+            ("prompts", view.prompts),
+        )
         for title, rows in sections:
             if not rows:
                 continue
@@ -51,6 +57,8 @@ def describe_servers(views: Sequence[Any]) -> Text:
             text.append("\n")
             for name, about in rows:
                 text.append(f"    {name}", style="cyan")
+                if name in subscribed:
+                    text.append("  (attached, watched for changes)", style="green")
                 text.append(f"  {about}\n" if about else "\n", style="dim")
         hidden = getattr(view, "hidden_tools", ())
         if hidden:
@@ -60,15 +68,22 @@ def describe_servers(views: Sequence[Any]) -> Text:
             for name, why in hidden:
                 text.append(f"    {name}", style="yellow")
                 text.append(f"  {why}\n", style="dim")
-        if view.log_lines:
+        level = view.log_level
+        if view.log_lines or level:
             text.append("  ")
             text.append("log", style="underline")
+            text.append(f"  (level {level})" if level else "", style="dim")
             text.append("\n")
             for line in view.log_lines[-LOG_LINES_SHOWN:]:
                 text.append(f"    {line}\n", style="dim")
         if view.log_path:
             text.append(f"  stderr: {view.log_path}\n", style="dim")
         text.append("\n")
+    text.append(
+        "/mcp restart NAME stops a server and starts it again; @server: in the input "
+        "completes its resources and templates.",
+        style="dim",
+    )
     return text
 
 

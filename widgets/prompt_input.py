@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import events, on
@@ -21,6 +22,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
+
+from harness_tui.widgets.mcp_completions import McpCompletions
 
 MAX_HISTORY = 500
 MAX_SUGGESTIONS = 12
@@ -51,6 +54,13 @@ Source = tuple[str, tuple[int, int]]
 #: (text to insert, label) pairs; None when nothing is to be completed at the cursor.
 Completer = Callable[["PromptInput"], "list[tuple[str, str]] | None"]
 
+
+#: ``/mcp VERB NAME``, completed in the input.
+MCP_VERBS = {
+    "restart": "stop and start one MCP server",
+    "login": "log in to a remote MCP server (OAuth, in the browser)",
+    "logout": "forget a remote MCP server's login",
+}
 
 class CompletionMenu(OptionList):
     """The suggestions above the input. It remembers the text they were computed for
@@ -138,12 +148,12 @@ class PromptInput(TextArea):
         """The completions for the current text, computed now."""
         return self.completer(self) if self.completer is not None else None
 
-    def refresh_menu(self) -> None:
+    def refresh_menu(self, *, force: bool = False) -> None:
         """Bring the menu up to date with the text (a no-op when it already is, so the
-        user's place in it is kept)."""
+        user's place in it is kept; ``force``: completions arrived for it)."""
         menu = self.menu
         source = self.source
-        if menu is None or (menu.is_open and menu.source == source):
+        if menu is None or (menu.is_open and menu.source == source and not force):
             return
         options = None if self.dismissed == source else self.fresh_options()
         if options:
@@ -298,18 +308,27 @@ class PromptInput(TextArea):
 
 class PromptBox(Vertical):
     """The completion menu above the input. ``commands`` are (name, description) pairs
-    for ``/``; ``cwd`` is where ``@`` looks for paths."""
+    for ``/``; ``cwd`` is where ``@`` looks for paths; ``mcp`` gives the session's MCP
+    completions (or None), for resources and argument values (see ``mcp_completions``)."""
 
     DEFAULT_CSS = """
     PromptBox { height: auto; }
     """
 
     def __init__(
-        self, cwd: Path, commands: Callable[[], list[tuple[str, str]]], **kwargs: object
+        self,
+        cwd: Path,
+        commands: Callable[[], list[tuple[str, str]]],
+        mcp: Callable[[], Any] = lambda: None,
+        **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.cwd = cwd
         self.commands = commands
+        self.mcp = McpCompletions(self, mcp, self._completions_arrived)
+
+    def _completions_arrived(self) -> None:
+        self.query_one(PromptInput).refresh_menu(force=True)
 
     def compose(self) -> ComposeResult:
         menu = CompletionMenu()
@@ -323,8 +342,9 @@ class PromptBox(Vertical):
         event.text_area.refresh_menu()  # type: ignore[attr-defined]
 
     def suggestions(self, prompt: PromptInput) -> list[tuple[str, str]] | None:
-        """Completions at the cursor: slash commands on the first line, paths after
-        ``@``; None when neither applies."""
+        """Completions at the cursor: slash commands on the first line (and the
+        arguments of MCP prompts, the server of ``/mcp restart``), MCP resources and
+        paths after ``@``; None when none applies."""
         row, column = prompt.cursor_location
         line = prompt.document.get_line(row)[:column]
         word = line.rsplit(" ", 1)[-1]
@@ -335,6 +355,19 @@ class PromptBox(Vertical):
                 if name.startswith(line[1:])
             ]
             return options[:MAX_SUGGESTIONS]
+        if row == 0 and line.startswith("/mcp__"):
+            return self.mcp.prompt_arguments(line)
+        if row == 0 and line.startswith("/mcp ") and line.count(" ") == 1:
+            verbs = [(f"{v} ", f"{v} NAME  {about}") for v, about in MCP_VERBS.items()]
+            return [(v, about) for v, about in verbs if v.startswith(word)] or None
+        verb = line.split(" ")[1] if line.startswith("/mcp ") else ""
+        if row == 0 and verb in MCP_VERBS and line.count(" ") == 2:
+            names = [n for n in self.mcp.server_names() if n.startswith(word)]
+            return [(n, f"{n}  {verb} this MCP server") for n in names[:MAX_SUGGESTIONS]]
         if word.startswith("@"):
-            return [(f"@{p}", f"@{p}") for p in complete_path(self.cwd, word[1:])]
+            mcp = self.mcp.mentions(word, MAX_SUGGESTIONS)
+            if ":" in word and mcp:  # @server:uri
+                return mcp
+            paths = [(f"@{p}", f"@{p}") for p in complete_path(self.cwd, word[1:])]
+            return [*paths, *mcp][:MAX_SUGGESTIONS]
         return None

@@ -842,9 +842,10 @@ class Session:
 
     async def _attach_mentions(self, text: str) -> list[tuple[str, str]]:
         """The files, folders (``@path``) and MCP resources (``@server:uri``) a prompt
-        mentions, read, as ``(mention, contents)``."""
+        mentions, read, as ``(mention, contents)``; then the attached MCP resources
+        that changed since the last prompt (see ``mcp.resource_watch``)."""
         if "@" not in text:
-            return []
+            return self.mcp.changed_resources()
         engine = self.permission_engine
         files = await anyio.to_thread.run_sync(
             attach_files, text, self.cwd, engine.workspace(), engine.read_filter()
@@ -853,7 +854,9 @@ class Session:
             await self.emit(Notice, message=notice, level="warning")
         if files.attached:
             await self.emit(Notice, message=files.summary())
-        return [*files.attached, *await self.mcp.attach_mentions(text)]
+        resources = await self.mcp.attach_mentions(text)
+        changed = self.mcp.changed_resources(mention for mention, _ in resources)
+        return [*files.attached, *resources, *changed]
 
     def _extension_tools(self, base: list[Tool]) -> list[Tool]:
         """Skill (when there are skills) and Task, unless ``base`` has those names."""

@@ -32,7 +32,9 @@ from harness_tui.core.errors import names_listed
 Scope = Literal["user", "project", "local"]
 
 #: Top-level keys we understand in our own files.
-KNOWN_KEYS = frozenset({"model", "models", "permissions", "hooks", "mcpServers", "ui", "env"})
+KNOWN_KEYS = frozenset(
+    {"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env"}
+)
 #: What we take from Claude Code's files (the rest belongs to Claude Code).
 CLAUDE_KEYS = frozenset({"permissions", "hooks"})
 

@@ -66,6 +66,10 @@ class ConnectionHost(Protocol):
         """The SDK client's ``sampling_callback`` etc. for this server."""
         ...
 
+    def resource_updated(self, connection: ServerConnection, uri: str) -> None:
+        """A subscribed resource changed (called from the client's receive loop)."""
+        ...
+
 
 @dataclass
 class Listing:
@@ -96,7 +100,9 @@ def _import_sdk() -> None:
 class ServerConnection:
     """One configured server and its connection task (``serve``)."""
 
-    def __init__(self, config: McpServerConfig, host: ConnectionHost) -> None:
+    def __init__(
+        self, config: McpServerConfig, host: ConnectionHost, *, login: Login | None = None
+    ) -> None:
         self.config = config
         self.host = host
         self.status: McpStatus = "connecting"
@@ -119,10 +125,10 @@ class ServerConnection:
         self._scope: anyio.CancelScope | None = None
         self._run_done = anyio.Event()  # the current connection has ended
         self._done = anyio.Event()
-        #: A login the user asked for, while it is under way (``login``).
-        self._login: Login | None = None
+        #: A login the user asked for: for the first start only (a later restart after
+        #: a crash never opens a browser by itself).
+        self._login = login
         self._needs_login = False
-        self._restarting = False
         #: Progress of task calls, by their progress token (a task's progress arrives
         #: after its ``tools/call`` was answered, so the SDK does not route it).
         self._task_progress: dict[
@@ -204,7 +210,8 @@ class ServerConnection:
             finally:
                 self._client = None
         self._scope = None
-        if self._closing or self._restarting:
+        self._login = None
+        if self._closing:
             self.status, self.error = "stopped", None
         elif ready:
             self.status = "crashed"
@@ -312,6 +319,8 @@ class ServerConnection:
             report = self._task_progress.get(params.progress_token)
             if report is not None:
                 await report(params.progress, params.total, params.message)
+        elif kind == "ResourceUpdatedNotification":
+            self._resource_updated(message)
         elif isinstance(message, Exception):
             log.debug("transport error from %s: %r", self.name, message)
 
@@ -387,32 +396,6 @@ class ServerConnection:
             raise McpUnavailable(f"MCP server {self.name} could not start: {self.error}")
         return self._client
 
-    async def login(self, login: Login) -> None:
-        """Connect again with a login the user asked for (the browser is opened through
-        ``login``); returns when the start has ended, ready or not (see ``status``)."""
-        await self.reconnect(login)
-
-    async def reconnect(self, login: Login | None = None) -> None:
-        """Close the connection if it is up and start it again at once."""
-        if self._closing:
-            raise McpUnavailable(f"MCP server {self.name} is closed (the session is ending)")
-        self._login = login
-        try:
-            if self._scope is not None:  # up or starting: end it, as if stopped
-                self._restarting = True
-                self._scope.cancel()
-                await self._run_done.wait()
-                self._restarting = False
-            self.attempt += 1
-            self.status = "connecting"
-            self._next_start = 0.0
-            self._settled = anyio.Event()
-            self._start_wanted.set()
-            await self._settled.wait()
-        finally:
-            self._login = None
-            self._restarting = False
-
     async def call_tool(
         self, remote_name: str, input: dict[str, Any], ctx: ToolContext, *, as_task: bool = False
     ) -> ToolResult:
@@ -476,6 +459,69 @@ class ServerConnection:
 
     def add_log(self, line: str) -> None:
         self.log_lines.append(line)
+
+    # --- completions, subscriptions, log level (issue 17, item 3) ---------------------
+    # Kept apart from the methods above: each is a thin call on the open client; what
+    # to do with it is the manager's (``completions``, ``resource_watch``).
+
+    def supports(self, capability: str) -> bool:
+        """Whether the open connection's server declared ``capability``:
+        ``completions``, ``logging`` or ``resources.subscribe``."""
+        client = self._client
+        if client is None or self.status != "ready":
+            return False
+        capabilities = client.server_capabilities
+        if capability == "resources.subscribe":
+            return bool(capabilities.resources is not None and capabilities.resources.subscribe)
+        return getattr(capabilities, capability, None) is not None
+
+    async def complete(
+        self, kind: str, ref: str, argument: str, value: str, context: dict[str, str]
+    ) -> list[str]:
+        """``completion/complete`` for a prompt's or a resource template's argument."""
+        from mcp.types import PromptReference, ResourceTemplateReference
+
+        client = self._client
+        if client is None:
+            return []
+        reference: Any = (
+            PromptReference(type="ref/prompt", name=ref)
+            if kind == "prompt"
+            else ResourceTemplateReference(type="ref/resource", uri=ref)
+        )
+        result = await client.complete(
+            reference, {"name": argument, "value": value}, context or None
+        )
+        return [str(v) for v in result.completion.values]
+
+    async def subscribe_resource(self, uri: str, *, subscribe: bool = True) -> None:
+        """``resources/subscribe`` (or unsubscribe): the server then sends
+        ``notifications/resources/updated`` when the resource changes."""
+        client = self._client
+        if client is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated in 2026-07-28 only
+            if subscribe:
+                await client.subscribe_resource(uri)
+            else:
+                await client.unsubscribe_resource(uri)
+
+    async def set_log_level(self, level: str) -> None:
+        """``logging/setLevel``: the least severe log messages the server should send."""
+        client = self._client
+        if client is None:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated in 2026-07-28 only
+            await client.set_logging_level(level)
+
+    def _resource_updated(self, message: Any) -> None:
+        """``notifications/resources/updated`` (from the client's receive loop: the
+        manager reads the resource again in a task of its own)."""
+        uri = getattr(getattr(message, "params", None), "uri", None)
+        if uri is not None:
+            self.host.resource_updated(self, str(uri))
 
 
 def _oauth_errors() -> tuple[type[BaseException], ...]:

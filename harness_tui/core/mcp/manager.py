@@ -26,10 +26,13 @@ import anyio.abc
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import McpServerStatus, Notice
 from harness_tui.core.mcp.client_requests import ClientRequests
+from harness_tui.core.mcp.completions import Completions
 from harness_tui.core.mcp.config import McpServerConfig, Scope, load_servers, server_config
 from harness_tui.core.mcp.connection import McpUnavailable, ServerConnection
+from harness_tui.core.mcp.log_levels import LogLevels, log_levels
 from harness_tui.core.mcp.oauth import LOGIN_TIMEOUT_S, Login, token_file
 from harness_tui.core.mcp.questions import QuestionBroker
+from harness_tui.core.mcp.resource_watch import ResourceWatch
 from harness_tui.core.mcp.results import prompt_text, resource_text
 from harness_tui.core.mcp.tool_search import ToolSearch, ToolSearchTool
 from harness_tui.core.mcp.tools import McpTool, server_tools
@@ -68,6 +71,12 @@ class ServerView:
     log_lines: tuple[str, ...]
     #: ``(tool, why)``: tools the server lists that are not offered to the model.
     hidden_tools: tuple[tuple[str, str], ...] = ()
+    #: Resource templates (URI template, description); the user fills their variables.
+    templates: tuple[tuple[str, str], ...] = ()
+    #: ``logging/setLevel`` sent to it (``mcp.logLevel``), if any.
+    log_level: str | None = None
+    #: Resources attached and subscribed to (their changes reach the conversation).
+    subscribed: tuple[str, ...] = ()
 
 
 class McpManager:
@@ -107,6 +116,10 @@ class McpManager:
         self._closed = False
         self._waited: set[str] = set()
         self.startup_wait_s = STARTUP_WAIT_S
+        self.log_levels = LogLevels()
+        self.watch = ResourceWatch(self.emit_session, self._read_attachment)
+        #: What the input box may complete from the servers (``@server:``, prompt args).
+        self.completions = Completions(self.connections)
 
     # --- configuration ------------------------------------------------------------------
 
@@ -117,7 +130,8 @@ class McpManager:
         for config in loaded.servers.values():
             if config.name not in self.connections:
                 self._add(config)
-        return loaded.problems
+        self.log_levels, problems = log_levels(settings)
+        return loaded.problems + problems
 
     def add_server(
         self, name: str, config: Mapping[str, Any], *, source: str, scope: Scope = "plugin"
@@ -146,7 +160,7 @@ class McpManager:
 
     async def start(self, group: anyio.abc.TaskGroup) -> None:
         """Start every server in the background (returns at once)."""
-        self._group = group
+        self._group = self.watch.group = group
         for connection in self.connections.values():
             group.start_soon(connection.serve)
 
@@ -176,6 +190,7 @@ class McpManager:
         self._closed = True
         self.questions.cancel_all()
         with anyio.CancelScope(shield=True):
+            await self.watch.aclose(self.connections)
             async with anyio.create_task_group() as group:
                 for connection in self.connections.values():
                     group.start_soon(connection.stop)
@@ -189,6 +204,7 @@ class McpManager:
     async def status_changed(self, connection: ServerConnection) -> None:
         if connection.status == "ready":
             self._sync_tools(connection)
+            self._connected(connection)
         elif connection.status in ("failed", "needs_auth", "stopped") and connection.attempt == 0:
             self._sync_tools(connection, remove=True)
         if connection.status in ("failed", "needs_auth", "crashed") and not self._closed:
@@ -209,6 +225,23 @@ class McpManager:
             attempt=connection.attempt,
             log_path=connection.log_path,
         )
+
+    def resource_updated(self, connection: ServerConnection, uri: str) -> None:
+        self.watch.changed(connection.name, uri)
+
+    def _connected(self, connection: ServerConnection) -> None:
+        """A (new) connection is ready: its log level, its subscriptions again."""
+        level = self.log_levels.of(connection.name)
+        if level is not None and connection.supports("logging"):
+            self.watch.spawn(self._set_log_level, connection, level)
+        self.watch.reconnected(connection)
+
+    async def _set_log_level(self, connection: ServerConnection, level: str) -> None:
+        try:
+            await connection.set_log_level(level)
+        except Exception as exc:
+            log.info("logging/setLevel %s on %s failed: %s", level, connection.name, exc)
+            connection.add_log(f"harness: the server refused log level {level}: {exc}")
 
     async def lists_changed(self, connection: ServerConnection) -> None:
         before = {t.name for t in self._tools_of(connection)}
@@ -295,7 +328,8 @@ class McpManager:
             )
             await opener(url)
 
-        await connection.login(Login(show, wait_s))
+        await self.restart(server, Login(show, wait_s))
+        connection = self.connections[server]
         if connection.status != "ready":
             raise HarnessError(
                 f"the login to MCP server {server} did not complete: {connection.error}"
@@ -307,7 +341,7 @@ class McpManager:
         them; False when there was nothing stored."""
         connection = self._remote(server)
         forgotten = token_file(connection.config).forget()
-        await connection.reconnect()
+        await self.restart(server)
         await self.emit_session(
             Notice,
             message=f"Logged out of MCP server {server}."
@@ -339,27 +373,57 @@ class McpManager:
             ) from None
         return "\n".join(resource_text(c) for c in result.contents)
 
+    async def _read_attachment(self, server: str, uri: str) -> str:
+        contents = await self.read_resource(server, uri)
+        if len(contents) > MAX_ATTACHED_CHARS:
+            cut = len(contents) - MAX_ATTACHED_CHARS
+            contents = contents[:MAX_ATTACHED_CHARS] + f"\n[{cut:,} characters cut]"
+        return contents
+
     async def attach_mentions(self, text: str) -> list[tuple[str, str]]:
         """The ``@server:uri`` mentions of known servers in ``text``, read: a list of
         ``(mention, contents)``; a resource that cannot be read is a notice, not an
-        attachment."""
+        attachment. Attached resources are subscribed to (see ``resource_watch``)."""
         attached: list[tuple[str, str]] = []
         for match in MENTION.finditer(text):
             server, uri = match.group(1), match.group(2).rstrip(".,;:!?)")
             if server not in self.connections:
                 continue
             try:
-                contents = await self.read_resource(server, uri)
+                contents = await self._read_attachment(server, uri)
             except HarnessError as exc:
                 await self.emit(
                     Notice, message=f"@{server}:{uri} not attached: {exc}", level="warning"
                 )
                 continue
-            if len(contents) > MAX_ATTACHED_CHARS:
-                cut = len(contents) - MAX_ATTACHED_CHARS
-                contents = contents[:MAX_ATTACHED_CHARS] + f"\n[{cut:,} characters cut]"
             attached.append((f"@{server}:{uri}", contents))
+            self.watch.attached(self.connections[server], uri)
         return attached
+
+    def changed_resources(self, mentioned: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """Attached resources that changed since the last prompt, read again, as
+        ``(label, contents)`` for the next prompt (``mentioned`` ones are left out)."""
+        return self.watch.take_updates(set(mentioned))
+
+    # --- /mcp restart ---------------------------------------------------------------------
+
+    async def restart(self, server: str, login: Login | None = None) -> None:
+        """Stop the server and start it again (a new connection: its tools, resources
+        and prompts are listed afresh), with ``login`` if given. Returns once it is ready
+        or has failed. Raises ``HarnessError`` for an unknown server."""
+        old = self._connection(server)
+        if self._closed or self._group is None:
+            raise HarnessError(f"MCP server {server} cannot restart: the session is not open")
+        await old.stop()
+        self._sync_tools(old, remove=True)
+        fresh = ServerConnection(old.config, self, login=login)
+        fresh.attempt = old.attempt + 1  # so its status reads as a restart
+        fresh.log_lines = old.log_lines
+        self.connections[server] = fresh
+        self._waited.add(server)
+        assert self._group is not None
+        self._group.start_soon(fresh.serve)
+        await fresh.started()
 
     def prompt_commands(self) -> list[tuple[str, str]]:
         """``(command, description)`` for every prompt of every ready server."""
@@ -408,7 +472,8 @@ class McpManager:
             )
             resources = tuple(
                 (str(r.uri), r.description or r.name or "") for r in listing.resources
-            ) + tuple(
+            )
+            templates = tuple(
                 (str(t.uri_template), t.description or t.name or "") for t in listing.templates
             )
             prompts = tuple((p.name, p.description or "") for p in listing.prompts)
@@ -426,6 +491,11 @@ class McpManager:
                     log_path=connection.log_path,
                     log_lines=tuple(connection.log_lines),
                     hidden_tools=tuple(listing.hidden),
+                    templates=templates,
+                    log_level=self.log_levels.of(connection.name)
+                    if connection.supports("logging")
+                    else None,
+                    subscribed=tuple(sorted(self.watch.subscribed.get(connection.name, ()))),
                 )
             )
         return views
