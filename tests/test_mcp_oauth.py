@@ -312,6 +312,7 @@ async def test_mcp_login_in_the_tui(
 ) -> None:
     from harness_tui.core.mcp import manager
     from harness_tui.widgets.conversation import Conversation, NoticeEntry
+    from harness_tui.widgets.mcp_screen import McpScreen
     from tests.test_tui import tui, type_text, until
 
     monkeypatch.setattr(manager, "open_in_browser", follow_redirect)  # the user's browser
@@ -331,6 +332,12 @@ async def test_mcp_login_in_the_tui(
         await pilot.press("enter")
         await until(pilot, lambda: any("Logged out of MCP server remote." in n for n in notices()))
         assert session.mcp.connections["remote"].status == "needs_auth"
+        await type_text(pilot, "/mcp")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, McpScreen))
+        report = str(app.screen.query_one("#mcp-report").render())
+        assert "remote  needs_auth" in report and "/mcp login NAME logs in" in report
+        await pilot.press("escape")
         await type_text(pilot, "/mcp frobnicate")
         await pilot.press("enter")
         usage = "/mcp login NAME or /mcp logout NAME"

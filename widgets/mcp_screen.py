@@ -84,6 +84,12 @@ def describe_servers(views: Sequence[Any]) -> Text:
         "completes its resources and templates.",
         style="dim",
     )
+    if any(view.status == "needs_auth" for view in views):
+        text.append(
+            "\n/mcp login NAME logs in to a remote server in the browser (OAuth); "
+            "/mcp logout NAME forgets its login.",
+            style="yellow",
+        )
     return text
 
 

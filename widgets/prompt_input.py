@@ -62,6 +62,7 @@ MCP_VERBS = {
     "logout": "forget a remote MCP server's login",
 }
 
+
 class CompletionMenu(OptionList):
     """The suggestions above the input. It remembers the text they were computed for
     (``source``) and whether the user moved in them: a list for an earlier text is

@@ -113,7 +113,7 @@ class QuestionBroker:
                 f"unknown elicitation action {action!r}; use " + ", ".join(ELICIT_ACTIONS)
             )
         if action == "accept":
-            content = with_defaults(dict(content or {}), pending.schema or {})
+            content = dict(content) if content else proposed(pending.schema or {})
             problem = check_content(content, pending.schema or {})
             if problem:
                 raise HarnessError(f"the answer does not fit the form: {problem}")
@@ -129,15 +129,18 @@ class QuestionBroker:
         return pending
 
 
-def with_defaults(content: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """An accepted answer with the form's ``default`` for every field it leaves out (SEP-1034:
-    a field the user did not touch keeps the value the server proposed)."""
+def proposed(schema: dict[str, Any]) -> dict[str, Any]:
+    """The answer a form proposes: each field's ``default`` (SEP-1034). An acceptance with
+    no content (a program's "accept as proposed") takes it; a filled-in form is taken as
+    sent, so that a field the user cleared stays cleared."""
     properties = schema.get("properties")
-    if isinstance(properties, dict):
-        for name, field in properties.items():
-            if name not in content and isinstance(field, dict) and "default" in field:
-                content[name] = field["default"]
-    return content
+    if not isinstance(properties, dict):
+        return {}
+    return {
+        name: field["default"]
+        for name, field in properties.items()
+        if isinstance(field, dict) and "default" in field
+    }
 
 
 def check_content(content: dict[str, Any], schema: dict[str, Any]) -> str | None:
