@@ -552,6 +552,13 @@ class HarnessApp(App[None]):
         server = server.strip()
         if not verb:
             self.action_mcp()
+        elif verb == "paste" and server:  # here: the address a far browser ended on
+            try:
+                name = self.session.mcp.paste_login(server)
+            except HarnessError as exc:
+                self._say(str(exc), "error")
+            else:
+                self._say(f"Address taken: finishing the login to MCP server {name}…")
         elif verb in ("restart", "login", "logout") and server:
             if server not in self.session.mcp.connections:
                 known = ", ".join(self.session.mcp.connections) or "none"
@@ -564,7 +571,8 @@ class HarnessApp(App[None]):
         else:
             self._say(
                 "Use /mcp to see the MCP servers, /mcp restart NAME to restart one, "
-                "/mcp login NAME or /mcp logout NAME for a remote server's OAuth login.",
+                "/mcp login NAME or /mcp logout NAME for a remote server's OAuth login "
+                "(/mcp paste ADDRESS finishes one whose browser is on another machine).",
                 "error",
             )
 

@@ -278,23 +278,57 @@ def _mcp_login(args: argparse.Namespace, trusted: bool, settings: object) -> int
     from harness_tui.core.mcp.manager import open_in_browser
     from harness_tui.core.session import Session
 
+    pasting = sys.stdin is not None and sys.stdin.isatty()
+
     async def show(url: str) -> None:
         print(
             f"Log in to {args.server} in your browser. If it does not open, or it runs on "
             f"another machine, open:\n  {url}",
             file=sys.stderr,
         )
+        if pasting:
+            print(
+                "If the browser runs on another machine, the page it ends on will not load: "
+                "paste that page's address here and press Enter.",
+                file=sys.stderr,
+            )
         await open_in_browser(url)
+
+    async def read_pasted(session: Session) -> None:
+        """Addresses typed or pasted while the login waits (a browser elsewhere). Read
+        on the event loop when the terminal has a line (no thread: one blocked in a read
+        would hold up the exit)."""
+        fd, pending = sys.stdin.fileno(), b""
+        while True:
+            await anyio.wait_readable(fd)
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if line.strip():
+                    try:
+                        session.mcp.paste_login(line.decode("utf-8", "replace"))
+                    except HarnessError as exc:
+                        print(f"{PROG}: {exc.message}", file=sys.stderr)
 
     async def login() -> int:
         session = Session(model="demo", cwd=Path.cwd(), trusted=trusted, settings=settings)
+        failed: list[HarnessError] = []
         async with session:
             await session.mcp.wait_started()
-            try:
-                await session.mcp.login(args.server, show, wait_s=args.wait)
-            except HarnessError as exc:
-                _fail(exc.message, exc.hint)
-                return 1
+            async with anyio.create_task_group() as group:
+                if pasting:
+                    group.start_soon(read_pasted, session)
+                try:
+                    await session.mcp.login(args.server, show, wait_s=args.wait)
+                except HarnessError as exc:
+                    failed.append(exc)
+                group.cancel_scope.cancel()
+        if failed:
+            _fail(failed[0].message, failed[0].hint)
+            return 1
         print(f"Logged in to {args.server}.", file=sys.stderr)
         return 0
 

@@ -338,6 +338,9 @@ async def test_mcp_login_in_the_tui(
         report = str(app.screen.query_one("#mcp-report").render())
         assert "remote  needs_auth" in report and "/mcp login NAME logs in" in report
         await pilot.press("escape")
+        await type_text(pilot, "/mcp paste http://127.0.0.1:9/callback?code=c&state=s")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("no MCP login is under way" in n for n in notices()))
         await type_text(pilot, "/mcp frobnicate")
         await pilot.press("enter")
         usage = "/mcp login NAME or /mcp logout NAME"
@@ -495,3 +498,42 @@ async def test_each_way_a_login_cannot_work_is_said(
     assert seen.status == status
     assert message in (seen.error or "")
     assert any(message in n for n in notices)  # said in every view, headless stderr too
+
+
+# --- a browser on another machine ---------------------------------------------------------------
+
+
+async def test_a_login_finishes_with_the_address_a_far_browser_ended_on(
+    tmp_path: Path, oauth_server: str
+) -> None:
+    """Over SSH the browser runs elsewhere: the authorization server's redirect to
+    127.0.0.1 fails there, and the user pastes the address it ended on instead."""
+    from harness_tui.core.errors import HarnessError
+
+    session, _ = mcp_session(tmp_path, {"remote": {"type": "http", "url": oauth_server}})
+    async with session:
+        await server_status(session, "remote", "needs_auth")
+        with pytest.raises(HarnessError, match="no MCP login is under way"):
+            session.mcp.paste_login("http://127.0.0.1:1/callback?code=x&state=y")
+
+        async def far_browser(url: str) -> None:
+            async with httpx2.AsyncClient(follow_redirects=False) as http:
+                ended_on = (await http.get(url)).headers["location"]  # never loaded here
+            wrong = ended_on.replace("state=", "state=forged")
+            with pytest.raises(HarnessError, match="not this login's answer: Wrong login"):
+                session.mcp.paste_login(wrong)
+            assert session.mcp.paste_login(f"  {ended_on}\n") == "remote"
+
+        await session.mcp.login("remote", far_browser, wait_s=20)
+        assert session.mcp.connections["remote"].status == "ready"
+        notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
+        assert any("paste that page's address here with /mcp paste ADDRESS" in n for n in notices)
+
+
+async def test_a_pasted_address_for_another_port_is_refused() -> None:
+    async with CallbackListener("remote") as listener:
+        listener.expect("s")
+        with pytest.raises(LoginFailed, match=r"another login \(port 1, this one listens on"):
+            listener.accept("http://127.0.0.1:1/callback?code=c&state=s")
+        listener.accept(f"{listener.redirect_uri}?code=c&state=s")
+        assert await listener.result(1) == ("c", "s", None)

@@ -115,6 +115,8 @@ class McpManager:
         self._roots: list[Path] = []
         self._closed = False
         self._waited: set[str] = set()
+        #: Logins under way, by server (``paste_login`` finds them).
+        self._logins: dict[str, Login] = {}
         self.startup_wait_s = STARTUP_WAIT_S
         self.log_levels = LogLevels()
         self.watch = ResourceWatch(self.emit_session, self._read_attachment)
@@ -326,15 +328,54 @@ class McpManager:
             await self.emit_session(
                 Notice, message=f"Log in to MCP server {server} in your browser: {url}"
             )
+            callback = login.listener.redirect_uri if login.listener else "http://127.0.0.1"
+            await self.emit_session(
+                Notice,
+                message=f"If that browser runs on another machine, the page it ends on "
+                f"({callback}?…) will not load there: paste that page's address here with "
+                "/mcp paste ADDRESS.",
+            )
             await opener(url)
 
-        await self.restart(server, Login(show, wait_s))
+        login = Login(show, wait_s)
+        self._logins[server] = login
+        try:
+            await self.restart(server, login)
+        finally:
+            self._logins.pop(server, None)
         connection = self.connections[server]
         if connection.status != "ready":
             raise HarnessError(
                 f"the login to MCP server {server} did not complete: {connection.error}"
             )
         await self.emit_session(Notice, message=f"Logged in to MCP server {server}.")
+
+    def paste_login(self, address: str) -> str:
+        """Finish a login under way with the address its browser ended on (a browser on
+        another machine cannot reach our listener). Returns the server's name; raises
+        ``HarnessError`` when no login takes it."""
+        from urllib.parse import urlsplit
+
+        from harness_tui.core.mcp.oauth import LoginFailed
+
+        if not self._logins:
+            raise HarnessError(
+                "no MCP login is under way", hint="start one with /mcp login NAME first"
+            )
+        port = urlsplit(address.strip()).port
+        waiting = [
+            (name, login)
+            for name, login in self._logins.items()
+            if len(self._logins) == 1 or (login.listener and login.listener.port == port)
+        ]
+        if not waiting:
+            raise HarnessError(f"no MCP login under way listens on port {port}")
+        name, login = waiting[0]
+        try:
+            login.paste(address)
+        except LoginFailed as exc:
+            raise HarnessError(f"MCP server {name}: {exc}") from None
+        return name
 
     async def logout(self, server: str) -> bool:
         """Forget the server's tokens and client registration, and connect again without

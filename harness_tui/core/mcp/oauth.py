@@ -246,15 +246,32 @@ class CallbackListener:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 pass
 
+    def accept(self, address: str) -> None:
+        """The address the browser ended on, pasted by the user (a browser on another
+        machine cannot reach this listener): taken as if the redirect had arrived, with the
+        same checks. Raises ``LoginFailed`` saying what is wrong with it."""
+        target = urlsplit(address.strip())
+        if target.port is not None and target.port != self.port:
+            raise LoginFailed(
+                f"that address is for another login (port {target.port}, this one listens "
+                f"on {self.port}): paste the address of the page this login opened"
+            )
+        status, title, text = self._take_target(target.path, target.query)
+        if not status.startswith("200"):
+            raise LoginFailed(f"that address is not this login's answer: {title} ({text})")
+
     def _take(self, head: bytes) -> tuple[str, str, str]:
         line = head.split(b"\r\n", 1)[0].decode("latin-1")
         parts = line.split(" ")
         if len(parts) < 2 or parts[0] != "GET":
             return "400 Bad Request", "Not a login redirect", "This listener takes one GET."
         target = urlsplit(parts[1])
-        if target.path != CALLBACK_PATH:
+        return self._take_target(target.path, target.query)
+
+    def _take_target(self, path: str, query_text: str) -> tuple[str, str, str]:
+        if path != CALLBACK_PATH:
             return "404 Not Found", "Not found", "Nothing here."
-        query = {k: v[0] for k, v in parse_qs(target.query).items()}
+        query = {k: v[0] for k, v in parse_qs(query_text).items()}
         if self._done.is_set():
             return "409 Conflict", "Already done", "This login is already finished."
         if self._state is not None and query.get("state") != self._state:
@@ -285,6 +302,14 @@ class Login:
 
     open_url: Callable[[str], Awaitable[None]]
     timeout: float = LOGIN_TIMEOUT_S
+    #: Where the browser comes back, once the login has started listening.
+    listener: CallbackListener | None = None
+
+    def paste(self, address: str) -> None:
+        """The address a browser on another machine ended on (``CallbackListener.accept``)."""
+        if self.listener is None:
+            raise LoginFailed("the login has not reached the browser step yet; try again")
+        self.listener.accept(address)
 
 
 async def build_auth(config: McpServerConfig, stack: AsyncExitStack, login: Login | None) -> Any:
@@ -335,6 +360,7 @@ async def build_auth(config: McpServerConfig, stack: AsyncExitStack, login: Logi
         listener = await stack.enter_async_context(
             CallbackListener(config.name, oauth.callback_port)
         )
+        login.listener = listener
         redirect_uri = listener.redirect_uri
     else:
         port = oauth.callback_port or 0
