@@ -465,6 +465,12 @@ class _Refusing:
             "its stored login has expired or was revoked (refreshing it "
             "was refused): run /mcp login remote",
         ),
+        (
+            "header",  # a token written in the headers, refused: no OAuth, no login
+            "failed",
+            "the server refused the token in its 'headers' (401); check it",
+        ),
+        ("header-sse", "failed", "the server refused the token in its 'headers' (401)"),
     ],
 )
 async def test_each_way_a_login_cannot_work_is_said(
@@ -489,7 +495,11 @@ async def test_each_way_a_login_cannot_work_is_said(
             )
             data = json.loads(store.path.read_text())
             store.path.write_text(json.dumps({**data, "obtained_at": time.time() - 86_400}))
-        session, _ = mcp_session(tmp_path, {"remote": {"type": "http", "url": server.url}})
+        entry: dict[str, object] = {"type": "sse" if kind.endswith("sse") else "http"}
+        entry["url"] = server.url
+        if kind.startswith("header"):
+            entry["headers"] = {"Authorization": "Bearer wrong"}
+        session, _ = mcp_session(tmp_path, {"remote": entry})
         async with session:
             seen = await server_status(session, "remote", "ready", "failed", "needs_auth")
             notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]

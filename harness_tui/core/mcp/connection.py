@@ -128,7 +128,8 @@ class ServerConnection:
         #: A login the user asked for: for the first start only (a later restart after
         #: a crash never opens a browser by itself).
         self._login = login
-        self._needs_login = False
+        #: 401 or 403 from a server whose headers carry the token (this start's).
+        self._refused: int | None = None
         #: Progress of task calls, by their progress token (a task's progress arrives
         #: after its ``tools/call`` was answered, so the SDK does not route it).
         self._task_progress: dict[
@@ -184,11 +185,10 @@ class ServerConnection:
 
     async def _run_once(self) -> None:
         self.status, self.error, self._lost, self._refresh = "connecting", None, None, False
-        self._needs_login = False
         self._wake = anyio.Event()
         self._run_done = anyio.Event()
         await self.host.status_changed(self)
-        ready = False
+        ready = wants_login = False
         failure: str | None = None
         timeout = startup_timeout() + (self._login.timeout if self._login is not None else 0)
         with anyio.CancelScope() as scope:
@@ -207,6 +207,7 @@ class ServerConnection:
                     await self._watch(client)
             except Exception as exc:
                 failure = self._describe(exc)
+                wants_login = _wants_login(exc)
             finally:
                 self._client = None
         self._scope = None
@@ -220,7 +221,7 @@ class ServerConnection:
         else:
             if scope.cancelled_caught and failure is None:
                 failure = f"it did not answer within {timeout:g} s (MCP_TIMEOUT sets the limit)"
-            self.status = "needs_auth" if self._needs_login else "failed"
+            self.status = "needs_auth" if wants_login else "failed"
             self.error = failure or "it stopped before it was ready"
             self._failed()
         self._settled.set()
@@ -236,8 +237,14 @@ class ServerConnection:
         errlog = None
         if self.config.transport == "stdio":
             errlog = stack.enter_context(transports.open_log(self.name, self.host.session_id))
+        self._refused = None
         transport = transports.open_transport(
-            self.config, cwd=self.host.cwd, errlog=errlog, on_end=self._ended, login=self._login
+            self.config,
+            cwd=self.host.cwd,
+            errlog=errlog,
+            on_end=self._ended,
+            login=self._login,
+            on_refused=self._was_refused,
         )
         client = Client(
             transport,
@@ -294,6 +301,9 @@ class ServerConnection:
                     continue
                 await self.host.lists_changed(self)
 
+    def _was_refused(self, status: int) -> None:
+        self._refused = status
+
     def _ended(self) -> None:
         if not self._closing and self._lost is None:
             self._lost = self._exit_reason()
@@ -330,30 +340,24 @@ class ServerConnection:
         self._next_start = time.monotonic() + delay
 
     def _describe(self, exc: BaseException) -> str:
-        if isinstance(exc, BaseExceptionGroup):
-            found = _find(exc, (LoginRequired, LoginFailed, NoLogin))
-            found = found or _find(exc, _oauth_errors())
-            if found is not None:
-                return self._describe(found)
-        if isinstance(exc, LoginRequired):
-            self._needs_login = True
-            return str(exc)
-        if isinstance(exc, LoginFailed | NoLogin):
+        auth = _auth_exception(exc)
+        if auth is not None and auth is not exc:
+            return self._describe(auth)
+        if isinstance(exc, LoginRequired | LoginFailed | NoLogin):
             return str(exc)
         if isinstance(exc, _oauth_errors()):
-            self._needs_login = True
             what = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             return (
                 f"the login to MCP server {self.name} failed ({what}); run "
                 f"/mcp login {self.name} (or `harness-tui mcp login {self.name}`) to log in again"
             )
-        status = getattr(getattr(exc, "response", None), "status_code", None)
+        status = getattr(getattr(exc, "response", None), "status_code", None) or self._refused
         if status in (401, 403) and self.config.transport != "stdio":
-            self._needs_login = True
+            # Only a server whose headers carry an Authorization gets here (the others
+            # have OAuth, which answers a 401 itself): that token was refused.
             return (
-                f"the server refused the request ({status}) and offers no OAuth login "
-                "(no authorization metadata); give a token in its 'headers' "
-                '(e.g. "Authorization": "Bearer ${TOKEN}")'
+                f"the server refused the token in its 'headers' ({status}); check it, or "
+                "remove the Authorization header to log in with OAuth (/mcp login)"
             )
         if isinstance(exc, FileNotFoundError) and self.config.transport == "stdio":
             return f"command not found: {self.config.command}"
@@ -528,6 +532,21 @@ def _oauth_errors() -> tuple[type[BaseException], ...]:
     from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
 
     return (OAuthFlowError, OAuthRegistrationError, OAuthTokenError)
+
+
+def _auth_exception(exc: BaseException) -> BaseException | None:
+    """The login failure in ``exc`` (itself, or found in its group): ours first, then the
+    SDK's OAuth errors; None when it is not one."""
+    ours = (LoginRequired, LoginFailed, NoLogin)
+    if isinstance(exc, BaseExceptionGroup):
+        return _find(exc, ours) or _find(exc, _oauth_errors())
+    return exc if isinstance(exc, ours + _oauth_errors()) else None
+
+
+def _wants_login(exc: BaseException) -> bool:
+    """A login (``/mcp login``) would help: the server asks for one, or a login step failed
+    in a way a new login mends (not: no OAuth at all, a refused registration)."""
+    return isinstance(_auth_exception(exc), (LoginRequired, *_oauth_errors()))
 
 
 def _find(

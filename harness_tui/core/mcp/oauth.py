@@ -355,7 +355,6 @@ async def build_auth(config: McpServerConfig, stack: AsyncExitStack, login: Logi
         )
     if oauth.grant == "identity_assertion":
         return _identity_assertion(config, oauth, store)
-    listener: CallbackListener | None = None
     if login is not None:
         listener = await stack.enter_async_context(
             CallbackListener(config.name, oauth.callback_port)
@@ -363,9 +362,11 @@ async def build_auth(config: McpServerConfig, stack: AsyncExitStack, login: Logi
         login.listener = listener
         redirect_uri = listener.redirect_uri
     else:
-        port = oauth.callback_port or 0
-        redirect_uri = f"http://127.0.0.1:{port}{CALLBACK_PATH}" if port else ""
-    return _provider(config, oauth, store, login, listener, redirect_uri)
+        # Registration (before a login) needs a redirect URI, and the port a login will
+        # listen on is not known yet unless configured: port 1 holds its place, and a
+        # login registers again when the stored client's URI is not its own.
+        redirect_uri = f"http://127.0.0.1:{oauth.callback_port or 1}{CALLBACK_PATH}"
+    return _provider(config, oauth, store, login, redirect_uri)
 
 
 def _provider(
@@ -373,20 +374,16 @@ def _provider(
     oauth: OAuthConfig,
     store: TokenFile,
     login: Login | None,
-    listener: CallbackListener | None,
     redirect_uri: str,
 ) -> Any:
     from mcp.client.auth import OAuthClientProvider
     from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
     server = config.name
-    # Registration needs a redirect URI before the listener exists (no login yet): a
-    # placeholder; a login re-registers when the stored client's URI is not its own.
-    uri = redirect_uri or f"http://127.0.0.1:1{CALLBACK_PATH}"
     method = oauth.token_endpoint_auth_method
     metadata = OAuthClientMetadata(
         client_name=CLIENT_NAME,
-        redirect_uris=[uri],  # type: ignore[list-item]
+        redirect_uris=[redirect_uri],  # type: ignore[list-item]
         grant_types=["authorization_code", "refresh_token"],
         response_types=["code"],
         scope=oauth.scopes,
@@ -394,15 +391,15 @@ def _provider(
     )
 
     async def open_url(authorization_url: str) -> None:
-        if login is None or listener is None:
+        if login is None or login.listener is None:
             raise LoginRequired(server, expired=store.has_tokens())
-        listener.expect(_query_value(authorization_url, "state"))
+        login.listener.expect(_query_value(authorization_url, "state"))
         await login.open_url(authorization_url)
 
     async def callback() -> AuthorizationCodeResult:
-        if login is None or listener is None:
+        if login is None or login.listener is None:
             raise LoginRequired(server)
-        code, state, iss = await listener.result(login.timeout)
+        code, state, iss = await login.listener.result(login.timeout)
         return AuthorizationCodeResult(code=code, state=state, iss=iss)
 
     class Provider(OAuthClientProvider):
@@ -413,12 +410,12 @@ def _provider(
             # an expired token, takes a 401 and asks for a new login instead of refreshing.
             context.token_expiry_time = store.expires_at()
             if oauth.client_id is not None:
-                context.client_info = _pre_registered(oauth, uri)
+                context.client_info = _pre_registered(oauth, redirect_uri)
             elif (
                 login is not None
                 and context.client_info is not None
                 and context.client_info.redirect_uris
-                and uri not in [str(u) for u in context.client_info.redirect_uris]
+                and redirect_uri not in [str(u) for u in context.client_info.redirect_uris]
             ):
                 context.client_info = None  # registered for another port: register again
 

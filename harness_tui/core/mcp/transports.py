@@ -134,11 +134,13 @@ async def open_transport(
     errlog: IO[str] | None,
     on_end: Callable[[], None],
     login: Login | None = None,
+    on_refused: Callable[[int], None] | None = None,
 ) -> AsyncIterator[tuple[Any, Any]]:
     """Connect to the server; yields the ``(read, write)`` streams the SDK's client
     session takes. Raises ``OSError`` when a stdio command cannot start. A remote server
     gets OAuth (``oauth.build_auth``): stored tokens, refreshed; a person is asked only
-    with ``login``."""
+    with ``login``. One whose headers carry the token instead calls ``on_refused`` with
+    the status when it answers 401 or 403 (the SDK's error for it names no status)."""
     async with AsyncExitStack() as stack:
         if config.transport == "stdio":
             from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -155,11 +157,18 @@ async def open_transport(
             from mcp.client.streamable_http import streamable_http_client
 
             auth = await build_auth(config, stack, login)
+
+            async def refused(response: httpx2.Response) -> None:
+                if response.status_code in (401, 403) and on_refused is not None:
+                    on_refused(response.status_code)
+
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(
                     headers=dict(config.headers),
                     timeout=httpx2.Timeout(CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S),
                     auth=auth,
+                    # With OAuth a 401 is the start of a login, not a refusal.
+                    event_hooks={"response": [refused]} if auth is None else None,
                 )
             )
             transport = streamable_http_client(config.url or "", http_client=http)
