@@ -107,9 +107,8 @@ async def authorization_server_of(url: str) -> str:
 
 
 async def run(url: str, scenario: str, context: dict[str, Any], folder: Path) -> int:
-    from harness_tui.core.models import ModelChoice
-    from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-    from harness_tui.core.session import Session
+    from harness_tui.core.providers.scripted import Text, ToolCall, reply
+    from tests.test_mcp_stdio import mcp_session
 
     if "idp_token_endpoint" in context:
         context = {**context, "issuer": await authorization_server_of(url)}
@@ -117,20 +116,13 @@ async def run(url: str, scenario: str, context: dict[str, Any], folder: Path) ->
     oauth = oauth_entry(scenario, context)
     if oauth is not None:
         entry["oauth"] = oauth
-    (folder / ".mcp.json").write_text(json.dumps({"mcpServers": {SERVER: entry}}))
 
     calls: list[ToolCall] = []
 
     def script(request: Any) -> Any:
         return reply(*calls) if calls and len(request.messages) == 1 else reply(Text("done"))
 
-    provider = ScriptedProvider(script)
-    session = Session(
-        model=ModelChoice("scripted", "scripted", lambda: provider, 200_000),
-        cwd=folder,
-        trusted=True,
-        mode="bypassPermissions",
-    )
+    session, _ = mcp_session(folder, {SERVER: entry}, script=script)
     async with session:
         await session.mcp.wait_started()
         if session.mcp.connections[SERVER].status == "needs_auth":

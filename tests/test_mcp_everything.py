@@ -24,14 +24,12 @@ import anyio
 import pytest
 
 from harness_tui.core.events import Event
-from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.base import ModelRequest
-from harness_tui.core.providers.scripted import Reply, ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.providers.scripted import Reply, Text, ToolCall, reply
 from harness_tui.core.session import Session
 from tests.helpers import wait_for
-from tests.mcp_servers import write_mcp_json
 from tests.node_parts import node_env, node_program
-from tests.test_mcp_stdio import server_status
+from tests.test_mcp_stdio import mcp_session, server_status
 
 SERVER = "everything"
 SAMPLING_SYSTEM = "You are a helpful test server."
@@ -168,14 +166,7 @@ async def _answer_questions(session: Session, asked: list[Event]) -> None:
 async def everything_session(
     folder: Path, entry: dict[str, Any]
 ) -> AsyncIterator[tuple[Session, list[Event]]]:
-    write_mcp_json(folder, {SERVER: entry})
-    provider = ScriptedProvider(_script)
-    session = Session(
-        model=ModelChoice("scripted", "scripted", lambda: provider, 200_000),
-        cwd=folder,
-        trusted=True,
-        mode="bypassPermissions",
-    )
+    session, _ = mcp_session(folder, {SERVER: entry}, script=_script)
     asked: list[Event] = []
     async with session, anyio.create_task_group() as group:
         ready = await server_status(session, SERVER, "ready", "failed")

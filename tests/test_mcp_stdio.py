@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -14,6 +15,7 @@ import pytest
 from harness_tui.core.events import Event
 from harness_tui.core.messages import ToolResultMessage
 from harness_tui.core.models import ModelChoice
+from harness_tui.core.providers.base import ModelRequest
 from harness_tui.core.providers.scripted import (
     Reply,
     ScriptedProvider,
@@ -27,12 +29,18 @@ from tests.mcp_servers import stdio_entry, time_entry, write_mcp_json
 
 
 def mcp_session(
-    folder: Path, servers: dict, *replies: Reply, sampling: list[Reply] | None = None, **options
+    folder: Path,
+    servers: dict,
+    *replies: Reply,
+    sampling: list[Reply] | None = None,
+    script: Callable[[ModelRequest], Reply] | None = None,
+    **options,
 ) -> tuple[Session, ScriptedProvider]:
-    """A session on ``replies`` (and ``sampling`` replies for sampling requests) with
-    ``servers`` in its folder's ``.mcp.json``."""
+    """A session on ``replies`` (or ``script``, a function of the request; and
+    ``sampling`` replies for sampling requests) with ``servers`` in its folder's
+    ``.mcp.json``."""
     write_mcp_json(folder, servers)
-    provider = ScriptedProvider(list(replies), sampling=sampling)
+    provider = ScriptedProvider(list(replies) if script is None else script, sampling=sampling)
     options.setdefault("mode", "bypassPermissions")
     session = Session(
         model=ModelChoice("scripted", "scripted", lambda: provider, 200_000),
