@@ -547,3 +547,41 @@ async def test_a_pasted_address_for_another_port_is_refused() -> None:
             listener.accept("http://127.0.0.1:1/callback?code=c&state=s")
         listener.accept(f"{listener.redirect_uri}?code=c&state=s")
         assert await listener.result(1) == ("c", "s", None)
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        ("GET /callback?code=c HTTP/1.1", 400),  # no state at all
+        ("GET /callback?code=c&state= HTTP/1.1", 400),  # an empty state
+        ("GET /callback?code=c&state=RIGHT HTTP/1.1", 400),  # another case
+        ("GET /callback?code=c&state=righ HTTP/1.1", 400),  # a prefix
+        ("GET /callback?code=c&state=right%00 HTTP/1.1", 400),  # a NUL appended
+        ("GET /callback?code=c#state=right HTTP/1.1", 400),  # in a fragment
+        ("GET /callback/../callback?code=c&state=right HTTP/1.1", 404),  # another path
+        ("GET /CALLBACK?code=c&state=right HTTP/1.1", 404),
+        ("POST /callback?code=c&state=right HTTP/1.1", 400),  # not a redirect
+        ("GET /callback?state=right HTTP/1.1", 400),  # no code
+        ("garbage", 400),
+    ],
+)
+async def test_the_listener_refuses_each_forged_or_broken_answer(
+    request_line: str, status: int
+) -> None:
+    """A page the user visits can make their browser request 127.0.0.1 too: only the
+    exact answer for this login counts, and a refused one leaves the login waiting."""
+    async with CallbackListener("remote") as listener:
+        listener.expect("right")
+        stream = await anyio.connect_tcp("127.0.0.1", listener.port)
+        async with stream:
+            await stream.send(f"{request_line}\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            reply = b""
+            with anyio.fail_after(5):
+                try:
+                    while True:
+                        reply += await stream.receive()
+                except anyio.EndOfStream:
+                    pass
+        assert reply.startswith(f"HTTP/1.1 {status} ".encode())
+        with pytest.raises(LoginFailed, match="no answer from the browser"):
+            await listener.result(0.01)  # still waiting for the real answer
