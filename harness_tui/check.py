@@ -90,7 +90,7 @@ async def run_check(
     from pathlib import Path
 
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.models import default_model_name, resolve_model
+    from harness_tui.core.providers.models import default_model_name, resolve_model
 
     try:
         choice = resolve_model(name or default_model_name(), cwd=Path.cwd())
@@ -107,7 +107,7 @@ async def run_check(
 
 async def _check(choice: Any, word: str) -> Report:
     from harness_tui.core.events import Event
-    from harness_tui.core.session import Session
+    from harness_tui.core.session.session import Session
 
     prompt = (
         f'Call the check_echo tool once with the word "{word}". After it returns, reply '

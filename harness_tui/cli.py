@@ -18,7 +18,7 @@ from harness_tui import __version__
 
 if TYPE_CHECKING:
     from harness_tui.core.providers.catalogue import Catalogue
-    from harness_tui.core.session import Session
+    from harness_tui.core.session.session import Session
 
 PROG = "harness-tui"
 MODES = ("default", "acceptEdits", "plan", "bypassPermissions")
@@ -235,10 +235,10 @@ def build_mcp_parser() -> argparse.ArgumentParser:
 
 def _mcp(args: argparse.Namespace) -> int:
     """``harness-tui mcp list|login|logout``."""
+    from harness_tui.core.config.settings import Settings
     from harness_tui.core.errors import HarnessError
     from harness_tui.core.mcp.config import load_servers
     from harness_tui.core.mcp.oauth import token_file
-    from harness_tui.core.settings import Settings
 
     trusted, settings = _trusted_settings(args)
     assert isinstance(settings, Settings)
@@ -276,7 +276,7 @@ def _mcp_login(args: argparse.Namespace, trusted: bool, settings: object) -> int
 
     from harness_tui.core.errors import HarnessError
     from harness_tui.core.mcp.manager import open_in_browser
-    from harness_tui.core.session import Session
+    from harness_tui.core.session.session import Session
 
     pasting = sys.stdin is not None and sys.stdin.isatty()
 
@@ -401,7 +401,7 @@ def _read_stdin(wait: bool) -> str:
 def _guarded(run: Callable[[], int]) -> int:
     """Run a mode that starts processes (tools, hooks, servers): every way it ends,
     they end, and the program exits within a bound (see ``exit_guard``)."""
-    from harness_tui.core import exit_guard
+    from harness_tui.core.processes import exit_guard
 
     exit_guard.arm()
     code = 1
@@ -420,7 +420,7 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
     import anyio
 
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session import DEFAULT_MAX_TURNS
+    from harness_tui.core.session.session import DEFAULT_MAX_TURNS
     from harness_tui.headless import run_headless
 
     try:
@@ -457,7 +457,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
 
     def make_session():  # type: ignore[no-untyped-def]
-        from harness_tui.core.session import DEFAULT_MAX_TURNS
+        from harness_tui.core.session.session import DEFAULT_MAX_TURNS
 
         trusted, settings = _trusted_settings(args)
         model, mode, notices = _configured(args, settings)
@@ -479,7 +479,7 @@ def _run_tui(args: argparse.Namespace) -> int:
         try:
             session = make_session()
             if args.resume == "":  # the picker reads the session folder: can it?
-                from harness_tui.core.session_files import list_sessions
+                from harness_tui.core.storage.saved import list_sessions
 
                 list_sessions(Path.cwd())
         except HarnessError as exc:
@@ -488,7 +488,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     else:
         # Otherwise the app paints first and makes the session right after.
         session, factory = None, make_session
-    from harness_tui.app import run_tui  # Textual only now: -p and --version never pay
+    from harness_tui.tui.app import run_tui  # Textual only now: -p and --version never pay
 
     picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
     serve = (args.host, args.port) if args.serve else None
@@ -506,8 +506,8 @@ def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
     """A new session, or the one ``--continue`` / ``--resume ID`` names; a resumed one
     keeps its own model and mode unless the command line names others."""
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session import Session
-    from harness_tui.core.session_files import latest_session
+    from harness_tui.core.session.session import Session
+    from harness_tui.core.storage.saved import latest_session
 
     if not args.continue_session and not args.resume:
         return Session(**options)  # type: ignore[arg-type]
@@ -530,7 +530,7 @@ def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
 
 def _list_sessions(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session_files import list_sessions
+    from harness_tui.core.storage.saved import list_sessions
 
     try:
         sessions = list_sessions(None if args.all else Path.cwd())
@@ -551,8 +551,8 @@ def _list_sessions(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.session_export import export_session
-    from harness_tui.core.session_files import load_session
+    from harness_tui.core.storage.export import export_session
+    from harness_tui.core.storage.saved import load_session
 
     fmt = args.format or ("json" if args.output.endswith(".json") else "markdown")
     try:
@@ -578,8 +578,8 @@ def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
     that apply: the project's own only in a trusted folder."""
     from pathlib import Path
 
-    from harness_tui.core.settings import load_settings
-    from harness_tui.core.trust import TrustStore
+    from harness_tui.core.config.settings import load_settings
+    from harness_tui.core.config.trust import TrustStore
 
     cwd = Path.cwd()
     store = TrustStore()
@@ -589,7 +589,11 @@ def _trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
     trusted = trust or store.is_trusted(cwd)
     settings = load_settings(cwd, include_project=trusted)
     # Plugins' models, so that --model and the settings' `model` can name them.
-    from harness_tui.core.plugins import plugin_model_sources, plugin_roots, with_plugin_models
+    from harness_tui.core.extensions.plugins import (
+        plugin_model_sources,
+        plugin_roots,
+        with_plugin_models,
+    )
 
     roots = plugin_roots(cwd, include_project=trusted)
     return trusted, with_plugin_models(settings, plugin_model_sources(roots))
@@ -637,9 +641,9 @@ def _configured(args: argparse.Namespace, settings: object) -> tuple[object, str
     command-line value is an error."""
     from pathlib import Path
 
+    from harness_tui.core.config.settings import Settings
     from harness_tui.core.errors import HarnessError
-    from harness_tui.core.models import model_catalogue, resolve_model
-    from harness_tui.core.settings import Settings
+    from harness_tui.core.providers.models import model_catalogue, resolve_model
 
     assert isinstance(settings, Settings)
     cwd = Path.cwd()
@@ -680,7 +684,7 @@ def default_model(catalogue: Catalogue | None = None) -> str:
     """The model to use when neither the command line nor the settings name one:
     ``HARNESS_MODEL``, else the default model of the first provider with a key, else
     ``demo`` (which tells the user how to add a key)."""
-    from harness_tui.core.models import default_model_name
+    from harness_tui.core.providers.models import default_model_name
 
     return default_model_name(catalogue)
 

@@ -26,7 +26,6 @@ from typing import IO, Any, Literal
 
 import anyio
 
-from harness_tui.core import exit_guard
 from harness_tui.core.events import (
     RUN_END_TYPES,
     Error,
@@ -40,7 +39,8 @@ from harness_tui.core.events import (
     ToolCallFailed,
     ToolCallStarted,
 )
-from harness_tui.core.session import Session
+from harness_tui.core.processes import exit_guard
+from harness_tui.core.session.session import Session
 
 OutputFormat = Literal["text", "json", "stream-json"]
 

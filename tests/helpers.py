@@ -9,15 +9,15 @@ import anyio
 
 from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Event
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
 
 def scripted_in(cwd: Any, script: Any, **options: Any) -> tuple[Session, Any]:
     """A session in ``cwd`` on a scripted model (a list of replies, or a function of the
     request); the built-in tools unless ``tools`` is given."""
-    from harness_tui.core.models import ModelChoice
-    from harness_tui.core.providers.scripted import ScriptedProvider
+    from harness_tui.core.providers.models import ModelChoice
+    from harness_tui.core.providers.offline.scripted import ScriptedProvider
     from harness_tui.core.tools import builtin_tools
 
     provider = ScriptedProvider(script)

@@ -107,7 +107,7 @@ async def authorization_server_of(url: str) -> str:
 
 
 async def run(url: str, scenario: str, context: dict[str, Any], folder: Path) -> int:
-    from harness_tui.core.providers.scripted import Text, ToolCall, reply
+    from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
     from tests.test_mcp_stdio import mcp_session
 
     if "idp_token_endpoint" in context:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core import paths
-from harness_tui.core.permission_rules import RuleSet, parse_rule
-from harness_tui.core.permissions import Decision, PermissionBroker, PermissionEngine
+from harness_tui.core.config import paths
+from harness_tui.core.permissions.engine import Decision, PermissionBroker, PermissionEngine
+from harness_tui.core.permissions.rules import RuleSet, parse_rule
 from harness_tui.core.tools import BashTool, EditTool, GlobTool, GrepTool, ReadTool, WriteTool
 from harness_tui.core.tools.base import Tool
 

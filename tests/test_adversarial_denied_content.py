@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
-from harness_tui.core.session_files import session_path
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from harness_tui.core.storage.saved import session_path
 from tests.helpers import run_to_end, scripted_in
 from tests.permission_support import A, D, Q, decide, make_places
 

@@ -28,9 +28,9 @@ from typing import Any
 import anyio
 import pytest
 
-from harness_tui.core.providers.scripted import ToolCall, reply
+from harness_tui.core.processes.group import run_in_group, shell_argv
+from harness_tui.core.providers.offline.scripted import ToolCall, reply
 from harness_tui.core.tools import BashTool
-from harness_tui.core.tools.process_group import run_in_group, shell_argv
 from tests.helpers import scripted_in, wait_for
 
 TAG = "HARNESS_EXIT_TEST_TAG"

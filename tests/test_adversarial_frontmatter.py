@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.core.agents import discover_agents
-from harness_tui.core.commands import discover_commands
-from harness_tui.core.skills import discover_skills
+from harness_tui.core.extensions.agents import discover_agents
+from harness_tui.core.extensions.commands import discover_commands
+from harness_tui.core.extensions.skills import discover_skills
 
 
 def write(path: Path, front: str, body: str = "The body.") -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from tests.helpers import run_to_end, scripted_in, wait_for
 from tests.permission_support import A, D, Q, decide, make_places
 

@@ -19,18 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.core import paths
-from harness_tui.core.agents import discover_agents
-from harness_tui.core.commands import discover_commands
+from harness_tui.core.config import paths
+from harness_tui.core.config.settings import load_settings, restrictions_of_project
+from harness_tui.core.config.trust import TrustStore
 from harness_tui.core.errors import ConfigError
+from harness_tui.core.extensions.agents import discover_agents
+from harness_tui.core.extensions.commands import discover_commands
+from harness_tui.core.extensions.plugins.manifest import PluginError, read_manifest
+from harness_tui.core.extensions.skills import discover_skills
 from harness_tui.core.mcp.config import read_mcp_json
-from harness_tui.core.mcp.tool_search import ToolSearch
-from harness_tui.core.plugins.manifest import PluginError, read_manifest
+from harness_tui.core.mcp.features.tool_search import ToolSearch
 from harness_tui.core.providers.catalogue import load_catalogue
-from harness_tui.core.providers.scripted import ScriptedProvider
-from harness_tui.core.settings import load_settings, restrictions_of_project
-from harness_tui.core.skills import discover_skills
-from harness_tui.core.trust import TrustStore
+from harness_tui.core.providers.offline.scripted import ScriptedProvider
 from tests.hostile_files import finishes_within
 
 MIB = 1 << 20
@@ -238,7 +238,7 @@ def _catalogue_in_settings(cwd: Path, path: Path) -> list[str]:
 
 
 def _hooks_in_settings(cwd: Path, path: Path) -> list[str]:
-    from harness_tui.core.hook_config import hooks_from_settings
+    from harness_tui.core.hooks.config import hooks_from_settings
 
     settings = load_settings(cwd)
     return settings.problems + hooks_from_settings(settings, cwd)[1]
@@ -282,7 +282,7 @@ def _catalogue_file(cwd: Path, path: Path) -> list[str]:
 
 def _save_rule(cwd: Path, path: Path) -> list[str]:
     """ "Always allow" in the permission dialog reads the local settings file to add to it."""
-    from harness_tui.core.permissions import save_allow_rules
+    from harness_tui.core.permissions.engine import save_allow_rules
 
     problem = save_allow_rules(path, ["Read(./docs/**)"])
     return [problem] if problem else []
@@ -505,7 +505,7 @@ def test_yaml_nesting_is_refused_with_either_parser(
     """PyYAML without libyaml composes recursively: the bound holds there too."""
     import yaml
 
-    from harness_tui.core.yaml_source import YamlError, parse_yaml
+    from harness_tui.core.config.yaml_source import YamlError, parse_yaml
 
     if limits == "pure Python":
         monkeypatch.delattr(yaml, "CSafeLoader")
@@ -522,7 +522,7 @@ def test_models_with_keys_of_several_types_are_a_notice(tmp_path: Path) -> None:
 
 
 def test_legitimate_anchors_and_merge_keys_still_load() -> None:
-    from harness_tui.core.yaml_source import parse_yaml
+    from harness_tui.core.config.yaml_source import parse_yaml
 
     text = "base: &b {a: 1, b: [x, y]}\nuse: {<<: *b, c: 2}\nagain: *b\n"
     assert parse_yaml(text).data == {
@@ -545,7 +545,7 @@ async def test_a_hook_printing_hostile_json_is_a_hook_error(
     tmp_path: Path, printed: str, words: str
 ) -> None:
     """A command hook's answer is parsed the same bounded way: the tool call goes on."""
-    from harness_tui.core.providers.scripted import Text, ToolCall, reply
+    from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
     from tests.helpers import EchoTool, run_to_end
     from tests.test_hooks import command_hook, hooks_file, script, session_in
 
@@ -642,7 +642,7 @@ def test_headless_run_in_a_hostile_folder_finishes_with_notices(
     ids=["deep-brackets", "deep-unclosed", "5000-digit-number", "torn"],
 )
 def test_a_hostile_tool_input_is_an_error_for_the_model_not_a_crash(raw: str, wanted: str) -> None:
-    from harness_tui.core.message_builder import MessageBuilder
+    from harness_tui.core.run.message_builder import MessageBuilder
 
     builder = MessageBuilder("m1", "p", "model")
     builder.tool_call("call-1", "Read")

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from harness_tui.core.messages import AssistantMessage, Message, ToolResultMessage, UserMessage
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
-from harness_tui.core.session_files import (
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
+from harness_tui.core.storage.records import SessionFormatError
+from harness_tui.core.storage.saved import (
     latest_session,
     list_sessions,
     load_session,
     session_path,
 )
-from harness_tui.core.session_records import SessionFormatError
 from tests.helpers import EchoTool, run_to_end
 from tests.test_cli import harness
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from harness_tui.core.tools import BashTool
 from tests.helpers import run_to_end, scripted_in, tool_context
 from tests.permission_support import A, D, Q, decide, fill, make_engine, make_places
@@ -373,7 +373,7 @@ EXPANDING_WORDS = [
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 @pytest.mark.parametrize("word", LITERAL_WORDS)
 def test_a_literal_word_decodes_as_bash_decodes_it(word: str, tmp_path: Path) -> None:
-    from harness_tui.core.shell_words import decode_word
+    from harness_tui.core.shell.words import decode_word
 
     home = str(tmp_path / "home")
     done = subprocess.run(
@@ -388,7 +388,7 @@ def test_a_literal_word_decodes_as_bash_decodes_it(word: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize("word", EXPANDING_WORDS)
 def test_a_word_bash_would_expand_is_unknown(word: str) -> None:
-    from harness_tui.core.shell_words import decode_word
+    from harness_tui.core.shell.words import decode_word
 
     assert decode_word(word, "/home/x") is None
 
@@ -468,7 +468,7 @@ async def test_a_failing_check_asks(
     def broken(*args: Any) -> None:
         raise RecursionError("a defect")
 
-    monkeypatch.setattr("harness_tui.core.permissions.call_targets", broken)
+    monkeypatch.setattr("harness_tui.core.permissions.engine.call_targets", broken)
     verdict = await engine.check(BashTool(), {"command": "ls"}, tool_context(places["w"]))
     assert not verdict.allowed and "the permission check failed" in verdict.reason
 

@@ -20,24 +20,24 @@ from typing import Any
 import anyio
 import pytest
 
-from harness_tui.core import paths
-from harness_tui.core.agents import discover_agents
-from harness_tui.core.commands import discover_commands
+from harness_tui.core.config import paths
+from harness_tui.core.config.settings import load_settings
+from harness_tui.core.config.trust import TrustStore
 from harness_tui.core.errors import ConfigError, HarnessError
-from harness_tui.core.file_mentions import attach_files
-from harness_tui.core.instructions import load_instructions
+from harness_tui.core.extensions.agents import discover_agents
+from harness_tui.core.extensions.commands import discover_commands
+from harness_tui.core.extensions.instructions import load_instructions
+from harness_tui.core.extensions.plugins.manifest import PluginError, read_manifest
+from harness_tui.core.extensions.skills import discover_skills
+from harness_tui.core.files.mentions import attach_files
 from harness_tui.core.mcp.config import read_mcp_json
-from harness_tui.core.mcp.tool_search import ToolSearch
-from harness_tui.core.plugins.manifest import PluginError, read_manifest
-from harness_tui.core.providers.scripted import ScriptedProvider
-from harness_tui.core.session_files import list_sessions, load_session
-from harness_tui.core.settings import load_settings
-from harness_tui.core.skills import discover_skills
+from harness_tui.core.mcp.features.tool_search import ToolSearch
+from harness_tui.core.providers.offline.scripted import ScriptedProvider
+from harness_tui.core.storage.saved import list_sessions, load_session
 from harness_tui.core.tools.base import Tool
 from harness_tui.core.tools.file_search import GlobTool
 from harness_tui.core.tools.files import EditTool, ReadTool, WriteTool
 from harness_tui.core.tools.grep import GrepTool
-from harness_tui.core.trust import TrustStore
 from tests.helpers import tool_context
 from tests.hostile_files import SpecialFiles, finishes_within
 from tests.test_cli import harness
@@ -297,7 +297,7 @@ def test_a_regular_file_swapped_for_a_fifo_is_still_refused(
 ) -> None:
     """What is read is what ``fstat`` says of the open descriptor: a symlink re-pointed
     at a FIFO between the check and the open cannot make the read block."""
-    from harness_tui.core.regular_files import NotRegularFile, open_regular
+    from harness_tui.core.files.regular import NotRegularFile, open_regular
 
     fifo = special.make("fifo", tmp_path / "pipe")
     link = tmp_path / "link"

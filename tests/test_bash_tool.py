@@ -11,9 +11,9 @@ import anyio
 import pytest
 
 from harness_tui.core.events import Event
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools import BashTool
 from tests.helpers import (
     process_group_alive,

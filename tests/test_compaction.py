@@ -6,13 +6,6 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core.compaction import (
-    SUMMARY_SYSTEM,
-    ContextAccount,
-    estimate_message,
-    plan_cut,
-    safe_cuts,
-)
 from harness_tui.core.messages import (
     AssistantMessage,
     TextBlock,
@@ -20,11 +13,24 @@ from harness_tui.core.messages import (
     ToolResultMessage,
     UserMessage,
 )
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, Usage, reply
-from harness_tui.core.session import Session
-from harness_tui.core.session_files import load_session
-from harness_tui.core.session_tree import SUMMARY_INTRO
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
+    ScriptedProvider,
+    Text,
+    ToolCall,
+    Usage,
+    reply,
+)
+from harness_tui.core.run.context import (
+    SUMMARY_SYSTEM,
+    ContextAccount,
+    estimate_message,
+    plan_cut,
+    safe_cuts,
+)
+from harness_tui.core.session.session import Session
+from harness_tui.core.storage.saved import load_session
+from harness_tui.core.storage.tree import SUMMARY_INTRO
 from tests.fakes import script as api
 from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
 from tests.helpers import EchoTool, GateTool, run_to_end, squeeze, types, wait_for
@@ -115,7 +121,7 @@ def test_a_message_is_estimated_once_and_its_estimate_goes_with_it() -> None:
     import gc
     import weakref
 
-    from harness_tui.core import compaction
+    from harness_tui.core.run import context as compaction
 
     message = call("c")
     calls: list[object] = []
@@ -275,7 +281,7 @@ async def test_the_precompact_hook_runs_and_can_block(tmp_path) -> None:
 
 
 async def test_a_failed_summary_leaves_the_conversation_unchanged(tmp_path) -> None:
-    from harness_tui.core.providers.scripted import Fail
+    from harness_tui.core.providers.offline.scripted import Fail
 
     session, _ = scripted_session(
         reply(Text("a")), reply(Fail("overloaded")), window=None, cwd=tmp_path

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness_tui.core.file_mentions import MAX_FILE_BYTES, attach_files
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, reply
-from harness_tui.core.session import Session
+from harness_tui.core.files.mentions import MAX_FILE_BYTES, attach_files
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, reply
+from harness_tui.core.session.session import Session
 from tests.helpers import run_to_end
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from harness_tui.headless import EXIT_DENIED, EXIT_OK, run_headless
 from tests.helpers import WriteLikeTool
 

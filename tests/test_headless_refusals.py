@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools import builtin_tools
 from harness_tui.headless import EXIT_DENIED, EXIT_OK, run_headless
 from tests.test_cli import harness

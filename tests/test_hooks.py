@@ -11,11 +11,17 @@ from typing import Any
 import pytest
 
 from harness_tui.core.events import Event
-from harness_tui.core.hook_config import HookMatcher
+from harness_tui.core.hooks.config import HookMatcher
 from harness_tui.core.messages import ToolResultMessage, UserMessage
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import Reply, ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import MAX_STOP_BLOCKS, Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
+    Reply,
+    ScriptedProvider,
+    Text,
+    ToolCall,
+    reply,
+)
+from harness_tui.core.session.session import MAX_STOP_BLOCKS, Session
 from tests.helpers import EchoTool, run_to_end, types, wait_for
 
 # Claude Code's published example, bash_command_validator_example.py, as users have it.

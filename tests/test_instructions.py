@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness_tui.core import paths
-from harness_tui.core.instructions import load_instructions, project_folders
-from harness_tui.core.session import Session
+from harness_tui.core.config import paths
+from harness_tui.core.extensions.instructions import load_instructions, project_folders
+from harness_tui.core.session.session import Session
 
 
 def repo(tmp_path: Path) -> tuple[Path, Path]:

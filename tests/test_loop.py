@@ -10,8 +10,8 @@ import pytest
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.events import Event
 from harness_tui.core.messages import AssistantMessage, ToolResultMessage, UserMessage
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import (
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
     Fail,
     Reply,
     ScriptedProvider,
@@ -22,7 +22,7 @@ from harness_tui.core.providers.scripted import (
     Wait,
     reply,
 )
-from harness_tui.core.session import Session, SessionManager
+from harness_tui.core.session.session import Session, SessionManager
 from tests.helpers import EchoTool, GateTool, run_to_end, squeeze, types, wait_for
 
 
@@ -462,7 +462,7 @@ async def test_stream_failure_keeps_content_and_the_session_stays_usable() -> No
 
 
 async def test_provider_crash_and_exhausted_script_end_the_run_cleanly() -> None:
-    from harness_tui.core.providers.scripted import Crash
+    from harness_tui.core.providers.offline.scripted import Crash
 
     session, _ = session_with(reply(Text("so far"), Crash("socket exploded")))
     async with session:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness_tui.core.config.settings import load_settings
 from harness_tui.core.mcp.config import (
     McpConfigError,
     expand,
@@ -17,7 +18,6 @@ from harness_tui.core.mcp.config import (
     read_mcp_json,
     server_config,
 )
-from harness_tui.core.settings import load_settings
 
 ENV = {"TOKEN": "t0k", "API_KEY": "k3y", "EMPTY": "", "HOME_DIR": "/home/u"}
 
@@ -211,7 +211,7 @@ def test_missing_or_empty_mcp_json_is_no_servers(tmp_path: Path) -> None:
 
 
 def test_sources_and_precedence(tmp_path: Path) -> None:
-    from harness_tui.core import paths
+    from harness_tui.core.config import paths
 
     write(
         paths.config_dir() / "settings.yaml",

@@ -25,8 +25,8 @@ import pytest
 
 from harness_tui.core.events import Event
 from harness_tui.core.providers.base import ModelRequest
-from harness_tui.core.providers.scripted import Reply, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.offline.scripted import Reply, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.helpers import wait_for
 from tests.node_parts import node_env, node_program
 from tests.test_mcp_stdio import mcp_session, server_status
@@ -179,7 +179,7 @@ async def everything_session(
 async def test_every_tool_of_the_everything_server(
     tmp_path: Path, entry: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness_tui.core.mcp import tasks
+    from harness_tui.core.mcp.features import tasks
 
     polls: list[float] = []
     get = tasks._get

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from tests.helpers import run_to_end, wait_for
 from tests.node_parts import node_env, node_program
 from tests.test_mcp_stdio import mcp_session, server_status

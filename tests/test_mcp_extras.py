@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.core.mcp.completions import (
+from harness_tui.core.config.settings import load_settings
+from harness_tui.core.mcp.features.completions import (
     CompletionQuery,
     fill_template,
     mention_options,
     template_variables,
 )
-from harness_tui.core.mcp.log_levels import log_levels
+from harness_tui.core.mcp.features.log_levels import log_levels
 from harness_tui.core.messages import UserMessage
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
-from harness_tui.core.settings import load_settings
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from tests.helpers import run_to_end, wait_for
 from tests.mcp_servers import demo_server, notes_server, serve_http, server_state
 from tests.test_mcp_http import demo_session

@@ -15,8 +15,8 @@ import pytest
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Event
 from harness_tui.core.messages import ToolResultMessage, UserMessage
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.helpers import png, run_to_end, squeeze, types, wait_for
 from tests.mcp_servers import PNG_B64, demo_server, serve_http, write_mcp_json
 from tests.test_mcp_stdio import mcp_session, server_status, statuses
@@ -276,9 +276,9 @@ async def test_roots_are_the_workspace(tmp_path: Path) -> None:
 
 
 async def test_roots_follow_the_workspace_when_it_changes(tmp_path: Path) -> None:
-    from harness_tui.core import paths
-    from harness_tui.core.models import ModelChoice
-    from harness_tui.core.providers.scripted import ScriptedProvider
+    from harness_tui.core.config import paths
+    from harness_tui.core.providers.models import ModelChoice
+    from harness_tui.core.providers.offline.scripted import ScriptedProvider
 
     project, shared = tmp_path / "project", tmp_path / "shared"
     (project / ".harness").mkdir(parents=True)
@@ -392,7 +392,7 @@ async def test_a_script_without_sampling_replies_refuses_sampling_and_keeps_its_
 
 
 async def test_a_script_file_carries_its_sampling_replies(tmp_path: Path) -> None:
-    from harness_tui.core.models import resolve_model
+    from harness_tui.core.providers.models import resolve_model
 
     script = tmp_path / "replies.yaml"
     script.write_text(

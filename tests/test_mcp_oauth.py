@@ -312,7 +312,7 @@ async def test_mcp_login_in_the_tui(
 ) -> None:
     from harness_tui.core.mcp import manager
     from harness_tui.widgets.conversation import Conversation, NoticeEntry
-    from harness_tui.widgets.mcp_screen import McpScreen
+    from harness_tui.widgets.screens.mcp import McpScreen
     from tests.test_tui import tui, type_text, until
 
     monkeypatch.setattr(manager, "open_in_browser", follow_redirect)  # the user's browser

@@ -14,16 +14,16 @@ import pytest
 
 from harness_tui.core.events import Event
 from harness_tui.core.messages import ToolResultMessage
-from harness_tui.core.models import ModelChoice
 from harness_tui.core.providers.base import ModelRequest
-from harness_tui.core.providers.scripted import (
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
     Reply,
     ScriptedProvider,
     Text,
     ToolCall,
     reply,
 )
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from tests.helpers import run_to_end, squeeze, types, wait_for
 from tests.mcp_servers import stdio_entry, time_entry, write_mcp_json
 

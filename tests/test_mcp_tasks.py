@@ -14,9 +14,9 @@ import anyio
 import pytest
 
 from harness_tui.core.events import Event
-from harness_tui.core.mcp.tasks import unsupported_reason
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.widgets.mcp_screen import describe_servers
+from harness_tui.core.mcp.features.tasks import unsupported_reason
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.widgets.screens.mcp import describe_servers
 from tests.helpers import run_to_end, wait_for
 from tests.mcp_servers import demo_server, serve_http
 from tests.node_parts import node_env, node_program

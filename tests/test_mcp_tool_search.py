@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness_tui.core.mcp.tool_search import ToolSearch, ToolSearchTool, spec_tokens
+from harness_tui.core.mcp.features.tool_search import ToolSearch, ToolSearchTool, spec_tokens
 from harness_tui.core.messages import ToolResultMessage
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from harness_tui.core.tools import builtin_tools
 from tests.helpers import run_to_end, tool_context
 from tests.mcp_servers import many_tools_server, serve_http

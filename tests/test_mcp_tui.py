@@ -10,11 +10,11 @@ from pathlib import Path
 from textual.widgets import Checkbox, Input, Static
 
 from harness_tui.core.mcp.transports import log_path
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from harness_tui.widgets.conversation import Conversation, NoticeEntry, UserEntry
-from harness_tui.widgets.elicitation_dialog import ElicitationDialog
-from harness_tui.widgets.mcp_screen import McpScreen
-from harness_tui.widgets.sampling_dialog import SamplingDialog
+from harness_tui.widgets.screens.elicitation import ElicitationDialog
+from harness_tui.widgets.screens.mcp import McpScreen
+from harness_tui.widgets.screens.sampling import SamplingDialog
 from tests.helpers import wait_for
 from tests.mcp_servers import demo_server, serve_http
 from tests.test_mcp_stdio import mcp_session, server_status

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from harness_tui.core.providers.scripted import Text, reply
+from harness_tui.core.providers.offline.scripted import Text, reply
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
 from harness_tui.widgets.mcp_completions import McpCompletions
-from harness_tui.widgets.mcp_screen import McpScreen
 from harness_tui.widgets.prompt_input import CompletionMenu, PromptBox, PromptInput
+from harness_tui.widgets.screens.mcp import McpScreen
 from tests.helpers import wait_for
 from tests.mcp_servers import demo_server, notes_server, serve_http, server_state
 from tests.test_mcp_extras import attach_then_edit

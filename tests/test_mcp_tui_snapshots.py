@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness_tui.core import events as ev
 from harness_tui.core.mcp import ServerView
-from harness_tui.widgets.mcp_screen import McpScreen
+from harness_tui.widgets.screens.mcp import McpScreen
 from tests import tui_events as canned
 from tests.test_tui_snapshots import SIZE, app, feeding
 from tests.tui_events import make

@@ -63,8 +63,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     plugins = run(
         str(python),
         "-c",
-        "from pathlib import Path; from harness_tui.core.plugins import discover_plugins, "
-        "plugin_roots; found = discover_plugins(plugin_roots(Path('.'), include_project=False));"
+        "from pathlib import Path; from harness_tui.core.extensions.plugins import "
+        "discover_plugins, plugin_roots; "
+        "found = discover_plugins(plugin_roots(Path('.'), include_project=False));"
         "print(sorted(p.name for p in found.plugins), [f.message for f in found.failures]);"
         "print(sorted(t.name for t in found.tools()))",
     )

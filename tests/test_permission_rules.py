@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core.permission_rules import RuleError, RuleSet, parse_rule
-from harness_tui.core.permissions import PermissionBroker, PermissionEngine
+from harness_tui.core.permissions.engine import PermissionBroker, PermissionEngine
+from harness_tui.core.permissions.rules import RuleError, RuleSet, parse_rule
 from harness_tui.core.tools import (
     BashTool,
     EditTool,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.helpers import run_to_end, types, wait_for
 
 

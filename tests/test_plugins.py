@@ -10,13 +10,19 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core import paths
+from harness_tui.core.config import paths
+from harness_tui.core.extensions.plugins import discover_plugins, plugin_roots
 from harness_tui.core.messages import ToolResultMessage, UserMessage
-from harness_tui.core.models import ModelChoice, available_models
-from harness_tui.core.plugins import discover_plugins, plugin_roots
 from harness_tui.core.providers.base import ModelRequest
-from harness_tui.core.providers.scripted import Reply, ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice, available_models
+from harness_tui.core.providers.offline.scripted import (
+    Reply,
+    ScriptedProvider,
+    Text,
+    ToolCall,
+    reply,
+)
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools import builtin_tools
 from tests.helpers import run_to_end, types, wait_for
 
@@ -165,8 +171,8 @@ async def test_the_force_push_hook_blocks_whatever_the_mode(
     ],
 )
 def test_force_push_detection(command: str, blocked: bool) -> None:
-    from harness_tui.core.plugins.loader import bundled_plugins_dir
-    from harness_tui.core.plugins.module_ref import load_callable
+    from harness_tui.core.extensions.plugins.loader import bundled_plugins_dir
+    from harness_tui.core.extensions.plugins.module_ref import load_callable
 
     reason = load_callable("hooks:force_push_reason", "git", bundled_plugins_dir() / "git")
     assert (reason(command) is not None) == blocked
@@ -584,8 +590,8 @@ def test_the_command_line_resolves_plugin_models(
 def test_the_readme_example_manifest_is_valid() -> None:
     import re
 
-    from harness_tui.core.plugins.manifest import PluginManifest
-    from harness_tui.core.yaml_source import parse_yaml
+    from harness_tui.core.config.yaml_source import parse_yaml
+    from harness_tui.core.extensions.plugins.manifest import PluginManifest
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "skills:" in b]
@@ -608,8 +614,8 @@ def test_the_readme_example_manifest_is_valid() -> None:
     ],
 )
 def test_command_arguments(tmp_path: Path, args: list[str], problem: str | None) -> None:
-    from harness_tui.core.plugins.command_tool import check_arguments
-    from harness_tui.core.plugins.manifest import CommandEntry
+    from harness_tui.core.extensions.plugins.command_tool import check_arguments
+    from harness_tui.core.extensions.plugins.manifest import CommandEntry
 
     sandbox = tmp_path / "sandbox"
     sandbox.mkdir()

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from harness_tui.core import paths
+from harness_tui.core.config import paths
 from harness_tui.core.errors import ConfigError, UnknownModelError
 from harness_tui.core.messages import TokenUsage
-from harness_tui.core.models import default_model_name, model_catalogue, resolve_model
 from harness_tui.core.providers.catalogue import PROTOCOLS, Price, load_catalogue
 from harness_tui.core.providers.endpoint import Endpoint, has_key, resolve_endpoint
+from harness_tui.core.providers.models import default_model_name, model_catalogue, resolve_model
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.wiring import write_models_settings
 
@@ -253,8 +253,8 @@ def test_cost_from_the_price_per_million_tokens() -> None:
 def test_sdks_are_imported_only_when_a_request_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
     probe = """
 import json, sys, anyio
-from harness_tui.core.session import Session
-from harness_tui.core.models import model_catalogue, resolve_model
+from harness_tui.core.session.session import Session
+from harness_tui.core.providers.models import model_catalogue, resolve_model
 model_catalogue()
 choice = resolve_model("anthropic/claude-haiku-4-5")
 provider = choice.create()

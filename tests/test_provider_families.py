@@ -16,10 +16,10 @@ import yaml
 
 from harness_tui.core.events import Event, UsageUpdated
 from harness_tui.core.messages import AssistantMessage, Message, ToolCallBlock, UserMessage
-from harness_tui.core.models import _factory
 from harness_tui.core.providers.catalogue import load_catalogue
 from harness_tui.core.providers.endpoint import resolve_endpoint
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import _factory
+from harness_tui.core.session.session import Session
 from tests.fakes import families
 from tests.fakes.families import FAMILIES, Family, FamilyAPI, ThinkingRulesAnthropic
 from tests.fakes.script import Call, Say, Think, Usage, reply

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from tests.fakes.script import (
     CutHere,
     ErrorHere,

@@ -20,7 +20,6 @@ from harness_tui.core.messages import (
     ToolResultMessage,
     UserMessage,
 )
-from harness_tui.core.models import _factory
 from harness_tui.core.providers.base import (
     ModelRequest,
     RetryNotice,
@@ -32,8 +31,9 @@ from harness_tui.core.providers.base import (
 )
 from harness_tui.core.providers.catalogue import load_catalogue
 from harness_tui.core.providers.endpoint import resolve_endpoint
-from harness_tui.core.providers.google import GoogleProvider
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import _factory
+from harness_tui.core.providers.protocols.google import GoogleProvider
+from harness_tui.core.session.session import Session
 from tests.fakes.google_server import PLACEHOLDER, FakeGemini, decode_signature, gemini_fake
 from tests.fakes.script import (
     Call,
@@ -539,7 +539,8 @@ def test_the_adapter_keeps_the_sdk_out_of_the_core_import() -> None:
     import sys
 
     code = (
-        "import sys, harness_tui.core.providers.google as g\nprint('google.genai' in sys.modules)"
+        "import sys, harness_tui.core.providers.protocols.google as g\n"
+        "print('google.genai' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -547,7 +548,7 @@ def test_the_adapter_keeps_the_sdk_out_of_the_core_import() -> None:
 
 def test_signatures_are_kept_as_base64_text() -> None:
     """Session files are JSON: a signature's bytes are kept as base64 text."""
-    from harness_tui.core.providers.google import _pack, _unpack
+    from harness_tui.core.providers.protocols.google import _pack, _unpack
 
     raw = bytes(range(256))
     assert _unpack(_pack(raw)) == raw

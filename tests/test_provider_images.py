@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from harness_tui.core.images import MAX_IMAGE_BYTES
-from harness_tui.core.session import Session
+from harness_tui.core.files.images import MAX_IMAGE_BYTES
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools import ReadTool
 from tests.fakes import script as api
 from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings

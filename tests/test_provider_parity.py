@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness_tui.core.events import Event
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from tests.fakes.script import Call, Redacted, Say, Think, Usage, reply
 from tests.fakes.wiring import (
     anthropic_fake,

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from tests.fakes.script import Call, ErrorHere, HTTPError, Say, Think, Usage, reply
 from tests.fakes.wiring import fast, responses_fake, write_models_settings
 from tests.helpers import EchoTool, png, run_to_end, types

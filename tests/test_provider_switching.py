@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from tests.fakes.google_server import gemini_fake
 from tests.fakes.script import Call, Say, ScriptedAPI, Think, reply
 from tests.fakes.wiring import (

@@ -17,7 +17,7 @@ import anyio
 import pytest
 import trustme
 
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.google_server import FakeGemini
 from tests.fakes.loopback import Request
@@ -178,7 +178,7 @@ async def test_closing_a_session_while_it_warms_does_not_wait_for_the_sdk(
     builds afterwards belongs to nobody and opened nothing."""
     import threading
 
-    from harness_tui.core.providers.anthropic import AnthropicProvider
+    from harness_tui.core.providers.protocols.anthropic import AnthropicProvider
 
     entered, release, finished = threading.Event(), threading.Event(), threading.Event()
     real_connect = AnthropicProvider._connect

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.core.path_patterns import IgnoreRules, compile_pattern, parse_ignore_line
+from harness_tui.core.files.patterns import IgnoreRules, compile_pattern, parse_ignore_line
+from harness_tui.core.files.walk import walk_files
 from harness_tui.core.tools import GlobTool, GrepTool
-from harness_tui.core.tools.file_walk import walk_files
 from tests.helpers import tool_context
 
 BACKENDS = [

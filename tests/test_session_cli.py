@@ -88,7 +88,7 @@ def test_bad_session_arguments_each_give_one_clear_message(tmp_path: Path) -> No
 def test_a_newer_file_and_an_unusable_data_folder(tmp_path: Path) -> None:
     import os
 
-    from harness_tui.core.session_files import session_path
+    from harness_tui.core.storage.saved import session_path
 
     future = session_path("ses_future")
     future.parent.mkdir(parents=True, exist_ok=True)

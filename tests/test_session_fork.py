@@ -9,11 +9,11 @@ import pytest
 
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.messages import UserMessage
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, Wait, reply
-from harness_tui.core.session import Session
-from harness_tui.core.session_files import load_session
-from harness_tui.core.session_tree import render_tree
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, Wait, reply
+from harness_tui.core.session.session import Session
+from harness_tui.core.storage.saved import load_session
+from harness_tui.core.storage.tree import render_tree
 from tests.helpers import run_to_end
 
 

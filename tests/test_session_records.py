@@ -9,7 +9,7 @@ import pytest
 
 from harness_tui.core.events import EVENT_TYPES, parse_event
 from harness_tui.core.messages import UserMessage
-from harness_tui.core.session_records import (
+from harness_tui.core.storage.records import (
     FORMAT_VERSION,
     MessageEntry,
     SessionFormatError,
@@ -17,7 +17,7 @@ from harness_tui.core.session_records import (
     encode,
     read_records,
 )
-from harness_tui.core.session_tree import EntryTree, context_of
+from harness_tui.core.storage.tree import EntryTree, context_of
 from tests.test_events import COMMON, SAMPLES
 
 

@@ -14,21 +14,27 @@ import anyio
 import pytest
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, Wait, reply
-from harness_tui.core.session import Session
-from harness_tui.core.session_files import (
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
+    ScriptedProvider,
+    Text,
+    ToolCall,
+    Wait,
+    reply,
+)
+from harness_tui.core.session.session import Session
+from harness_tui.core.storage.records import (
+    FORMAT_VERSION,
+    ReadResult,
+    SessionFormatError,
+    read_records,
+)
+from harness_tui.core.storage.saved import (
     NoSuchSession,
     latest_session,
     list_sessions,
     load_session,
     session_path,
-)
-from harness_tui.core.session_records import (
-    FORMAT_VERSION,
-    ReadResult,
-    SessionFormatError,
-    read_records,
 )
 from tests.helpers import EchoTool, run_to_end, squeeze, types, wait_for
 
@@ -253,11 +259,11 @@ CHILD = textwrap.dedent(
     """
     import sys
     import anyio
-    from harness_tui.core.models import ModelChoice
-    from harness_tui.core.providers.scripted import (
+    from harness_tui.core.providers.models import ModelChoice
+    from harness_tui.core.providers.offline.scripted import (
         ScriptedProvider, Text, ToolCall, Wait, reply,
     )
-    from harness_tui.core.session import Session
+    from harness_tui.core.session.session import Session
     from harness_tui.core.tools.base import Tool, ToolResult
 
     reached = anyio.Event()

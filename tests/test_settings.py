@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness_tui.core import paths
-from harness_tui.core.settings import load_settings
+from harness_tui.core.config import paths
+from harness_tui.core.config.settings import load_settings
 
 
 def write(path: Path, text: str) -> Path:

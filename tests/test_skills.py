@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.core import paths
+from harness_tui.core.config import paths
+from harness_tui.core.extensions.skills import discover_skills, skill_folders
 from harness_tui.core.messages import ToolResultMessage
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
-from harness_tui.core.skills import discover_skills, skill_folders
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.helpers import run_to_end, scripted_in, types
 
 BODY = "# Steps\nDo the secret thing: BODY-MARKER. Target: $ARGUMENTS"

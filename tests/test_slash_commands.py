@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.core import paths
-from harness_tui.core.commands import discover_commands, substitute_arguments
+from harness_tui.core.config import paths
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.extensions.commands import discover_commands, substitute_arguments
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.helpers import scripted_in, types, wait_for
 
 

@@ -19,7 +19,7 @@ import json
 import pytest
 import yaml
 
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from harness_tui.headless import run_headless
 from tests.fakes.loopback import LoopbackServer, Request, SSEResponse
 from tests.fakes.script import Call, Say, Think, reply

@@ -9,11 +9,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from harness_tui.core.agents import discover_agents
 from harness_tui.core.events import Event
+from harness_tui.core.extensions.agents import discover_agents
 from harness_tui.core.messages import ToolResultMessage, UserMessage
 from harness_tui.core.providers.base import ModelRequest
-from harness_tui.core.providers.scripted import (
+from harness_tui.core.providers.offline.scripted import (
     Reply,
     Sleep,
     Text,
@@ -22,7 +22,7 @@ from harness_tui.core.providers.scripted import (
     Wait,
     reply,
 )
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools import builtin_tools
 from tests.helpers import EchoTool, run_to_end, scripted_in, squeeze, types, wait_for
 

@@ -9,10 +9,16 @@ from pathlib import Path
 import anyio
 import pytest
 
-from harness_tui.app import HarnessApp
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, Wait, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
+    ScriptedProvider,
+    Text,
+    ToolCall,
+    Wait,
+    reply,
+)
+from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import (
     MAX_MOUNTED,
     AssistantEntry,
@@ -20,10 +26,10 @@ from harness_tui.widgets.conversation import (
     NoticeEntry,
     UserEntry,
 )
-from harness_tui.widgets.model_picker import ModelPicker
 from harness_tui.widgets.pending_queue import PendingQueue
-from harness_tui.widgets.permission_dialog import PermissionDialog
 from harness_tui.widgets.prompt_input import PromptInput
+from harness_tui.widgets.screens.model_picker import ModelPicker
+from harness_tui.widgets.screens.permission import PermissionDialog
 from harness_tui.widgets.status_bar import StatusBar
 from harness_tui.widgets.tool_card import ToolCard
 from tests.helpers import GateTool, WriteLikeTool, types, wait_for

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness_tui.app import HarnessApp
 from harness_tui.core import events as ev
 from harness_tui.core.messages import ToolCallBlock
 from harness_tui.core.providers.base import ModelRequest
-from harness_tui.core.providers.scripted import Reply, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.offline.scripted import Reply, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import Conversation, NoticeEntry, UserEntry
 from harness_tui.widgets.prompt_input import PromptInput
 from harness_tui.widgets.tool_card import ToolCard

@@ -11,11 +11,11 @@ import pytest
 from textual import events
 from textual.app import App
 
-from harness_tui.app import HarnessApp
-from harness_tui.core.providers.scripted import Text, reply
+from harness_tui.core.providers.offline.scripted import Text, reply
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import NoticeEntry
-from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.prompt_input import CompletionMenu, PromptInput
+from harness_tui.widgets.screens.model_picker import ModelPicker, ModelRow
 from tests.helpers import wait_for
 from tests.test_tui import scripted_session, tui, type_text, until
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.app_sessions import context_text
-from harness_tui.core.providers.scripted import Text, ToolCall, Usage, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, Usage, reply
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools import builtin_tools
+from harness_tui.tui.sessions import context_text
 from tests.helpers import EchoTool, run_to_end, scripted_in
 from tests.test_tui import tui, type_text, until
 from tests.test_tui_hardening import notices

@@ -24,18 +24,18 @@ from textual.widget import Widget
 from harness_tui.core import events as ev
 from harness_tui.core.mcp.manager import ServerView
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
-from harness_tui.widgets.elicitation_dialog import ElicitationDialog
 from harness_tui.widgets.hooks_pane import HooksPane
-from harness_tui.widgets.mcp_screen import McpScreen
-from harness_tui.widgets.model_picker import ModelPicker, ModelRow
 from harness_tui.widgets.pending_queue import PendingQueue
-from harness_tui.widgets.permission_dialog import PermissionDialog
 from harness_tui.widgets.plan_pane import PlanPane
-from harness_tui.widgets.sampling_dialog import SamplingDialog
-from harness_tui.widgets.session_picker import PickerRow, SessionPicker
+from harness_tui.widgets.screens.elicitation import ElicitationDialog
+from harness_tui.widgets.screens.mcp import McpScreen
+from harness_tui.widgets.screens.model_picker import ModelPicker, ModelRow
+from harness_tui.widgets.screens.permission import PermissionDialog
+from harness_tui.widgets.screens.sampling import SamplingDialog
+from harness_tui.widgets.screens.session_picker import PickerRow, SessionPicker
+from harness_tui.widgets.screens.trust import TrustDialog
 from harness_tui.widgets.status_bar import StatusBar
 from harness_tui.widgets.tools_pane import ToolsPane
-from harness_tui.widgets.trust_dialog import TrustDialog
 from tests.test_tui import scripted_session, tui, until
 from tests.test_tui_hardening import burst, paste, settle
 from tests.tui_events import make

@@ -14,12 +14,12 @@ import anyio
 import pytest
 
 from harness_tui.core import events as ev
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
-from harness_tui.core.session_export import export_json
-from harness_tui.core.session_files import load_session
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from harness_tui.core.storage.export import export_json
+from harness_tui.core.storage.saved import load_session
 from harness_tui.core.tools.base import CallTiming, Tool, ToolContext, ToolResult
 from harness_tui.widgets.conversation import Conversation
-from harness_tui.widgets.permission_dialog import PermissionDialog
+from harness_tui.widgets.screens.permission import PermissionDialog
 from harness_tui.widgets.tools_pane import ToolsPane
 from tests.helpers import run_to_end, scripted_in, wait_for
 from tests.test_tui import tui, type_text, until

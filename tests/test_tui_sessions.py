@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness_tui.app import HarnessApp
-from harness_tui.core.session import Session
-from harness_tui.core.session_files import load_session
+from harness_tui.core.session.session import Session
+from harness_tui.core.storage.saved import load_session
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import AssistantEntry, NoticeEntry, UserEntry
 from harness_tui.widgets.prompt_input import PromptInput
-from harness_tui.widgets.session_picker import SessionPicker
+from harness_tui.widgets.screens.session_picker import SessionPicker
 from harness_tui.widgets.status_bar import StatusBar
 from tests.helpers import run_to_end, wait_for
 from tests.test_tui import tui, type_text, until

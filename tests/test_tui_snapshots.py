@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from harness_tui.app import HarnessApp
 from harness_tui.core import events as ev
 from harness_tui.core.messages import ToolCallBlock
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import Conversation
-from harness_tui.widgets.model_picker import ModelPicker, ModelRow
+from harness_tui.widgets.screens.model_picker import ModelPicker, ModelRow
 from tests import tui_events as canned
 from tests.tui_events import make
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness_tui.app import HarnessApp
-from harness_tui.core.session import Session
-from harness_tui.widgets.model_picker import ModelPicker
+from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
+from harness_tui.widgets.screens.model_picker import ModelPicker
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.script import Say, reply
 from tests.fakes.wiring import fast, write_models_settings

@@ -9,9 +9,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from harness_tui.core.models import available_models
-from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import available_models
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
+from harness_tui.core.session.session import Session
 from harness_tui.web.api import MAX_BODY_BYTES, MAX_PROMPT_CHARS
 from harness_tui.web.stream import MAX_BAD_MESSAGES
 from tests.helpers import EchoTool, WriteLikeTool, squeeze, wait_for

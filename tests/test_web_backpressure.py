@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from harness_tui.core.providers.scripted import Text, reply
+from harness_tui.core.providers.offline.scripted import Text, reply
 from tests.web_support import paced, run_alone, run_watched, web_server, words
 
 #: Enough that a stalled client falls past the lag window whatever its socket buffers hold

@@ -15,8 +15,8 @@ import anyio
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from harness_tui.core.models import available_models
-from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
+from harness_tui.core.providers.models import available_models
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
 from tests.helpers import GateTool, WriteLikeTool, wait_for
 from tests.web_support import scripted, web_server, words
 

@@ -12,7 +12,7 @@ import anyio
 from mcp.types import ElicitRequestFormParams, ElicitRequestURLParams
 from playwright.async_api import Locator, expect
 
-from harness_tui.core.providers.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from tests.helpers import wait_for
 from tests.mcp_servers import demo_server, serve_http
 from tests.test_mcp_stdio import server_status

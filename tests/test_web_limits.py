@@ -7,7 +7,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from harness_tui.core.providers.scripted import Text, Wait, reply
+from harness_tui.core.providers.offline.scripted import Text, Wait, reply
 from harness_tui.web.api import MAX_BODY_BYTES, MAX_QUEUED_MESSAGES
 from harness_tui.web.sessions import DEFAULT_MAX_SESSIONS
 from tests.test_cli import harness

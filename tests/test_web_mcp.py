@@ -13,9 +13,15 @@ from typing import Any
 import httpx2
 import pytest
 
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import Reply, ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import (
+    Reply,
+    ScriptedProvider,
+    Text,
+    ToolCall,
+    reply,
+)
+from harness_tui.core.session.session import Session
 from harness_tui.web.redact import MASK
 from tests.helpers import wait_for
 from tests.mcp_servers import demo_server, serve_http, write_mcp_json

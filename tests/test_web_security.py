@@ -12,8 +12,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from harness_tui.core.providers.scripted import Text, ToolCall, Wait, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
+from harness_tui.core.session.session import Session
 from harness_tui.web.auth import AccessKeys
 from harness_tui.web.guard import HostPolicy, split_host
 from harness_tui.web.redact import MASK, Redactor

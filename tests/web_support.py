@@ -19,9 +19,9 @@ from anyio.streams.text import TextReceiveStream
 from websockets.asyncio.client import ClientConnection, connect
 
 from harness_tui.core.events import TokenDelta
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import Reply, ScriptedProvider
-from harness_tui.core.session import Session, SessionManager
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import Reply, ScriptedProvider
+from harness_tui.core.session.session import Session, SessionManager
 from harness_tui.core.tools.base import Tool
 from harness_tui.web import WebAddress, serve_manager, serve_session
 from tests.helpers import wait_for

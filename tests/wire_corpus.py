@@ -139,7 +139,7 @@ def provider_spec(family: str) -> ProviderSpec:
 
 async def run_case(case: Case) -> Outcome:
     """Serve ``case`` and read it through the family's real adapter."""
-    from harness_tui.core.models import _factory
+    from harness_tui.core.providers.models import _factory
 
     shipped = load_catalogue()  # cached: not to be changed
     provider = provider_spec(case.family)

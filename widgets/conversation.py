@@ -16,12 +16,12 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Static
 
-from harness_tui.lazy import lazy_module
 from harness_tui.widgets.assistant_entry import AssistantEntry
-from harness_tui.widgets.mcp_screen import status_notice
+from harness_tui.widgets.lazy import lazy_module
+from harness_tui.widgets.screens.mcp import status_notice
 from harness_tui.widgets.tool_card import ToolCard
 
-# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+# Loads on first use, after the first frame is painted (see harness_tui.widgets.lazy).
 ev = lazy_module("harness_tui.core.events")
 
 MAX_MOUNTED = 40

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from harness_tui.lazy import lazy_module
+from harness_tui.widgets.lazy import lazy_module
 
-# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+# Loads on first use, after the first frame is painted (see harness_tui.widgets.lazy).
 ev = lazy_module("harness_tui.core.events")
 
 MAX_ROWS = 40

@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 if TYPE_CHECKING:
-    from harness_tui.core.mcp.completions import CompletionQuery, Completions
+    from harness_tui.core.mcp.features.completions import CompletionQuery, Completions
 
 log = logging.getLogger(__name__)
 

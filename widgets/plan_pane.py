@@ -7,9 +7,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from harness_tui.lazy import lazy_module
+from harness_tui.widgets.lazy import lazy_module
 
-# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+# Loads on first use, after the first frame is painted (see harness_tui.widgets.lazy).
 ev = lazy_module("harness_tui.core.events")
 
 MARKS = {"pending": "○", "in_progress": "◐", "completed": "●"}

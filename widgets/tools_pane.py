@@ -14,10 +14,10 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Static
 
-from harness_tui.lazy import lazy_module
+from harness_tui.widgets.lazy import lazy_module
 from harness_tui.widgets.tool_card import duration_text, summarize_input
 
-# Loads on first use, after the first frame is painted (see harness_tui.lazy).
+# Loads on first use, after the first frame is painted (see harness_tui.widgets.lazy).
 ev = lazy_module("harness_tui.core.events")
 
 MAX_ROWS = 12

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     )
     from harness_tui.core.event_store import EventStore, Subscriber
     from harness_tui.core.events import AgentEvent, Event, StreamGap, parse_event
-    from harness_tui.core.session import Session, SessionManager
+    from harness_tui.core.session.session import Session, SessionManager
 
 
 def __getattr__(name: str) -> Any:

@@ -131,7 +131,7 @@ class ImageData(_Frozen):
     def of(cls, media_type: str, data: str) -> ImageData | None:
         """The image (base64 ``data``), or None when no model would take it: see
         ``images.problem``."""
-        from harness_tui.core import images
+        from harness_tui.core.files import images
 
         raw = images.decode(data)
         if raw is None or images.problem(raw, media_type) is not None:

@@ -34,10 +34,10 @@ from starlette.responses import JSONResponse, Response
 
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.events import PERMISSION_MODES, PermissionDecision, PermissionMode
-from harness_tui.core.mcp.questions import NoOpenQuestion
-from harness_tui.core.models import available_models
-from harness_tui.core.session import Session
-from harness_tui.core.steering import QueuedMessage
+from harness_tui.core.mcp.features.questions import NoOpenQuestion
+from harness_tui.core.providers.models import available_models
+from harness_tui.core.run.steering import QueuedMessage
+from harness_tui.core.session.session import Session
 from harness_tui.web.auth import AccessKeys, Grant
 from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse

@@ -13,9 +13,9 @@ from typing import Any, TextIO
 
 import anyio
 
-from harness_tui.core import exit_guard
-from harness_tui.core.models import resolve_model
-from harness_tui.core.session import SessionManager
+from harness_tui.core.processes import exit_guard
+from harness_tui.core.providers.models import resolve_model
+from harness_tui.core.session.session import SessionManager
 from harness_tui.web.server import GRACEFUL_STOP_S, WebAddress, serve_manager
 from harness_tui.web.sessions import DEFAULT_MAX_SESSIONS
 

@@ -31,7 +31,7 @@ import anyio.abc
 
 from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Event, StreamGap
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 
 #: Pause between rings while events stream: one frame per browser per ring, and each
 #: frame costs the event loop a send whatever its size, so more readers ring less often.

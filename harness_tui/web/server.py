@@ -20,7 +20,7 @@ import anyio
 import uvicorn
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.session import Session, SessionManager
+from harness_tui.core.session.session import Session, SessionManager
 from harness_tui.web.api import create_app
 from harness_tui.web.auth import AccessKeys
 from harness_tui.web.feed import LAG_WINDOW, FeedRegistry

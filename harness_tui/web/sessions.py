@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.session import Session, SessionManager
+from harness_tui.core.session.session import Session, SessionManager
 
 #: Live sessions ``harness-tui serve`` holds at most unless ``--max-sessions`` says
 #: otherwise: each may run an agent, its tools and their processes at once.

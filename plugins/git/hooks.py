@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from harness_tui.core.command_split import UnparsableCommand, split_command
+from harness_tui.core.shell.split import UnparsableCommand, split_command
 
 _FORCE_OPTIONS = ("--force", "--force-with-lease", "--force-if-includes", "--mirror", "--delete")
 

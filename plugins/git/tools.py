@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from harness_tui.core.processes.group import run_in_group
 from harness_tui.core.tools.base import ToolContext
-from harness_tui.core.tools.process_group import run_in_group
 
 _ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 

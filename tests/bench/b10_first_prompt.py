@@ -40,7 +40,7 @@ IDLE = 2.0
 
 _TUI_PROBE = r"""
 import asyncio, sys, time
-import harness_tui.app as app_module
+import harness_tui.tui.app as app_module
 
 PROMPTS, IDLE = int(sys.argv[1]), float(sys.argv[2])
 
@@ -77,7 +77,7 @@ _HEADLESS_PROBE = r"""
 import sys, time
 import anyio
 from pathlib import Path
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
 from harness_tui.headless import run_headless
 
 session = Session(model=sys.argv[1], cwd=Path.cwd(), trusted=True, ask_policy="deny",

@@ -16,10 +16,10 @@ import time
 
 import anyio
 
-from harness_tui.app import HarnessApp
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, Wait, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, Wait, reply
+from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import AssistantEntry, Conversation
 from harness_tui.widgets.status_bar import StatusBar
 from tests.bench import Figure
@@ -110,7 +110,7 @@ async def _esc_latency(trials: int) -> list[float]:
 
 
 def run(quick: bool) -> dict[str, Figure]:
-    from harness_tui.app import tune_gc
+    from harness_tui.tui.app import tune_gc
 
     tune_gc()  # as run_tui() does for the real program
     words, trials = (10_000, 5) if quick else (50_000, 20)

@@ -26,7 +26,7 @@ TITLE = "start-up"
 _PROBE = r"""
 import sys, time
 started = float(sys.argv[1])
-import harness_tui.app as app_module
+import harness_tui.tui.app as app_module
 
 class FirstFrame(app_module.HarnessApp):
     def on_mount(self):

@@ -11,9 +11,9 @@ import time
 
 import anyio
 
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.bench import Figure
 from tests.helpers import process_group_alive, process_group_members
 

@@ -21,9 +21,9 @@ import statistics
 import time
 from typing import Any
 
-from harness_tui.core.models import ModelChoice, _factory, model_catalogue, resolve_model
 from harness_tui.core.providers.endpoint import resolve_endpoint
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice, _factory, model_catalogue, resolve_model
+from harness_tui.core.session.session import Session
 from tests.bench import Figure
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.google_server import FakeGemini

@@ -11,9 +11,9 @@ import asyncio
 import statistics
 import time
 
-from harness_tui.app import HarnessApp
 from harness_tui.core import events as ev
-from harness_tui.core.session import Session
+from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
 from harness_tui.widgets.conversation import Conversation
 from tests.bench import Figure
 
@@ -106,7 +106,7 @@ def _p95(values: list[float]) -> float:
 
 
 def run(quick: bool) -> dict[str, Figure]:
-    from harness_tui.app import tune_gc
+    from harness_tui.tui.app import tune_gc
 
     tune_gc()  # as run_tui() does for the real program
     messages, repeats = (600, 10) if quick else (2_000, 20)

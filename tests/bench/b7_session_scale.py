@@ -19,9 +19,9 @@ from pathlib import Path
 
 import anyio
 
-from harness_tui.core.models import ModelChoice
-from harness_tui.core.providers.scripted import ScriptedProvider, Text, ToolCall, reply
-from harness_tui.core.session import Session
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
+from harness_tui.core.session.session import Session
 from tests.bench import Figure
 from tests.helpers import EchoTool
 
@@ -74,7 +74,7 @@ CHILD = textwrap.dedent(
     """
     import json, resource, sys, time
     import anyio
-    from harness_tui.core.session import Session
+    from harness_tui.core.session.session import Session
 
     def peak_mb():
         # VmHWM is this program's own peak; ru_maxrss would count the parent's memory

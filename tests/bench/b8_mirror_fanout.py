@@ -23,7 +23,7 @@ import time
 
 import anyio
 
-from harness_tui.core.providers.scripted import Text, reply
+from harness_tui.core.providers.offline.scripted import Text, reply
 from tests.bench import Figure
 from tests.web_support import paced, run_alone, run_watched, web_server, words
 

@@ -36,8 +36,8 @@ def _child(folder: str, result_path: str, spawned_at: float, servers: int) -> No
     """Runs in the spawned process: the real app on the pty; writes its timings."""
     import anyio
 
-    from harness_tui.app import HarnessApp, tune_gc
-    from harness_tui.core.session import Session
+    from harness_tui.core.session.session import Session
+    from harness_tui.tui.app import HarnessApp, tune_gc
 
     times: dict[str, float] = {"spawned": spawned_at}
 

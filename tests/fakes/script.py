@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness_tui.core.providers.scripted import split_text
+from harness_tui.core.providers.offline.scripted import split_text
 from tests.fakes.loopback import (
     Action,
     End,

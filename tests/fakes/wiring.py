@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from harness_tui.core import paths
+from harness_tui.core.config import paths
 from harness_tui.core.messages import Message
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.openai_server import FakeOpenAI

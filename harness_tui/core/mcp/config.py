@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness_tui.core.config_files import ConfigFileError, load_config_file
+from harness_tui.core.config.files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from harness_tui.core.settings import Settings
+    from harness_tui.core.config.settings import Settings
 
 Transport = Literal["stdio", "http", "sse"]
 Scope = Literal["user", "project", "local", "plugin"]

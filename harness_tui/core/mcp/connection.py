@@ -30,9 +30,9 @@ from harness_tui import __version__
 from harness_tui.core.events import McpStatus, new_id
 from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
+from harness_tui.core.mcp.features.tasks import call_as_task, unsupported_reason
 from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired, NoLogin
 from harness_tui.core.mcp.results import tool_result
-from harness_tui.core.mcp.tasks import call_as_task, unsupported_reason
 from harness_tui.core.tools.base import ToolContext, ToolResult
 
 log = logging.getLogger(__name__)

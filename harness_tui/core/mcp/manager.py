@@ -25,22 +25,22 @@ import anyio.abc
 
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import McpServerStatus, Notice
-from harness_tui.core.mcp.client_requests import ClientRequests
-from harness_tui.core.mcp.completions import Completions
 from harness_tui.core.mcp.config import McpServerConfig, Scope, load_servers, server_config
 from harness_tui.core.mcp.connection import McpUnavailable, ServerConnection
-from harness_tui.core.mcp.log_levels import LogLevels, log_levels
+from harness_tui.core.mcp.features.client_requests import ClientRequests
+from harness_tui.core.mcp.features.completions import Completions
+from harness_tui.core.mcp.features.log_levels import LogLevels, log_levels
+from harness_tui.core.mcp.features.questions import QuestionBroker
+from harness_tui.core.mcp.features.resource_watch import ResourceWatch
+from harness_tui.core.mcp.features.tool_search import ToolSearch, ToolSearchTool
 from harness_tui.core.mcp.oauth import LOGIN_TIMEOUT_S, Login, token_file
-from harness_tui.core.mcp.questions import QuestionBroker
-from harness_tui.core.mcp.resource_watch import ResourceWatch
 from harness_tui.core.mcp.results import prompt_text, resource_text
-from harness_tui.core.mcp.tool_search import ToolSearch, ToolSearchTool
 from harness_tui.core.mcp.tools import McpTool, server_tools
 from harness_tui.core.providers.base import ToolSpec
 
 if TYPE_CHECKING:
-    from harness_tui.core.models import ModelChoice
-    from harness_tui.core.settings import Settings
+    from harness_tui.core.config.settings import Settings
+    from harness_tui.core.providers.models import ModelChoice
     from harness_tui.core.tools.base import Tool
     from harness_tui.core.tools.executor import ToolExecutor
 

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import anyio.abc
 
-from harness_tui.core import paths
+from harness_tui.core.config import paths
 from harness_tui.core.mcp.config import McpServerConfig, OAuthConfig
 
 log = logging.getLogger(__name__)

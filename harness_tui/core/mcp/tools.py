@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from harness_tui.core.mcp.tasks import uses_tasks
+from harness_tui.core.mcp.features.tasks import uses_tasks
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import anyio
 
-from harness_tui.core import paths
+from harness_tui.core.config import paths
 from harness_tui.core.mcp.config import McpServerConfig
 from harness_tui.core.mcp.oauth import Login, build_auth
 

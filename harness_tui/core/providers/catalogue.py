@@ -41,13 +41,13 @@ from pydantic import (
     model_validator,
 )
 
-from harness_tui.core.config_files import ConfigFileError, load_config_file
+from harness_tui.core.config.files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError, describe_validation_error
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from harness_tui.core.settings import Settings
+    from harness_tui.core.config.settings import Settings
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 #: The wire protocols: Anthropic's Messages API, OpenAI-compatible chat completions,

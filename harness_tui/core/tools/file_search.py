@@ -8,9 +8,8 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core.path_patterns import glob_regex
-from harness_tui.core.tools.base import ToolContext, ToolResult
-from harness_tui.core.tools.file_walk import (
+from harness_tui.core.files.patterns import glob_regex
+from harness_tui.core.files.walk import (
     MAX_SCANNED,
     SearchTool,
     rg_common_args,
@@ -18,6 +17,7 @@ from harness_tui.core.tools.file_walk import (
     run_ripgrep,
     walk_files,
 )
+from harness_tui.core.tools.base import ToolContext, ToolResult
 
 MAX_RESULTS = 200
 #: Time allowed to list the files of one folder with rg.

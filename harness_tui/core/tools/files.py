@@ -17,15 +17,15 @@ from typing import Any, BinaryIO
 
 import anyio
 
-from harness_tui.core import images
-from harness_tui.core.messages import ImageData
-from harness_tui.core.regular_files import (
+from harness_tui.core.files import images
+from harness_tui.core.files.regular import (
     FileTooLarge,
     NotRegularFile,
     open_regular,
     read_open,
     read_regular,
 )
+from harness_tui.core.messages import ImageData
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path
 
 DEFAULT_LINE_LIMIT = 2000

@@ -15,16 +15,16 @@ from typing import Any, Literal
 
 import anyio
 
-from harness_tui.core.path_patterns import compile_pattern
-from harness_tui.core.regular_files import NotRegularFile, read_regular, special_kind
-from harness_tui.core.tools.base import ToolContext, ToolResult
-from harness_tui.core.tools.file_walk import (
+from harness_tui.core.files.patterns import compile_pattern
+from harness_tui.core.files.regular import NotRegularFile, read_regular, special_kind
+from harness_tui.core.files.walk import (
     SearchTool,
     rg_common_args,
     ripgrep,
     run_ripgrep,
     walk_files,
 )
+from harness_tui.core.tools.base import ToolContext, ToolResult
 
 OutputMode = Literal["content", "files_with_matches", "count"]
 #: Output lines (content) or files (other modes) returned when no head_limit is given.

@@ -19,9 +19,9 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core.process_tree import MARKER_ENV
+from harness_tui.core.processes.group import ProcessGroup, run_in_group
+from harness_tui.core.processes.tree import MARKER_ENV
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
-from harness_tui.core.tools.process_group import ProcessGroup, run_in_group
 
 DEFAULT_TIMEOUT_MS = 120_000
 MAX_TIMEOUT_MS = 600_000

@@ -1,0 +1,146 @@
+"""Settings files, read as users already write them.
+
+Sources, lowest precedence first (a later file wins for single values; lists such as
+permission rules and hooks are combined from all of them):
+
+1. ``~/.claude/settings.json``            Claude Code, user   (permissions, hooks)
+2. ``~/.config/harness-tui/settings.yaml`` ours, user
+3. ``.claude/settings.json``              Claude Code, project (permissions, hooks)
+4. ``.harness/settings.yaml``             ours, project
+5. ``.claude/settings.local.json``        Claude Code, local  (permissions, hooks)
+6. ``.harness/settings.local.yaml``       ours, local
+
+Project and local files are read only when the caller says the folder may be used
+(workspace trust). A file that cannot be read or parsed, or breaks the bounds of
+``parse_limits`` (1 MiB, 64 levels, 20,000 values), is skipped and reported in
+``Settings.problems`` with its path and line; nothing here raises on bad input, so a
+broken file never stops the program. Each subsystem validates its own section and reports
+problems the same way, naming the file (``SettingsFile.path``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness_tui.core.config import paths
+from harness_tui.core.config.files import ConfigFileError, load_config_file
+from harness_tui.core.errors import names_listed
+
+Scope = Literal["user", "project", "local"]
+
+#: Top-level keys we understand in our own files.
+KNOWN_KEYS = frozenset(
+    {"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env"}
+)
+#: What we take from Claude Code's files (the rest belongs to Claude Code).
+CLAUDE_KEYS = frozenset({"permissions", "hooks"})
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    path: Path
+    scope: Scope
+    #: A Claude Code file: only ``CLAUDE_KEYS`` are read from it.
+    claude: bool
+    data: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return str(self.path)
+
+
+@dataclass
+class Settings:
+    """Every settings file that was read, lowest precedence first."""
+
+    files: list[SettingsFile] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def value(self, key: str) -> tuple[Any, SettingsFile] | None:
+        """The value of ``key`` from the file with the highest precedence that sets it."""
+        for source in reversed(self.files):
+            if key in source.data:
+                return source.data[key], source
+        return None
+
+    def sections(self, key: str) -> list[tuple[Any, SettingsFile]]:
+        """``key`` from every file that sets it, lowest precedence first."""
+        return [(source.data[key], source) for source in self.files if key in source.data]
+
+
+def settings_paths(cwd: Path, *, include_project: bool) -> list[tuple[Path, Scope, bool]]:
+    user: list[tuple[Path, Scope, bool]] = [
+        (paths.claude_user_dir() / "settings.json", "user", True),
+        (paths.config_dir() / "settings.yaml", "user", False),
+    ]
+    if not include_project:
+        return user
+    return [
+        *user,
+        (cwd / ".claude" / "settings.json", "project", True),
+        (cwd / ".harness" / "settings.yaml", "project", False),
+        (cwd / ".claude" / "settings.local.json", "local", True),
+        (cwd / ".harness" / "settings.local.yaml", "local", False),
+    ]
+
+
+def load_settings(cwd: Path, *, include_project: bool = True) -> Settings:
+    """Read every settings file that exists; never raises for a bad file."""
+    return _load(settings_paths(cwd, include_project=include_project))
+
+
+def _load(files: list[tuple[Path, Scope, bool]]) -> Settings:
+    settings = Settings()
+    for path, scope, claude in files:
+        data = _read(path, settings.problems)
+        if data is None:
+            continue
+        keys = CLAUDE_KEYS if claude else KNOWN_KEYS
+        unknown = sorted(map(str, set(data) - KNOWN_KEYS))
+        if unknown and not claude:
+            settings.problems.append(
+                f"{path}: unknown {names_listed(unknown, 'setting')} (ignored; known: "
+                f"{', '.join(sorted(KNOWN_KEYS))})"
+            )
+        settings.files.append(
+            SettingsFile(path, scope, claude, {k: v for k, v in data.items() if k in keys})
+        )
+    return settings
+
+
+def restrictions_of_project(cwd: Path) -> Settings:
+    """Only the ``deny`` and ``ask`` permission rules of the project's settings files:
+    what an untrusted folder may still say. They can only make the agent ask more or do
+    less, so they apply before the folder is trusted (its hooks, allow rules, models and
+    servers do not)."""
+    # Only the project's own files: the user's are read (and their problems told) anyway.
+    project = _load([f for f in settings_paths(cwd, include_project=True) if f[1] != "user"])
+    kept = Settings(problems=project.problems)
+    for source in project.files:
+        section = source.data.get("permissions")
+        if not isinstance(section, dict):
+            continue
+        restricting = {k: v for k, v in section.items() if k in ("deny", "ask")}
+        if restricting:
+            data = {"permissions": restricting}
+            kept.files.append(SettingsFile(source.path, source.scope, source.claude, data))
+    return kept
+
+
+def _read(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        data = load_config_file(path)
+    except FileNotFoundError:
+        return None
+    except ConfigFileError as exc:
+        problems.append(f"{exc}; file skipped")
+        return None
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path}: the top level must be a mapping of settings; file skipped")
+        return None
+    return data

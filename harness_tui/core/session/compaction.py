@@ -1,0 +1,159 @@
+"""When and how a session's conversation is compacted.
+
+Three ways in: ``/compact`` (at once when idle, else at the next turn boundary), the
+context passing the session's threshold at a turn boundary, and a provider refusing a
+request as longer than its window. Each time: the ``PreCompact`` hooks may block; the
+older part of the history (never splitting a tool call from its result) is summarised by
+the current model; a ``CompactionEntry`` joins the tree and the history restarts from the
+summary plus the recent turns; ``CONTEXT_COMPACTED`` reports the tokens before and after.
+What to cut and how to ask for the summary is in ``compaction``; this is the session's
+side of it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+
+from harness_tui.core.events import ContextCompacted, Notice, new_id
+from harness_tui.core.run.context import (
+    estimate_message,
+    estimate_text,
+    keep_budget,
+    plan_cut,
+    read_summary,
+    should_compact,
+    summary_request,
+)
+from harness_tui.core.storage.records import CompactionEntry
+from harness_tui.core.storage.tree import summary_message
+
+if TYPE_CHECKING:
+    from harness_tui.core.providers.base import Provider
+    from harness_tui.core.session.session import Session
+
+
+class Compactor:
+    """Compaction for one session (it reads and resets the session's history)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        #: ``/compact`` asked during a run: its instructions ("" for none), applied at the
+        #: next turn boundary.
+        self.requested: str | None = None
+        self._running = False
+        #: The run in which automatic compaction failed (not tried again in that run).
+        self._failed_in: str | None = None
+
+    async def at_boundary(self, provider: Provider, run_id: str | None) -> None:
+        """Before a request: a compaction that was asked for, or one the context needs."""
+        session = self.session
+        requested, self.requested = self.requested, None
+        if requested is not None:
+            await self.compact("manual", requested or None, provider)
+        elif self._failed_in != run_id and should_compact(
+            session.context_tokens(), session.model.context_window, session.compact_at
+        ):
+            if await self.compact("auto", None, provider) is None:
+                self._failed_in = run_id
+
+    async def recover(self, provider: Provider) -> bool:
+        """The provider refused the request as too long: compact; True when the request
+        may be sent again."""
+        session = self.session
+        if len(session.messages) < 2:
+            return False  # a lone prompt too long to send: summarising it would lose it
+        why = f"{session.model.name} refused the request as too long for its context window. "
+        return await self.compact("auto", None, provider, why) is not None
+
+    async def compact(
+        self, trigger: str, instructions: str | None, provider: Provider, why: str = ""
+    ) -> ContextCompacted | None:
+        """Compact now (one at a time); the event, or None when nothing was done."""
+        if self._running:
+            return None
+        self._running = True
+        try:
+            return await self._compact(trigger, instructions, provider, why)
+        finally:
+            self._running = False
+
+    async def _compact(
+        self, trigger: str, instructions: str | None, provider: Provider, why: str
+    ) -> ContextCompacted | None:
+        session = self.session
+        hooked = await session.hooks.run(
+            "PreCompact", {"trigger": trigger, "custom_instructions": instructions or ""}
+        )
+        if hooked.blocked:
+            await session.warn(
+                f"A PreCompact hook blocked compaction: {hooked.reason or 'no reason given'}."
+            )
+            return None
+        messages = session.messages
+        snapshot, ids = list(messages), list(messages.entry_ids)
+        first = session.tree.entries.get(ids[0]) if ids else None
+        summarized = int(isinstance(first, CompactionEntry))
+        total = sum(estimate_message(m) for m in snapshot)
+        window = session.model.context_window
+        cut = plan_cut(snapshot, keep_budget(window, total), summarized=summarized)
+        if cut is None:
+            if trigger == "manual":
+                await session.emit(Notice, message="Nothing to compact yet.")
+            return None
+        before = session.context_tokens()
+        await session.emit(
+            Notice,
+            message=f"{why}Compacting the conversation: summarising {cut} earlier messages…",
+        )
+        request = summary_request(provider.model, snapshot[:cut], instructions, window)
+        result = await read_summary(provider, request)
+        compacted: ContextCompacted | None = None  # returned after the shield
+        with anyio.CancelScope(shield=True):  # from here on, all of it or nothing
+            if result.usage is not None:
+                await session.add_usage(result.usage)
+            if result.error is not None:
+                await session.warn(
+                    f"Compaction failed: {result.error}. The conversation is unchanged."
+                )
+            elif messages.entry_ids[:cut] != ids[:cut]:
+                await session.warn(
+                    "Compaction abandoned: the conversation moved to another branch meanwhile."
+                )
+            else:
+                compacted = await self._apply(trigger, result.text, cut, before)
+        return compacted
+
+    async def _apply(self, trigger: str, summary: str, cut: int, before: int) -> ContextCompacted:
+        session = self.session
+        history = session.messages
+        ids = history.entry_ids
+        kept, kept_ids = list(history[cut:]), ids[cut:]
+        messages = [summary_message(summary), *kept]
+        after = (
+            estimate_text(session.system_prompt)
+            + session.context.tools_estimate(session.tool_specs())
+            + sum(estimate_message(m) for m in messages)
+        )
+        entry = CompactionEntry(
+            id=new_id("ent"),
+            parent_id=history.head,
+            timestamp=time.time(),
+            summary=summary,
+            first_kept_id=kept_ids[0] if kept_ids else None,
+            trigger=trigger,  # type: ignore[arg-type]
+            tokens_before=before,
+            tokens_after=after,
+        )
+        session.record_entry(entry)
+        history.reset(messages, [entry.id, *kept_ids], entry.id)
+        session.context.reset()
+        return await session.emit(  # type: ignore[return-value]
+            ContextCompacted,
+            trigger=trigger,
+            tokens_before=before,
+            tokens_after=after,
+            summary=summary,
+        )
