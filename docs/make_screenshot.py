@@ -9,8 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness_tui.tui.app import HarnessApp
 from harness_tui.core.session.session import Session
+from harness_tui.tui.app import HarnessApp
 
 OUT = Path(__file__).with_name("screenshot.svg")
 
