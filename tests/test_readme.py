@@ -24,3 +24,18 @@ def test_ci_runs_the_readme_test_command() -> None:
     _, test = setup_commands()
     ci = (ROOT / ".ci" / "run").read_text()
     assert test in ci.splitlines()
+
+
+def test_every_name_the_core_exports_resolves() -> None:
+    """The Python API section imports ``Session`` from ``harness_tui.core``: each of the
+    package's lazy exports must still name a real module and attribute after a move."""
+    import harness_tui.core as core
+
+    missing = []
+    for name in core.__all__:
+        try:
+            getattr(core, name)
+        except (AttributeError, ImportError) as error:
+            missing.append(f"{name}: {error}")
+    assert missing == []
+    assert "from harness_tui.core import Session" in (ROOT / "README.md").read_text()

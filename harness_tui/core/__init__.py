@@ -21,8 +21,8 @@ _EXPORTS = {
     "Event": "events",
     "StreamGap": "events",
     "parse_event": "events",
-    "Session": "session",
-    "SessionManager": "session",
+    "Session": "session.session",
+    "SessionManager": "session.session",
 }
 
 __all__ = [
