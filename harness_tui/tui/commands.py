@@ -41,6 +41,10 @@ class Command:
 # --- the commands' functions ---------------------------------------------------------
 
 
+def _help(app: AppHost, argument: str) -> None:
+    app.action_help()
+
+
 def _model(app: AppHost, argument: str) -> None:
     if argument:
         app.call(app.session.set_model(argument))
@@ -169,7 +173,7 @@ def _quit(app: AppHost, argument: str) -> None:
 # --- the table -------------------------------------------------------------------------
 
 COMMANDS: tuple[Command, ...] = (
-    Command("help", "keys and commands", lambda app, _: app.action_help()),
+    Command("help", "keys and commands", _help),
     Command("model", "switch model: /model [name]", _model),
     Command("mode", "permission mode: /mode [default|acceptEdits|plan|bypassPermissions]", _mode),
     Command("plan", "toggle plan mode (read-only)", _plan),
