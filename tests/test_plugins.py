@@ -578,12 +578,13 @@ async def test_a_broken_plugin_becomes_a_notice_and_the_session_starts(tmp_path:
 def test_the_command_line_resolves_plugin_models(
     plugins_on: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness_tui import cli
+    from harness_tui.cli.common import configured, trusted_settings
+    from harness_tui.cli.start import build_parser
 
     monkeypatch.chdir(tmp_path)
-    args = cli.build_parser().parse_args(["-p", "x", "--model", "lmstudio/qwen3"])
-    _trusted, settings = cli._trusted_settings(args)
-    model, _mode, _notices = cli._configured(args, settings)
+    args = build_parser().parse_args(["-p", "x", "--model", "lmstudio/qwen3"])
+    _trusted, settings = trusted_settings(args)
+    model, _mode, _notices = configured(args, settings)
     assert (model.name, model.provider) == ("lmstudio/qwen3", "lmstudio")
 
 

@@ -12,7 +12,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from harness_tui.core.providers.models import available_models
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
 from harness_tui.core.session.session import Session
-from harness_tui.web.api import MAX_BODY_BYTES, MAX_PROMPT_CHARS
+from harness_tui.web.api import MAX_BODY_BYTES
+from harness_tui.web.bodies import MAX_PROMPT_CHARS
 from harness_tui.web.stream import MAX_BAD_MESSAGES
 from tests.helpers import EchoTool, WriteLikeTool, squeeze, wait_for
 from tests.web_support import mirror, receive_until, run_ended, scripted, web_server

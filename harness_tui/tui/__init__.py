@@ -1,1 +1,10 @@
-"""tui."""
+"""The terminal UI (Textual). Read ``app`` first; the rest are its parts:
+
+- ``app``: the App: layout, events to widgets, keys and input to session calls.
+- ``host``: ``AppHost``, what the parts may ask of the app (they never import it).
+- ``commands``: the slash commands, one table for /help, completion and dispatch.
+- ``dialogs``: the modal screens: the session's questions, pickers, help.
+- ``palette``: the command palette's entries.
+- ``sessions``: switching sessions (new, resumed, forked) and their texts.
+- ``terminal``: patches to Textual, GC tuning, the stylesheet's path.
+"""

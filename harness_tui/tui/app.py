@@ -3,16 +3,18 @@
 The app never drives the loop. A worker reads a blocking subscription of the session's
 store in batches and hands each batch to the widgets; keys and the input become method
 calls on the session (``submit``, ``steer``, ``follow_up``, ``cancel``, ...).
+
+What is not layout, events or keys lives beside it, each part given the app as an
+``AppHost`` (``host``): the slash commands in ``commands``, the modal screens in
+``dialogs``, the command palette in ``palette``, session switching in ``sessions``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import time
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +22,12 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
+from harness_tui.tui import commands, dialogs
+from harness_tui.tui.palette import harness_commands
+from harness_tui.tui.terminal import patch_textual, quit_on_signals, stylesheet, tune_gc
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
 from harness_tui.widgets.hooks_pane import HooksPane
 from harness_tui.widgets.lazy import lazy_module
@@ -42,11 +46,6 @@ ev = lazy_module("harness_tui.core.events")
 log = logging.getLogger(__name__)
 _DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
 
-#: Slash commands of saved sessions and context, handled in ``app_sessions``.
-SESSION_COMMANDS = frozenset({"cost", "compact", "resume", "fork", "tree", "export"})
-#: Built-ins that end or replace something: with an argument they do nothing and say so.
-NO_ARGUMENT_COMMANDS = frozenset({"clear", "quit", "exit"})
-
 #: Shift+Tab cycles these; bypassPermissions only when the session started in it.
 MODE_CYCLE = ("default", "acceptEdits", "plan")
 QUIT_WINDOW_S = 1.0
@@ -56,158 +55,13 @@ TUI_QUEUE = 384
 #: While a prompt is typed, ask the session to keep its connection warm at most this often.
 WARM_WHILE_TYPING_EVERY = 1.0
 
-SLASH_COMMANDS: list[tuple[str, str]] = [
-    ("help", "keys and commands"),
-    ("model", "switch model: /model [name]"),
-    ("mode", "permission mode: /mode [default|acceptEdits|plan|bypassPermissions]"),
-    ("plan", "toggle plan mode (read-only)"),
-    ("clear", "start a new conversation"),
-    ("cost", "tokens and cost so far"),
-    ("compact", "summarise older messages: /compact [what to keep]"),
-    ("resume", "go on with a saved session: /resume [id]"),
-    ("fork", "branch from an earlier message: /fork [entry id]"),
-    ("tree", "the conversation's branches"),
-    ("export", "write this session as Markdown and JSON: /export [path]"),
-    ("hooks", "show the hooks pane"),
-    ("mcp", "MCP servers: status, tools, resources, prompts; /mcp login|logout|restart NAME"),
-    ("skills", "list the skills (/skill-name args runs one)"),
-    ("plugins", "list the plugins, and those that failed to load"),
-    ("context", "what fills the context: tokens, instructions, skills, tools"),
-    ("quit", "leave harness-tui"),
-]
-
-INPUT_KEYS = [
-    ("Enter", "send; while the agent works: steer (joins at the next turn)"),
-    ("Alt+Enter", "queue a follow-up (runs when the current run ends)"),
-    ("Shift+Enter, Ctrl+J", "new line"),
-    ("Up / Down", "previous / next prompt (at the first / last line)"),
-    ("Alt+Up", "take the newest queued message back to edit it"),
-    ("/", "slash commands (Tab or Enter completes)"),
-    ("@", "complete a file path, or an MCP resource (@server:uri)"),
-]
-
-
-def unknown_command(name: str, known: list[str]) -> str:
-    """The answer to ``/name`` that is no command: the commands it could be the start
-    of (Enter sends an ambiguous prefix as typed), else all of them."""
-    candidates = [n for n in known if n.startswith(name)] if name else []
-    if candidates:
-        listed = ", ".join(f"/{n}" for n in candidates)
-        return f"Unknown command /{name}. Did you mean {listed}? (Tab completes.)"
-    return f"Unknown command /{name}. Commands: " + ", ".join(f"/{n}" for n in known)
-
-
-def _patch_legacy_alt_enter() -> None:
-    """Most terminals send Alt+Enter as ESC CR, which Textual reads as plain Enter.
-    Read it as ``alt+enter`` so follow-ups work without the kitty keyboard protocol."""
-    from textual import events
-    from textual._xterm_parser import XTermParser
-
-    original = XTermParser._sequence_to_key_events
-    if getattr(original, "_harness_patched", False):
-        return
-
-    def sequence_to_key_events(self: Any, sequence: str, alt: bool = False) -> Any:
-        if alt and sequence == "\r":
-            return iter([events.Key("alt+enter", None)])
-        return original(self, sequence, alt)
-
-    sequence_to_key_events._harness_patched = True  # type: ignore[attr-defined]
-    XTermParser._sequence_to_key_events = sequence_to_key_events  # type: ignore[method-assign]
-
-
-_patch_legacy_alt_enter()
-
-
-def _patch_writer_thread() -> None:
-    """Textual writes the screen from a thread fed by a bounded queue. When the terminal
-    hangs up, a write fails (EIO) and the thread ends; the queue then fills and the next
-    write blocks the app for ever, even its exit. Instead, quit as on a SIGHUP (which
-    may have been ignored: ``nohup``), and keep taking writes, dropping them: there is
-    no terminal to show them on."""
-    from textual.drivers._writer_thread import WriterThread
-
-    from harness_tui.core.processes import exit_guard
-
-    original = WriterThread.run
-    if getattr(original, "_harness_patched", False):
-        return
-
-    def run(self: Any) -> None:
-        try:
-            original(self)
-        except (OSError, ValueError):  # ValueError: the file was closed
-            exit_guard.terminal_lost()
-            queue = getattr(self, "_queue", None)
-            while queue is not None and queue.get() is not None:
-                pass
-
-    run._harness_patched = True  # type: ignore[attr-defined]
-    WriterThread.run = run  # type: ignore[method-assign]
-
-
-_patch_writer_thread()
-
-
-def _stylesheet(name: str) -> str:
-    """Path of a stylesheet shipped in ``harness_tui.styles`` (the checkout's styles/
-    folder in an editable install); found without importlib.resources, which costs
-    start-up time."""
-    spec = importlib.util.find_spec("harness_tui.styles")
-    assert spec is not None and spec.submodule_search_locations
-    return str(Path(next(iter(spec.submodule_search_locations))) / name)
-
-
-def harness_commands() -> type:
-    """The command palette's harness entries. A function (Textual accepts one) so that
-    textual.command loads when the palette first opens, not at start-up."""
-    from textual.command import Hit, Hits, Provider
-
-    class HarnessCommands(Provider):
-        """Command palette entries of harness-tui."""
-
-        def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-            app: HarnessApp = self.app  # type: ignore[assignment]
-            entries: list[tuple[str, str, Callable[[], Any]]] = [
-                ("Switch model…", "open the model picker", app.action_pick_model),
-                ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
-                ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
-                ("New conversation", "/clear", app.action_clear),
-                ("Resume a session…", "/resume", app.action_pick_session),
-                ("Fork from an earlier message…", "/fork", app.action_pick_fork),
-                ("Compact the conversation", "/compact", lambda: app._slash("/compact")),
-                ("Export this session", "/export", lambda: app._slash("/export")),
-                ("MCP servers", "/mcp: status, tools, resources, prompts", app.action_mcp),
-                ("Keys and commands", "F1", app.action_help),
-            ]
-            for mode in ev.PERMISSION_MODES:
-                entries.append(
-                    (
-                        f"Mode: {mode}",
-                        "permission mode",
-                        lambda mode=mode: app.run_worker(app.session.set_mode(mode)),
-                    )
-                )
-            return entries
-
-        async def search(self, query: str) -> Hits:
-            matcher = self.matcher(query)
-            for title, help_text, callback in self._commands():
-                score = matcher.match(title)
-                if score > 0:
-                    yield Hit(score, matcher.highlight(title), callback, help=help_text)
-
-        async def discover(self) -> Hits:
-            for title, help_text, callback in self._commands():
-                yield Hit(1.0, title, callback, help=help_text)
-
-    return HarnessCommands
+patch_textual()
 
 
 class HarnessApp(App[None]):
     """harness-tui's interactive face. Give it a session that has not been entered."""
 
-    CSS_PATH = _stylesheet("app.tcss")
+    CSS_PATH = stylesheet("app.tcss")
     TITLE = "harness-tui"
     COMMANDS = App.COMMANDS | {harness_commands}
 
@@ -261,7 +115,7 @@ class HarnessApp(App[None]):
         self._last_ctrl_c = 0.0
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
-        self._permission_screens: dict[str, Screen[Any]] = {}
+        self._questions = dialogs.Questions(self)
         self._side_width = 38
 
     def notify(
@@ -308,13 +162,13 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
-        self._quit_on_signals()
+        self._restore_signals = quit_on_signals(self._signalled)
         if not self.connect:
             return
         if self.session is not None and self.pick_session:
             self.action_pick_session(start=True)
         elif self.session is not None:
-            self._open(self.session)
+            self.open_session(self.session)
         else:
             self.call_after_refresh(self._create_session)
 
@@ -328,7 +182,7 @@ class HarnessApp(App[None]):
             self.exit(return_code=2, message=f"harness-tui: error: {exc}")
             return
         self.session = session
-        self._start(session)
+        self.start_session(session)
 
     def on_resize(self) -> None:
         self._side_layout()
@@ -340,12 +194,14 @@ class HarnessApp(App[None]):
         side.styles.width = self._side_width
 
     @work(group="session-swap", exclusive=True, exit_on_error=False)
-    async def _open(self, session: Session) -> None:
+    async def open_session(self, session: Session) -> None:
         """Start a session made before the app: a resumed one shows its conversation."""
-        await self._show_branch(session)
-        self._start(session)
+        from harness_tui.tui import sessions  # the core: loaded after the first frame
 
-    def _start(self, session: Session) -> None:
+        await sessions.show_branch(self, session)
+        self.start_session(session)
+
+    def start_session(self, session: Session) -> None:
         self._session_ready.set()
         subscription = session.store.subscribe("tui", queue_size=TUI_QUEUE)
         self._consume(session, subscription)
@@ -356,25 +212,9 @@ class HarnessApp(App[None]):
     @work(group="mirror", exclusive=True, exit_on_error=False)
     async def _mirror(self, session: Session, host: str, port: int) -> None:
         """Serve this session to browsers (``--serve``) in the app's own event loop."""
-        try:
-            from harness_tui.web import WebServerError, serve_session
-        except ImportError as exc:
-            self._say(
-                f"--serve needs the [web] extra ({exc.name} is not installed): "
-                "pip install 'harness-tui[web]'",
-                "error",
-            )
-            return
-        import anyio
+        from harness_tui.tui import sessions
 
-        try:
-            async with anyio.create_task_group() as group:
-                address = await group.start(partial(serve_session, session, host=host, port=port))
-                self.mirror_url = address.url
-                warning = " (reachable from other machines)" if address.exposed else ""
-                self._say(f"Web mirror{warning}: {address.url}")
-        except WebServerError as exc:
-            self._say(str(exc), "error")
+        await sessions.mirror(self, session, host, port)
 
     @work(group="session", exit_on_error=False)
     async def _host(self, session: Session) -> None:
@@ -426,71 +266,12 @@ class HarnessApp(App[None]):
         await self.query_one(Conversation).settle()
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, ev.PermissionRequested):
-            from harness_tui.widgets.screens.permission import PermissionDialog  # on demand
-
-            screen = PermissionDialog(event)
-            self._permission_screens[event.request_id] = screen
-            self.push_screen(
-                screen, callback=lambda answer, request=event: self._answered(request, answer)
-            )
-        elif isinstance(event, ev.PermissionResolved):
-            screen = self._permission_screens.pop(event.request_id, None)
-            if screen is not None and screen.is_current:
-                self.pop_screen()  # answered elsewhere, or the run ended
-        elif isinstance(event, ev.SteeringWithdrawn):
+        if isinstance(event, ev.SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
-        elif isinstance(event, ev.TrustRequested):
-            from harness_tui.widgets.screens.trust import TrustDialog  # on demand
-
-            self.push_screen(
-                TrustDialog(event.folder, list(event.found)),
-                callback=lambda trusted: self._call(self.session.resolve_trust(bool(trusted))),
-            )
         elif isinstance(event, ev.RunCompleted) and event.is_error:
             self.bell()
-        elif isinstance(event, ev.SamplingRequested | ev.ElicitationRequested):
-            self._ask_for_mcp(event)
-        elif isinstance(event, ev.SamplingResolved | ev.ElicitationResolved):
-            screen = self._permission_screens.pop(event.request_id, None)
-            if screen is not None and screen.is_current:
-                self.pop_screen()  # withdrawn (the run was cancelled)
-        elif isinstance(event, ev.SessionEnded):
-            self._permission_screens.clear()
-
-    def _answered(
-        self, request: ev.PermissionRequested, answer: tuple[str, str | None] | None
-    ) -> None:
-        if self._permission_screens.pop(request.request_id, None) is None or answer is None:
-            return
-        decision, reason = answer
-        self._call(self.session.resolve_permission(request.request_id, decision, reason))
-
-    def _ask_for_mcp(self, event: ev.SamplingRequested | ev.ElicitationRequested) -> None:
-        """An MCP server's question: a sampling approval or an elicitation form."""
-        request_id = event.request_id
-        session = self.session
-
-        def answered(answer: Any) -> None:
-            if self._permission_screens.pop(request_id, None) is None or answer is None:
-                return
-            if isinstance(event, ev.SamplingRequested):
-                self._call(session.resolve_sampling(request_id, *answer))
-            else:
-                self._call(session.resolve_elicitation(request_id, *answer))
-
-        if isinstance(event, ev.SamplingRequested):
-            from harness_tui.widgets.screens.sampling import SamplingDialog  # on demand
-
-            screen: Screen[Any] = SamplingDialog(event)
-        else:
-            schema = event.requested_schema
-            from harness_tui.core.mcp.features.questions import check_content
-            from harness_tui.widgets.screens.elicitation import ElicitationDialog  # on demand
-
-            screen = ElicitationDialog(event, lambda content: check_content(content, schema))
-        self._permission_screens[request_id] = screen
-        self.push_screen(screen, callback=answered)
+        else:  # the session's questions: permission, trust, an MCP server's
+            self._questions.on_event(event)
 
     # --- input -> session ----------------------------------------------------------
 
@@ -499,14 +280,14 @@ class HarnessApp(App[None]):
         await self._session_ready.wait()  # typed before the session was up: it goes in now
         text = message.text.strip()
         if text.startswith("/") and not message.follow_up:
-            self._slash(text)
+            self.run_slash(text)
             return
         session = self.session
         if session.running:
             call = session.follow_up(text) if message.follow_up else session.steer(text)
         else:
             call = session.submit(text)
-        self._call(call)
+        self.call(call)
 
     @on(PromptInput.Changed)
     def _typing(self) -> None:
@@ -523,7 +304,7 @@ class HarnessApp(App[None]):
     @on(PromptInput.PullBack)
     def _pull_back(self) -> None:
         if self.session is not None:
-            self._call(self.session.pull_back())
+            self.call(self.session.pull_back())
 
     @on(ToolsPane.Selected)
     def _jump_to_card(self, message: ToolsPane.Selected) -> None:
@@ -533,142 +314,46 @@ class HarnessApp(App[None]):
             self.query_one(Conversation).scroll_to_widget(card, animate=False)
             card.focus()
 
-    @work(group="commands", exit_on_error=False)
-    async def _mcp_prompt(self, command: str, argument: str) -> None:
-        """``/mcp__server__prompt args``: the server's prompt, sent as a message."""
-        try:
-            text = await self.session.mcp.render_prompt(command, argument)
-            session = self.session
-            await (session.steer(text) if session.running else session.submit(text))
-        except HarnessError as exc:
-            self._say(str(exc), "error")
-
     def _mcp_completions(self) -> Any:
         return self.session.mcp.completions if self.session is not None else None
 
-    def _mcp_command(self, argument: str) -> None:
-        """``/mcp`` shows the servers; ``/mcp restart|login|logout NAME`` acts on one."""
-        verb, _, server = argument.partition(" ")
-        server = server.strip()
-        if not verb:
-            self.action_mcp()
-        elif verb == "paste" and server:  # here: the address a far browser ended on
-            try:
-                name = self.session.mcp.paste_login(server)
-            except HarnessError as exc:
-                self._say(str(exc), "error")
-            else:
-                self._say(f"Address taken: finishing the login to MCP server {name}…")
-        elif verb in ("restart", "login", "logout") and server:
-            if server not in self.session.mcp.connections:
-                known = ", ".join(self.session.mcp.connections) or "none"
-                self._say(f"No MCP server named {server} (servers: {known}).", "error")
-                return
-            if verb == "restart":
-                self._say(f"Restarting MCP server {server}…")
-            # A login's page address arrives as a notice (for a browser on another machine).
-            self._call(getattr(self.session.mcp, verb)(server))
-        else:
-            self._say(
-                "Use /mcp to see the MCP servers, /mcp restart NAME to restart one, "
-                "/mcp login NAME or /mcp logout NAME for a remote server's OAuth login "
-                "(/mcp paste ADDRESS finishes one whose browser is on another machine).",
-                "error",
-            )
+    # --- what the parts ask for (see ``host.AppHost``) -------------------------------
 
     @work(group="commands", exit_on_error=False)
-    async def _call(self, call: Any) -> None:
+    async def call(self, call: Any) -> None:
         """Run one session command; its refusal (bad input) becomes a visible note."""
         try:
             await call
         except HarnessError as exc:
-            self._say(str(exc), "error")
+            self.say(str(exc), "error")
 
-    def _say(self, text: str, level: str = "info") -> None:
+    def say(self, text: str, level: str = "info") -> None:
         self.notify(text, severity="error" if level == "error" else "information")
         self.query_one(Conversation).mount(
             NoticeEntry(text, "error" if level == "error" else "info")
         )
 
-    def _slash(self, text: str) -> None:
-        name, _, argument = text[1:].partition(" ")
-        argument = argument.strip()
-        if argument and name in NO_ARGUMENT_COMMANDS:
-            # "/clear this bug" was meant as a prompt more likely than as /clear.
-            self._say(
-                f"/{name} takes no argument, so nothing was done. To send this to the "
-                f"model, write it so that it does not start with /{name}.",
-                "error",
-            )
-            return
-        if name == "help":
-            self.action_help()
-        elif name == "model":
-            if argument:
-                self._call(self.session.set_model(argument))
-            else:
-                self.action_pick_model()
-        elif name == "mode":
-            if argument:
-                self._call(self.session.set_mode(argument))
-            else:
-                self._say(
-                    f"Mode: {self.session.mode}. Use /mode "
-                    + "|".join(ev.PERMISSION_MODES)
-                    + ", or Shift+Tab."
-                )
-        elif name == "plan":
-            self._call(self.session.set_mode("default" if self.session.mode == "plan" else "plan"))
-        elif name == "clear":
-            self.action_clear()
-        elif name in SESSION_COMMANDS:
-            self._session_command(name, argument)
-        elif name == "hooks":
-            self.action_toggle_pane("hooks", show=True)
-        elif name == "mcp":
-            self._mcp_command(argument)
-        elif name.startswith("mcp__"):
-            self._mcp_prompt(name, argument)
-        elif name in ("quit", "exit"):
-            self.run_worker(self.action_quit())
-        elif name in ("skills", "plugins", "context"):
-            self._list(name)
-        elif self.session.extensions.has_command(name):
-            self._call(self.session.invoke_command(name, argument))
-        else:
-            self._say(unknown_command(name, [n for n, _ in self.slash_commands()]), "error")
+    def run_slash(self, text: str) -> None:
+        commands.run(self, text)
 
     def slash_commands(self) -> list[tuple[str, str]]:
         """Built-in commands, then the session's custom commands, skills and MCP prompts
         (only the built-ins until the session is up)."""
-        session = self.session
-        if session is None:
-            return SLASH_COMMANDS
-        builtin = {name for name, _ in SLASH_COMMANDS}
-        custom = [e for e in session.extensions.slash_entries() if e[0] not in builtin]
-        return SLASH_COMMANDS + custom + session.mcp.prompt_commands()
+        return commands.listing(self.session)
 
-    def _list(self, what: str) -> None:
-        """``/skills``, ``/plugins``, ``/context``: a listing in the conversation."""
-        extensions = self.session.extensions
-        if what == "skills":
-            text = extensions.describe_skills()
-        elif what == "plugins":
-            text = extensions.describe_plugins()
-        else:
-            session = self.session
-            from harness_tui.tui import sessions as app_sessions
+    @work(group="session-swap", exclusive=True, exit_on_error=False)
+    async def replace_session(self, resume: str | None = None) -> None:
+        """Go on with a new session, or with the saved session ``resume``."""
+        from harness_tui.tui import sessions
 
-            listing = extensions.describe_context(session.system_prompt, session.tool_specs())
-            text = f"{app_sessions.context_text(session)}\n{listing}"
-        self.query_one(Conversation).mount(NoticeEntry(text, "info"))
+        await sessions.replace(self, resume)
 
     # --- actions -------------------------------------------------------------------
 
     def action_cancel(self) -> None:
         if self.session is not None and self.session.running:
             self.query_one(StatusBar).state = CANCELLING
-            self._call(self.session.cancel())
+            self.call(self.session.cancel())
 
     def action_ctrl_c(self) -> None:
         """Ctrl+C, in order: copy the input's selection; cancel a run; clear the input
@@ -701,7 +386,7 @@ class HarnessApp(App[None]):
         cycle = MODE_CYCLE + (("bypassPermissions",) if self._bypass_allowed else ())
         current = self.session.mode
         following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
-        self._call(self.session.set_mode(following))
+        self.call(self.session.set_mode(following))
 
     @property
     def _bypass_allowed(self) -> bool:
@@ -709,51 +394,13 @@ class HarnessApp(App[None]):
         return self.session.started_mode == "bypassPermissions"
 
     def action_help(self) -> None:
-        keys = [
-            (b.key_display or b.key, b.description)
-            for b in self.BINDINGS
-            if isinstance(b, Binding) and b.description
-        ]
-        keys.append(("Ctrl+Q", "quit"))
-        slash = [(f"/{name}", about) for name, about in self.slash_commands()]
-        from harness_tui.widgets.screens.help import HelpScreen  # on demand
-
-        self.push_screen(
-            HelpScreen([("Keys", keys), ("Input", INPUT_KEYS), ("Slash commands", slash)])
-        )
+        dialogs.show_help(self)
 
     def action_pick_model(self) -> None:
-        from harness_tui.core.providers.models import available_models, resolve_model
-        from harness_tui.widgets.screens.model_picker import ModelPicker, ModelRow
-
-        if self.session is None:
-            return
-        rows = [
-            ModelRow(m.name, m.provider, m.context_window, m.price, m.key_present, m.note)
-            for m in available_models(self.session.cwd, self.session.settings)
-        ]
-
-        def check(name: str) -> str | None:
-            try:
-                resolve_model(name, cwd=self.session.cwd, settings=self.session.settings)
-            except HarnessError as exc:
-                return str(exc)
-            return None
-
-        def chosen(name: str | None) -> None:
-            if name:
-                self._call(self.session.set_model(name))
-                if self.session.running:
-                    self.notify(f"Switching to {name} at the next turn.")
-
-        session = self.session
-        warm = session.warm_soon if session.warm_up else None
-        self.push_screen(ModelPicker(rows, session.model.name, check, warm), callback=chosen)
+        dialogs.pick_model(self)
 
     def action_mcp(self) -> None:
-        from harness_tui.widgets.screens.mcp import McpScreen  # on demand
-
-        self.push_screen(McpScreen(self.session.mcp.snapshot()))
+        dialogs.show_mcp(self)
 
     def action_toggle_side(self) -> None:
         side = self.query_one("#side")
@@ -790,91 +437,16 @@ class HarnessApp(App[None]):
         order[(index + 1) % len(order)].focus()
 
     def action_clear(self) -> None:
-        self._replace_session()
-
-    @work(group="session-swap", exclusive=True, exit_on_error=False)
-    async def _replace_session(self, resume: str | None = None) -> None:
-        """Go on with a new session, or with the saved session ``resume``."""
-        from anyio import to_thread
-
-        from harness_tui.core.session.session import Session
-        from harness_tui.core.storage.saved import load_session
-
-        old = self.session
-        if old is None:
-            return
-        options: dict[str, Any] = {
-            "trusted": old.trusted,
-            "settings": old.settings,
-            "cwd": old.cwd,
-            "max_turns": old.max_turns,
-            "ask_policy": old.permissions.policy,
-            "warm": old.warm_up,
-        }
-        try:
-            if resume is None:
-                fresh = Session(model=old.model, mode=old.mode, **options)
-            else:
-                saved = await to_thread.run_sync(load_session, resume)
-                fresh = Session.resume(saved, **options)
-        except HarnessError as exc:
-            self._say(str(exc), "error")
-            if self.pick_session:  # the picker at start-up was the only way in
-                self.pick_session = False
-                self._start(old)
-            return
-        self.pick_session = False
-        await old.cancel()
-        self.session = fresh
-        old.request_close()
-        if old.store.last_seq:  # it was entered: its file is closed (and unlocked)
-            await old.wait_closed()  # before another session opens it
-        await self.query_one(Conversation).clear()
-        await self._show_branch(fresh)
-        self._start(fresh)
-        if resume is None and old.file is not None and old.messages:
-            # /clear is undoable: the old conversation stays saved.
-            self._say(f"New conversation. /resume {old.id} brings back the previous one.")
-
-    # --- saved sessions: resume, fork, compact, export (see app_sessions) ------------
-
-    def _session_command(self, name: str, argument: str) -> None:
-        from harness_tui.tui import sessions as app_sessions
-
-        app_sessions.run(self, name, argument)
-
-    async def _show_branch(self, session: Session) -> None:
-        """Show the conversation a resumed or forked session starts from."""
-        from harness_tui.tui import sessions as app_sessions
-
-        events = app_sessions.branch_events(session)
-        if events:
-            await self.apply_events(events)
-            self.query_one(StatusBar).show_idle()  # a transcript, not a run in progress
+        self.replace_session()
 
     def action_pick_session(self, start: bool = False) -> None:
         """Offer the saved sessions of this folder; ``start``: the app's first screen."""
-        from harness_tui.tui import sessions as app_sessions
-
         if self.session is not None:
-            app_sessions.pick_session(self, start)
+            dialogs.pick_session(self, start)
 
     def action_pick_fork(self) -> None:
-        from harness_tui.tui import sessions as app_sessions
-
         if self.session is not None:
-            app_sessions.pick_fork(self)
-
-    def _quit_on_signals(self) -> None:
-        """A closed terminal (SIGHUP), a ``kill`` (SIGTERM) or SIGINT quits as Ctrl+C
-        twice does: the run is cancelled, its processes end, the session file is
-        closed. Without this the process would die on the spot and leave tool processes
-        (in groups of their own) running. The handlers are the exit guard's: they work
-        even when the event loop is stuck, and bound the time to exit."""
-        from harness_tui.core.processes import exit_guard
-
-        self._restore_signals = exit_guard.watch_signals(self._signalled)
-        exit_guard.tui_started()
+            dialogs.pick_fork(self)
 
     def on_unmount(self) -> None:
         # The loop may outlive the app (tests): the signals mean what they did before.
@@ -899,17 +471,6 @@ class HarnessApp(App[None]):
 
 def _nothing() -> None:
     pass
-
-
-def tune_gc() -> None:
-    """What start-up created (Textual, our modules) lives as long as the process: freeze
-    it out of the collector's passes, and collect young objects less often. A stream of
-    token events allocates fast; this gave 10-15% in benchmark B2."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
 
 def run_tui(

@@ -1,16 +1,16 @@
-"""The TUI's session commands: ``/resume`` (with a picker), ``/fork`` (with a picker of
-earlier messages), ``/tree``, ``/compact``, ``/export`` and ``/cost``, and the token
-accounting that ``/context`` starts with.
+"""Session switching and the saved session's texts: a new conversation (``/clear``), a
+resumed one (``/resume``), another branch (``/fork``), and what ``/tree``, ``/export``,
+``/cost`` and ``/context`` show; and the session's mirror to browsers (``--serve``).
 
-Kept apart from ``app`` so the app stays a small switchboard: each command is a call on
-the session, and what it changes comes back as events like everything else.
+Loaded on demand (it imports the core). It never imports the app: what it needs of it
+is ``AppHost``; the pickers that lead here are in ``dialogs``.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from anyio import to_thread
 
@@ -21,44 +21,13 @@ from harness_tui.core.run.context import MCP_TOOL_PREFIX
 from harness_tui.core.session.session import Session
 from harness_tui.core.storage.export import export_json, export_markdown
 from harness_tui.core.storage.records import MessageEntry
-from harness_tui.core.storage.saved import list_sessions, load_session
+from harness_tui.core.storage.saved import load_session
 from harness_tui.core.storage.transcript import transcript_events
-from harness_tui.core.storage.tree import describe, render_tree
+from harness_tui.core.storage.tree import render_tree
+from harness_tui.tui.host import AppHost
 from harness_tui.widgets.conversation import Conversation
 from harness_tui.widgets.prompt_input import PromptInput
-from harness_tui.widgets.screens.session_picker import PickerRow, SessionPicker
-
-if TYPE_CHECKING:
-    from harness_tui.tui.app import HarnessApp
-
-
-def run(app: HarnessApp, name: str, argument: str) -> None:
-    """One of ``SESSION_COMMANDS``; the argument is what followed the name."""
-    session = app.session
-    if name == "cost":
-        app._say(cost_text(session))
-    elif name == "compact":
-        app._call(session.compact(argument or None))
-    elif name == "resume":
-        if argument:
-            app._replace_session(argument)
-        else:
-            pick_session(app)
-    elif name == "fork":
-        if argument:
-            app._call(fork(app, argument))
-        else:
-            pick_fork(app)
-    elif name == "tree":
-        lines = render_tree(session.tree, session.messages.head)
-        app._say(
-            "Conversation tree (@ is where you are; /fork ID goes on from an entry):\n"
-            + "\n".join(lines)
-            if lines
-            else "No messages yet."
-        )
-    elif name == "export":
-        app._call(export(app, argument))
+from harness_tui.widgets.status_bar import StatusBar
 
 
 def cost_text(session: Session) -> str:
@@ -105,6 +74,16 @@ def context_text(session: Session) -> str:
     return f"Context: {used:,} tokens{fill}{compact} — {source}.\n{table}"
 
 
+def tree_text(session: Session) -> str:
+    """``/tree``: the conversation's branches, where the session is marked."""
+    lines = render_tree(session.tree, session.messages.head)
+    if not lines:
+        return "No messages yet."
+    return "Conversation tree (@ is where you are; /fork ID goes on from an entry):\n" + "\n".join(
+        lines
+    )
+
+
 def branch_events(session: Session) -> list[Event]:
     """Display events for the branch a resumed or forked session starts from."""
     if not session.messages:
@@ -123,80 +102,93 @@ def branch_events(session: Session) -> list[Event]:
     return events
 
 
-def pick_session(app: HarnessApp, start: bool = False) -> None:
-    """The picker of this folder's saved sessions; ``start``: nothing runs yet, and
-    closing the picker starts a new session."""
-    session = app.session
-    try:
-        saved = list_sessions(session.cwd)
-    except HarnessError as exc:
-        app._say(str(exc), "error")
-        saved = []
-    rows = [
-        PickerRow(info.session_id, info.label(), info.session_id)
-        for info in saved
-        if info.session_id != session.id
-    ]
-
-    def chosen(key: str | None) -> None:
-        if key:
-            app._replace_session(key)
-        elif start:
-            app.pick_session = False
-            app._open(app.session)
-
-    app.push_screen(
-        SessionPicker(
-            f"Resume a session of {session.cwd}",
-            rows,
-            empty="No saved sessions in this folder yet (Esc starts a new one)."
-            if start
-            else "No other saved sessions in this folder.",
-        ),
-        callback=chosen,
-    )
+async def show_branch(app: AppHost, session: Session) -> None:
+    """Show the conversation a resumed or forked session starts from."""
+    events = branch_events(session)
+    if events:
+        await app.apply_events(events)
+        app.query_one(StatusBar).show_idle()  # a transcript, not a run in progress
 
 
-def pick_fork(app: HarnessApp) -> None:
-    """The picker of earlier user messages, newest first: the new branch goes on from
-    just before the chosen one, whose text comes back to the input to be rewritten."""
-    session = app.session
-    on_branch = {e.id for e in session.tree.path(session.messages.head)}
-    rows = [
-        PickerRow(
-            entry.id,
-            f"{'*' if entry.id in on_branch else ' '} {describe(entry, 90)}",
-        )
-        for entry in reversed(session.tree.entries.values())
-        if isinstance(entry, MessageEntry) and isinstance(entry.message, UserMessage)
-    ]
-    if not rows:
-        app._say("Nothing to fork from yet.")
+async def replace(app: AppHost, resume: str | None = None) -> None:
+    """Go on with a new session (``/clear``), or with the saved session ``resume``;
+    the old one is closed (and stays saved)."""
+    old = app.session
+    if old is None:
         return
+    options: dict[str, Any] = {
+        "trusted": old.trusted,
+        "settings": old.settings,
+        "cwd": old.cwd,
+        "max_turns": old.max_turns,
+        "ask_policy": old.permissions.policy,
+        "warm": old.warm_up,
+    }
+    try:
+        if resume is None:
+            fresh = Session(model=old.model, mode=old.mode, **options)
+        else:
+            saved = await to_thread.run_sync(load_session, resume)
+            fresh = Session.resume(saved, **options)
+    except HarnessError as exc:
+        app.say(str(exc), "error")
+        if app.pick_session:  # the picker at start-up was the only way in
+            app.pick_session = False
+            app.start_session(old)
+        return
+    app.pick_session = False
+    await old.cancel()
+    app.session = fresh
+    old.request_close()
+    if old.store.last_seq:  # it was entered: its file is closed (and unlocked)
+        await old.wait_closed()  # before another session opens it
+    await app.query_one(Conversation).clear()
+    await show_branch(app, fresh)
+    app.start_session(fresh)
+    if resume is None and old.file is not None and old.messages:
+        # /clear is undoable: the old conversation stays saved.
+        app.say(f"New conversation. /resume {old.id} brings back the previous one.")
 
-    def chosen(key: str | None) -> None:
-        if key:
-            app._call(fork(app, key, before=True))
 
-    app.push_screen(
-        SessionPicker("Fork: ask one of these again (* = on this branch)", rows),
-        callback=chosen,
-    )
+async def mirror(app: AppHost, session: Session, host: str, port: int) -> None:
+    """Serve ``session`` to browsers (``--serve``) in the app's own event loop; the
+    address is told in the conversation and kept in ``app.mirror_url``."""
+    try:
+        from harness_tui.web import WebServerError, serve_session
+    except ImportError as exc:
+        app.say(
+            f"--serve needs the [web] extra ({exc.name} is not installed): "
+            "pip install 'harness-tui[web]'",
+            "error",
+        )
+        return
+    import anyio
+
+    try:
+        async with anyio.create_task_group() as group:
+            address = await group.start(
+                functools.partial(serve_session, session, host=host, port=port)
+            )
+            app.mirror_url = address.url
+            warning = " (reachable from other machines)" if address.exposed else ""
+            app.say(f"Web mirror{warning}: {address.url}")
+    except WebServerError as exc:
+        app.say(str(exc), "error")
 
 
-async def fork(app: HarnessApp, entry_id: str, before: bool = False) -> None:
+async def fork(app: AppHost, entry_id: str, before: bool = False) -> None:
     """Move the session to another branch and show it."""
     session = app.session
     target = session.tree.resolve(entry_id)
     await session.fork(target, before=before)
     await app.query_one(Conversation).clear()
-    await app._show_branch(session)
+    await show_branch(app, session)
     entry = session.tree.get(target)
     if before and isinstance(entry, MessageEntry) and isinstance(entry.message, UserMessage):
         app.query_one(PromptInput).put_back(entry.message.typed)
 
 
-async def export(app: HarnessApp, argument: str) -> None:
+async def export(app: AppHost, argument: str) -> None:
     """Write the session as ``BASE.md`` and ``BASE.json``."""
     session = app.session
     if session.file is None:
@@ -213,7 +205,7 @@ async def export(app: HarnessApp, argument: str) -> None:
         except OSError as exc:
             raise HarnessError(f"cannot write {target}: {exc.strerror or exc}") from None
         written.append(str(target))
-    app._say("Exported to " + " and ".join(written) + ".")
+    app.say("Exported to " + " and ".join(written) + ".")
 
 
 def _export_base(session: Session, argument: str) -> Path:

@@ -24,38 +24,43 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from harness_tui.core.errors import HarnessError, SessionBusyError
-from harness_tui.core.events import PERMISSION_MODES, PermissionDecision, PermissionMode
+from harness_tui.core.events import PERMISSION_MODES
 from harness_tui.core.mcp.features.questions import NoOpenQuestion
 from harness_tui.core.providers.models import available_models
 from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.session.session import Session
 from harness_tui.web.auth import AccessKeys, Grant
+from harness_tui.web.bodies import (
+    ElicitationReply,
+    ModelSwitch,
+    ModeSwitch,
+    NewSession,
+    PermissionAnswer,
+    Prompt,
+    PullBack,
+    SamplingReply,
+    SteerMessage,
+)
 from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
 from harness_tui.web.page import page_response
 from harness_tui.web.sessions import CannotCreate, SessionDirectory, TooManySessions
 from harness_tui.web.stream import stream_session
 
-#: Longest prompt or steering message accepted, in characters.
-MAX_PROMPT_CHARS = 100_000
 #: Largest request body, in bytes.
 MAX_BODY_BYTES = 1024 * 1024
 #: Most events one call of the events endpoint returns.
 MAX_EVENTS_PER_CALL = 5000
 #: Most messages waiting in one session's queue (steers and follow-ups together).
 MAX_QUEUED_MESSAGES = 100
-#: Most fields in one elicitation answer, and the longest text in one of them.
-MAX_FORM_FIELDS = 100
-MAX_FIELD_CHARS = 10_000
 
 
 class ApiError(Exception):
@@ -76,87 +81,6 @@ class ApiError(Exception):
         if self.limit is not None:
             body["error"]["limit"] = self.limit
         return body
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NewSession(_Body):
-    model: str | None = Field(default=None, max_length=1000)
-    mode: PermissionMode | None = None
-
-
-class Prompt(_Body):
-    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
-
-
-class SteerMessage(Prompt):
-    kind: Literal["steer", "follow_up"] = "steer"
-
-
-class ModelSwitch(_Body):
-    model: str = Field(min_length=1, max_length=1000)
-
-
-class ModeSwitch(_Body):
-    mode: PermissionMode
-
-
-class PullBack(_Body):
-    steering_id: str | None = Field(None, min_length=1, max_length=200)
-
-
-class PermissionAnswer(_Body):
-    request_id: str = Field(min_length=1, max_length=200)
-    decision: PermissionDecision
-    reason: str | None = Field(None, max_length=10_000)
-
-
-class SamplingReply(_Body):
-    request_id: str = Field(min_length=1, max_length=200)
-    approved: StrictBool
-    #: Passed to the server when declined.
-    reason: str | None = Field(None, max_length=10_000)
-
-
-class ElicitationReply(_Body):
-    request_id: str = Field(min_length=1, max_length=200)
-    action: Literal["accept", "decline", "cancel"]
-    #: The form's values (accept only); checked against the server's schema by the core.
-    content: dict[Annotated[str, Field(min_length=1, max_length=200)], Any] | None = Field(
-        None, max_length=MAX_FORM_FIELDS
-    )
-
-    @field_validator("content")
-    @classmethod
-    def _plain_values(cls, content: dict[str, Any] | None) -> dict[str, Any] | None:
-        # What an elicitation form can hold (MCP allows flat forms only): no nesting.
-        for name, value in (content or {}).items():
-            if isinstance(value, list):
-                if len(value) > MAX_FORM_FIELDS or not all(isinstance(v, str) for v in value):
-                    raise ValueError(
-                        f"field {name!r}: a list holds at most {MAX_FORM_FIELDS} strings"
-                    )
-                value = "".join(value)
-            elif value is None or not isinstance(value, str | bool | int | float):
-                raise ValueError(
-                    f"field {name!r}: a value is a string, a number, true or false, or a list "
-                    f"of strings, not {_json_kind(value)}"
-                )
-            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
-                raise ValueError(f"field {name!r}: at most {MAX_FIELD_CHARS} characters")
-        return content
-
-    @model_validator(mode="after")
-    def _content_when_accepted(self) -> ElicitationReply:
-        if self.content is not None and self.action != "accept":
-            raise ValueError(f"content goes with action accept only, not {self.action}")
-        return self
-
-
-def _json_kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", type(None): "null"}.get(type(value), "that")
 
 
 def create_app(

@@ -1,0 +1,43 @@
+"""The ``harness-tui`` command line. ``main`` reads the first word: a subcommand runs
+its own module, anything else is the TUI or ``-p`` (``start``).
+
+- ``start``: no subcommand: the TUI, or one prompt with ``-p``.
+- ``serve``: the web server alone.
+- ``saved``: ``sessions`` (list the saved sessions) and ``export ID``.
+- ``mcp``: ``mcp list|login|logout``.
+- ``check``: ``check [MODEL]``, whether a model works.
+- ``common``: what they share (errors, the exit guard, settings, model and mode).
+
+Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
+is imported only when a session is about to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from harness_tui.cli import check, mcp, saved, serve, start
+
+#: First word -> (its parser, what runs with the parsed arguments).
+SUBCOMMANDS: dict[
+    str, tuple[Callable[[], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
+] = {
+    "mcp": (mcp.build_parser, mcp.run),
+    "serve": (serve.build_parser, serve.run),
+    "sessions": (saved.build_sessions_parser, saved.list_saved),
+    "export": (saved.build_export_parser, saved.export),
+    "check": (check.build_parser, check.run),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        build_parser, run = SUBCOMMANDS[argv[0]]
+        return run(build_parser().parse_args(argv[1:]))
+    return start.run(argv)
+
+
+__all__ = ["main"]

@@ -1,0 +1,285 @@
+"""``harness-tui`` itself: the TUI on the current folder, or with ``-p`` one prompt run
+without it (headless), its answer printed.
+
+Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
+is imported only when a session is about to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness_tui import __version__
+from harness_tui.cli.common import (
+    MODES,
+    PROG,
+    configured,
+    fail,
+    guarded,
+    port_number,
+    positive_int,
+    trusted_settings,
+)
+
+if TYPE_CHECKING:
+    from harness_tui.core.session.session import Session
+
+#: How long to wait for piped stdin when a prompt was also given on the command line.
+STDIN_GRACE_S = 0.25
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A terminal coding agent for many models. Without -p it opens the TUI "
+        "on the current folder. `harness-tui serve` starts the web server instead "
+        "(see `harness-tui serve --help`); `harness-tui sessions` lists saved sessions and "
+        "`harness-tui export ID` writes one as Markdown or JSON; `harness-tui check [MODEL]` "
+        "tells whether a provider works.",
+        epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
+        "130 cancelled, 141 stdout closed.",
+    )
+    parser.add_argument("prompt", nargs="?", help="the prompt (with -p)")
+    parser.add_argument(
+        "-p",
+        "--print",
+        dest="print_prompt",
+        nargs="?",
+        const="",
+        metavar="PROMPT",
+        help="run one prompt without the TUI and print the result; the "
+        "prompt may also come on stdin",
+    )
+    parser.add_argument(
+        "--model",
+        help="model to use: provider/model (anthropic/claude-sonnet-5-5, openai/gpt-5, "
+        "deepseek/deepseek-flash, ollama/qwen2.5-coder, ...), an alias such as sonnet, demo, "
+        "or scripted:replies.yaml (default: a model of the provider whose API key is set, "
+        "else demo)",
+    )
+    parser.add_argument(
+        "--mode", choices=MODES, help="permission mode (default: from the settings, else default)"
+    )
+    parser.add_argument(
+        "--output-format",
+        choices=("text", "json", "stream-json"),
+        default="text",
+        help="with -p: the final text, one JSON result, or every event as "
+        "one JSON line (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust this folder: apply its project settings and hooks (.harness/, "
+        ".claude/settings.json); remembered for later runs",
+    )
+    parser.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_session",
+        action="store_true",
+        help="go on with the latest session of this folder",
+    )
+    parser.add_argument(
+        "-r",
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="go on with a saved session (id or its start); without an id the TUI "
+        "shows a picker. Its model and mode apply unless --model or --mode is given",
+    )
+    parser.add_argument(
+        "--max-turns",
+        type=positive_int,
+        default=None,
+        help="stop after this many model calls per run",
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="also mirror the TUI's session to a browser (needs the [web] extra); the "
+        "URL with its token is shown in the TUI",
+    )
+    parser.add_argument(
+        "--port", type=port_number, default=0, help="with --serve: port (default: a free one)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="with --serve: address (default: %(default)s)"
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def run(argv: list[str]) -> int:
+    """The command line without a subcommand: the TUI, or ``-p`` (headless)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.continue_session and args.resume is not None:
+        parser.error("--continue and --resume cannot be used together")
+    headless = args.print_prompt is not None
+    if not headless:
+        if args.prompt is not None:
+            parser.error("a prompt on the command line needs -p (or type it in the TUI)")
+        return _run_tui(args)
+    if args.resume == "":
+        return fail(
+            "--resume needs a session id with -p",
+            "list saved sessions with `harness-tui sessions`, or use --continue",
+        )
+    try:
+        prompt = _read_prompt(args.print_prompt, args.prompt)
+    except ValueError as exc:
+        return fail(str(exc))
+    return _run_headless(args, prompt)
+
+
+def _read_prompt(flag_value: str, positional: str | None) -> str:
+    """The prompt from -p's value or the positional argument, plus piped stdin."""
+    if flag_value and positional:
+        raise ValueError("two prompts given; pass one after -p")
+    given = flag_value or positional or ""
+    piped = _read_stdin(wait=not given)
+    prompt = f"{given}\n\n{piped}" if given and piped else given or piped
+    if not prompt.strip():
+        raise ValueError("the prompt is empty; pass text after -p or pipe it on stdin")
+    return prompt
+
+
+def _read_stdin(wait: bool) -> str:
+    """Piped stdin, if any. With a prompt already given, only what arrives within a
+    moment: an inherited pipe that never closes must not hang the program."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        return ""
+    try:
+        if stream.isatty():
+            return ""
+        if not wait:
+            ready, _, _ = select.select([stream], [], [], STDIN_GRACE_S)
+            if not ready:
+                return ""
+        return stream.read()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return ""
+
+
+def _run_headless(args: argparse.Namespace, prompt: str) -> int:
+    return guarded(lambda: _headless(args, prompt))
+
+
+def _headless(args: argparse.Namespace, prompt: str) -> int:
+    import anyio
+
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session.session import DEFAULT_MAX_TURNS
+    from harness_tui.headless import run_headless
+
+    try:
+        trusted, settings = trusted_settings(args)
+        model, mode, notices = configured(args, settings)
+        session = _new_or_resumed(
+            args,
+            model=model,
+            mode=mode,
+            ask_policy="deny",
+            notices=notices,
+            max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+            trusted=trusted,
+            settings=settings,
+            warm=_warm_wanted(),
+        )
+        return anyio.run(run_headless, session, prompt, args.output_format)
+    except HarnessError as exc:
+        return fail(exc.message, exc.hint)
+    except KeyboardInterrupt:  # before the run's own Ctrl+C handling was in place
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # the error itself, not the task group around it
+        return fail(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "set HARNESS_DEBUG=1 to see the traceback, and please report it",
+        )
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from harness_tui.core.errors import HarnessError
+
+    def make_session():  # type: ignore[no-untyped-def]
+        from harness_tui.core.session.session import DEFAULT_MAX_TURNS
+
+        trusted, settings = trusted_settings(args)
+        model, mode, notices = configured(args, settings)
+        return _new_or_resumed(
+            args,
+            model=model,
+            mode=mode,
+            notices=notices,
+            max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+            trusted=trusted,
+            settings=settings,
+            warm=_warm_wanted(),
+        )
+
+    if args.model or args.continue_session or args.resume is not None:
+        # A model named on the command line, or a session to go on with, is checked
+        # before the screen opens, so a typo or an unknown id is one line on the terminal
+        # (this pays the core's import up front).
+        try:
+            session = make_session()
+            if args.resume == "":  # the picker reads the session folder: can it?
+                from harness_tui.core.storage.saved import list_sessions
+
+                list_sessions(Path.cwd())
+        except HarnessError as exc:
+            return fail(exc.message, exc.hint)
+        factory = None
+    else:
+        # Otherwise the app paints first and makes the session right after.
+        session, factory = None, make_session
+    from harness_tui.tui.app import run_tui  # Textual only now: -p and --version never pay
+
+    picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
+    serve = (args.host, args.port) if args.serve else None
+    return guarded(lambda: run_tui(session or factory, serve=serve, **picker))
+
+
+def _warm_wanted() -> bool:
+    """Whether the session gets the model's provider ready before the first prompt (SDK
+    imported, a connection open to the API): ``HARNESS_WARM=0`` turns it off, for whoever
+    wants nothing sent to the API before they send a prompt."""
+    return os.environ.get("HARNESS_WARM", "1").strip() not in ("0", "false", "no", "off")
+
+
+def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
+    """A new session, or the one ``--continue`` / ``--resume ID`` names; a resumed one
+    keeps its own model and mode unless the command line names others."""
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.session.session import Session
+    from harness_tui.core.storage.saved import latest_session
+
+    if not args.continue_session and not args.resume:
+        return Session(**options)  # type: ignore[arg-type]
+    if args.continue_session:
+        latest = latest_session(Path.cwd())
+        if latest is None:
+            raise HarnessError(
+                f"no saved session in this folder ({Path.cwd()}) to continue",
+                hint="start one without --continue",
+            )
+        chosen = str(latest.path)
+    else:
+        chosen = args.resume
+    if not args.model:
+        options.pop("model")
+    if not args.mode:
+        options.pop("mode")
+    return Session.resume(chosen, **options)  # type: ignore[arg-type]

@@ -1,0 +1,253 @@
+"""The slash commands: one table, ``COMMANDS``, that ``/help``, completion and dispatch
+all read. A row is a name, what it does (as /help and the completion menu say it) and
+the function that runs it with the app and what followed the name.
+
+Beyond the table, ``/mcp__server__prompt`` runs an MCP server's prompt and any other
+name is the session's custom command or skill, if it has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from harness_tui.core.errors import HarnessError
+from harness_tui.tui.host import AppHost
+from harness_tui.widgets.conversation import Conversation, NoticeEntry
+from harness_tui.widgets.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from harness_tui.core.session.session import Session
+
+# The core loads after the first frame; the session commands with it (``sessions``).
+ev = lazy_module("harness_tui.core.events")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A built-in slash command."""
+
+    name: str
+    about: str
+    run: Callable[[AppHost, str], None]
+    #: False: a command that ends or replaces something; with an argument it does
+    #: nothing and says so ("/clear this bug" was more likely meant as a prompt).
+    takes_argument: bool = True
+    #: False: an alias, run but not offered (/exit).
+    listed: bool = True
+
+
+# --- the commands' functions ---------------------------------------------------------
+
+
+def _help(app: AppHost, argument: str) -> None:
+    app.action_help()
+
+
+def _model(app: AppHost, argument: str) -> None:
+    if argument:
+        app.call(app.session.set_model(argument))
+    else:
+        app.action_pick_model()
+
+
+def _mode(app: AppHost, argument: str) -> None:
+    if argument:
+        app.call(app.session.set_mode(argument))
+    else:
+        app.say(
+            f"Mode: {app.session.mode}. Use /mode "
+            + "|".join(ev.PERMISSION_MODES)
+            + ", or Shift+Tab."
+        )
+
+
+def _plan(app: AppHost, argument: str) -> None:
+    app.call(app.session.set_mode("default" if app.session.mode == "plan" else "plan"))
+
+
+def _clear(app: AppHost, argument: str) -> None:
+    app.action_clear()
+
+
+def _cost(app: AppHost, argument: str) -> None:
+    from harness_tui.tui import sessions  # the core: loaded on demand
+
+    app.say(sessions.cost_text(app.session))
+
+
+def _compact(app: AppHost, argument: str) -> None:
+    app.call(app.session.compact(argument or None))
+
+
+def _resume(app: AppHost, argument: str) -> None:
+    if argument:
+        app.replace_session(argument)
+    else:
+        app.action_pick_session()
+
+
+def _fork(app: AppHost, argument: str) -> None:
+    if argument:
+        from harness_tui.tui import sessions
+
+        app.call(sessions.fork(app, argument))
+    else:
+        app.action_pick_fork()
+
+
+def _tree(app: AppHost, argument: str) -> None:
+    from harness_tui.tui import sessions
+
+    app.say(sessions.tree_text(app.session))
+
+
+def _export(app: AppHost, argument: str) -> None:
+    from harness_tui.tui import sessions
+
+    app.call(sessions.export(app, argument))
+
+
+def _hooks(app: AppHost, argument: str) -> None:
+    app.action_toggle_pane("hooks", show=True)
+
+
+def _mcp(app: AppHost, argument: str) -> None:
+    """``/mcp`` shows the servers; ``/mcp restart|login|logout NAME`` acts on one."""
+    verb, _, server = argument.partition(" ")
+    server = server.strip()
+    if not verb:
+        app.action_mcp()
+        return
+    mcp = app.session.mcp
+    if verb == "paste" and server:  # here: the address a far browser ended on
+        try:
+            name = mcp.paste_login(server)
+        except HarnessError as exc:
+            app.say(str(exc), "error")
+        else:
+            app.say(f"Address taken: finishing the login to MCP server {name}…")
+    elif verb in ("restart", "login", "logout") and server:
+        if server not in mcp.connections:
+            known = ", ".join(mcp.connections) or "none"
+            app.say(f"No MCP server named {server} (servers: {known}).", "error")
+            return
+        if verb == "restart":
+            app.say(f"Restarting MCP server {server}…")
+        # A login's page address arrives as a notice (for a browser on another machine).
+        app.call(getattr(mcp, verb)(server))
+    else:
+        app.say(
+            "Use /mcp to see the MCP servers, /mcp restart NAME to restart one, "
+            "/mcp login NAME or /mcp logout NAME for a remote server's OAuth login "
+            "(/mcp paste ADDRESS finishes one whose browser is on another machine).",
+            "error",
+        )
+
+
+def _listing(what: str) -> Callable[[AppHost, str], None]:
+    """``/skills``, ``/plugins``, ``/context``: a listing in the conversation."""
+
+    def show(app: AppHost, argument: str) -> None:
+        session = app.session
+        extensions = session.extensions
+        if what == "skills":
+            text = extensions.describe_skills()
+        elif what == "plugins":
+            text = extensions.describe_plugins()
+        else:
+            from harness_tui.tui import sessions
+
+            listing = extensions.describe_context(session.system_prompt, session.tool_specs())
+            text = f"{sessions.context_text(session)}\n{listing}"
+        app.query_one(Conversation).mount(NoticeEntry(text, "info"))
+
+    return show
+
+
+def _quit(app: AppHost, argument: str) -> None:
+    app.run_worker(app.action_quit())
+
+
+# --- the table -------------------------------------------------------------------------
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "keys and commands", _help),
+    Command("model", "switch model: /model [name]", _model),
+    Command("mode", "permission mode: /mode [default|acceptEdits|plan|bypassPermissions]", _mode),
+    Command("plan", "toggle plan mode (read-only)", _plan),
+    Command("clear", "start a new conversation", _clear, takes_argument=False),
+    Command("cost", "tokens and cost so far", _cost),
+    Command("compact", "summarise older messages: /compact [what to keep]", _compact),
+    Command("resume", "go on with a saved session: /resume [id]", _resume),
+    Command("fork", "branch from an earlier message: /fork [entry id]", _fork),
+    Command("tree", "the conversation's branches", _tree),
+    Command("export", "write this session as Markdown and JSON: /export [path]", _export),
+    Command("hooks", "show the hooks pane", _hooks),
+    Command(
+        "mcp",
+        "MCP servers: status, tools, resources, prompts; /mcp login|logout|restart NAME",
+        _mcp,
+    ),
+    Command("skills", "list the skills (/skill-name args runs one)", _listing("skills")),
+    Command("plugins", "list the plugins, and those that failed to load", _listing("plugins")),
+    Command(
+        "context",
+        "what fills the context: tokens, instructions, skills, tools",
+        _listing("context"),
+    ),
+    Command("quit", "leave harness-tui", _quit, takes_argument=False),
+    Command("exit", "leave harness-tui", _quit, takes_argument=False, listed=False),
+)
+BY_NAME = {command.name: command for command in COMMANDS}
+#: What /help and completion offer of the built-ins: (name, description), in order.
+LISTED = [(command.name, command.about) for command in COMMANDS if command.listed]
+
+
+def listing(session: Session | None) -> list[tuple[str, str]]:
+    """Built-in commands, then the session's custom commands, skills and MCP prompts
+    (only the built-ins until the session is up)."""
+    if session is None:
+        return LISTED
+    builtin = {name for name, _ in LISTED}
+    custom = [e for e in session.extensions.slash_entries() if e[0] not in builtin]
+    return LISTED + custom + session.mcp.prompt_commands()
+
+
+def run(app: AppHost, text: str) -> None:
+    """Run ``/name argument`` as typed."""
+    name, _, argument = text[1:].partition(" ")
+    argument = argument.strip()
+    command = BY_NAME.get(name)
+    if command is not None and argument and not command.takes_argument:
+        app.say(
+            f"/{name} takes no argument, so nothing was done. To send this to the "
+            f"model, write it so that it does not start with /{name}.",
+            "error",
+        )
+    elif command is not None:
+        command.run(app, argument)
+    elif name.startswith("mcp__"):
+        app.call(_mcp_prompt(app, name, argument))
+    elif app.session.extensions.has_command(name):
+        app.call(app.session.invoke_command(name, argument))
+    else:
+        app.say(unknown_command(name, [n for n, _ in app.slash_commands()]), "error")
+
+
+async def _mcp_prompt(app: AppHost, command: str, argument: str) -> None:
+    """``/mcp__server__prompt args``: the server's prompt, sent as a message."""
+    text = await app.session.mcp.render_prompt(command, argument)
+    session = app.session
+    await (session.steer(text) if session.running else session.submit(text))
+
+
+def unknown_command(name: str, known: list[str]) -> str:
+    """The answer to ``/name`` that is no command: the commands it could be the start
+    of (Enter sends an ambiguous prefix as typed), else all of them."""
+    candidates = [n for n in known if n.startswith(name)] if name else []
+    if candidates:
+        listed = ", ".join(f"/{n}" for n in candidates)
+        return f"Unknown command /{name}. Did you mean {listed}? (Tab completes.)"
+    return f"Unknown command /{name}. Commands: " + ", ".join(f"/{n}" for n in known)

@@ -1,0 +1,97 @@
+"""The JSON bodies the API accepts, checked before a route sees them: unknown fields,
+an overlong text or a malformed form are a 422 that names the field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from harness_tui.core.events import PermissionDecision, PermissionMode
+
+#: Longest prompt or steering message accepted, in characters.
+MAX_PROMPT_CHARS = 100_000
+#: Most fields in one elicitation answer, and the longest text in one of them.
+MAX_FORM_FIELDS = 100
+MAX_FIELD_CHARS = 10_000
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewSession(_Body):
+    model: str | None = Field(default=None, max_length=1000)
+    mode: PermissionMode | None = None
+
+
+class Prompt(_Body):
+    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+
+
+class SteerMessage(Prompt):
+    kind: Literal["steer", "follow_up"] = "steer"
+
+
+class ModelSwitch(_Body):
+    model: str = Field(min_length=1, max_length=1000)
+
+
+class ModeSwitch(_Body):
+    mode: PermissionMode
+
+
+class PullBack(_Body):
+    steering_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+class PermissionAnswer(_Body):
+    request_id: str = Field(min_length=1, max_length=200)
+    decision: PermissionDecision
+    reason: str | None = Field(None, max_length=10_000)
+
+
+class SamplingReply(_Body):
+    request_id: str = Field(min_length=1, max_length=200)
+    approved: StrictBool
+    #: Passed to the server when declined.
+    reason: str | None = Field(None, max_length=10_000)
+
+
+class ElicitationReply(_Body):
+    request_id: str = Field(min_length=1, max_length=200)
+    action: Literal["accept", "decline", "cancel"]
+    #: The form's values (accept only); checked against the server's schema by the core.
+    content: dict[Annotated[str, Field(min_length=1, max_length=200)], Any] | None = Field(
+        None, max_length=MAX_FORM_FIELDS
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _plain_values(cls, content: dict[str, Any] | None) -> dict[str, Any] | None:
+        # What an elicitation form can hold (MCP allows flat forms only): no nesting.
+        for name, value in (content or {}).items():
+            if isinstance(value, list):
+                if len(value) > MAX_FORM_FIELDS or not all(isinstance(v, str) for v in value):
+                    raise ValueError(
+                        f"field {name!r}: a list holds at most {MAX_FORM_FIELDS} strings"
+                    )
+                value = "".join(value)
+            elif value is None or not isinstance(value, str | bool | int | float):
+                raise ValueError(
+                    f"field {name!r}: a value is a string, a number, true or false, or a list "
+                    f"of strings, not {_json_kind(value)}"
+                )
+            if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+                raise ValueError(f"field {name!r}: at most {MAX_FIELD_CHARS} characters")
+        return content
+
+    @model_validator(mode="after")
+    def _content_when_accepted(self) -> ElicitationReply:
+        if self.content is not None and self.action != "accept":
+            raise ValueError(f"content goes with action accept only, not {self.action}")
+        return self
+
+
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", type(None): "null"}.get(type(value), "that")
