@@ -18,7 +18,7 @@ import anyio
 from harness_tui.core.providers.base import ModelRequest, RetryNotice, StreamChunk, StreamFailed
 from harness_tui.core.providers.catalogue import ModelSpec
 from harness_tui.core.providers.endpoint import Endpoint
-from harness_tui.core.providers.faults import Fault, classify, describe
+from harness_tui.core.providers.faults import Fault, classify
 from harness_tui.core.providers.retry import stream_with_retries
 
 
@@ -184,7 +184,7 @@ class SDKProvider:
         return classify(exc, self._sdk, self._error_of)
 
     def _describe(self, fault: Fault, partial: bool, attempts: int) -> StreamFailed:
-        return describe(fault, self.endpoint, partial=partial, attempts=attempts)
+        return self.endpoint.failure(fault, partial=partial, attempts=attempts)
 
     async def aclose(self) -> None:
         """Close the SDK client and its connections."""
