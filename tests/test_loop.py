@@ -590,3 +590,11 @@ async def test_cancel_reaches_a_stream_that_never_has_to_wait() -> None:
     assert event.type == "RUN_CANCELLED"
     deltas = sum(1 for e in session.store.replay(0) if e.type == "TOKEN_DELTA")
     assert deltas < 1_000  # stopped within a buffer's worth, not at the end of the stream
+
+
+async def test_every_provider_can_be_closed_and_one_that_holds_nothing_closes_as_a_no_op() -> None:
+    from harness_tui.core.providers.base import Provider
+
+    provider = ScriptedProvider([reply("hi")])
+    assert isinstance(provider, Provider)
+    await provider.aclose()  # inherited: nothing to release

@@ -15,14 +15,20 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core.providers.base import ModelRequest, RetryNotice, StreamChunk, StreamFailed
+from harness_tui.core.providers.base import (
+    ModelRequest,
+    Provider,
+    RetryNotice,
+    StreamChunk,
+    StreamFailed,
+)
 from harness_tui.core.providers.catalogue import ModelSpec
 from harness_tui.core.providers.endpoint import Endpoint
 from harness_tui.core.providers.faults import Fault, classify
 from harness_tui.core.providers.retry import stream_with_retries
 
 
-class SDKProvider:
+class SDKProvider(Provider):
     """Base of the SDK adapters. Subclasses implement ``_connect``, ``_params``,
     ``_attempt`` and ``_error_of``."""
 
