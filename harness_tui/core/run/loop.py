@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import anyio
 from anyio.lowlevel import checkpoint_if_cancelled
@@ -23,10 +23,7 @@ from anyio.lowlevel import checkpoint_if_cancelled
 from harness_tui.core.events import (
     Error,
     MessageCompleted,
-    Retrying,
     SteeringDelivered,
-    ThinkingDelta,
-    TokenDelta,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
@@ -44,16 +41,7 @@ from harness_tui.core.providers.base import (
     CONTEXT_OVERFLOW,
     ModelRequest,
     Provider,
-    RetryNotice,
-    StreamEnd,
     StreamFailed,
-    TextChunk,
-    ThinkingChunk,
-    ThinkingSignature,
-    ToolCallArgs,
-    ToolCallBegin,
-    ToolCallExtra,
-    UsageChunk,
 )
 from harness_tui.core.run.message_builder import MessageBuilder
 from harness_tui.core.run.steering import SteeringQueue
@@ -212,10 +200,9 @@ class AgentLoop:
         self, provider: Provider
     ) -> tuple[AssistantMessage | None, StreamFailed | None]:
         host = self.host
-        emit = host.emit
-        builder = MessageBuilder(new_id("msg"), provider.name, provider.model)
-        message_id = builder.message_id
+        builder = MessageBuilder(new_id("msg"), provider.name, provider.model, host.emit)
         self._builder = builder
+        add = builder.add
         failure: StreamFailed | None = None
         count = 0
         try:
@@ -226,45 +213,11 @@ class AgentLoop:
                     count += 1
                     if not count % 4:
                         await checkpoint_if_cancelled()
-                    # One type() and `is` tests: the fastest dispatch on this hot path.
-                    # mypy does not narrow `chunk` through `kind`, so each branch casts
-                    # (checked by the type checker, a no-op call at run time).
-                    kind = type(chunk)
-                    if kind is TextChunk:
-                        text = cast(TextChunk, chunk).text
-                        builder.text(text)
-                        await emit(TokenDelta, message_id=message_id, text=text)
-                    elif kind is ThinkingChunk:
-                        text = cast(ThinkingChunk, chunk).text
-                        builder.thinking(text)
-                        await emit(ThinkingDelta, message_id=message_id, text=text)
-                    elif kind is ThinkingSignature:
-                        builder.thinking_signature(cast(ThinkingSignature, chunk).signature)
-                    elif kind is ToolCallBegin:
-                        begin = cast(ToolCallBegin, chunk)
-                        builder.tool_call(begin.id, begin.name)
-                    elif kind is ToolCallArgs:
-                        args = cast(ToolCallArgs, chunk)
-                        builder.tool_args(args.id, args.json)
-                    elif kind is ToolCallExtra:
-                        extra = cast(ToolCallExtra, chunk)
-                        builder.tool_extra(extra.id, extra.extra)
-                    elif kind is UsageChunk:
-                        builder.usage = cast(UsageChunk, chunk).usage
-                    elif kind is StreamEnd:
-                        builder.stop_reason = cast(StreamEnd, chunk).stop_reason
-                    elif kind is RetryNotice:
-                        notice = cast(RetryNotice, chunk)
-                        await emit(
-                            Retrying,
-                            attempt=notice.attempt,
-                            max_attempts=notice.max_attempts,
-                            delay_s=notice.delay_s,
-                            reason=notice.reason,
-                            status_code=notice.status_code,
-                        )
-                    elif kind is StreamFailed:
-                        failure = cast(StreamFailed, chunk)
+                    emission = add(chunk)
+                    if emission is not None:
+                        await emission
+                    elif builder.failure is not None:
+                        failure = builder.failure
                         break
         except anyio.get_cancelled_exc_class():
             raise
