@@ -155,3 +155,47 @@ def test_find_files_limits_results_and_scanning(tmp_path: Path) -> None:
     assert len(paths) == 5 and total == 30 and not stopped
     paths, total, stopped = find_files(tmp_path, "*.txt", max_scanned=10)
     assert total == 10 and stopped
+
+
+async def test_a_truncated_result_keeps_everything_but_the_cut_text() -> None:
+    """Truncation copies the result with ``replace``: nothing it did not mean to change
+    (the images of a long result, say) is lost on the way."""
+    from harness_tui.core.messages import ImageData
+
+    image = ImageData(media_type="image/png", data="aGVsbG8=")
+
+    class Pictured(Tool):
+        name = "Pictured"
+        description = "a long text and an image"
+        input_schema = {"type": "object"}
+
+        async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+            return ToolResult(content="y" * 500, display_format="markdown", images=(image,))
+
+    result = await ToolExecutor([Pictured()], max_output_chars=100).execute(
+        call("Pictured"), context()
+    )
+    assert result.details["truncated_chars"] == 400
+    assert result.images == (image,) and result.display_format == "markdown"
+
+
+def test_a_result_makes_its_message_and_its_event() -> None:
+    from harness_tui.core.events import ToolCallCompleted, ToolCallFailed
+    from harness_tui.core.tools.base import CallTiming
+
+    timing = CallTiming(permission_wait_ms=5.0)
+    done = ToolResult(content="ok", display="shown", details={"n": 1})
+    message = done.to_message("c1", "Echo")
+    assert (message.tool_call_id, message.tool_name, message.content) == ("c1", "Echo", "ok")
+    assert not message.is_error
+    kind, fields = done.to_event("c1", "Echo", timing)
+    event = kind(session_id="s", **fields)
+    assert isinstance(event, ToolCallCompleted)
+    assert (event.content, event.display, event.details) == ("ok", "shown", {"n": 1})
+    assert (event.duration_ms, event.permission_wait_ms) == (0.0, 5.0)
+    failed = ToolResult.error("nope", "denied")
+    assert failed.to_message("c2", "Bash").is_error
+    kind, fields = failed.to_event("c2", "Bash", CallTiming())
+    event = kind(session_id="s", **fields)
+    assert isinstance(event, ToolCallFailed)
+    assert (event.error, event.kind, event.permission_wait_ms) == ("nope", "denied", None)

@@ -85,15 +85,10 @@ def tool_result(result: Any, *, server: str, tool: str) -> ToolResult:
         encoded = json.dumps(structured, ensure_ascii=False, default=str)
         if len(encoded) <= MAX_STRUCTURED_DETAIL:
             details["structured_content"] = structured
-    if getattr(result, "is_error", False):
-        return ToolResult(
-            content=text or f"{tool} on MCP server {server} reported an error (no details)",
-            details=details,
-            is_error=True,
-            error_kind="tool_error",
-            images=images,
-        )
-    return ToolResult(content=text or "(no output)", details=details, images=images)
+    is_error = bool(getattr(result, "is_error", False))
+    if not text and is_error:
+        text = f"{tool} on MCP server {server} reported an error (no details)"
+    return ToolResult(text or "(no output)", details=details, is_error=is_error, images=images)
 
 
 def prompt_text(result: Any) -> str:

@@ -24,8 +24,6 @@ from harness_tui.core.events import (
     Error,
     MessageCompleted,
     SteeringDelivered,
-    ToolCallCompleted,
-    ToolCallFailed,
     ToolCallStarted,
     new_id,
 )
@@ -289,38 +287,9 @@ class AgentLoop:
         # The tool's own run time; the wait for a permission answer is reported apart.
         ctx = self._contexts.pop(call.id, None)
         timing = ctx.timing if ctx is not None else CallTiming()
-        duration_ms, waited_ms = timing.run_ms, timing.permission_wait_ms
-        if result.is_error:
-            await self.host.emit(
-                ToolCallFailed,
-                tool_call_id=call.id,
-                tool_name=call.name,
-                error=result.content,
-                kind=result.error_kind,
-                display=result.display,
-                details=dict(result.details),
-                duration_ms=duration_ms,
-                permission_wait_ms=waited_ms,
-            )
-        else:
-            await self.host.emit(
-                ToolCallCompleted,
-                tool_call_id=call.id,
-                tool_name=call.name,
-                content=result.content,
-                display=result.display,
-                display_format=result.display_format,
-                details=dict(result.details),
-                duration_ms=duration_ms,
-                permission_wait_ms=waited_ms,
-            )
-        self._results[call.id] = ToolResultMessage(
-            tool_call_id=call.id,
-            tool_name=call.name,
-            content=result.content,
-            is_error=result.is_error,
-            images=result.images,
-        )
+        event_type, fields = result.to_event(call.id, call.name, timing)
+        await self.host.emit(event_type, **fields)
+        self._results[call.id] = result.to_message(call.id, call.name)
 
     async def _deliver_steering(self) -> bool:
         steers = self.host.steering.take_steers()
