@@ -30,7 +30,7 @@ import harness_tui.core.mcp.transports as transports
 from harness_tui.core.events import McpStatus, new_id
 from harness_tui.core.mcp.config import McpServerConfig
 from harness_tui.core.mcp.features.tasks import call_as_task, unsupported_reason
-from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired, NoLogin
+from harness_tui.core.mcp.login import Login, LoginFailed, LoginRequired, NoLogin
 from harness_tui.core.mcp.results import tool_result
 from harness_tui.core.tools.base import ToolContext, ToolResult
 from harness_tui.core.version import __version__

@@ -33,7 +33,7 @@ from harness_tui.core.mcp.features.log_levels import LogLevels, log_levels
 from harness_tui.core.mcp.features.questions import QuestionBroker
 from harness_tui.core.mcp.features.resource_watch import ResourceWatch
 from harness_tui.core.mcp.features.tool_search import ToolSearch, ToolSearchTool
-from harness_tui.core.mcp.oauth import LOGIN_TIMEOUT_S, Login, token_file
+from harness_tui.core.mcp.login import LOGIN_TIMEOUT_S, Login, LoginFailed, token_file
 from harness_tui.core.mcp.results import prompt_text, resource_text
 from harness_tui.core.mcp.tools import McpTool, server_tools
 from harness_tui.core.providers.base import ToolSpec
@@ -355,8 +355,6 @@ class McpManager:
         another machine cannot reach our listener). Returns the server's name; raises
         ``HarnessError`` when no login takes it."""
         from urllib.parse import urlsplit
-
-        from harness_tui.core.mcp.oauth import LoginFailed
 
         if not self._logins:
             raise HarnessError(

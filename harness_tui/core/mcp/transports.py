@@ -20,7 +20,8 @@ import anyio
 
 from harness_tui.core.config import paths
 from harness_tui.core.mcp.config import McpServerConfig
-from harness_tui.core.mcp.oauth import Login, build_auth
+from harness_tui.core.mcp.login import Login
+from harness_tui.core.mcp.oauth import build_auth
 
 #: A log file larger than this is moved to ``NAME.log.1`` when the server starts.
 MAX_LOG_BYTES = 1_000_000
