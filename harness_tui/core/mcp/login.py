@@ -304,6 +304,42 @@ class Login:
         self.listener.accept(address)
 
 
+# --- recognising a login's failure --------------------------------------------------------
+
+
+def oauth_errors() -> tuple[type[BaseException], ...]:
+    from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
+
+    return (OAuthFlowError, OAuthRegistrationError, OAuthTokenError)
+
+
+def login_failure(exc: BaseException) -> BaseException | None:
+    """The login failure in ``exc`` (itself, or found in its group): ours first, then the
+    SDK's OAuth errors; None when it is not one."""
+    ours = (LoginRequired, LoginFailed, NoLogin)
+    if isinstance(exc, BaseExceptionGroup):
+        return _find(exc, ours) or _find(exc, oauth_errors())
+    return exc if isinstance(exc, ours + oauth_errors()) else None
+
+
+def login_wanted(exc: BaseException) -> bool:
+    """A login (``/mcp login``) would help: the server asks for one, or a login step failed
+    in a way a new login mends (not: no OAuth at all, a refused registration)."""
+    return isinstance(login_failure(exc), (LoginRequired, *oauth_errors()))
+
+
+def _find(
+    group: BaseExceptionGroup, kinds: tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of ``kinds`` anywhere in a (nested) group."""
+    for exc in group.exceptions:
+        if isinstance(exc, kinds):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (found := _find(exc, kinds)) is not None:
+            return found
+    return None
+
+
 def query_value(url: str, key: str) -> str | None:
     values = parse_qs(urlsplit(url).query).get(key)
     return values[0] if values else None
