@@ -304,6 +304,17 @@ class Login:
         self.listener.accept(address)
 
 
+async def open_in_browser(url: str) -> None:
+    """The system's browser (in a thread: it may start one). Where there is none (SSH),
+    the notice with the address is what the user follows."""
+    import webbrowser
+
+    try:
+        await anyio.to_thread.run_sync(webbrowser.open, url)
+    except Exception as exc:  # no browser is not an error: the address was shown
+        log.info("could not open a browser: %s", exc)
+
+
 # --- recognising a login's failure --------------------------------------------------------
 
 
