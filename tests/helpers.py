@@ -26,6 +26,48 @@ def scripted_in(cwd: Any, script: Any, **options: Any) -> tuple[Session, Any]:
     return Session(model=choice, cwd=cwd, **options), provider
 
 
+#: The event types of a run whose model calls one tool and then answers (``squeeze``d).
+ONE_TOOL_RUN = [
+    "PROMPT_RECEIVED",
+    "TOKEN_DELTA",
+    "MESSAGE_COMPLETED",
+    "TOOL_CALL_STARTED",
+    "TOOL_CALL_COMPLETED",
+    "TOKEN_DELTA",
+    "MESSAGE_COMPLETED",
+    "RUN_COMPLETED",
+]
+
+
+def check_usage(
+    events: list[Any],
+    input_tokens: list[int],
+    cache_read_tokens: list[int],
+    output_tokens: list[int] | None = None,
+    price: tuple[float, float, float] | None = None,
+) -> list[Any]:
+    """The run's ``USAGE_UPDATED`` events, after checking their token counts (one per
+    response), that the first costs what ``price`` (US dollars per million tokens: input,
+    output, cached input) makes of its tokens, and that the run's cost is their sum."""
+    import pytest
+
+    usage = [e for e in events if e.type == "USAGE_UPDATED"]
+    assert [u.usage.input_tokens for u in usage] == input_tokens
+    assert [u.usage.cache_read_tokens for u in usage] == cache_read_tokens
+    if output_tokens is not None:
+        assert [u.usage.output_tokens for u in usage] == output_tokens
+    if price is not None:
+        first, (per_input, per_output, per_cached) = usage[0].usage, price
+        expected = (
+            first.input_tokens * per_input
+            + first.output_tokens * per_output
+            + first.cache_read_tokens * per_cached
+        ) / 1e6
+        assert usage[0].cost_usd == pytest.approx(expected)
+    assert events[-1].cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
+    return usage
+
+
 def types(events: list[Event]) -> list[str]:
     return [e.type for e in events]
 

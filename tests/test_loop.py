@@ -23,7 +23,15 @@ from harness_tui.core.providers.offline.scripted import (
     reply,
 )
 from harness_tui.core.session.session import Session, SessionManager
-from tests.helpers import EchoTool, GateTool, run_to_end, squeeze, types, wait_for
+from tests.helpers import (
+    ONE_TOOL_RUN,
+    EchoTool,
+    GateTool,
+    run_to_end,
+    squeeze,
+    types,
+    wait_for,
+)
 
 
 def scripted(*replies: Reply, name: str = "scripted") -> tuple[ModelChoice, ScriptedProvider]:
@@ -80,16 +88,7 @@ async def test_two_tool_calls_run_concurrently() -> None:
         gate.release.set()
         await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
     events = [e for e in session.store.replay(0) if e.run_id == run_id]
-    assert squeeze(types(events)) == [
-        "PROMPT_RECEIVED",
-        "TOKEN_DELTA",
-        "MESSAGE_COMPLETED",
-        "TOOL_CALL_STARTED",
-        "TOOL_CALL_COMPLETED",
-        "TOKEN_DELTA",
-        "MESSAGE_COMPLETED",
-        "RUN_COMPLETED",
-    ]
+    assert squeeze(types(events)) == ONE_TOOL_RUN
     started = [e.tool_call_id for e in events if e.type == "TOOL_CALL_STARTED"]
     assert len(started) == 2
     # Results go back to the model in call order, right after the call.
