@@ -9,6 +9,13 @@ import anyio
 
 from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Event
+from harness_tui.core.messages import (
+    AssistantMessage,
+    Message,
+    ToolCallBlock,
+    ToolResultMessage,
+    UserMessage,
+)
 from harness_tui.core.session.session import Session
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
@@ -66,6 +73,33 @@ def check_usage(
         assert usage[0].cost_usd == pytest.approx(expected)
     assert events[-1].cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
     return usage
+
+
+def history_across_a_model_switch(
+    call_input: Callable[[str], dict[str, Any]] = lambda call_id: {},
+) -> tuple[Message, ...]:
+    """A history whose current turn has calls another model made (a ``/model`` switch
+    mid-turn): an earlier turn (model ``old``: call ``a``), then this turn's calls ``b``
+    and ``c`` by ``claude`` (an Anthropic model); every call answered ``ok``."""
+
+    def calls(model: str, *ids: str) -> AssistantMessage:
+        content = tuple(ToolCallBlock(id=i, name="Echo", input=call_input(i)) for i in ids)
+        return AssistantMessage(
+            id=f"m-{ids[0]}", content=content, provider="anthropic", model=model
+        )
+
+    def result(call_id: str) -> ToolResultMessage:
+        return ToolResultMessage(tool_call_id=call_id, tool_name="Echo", content="ok")
+
+    return (
+        UserMessage.of("earlier"),
+        calls("old", "a"),
+        result("a"),
+        UserMessage.of("now"),
+        calls("claude", "b", "c"),
+        result("b"),
+        result("c"),
+    )
 
 
 def types(events: list[Event]) -> list[str]:

@@ -47,7 +47,14 @@ from tests.fakes.script import (
     reply,
 )
 from tests.fakes.wiring import FAST_RETRY, fast, write_models_settings
-from tests.helpers import EchoTool, check_usage, png, run_to_end, types
+from tests.helpers import (
+    EchoTool,
+    check_usage,
+    history_across_a_model_switch,
+    png,
+    run_to_end,
+    types,
+)
 
 MODEL = "gemini/gemini-3.8-flash"
 MISSING = "Function call is missing a thought_signature in functionCall parts"
@@ -328,24 +335,7 @@ async def test_another_models_calls_in_the_current_turn_get_the_placeholder() ->
     google/adk-python, LiteLLM's tests), and the fake accepts it. Earlier turns are not
     validated and stay as they were."""
 
-    def calls(model: str, *ids: str) -> AssistantMessage:
-        content = tuple(ToolCallBlock(id=i, name="Echo", input={"text": i}) for i in ids)
-        return AssistantMessage(
-            id=f"m-{ids[0]}", content=content, provider="anthropic", model=model
-        )
-
-    def result(call_id: str) -> ToolResultMessage:
-        return ToolResultMessage(tool_call_id=call_id, tool_name="Echo", content="ok")
-
-    messages = (
-        UserMessage.of("earlier"),
-        calls("old", "a"),
-        result("a"),
-        UserMessage.of("now"),
-        calls("claude", "b", "c"),
-        result("b"),
-        result("c"),
-    )
+    messages = history_across_a_model_switch(lambda call_id: {"text": call_id})
     with FakeGemini() as api:
         provider = _provider(api)
         request = ModelRequest(model=provider.model, system="be brief", messages=messages)
