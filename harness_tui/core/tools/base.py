@@ -189,6 +189,17 @@ class Tool:
         """Release what the tool holds (processes, connections) when the session ends."""
 
 
+def object_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A tool's ``input_schema``: a JSON object of ``properties``, the ``required`` ones
+    named, and no other property allowed (what every built-in tool takes)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+
+
 def input_path(cwd: Path, raw: str) -> Path:
     """A path from a tool's input: ``~`` expanded, relative to ``cwd``, ``..`` folded.
     Symlinks are left alone (the permission engine checks the real path). Raises
