@@ -597,3 +597,59 @@ async def test_every_provider_can_be_closed_and_one_that_holds_nothing_closes_as
     provider = ScriptedProvider([reply("hi")])
     assert isinstance(provider, Provider)
     await provider.aclose()  # inherited: nothing to release
+
+
+async def test_the_builder_turns_each_chunk_into_its_event_and_its_part_of_the_message() -> None:
+    from harness_tui.core.messages import TokenUsage
+    from harness_tui.core.providers.base import (
+        RetryNotice,
+        StreamEnd,
+        StreamFailed,
+        TextChunk,
+        ThinkingChunk,
+        ToolCallArgs,
+        ToolCallBegin,
+        UsageChunk,
+    )
+    from harness_tui.core.run.message_builder import MessageBuilder
+
+    emitted: list[tuple[str, dict]] = []
+
+    async def emit(event_type: type, /, **fields: object) -> None:
+        emitted.append((event_type.__name__, fields))
+
+    builder = MessageBuilder("m1", "scripted", "model", emit)
+    usage = TokenUsage(input_tokens=3)
+    chunks = [
+        RetryNotice(attempt=2, max_attempts=4, delay_s=0.5, reason="overloaded", status_code=529),
+        ThinkingChunk("hmm"),
+        TextChunk("Hi"),
+        ToolCallBegin("c1", "Echo"),
+        ToolCallArgs("c1", '{"text": "x"}'),
+        UsageChunk(usage),
+        StreamEnd("tool_use"),
+    ]
+    for chunk in chunks:
+        emission = builder.add(chunk)
+        if emission is not None:
+            await emission
+    assert emitted == [
+        (
+            "Retrying",
+            {
+                "attempt": 2,
+                "max_attempts": 4,
+                "delay_s": 0.5,
+                "reason": "overloaded",
+                "status_code": 529,
+            },
+        ),
+        ("ThinkingDelta", {"message_id": "m1", "text": "hmm"}),
+        ("TokenDelta", {"message_id": "m1", "text": "Hi"}),
+    ]
+    message = builder.build()
+    assert message is not None and message.text == "Hi" and message.usage == usage
+    assert message.tool_calls[0].input == {"text": "x"} and message.stop_reason == "tool_use"
+    assert builder.failure is None
+    failed = StreamFailed("broken")
+    assert builder.add(failed) is None and builder.failure is failed
