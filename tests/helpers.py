@@ -9,6 +9,13 @@ import anyio
 
 from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Event
+from harness_tui.core.messages import (
+    AssistantMessage,
+    Message,
+    ToolCallBlock,
+    ToolResultMessage,
+    UserMessage,
+)
 from harness_tui.core.session.session import Session
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 
@@ -24,6 +31,75 @@ def scripted_in(cwd: Any, script: Any, **options: Any) -> tuple[Session, Any]:
     options.setdefault("tools", builtin_tools())
     choice = ModelChoice("scripted", "scripted", lambda: provider)
     return Session(model=choice, cwd=cwd, **options), provider
+
+
+#: The event types of a run whose model calls one tool and then answers (``squeeze``d).
+ONE_TOOL_RUN = [
+    "PROMPT_RECEIVED",
+    "TOKEN_DELTA",
+    "MESSAGE_COMPLETED",
+    "TOOL_CALL_STARTED",
+    "TOOL_CALL_COMPLETED",
+    "TOKEN_DELTA",
+    "MESSAGE_COMPLETED",
+    "RUN_COMPLETED",
+]
+
+
+def check_usage(
+    events: list[Any],
+    input_tokens: list[int],
+    cache_read_tokens: list[int],
+    output_tokens: list[int] | None = None,
+    price: tuple[float, float, float] | None = None,
+) -> list[Any]:
+    """The run's ``USAGE_UPDATED`` events, after checking their token counts (one per
+    response), that the first costs what ``price`` (US dollars per million tokens: input,
+    output, cached input) makes of its tokens, and that the run's cost is their sum."""
+    import pytest
+
+    usage = [e for e in events if e.type == "USAGE_UPDATED"]
+    assert [u.usage.input_tokens for u in usage] == input_tokens
+    assert [u.usage.cache_read_tokens for u in usage] == cache_read_tokens
+    if output_tokens is not None:
+        assert [u.usage.output_tokens for u in usage] == output_tokens
+    if price is not None:
+        first, (per_input, per_output, per_cached) = usage[0].usage, price
+        expected = (
+            first.input_tokens * per_input
+            + first.output_tokens * per_output
+            + first.cache_read_tokens * per_cached
+        ) / 1e6
+        assert usage[0].cost_usd == pytest.approx(expected)
+    assert events[-1].cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
+    return usage
+
+
+def history_across_a_model_switch(
+    call_input: Callable[[str], dict[str, Any]] = lambda call_id: {},
+) -> tuple[Message, ...]:
+    """A history whose current turn has calls another model made (a ``/model`` switch
+    mid-turn): an earlier turn (model ``old``: call ``a``), then this turn's calls ``b``
+    and ``c`` by ``claude`` (an Anthropic model); every call answered ``ok``."""
+
+    def calls(model: str, *ids: str) -> AssistantMessage:
+        content = tuple(ToolCallBlock(id=i, name="Echo", input=call_input(i)) for i in ids)
+        return AssistantMessage(
+            id=f"m-{ids[0]}", content=content, provider="anthropic", model=model
+        )
+
+    def result(call_id: str) -> ToolResultMessage:
+        return ToolResultMessage(tool_call_id=call_id, tool_name="Echo", content="ok")
+
+    return (
+        UserMessage.of("earlier"),
+        calls("old", "a"),
+        result("a"),
+        UserMessage.of("now"),
+        calls("claude", "b", "c"),
+        result("b"),
+        result("c"),
+    )
 
 
 def types(events: list[Event]) -> list[str]:

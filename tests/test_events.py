@@ -331,3 +331,164 @@ def test_stream_gap_is_not_a_log_event() -> None:
     gap = StreamGap(from_seq=5, to_seq=9)
     assert "STREAM_GAP" not in EVENT_TYPES
     assert StreamGap.model_validate_json(gap.model_dump_json()) == gap
+
+
+#: What every event's JSON holds first, in this order.
+EVENT_COMMON = (
+    "type",
+    "seq",
+    "event_id",
+    "timestamp",
+    "session_id",
+    "run_id",
+    "parent_tool_call_id",
+)
+#: Each event's own fields, in the order its JSON writes them (after ``COMMON``).
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "SESSION_STARTED": ("cwd", "model", "permission_mode", "source", "version"),
+    "SESSION_ENDED": ("reason",),
+    "MODEL_CHANGED": ("model", "provider", "previous_model"),
+    "MODE_CHANGED": ("mode", "previous_mode"),
+    "NOTICE": ("message", "level"),
+    "PROMPT_RECEIVED": ("text", "source"),
+    "TOKEN_DELTA": ("message_id", "text"),
+    "THINKING_DELTA": ("message_id", "text"),
+    "MESSAGE_COMPLETED": ("message", "turn"),
+    "USAGE_UPDATED": (
+        "usage",
+        "total",
+        "cost_usd",
+        "total_cost_usd",
+        "context_tokens",
+        "context_window",
+    ),
+    "RETRYING": ("attempt", "max_attempts", "delay_s", "reason", "status_code"),
+    "CONTEXT_COMPACTED": ("trigger", "tokens_before", "tokens_after", "summary"),
+    "BRANCH_CHANGED": ("entry_id", "previous_entry_id", "messages"),
+    "RUN_COMPLETED": (
+        "stop_reason",
+        "turns",
+        "duration_ms",
+        "result",
+        "is_error",
+        "error",
+        "usage",
+        "cost_usd",
+    ),
+    "RUN_CANCELLED": ("turns", "duration_ms", "reason"),
+    "ERROR": ("message", "code", "hint", "fatal"),
+    "PLAN_GENERATED": ("entries", "tool_call_id"),
+    "PLAN_UPDATED": ("entries", "tool_call_id"),
+    "TOOL_CALL_STARTED": ("tool_call_id", "tool_name", "input", "message_id"),
+    "TOOL_CALL_PROGRESS": ("tool_call_id", "output", "progress", "total", "status"),
+    "TOOL_CALL_COMPLETED": (
+        "tool_call_id",
+        "tool_name",
+        "content",
+        "display",
+        "display_format",
+        "details",
+        "duration_ms",
+        "permission_wait_ms",
+    ),
+    "TOOL_CALL_FAILED": (
+        "tool_call_id",
+        "tool_name",
+        "error",
+        "kind",
+        "display",
+        "details",
+        "duration_ms",
+        "permission_wait_ms",
+    ),
+    "HOOK_EXECUTED": (
+        "hook_event",
+        "hook",
+        "matcher",
+        "tool_call_id",
+        "decision",
+        "exit_code",
+        "output",
+        "error",
+        "duration_ms",
+    ),
+    "HOOK_DENIED": (
+        "hook_event",
+        "hook",
+        "matcher",
+        "tool_call_id",
+        "reason",
+        "exit_code",
+        "output",
+        "duration_ms",
+    ),
+    "PERMISSION_REQUESTED": (
+        "request_id",
+        "tool_call_id",
+        "tool_name",
+        "input",
+        "reason",
+        "rule",
+        "preview",
+    ),
+    "PERMISSION_RESOLVED": ("request_id", "tool_call_id", "decision", "reason"),
+    "TRUST_REQUESTED": ("folder", "found"),
+    "TRUST_RESOLVED": ("folder", "trusted", "remembered"),
+    "STEERING_QUEUED": ("steering_id", "text", "kind"),
+    "STEERING_DELIVERED": ("steering_id", "text", "kind", "turn"),
+    "STEERING_WITHDRAWN": ("steering_id", "text", "kind", "reason"),
+    "SUBAGENT_STARTED": ("tool_call_id", "agent_name", "description", "model"),
+    "SUBAGENT_COMPLETED": (
+        "tool_call_id",
+        "agent_name",
+        "status",
+        "result",
+        "duration_ms",
+        "turns",
+        "usage",
+    ),
+    "MCP_SERVER_STATUS": (
+        "server",
+        "status",
+        "transport",
+        "target",
+        "source",
+        "tools",
+        "resources",
+        "prompts",
+        "error",
+        "attempt",
+        "log_path",
+    ),
+    "MCP_SERVER_LOG": ("server", "level", "message", "logger"),
+    "SAMPLING_REQUESTED": (
+        "request_id",
+        "server",
+        "messages",
+        "system_prompt",
+        "max_tokens",
+        "model",
+    ),
+    "SAMPLING_RESOLVED": ("request_id", "server", "decision", "response", "model", "reason"),
+    "ELICITATION_REQUESTED": ("request_id", "server", "message", "mode", "requested_schema", "url"),
+    "ELICITATION_RESOLVED": ("request_id", "server", "action", "content"),
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(EVENT_TYPES))
+def test_every_events_json_keeps_its_keys_in_their_order(type_name: str) -> None:
+    """Session files and the web feed hold these keys: how the event classes are built
+    (shared bases) must not move, add or drop one."""
+    keys = list(json.loads(sample(type_name).model_dump_json()))
+    assert keys == [*EVENT_COMMON, *EVENT_FIELDS[type_name]]
+
+
+def test_a_retry_notice_and_its_event_have_the_same_fields() -> None:
+    """The loop's builder turns a ``RetryNotice`` into ``RETRYING`` field for field."""
+    import dataclasses
+
+    from harness_tui.core.events import Retrying
+    from harness_tui.core.providers.base import RetryNotice
+
+    notice = [f.name for f in dataclasses.fields(RetryNotice)]
+    assert notice == list(Retrying.model_fields)[len(EVENT_COMMON) :]

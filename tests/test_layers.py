@@ -68,3 +68,201 @@ def test_version_and_help_do_not_load_the_core() -> None:
     loaded = loaded_after("import harness_tui.cli")
     assert "harness_tui.core" not in loaded
     assert "pydantic" not in top_names(loaded)
+
+
+# --- the module graph: no cycles, and each layer imports only the layers below it --------
+
+ROOT = CORE.parent.parent
+#: Where each shipped package's files are (pyproject's ``package-dir``: ``widgets/`` and
+#: ``plugins/`` ship inside ``harness_tui``).
+SOURCES = {
+    "harness_tui": ROOT / "harness_tui",
+    "harness_tui.widgets": ROOT / "widgets",
+    "harness_tui.plugins": ROOT / "plugins",
+}
+
+
+def _module_files() -> dict[str, Path]:
+    """Every module of the package by its dotted name (a package by its ``__init__``)."""
+    modules: dict[str, Path] = {}
+    for package, folder in SOURCES.items():
+        for path in sorted(folder.rglob("*.py")):
+            parts = list(path.relative_to(folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join([package, *parts])] = path
+    return modules
+
+
+def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -> list[str]:
+    """The dotted names an import statement names, relative ones made absolute; for
+    ``from X import a`` both ``X`` and ``X.a`` (the caller keeps what is a module)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        # The package the module is in (a package's __init__ is in the package itself).
+        anchor = module.split(".") if is_package else module.split(".")[:-1]
+        anchor = anchor[: len(anchor) - (node.level - 1)]
+        base = ".".join([*anchor, *([base] if base else [])])
+    return [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which of our modules each of our modules imports, from every import statement in
+    it: at the top, inside functions, under ``TYPE_CHECKING`` alike (a lazy import
+    still ties the two modules together; it only hides the tie from the import order).
+
+    ``from pkg import name`` imports the module ``pkg.name`` when there is one, else
+    (a name defined in ``pkg``) the package ``pkg``. Importing a module also runs its
+    packages' ``__init__``; that implicit step is not an edge: a package's ``__init__``
+    that re-exports its children is not a cycle with them, since Python always runs the
+    parent first. But a module that names its own (ancestor) package in a ``from``
+    import (``from pkg import x`` inside ``pkg.child``, whether ``x`` is a name or a
+    submodule) imports that package, so when ``pkg/__init__`` leads to the child it is a
+    cycle: the child reads a namespace that is only half built, and it works only
+    because of the order the ``__init__`` happens to import things in."""
+    files = _module_files()
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        is_package = path.name == "__init__.py"
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            names = _imported(node, module, is_package)
+            if isinstance(node, ast.ImportFrom):
+                base, members = names[0], names[1:]
+                found = [m for m in members if m in files]
+                own_package = _within(module, base) and base != module
+                if base in files and (len(found) < len(members) or own_package):
+                    # Some names are defined in the package itself; or the module
+                    # reaches into its own package's namespace, which is still being
+                    # built when that package's ``__init__`` is what imported it.
+                    found.append(base)
+                edges.update(found)
+            else:
+                edges.update(name for name in names if name in files)
+        edges.discard(module)
+        graph[module] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle through each strongly connected component of more than one module
+    (Tarjan's algorithm, iterative), as a path that ends where it starts."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(component)
+    cycles = []
+    for component in components:
+        start = min(component)
+        # Shortest way back to the start inside the component (breadth first).
+        came_from: dict[str, str] = {}
+        queue = [start]
+        while queue:
+            node = queue.pop(0)
+            for child in sorted(graph[node] & component):
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    cycles.append([*reversed(path), start])
+                    queue = []
+                    break
+                if child not in came_from:
+                    came_from[child] = node
+                    queue.append(child)
+    return sorted(cycles)
+
+
+def test_the_import_graph_sees_every_kind_of_import() -> None:
+    graph = import_graph()
+    # A plain top-level import, a relative one, a widget under its shipped name, and
+    # ``from pkg import module``.
+    assert "harness_tui.core.messages" in graph["harness_tui.core.events"]
+    assert "harness_tui.widgets.lazy" in graph["harness_tui.widgets.tool_card"]
+    assert "harness_tui.core.providers.base" in graph["harness_tui.core.run.loop"]
+    assert any(name.startswith("harness_tui.plugins.") for name in graph)
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_no_import_cycles() -> None:
+    cycles = _cycles(import_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+#: Each layer, and the packages it must not import (at all: not even lazily).
+LAYERS = {
+    "harness_tui.core": ("harness_tui",),
+    "harness_tui.widgets": (
+        "harness_tui.tui",
+        "harness_tui.cli",
+        "harness_tui.web",
+        "harness_tui.headless",
+    ),
+    "harness_tui.web": ("harness_tui.tui",),
+}
+#: What a layer may import all the same (its own modules).
+ALLOWED = {"harness_tui.core": ("harness_tui.core",)}
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_each_layer_imports_only_what_is_below_it() -> None:
+    offenders = []
+    for module, imported in sorted(import_graph().items()):
+        for layer, forbidden in LAYERS.items():
+            if not _within(module, layer):
+                continue
+            allowed = ALLOWED.get(layer, ())
+            offenders += [
+                f"{module} imports {name}"
+                for name in sorted(imported)
+                if any(_within(name, f) for f in forbidden)
+                and not any(_within(name, a) for a in allowed)
+            ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_core_and_the_package_agree_on_the_version() -> None:
+    import harness_tui
+    from harness_tui.core.version import __version__
+
+    assert __version__ == harness_tui.__version__

@@ -23,7 +23,15 @@ from harness_tui.core.providers.offline.scripted import (
     reply,
 )
 from harness_tui.core.session.session import Session, SessionManager
-from tests.helpers import EchoTool, GateTool, run_to_end, squeeze, types, wait_for
+from tests.helpers import (
+    ONE_TOOL_RUN,
+    EchoTool,
+    GateTool,
+    run_to_end,
+    squeeze,
+    types,
+    wait_for,
+)
 
 
 def scripted(*replies: Reply, name: str = "scripted") -> tuple[ModelChoice, ScriptedProvider]:
@@ -80,16 +88,7 @@ async def test_two_tool_calls_run_concurrently() -> None:
         gate.release.set()
         await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
     events = [e for e in session.store.replay(0) if e.run_id == run_id]
-    assert squeeze(types(events)) == [
-        "PROMPT_RECEIVED",
-        "TOKEN_DELTA",
-        "MESSAGE_COMPLETED",
-        "TOOL_CALL_STARTED",
-        "TOOL_CALL_COMPLETED",
-        "TOKEN_DELTA",
-        "MESSAGE_COMPLETED",
-        "RUN_COMPLETED",
-    ]
+    assert squeeze(types(events)) == ONE_TOOL_RUN
     started = [e.tool_call_id for e in events if e.type == "TOOL_CALL_STARTED"]
     assert len(started) == 2
     # Results go back to the model in call order, right after the call.
@@ -590,3 +589,67 @@ async def test_cancel_reaches_a_stream_that_never_has_to_wait() -> None:
     assert event.type == "RUN_CANCELLED"
     deltas = sum(1 for e in session.store.replay(0) if e.type == "TOKEN_DELTA")
     assert deltas < 1_000  # stopped within a buffer's worth, not at the end of the stream
+
+
+async def test_every_provider_can_be_closed_and_one_that_holds_nothing_closes_as_a_no_op() -> None:
+    from harness_tui.core.providers.base import Provider
+
+    provider = ScriptedProvider([reply("hi")])
+    assert isinstance(provider, Provider)
+    await provider.aclose()  # inherited: nothing to release
+
+
+async def test_the_builder_turns_each_chunk_into_its_event_and_its_part_of_the_message() -> None:
+    from harness_tui.core.messages import TokenUsage
+    from harness_tui.core.providers.base import (
+        RetryNotice,
+        StreamEnd,
+        StreamFailed,
+        TextChunk,
+        ThinkingChunk,
+        ToolCallArgs,
+        ToolCallBegin,
+        UsageChunk,
+    )
+    from harness_tui.core.run.message_builder import MessageBuilder
+
+    emitted: list[tuple[str, dict]] = []
+
+    async def emit(event_type: type, /, **fields: object) -> None:
+        emitted.append((event_type.__name__, fields))
+
+    builder = MessageBuilder("m1", "scripted", "model", emit)
+    usage = TokenUsage(input_tokens=3)
+    chunks = [
+        RetryNotice(attempt=2, max_attempts=4, delay_s=0.5, reason="overloaded", status_code=529),
+        ThinkingChunk("hmm"),
+        TextChunk("Hi"),
+        ToolCallBegin("c1", "Echo"),
+        ToolCallArgs("c1", '{"text": "x"}'),
+        UsageChunk(usage),
+        StreamEnd("tool_use"),
+    ]
+    for chunk in chunks:
+        emission = builder.add(chunk)
+        if emission is not None:
+            await emission
+    assert emitted == [
+        (
+            "Retrying",
+            {
+                "attempt": 2,
+                "max_attempts": 4,
+                "delay_s": 0.5,
+                "reason": "overloaded",
+                "status_code": 529,
+            },
+        ),
+        ("ThinkingDelta", {"message_id": "m1", "text": "hmm"}),
+        ("TokenDelta", {"message_id": "m1", "text": "Hi"}),
+    ]
+    message = builder.build()
+    assert message is not None and message.text == "Hi" and message.usage == usage
+    assert message.tool_calls[0].input == {"text": "x"} and message.stop_reason == "tool_use"
+    assert builder.failure is None
+    failed = StreamFailed("broken")
+    assert builder.add(failed) is None and builder.failure is failed

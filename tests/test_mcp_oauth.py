@@ -18,7 +18,7 @@ import httpx2
 import pytest
 
 from harness_tui.core.mcp.config import McpConfigError, server_config
-from harness_tui.core.mcp.oauth import CallbackListener, LoginFailed, auth_dir
+from harness_tui.core.mcp.login import CallbackListener, LoginFailed, auth_dir
 from tests.mcp_conformance_client import follow_redirect
 from tests.node_parts import node_env, node_program
 from tests.test_mcp_conformance import SUITE
@@ -355,7 +355,8 @@ async def test_a_stored_token_past_its_lifetime_is_refreshed_not_sent() -> None:
 
     from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
-    from harness_tui.core.mcp.oauth import build_auth, token_file
+    from harness_tui.core.mcp.login import token_file
+    from harness_tui.core.mcp.oauth import build_auth
 
     config = server_config(
         "api", {"type": "http", "url": "https://x.example/mcp"}, source=".mcp.json"
@@ -480,7 +481,7 @@ async def test_each_way_a_login_cannot_work_is_said(
 
     from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
-    from harness_tui.core.mcp.oauth import TokenFile
+    from harness_tui.core.mcp.login import TokenFile
 
     server = _Refusing(kind)
     try:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from harness_tui.core.events import Event, UsageUpdated
-from harness_tui.core.messages import AssistantMessage, Message, ToolCallBlock, UserMessage
+from harness_tui.core.messages import AssistantMessage, Message
 from harness_tui.core.providers.catalogue import load_catalogue
 from harness_tui.core.providers.endpoint import resolve_endpoint
 from harness_tui.core.providers.models import _factory
@@ -24,7 +24,7 @@ from tests.fakes import families
 from tests.fakes.families import FAMILIES, Family, FamilyAPI, ThinkingRulesAnthropic
 from tests.fakes.script import Call, Say, Think, Usage, reply
 from tests.fakes.wiring import fast, write_models_settings
-from tests.helpers import EchoTool, run_to_end, types
+from tests.helpers import EchoTool, history_across_a_model_switch, run_to_end, types
 from tests.wire_corpus import CORPUS
 
 LOOP = (
@@ -155,29 +155,9 @@ def test_calls_of_another_model_in_the_current_turn_get_geminis_placeholder() ->
     endpoint = resolve_endpoint(catalogue, provider, spec, {"GEMINI_API_KEY": "k"})
     adapter = _factory(spec, endpoint)()
 
-    def calls(model: str, *ids: str) -> AssistantMessage:
-        return AssistantMessage(
-            id=f"m-{model}",
-            content=tuple(ToolCallBlock(id=i, name="Echo", input={}) for i in ids),
-            provider="anthropic",
-            model=model,
-        )
-
-    from harness_tui.core.messages import ToolResultMessage
     from harness_tui.core.providers.base import ModelRequest
 
-    def result(call_id: str) -> ToolResultMessage:
-        return ToolResultMessage(tool_call_id=call_id, tool_name="Echo", content="ok")
-
-    messages = (
-        UserMessage.of("earlier"),
-        calls("old", "a"),
-        result("a"),
-        UserMessage.of("now"),
-        calls("claude", "b", "c"),
-        result("b"),
-        result("c"),
-    )
+    messages = history_across_a_model_switch()
     params = adapter._params(ModelRequest(model=spec.id, system="", messages=messages))  # type: ignore[attr-defined]
     wire = [m for m in params["messages"] if m["role"] == "assistant"]
     assert "extra_content" not in wire[0]["tool_calls"][0]  # an earlier turn: not checked

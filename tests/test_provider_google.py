@@ -47,7 +47,14 @@ from tests.fakes.script import (
     reply,
 )
 from tests.fakes.wiring import FAST_RETRY, fast, write_models_settings
-from tests.helpers import EchoTool, png, run_to_end, types
+from tests.helpers import (
+    EchoTool,
+    check_usage,
+    history_across_a_model_switch,
+    png,
+    run_to_end,
+    types,
+)
 
 MODEL = "gemini/gemini-3.8-flash"
 MISSING = "Function call is missing a thought_signature in functionCall parts"
@@ -133,14 +140,9 @@ async def test_a_tool_loop_sends_each_signature_back_on_its_part_and_counts_usag
         "text", "Both came back: alpha and beta."
     )
 
-    usage = [e for e in events if e.type == "USAGE_UPDATED"]
     # promptTokenCount includes the cached tokens; thoughtsTokenCount is output.
-    assert [u.usage.input_tokens for u in usage] == [1200, 40]
-    assert [u.usage.cache_read_tokens for u in usage] == [900, 2400]
-    assert [u.usage.output_tokens for u in usage] == [80, 12]
     # 3.8 Flash: $0.75 in, $3.75 out (thinking included), $0.075 cached, per million.
-    assert usage[0].cost_usd == pytest.approx((1200 * 0.75 + 80 * 3.75 + 900 * 0.075) / 1e6)
-    assert events[-1].cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
+    check_usage(events, [1200, 40], [900, 2400], [80, 12], price=(0.75, 3.75, 0.075))
 
 
 async def test_call_ids_gemini_gives_go_back_on_calls_and_responses(
@@ -333,24 +335,7 @@ async def test_another_models_calls_in_the_current_turn_get_the_placeholder() ->
     google/adk-python, LiteLLM's tests), and the fake accepts it. Earlier turns are not
     validated and stay as they were."""
 
-    def calls(model: str, *ids: str) -> AssistantMessage:
-        content = tuple(ToolCallBlock(id=i, name="Echo", input={"text": i}) for i in ids)
-        return AssistantMessage(
-            id=f"m-{ids[0]}", content=content, provider="anthropic", model=model
-        )
-
-    def result(call_id: str) -> ToolResultMessage:
-        return ToolResultMessage(tool_call_id=call_id, tool_name="Echo", content="ok")
-
-    messages = (
-        UserMessage.of("earlier"),
-        calls("old", "a"),
-        result("a"),
-        UserMessage.of("now"),
-        calls("claude", "b", "c"),
-        result("b"),
-        result("c"),
-    )
+    messages = history_across_a_model_switch(lambda call_id: {"text": call_id})
     with FakeGemini() as api:
         provider = _provider(api)
         request = ModelRequest(model=provider.model, system="be brief", messages=messages)

@@ -15,7 +15,7 @@ import pytest
 from harness_tui.core.session.session import Session
 from tests.fakes.script import Call, ErrorHere, HTTPError, Say, Think, Usage, reply
 from tests.fakes.wiring import fast, responses_fake, write_models_settings
-from tests.helpers import EchoTool, png, run_to_end, types
+from tests.helpers import EchoTool, check_usage, png, run_to_end, types
 
 MODEL = "openai/gpt-5"
 
@@ -81,13 +81,8 @@ async def test_a_tool_loop_keeps_its_encrypted_reasoning_and_records_usage_and_c
     sent = [i["encrypted_content"] for i in third["input"] if i.get("type") == "reasoning"]
     assert len(sent) == 2 and all(s in api.issued for s in sent)
 
-    usage = [e for e in events if e.type == "USAGE_UPDATED"]
-    assert [u.usage.input_tokens for u in usage] == [1200, 40]
-    assert [u.usage.cache_read_tokens for u in usage] == [900, 0]
-    assert [u.usage.output_tokens for u in usage] == [80, 12]
     # gpt-5: $1.25 in, $10 out, $0.125 cached, per million tokens
-    assert usage[0].cost_usd == pytest.approx((1200 * 1.25 + 80 * 10 + 900 * 0.125) / 1e6)
-    assert events[-1].cost_usd == pytest.approx(sum(u.cost_usd for u in usage))
+    check_usage(events, [1200, 40], [900, 0], [80, 12], price=(1.25, 10, 0.125))
 
 
 async def test_a_refusal_is_a_visible_stop_and_is_not_replayed(

@@ -19,6 +19,7 @@ from anyio.streams.text import TextReceiveStream
 from websockets.asyncio.client import ClientConnection, connect
 
 from harness_tui.core.events import TokenDelta
+from harness_tui.core.providers.base import Provider
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.providers.offline.scripted import Reply, ScriptedProvider
 from harness_tui.core.session.session import Session, SessionManager
@@ -116,7 +117,7 @@ def run_ended(item: dict[str, Any]) -> bool:
     return item.get("type") in ("RUN_COMPLETED", "RUN_CANCELLED")
 
 
-class PacedProvider:
+class PacedProvider(Provider):
     """A scripted provider that streams like a model over the network: ``burst`` chunks
     per read, reads at ``rate`` chunks per second (when the event loop keeps up), and
     the event loop free between reads. ``rate=None`` streams as fast as the loop can

@@ -1,3 +1,4 @@
+# Over 500 lines on purpose: the one catalogue of every event, read top to bottom as a list.
 """Typed, immutable events: every fact the harness reports.
 
 The event log is the source of truth. The TUI, the web page, the session file and the
@@ -108,16 +109,19 @@ class PromptReceived(Event):
     source: Literal["user", "follow_up"] = "user"
 
 
-class TokenDelta(Event):
+class MessageDelta(Event):
+    """A piece of the response being streamed, of message ``message_id``."""
+
+    message_id: str
+    text: str
+
+
+class TokenDelta(MessageDelta):
     type: Literal["TOKEN_DELTA"] = "TOKEN_DELTA"
-    message_id: str
-    text: str
 
 
-class ThinkingDelta(Event):
+class ThinkingDelta(MessageDelta):
     type: Literal["THINKING_DELTA"] = "THINKING_DELTA"
-    message_id: str
-    text: str
 
 
 class MessageCompleted(Event):
@@ -207,16 +211,19 @@ class PlanEntry(BaseModel):
     active_form: str | None = None
 
 
-class PlanGenerated(Event):
+class PlanEvent(Event):
+    """The plan as it now stands; ``tool_call_id`` is the call that wrote it."""
+
+    entries: tuple[PlanEntry, ...]
+    tool_call_id: str | None = None
+
+
+class PlanGenerated(PlanEvent):
     type: Literal["PLAN_GENERATED"] = "PLAN_GENERATED"
-    entries: tuple[PlanEntry, ...]
-    tool_call_id: str | None = None
 
 
-class PlanUpdated(Event):
+class PlanUpdated(PlanEvent):
     type: Literal["PLAN_UPDATED"] = "PLAN_UPDATED"
-    entries: tuple[PlanEntry, ...]
-    tool_call_id: str | None = None
 
 
 # --- tools -----------------------------------------------------------------------------
@@ -226,10 +233,15 @@ ToolFailureKind = Literal[
 ]
 
 
-class ToolCallStarted(Event):
-    type: Literal["TOOL_CALL_STARTED"] = "TOOL_CALL_STARTED"
+class ToolCallEvent(Event):
+    """What happened to one tool call (``tool_call_id``, of tool ``tool_name``)."""
+
     tool_call_id: str
     tool_name: str
+
+
+class ToolCallStarted(ToolCallEvent):
+    type: Literal["TOOL_CALL_STARTED"] = "TOOL_CALL_STARTED"
     input: dict[str, Any]
     message_id: str | None = None
 
@@ -245,12 +257,10 @@ class ToolCallProgress(Event):
     status: str | None = None
 
 
-class ToolCallCompleted(Event):
+class ToolCallCompleted(ToolCallEvent):
     """``content`` is what the model sees; ``display`` is what the UI shows."""
 
     type: Literal["TOOL_CALL_COMPLETED"] = "TOOL_CALL_COMPLETED"
-    tool_call_id: str
-    tool_name: str
     content: str
     display: str | None = None
     display_format: str = "text"
@@ -262,12 +272,10 @@ class ToolCallCompleted(Event):
     permission_wait_ms: float | None = None
 
 
-class ToolCallFailed(Event):
+class ToolCallFailed(ToolCallEvent):
     """The tool did not succeed; ``error`` is what the model is told."""
 
     type: Literal["TOOL_CALL_FAILED"] = "TOOL_CALL_FAILED"
-    tool_call_id: str
-    tool_name: str
     error: str
     kind: ToolFailureKind
     display: str | None = None
@@ -280,12 +288,18 @@ class ToolCallFailed(Event):
 # --- hooks and permissions ----------------------------------------------------------------
 
 
-class HookExecuted(Event):
-    type: Literal["HOOK_EXECUTED"] = "HOOK_EXECUTED"
+class HookEvent(Event):
+    """A hook ``hook`` ran for ``hook_event`` (its ``matcher`` matched; for a tool
+    event, on call ``tool_call_id``)."""
+
     hook_event: str
     hook: str
     matcher: str | None = None
     tool_call_id: str | None = None
+
+
+class HookExecuted(HookEvent):
+    type: Literal["HOOK_EXECUTED"] = "HOOK_EXECUTED"
     decision: str | None = None
     exit_code: int | None = None
     output: str = ""
@@ -293,12 +307,8 @@ class HookExecuted(Event):
     duration_ms: float
 
 
-class HookDenied(Event):
+class HookDenied(HookEvent):
     type: Literal["HOOK_DENIED"] = "HOOK_DENIED"
-    hook_event: str
-    hook: str
-    matcher: str | None = None
-    tool_call_id: str | None = None
     reason: str
     exit_code: int | None = None
     output: str = ""
@@ -308,10 +318,15 @@ class HookDenied(Event):
 PermissionDecision = Literal["allow_once", "allow_session", "allow_always", "deny"]
 
 
-class PermissionRequested(Event):
-    type: Literal["PERMISSION_REQUESTED"] = "PERMISSION_REQUESTED"
+class PermissionEvent(Event):
+    """The permission question ``request_id``, about tool call ``tool_call_id``."""
+
     request_id: str
     tool_call_id: str
+
+
+class PermissionRequested(PermissionEvent):
+    type: Literal["PERMISSION_REQUESTED"] = "PERMISSION_REQUESTED"
     tool_name: str
     input: dict[str, Any]
     reason: str
@@ -319,30 +334,32 @@ class PermissionRequested(Event):
     preview: str | None = None
 
 
-class PermissionResolved(Event):
+class PermissionResolved(PermissionEvent):
     """The answer to a request. ``cancelled`` means the run ended before an answer."""
 
     type: Literal["PERMISSION_RESOLVED"] = "PERMISSION_RESOLVED"
-    request_id: str
-    tool_call_id: str
     decision: PermissionDecision | Literal["cancelled"]
     reason: str | None = None
 
 
-class TrustRequested(Event):
+class TrustEvent(Event):
+    """About trusting the working folder ``folder``."""
+
+    folder: str
+
+
+class TrustRequested(TrustEvent):
     """The working folder has project configuration (settings, hooks, MCP servers,
     plugins) that takes effect only if the user trusts the folder; answer with
     ``Session.resolve_trust``. Until then only user-level configuration applies."""
 
     type: Literal["TRUST_REQUESTED"] = "TRUST_REQUESTED"
-    folder: str
     #: The project files that trusting the folder would enable.
     found: tuple[str, ...] = ()
 
 
-class TrustResolved(Event):
+class TrustResolved(TrustEvent):
     type: Literal["TRUST_RESOLVED"] = "TRUST_RESOLVED"
-    folder: str
     trusted: bool
     #: Written to the trusted-folder list, so later sessions do not ask again.
     remembered: bool = False
@@ -353,7 +370,21 @@ class TrustResolved(Event):
 McpStatus = Literal["connecting", "ready", "failed", "needs_auth", "crashed", "stopped"]
 
 
-class McpServerStatus(Event):
+class McpServerEvent(Event):
+    """About the MCP server named ``server``."""
+
+    server: str
+
+
+class ServerRequestEvent(Event):
+    """A request ``request_id`` that MCP server ``server`` sent us (sampling, a question
+    for the user), or its answer."""
+
+    request_id: str
+    server: str
+
+
+class McpServerStatus(McpServerEvent):
     """An MCP server's connection changed. ``connecting`` (``attempt`` > 0: a restart
     after a crash), ``ready`` with its counts, ``failed`` (it never came up; ``error``
     says why), ``needs_auth`` (it wants an OAuth login: ``/mcp login NAME``), ``crashed``
@@ -361,7 +392,6 @@ class McpServerStatus(Event):
     (the session closed it)."""
 
     type: Literal["MCP_SERVER_STATUS"] = "MCP_SERVER_STATUS"
-    server: str
     status: McpStatus
     #: ``stdio``, ``http`` or ``sse``.
     transport: str
@@ -379,23 +409,20 @@ class McpServerStatus(Event):
     log_path: str | None = None
 
 
-class McpServerLog(Event):
+class McpServerLog(McpServerEvent):
     """A log message the server sent (``notifications/message``)."""
 
     type: Literal["MCP_SERVER_LOG"] = "MCP_SERVER_LOG"
-    server: str
     level: str
     message: str
     logger: str | None = None
 
 
-class SamplingRequested(Event):
+class SamplingRequested(ServerRequestEvent):
     """An MCP server asks the session's model for a completion; answer with
     ``Session.resolve_sampling``. ``messages`` are ``{"role", "text"}`` pairs."""
 
     type: Literal["SAMPLING_REQUESTED"] = "SAMPLING_REQUESTED"
-    request_id: str
-    server: str
     messages: tuple[dict[str, str], ...]
     system_prompt: str | None = None
     max_tokens: int
@@ -403,10 +430,8 @@ class SamplingRequested(Event):
     model: str
 
 
-class SamplingResolved(Event):
+class SamplingResolved(ServerRequestEvent):
     type: Literal["SAMPLING_RESOLVED"] = "SAMPLING_RESOLVED"
-    request_id: str
-    server: str
     decision: Literal["approved", "declined", "cancelled", "failed"]
     #: The model's answer as sent back to the server (approved requests).
     response: str = ""
@@ -414,24 +439,20 @@ class SamplingResolved(Event):
     reason: str | None = None
 
 
-class ElicitationRequested(Event):
+class ElicitationRequested(ServerRequestEvent):
     """An MCP server asks the user for input: a form built from ``requested_schema``
     (``mode`` ``form``) or a visit to ``url`` (``mode`` ``url``). Answer with
     ``Session.resolve_elicitation``."""
 
     type: Literal["ELICITATION_REQUESTED"] = "ELICITATION_REQUESTED"
-    request_id: str
-    server: str
     message: str
     mode: Literal["form", "url"] = "form"
     requested_schema: dict[str, Any] = Field(default_factory=dict)
     url: str | None = None
 
 
-class ElicitationResolved(Event):
+class ElicitationResolved(ServerRequestEvent):
     type: Literal["ELICITATION_RESOLVED"] = "ELICITATION_RESOLVED"
-    request_id: str
-    server: str
     action: Literal["accept", "decline", "cancel"]
     content: dict[str, Any] | None = None
 
@@ -441,50 +462,52 @@ class ElicitationResolved(Event):
 SteeringKind = Literal["steer", "follow_up"]
 
 
-class SteeringQueued(Event):
-    type: Literal["STEERING_QUEUED"] = "STEERING_QUEUED"
+class SteeringEvent(Event):
+    """About the queued message ``steering_id``."""
+
     steering_id: str
     text: str
     kind: SteeringKind
 
 
-class SteeringDelivered(Event):
+class SteeringQueued(SteeringEvent):
+    type: Literal["STEERING_QUEUED"] = "STEERING_QUEUED"
+
+
+class SteeringDelivered(SteeringEvent):
     """A queued message reached the model: a steer joined ``turn`` of the current run;
     a follow-up started a run of its own (``turn`` 1 of that run)."""
 
     type: Literal["STEERING_DELIVERED"] = "STEERING_DELIVERED"
-    steering_id: str
-    text: str
-    kind: SteeringKind
     turn: int
 
 
-class SteeringWithdrawn(Event):
+class SteeringWithdrawn(SteeringEvent):
     """A queued message left the queue undelivered: pulled back for editing, or handed
     back to the input when the run was cancelled."""
 
     type: Literal["STEERING_WITHDRAWN"] = "STEERING_WITHDRAWN"
-    steering_id: str
-    text: str
-    kind: SteeringKind
     reason: Literal["pulled_back", "cancelled"]
 
 
 # --- sub-agents ---------------------------------------------------------------------------
 
 
-class SubagentStarted(Event):
-    type: Literal["SUBAGENT_STARTED"] = "SUBAGENT_STARTED"
+class SubagentEvent(Event):
+    """About the sub-agent ``agent_name`` that the Task call ``tool_call_id`` started."""
+
     tool_call_id: str
     agent_name: str
+
+
+class SubagentStarted(SubagentEvent):
+    type: Literal["SUBAGENT_STARTED"] = "SUBAGENT_STARTED"
     description: str = ""
     model: str | None = None
 
 
-class SubagentCompleted(Event):
+class SubagentCompleted(SubagentEvent):
     type: Literal["SUBAGENT_COMPLETED"] = "SUBAGENT_COMPLETED"
-    tool_call_id: str
-    agent_name: str
     status: Literal["completed", "failed", "cancelled"]
     result: str = ""
     duration_ms: float

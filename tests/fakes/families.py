@@ -21,7 +21,7 @@ import yaml
 
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.loopback import Action, JSONResponse, Request, SSEResponse
-from tests.fakes.openai_server import FakeOpenAI, Invalid, _data, validate
+from tests.fakes.openai_server import FakeOpenAI, Invalid, _data, usage_chunk, validate
 from tests.fakes.script import Call, Redacted, Reply, Say, Think, pieces
 from tests.wire_corpus import CORPUS
 
@@ -288,16 +288,7 @@ class FamilyAPI(FakeOpenAI):
             finish = "stop"  # Gemini ends tool-call responses with "stop"
         yield chunk({}, finish)
         if family.usage_at == "top" and (body.get("stream_options") or {}).get("include_usage"):
-            yield _data(
-                {
-                    "id": chunk_id,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": body["model"],
-                    "choices": [],
-                    "usage": usage_body,
-                }
-            )
+            yield usage_chunk(chunk_id, created, body["model"], usage_body)
         yield b"data: [DONE]\n\n"
 
     def _family_calls(

@@ -340,24 +340,16 @@ class FakeOpenAI(ScriptedAPI):
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = planned.usage
             prompt = usage.input + usage.cache_read + usage.cache_write
-            yield _data(
-                {
-                    "id": chunk_id,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": body["model"],
-                    "choices": [],
-                    "usage": {
-                        "prompt_tokens": prompt,
-                        "completion_tokens": usage.output,
-                        "total_tokens": prompt + usage.output,
-                        "prompt_tokens_details": {
-                            "cached_tokens": usage.cache_read,
-                            "cache_write_tokens": usage.cache_write,
-                        },
-                    },
-                }
-            )
+            usage_body = {
+                "prompt_tokens": prompt,
+                "completion_tokens": usage.output,
+                "total_tokens": prompt + usage.output,
+                "prompt_tokens_details": {
+                    "cached_tokens": usage.cache_read,
+                    "cache_write_tokens": usage.cache_write,
+                },
+            }
+            yield usage_chunk(chunk_id, created, body["model"], usage_body)
         yield b"data: [DONE]\n\n"
 
     def _calls(self, calls: list[Call], chunk: Any) -> Iterator[bytes]:
@@ -407,6 +399,20 @@ def _kind_for(status: int) -> str:
 
 def _data(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def usage_chunk(chunk_id: str, created: int, model: str, usage: dict[str, Any]) -> bytes:
+    """The last chunk of a stream asked to ``include_usage``: no choices, the usage."""
+    return _data(
+        {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage,
+        }
+    )
 
 
 def _error(

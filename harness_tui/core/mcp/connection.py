@@ -26,12 +26,11 @@ from typing import Any, Protocol
 
 import anyio
 
-from harness_tui import __version__
+import harness_tui.core.mcp.transports as transports
 from harness_tui.core.events import McpStatus, new_id
-from harness_tui.core.mcp import transports
 from harness_tui.core.mcp.config import McpServerConfig
 from harness_tui.core.mcp.features.tasks import call_as_task, unsupported_reason
-from harness_tui.core.mcp.oauth import Login, LoginFailed, LoginRequired, NoLogin
+from harness_tui.core.mcp.login import Login, login_wanted
 from harness_tui.core.mcp.results import tool_result
 from harness_tui.core.tools.base import ToolContext, ToolResult
 
@@ -45,7 +44,6 @@ BACKOFF_S = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 #: A call waits out a backoff this short instead of failing at once.
 MAX_CALL_WAIT_S = 2.0
 LOG_LINES_KEPT = 200
-CONNECTION_CLOSED = -32000
 
 
 class McpUnavailable(Exception):
@@ -89,12 +87,6 @@ def startup_timeout() -> float:
         return max(1.0, float(raw) / 1000) if raw else DEFAULT_STARTUP_TIMEOUT_S
     except ValueError:
         return DEFAULT_STARTUP_TIMEOUT_S
-
-
-def _import_sdk() -> None:
-    """Import the SDK (0.5-0.9 s), in a thread, so the UI keeps painting meanwhile."""
-    import mcp.client.stdio
-    import mcp.client.streamable_http  # noqa: F401
 
 
 class ServerConnection:
@@ -195,7 +187,7 @@ class ServerConnection:
             self._scope = scope
             scope.deadline = anyio.current_time() + timeout
             try:
-                await anyio.to_thread.run_sync(_import_sdk)
+                await anyio.to_thread.run_sync(transports.import_sdk)
                 async with AsyncExitStack() as stack:
                     client = await self._open(stack)
                     self.listing = await self._list_all(client)
@@ -206,8 +198,10 @@ class ServerConnection:
                     await self.host.status_changed(self)
                     await self._watch(client)
             except Exception as exc:
-                failure = self._describe(exc)
-                wants_login = _wants_login(exc)
+                failure = transports.describe_failure(
+                    exc, self.config, refused=self._refused, exit_reason=self._exit_reason
+                )
+                wants_login = login_wanted(exc)
             finally:
                 self._client = None
         self._scope = None
@@ -230,33 +224,18 @@ class ServerConnection:
             await self.host.status_changed(self)
 
     async def _open(self, stack: AsyncExitStack) -> Any:
-        from mcp import Client
-        from mcp.types import Implementation
-
-        transports.keep_sdk_logs_off_the_terminal()
-        errlog = None
-        if self.config.transport == "stdio":
-            errlog = stack.enter_context(transports.open_log(self.name, self.host.session_id))
         self._refused = None
-        transport = transports.open_transport(
+        client = await transports.open_client(
             self.config,
+            stack,
+            session_id=self.host.session_id,
             cwd=self.host.cwd,
-            errlog=errlog,
-            on_end=self._ended,
             login=self._login,
+            on_end=self._ended,
             on_refused=self._was_refused,
-        )
-        client = Client(
-            transport,
-            # "legacy": the initialize handshake. Connections negotiated with
-            # server/discover refuse server-initiated sampling and elicitation.
-            mode="legacy",
-            cache=None,
             message_handler=self._on_message,
-            client_info=Implementation(name="harness-tui", version=__version__),
-            **self.host.callbacks(self),
+            callbacks=self.host.callbacks(self),
         )
-        await stack.enter_async_context(client)
         self.protocol_version = client.protocol_version
         return client
 
@@ -339,37 +318,6 @@ class ServerConnection:
         delay = BACKOFF_S[min(self.failures - 1, len(BACKOFF_S) - 1)]
         self._next_start = time.monotonic() + delay
 
-    def _describe(self, exc: BaseException) -> str:
-        auth = _auth_exception(exc)
-        if auth is not None and auth is not exc:
-            return self._describe(auth)
-        if isinstance(exc, LoginRequired | LoginFailed | NoLogin):
-            return str(exc)
-        if isinstance(exc, _oauth_errors()):
-            what = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            return (
-                f"the login to MCP server {self.name} failed ({what}); run "
-                f"/mcp login {self.name} (or `harness-tui mcp login {self.name}`) to log in again"
-            )
-        status = getattr(getattr(exc, "response", None), "status_code", None) or self._refused
-        if status in (401, 403) and self.config.transport != "stdio":
-            # Only a server whose headers carry an Authorization gets here (the others
-            # have OAuth, which answers a 401 itself): that token was refused.
-            return (
-                f"the server refused the token in its 'headers' ({status}); check it, or "
-                "remove the Authorization header to log in with OAuth (/mcp login)"
-            )
-        if isinstance(exc, FileNotFoundError) and self.config.transport == "stdio":
-            return f"command not found: {self.config.command}"
-        if isinstance(exc, PermissionError) and self.config.transport == "stdio":
-            return f"cannot run {self.config.command}: permission denied"
-        if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-            return self._describe(exc.exceptions[0])
-        text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-        if getattr(exc, "code", None) == CONNECTION_CLOSED and self.config.transport == "stdio":
-            return self._exit_reason()
-        return f"{type(exc).__name__}: {text}"
-
     # --- calls (from other tasks) ----------------------------------------------------
 
     async def ready_client(self) -> Any:
@@ -429,7 +377,7 @@ class ServerConnection:
             else:
                 result = await client.call_tool(remote_name, input, progress_callback=progress)
         except MCPError as exc:
-            if exc.code == CONNECTION_CLOSED or self._lost is not None:
+            if exc.code == transports.CONNECTION_CLOSED or self._lost is not None:
                 self._ended()
                 return ToolResult.error(
                     f"MCP server {self.name} went away during the call ({self._lost or exc}); "
@@ -526,39 +474,6 @@ class ServerConnection:
         uri = getattr(getattr(message, "params", None), "uri", None)
         if uri is not None:
             self.host.resource_updated(self, str(uri))
-
-
-def _oauth_errors() -> tuple[type[BaseException], ...]:
-    from mcp.client.auth import OAuthFlowError, OAuthRegistrationError, OAuthTokenError
-
-    return (OAuthFlowError, OAuthRegistrationError, OAuthTokenError)
-
-
-def _auth_exception(exc: BaseException) -> BaseException | None:
-    """The login failure in ``exc`` (itself, or found in its group): ours first, then the
-    SDK's OAuth errors; None when it is not one."""
-    ours = (LoginRequired, LoginFailed, NoLogin)
-    if isinstance(exc, BaseExceptionGroup):
-        return _find(exc, ours) or _find(exc, _oauth_errors())
-    return exc if isinstance(exc, ours + _oauth_errors()) else None
-
-
-def _wants_login(exc: BaseException) -> bool:
-    """A login (``/mcp login``) would help: the server asks for one, or a login step failed
-    in a way a new login mends (not: no OAuth at all, a refused registration)."""
-    return isinstance(_auth_exception(exc), (LoginRequired, *_oauth_errors()))
-
-
-def _find(
-    group: BaseExceptionGroup, kinds: tuple[type[BaseException], ...]
-) -> BaseException | None:
-    """The first exception of ``kinds`` anywhere in a (nested) group."""
-    for exc in group.exceptions:
-        if isinstance(exc, kinds):
-            return exc
-        if isinstance(exc, BaseExceptionGroup) and (found := _find(exc, kinds)) is not None:
-            return found
-    return None
 
 
 async def _all_pages(fetch: Callable[..., Awaitable[Any]], attribute: str) -> list[Any]:

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: McpManager, the session's single face to all its MCP servers.
 """The MCP servers of one session.
 
 ``McpManager`` turns configuration into connections (one task each, in the session's
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shlex
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +33,14 @@ from harness_tui.core.mcp.features.log_levels import LogLevels, log_levels
 from harness_tui.core.mcp.features.questions import QuestionBroker
 from harness_tui.core.mcp.features.resource_watch import ResourceWatch
 from harness_tui.core.mcp.features.tool_search import ToolSearch, ToolSearchTool
-from harness_tui.core.mcp.oauth import LOGIN_TIMEOUT_S, Login, token_file
-from harness_tui.core.mcp.results import prompt_text, resource_text
+from harness_tui.core.mcp.login import (
+    LOGIN_TIMEOUT_S,
+    Login,
+    LoginFailed,
+    open_in_browser,
+    token_file,
+)
+from harness_tui.core.mcp.results import prompt_arguments, prompt_text, resource_text
 from harness_tui.core.mcp.tools import McpTool, server_tools
 from harness_tui.core.providers.base import ToolSpec
 
@@ -356,8 +362,6 @@ class McpManager:
         ``HarnessError`` when no login takes it."""
         from urllib.parse import urlsplit
 
-        from harness_tui.core.mcp.oauth import LoginFailed
-
         if not self._logins:
             raise HarnessError(
                 "no MCP login is under way", hint="start one with /mcp login NAME first"
@@ -491,7 +495,7 @@ class McpManager:
         if prompt is None:
             known = ", ".join(p.name for p in connection.listing.prompts) or "none"
             raise HarnessError(f"MCP server {server} has no prompt {name!r} (prompts: {known})")
-        arguments = _prompt_arguments(list(prompt.arguments or ()), argument_text, command)
+        arguments = prompt_arguments(list(prompt.arguments or ()), argument_text, command)
         try:
             result = await connection.get_prompt(name, arguments)
         except McpUnavailable as exc:
@@ -542,17 +546,6 @@ class McpManager:
         return views
 
 
-async def open_in_browser(url: str) -> None:
-    """The system's browser (in a thread: it may start one). Where there is none (SSH),
-    the notice with the address is what the user follows."""
-    import webbrowser
-
-    try:
-        await anyio.to_thread.run_sync(webbrowser.open, url)
-    except Exception as exc:  # no browser is not an error: the address was shown
-        log.info("could not open a browser: %s", exc)
-
-
 def _failure_notice(connection: ServerConnection) -> str:
     name, error = connection.name, connection.error
     if connection.status == "crashed":
@@ -561,23 +554,3 @@ def _failure_notice(connection: ServerConnection) -> str:
         return error or f"MCP server {name} needs a login: /mcp login {name}"
     where = f" (its stderr is in {connection.log_path})" if connection.log_path else ""
     return f"MCP server {name} did not start: {error}{where}"
-
-
-def _prompt_arguments(declared: list[Any], text: str, command: str) -> dict[str, str]:
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        words = text.split()
-    values: dict[str, str] = {}
-    for index, argument in enumerate(declared):
-        if index >= len(words):
-            break
-        last = index == len(declared) - 1
-        values[argument.name] = " ".join(words[index:]) if last else words[index]
-    missing = [a.name for a in declared if a.required and a.name not in values]
-    if missing:
-        usage = " ".join(f"<{a.name}>" if a.required else f"[{a.name}]" for a in declared)
-        raise HarnessError(
-            f"/{command} needs {', '.join(missing)}", hint=f"usage: /{command} {usage}"
-        )
-    return values

@@ -10,9 +10,11 @@ embedded resource contributes its text.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable
 from typing import Any
 
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.messages import ImageData
 from harness_tui.core.tools.base import ToolResult
 
@@ -85,15 +87,10 @@ def tool_result(result: Any, *, server: str, tool: str) -> ToolResult:
         encoded = json.dumps(structured, ensure_ascii=False, default=str)
         if len(encoded) <= MAX_STRUCTURED_DETAIL:
             details["structured_content"] = structured
-    if getattr(result, "is_error", False):
-        return ToolResult(
-            content=text or f"{tool} on MCP server {server} reported an error (no details)",
-            details=details,
-            is_error=True,
-            error_kind="tool_error",
-            images=images,
-        )
-    return ToolResult(content=text or "(no output)", details=details, images=images)
+    is_error = bool(getattr(result, "is_error", False))
+    if not text and is_error:
+        text = f"{tool} on MCP server {server} reported an error (no details)"
+    return ToolResult(text or "(no output)", details=details, is_error=is_error, images=images)
 
 
 def prompt_text(result: Any) -> str:
@@ -106,3 +103,25 @@ def prompt_text(result: Any) -> str:
         text = block_text(message.content)
         parts.append(text if roles == {"user"} else f"[{message.role}]\n{text}")
     return "\n\n".join(parts)
+
+
+def prompt_arguments(declared: list[Any], text: str, command: str) -> dict[str, str]:
+    """The arguments of prompt command ``/command`` from the text typed after it: a word
+    each, the last one taking the rest; raises ``HarnessError`` naming missing ones."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    values: dict[str, str] = {}
+    for index, argument in enumerate(declared):
+        if index >= len(words):
+            break
+        last = index == len(declared) - 1
+        values[argument.name] = " ".join(words[index:]) if last else words[index]
+    missing = [a.name for a in declared if a.required and a.name not in values]
+    if missing:
+        usage = " ".join(f"<{a.name}>" if a.required else f"[{a.name}]" for a in declared)
+        raise HarnessError(
+            f"/{command} needs {', '.join(missing)}", hint=f"usage: /{command} {usage}"
+        )
+    return values

@@ -2,8 +2,9 @@
 
 A stdio server's stderr is written to a per-server log file (never the terminal: it
 would tear the TUI). The read side of every transport is watched, so the connection
-notices at once when a server goes away instead of at the next call. The SDK is
-imported only here and in ``connection``, and only once a server starts.
+notices at once when a server goes away instead of at the next call; and why a start
+failed, in words. The SDK is imported only here and in ``connection``, and only once a
+server starts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ import anyio
 
 from harness_tui.core.config import paths
 from harness_tui.core.mcp.config import McpServerConfig
-from harness_tui.core.mcp.oauth import Login, build_auth
+from harness_tui.core.mcp.login import (
+    Login,
+    LoginFailed,
+    LoginRequired,
+    NoLogin,
+    login_failure,
+    oauth_errors,
+)
+from harness_tui.core.mcp.oauth import build_auth
+from harness_tui.core.version import __version__
 
 #: A log file larger than this is moved to ``NAME.log.1`` when the server starts.
 MAX_LOG_BYTES = 1_000_000
@@ -29,6 +39,10 @@ MAX_LOG_BYTES = 1_000_000
 CONNECT_TIMEOUT_S = 30.0
 READ_TIMEOUT_S = 300.0
 _SDK_LOGGERS = ("mcp", "client", "httpx2")
+
+
+#: The JSON-RPC error code of a connection that closed under a request.
+CONNECTION_CLOSED = -32000
 
 
 def log_dir() -> Path:
@@ -184,6 +198,92 @@ async def open_transport(
             )
         read, write = await stack.enter_async_context(transport)
         yield WatchedStream(read, on_end), write
+
+
+async def open_client(
+    config: McpServerConfig,
+    stack: AsyncExitStack,
+    *,
+    session_id: str,
+    cwd: Path,
+    login: Login | None,
+    on_end: Callable[[], None],
+    on_refused: Callable[[int], None],
+    message_handler: Any,  # the SDK's MessageHandlerFnT: an async function of a message
+    callbacks: dict[str, Any],
+) -> Any:
+    """The SDK's client for the server, connected over its transport (``open_transport``)
+    and initialized; ``stack`` closes it. ``callbacks``: the client's handlers of the
+    server's requests (sampling, elicitation, roots)."""
+    from mcp import Client
+    from mcp.types import Implementation
+
+    keep_sdk_logs_off_the_terminal()
+    errlog = None
+    if config.transport == "stdio":
+        errlog = stack.enter_context(open_log(config.name, session_id))
+    transport = open_transport(
+        config, cwd=cwd, errlog=errlog, on_end=on_end, login=login, on_refused=on_refused
+    )
+    client = Client(
+        transport,
+        # "legacy": the initialize handshake. Connections negotiated with
+        # server/discover refuse server-initiated sampling and elicitation.
+        mode="legacy",
+        cache=None,
+        message_handler=message_handler,
+        client_info=Implementation(name="harness-tui", version=__version__),
+        **callbacks,
+    )
+    await stack.enter_async_context(client)
+    return client
+
+
+def import_sdk() -> None:
+    """Import the SDK (0.5-0.9 s), in a thread, so the UI keeps painting meanwhile."""
+    import mcp.client.stdio
+    import mcp.client.streamable_http  # noqa: F401
+
+
+def describe_failure(
+    exc: BaseException,
+    config: McpServerConfig,
+    *,
+    refused: int | None = None,
+    exit_reason: Callable[[], str] = lambda: "the server closed the connection",
+) -> str:
+    """Why a server's start (or its connection) failed, in words the user can act on.
+    ``refused``: the 401/403 a server whose headers carry the token answered with;
+    ``exit_reason``: what became of a stdio server's process."""
+    auth = login_failure(exc)
+    if auth is not None and auth is not exc:
+        return describe_failure(auth, config, refused=refused, exit_reason=exit_reason)
+    if isinstance(exc, LoginRequired | LoginFailed | NoLogin):
+        return str(exc)
+    if isinstance(exc, oauth_errors()):
+        what = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return (
+            f"the login to MCP server {config.name} failed ({what}); run "
+            f"/mcp login {config.name} (or `harness-tui mcp login {config.name}`) to log in again"
+        )
+    status = getattr(getattr(exc, "response", None), "status_code", None) or refused
+    if status in (401, 403) and config.transport != "stdio":
+        # Only a server whose headers carry an Authorization gets here (the others
+        # have OAuth, which answers a 401 itself): that token was refused.
+        return (
+            f"the server refused the token in its 'headers' ({status}); check it, or "
+            "remove the Authorization header to log in with OAuth (/mcp login)"
+        )
+    if isinstance(exc, FileNotFoundError) and config.transport == "stdio":
+        return f"command not found: {config.command}"
+    if isinstance(exc, PermissionError) and config.transport == "stdio":
+        return f"cannot run {config.command}: permission denied"
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return describe_failure(exc.exceptions[0], config, refused=refused, exit_reason=exit_reason)
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if getattr(exc, "code", None) == CONNECTION_CLOSED and config.transport == "stdio":
+        return exit_reason()
+    return f"{type(exc).__name__}: {text}"
 
 
 def _folder(configured: str | None, cwd: Path) -> Path:

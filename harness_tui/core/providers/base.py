@@ -135,3 +135,9 @@ class Provider(Protocol):
         """Send the request and yield its response as chunks, ending with ``StreamEnd``
         or ``StreamFailed``."""
         ...
+
+    async def aclose(self) -> None:
+        """Release what the provider holds (an SDK client and its connections) when it
+        is dropped: a model switch, a finished sub-agent or sampling request, the end
+        of the session. Adapters that hold nothing inherit this, which does nothing."""
+        return None

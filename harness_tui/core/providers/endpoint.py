@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from harness_tui.core.errors import ConfigError
+from harness_tui.core.providers.base import CONTEXT_OVERFLOW, StreamFailed
 from harness_tui.core.providers.catalogue import Catalogue, ModelSpec, ProviderSpec, Quirks
+from harness_tui.core.providers.faults import BUSY, Fault
 from harness_tui.core.providers.retry import RetryPolicy
 
 #: What keyless local servers (Ollama) get: the SDKs refuse to run without a key.
@@ -46,6 +48,84 @@ class Endpoint:
         if key and key != PLACEHOLDER_KEY and len(key) >= 4:
             text = text.replace(key, "[key]")
         return text
+
+    def failure(self, fault: Fault, *, partial: bool, attempts: int) -> StreamFailed:
+        """The failure to report for ``fault``, with a hint that says what to do: it names
+        the key variable on 401/403 and the base URL on connection errors, never the key."""
+        provider = self.provider
+        status = f" ({fault.status_code})" if fault.status_code and fault.status_code != 200 else ""
+        detail = self.scrub(fault.detail)
+        after = f" after {attempts} attempts" if attempts > 1 else ""
+        kind: str = fault.kind
+        hint: str | None
+        if kind == "auth_failed":
+            message = f"{provider} rejected the API key{status}: {self.key_source} is wrong"
+            if detail:
+                message += f" ({detail})"
+            hint = f"set {self.key_env or 'the api_key setting'} to a valid {provider} key"
+        elif kind == "forbidden":
+            message = f"{provider} refused access{status} with the key from {self.key_source}"
+            hint = "check that this key may use this model"
+        elif kind == "not_found":
+            message = f"{provider} does not know this model or endpoint{status}: {detail}"
+            hint = "check the model name (provider/model) and the base URL"
+        elif kind == "context_overflow":
+            # The loop compacts and tries once more on this code (see AgentLoop.run).
+            kind = CONTEXT_OVERFLOW
+            message = f"{provider} refused the request{status}: {detail}"
+            hint = "the conversation no longer fits the model: /compact it or start a new one"
+        elif kind == "quota":
+            message = f"{provider} has no quota or credit left for this key{status}: {detail}"
+            hint = (
+                f"add credit or raise the limit in your {provider} account, "
+                "or switch models with /model"
+            )
+            if "max_tokens" in detail:  # OpenRouter: the balance cannot cover the output limit
+                hint = (
+                    f"add credit in your {provider} account, or lower the model's output limit "
+                    "(max_output under models: in your settings)"
+                )
+        elif kind == "content_filter":
+            message = f"{provider}'s content filter refused the request{status}: {detail}"
+            hint = "rephrase the request, or leave out the content the filter objects to"
+        elif kind == "bad_generation":
+            message = f"{provider} could not read the model's tool call{status}{after}: {detail}"
+            hint = "try again, or switch to a model that calls tools more reliably (/model)"
+        elif kind == "bad_request":
+            message = f"{provider} refused the request{status}: {detail}"
+            hint = (
+                "the provider's message says what it refused; if it names something "
+                "harness-tui sent, please report it (the session is still usable)"
+            )
+        elif kind == "connection" and partial:
+            message = f"the connection to {provider} was lost ({detail})"
+            hint = "try again; check your network if it keeps happening"
+        elif kind == "connection":
+            message = f"cannot reach {provider} at {self.base_url}{after}: {detail}"
+            hint = f"check your network and the base URL ({self.base_url_source})"
+        elif kind == "timeout":
+            message = f"{provider} sent nothing for {self.read_timeout:g} s (read timeout){after}"
+            hint = "try again; raise read_timeout in the models settings if the model is slow"
+        elif kind in BUSY:
+            message = f"{provider} {BUSY[kind]}{status}{after}"
+            if detail:
+                message += f": {detail}"
+            hint = "wait a moment and try again, or switch models with /model"
+        elif kind == "stream_cut":
+            message = f"the {provider} response stream ended before it was complete{after}"
+            hint = "try again"
+        elif kind == "malformed":
+            message = f"{provider} sent data that could not be read{after} ({detail})"
+            hint = "try again; if it keeps happening, check any proxy in between"
+        elif kind == "stream_error":
+            message = f"{provider} reported an error in the middle of the response: {detail}"
+            hint = "try again"
+        else:
+            message = f"{provider} request failed{status}: {detail}"
+            hint = None
+        if partial:
+            message = f"the response broke off: {message}; the partial answer was kept"
+        return StreamFailed(message, kind, hint)
 
 
 def resolve_endpoint(

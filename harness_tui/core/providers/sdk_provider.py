@@ -15,14 +15,20 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core.providers.base import ModelRequest, RetryNotice, StreamChunk, StreamFailed
+from harness_tui.core.providers.base import (
+    ModelRequest,
+    Provider,
+    RetryNotice,
+    StreamChunk,
+    StreamFailed,
+)
 from harness_tui.core.providers.catalogue import ModelSpec
 from harness_tui.core.providers.endpoint import Endpoint
-from harness_tui.core.providers.faults import Fault, classify, describe
+from harness_tui.core.providers.faults import Fault, classify
 from harness_tui.core.providers.retry import stream_with_retries
 
 
-class SDKProvider:
+class SDKProvider(Provider):
     """Base of the SDK adapters. Subclasses implement ``_connect``, ``_params``,
     ``_attempt`` and ``_error_of``."""
 
@@ -184,7 +190,7 @@ class SDKProvider:
         return classify(exc, self._sdk, self._error_of)
 
     def _describe(self, fault: Fault, partial: bool, attempts: int) -> StreamFailed:
-        return describe(fault, self.endpoint, partial=partial, attempts=attempts)
+        return self.endpoint.failure(fault, partial=partial, attempts=attempts)
 
     async def aclose(self) -> None:
         """Close the SDK client and its connections."""

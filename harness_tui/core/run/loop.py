@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import anyio
 from anyio.lowlevel import checkpoint_if_cancelled
@@ -23,12 +23,7 @@ from anyio.lowlevel import checkpoint_if_cancelled
 from harness_tui.core.events import (
     Error,
     MessageCompleted,
-    Retrying,
     SteeringDelivered,
-    ThinkingDelta,
-    TokenDelta,
-    ToolCallCompleted,
-    ToolCallFailed,
     ToolCallStarted,
     new_id,
 )
@@ -44,16 +39,7 @@ from harness_tui.core.providers.base import (
     CONTEXT_OVERFLOW,
     ModelRequest,
     Provider,
-    RetryNotice,
-    StreamEnd,
     StreamFailed,
-    TextChunk,
-    ThinkingChunk,
-    ThinkingSignature,
-    ToolCallArgs,
-    ToolCallBegin,
-    ToolCallExtra,
-    UsageChunk,
 )
 from harness_tui.core.run.message_builder import MessageBuilder
 from harness_tui.core.run.steering import SteeringQueue
@@ -212,10 +198,9 @@ class AgentLoop:
         self, provider: Provider
     ) -> tuple[AssistantMessage | None, StreamFailed | None]:
         host = self.host
-        emit = host.emit
-        builder = MessageBuilder(new_id("msg"), provider.name, provider.model)
-        message_id = builder.message_id
+        builder = MessageBuilder(new_id("msg"), provider.name, provider.model, host.emit)
         self._builder = builder
+        add = builder.add
         failure: StreamFailed | None = None
         count = 0
         try:
@@ -226,45 +211,11 @@ class AgentLoop:
                     count += 1
                     if not count % 4:
                         await checkpoint_if_cancelled()
-                    # One type() and `is` tests: the fastest dispatch on this hot path.
-                    # mypy does not narrow `chunk` through `kind`, so each branch casts
-                    # (checked by the type checker, a no-op call at run time).
-                    kind = type(chunk)
-                    if kind is TextChunk:
-                        text = cast(TextChunk, chunk).text
-                        builder.text(text)
-                        await emit(TokenDelta, message_id=message_id, text=text)
-                    elif kind is ThinkingChunk:
-                        text = cast(ThinkingChunk, chunk).text
-                        builder.thinking(text)
-                        await emit(ThinkingDelta, message_id=message_id, text=text)
-                    elif kind is ThinkingSignature:
-                        builder.thinking_signature(cast(ThinkingSignature, chunk).signature)
-                    elif kind is ToolCallBegin:
-                        begin = cast(ToolCallBegin, chunk)
-                        builder.tool_call(begin.id, begin.name)
-                    elif kind is ToolCallArgs:
-                        args = cast(ToolCallArgs, chunk)
-                        builder.tool_args(args.id, args.json)
-                    elif kind is ToolCallExtra:
-                        extra = cast(ToolCallExtra, chunk)
-                        builder.tool_extra(extra.id, extra.extra)
-                    elif kind is UsageChunk:
-                        builder.usage = cast(UsageChunk, chunk).usage
-                    elif kind is StreamEnd:
-                        builder.stop_reason = cast(StreamEnd, chunk).stop_reason
-                    elif kind is RetryNotice:
-                        notice = cast(RetryNotice, chunk)
-                        await emit(
-                            Retrying,
-                            attempt=notice.attempt,
-                            max_attempts=notice.max_attempts,
-                            delay_s=notice.delay_s,
-                            reason=notice.reason,
-                            status_code=notice.status_code,
-                        )
-                    elif kind is StreamFailed:
-                        failure = cast(StreamFailed, chunk)
+                    emission = add(chunk)
+                    if emission is not None:
+                        await emission
+                    elif builder.failure is not None:
+                        failure = builder.failure
                         break
         except anyio.get_cancelled_exc_class():
             raise
@@ -336,38 +287,9 @@ class AgentLoop:
         # The tool's own run time; the wait for a permission answer is reported apart.
         ctx = self._contexts.pop(call.id, None)
         timing = ctx.timing if ctx is not None else CallTiming()
-        duration_ms, waited_ms = timing.run_ms, timing.permission_wait_ms
-        if result.is_error:
-            await self.host.emit(
-                ToolCallFailed,
-                tool_call_id=call.id,
-                tool_name=call.name,
-                error=result.content,
-                kind=result.error_kind,
-                display=result.display,
-                details=dict(result.details),
-                duration_ms=duration_ms,
-                permission_wait_ms=waited_ms,
-            )
-        else:
-            await self.host.emit(
-                ToolCallCompleted,
-                tool_call_id=call.id,
-                tool_name=call.name,
-                content=result.content,
-                display=result.display,
-                display_format=result.display_format,
-                details=dict(result.details),
-                duration_ms=duration_ms,
-                permission_wait_ms=waited_ms,
-            )
-        self._results[call.id] = ToolResultMessage(
-            tool_call_id=call.id,
-            tool_name=call.name,
-            content=result.content,
-            is_error=result.is_error,
-            images=result.images,
-        )
+        event_type, fields = result.to_event(call.id, call.name, timing)
+        await self.host.emit(event_type, **fields)
+        self._results[call.id] = result.to_message(call.id, call.name)
 
     async def _deliver_steering(self) -> bool:
         steers = self.host.steering.take_steers()

@@ -1,13 +1,17 @@
-"""Assembles one ``AssistantMessage`` from a provider's chunks.
+"""Assembles one ``AssistantMessage`` from a provider's chunks, and says which event
+each chunk makes: the one place a stream chunk is translated.
 
 Shared by every provider, so the message shape never depends on which one ran.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from harness_tui.core.events import Retrying, ThinkingDelta, TokenDelta
 from harness_tui.core.messages import (
     AssistantBlock,
     AssistantMessage,
@@ -16,17 +20,40 @@ from harness_tui.core.messages import (
     TokenUsage,
     ToolCallBlock,
 )
+from harness_tui.core.providers.base import (
+    RetryNotice,
+    StreamEnd,
+    StreamFailed,
+    TextChunk,
+    ThinkingChunk,
+    ThinkingSignature,
+    ToolCallArgs,
+    ToolCallBegin,
+    ToolCallExtra,
+    UsageChunk,
+)
+
+#: ``emit(event_type, **fields)``: how an event leaves (the loop host's ``emit``).
+Emit = Callable[..., Awaitable[Any]]
+
+
+async def _no_emit(event_type: type, /, **fields: Any) -> None:
+    """For a builder whose events go nowhere."""
 
 
 class MessageBuilder:
-    """Collects text, thinking and tool calls in the order they arrive."""
+    """Collects text, thinking and tool calls in the order they arrive. ``add`` takes
+    each chunk of a stream and emits the event the chunk makes, through ``emit``."""
 
-    def __init__(self, message_id: str, provider: str, model: str) -> None:
+    def __init__(self, message_id: str, provider: str, model: str, emit: Emit = _no_emit) -> None:
         self.message_id = message_id
         self.provider = provider
         self.model = model
+        self._emit = emit
         self.usage: TokenUsage | None = None
         self.stop_reason: str | None = None
+        #: The ``StreamFailed`` that ended the stream, once one came.
+        self.failure: StreamFailed | None = None
         # Each part: ["text", [pieces]] | ["thinking", [pieces], signature]
         #          | ["tool", id, name, [json pieces], extra]
         # Pieces are joined in build(): appending to one long string would copy it
@@ -38,6 +65,40 @@ class MessageBuilder:
     @property
     def has_content(self) -> bool:
         return bool(self._parts)
+
+    def add(self, chunk: Any) -> Awaitable[Any] | None:
+        """Take one stream chunk. Returns the emission of the event it makes (a
+        ``TOKEN_DELTA``, ``THINKING_DELTA`` or ``RETRYING``), for the caller to await, or
+        None: the chunk only adds to the message (or, a ``StreamFailed``, is kept in
+        ``failure``). The hot path of every stream: one ``type()`` and ``is`` tests,
+        and no object made beyond the event itself."""
+        kind = type(chunk)
+        if kind is TextChunk:
+            text = chunk.text
+            self.text(text)
+            return self._emit(TokenDelta, message_id=self.message_id, text=text)
+        if kind is ThinkingChunk:
+            text = chunk.text
+            self.thinking(text)
+            return self._emit(ThinkingDelta, message_id=self.message_id, text=text)
+        if kind is ToolCallArgs:
+            self.tool_args(chunk.id, chunk.json)
+        elif kind is ToolCallBegin:
+            self.tool_call(chunk.id, chunk.name)
+        elif kind is ThinkingSignature:
+            self.thinking_signature(chunk.signature)
+        elif kind is ToolCallExtra:
+            self.tool_extra(chunk.id, chunk.extra)
+        elif kind is UsageChunk:
+            self.usage = chunk.usage
+        elif kind is StreamEnd:
+            self.stop_reason = chunk.stop_reason
+        elif kind is RetryNotice:
+            # The notice and the event have the same fields (a test holds them equal).
+            return self._emit(Retrying, **dataclasses.asdict(chunk))
+        elif kind is StreamFailed:
+            self.failure = chunk
+        return None
 
     def text(self, text: str) -> None:
         parts = self._parts

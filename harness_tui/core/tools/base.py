@@ -9,8 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from harness_tui.core.events import PlanEntry, ToolFailureKind
-from harness_tui.core.messages import ImageData
+from harness_tui.core.events import (
+    PlanEntry,
+    ToolCallCompleted,
+    ToolCallFailed,
+    ToolCallProgress,
+    ToolFailureKind,
+)
+from harness_tui.core.messages import ImageData, ToolResultMessage
 
 Emit = Callable[..., Awaitable[Any]]
 
@@ -36,6 +42,47 @@ class ToolResult:
     @classmethod
     def error(cls, message: str, kind: ToolFailureKind = "tool_error") -> ToolResult:
         return cls(content=message, is_error=True, error_kind=kind)
+
+    # The two shapes a result takes, each made here and nowhere else.
+
+    def to_message(self, tool_call_id: str, tool_name: str) -> ToolResultMessage:
+        """The result as the model sees it (and the session file keeps it)."""
+        return ToolResultMessage(
+            tool_call_id=tool_call_id,
+            tool_name=tool_name,
+            content=self.content,
+            is_error=self.is_error,
+            images=self.images,
+        )
+
+    def to_event(
+        self, tool_call_id: str, tool_name: str, timing: CallTiming
+    ) -> tuple[type[ToolCallCompleted | ToolCallFailed], dict[str, Any]]:
+        """The result as the views see it, as ``(event type, fields)`` for an ``emit``:
+        ``TOOL_CALL_FAILED`` for an error, else ``TOOL_CALL_COMPLETED``, with the call's
+        run time and permission wait from ``timing``. Images stay out (events carry no
+        image data; ``content`` names them)."""
+        if self.is_error:
+            return ToolCallFailed, {
+                "tool_call_id": tool_call_id,
+                "tool_name": tool_name,
+                "error": self.content,
+                "kind": self.error_kind,
+                "display": self.display,
+                "details": dict(self.details),
+                "duration_ms": timing.run_ms,
+                "permission_wait_ms": timing.permission_wait_ms,
+            }
+        return ToolCallCompleted, {
+            "tool_call_id": tool_call_id,
+            "tool_name": tool_name,
+            "content": self.content,
+            "display": self.display,
+            "display_format": self.display_format,
+            "details": dict(self.details),
+            "duration_ms": timing.run_ms,
+            "permission_wait_ms": timing.permission_wait_ms,
+        }
 
 
 @dataclass(slots=True)
@@ -97,8 +144,6 @@ class ToolContext:
         status: str | None = None,
     ) -> None:
         """Report streamed output or progress of this call (``TOOL_CALL_PROGRESS``)."""
-        from harness_tui.core.events import ToolCallProgress
-
         await self.emit(
             ToolCallProgress,
             tool_call_id=self.tool_call_id,
@@ -142,6 +187,17 @@ class Tool:
 
     async def aclose(self) -> None:
         """Release what the tool holds (processes, connections) when the session ends."""
+
+
+def object_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A tool's ``input_schema``: a JSON object of ``properties``, the ``required`` ones
+    named, and no other property allowed (what every built-in tool takes)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
 
 
 def input_path(cwd: Path, raw: str) -> Path:

@@ -7,6 +7,7 @@ crash the loop. Cancellation is the one thing that passes through: it belongs to
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -167,13 +168,10 @@ class ToolExecutor:
             f"\n\n[output truncated: {cut:,} of {len(content):,} characters cut; "
             "ask for a narrower range to see more]"
         )
-        return ToolResult(
+        return dataclasses.replace(
+            result,
             content=content[:limit] + note,
-            display=result.display,
-            display_format=result.display_format,
             details={**result.details, "truncated_chars": cut},
-            is_error=result.is_error,
-            error_kind=result.error_kind,
         )
 
     async def aclose(self) -> None:

@@ -17,7 +17,7 @@ from harness_tui.core.files.walk import (
     run_ripgrep,
     walk_files,
 )
-from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.base import ToolContext, ToolResult, object_schema
 
 MAX_RESULTS = 200
 #: Time allowed to list the files of one folder with rg.
@@ -81,18 +81,16 @@ class GlobTool(SearchTool):
         "Returns matching paths relative to the search folder, most recently modified first. "
         "Files ignored by .gitignore are left out."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
+    input_schema = object_schema(
+        properties={
             "pattern": {"type": "string", "description": "The glob pattern to match."},
             "path": {
                 "type": "string",
                 "description": "Folder to search in (default: the working folder).",
             },
         },
-        "required": ["pattern"],
-        "additionalProperties": False,
-    }
+        required=["pattern"],
+    )
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:

@@ -26,7 +26,7 @@ from harness_tui.core.files.regular import (
     read_regular,
 )
 from harness_tui.core.messages import ImageData
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, input_path, object_schema
 
 DEFAULT_LINE_LIMIT = 2000
 MAX_LINE_CHARS = 2000
@@ -39,6 +39,10 @@ SNIFF_BYTES = 8192
 #: Largest file Edit changes and Write replaces (its old text is read whole, for the diff).
 MAX_EDIT_BYTES = 16 * 1024 * 1024
 MAX_DIFF_CHARS = 20_000
+
+
+#: The ``file_path`` input of the file tools.
+FILE_PATH = {"type": "string", "description": "Absolute, or relative to cwd."}
 
 
 class FileProblem(Exception):
@@ -133,16 +137,14 @@ class ReadTool(Tool):
         "Lines longer than 2000 characters are cut. Images (PNG, JPEG, GIF, WebP) are "
         "attached for you to see. Other binary files are refused."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
-            "file_path": {"type": "string", "description": "Absolute, or relative to cwd."},
+    input_schema = object_schema(
+        properties={
+            "file_path": FILE_PATH,
             "offset": {"type": "integer", "minimum": 1, "description": "First line (from 1)."},
             "limit": {"type": "integer", "minimum": 1, "description": "How many lines."},
         },
-        "required": ["file_path"],
-        "additionalProperties": False,
-    }
+        required=["file_path"],
+    )
     read_only = True
     concurrency_safe = True
     path_fields = ("file_path",)
@@ -305,15 +307,13 @@ class WriteTool(_FileChangeTool):
         "Write a file with the given content, replacing it if it exists and creating "
         "missing folders. Prefer Edit to change part of an existing file."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
-            "file_path": {"type": "string", "description": "Absolute, or relative to cwd."},
+    input_schema = object_schema(
+        properties={
+            "file_path": FILE_PATH,
             "content": {"type": "string", "description": "The whole new content."},
         },
-        "required": ["file_path", "content"],
-        "additionalProperties": False,
-    }
+        required=["file_path", "content"],
+    )
 
     def plan(self, input: dict[str, Any], ctx: ToolContext) -> _Change:
         path = _path(ctx, input["file_path"])
@@ -334,17 +334,15 @@ class EditTool(_FileChangeTool):
         "enough surrounding lines to make old_string unique. An empty old_string creates a "
         "new file with new_string as its content."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
-            "file_path": {"type": "string", "description": "Absolute, or relative to cwd."},
+    input_schema = object_schema(
+        properties={
+            "file_path": FILE_PATH,
             "old_string": {"type": "string", "description": "The exact text to replace."},
             "new_string": {"type": "string", "description": "The text to put instead."},
             "replace_all": {"type": "boolean", "default": False},
         },
-        "required": ["file_path", "old_string", "new_string"],
-        "additionalProperties": False,
-    }
+        required=["file_path", "old_string", "new_string"],
+    )
 
     def plan(self, input: dict[str, Any], ctx: ToolContext) -> _Change:
         path = _path(ctx, input["file_path"])

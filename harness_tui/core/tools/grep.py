@@ -24,7 +24,7 @@ from harness_tui.core.files.walk import (
     run_ripgrep,
     walk_files,
 )
-from harness_tui.core.tools.base import ToolContext, ToolResult
+from harness_tui.core.tools.base import ToolContext, ToolResult, object_schema
 
 OutputMode = Literal["content", "files_with_matches", "count"]
 #: Output lines (content) or files (other modes) returned when no head_limit is given.
@@ -172,9 +172,8 @@ class GrepTool(SearchTool):
         "(path:line:text, with -A/-B/-C context), 'count' gives matches per file. Filter "
         "files with glob (e.g. '*.py', '*.{ts,tsx}'). Files ignored by .gitignore are skipped."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
+    input_schema = object_schema(
+        properties={
             "pattern": {"type": "string", "minLength": 1, "description": "The regex."},
             "path": {"type": "string", "description": "File or folder (default: cwd)."},
             "glob": {"type": "string", "description": "Only files matching this glob."},
@@ -193,9 +192,8 @@ class GrepTool(SearchTool):
                 "description": f"At most this many lines/files (default {DEFAULT_HEAD_LIMIT}).",
             },
         },
-        "required": ["pattern"],
-        "additionalProperties": False,
-    }
+        required=["pattern"],
+    )
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:

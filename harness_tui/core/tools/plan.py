@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness_tui.core.events import PlanEntry
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, object_schema
 
 _MARKS = {"pending": "[ ]", "in_progress": "[~]", "completed": "[x]"}
 
@@ -17,9 +17,8 @@ class TodoWriteTool(Tool):
         "time, with each item's status: pending, in_progress (one at a time) or completed. "
         "Use it for work of three or more steps so the user can follow your progress."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
+    input_schema = object_schema(
+        properties={
             "todos": {
                 "type": "array",
                 "items": {
@@ -33,9 +32,8 @@ class TodoWriteTool(Tool):
                 },
             }
         },
-        "required": ["todos"],
-        "additionalProperties": False,
-    }
+        required=["todos"],
+    )
     # It changes the harness's plan, not the workspace: allowed in plan mode.
     read_only = True
 

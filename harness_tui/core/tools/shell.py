@@ -21,7 +21,7 @@ import anyio
 
 from harness_tui.core.processes.group import ProcessGroup, run_in_group
 from harness_tui.core.processes.tree import MARKER_ENV
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, object_schema
 
 DEFAULT_TIMEOUT_MS = 120_000
 MAX_TIMEOUT_MS = 600_000
@@ -128,9 +128,8 @@ class BashTool(Tool):
         "each is stopped at its timeout (default 120 s, at most 600 s). Prefer Read, Glob, "
         "Grep and Edit over cat, find, grep and sed."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
+    input_schema = object_schema(
+        properties={
             "command": {"type": "string", "minLength": 1, "description": "The command."},
             "timeout": {
                 "type": "integer",
@@ -143,9 +142,8 @@ class BashTool(Tool):
                 "description": "What the command does, in five to ten words.",
             },
         },
-        "required": ["command"],
-        "additionalProperties": False,
-    }
+        required=["command"],
+    )
     access = "exec"
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import anyio
 
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, object_schema
 
 TIME_LIMIT_S = 30.0
 MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024
@@ -125,18 +125,16 @@ class WebFetchTool(Tool):
         f"readable text with links. At most {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB, "
         f"{TIME_LIMIT_S:g} s. A redirect to another host is reported, not followed."
     )
-    input_schema = {
-        "type": "object",
-        "properties": {
+    input_schema = object_schema(
+        properties={
             "url": {"type": "string", "description": "An http:// or https:// URL."},
             "prompt": {
                 "type": "string",
                 "description": "What you are looking for (kept with the result).",
             },
         },
-        "required": ["url"],
-        "additionalProperties": False,
-    }
+        required=["url"],
+    )
     access = "network"
     concurrency_safe = True
 

@@ -250,8 +250,6 @@ async def run_sampling(
     except Exception as exc:
         raise SamplingFailed(f"{type(exc).__name__}: {exc}") from exc
     finally:
-        close = getattr(provider, "aclose", None)
-        if close is not None:
-            with anyio.CancelScope(shield=True):
-                await close()
+        with anyio.CancelScope(shield=True):
+            await provider.aclose()
     return "".join(parts), stop

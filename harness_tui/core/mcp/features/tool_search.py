@@ -22,7 +22,7 @@ from typing import Any
 from harness_tui.core.config import paths
 from harness_tui.core.config.files import ConfigFileError, load_config_file
 from harness_tui.core.providers.base import ToolSpec
-from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, object_schema
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +167,8 @@ class ToolSearchTool(Tool):
     name = TOOL_SEARCH_NAME
     read_only = True
     concurrency_safe = True
-    input_schema = {
-        "type": "object",
-        "properties": {
+    input_schema = object_schema(
+        properties={
             "query": {
                 "type": "string",
                 "description": "Keywords for what the tool should do (e.g. 'convert time "
@@ -177,9 +176,8 @@ class ToolSearchTool(Tool):
             },
             "max_results": {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
         },
-        "required": ["query"],
-        "additionalProperties": False,
-    }
+        required=["query"],
+    )
 
     def __init__(self, state: ToolSearch, tools: Mapping[str, Tool]) -> None:
         self.state = state

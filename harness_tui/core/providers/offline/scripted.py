@@ -46,6 +46,7 @@ from harness_tui.core.errors import ConfigError, describe_validation_error
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.base import (
     ModelRequest,
+    Provider,
     RetryNotice,
     StreamChunk,
     StreamEnd,
@@ -168,7 +169,7 @@ def split_text(text: str, chunk: int | None) -> list[str]:
 # --- provider ---------------------------------------------------------------------------
 
 
-class ScriptedProvider:
+class ScriptedProvider(Provider):
     """Plays back a script; records every request it receives in ``requests``."""
 
     name = "scripted"

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: the whole Gemini wire protocol (request, stream, faults).
 """The ``google`` adapter: Gemini's native API through the official ``google-genai`` SDK.
 
 Request: ``models.generateContent`` streamed (``streamGenerateContent?alt=sse``) on the
