@@ -13,12 +13,18 @@ side of it.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import anyio
 
 from harness_tui.core.events import ContextCompacted, Notice, new_id
+from harness_tui.core.hooks.pipeline import HookPipeline
+from harness_tui.core.messages import TokenUsage
+from harness_tui.core.providers.base import Provider, ToolSpec
+from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.run.context import (
+    ContextAccount,
     estimate_message,
     estimate_text,
     keep_budget,
@@ -27,18 +33,38 @@ from harness_tui.core.run.context import (
     should_compact,
     summary_request,
 )
-from harness_tui.core.storage.records import CompactionEntry
-from harness_tui.core.storage.tree import summary_message
+from harness_tui.core.storage.records import CompactionEntry, Entry
+from harness_tui.core.storage.tree import EntryTree, History, summary_message
 
-if TYPE_CHECKING:
-    from harness_tui.core.providers.base import Provider
-    from harness_tui.core.session.session import Session
+
+class Conversation(Protocol):
+    """What compaction reads and changes: a session's history, tree and context."""
+
+    @property
+    def messages(self) -> History: ...
+    @property
+    def tree(self) -> EntryTree: ...
+    @property
+    def model(self) -> ModelChoice: ...
+    @property
+    def system_prompt(self) -> str: ...
+
+    compact_at: float
+    context: ContextAccount
+    hooks: HookPipeline
+
+    def context_tokens(self) -> int: ...
+    def tool_specs(self) -> Sequence[ToolSpec]: ...
+    def record_entry(self, entry: Entry) -> None: ...
+    async def emit(self, event_type: type, /, **fields: Any) -> Any: ...
+    async def warn(self, message: str) -> None: ...
+    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None: ...
 
 
 class Compactor:
-    """Compaction for one session (it reads and resets the session's history)."""
+    """Compaction for one conversation (it reads and resets its history)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Conversation) -> None:
         self.session = session
         #: ``/compact`` asked during a run: its instructions ("" for none), applied at the
         #: next turn boundary.
@@ -150,7 +176,7 @@ class Compactor:
         session.record_entry(entry)
         history.reset(messages, [entry.id, *kept_ids], entry.id)
         session.context.reset()
-        return await session.emit(  # type: ignore[return-value]
+        return await session.emit(
             ContextCompacted,
             trigger=trigger,
             tokens_before=before,
