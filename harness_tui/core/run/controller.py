@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import Protocol
 
 import anyio
 
+from harness_tui.core.errors import HarnessError, SessionBusyError
+from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import (
+    RUN_END_TYPES,
+    AgentEvent,
     Error,
     PromptReceived,
     RunCancelled,
@@ -55,16 +60,19 @@ class RunController:
         prompt_message: Callable[[str, QueuedMessage | None, HookOutcome], Awaitable[Message]],
         after_run: Callable[[], Awaitable[None]],
         on_cancel: Callable[[], None],
+        require_open: Callable[[], None],
     ) -> None:
         """``prompt_message``: the prompt as the model gets it (with what it mentions
         attached); ``after_run``: when a run has ended, before its last event;
-        ``on_cancel``: when a run is cancelled (questions to the user are dropped)."""
+        ``on_cancel``: when a run is cancelled (questions to the user are dropped);
+        ``require_open``: raises when the session cannot start a run."""
         self.turns = turns
         self.steering = turns.steering
         self._cost = cost
         self._prompt_message = prompt_message
         self._after_run = after_run
         self._on_cancel = on_cancel
+        self._require_open = require_open
         #: The active run (None when idle): a plain attribute, read for every event.
         self.run_id: str | None = None
         #: The session is closing: a cancel keeps the queue (the file has it).
@@ -82,8 +90,19 @@ class RunController:
         """Runs start as tasks of ``group`` (the session's)."""
         self._group = group
 
-    def start(self, text: str, queued: QueuedMessage | None = None) -> str:
+    def submit(self, text: str) -> str:
+        """Start a run with ``text``; its id. Raises ``SessionBusyError`` while a run
+        is active."""
+        text = check_prompt(text)
+        if self.running:
+            raise SessionBusyError(
+                "a run is already active", hint="steer it, queue a follow-up, or cancel it first"
+            )
+        return self.start(text)
+
+    def start(self, text: str) -> str:
         """Start a run with ``text``; its id."""
+        self._require_open()
         assert self._group is not None
         run_id = new_id("run")
         # Marked running before the task starts, so a steer right after submit queues.
@@ -91,12 +110,13 @@ class RunController:
         self._scope = anyio.CancelScope()
         self._runner_done = anyio.Event()
         self._returned = []
-        self._group.start_soon(self._runner, text, queued)
+        self._group.start_soon(self._runner, text, None)
         return run_id
 
     async def enqueue(self, text: str, kind: str) -> QueuedMessage | None:
         """Queue ``text`` for the active run (``SteeringQueued``), or start a run with
         it when idle (None)."""
+        text = check_prompt(text)
         if not self.running:
             self.start(text)
             return None
@@ -119,6 +139,25 @@ class RunController:
         self._scope.cancel()
         await done.wait()
         return list(self._returned)
+
+    async def stream(self, store: EventStore, prompt: str) -> AsyncGenerator[AgentEvent, None]:
+        """Start a run with ``prompt`` and yield every event of ``store`` until it ends
+        (``RUN_COMPLETED`` or ``RUN_CANCELLED``). Leaving the loop early cancels it."""
+        self._require_open()
+        sub = store.subscribe("run", queue_size=10_000)
+        run_id: str | None = None
+        try:
+            run_id = self.submit(prompt)
+            async with aclosing(store.stream(sub)) as events:
+                async for event in events:
+                    yield event  # type: ignore[misc]
+                    if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
+                        return
+        finally:
+            store.unsubscribe(sub)
+            if run_id is not None and self.run_id == run_id:
+                with anyio.CancelScope(shield=True):
+                    await self.cancel()
 
     async def _withdrawn(self, item: QueuedMessage, reason: str) -> None:
         await self.turns.emit(
@@ -241,3 +280,9 @@ def prompt_message(
     if not added:
         return message
     return message.model_copy(update={"content": (*message.content, *added)})
+
+
+def check_prompt(text: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise HarnessError("the prompt is empty", hint="type something for the model to do")
+    return text

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
 import anyio
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.events import Notice, SubagentCompleted, SubagentStarted
+from harness_tui.core.events import Notice, PlanEntry, SubagentCompleted, SubagentStarted
 from harness_tui.core.extensions.agents import AgentDefinition, AgentSet
 from harness_tui.core.messages import TokenUsage, UserMessage
 from harness_tui.core.providers.base import Provider
@@ -87,9 +88,11 @@ class SubagentHost(TurnHost):
         )
         self._own_tools = [t for t in tools if t not in parent.tools.values()]
 
-    # A sub-agent's todo list is its own: it does not replace the parent's plan
-    # (``set_plan`` is left a no-op). Its history is not compacted: a task too long
-    # for the window fails, and the parent, told why, can split the work.
+    # Its history is not compacted: a task too long for the window fails, and the
+    # parent, told why, can split the work.
+
+    async def set_plan(self, entries: Sequence[PlanEntry], tool_call_id: str | None) -> None:
+        """A sub-agent's todo list is its own: it does not replace the parent's plan."""
 
     async def record_usage(self, usage: TokenUsage) -> None:
         await self.owner.add_usage(usage, self._model.choice)

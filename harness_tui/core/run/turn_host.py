@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness_tui.core.config.settings import Settings
-from harness_tui.core.events import Notice, PermissionMode, PlanEntry
+from harness_tui.core.events import Notice, PermissionMode, PlanEntry, PlanGenerated, PlanUpdated
 from harness_tui.core.hooks.pipeline import HookPipeline
 from harness_tui.core.messages import Message, TokenUsage
 from harness_tui.core.permissions.engine import PermissionEngine
@@ -133,7 +133,6 @@ class TurnHost:
         mcp: McpTools | None = None,
         compaction: BoundaryWork | None = None,
         context: ContextAccount | None = None,
-        set_plan: Callable[[Sequence[PlanEntry], str | None], Awaitable[None]] | None = None,
     ) -> None:
         self.owner = owner
         self.emit = owner.emit
@@ -148,7 +147,8 @@ class TurnHost:
         self.compaction = compaction
         #: The conversation's context count (the session's), updated from each answer.
         self.context = context
-        self._set_plan = set_plan
+        #: The conversation's plan (its todo list), as the TodoWrite tool last set it.
+        self.plan: tuple[PlanEntry, ...] = ()
         self.halt_reason: str | None = None
 
     def start_run(self) -> None:
@@ -200,8 +200,9 @@ class TurnHost:
         )
 
     async def set_plan(self, entries: Sequence[PlanEntry], tool_call_id: str | None) -> None:
-        if self._set_plan is not None:
-            await self._set_plan(entries, tool_call_id)
+        event_type = PlanUpdated if self.plan else PlanGenerated
+        self.plan = tuple(entries)
+        await self.emit(event_type, entries=self.plan, tool_call_id=tool_call_id)
 
     async def record_usage(self, usage: TokenUsage) -> None:
         if self.context is not None:

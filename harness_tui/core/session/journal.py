@@ -1,17 +1,43 @@
-"""Where a session's entries go: its file (``storage.writer.SessionLog``) once it is
-open, held until then (a resumed session's mended history is made before)."""
+"""Where a session's entries go, and where a resumed session comes from.
+
+``Journal``: the conversation tree and its file (``storage.writer.SessionLog``) once it
+is open; entries made before (a resumed session's mended history) are held until then.
+Resuming: what the session is opened with (model, mode, folder), the history it starts
+from (mended when the file ends inside a run), and the facts it announces once open.
+"""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
+from harness_tui.core.config.settings import Settings
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.event_store import EventStore
+from harness_tui.core.events import (
+    PERMISSION_MODES,
+    BranchChanged,
+    Notice,
+    PermissionMode,
+    PlanEntry,
+    PlanGenerated,
+    SteeringQueued,
+)
+from harness_tui.core.providers.models import (
+    DEMO_MODEL,
+    ModelChoice,
+    default_model_name,
+    resolve_model,
+)
+from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.storage.records import Entry, SessionHeader
-from harness_tui.core.storage.tree import EntryTree
+from harness_tui.core.storage.saved import SavedSession, load_session, session_path
+from harness_tui.core.storage.tree import EntryTree, History, loose_ends
 from harness_tui.core.storage.writer import SessionInUse, SessionLog
 
 
@@ -21,6 +47,9 @@ class Journal:
     def __init__(self, tree: EntryTree, *, persist: bool) -> None:
         #: Every entry of the conversation (all branches).
         self.tree = tree
+        #: One branch of the tree: what the model is sent. Each message added to it
+        #: becomes an entry.
+        self.messages = History(self.record)
         self.persist = persist
         self.log: SessionLog | None = None
         self._unwritten: list[Entry] = []
@@ -34,6 +63,18 @@ class Journal:
         elif self.persist and not self._opened:
             self._unwritten.append(entry)  # made before the file opened (a resume)
 
+    def branch(self, entry_id: str | None, *, before: bool) -> tuple[str | None, str | None]:
+        """Go on from another entry (an id or unique prefix; None: the start; with
+        ``before``, its parent): ``messages`` becomes that branch. The new head and the
+        previous one."""
+        target = None if entry_id is None else self.tree.resolve(entry_id)
+        if before and target is not None:
+            target = self.tree.get(target).parent_id
+        context = self.tree.context(target)
+        previous = self.messages.head
+        self.messages.reset(context.messages, context.entry_ids, target)
+        return target, previous
+
     @property
     def file(self) -> Path | None:
         """The file being written (None: not saved, or writing it failed)."""
@@ -43,20 +84,23 @@ class Journal:
     def open(
         self,
         group: anyio.abc.TaskGroup,
-        path: Path,
         store: EventStore,
         *,
-        header: tuple[str, str, str] | None,
+        session_id: str,
+        cwd: str,
+        version: str,
+        resumed: SavedSession | None,
         on_failure: Callable[[str], None],
     ) -> str | None:
-        """Open ``path`` (starting it with a header of ``(session id, cwd, version)``
-        when given) and write to it in ``group``; a notice when it cannot be written."""
+        """Write ``store``'s events to the session file in ``group``: a new file that
+        starts with a header, or the file a ``resumed`` session came from (wherever
+        that is). A notice when it cannot be written."""
         self._opened = True
         if not self.persist:
             return None
+        path = resumed.path if resumed is not None else session_path(session_id)
         head = None
-        if header is not None:
-            session_id, cwd, version = header
+        if resumed is None or not path.exists():
             head = SessionHeader(
                 session_id=session_id, cwd=cwd, created=time.time(), version=version
             )
@@ -88,3 +132,102 @@ class Journal:
         """Wait for the file's last lines (the event store is closed first)."""
         if self.log is not None:
             await self.log.wait_closed()
+
+
+def resume_options(
+    saved: SavedSession | str,
+    model: str | ModelChoice | None,
+    mode: PermissionMode | None,
+    options: dict[str, Any],
+) -> tuple[SavedSession, dict[str, Any]]:
+    """The saved session (loaded, for an id, prefix or path) and the keyword arguments
+    of the session that goes on with it: its id, folder, model and mode unless
+    ``options``, ``model`` or ``mode`` say otherwise."""
+    if isinstance(saved, str):
+        saved = load_session(saved)
+    options = dict(options)
+    notices = list(options.pop("notices", ()))
+    if saved.problems:
+        notices.append(saved.problems)
+    cwd = options.pop("cwd", None)
+    if cwd is None:
+        cwd = saved.cwd if saved.cwd and Path(saved.cwd).is_dir() else os.getcwd()
+    if model is None:
+        model = _saved_model(saved, Path(cwd), options.get("settings"), notices)
+    mode = mode or (saved.mode if saved.mode in PERMISSION_MODES else "default")
+    return saved, {
+        **options,
+        "model": model,
+        "mode": mode,
+        "session_id": saved.session_id,
+        "cwd": cwd,
+        "notices": notices,
+    }
+
+
+def restore_history(
+    saved: SavedSession, entry_id: str | None, journal: Journal, model: ModelChoice
+) -> tuple[bool, list[str]]:
+    """Give ``journal`` the saved tree, its messages the conversation at its head (or
+    at ``entry_id``), closing the loose ends of a run the file ends inside. Returns
+    whether that is another branch than the file's head, and notices for the user."""
+    notices: list[str] = []
+    journal.tree, messages = saved.tree, journal.messages
+    head = saved.head if entry_id is None else saved.tree.resolve(entry_id)
+    context = saved.tree.context(head)
+    messages.reset(context.messages, context.entry_ids, head)
+    if context.mended:
+        notices.append(
+            f"{context.mended} tool call(s) or result(s) lost their other half to the "
+            "damaged file; the calls are marked as lost and the results quoted, so the "
+            "model can go on."
+        )
+    # Also when the file was damaged rather than cut off: the last response's
+    # calls whose results are lost need one before the model is asked again.
+    if (saved.interrupted or context.mended or saved.problems) and entry_id is None:
+        added, note = loose_ends(
+            messages, saved.partial_text, provider=model.provider, model=model.name
+        )
+        messages.extend(added)  # written to the file when it opens
+        if note:
+            notices.append(note)
+    return head != saved.head, notices
+
+
+async def announce_restored(
+    emit: Callable[..., Awaitable[Any]],
+    saved: SavedSession,
+    session_id: str,
+    messages: History,
+    branched: bool,
+    plan: Sequence[PlanEntry],
+    pending: Sequence[QueuedMessage],
+) -> None:
+    """Facts a resumed session starts from, for every view and for the file."""
+    count = len(messages)
+    await emit(
+        Notice,
+        message=f"Resumed session {session_id} ({count} message"
+        f"{'s' if count != 1 else ''} in context).",
+    )
+    if branched:
+        await emit(
+            BranchChanged, entry_id=messages.head, previous_entry_id=saved.head, messages=count
+        )
+    if plan:
+        await emit(PlanGenerated, entries=tuple(plan))
+    for item in pending:
+        await emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
+
+
+def _saved_model(
+    saved: SavedSession, cwd: Path, settings: Settings | None, notices: list[str]
+) -> ModelChoice | str:
+    """The model a saved session used, or (when it cannot be used here) the default."""
+    name = saved.model or DEMO_MODEL
+    try:
+        return resolve_model(name, cwd=cwd, settings=settings)
+    except HarnessError as exc:
+        fallback = default_model_name()
+        notices.append(f"The session's model {name} cannot be used here ({exc}); using {fallback}.")
+        return fallback

@@ -39,6 +39,9 @@ class ModelSlot:
         self.spare: tuple[str, Provider] | None = None
         #: A switch asked for during a run, applied at the next turn boundary.
         self.pending: ModelChoice | None = None
+        #: The model to go back to when the run ends (a slash command's run on a model
+        #: of its own).
+        self.after_run: ModelChoice | None = None
         self.warm_up = warm_up
         #: The warm-ups under way, cancelled when the session closes.
         self.warming: set[anyio.CancelScope] = set()
@@ -52,6 +55,16 @@ class ModelSlot:
 
     def choose(self, name: str | ModelChoice) -> ModelChoice:
         return name if isinstance(name, ModelChoice) else self._resolve(name)
+
+    async def switch(self, name: str | ModelChoice, *, wait: bool) -> ModelChoice:
+        """Switch to ``name`` now, or (``wait``: a run is active) at the next turn
+        boundary."""
+        choice = self.choose(name)
+        if wait:
+            self.pending = choice
+        else:
+            await self.apply(choice)
+        return choice
 
     async def for_turn(self) -> Provider:
         """At a turn boundary: apply a switch that waited for it; the provider."""
@@ -75,6 +88,13 @@ class ModelSlot:
         await self._emit(
             ModelChanged, model=choice.name, provider=choice.provider, previous_model=previous
         )
+
+    async def end_run(self) -> None:
+        """A run ended: go back from a model chosen for it alone (unless the user chose
+        another meanwhile)."""
+        previous, self.after_run = self.after_run, None
+        if previous is not None and self.pending is None:
+            await self.apply(previous)
 
     def open(self, group: anyio.abc.TaskGroup) -> None:
         self._group = group

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,6 @@ from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
 from harness_tui.core.events import (
     PERMISSION_MODES,
-    RUN_END_TYPES,
     AgentEvent,
     BranchChanged,
     ContextCompacted,
@@ -39,37 +37,36 @@ from harness_tui.core.events import (
     ModeChanged,
     Notice,
     PermissionMode,
-    PlanEntry,
-    PlanGenerated,
-    PlanUpdated,
     SessionEnded,
     SessionStarted,
     new_id,
 )
-from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
-from harness_tui.core.mcp import McpManager
-from harness_tui.core.messages import TokenUsage, UserMessage
-from harness_tui.core.permissions.engine import AskPolicy, PermissionBroker, PermissionEngine
-from harness_tui.core.permissions.gate import HookedGate
+from harness_tui.core.messages import TokenUsage
+from harness_tui.core.permissions.engine import AskPolicy
 from harness_tui.core.providers.base import ToolSpec
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
 from harness_tui.core.providers.offline.demo import KEY_HELP
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
-from harness_tui.core.run.controller import RunController, prompt_message
+from harness_tui.core.run.controller import RunController
 from harness_tui.core.run.steering import QueuedMessage, SteeringQueue
 from harness_tui.core.run.subagents import SUBAGENT_CALL
 from harness_tui.core.run.system_prompt import build_system_prompt
 from harness_tui.core.run.turn_host import MAX_STOP_BLOCKS, TurnHost
 from harness_tui.core.session.compaction import Compactor
-from harness_tui.core.session.journal import Journal
+from harness_tui.core.session.journal import (
+    Journal,
+    announce_restored,
+    restore_history,
+    resume_options,
+)
+from harness_tui.core.session.manager import Sessions
 from harness_tui.core.session.model_slot import ModelSlot
-from harness_tui.core.session.resume import announce_restored, restore_history, resume_options
 from harness_tui.core.session.usage import UsageMeter
 from harness_tui.core.session.workspace import Workspace
 from harness_tui.core.storage.records import Entry
-from harness_tui.core.storage.saved import SavedSession, session_path
-from harness_tui.core.storage.tree import EntryTree, History
-from harness_tui.core.tools import ToolExecutor, ToolGate, builtin_tools
+from harness_tui.core.storage.saved import SavedSession
+from harness_tui.core.storage.tree import EntryTree
+from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
 
 __all__ = ["DEFAULT_MAX_TURNS", "MAX_STOP_BLOCKS", "Session", "SessionManager"]
@@ -122,58 +119,29 @@ class Session:
         self.max_turns, self.compact_at, self.persist = max_turns, compact_at, persist
         self.store = EventStore(history_limit)
         self.journal = Journal(EntryTree(), persist=persist)
-        #: One branch of the conversation tree: what the model is sent.
-        self.messages = History(self.record_entry)
+        self.messages = self.journal.messages
         self.context = ContextAccount()
         self._resumed: SavedSession | None = None
         self._resumed_branch = False
-        base_tools = builtin_tools() if tools is None else list(tools)
-        self.workspace = Workspace(
-            self.cwd, trusted=trusted, settings=settings, base_tools=base_tools
-        )
+        ws = self.workspace = Workspace(self.cwd, trusted=trusted, settings=settings, tools=tools)
         choice = model if isinstance(model, ModelChoice) else self._resolve(model)
         self.models = ModelSlot(choice, resolve=self._resolve, emit=self.emit, warm_up=warm)
-        self.permissions = PermissionBroker(self.emit, ask_policy)
-        self.permission_engine = PermissionEngine(self.permissions, cwd=self.cwd)
-        self.permissions.on_question = self._notify
-        self.hooks = HookPipeline(
-            emit=self.emit,
-            session_id=self.id,
-            cwd=self.cwd,
-            transcript_path=str(session_path(self.id)),
-            permission_mode=lambda: self.mode,
-        )
-        self.executor = ToolExecutor(
-            [*base_tools, *self.workspace.tools(base_tools, self)],
-            gate=gate or HookedGate(self.permission_engine, self.hooks, request_stop=self._halt),
-        )
-        #: MCP servers: started with the session, in its task group (see core/mcp).
-        self.mcp = McpManager(
-            session_id=self.id,
-            cwd=self.cwd,
-            emit=self.emit,
-            emit_session=lambda cls, /, **fields: self.store.append(
-                cls(session_id=self.id, **fields)
-            ),
-            executor=self.executor,
-            model=lambda: self.model,
-            roots=self.permission_engine.workspace,
-            can_ask=lambda: self.permissions.policy != "deny",
-        )
-        self.workspace.wire(
-            hooks=self.hooks,
-            engine=self.permission_engine,
-            mcp=self.mcp,
-            emit=self.emit,
+        ws.wire(
+            self,
+            store=self.store,
+            gate=gate,
+            ask_policy=ask_policy,
             mode=lambda: self.mode,
+            request_halt=self._halt,
         )
-        self._notices = [*notices, *self.workspace.notices]
-        self.plan: tuple[PlanEntry, ...] = ()
+        self.permissions, self.permission_engine = ws.permissions, ws.engine
+        self.hooks, self.executor, self.mcp = ws.hooks, ws.executor, ws.mcp
+        self._notices = [*notices, *ws.notices]
         self.usage = UsageMeter(self.emit)
         self.compactor = Compactor(self)
         self.steering = SteeringQueue()
         self._default_prompt = not system_prompt
-        prompt = system_prompt or build_system_prompt(self.cwd, self.extensions.prompt_extra())
+        prompt = system_prompt or build_system_prompt(self.cwd, ws.extensions.prompt_extra())
         self.turns = TurnHost(
             self,
             self.messages,
@@ -184,21 +152,18 @@ class Session:
             mcp=self.mcp,
             compaction=self.compactor,
             context=self.context,
-            set_plan=self._set_plan,
         )
         self.runs = RunController(
             self.turns,
             self.usage,
-            prompt_message=self._prompt_message,
-            after_run=self._end_run_overrides,
+            prompt_message=ws.prompt_message,
+            after_run=self._end_run,
             on_cancel=self.mcp.questions.cancel_all,  # servers' sampling and form questions
+            require_open=self._require_open,
         )
-        #: The model to go back to after a slash command's run on a model of its own.
-        self._model_after_run: ModelChoice | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
-        self._close_requested = anyio.Event()
-        self._closed_event = anyio.Event()
+        self._close_requested, self._closed_event = anyio.Event(), anyio.Event()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "idle"
@@ -221,14 +186,12 @@ class Session:
         ``HarnessError`` for an unknown id or an unreadable file."""
         saved, arguments = resume_options(saved, model, mode, options)
         session = cls(**arguments)
-        session.tree = saved.tree
-        branched, notices = restore_history(saved, entry_id, session.messages, session.model)
-        session._resumed_branch = branched
-        session._notices += notices
-        session.plan = saved.plan
-        session.steering.restore(saved.pending)
-        session.total_usage, session.total_cost_usd = saved.total_usage, saved.total_cost_usd
         session._resumed = saved
+        branched, notices = restore_history(saved, entry_id, session.journal, session.model)
+        session._resumed_branch, session._notices = branched, session._notices + notices
+        session.turns.plan = saved.plan
+        session.steering.restore(saved.pending)
+        session.usage.total, session.usage.total_cost_usd = saved.total_usage, saved.total_cost_usd
         session.hooks.transcript_path = str(saved.path)
         return session
 
@@ -245,39 +208,11 @@ class Session:
         lambda self: self.journal.file, doc="The session file (None: this session is not saved)."
     )
 
-    @property
-    def tree(self) -> EntryTree:
-        """Every entry of the conversation (all branches); ``messages`` is one branch."""
-        return self.journal.tree
-
-    @tree.setter
-    def tree(self, tree: EntryTree) -> None:
-        self.journal.tree = tree
-
-    @property
-    def system_prompt(self) -> str:
-        return self.turns.system_prompt
-
-    @system_prompt.setter
-    def system_prompt(self, text: str) -> None:
-        self.turns.system_prompt = text
-
-    @property
-    def total_usage(self) -> TokenUsage:
-        return self.usage.total
-
-    @total_usage.setter
-    def total_usage(self, usage: TokenUsage) -> None:
-        self.usage.total = usage
-
-    @property
-    def total_cost_usd(self) -> float | None:
-        """Dollars spent in this session (None: no known price)."""
-        return self.usage.total_cost_usd
-
-    @total_cost_usd.setter
-    def total_cost_usd(self, cost: float | None) -> None:
-        self.usage.total_cost_usd = cost
+    tree = property(lambda self: self.journal.tree, doc="Every entry (all branches).")
+    system_prompt = property(lambda self: self.turns.system_prompt)
+    total_usage = property(lambda self: self.usage.total)
+    plan = property(lambda self: self.turns.plan, doc="The todo list the model keeps.")
+    total_cost_usd = property(lambda self: self.usage.total_cost_usd, doc="None: no price.")
 
     @property
     def is_open(self) -> bool:
@@ -295,12 +230,14 @@ class Session:
         self.runs.open(group)
         self.models.open(group)
         resumed = self._resumed
-        path = resumed.path if resumed is not None else session_path(self.id)
-        # A resumed session goes on in the file it came from, wherever that is.
-        fresh = resumed is None or not path.exists()
-        header = (self.id, str(self.cwd), __version__) if fresh else None
         problem = self.journal.open(
-            group, path, self.store, header=header, on_failure=self._log_failed
+            group,
+            self.store,
+            session_id=self.id,
+            cwd=str(self.cwd),
+            version=__version__,
+            resumed=resumed,
+            on_failure=self._log_failed,
         )
         self._notices += [problem] if problem else []
         await self.emit(
@@ -317,15 +254,17 @@ class Session:
             await self.emit(Notice, message=notice)
         if resumed is not None:
             await announce_restored(
-                self.emit, resumed, self.id, self.messages, self._resumed_branch,
-                self.plan, self.steering.pending,
-            )  # fmt: skip
-        await self.workspace.ask_trust(can_ask=self.permissions.policy != "deny")
-        if self.warm_up:  # alongside the MCP servers and hooks starting below
+                self.emit,
+                resumed,
+                self.id,
+                self.messages,
+                self._resumed_branch,
+                self.plan,
+                self.steering.pending,
+            )
+        if self.warm_up:  # alongside the MCP servers and hooks starting next
             self.warm_soon()
-        await self.workspace.add_mcp_servers(self.extensions.plugins.mcp_servers())
-        self.system_prompt += await self.workspace.session_start_hooks(self._start_source)
-        await self.mcp.start(group)  # in the background: nothing waits for a server
+        self.turns.system_prompt += await self.workspace.open(group, self._start_source)
         return self
 
     @property
@@ -352,8 +291,7 @@ class Session:
         self.runs.closing = True
         self.models.stop_warming()
         await self.cancel()
-        await self.hooks.run("SessionEnd", {"reason": "exit"})
-        await self.mcp.aclose()
+        await self.workspace.close()
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()
@@ -422,28 +360,16 @@ class Session:
     async def submit(self, text: str) -> str:
         """Start a run with this prompt; returns its run id. Raises ``SessionBusyError``
         while a run is active (use ``steer`` or ``follow_up`` then)."""
-        text = _check_prompt(text)
-        if self.running:
-            raise SessionBusyError(
-                "a run is already active", hint="steer it, queue a follow-up, or cancel it first"
-            )
-        self._require_open()
-        return self.runs.start(text)
+        return self.runs.submit(text)
 
     async def steer(self, text: str) -> QueuedMessage | None:
         """Deliver at the next turn boundary of the active run. When idle, start a run
         with it instead (returns None)."""
-        return await self._enqueue(text, "steer")
+        return await self.runs.enqueue(text, "steer")
 
     async def follow_up(self, text: str) -> QueuedMessage | None:
         """Run after the active run ends. When idle, start a run with it (returns None)."""
-        return await self._enqueue(text, "follow_up")
-
-    async def _enqueue(self, text: str, kind: str) -> QueuedMessage | None:
-        text = _check_prompt(text)
-        if not self.running:
-            self._require_open()
-        return await self.runs.enqueue(text, kind)
+        return await self.runs.enqueue(text, "follow_up")
 
     async def pull_back(self, steering_id: str | None = None) -> QueuedMessage | None:
         """Take a pending message (the newest by default) back out of the queue."""
@@ -456,12 +382,7 @@ class Session:
 
     async def set_model(self, name: str | ModelChoice) -> ModelChoice:
         """Switch models. During a run the switch waits for the next turn boundary."""
-        choice = self.models.choose(name)
-        if self.running:
-            self.models.pending = choice
-        else:
-            await self.models.apply(choice)
-        return choice
+        return await self.models.switch(name, wait=self.running)
 
     def warm_soon(self, model: str | ModelChoice | None = None) -> None:
         """``warm`` in the background (nothing when the session is not open)."""
@@ -486,18 +407,13 @@ class Session:
             raise SessionBusyError(
                 "cannot fork while a run is active", hint="wait for it to end, or cancel it"
             )
-        target = None if entry_id is None else self.tree.resolve(entry_id)
-        if before and target is not None:
-            target = self.tree.get(target).parent_id
-        context = self.tree.context(target)
-        previous = self.messages.head
-        self.messages.reset(context.messages, context.entry_ids, target)
+        target, previous = self.journal.branch(entry_id, before=before)
         self.context.reset()
         return await self.emit(  # type: ignore[return-value]
             BranchChanged,
             entry_id=target,
             previous_entry_id=previous,
-            messages=len(context.messages),
+            messages=len(self.messages),
         )
 
     async def compact(self, instructions: str | None = None) -> ContextCompacted | None:
@@ -521,12 +437,10 @@ class Session:
         """Answer a ``TRUST_REQUESTED``. Trusting loads the folder's settings and hooks
         now (and runs its ``SessionStart`` hooks); ``remember`` keeps the answer for
         later sessions (only a yes is remembered)."""
-        skills, context = await self.workspace.resolve_trust(
-            trusted, remember, self.executor, self, self._start_source
-        )
+        skills, context = await self.workspace.resolve_trust(trusted, remember, self._start_source)
         if skills and self._default_prompt:
-            self.system_prompt += "\n\n" + skills
-        self.system_prompt += context
+            self.turns.system_prompt += "\n\n" + skills
+        self.turns.system_prompt += context
 
     async def resolve_sampling(
         self, request_id: str, approved: bool, reason: str | None = None
@@ -551,36 +465,21 @@ class Session:
         expansion = self.extensions.expand(name, arguments)
         if expansion is None:
             raise HarnessError(f"unknown command /{name}", hint="/help lists the commands")
-        label = f"allowed-tools of /{name}"
-        if self.running:
-            self.workspace.grant_for_run(expansion.allowed_tools, label)
-            await self.steer(expansion.prompt)
-            return None
-        if expansion.model is not None:
+        running = self.running
+        if expansion.model is not None and not running:
             previous = self.model
             await self.set_model(expansion.model)
-            self._model_after_run = previous
-        self.workspace.grant_for_run(expansion.allowed_tools, label)
+            self.models.after_run = previous
+        self.workspace.grant_for_run(expansion.allowed_tools, f"allowed-tools of /{name}")
+        if running:
+            await self.steer(expansion.prompt)
+            return None
         return await self.submit(expansion.prompt)
 
-    async def run(self, prompt: str) -> AsyncGenerator[AgentEvent, None]:
+    def run(self, prompt: str) -> AsyncGenerator[AgentEvent, None]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or
         ``RUN_CANCELLED``). Leaving the loop early cancels the run."""
-        self._require_open()
-        sub = self.store.subscribe("run", queue_size=10_000)
-        run_id: str | None = None
-        try:
-            run_id = await self.submit(prompt)
-            async with aclosing(self.store.stream(sub)) as events:
-                async for event in events:
-                    yield event  # type: ignore[misc]
-                    if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
-                        return
-        finally:
-            self.store.unsubscribe(sub)
-            if run_id is not None and self.run_id == run_id:
-                with anyio.CancelScope(shield=True):
-                    await self.cancel()
+        return self.runs.stream(self.store, prompt)
 
     # --- what the collaborators call back -------------------------------------------
 
@@ -591,32 +490,10 @@ class Session:
                 hint="use `async with session:` or SessionManager.create()",
             )
 
-    async def _prompt_message(
-        self, text: str, queued: QueuedMessage | None, hooked: HookOutcome
-    ) -> UserMessage:
-        attached = await self.workspace.attach_mentions(text)
-        return prompt_message(text, queued, hooked, attached)
-
-    async def _end_run_overrides(self) -> None:
-        """Take back what a slash command or skill granted for its run."""
+    async def _end_run(self) -> None:
+        """Take back what a slash command or skill granted for its run (tools, a model)."""
         self.workspace.end_run_grants()
-        previous, self._model_after_run = self._model_after_run, None
-        if previous is not None and self.models.pending is None:
-            await self.models.apply(previous)
-
-    async def _set_plan(self, entries: Sequence[PlanEntry], tool_call_id: str | None) -> None:
-        event_type = PlanUpdated if self.plan else PlanGenerated
-        self.plan = tuple(entries)
-        await self.emit(event_type, entries=self.plan, tool_call_id=tool_call_id)
-
-    def _notify(self, message: str) -> None:
-        """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
-        if self._group is not None and self.hooks.matching("Notification", "permission_prompt"):
-            self._group.start_soon(
-                self.hooks.run,
-                "Notification",
-                {"message": message, "notification_type": "permission_prompt"},
-            )
+        await self.models.end_run()
 
     def _halt(self, reason: str) -> None:
         self.turns.request_halt(reason)
@@ -625,57 +502,11 @@ class Session:
         return resolve_model(name, cwd=self.cwd, settings=self.settings)
 
 
-class SessionManager:
-    """Many sessions at once (the web server, tests). Each session lives in a task of
-    the manager's own, so it is entered and left in the same task."""
+class SessionManager(Sessions[Session]):
+    """Many sessions at once (the web server, tests): see ``manager.Sessions``."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
-        self._group: anyio.abc.TaskGroup | None = None
-
-    async def __aenter__(self) -> SessionManager:
-        self._group = anyio.create_task_group()
-        await self._group.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> bool | None:
-        for session in list(self._sessions.values()):
-            session.request_close()
-        group, self._group = self._group, None
-        assert group is not None
-        return await group.__aexit__(*exc_info)  # type: ignore[arg-type]
-
-    async def create(self, **options: Any) -> Session:
-        """A new, open session; ``options`` are ``Session``'s keyword arguments."""
-        if self._group is None:
-            raise HarnessError(
-                "the session manager is not open",
-                hint="use `async with SessionManager() as manager:`",
-            )
-        session = Session(**options)
-        await self._group.start(self._host, session)
-        return session
-
-    async def _host(self, session: Session, *, task_status: Any) -> None:
-        async with session:
-            self._sessions[session.id] = session
-            task_status.started()
-            await session.wait_close_requested()
-        self._sessions.pop(session.id, None)
-
-    def get(self, session_id: str) -> Session:
-        try:
-            return self._sessions[session_id]
-        except KeyError:
-            raise HarnessError(f"no open session {session_id!r}") from None
-
-    def list(self) -> list[Session]:
-        return list(self._sessions.values())
-
-    async def close(self, session_id: str) -> None:
-        session = self.get(session_id)
-        session.request_close()
-        await session.wait_closed()
+        super().__init__(Session)
 
 
 def _check_mode(mode: str) -> PermissionMode:
@@ -684,9 +515,3 @@ def _check_mode(mode: str) -> PermissionMode:
             f"unknown permission mode {mode!r}", hint="use one of " + ", ".join(PERMISSION_MODES)
         )
     return mode
-
-
-def _check_prompt(text: str) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise HarnessError("the prompt is empty", hint="type something for the model to do")
-    return text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import anyio
 from harness_tui.core.config.settings import Settings, load_settings, restrictions_of_project
 from harness_tui.core.config.trust import TrustStore, project_config_found
 from harness_tui.core.errors import HarnessError
+from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Notice, PermissionMode, TrustRequested, TrustResolved
 from harness_tui.core.extensions.load import Extensions, load_extensions
 from harness_tui.core.extensions.plugins import with_plugin_models
@@ -27,18 +28,23 @@ from harness_tui.core.extensions.plugins.plugin_hooks import is_plugin_hook
 from harness_tui.core.extensions.skills import Skill, SkillTool
 from harness_tui.core.files.mentions import attach_files
 from harness_tui.core.hooks.config import hooks_from_settings, script_paths
-from harness_tui.core.hooks.pipeline import HookPipeline
+from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
 from harness_tui.core.mcp import McpManager
-from harness_tui.core.permissions.engine import PermissionEngine
+from harness_tui.core.messages import UserMessage
+from harness_tui.core.permissions.engine import AskPolicy, PermissionBroker, PermissionEngine
+from harness_tui.core.permissions.gate import HookedGate
 from harness_tui.core.permissions.rules import (
     PermissionRule,
     RuleError,
     parse_rule,
     rules_from_settings,
 )
+from harness_tui.core.run.controller import prompt_message
+from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.run.subagents import TaskTool
 from harness_tui.core.run.turn_host import RunOwner
-from harness_tui.core.tools import ToolExecutor
+from harness_tui.core.storage.saved import session_path
+from harness_tui.core.tools import ToolExecutor, ToolGate, builtin_tools
 from harness_tui.core.tools.base import Tool
 
 log = logging.getLogger(__name__)
@@ -47,8 +53,9 @@ Emit = Callable[..., Awaitable[Any]]
 
 
 class Workspace:
-    """A session's folder, its trust, its settings and extensions, wired into the
-    session's hooks, permission rules, tools and MCP servers (``wire``)."""
+    """A session's folder, its trust, its settings and extensions, and what they
+    decide for the session (``wire``): its permission rules and questions, its hooks,
+    its tools and its MCP servers."""
 
     def __init__(
         self,
@@ -56,7 +63,7 @@ class Workspace:
         *,
         trusted: bool | None,
         settings: Settings | None,
-        base_tools: Sequence[Tool],
+        tools: Iterable[Tool] | None,
     ) -> None:
         """``trusted``: None, as remembered by ``TrustStore``. ``settings``: already
         loaded by the caller (who reports their problems); by default read here."""
@@ -67,31 +74,64 @@ class Workspace:
         if settings is None:
             settings = load_settings(cwd, include_project=self.trusted)
             self.notices += settings.problems
+        self._base_tools = builtin_tools() if tools is None else list(tools)
         # Plugins, skills, sub-agents, slash commands and project instructions.
         self.extensions: Extensions = load_extensions(
-            cwd, trusted=self.trusted, taken={t.name: "a built-in tool" for t in base_tools}
+            cwd,
+            trusted=self.trusted,
+            taken={t.name: "a built-in tool" for t in self._base_tools},
         )
         self.notices += self.extensions.problems
         self.settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
         self.trust_pending = False
         #: Allow rules of a slash command's or skill's ``allowed-tools``, for one run.
         self._run_grants: list[PermissionRule] = []
+        self._group: anyio.abc.TaskGroup | None = None
 
     def wire(
         self,
+        owner: RunOwner,
         *,
-        hooks: HookPipeline,
-        engine: PermissionEngine,
-        mcp: McpManager,
-        emit: Emit,
+        store: EventStore,
+        gate: ToolGate | None,
+        ask_policy: AskPolicy,
         mode: Callable[[], PermissionMode],
+        request_halt: Callable[[str], None],
     ) -> None:
-        """Apply the settings and plugins to the session's hooks, rules and MCP servers."""
-        self.hooks, self.engine, self.mcp, self._emit, self._mode = hooks, engine, mcp, emit, mode
-        hooks.matchers += self.extensions.plugins.hook_matchers()
+        """Build what the folder's configuration decides for ``owner`` (the session):
+        its permission questions and rules, its hooks, its tools (the gate they pass:
+        ``gate``, by default the rules and hooks) and its MCP servers."""
+        emit, cwd = owner.emit, self.cwd
+        self._owner, self._emit, self._mode = owner, emit, mode
+        self.permissions = PermissionBroker(emit, ask_policy)
+        self.permissions.on_question = self._notify
+        self.engine = PermissionEngine(self.permissions, cwd=cwd)
+        self.hooks = HookPipeline(
+            emit=emit,
+            session_id=owner.id,
+            cwd=cwd,
+            transcript_path=str(session_path(owner.id)),
+            permission_mode=mode,
+        )
+        self.hooks.matchers += self.extensions.plugins.hook_matchers()
         self.notices += self.configure(self.settings)
-        self.notices += mcp.configure(self.settings, trusted=self.trusted)
-        engine.run_files = self.server_files
+        self.executor = ToolExecutor(
+            [*self._base_tools, *self.tools(self._base_tools, owner)],
+            gate=gate or HookedGate(self.engine, self.hooks, request_stop=request_halt),
+        )
+        #: MCP servers: started with the session, in its task group (see core/mcp).
+        self.mcp = McpManager(
+            session_id=owner.id,
+            cwd=cwd,
+            emit=emit,
+            emit_session=lambda cls, /, **fields: store.append(cls(session_id=owner.id, **fields)),
+            executor=self.executor,
+            model=lambda: owner.model,
+            roots=self.engine.workspace,
+            can_ask=lambda: self.permissions.policy != "deny",
+        )
+        self.notices += self.mcp.configure(self.settings, trusted=self.trusted)
+        self.engine.run_files = self.server_files
 
     def tools(self, base: Sequence[Tool], owner: RunOwner) -> list[Tool]:
         """The plugins' tools, Skill (when there are skills) and Task (to start
@@ -134,6 +174,32 @@ class Workspace:
         self.hooks.matchers = matchers + callbacks
         return ruleset.problems + hook_problems
 
+    async def open(self, group: anyio.abc.TaskGroup, source: str) -> str:
+        """The session opens: ask about trust, add the plugins' MCP servers, run the
+        ``SessionStart`` hooks (the context they add to the system prompt is returned)
+        and start the MCP servers in ``group`` (in the background: nothing waits)."""
+        self._group = group
+        await self.ask_trust(can_ask=self.permissions.policy != "deny")
+        await self.add_mcp_servers(self.extensions.plugins.mcp_servers())
+        context = await self.session_start_hooks(source)
+        await self.mcp.start(group)
+        return context
+
+    async def close(self) -> None:
+        """The session closes: its ``SessionEnd`` hooks, then its MCP servers stop."""
+        self._group = None
+        await self.hooks.run("SessionEnd", {"reason": "exit"})
+        await self.mcp.aclose()
+
+    def _notify(self, message: str) -> None:
+        """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
+        if self._group is not None and self.hooks.matching("Notification", "permission_prompt"):
+            self._group.start_soon(
+                self.hooks.run,
+                "Notification",
+                {"message": message, "notification_type": "permission_prompt"},
+            )
+
     # --- trust ----------------------------------------------------------------------
 
     async def ask_trust(self, can_ask: bool) -> None:
@@ -157,7 +223,7 @@ class Workspace:
         await self._emit(TrustRequested, folder=str(self.cwd), found=tuple(found))
 
     async def resolve_trust(
-        self, trusted: bool, remember: bool, executor: ToolExecutor, owner: RunOwner, source: str
+        self, trusted: bool, remember: bool, source: str
     ) -> tuple[str | None, str]:
         """Answer the trust question; when trusted, load the folder's settings, hooks and
         plugins into the session now. Returns what to add to the system prompt: the
@@ -175,10 +241,12 @@ class Workspace:
         self.trusted = True
         settings = load_settings(self.cwd, include_project=True)
         before = list(self.hooks.matchers)
+        executor = self.executor
         plugins, skills_section = self.extensions.trust_project(
             dict.fromkeys(executor.tools, "a tool of this session")
         )
-        for tool in [*plugins.tools(), *self._own_tools(list(executor.tools.values()), owner)]:
+        own = self._own_tools(list(executor.tools.values()), self._owner)
+        for tool in [*plugins.tools(), *own]:
             executor.add(tool)
         self.hooks.matchers += plugins.hook_matchers()
         settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
@@ -238,6 +306,12 @@ class Workspace:
                 [Path(connection.config.cwd or self.cwd)],
             )
         ]
+
+    async def prompt_message(
+        self, text: str, queued: QueuedMessage | None, hooked: HookOutcome
+    ) -> UserMessage:
+        """The prompt as the model gets it: with what it mentions attached."""
+        return prompt_message(text, queued, hooked, await self.attach_mentions(text))
 
     async def attach_mentions(self, text: str) -> list[tuple[str, str]]:
         """The files, folders (``@path``) and MCP resources (``@server:uri``) a prompt
