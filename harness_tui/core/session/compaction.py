@@ -13,7 +13,7 @@ side of it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import anyio
@@ -72,6 +72,16 @@ class Compactor:
         self._running = False
         #: The run in which automatic compaction failed (not tried again in that run).
         self._failed_in: str | None = None
+
+    async def manual(
+        self, instructions: str | None, provider: Callable[[], Provider] | None
+    ) -> ContextCompacted | None:
+        """``/compact``: now, with ``provider()``; None: a run is active, so at its next
+        turn boundary (None is returned then)."""
+        if provider is None:
+            self.requested = instructions or ""
+            return None
+        return await self.compact("manual", instructions, provider())
 
     async def at_boundary(self, provider: Provider, run_id: str | None) -> None:
         """Before a request: a compaction that was asked for, or one the context needs."""

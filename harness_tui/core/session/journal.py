@@ -34,6 +34,7 @@ from harness_tui.core.providers.models import (
     default_model_name,
     resolve_model,
 )
+from harness_tui.core.run.context import ContextAccount
 from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.storage.records import Entry, SessionHeader
 from harness_tui.core.storage.saved import SavedSession, load_session, session_path
@@ -44,13 +45,23 @@ from harness_tui.core.storage.writer import SessionInUse, SessionLog
 class Journal:
     """The conversation tree of a session and the file it is written to."""
 
-    def __init__(self, tree: EntryTree, *, persist: bool) -> None:
+    def __init__(
+        self, emit: Callable[..., Awaitable[Any]], context: ContextAccount, *, persist: bool
+    ) -> None:
+        """``context``: the count of the tokens of ``messages``, reset when they change
+        branch."""
+        self._emit = emit
+        self._context = context
         #: Every entry of the conversation (all branches).
-        self.tree = tree
+        self.tree = EntryTree()
         #: One branch of the tree: what the model is sent. Each message added to it
         #: becomes an entry.
         self.messages = History(self.record)
         self.persist = persist
+        #: The saved session this one goes on with (None: a new one), and whether it
+        #: goes on from another entry than the file's head.
+        self.resumed: SavedSession | None = None
+        self.branched = False
         self.log: SessionLog | None = None
         self._unwritten: list[Entry] = []
         self._opened = False
@@ -63,17 +74,27 @@ class Journal:
         elif self.persist and not self._opened:
             self._unwritten.append(entry)  # made before the file opened (a resume)
 
-    def branch(self, entry_id: str | None, *, before: bool) -> tuple[str | None, str | None]:
+    async def fork(self, entry_id: str | None, *, before: bool) -> BranchChanged:
         """Go on from another entry (an id or unique prefix; None: the start; with
-        ``before``, its parent): ``messages`` becomes that branch. The new head and the
-        previous one."""
+        ``before``, its parent): ``messages`` becomes that branch (``BRANCH_CHANGED``)."""
         target = None if entry_id is None else self.tree.resolve(entry_id)
         if before and target is not None:
             target = self.tree.get(target).parent_id
         context = self.tree.context(target)
         previous = self.messages.head
         self.messages.reset(context.messages, context.entry_ids, target)
-        return target, previous
+        self._context.reset()
+        return await self._emit(
+            BranchChanged,
+            entry_id=target,
+            previous_entry_id=previous,
+            messages=len(context.messages),
+        )
+
+    @property
+    def source(self) -> str:
+        """How the session started, for SESSION_STARTED and the SessionStart hooks."""
+        return "resume" if self.resumed is not None else "startup"
 
     @property
     def file(self) -> Path | None:
@@ -89,15 +110,15 @@ class Journal:
         session_id: str,
         cwd: str,
         version: str,
-        resumed: SavedSession | None,
         on_failure: Callable[[str], None],
     ) -> str | None:
         """Write ``store``'s events to the session file in ``group``: a new file that
-        starts with a header, or the file a ``resumed`` session came from (wherever
-        that is). A notice when it cannot be written."""
+        starts with a header, or the file a resumed session came from (wherever that
+        is). A notice when it cannot be written."""
         self._opened = True
         if not self.persist:
             return None
+        resumed = self.resumed
         path = resumed.path if resumed is not None else session_path(session_id)
         head = None
         if resumed is None or not path.exists():
@@ -127,6 +148,56 @@ class Journal:
         self._unwritten.clear()
         group.start_soon(log.run)
         return None
+
+    def resume(self, saved: SavedSession, entry_id: str | None, model: ModelChoice) -> list[str]:
+        """Go on with ``saved``: its tree, and as ``messages`` its conversation at its
+        head (or at ``entry_id``), closing the loose ends of a run the file ends inside
+        (``model`` answers for them). Notices for the user."""
+        self.resumed, self.tree, messages = saved, saved.tree, self.messages
+        notices: list[str] = []
+        head = saved.head if entry_id is None else saved.tree.resolve(entry_id)
+        self.branched = head != saved.head
+        context = saved.tree.context(head)
+        messages.reset(context.messages, context.entry_ids, head)
+        if context.mended:
+            notices.append(
+                f"{context.mended} tool call(s) or result(s) lost their other half to the "
+                "damaged file; the calls are marked as lost and the results quoted, so the "
+                "model can go on."
+            )
+        # Also when the file was damaged rather than cut off: the last response's
+        # calls whose results are lost need one before the model is asked again.
+        if (saved.interrupted or context.mended or saved.problems) and entry_id is None:
+            added, note = loose_ends(
+                messages, saved.partial_text, provider=model.provider, model=model.name
+            )
+            messages.extend(added)  # written to the file when it opens
+            if note:
+                notices.append(note)
+        return notices
+
+    async def announce_restored(
+        self, session_id: str, plan: Sequence[PlanEntry], pending: Sequence[QueuedMessage]
+    ) -> None:
+        """Facts a resumed session starts from, for every view and for the file: the
+        messages in context, the branch, the plan, the messages still queued."""
+        saved, messages = self.resumed, self.messages
+        if saved is None:
+            return
+        count = len(messages)
+        await self._emit(
+            Notice,
+            message=f"Resumed session {session_id} ({count} message"
+            f"{'s' if count != 1 else ''} in context).",
+        )
+        if self.branched:
+            await self._emit(
+                BranchChanged, entry_id=messages.head, previous_entry_id=saved.head, messages=count
+            )
+        if plan:
+            await self._emit(PlanGenerated, entries=tuple(plan))
+        for item in pending:
+            await self._emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
 
     async def aclose(self) -> None:
         """Wait for the file's last lines (the event store is closed first)."""
@@ -163,61 +234,6 @@ def resume_options(
         "cwd": cwd,
         "notices": notices,
     }
-
-
-def restore_history(
-    saved: SavedSession, entry_id: str | None, journal: Journal, model: ModelChoice
-) -> tuple[bool, list[str]]:
-    """Give ``journal`` the saved tree, its messages the conversation at its head (or
-    at ``entry_id``), closing the loose ends of a run the file ends inside. Returns
-    whether that is another branch than the file's head, and notices for the user."""
-    notices: list[str] = []
-    journal.tree, messages = saved.tree, journal.messages
-    head = saved.head if entry_id is None else saved.tree.resolve(entry_id)
-    context = saved.tree.context(head)
-    messages.reset(context.messages, context.entry_ids, head)
-    if context.mended:
-        notices.append(
-            f"{context.mended} tool call(s) or result(s) lost their other half to the "
-            "damaged file; the calls are marked as lost and the results quoted, so the "
-            "model can go on."
-        )
-    # Also when the file was damaged rather than cut off: the last response's
-    # calls whose results are lost need one before the model is asked again.
-    if (saved.interrupted or context.mended or saved.problems) and entry_id is None:
-        added, note = loose_ends(
-            messages, saved.partial_text, provider=model.provider, model=model.name
-        )
-        messages.extend(added)  # written to the file when it opens
-        if note:
-            notices.append(note)
-    return head != saved.head, notices
-
-
-async def announce_restored(
-    emit: Callable[..., Awaitable[Any]],
-    saved: SavedSession,
-    session_id: str,
-    messages: History,
-    branched: bool,
-    plan: Sequence[PlanEntry],
-    pending: Sequence[QueuedMessage],
-) -> None:
-    """Facts a resumed session starts from, for every view and for the file."""
-    count = len(messages)
-    await emit(
-        Notice,
-        message=f"Resumed session {session_id} ({count} message"
-        f"{'s' if count != 1 else ''} in context).",
-    )
-    if branched:
-        await emit(
-            BranchChanged, entry_id=messages.head, previous_entry_id=saved.head, messages=count
-        )
-    if plan:
-        await emit(PlanGenerated, entries=tuple(plan))
-    for item in pending:
-        await emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
 
 
 def _saved_model(

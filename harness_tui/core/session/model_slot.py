@@ -89,6 +89,12 @@ class ModelSlot:
             ModelChanged, model=choice.name, provider=choice.provider, previous_model=previous
         )
 
+    async def switch_for_run(self, name: str) -> None:
+        """Switch to ``name`` now, and back when the run that is starting ends."""
+        previous = self.choice
+        await self.switch(name, wait=False)
+        self.after_run = previous
+
     async def end_run(self) -> None:
         """A run ended: go back from a model chosen for it alone (unless the user chose
         another meanwhile)."""

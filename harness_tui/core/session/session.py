@@ -29,7 +29,6 @@ from harness_tui.core.config.settings import Settings
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
 from harness_tui.core.events import (
-    PERMISSION_MODES,
     AgentEvent,
     BranchChanged,
     ContextCompacted,
@@ -43,7 +42,6 @@ from harness_tui.core.events import (
 )
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
-from harness_tui.core.providers.base import ToolSpec
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
 from harness_tui.core.providers.offline.demo import KEY_HELP
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
@@ -53,19 +51,12 @@ from harness_tui.core.run.subagents import SUBAGENT_CALL
 from harness_tui.core.run.system_prompt import build_system_prompt
 from harness_tui.core.run.turn_host import MAX_STOP_BLOCKS, TurnHost
 from harness_tui.core.session.compaction import Compactor
-from harness_tui.core.session.journal import (
-    Journal,
-    announce_restored,
-    restore_history,
-    resume_options,
-)
+from harness_tui.core.session.journal import Journal, resume_options
 from harness_tui.core.session.manager import Sessions
 from harness_tui.core.session.model_slot import ModelSlot
 from harness_tui.core.session.usage import UsageMeter
-from harness_tui.core.session.workspace import Workspace
-from harness_tui.core.storage.records import Entry
+from harness_tui.core.session.workspace import Workspace, check_mode
 from harness_tui.core.storage.saved import SavedSession
-from harness_tui.core.storage.tree import EntryTree
 from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
 
@@ -108,7 +99,7 @@ class Session:
         after each switch of model, so that the first request is not the slow one."""
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
-        self.mode: PermissionMode = _check_mode(mode)
+        self.mode: PermissionMode = check_mode(mode)
         #: The mode its SESSION_STARTED reports: a browser may switch to
         #: bypassPermissions only when the session started in it.
         self.started_mode: PermissionMode = self.mode
@@ -118,11 +109,11 @@ class Session:
             raise HarnessError(f"compact_at must be between 0 and 1, not {compact_at}")
         self.max_turns, self.compact_at, self.persist = max_turns, compact_at, persist
         self.store = EventStore(history_limit)
-        self.journal = Journal(EntryTree(), persist=persist)
-        self.messages = self.journal.messages
         self.context = ContextAccount()
-        self._resumed: SavedSession | None = None
-        self._resumed_branch = False
+        self.journal = Journal(self.emit, self.context, persist=persist)
+        self.messages = self.journal.messages
+        #: Add an entry to the conversation tree and the session file.
+        self.record_entry = self.journal.record
         ws = self.workspace = Workspace(self.cwd, trusted=trusted, settings=settings, tools=tools)
         choice = model if isinstance(model, ModelChoice) else self._resolve(model)
         self.models = ModelSlot(choice, resolve=self._resolve, emit=self.emit, warm_up=warm)
@@ -137,7 +128,7 @@ class Session:
         self.permissions, self.permission_engine = ws.permissions, ws.engine
         self.hooks, self.executor, self.mcp = ws.hooks, ws.executor, ws.mcp
         self._notices = [*notices, *ws.notices]
-        self.usage = UsageMeter(self.emit)
+        self.usage = UsageMeter(self.emit, lambda: self.model, self.context_tokens)
         self.compactor = Compactor(self)
         self.steering = SteeringQueue()
         self._default_prompt = not system_prompt
@@ -161,6 +152,8 @@ class Session:
             on_cancel=self.mcp.questions.cancel_all,  # servers' sampling and form questions
             require_open=self._require_open,
         )
+        #: The tools the next request offers; a reason a hook gave to end the run.
+        self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
         self._close_requested, self._closed_event = anyio.Event(), anyio.Event()
@@ -186,9 +179,7 @@ class Session:
         ``HarnessError`` for an unknown id or an unreadable file."""
         saved, arguments = resume_options(saved, model, mode, options)
         session = cls(**arguments)
-        session._resumed = saved
-        branched, notices = restore_history(saved, entry_id, session.journal, session.model)
-        session._resumed_branch, session._notices = branched, session._notices + notices
+        session._notices += session.journal.resume(saved, entry_id, session.model)
         session.turns.plan = saved.plan
         session.steering.restore(saved.pending)
         session.usage.total, session.usage.total_cost_usd = saved.total_usage, saved.total_cost_usd
@@ -204,10 +195,7 @@ class Session:
     warm_up = property(lambda self: self.models.warm_up)
     running = property(lambda self: self.runs.run_id is not None)
     run_id = property(lambda self: self.runs.run_id, doc="The active run's id (None: idle).")
-    file = property(
-        lambda self: self.journal.file, doc="The session file (None: this session is not saved)."
-    )
-
+    file = property(lambda self: self.journal.file, doc="The session file (None: not saved).")
     tree = property(lambda self: self.journal.tree, doc="Every entry (all branches).")
     system_prompt = property(lambda self: self.turns.system_prompt)
     total_usage = property(lambda self: self.usage.total)
@@ -229,14 +217,12 @@ class Session:
         self._group = group
         self.runs.open(group)
         self.models.open(group)
-        resumed = self._resumed
         problem = self.journal.open(
             group,
             self.store,
             session_id=self.id,
             cwd=str(self.cwd),
             version=__version__,
-            resumed=resumed,
             on_failure=self._log_failed,
         )
         self._notices += [problem] if problem else []
@@ -245,31 +231,18 @@ class Session:
             cwd=str(self.cwd),
             model=self.model.name,
             permission_mode=self.mode,
-            source="resume" if resumed else "startup",
+            source=self.journal.source,
             version=__version__,
         )
         if self.model.is_demo:
             self._notices.insert(0, DEMO_NOTICE)
         for notice in self._notices:
             await self.emit(Notice, message=notice)
-        if resumed is not None:
-            await announce_restored(
-                self.emit,
-                resumed,
-                self.id,
-                self.messages,
-                self._resumed_branch,
-                self.plan,
-                self.steering.pending,
-            )
+        await self.journal.announce_restored(self.id, self.plan, self.steering.pending)
         if self.warm_up:  # alongside the MCP servers and hooks starting next
             self.warm_soon()
-        self.turns.system_prompt += await self.workspace.open(group, self._start_source)
+        self.turns.system_prompt += await self.workspace.open(group, self.journal.source)
         return self
-
-    @property
-    def _start_source(self) -> str:
-        return "resume" if self._resumed is not None else "startup"
 
     def _log_failed(self, message: str) -> None:
         if self._group is not None and not self._closed:
@@ -325,22 +298,10 @@ class Session:
         """A warning notice for every view (and the file)."""
         await self.emit(Notice, message=message, level="warning")
 
-    def record_entry(self, entry: Entry) -> None:
-        """Add an entry to the conversation tree and the session file."""
-        self.journal.record(entry)
-
     async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
         """Add usage to the totals and the cost. ``model``: the model that produced it
         (a sub-agent's own), by default the session's."""
-        # Priced with the model that produced the usage: a switch waits for a turn
-        # boundary, so self.model is still that model here. The session's context fill;
-        # a sub-agent's usage tells its own.
-        context = self.context_tokens() if model is None else usage.context_tokens
-        await self.usage.add(usage, model or self.model, context)
-
-    def tool_specs(self) -> tuple[ToolSpec, ...]:
-        """The tools the next request offers."""
-        return self.turns.tool_specs()
+        await self.usage.add(usage, model)
 
     def context_tokens(self) -> int:
         """Tokens the next request would take: the provider's last count plus an
@@ -350,10 +311,6 @@ class Session:
     def context_breakdown(self) -> ContextBreakdown:
         """The context by part (system prompt, tools, messages), for ``/context``."""
         return self.context.breakdown(self.system_prompt, self.tool_specs(), self.messages)
-
-    def halt_requested(self) -> str | None:
-        """A hook asked to end the active run (its sub-agents' too)."""
-        return self.turns.halt_requested()
 
     # --- commands in ----------------------------------------------------------------
 
@@ -394,7 +351,7 @@ class Session:
 
     async def set_mode(self, mode: str) -> None:
         """Change the permission mode; it applies to the next tool call."""
-        new = _check_mode(mode)
+        new = check_mode(mode)
         previous, self.mode = self.mode, new
         if new != previous:
             await self.emit(ModeChanged, mode=new, previous_mode=previous)
@@ -407,24 +364,16 @@ class Session:
             raise SessionBusyError(
                 "cannot fork while a run is active", hint="wait for it to end, or cancel it"
             )
-        target, previous = self.journal.branch(entry_id, before=before)
-        self.context.reset()
-        return await self.emit(  # type: ignore[return-value]
-            BranchChanged,
-            entry_id=target,
-            previous_entry_id=previous,
-            messages=len(self.messages),
-        )
+        return await self.journal.fork(entry_id, before=before)
 
     async def compact(self, instructions: str | None = None) -> ContextCompacted | None:
         """Summarise the older part of the conversation now (``/compact``); during a run,
         at its next turn boundary (returns None then). ``instructions`` tell the model
         what the summary should keep."""
         self._require_open()
-        if self.running:
-            self.compactor.requested = instructions or ""
-            return None
-        return await self.compactor.compact("manual", instructions, self.models.current())
+        return await self.compactor.manual(
+            instructions, None if self.running else self.models.current
+        )
 
     async def resolve_permission(
         self, request_id: str, decision: str, reason: str | None = None
@@ -437,10 +386,9 @@ class Session:
         """Answer a ``TRUST_REQUESTED``. Trusting loads the folder's settings and hooks
         now (and runs its ``SessionStart`` hooks); ``remember`` keeps the answer for
         later sessions (only a yes is remembered)."""
-        skills, context = await self.workspace.resolve_trust(trusted, remember, self._start_source)
-        if skills and self._default_prompt:
-            self.turns.system_prompt += "\n\n" + skills
-        self.turns.system_prompt += context
+        self.turns.system_prompt += await self.workspace.resolve_trust(
+            trusted, remember, self.journal.source, skills_to_prompt=self._default_prompt
+        )
 
     async def resolve_sampling(
         self, request_id: str, approved: bool, reason: str | None = None
@@ -462,14 +410,10 @@ class Session:
         ``model`` and ``allowed-tools`` apply to that run only. Returns the run id, or
         None when the prompt was steered into the active run. Raises ``HarnessError``
         for a name that no command or skill has."""
-        expansion = self.extensions.expand(name, arguments)
-        if expansion is None:
-            raise HarnessError(f"unknown command /{name}", hint="/help lists the commands")
+        expansion = self.workspace.expand(name, arguments)
         running = self.running
         if expansion.model is not None and not running:
-            previous = self.model
-            await self.set_model(expansion.model)
-            self.models.after_run = previous
+            await self.models.switch_for_run(expansion.model)
         self.workspace.grant_for_run(expansion.allowed_tools, f"allowed-tools of /{name}")
         if running:
             await self.steer(expansion.prompt)
@@ -507,11 +451,3 @@ class SessionManager(Sessions[Session]):
 
     def __init__(self) -> None:
         super().__init__(Session)
-
-
-def _check_mode(mode: str) -> PermissionMode:
-    if mode not in PERMISSION_MODES:
-        raise HarnessError(
-            f"unknown permission mode {mode!r}", hint="use one of " + ", ".join(PERMISSION_MODES)
-        )
-    return mode

@@ -18,8 +18,16 @@ from harness_tui.core.providers.models import ModelChoice
 class UsageMeter:
     """The session's running totals of tokens and cost."""
 
-    def __init__(self, emit: Callable[..., Awaitable[Any]]) -> None:
+    def __init__(
+        self,
+        emit: Callable[..., Awaitable[Any]],
+        model: Callable[[], ModelChoice],
+        context_tokens: Callable[[], int],
+    ) -> None:
+        """``model``: the conversation's model; ``context_tokens``: its context fill."""
         self._emit = emit
+        self._model = model
+        self._context_tokens = context_tokens
         self.total = TokenUsage()
         #: Dollars spent in the session, and in the current run (None: no known price).
         self.total_cost_usd: float | None = None
@@ -28,9 +36,14 @@ class UsageMeter:
     def start_run(self) -> None:
         self.run_cost_usd = None
 
-    async def add(self, usage: TokenUsage, model: ModelChoice, context_tokens: int) -> None:
-        """Add ``usage`` (produced by ``model``) and report it with the context fill
-        ``context_tokens``."""
+    async def add(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
+        """Add ``usage`` and report it. ``model``: the model that produced it (a
+        sub-agent's own), by default the conversation's."""
+        # Priced with the model that produced the usage: a switch waits for a turn
+        # boundary, so the conversation's model is still that model here. The
+        # conversation's context fill; a sub-agent's usage tells its own.
+        context_tokens = usage.context_tokens if model else self._context_tokens()
+        model = model or self._model()
         self.total = self.total + usage
         cost = usage.cost_usd if usage.cost_usd is not None else model.cost_usd(usage)
         if cost is not None:

@@ -21,7 +21,14 @@ from harness_tui.core.config.settings import Settings, load_settings, restrictio
 from harness_tui.core.config.trust import TrustStore, project_config_found
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.event_store import EventStore
-from harness_tui.core.events import Notice, PermissionMode, TrustRequested, TrustResolved
+from harness_tui.core.events import (
+    PERMISSION_MODES,
+    Notice,
+    PermissionMode,
+    TrustRequested,
+    TrustResolved,
+)
+from harness_tui.core.extensions.commands import Expansion
 from harness_tui.core.extensions.load import Extensions, load_extensions
 from harness_tui.core.extensions.plugins import with_plugin_models
 from harness_tui.core.extensions.plugins.plugin_hooks import is_plugin_hook
@@ -48,6 +55,16 @@ from harness_tui.core.tools import ToolExecutor, ToolGate, builtin_tools
 from harness_tui.core.tools.base import Tool
 
 log = logging.getLogger(__name__)
+
+
+def check_mode(mode: str) -> PermissionMode:
+    """``mode`` if it is a permission mode; else ``HarnessError``."""
+    if mode not in PERMISSION_MODES:
+        raise HarnessError(
+            f"unknown permission mode {mode!r}", hint="use one of " + ", ".join(PERMISSION_MODES)
+        )
+    return mode
+
 
 Emit = Callable[..., Awaitable[Any]]
 
@@ -223,11 +240,12 @@ class Workspace:
         await self._emit(TrustRequested, folder=str(self.cwd), found=tuple(found))
 
     async def resolve_trust(
-        self, trusted: bool, remember: bool, source: str
-    ) -> tuple[str | None, str]:
+        self, trusted: bool, remember: bool, source: str, *, skills_to_prompt: bool
+    ) -> str:
         """Answer the trust question; when trusted, load the folder's settings, hooks and
         plugins into the session now. Returns what to add to the system prompt: the
-        skills section of the project's plugins, the new SessionStart hooks' context."""
+        project plugins' skills (``skills_to_prompt``: the prompt is the default one)
+        and the new SessionStart hooks' context."""
         if not self.trust_pending:
             raise HarnessError("no open trust question", hint="trust is asked once per folder")
         self.trust_pending = False
@@ -237,7 +255,7 @@ class Workspace:
             TrustResolved, folder=str(self.cwd), trusted=trusted, remembered=trusted and remember
         )
         if not trusted:
-            return None, ""
+            return ""
         self.trusted = True
         settings = load_settings(self.cwd, include_project=True)
         before = list(self.hooks.matchers)
@@ -258,7 +276,8 @@ class Workspace:
         for problem in self.mcp.configure(settings, trusted=True):
             await self._emit(Notice, message=problem, level="warning")
         await self.mcp.roots_changed(self.engine.workspace())
-        return skills_section, context
+        skills = "\n\n" + skills_section if skills_section and skills_to_prompt else ""
+        return skills + context
 
     # --- what the workspace adds ----------------------------------------------------
 
@@ -330,6 +349,14 @@ class Workspace:
         resources = await self.mcp.attach_mentions(text)
         changed = self.mcp.changed_resources(mention for mention, _ in resources)
         return [*files.attached, *resources, *changed]
+
+    def expand(self, name: str, arguments: str) -> Expansion:
+        """``/name arguments`` as a prompt (a custom slash command or a user-invocable
+        skill); ``HarnessError`` for a name that no command or skill has."""
+        expansion = self.extensions.expand(name, arguments)
+        if expansion is None:
+            raise HarnessError(f"unknown command /{name}", hint="/help lists the commands")
+        return expansion
 
     # --- grants for one run ---------------------------------------------------------
 
