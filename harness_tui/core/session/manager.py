@@ -1,8 +1,9 @@
 """Many sessions at once (the web server, tests).
 
 Each session lives in a task of the manager's own, so it is entered and left in the same
-task; closing the manager closes every session it holds. ``session.SessionManager`` is
-this for ``Session``.
+task; closing the manager closes every session it holds. A session asks to be closed
+(``Hostable.request_close``) and tells when it is. ``session.SessionManager`` is this
+for ``Session``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,27 @@ class Hosted(Protocol):
     def request_close(self) -> None: ...
     async def wait_close_requested(self) -> None: ...
     async def wait_closed(self) -> None: ...
+
+
+class Hostable:
+    """The close handshake between a session and the task hosting it."""
+
+    def __init__(self) -> None:
+        self._close_requested, self._closed_event = anyio.Event(), anyio.Event()
+
+    def request_close(self) -> None:
+        """Ask the task hosting this session (see ``SessionManager``) to close it."""
+        self._close_requested.set()
+
+    async def wait_close_requested(self) -> None:
+        await self._close_requested.wait()
+
+    async def wait_closed(self) -> None:
+        """Until the session is closed (``mark_closed``)."""
+        await self._closed_event.wait()
+
+    def mark_closed(self) -> None:
+        self._closed_event.set()
 
 
 S = TypeVar("S", bound=Hosted)

@@ -16,8 +16,11 @@ import anyio
 from harness_tui.core.events import ModelChanged
 from harness_tui.core.providers.base import Provider
 from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.demo import KEY_HELP
 
 log = logging.getLogger(__name__)
+
+DEMO_NOTICE = "You are on the offline demo model: it plays a script and reads no key. " + KEY_HELP
 
 
 class ModelSlot:
@@ -25,14 +28,14 @@ class ModelSlot:
 
     def __init__(
         self,
-        choice: ModelChoice,
+        model: str | ModelChoice,
         *,
         resolve: Callable[[str], ModelChoice],
         emit: Callable[..., Awaitable[Any]],
         warm_up: bool = False,
     ) -> None:
-        self.choice = choice
         self._resolve = resolve
+        self.choice = self.choose(model)
         self._emit = emit
         self.provider: Provider | None = None
         #: A provider warmed for a model the user may switch to (the picker's row).
@@ -52,6 +55,10 @@ class ModelSlot:
         if self.provider is None:
             self.provider = self.choice.create()
         return self.provider
+
+    def notices(self) -> list[str]:
+        """What the user should know of the model when the session opens."""
+        return [DEMO_NOTICE] if self.choice.is_demo else []
 
     def choose(self, name: str | ModelChoice) -> ModelChoice:
         return name if isinstance(name, ModelChoice) else self._resolve(name)

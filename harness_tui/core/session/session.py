@@ -18,9 +18,9 @@ sub-agents) and ``runs`` (starting, chaining and cancelling runs).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -43,7 +43,6 @@ from harness_tui.core.events import (
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
-from harness_tui.core.providers.offline.demo import KEY_HELP
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
 from harness_tui.core.run.controller import RunController
 from harness_tui.core.run.steering import QueuedMessage, SteeringQueue
@@ -52,7 +51,7 @@ from harness_tui.core.run.system_prompt import build_system_prompt
 from harness_tui.core.run.turn_host import MAX_STOP_BLOCKS, TurnHost
 from harness_tui.core.session.compaction import Compactor
 from harness_tui.core.session.journal import Journal, resume_options
-from harness_tui.core.session.manager import Sessions
+from harness_tui.core.session.manager import Hostable, Sessions
 from harness_tui.core.session.model_slot import ModelSlot
 from harness_tui.core.session.usage import UsageMeter
 from harness_tui.core.session.workspace import Workspace, check_mode
@@ -63,10 +62,16 @@ from harness_tui.core.tools.base import Tool
 __all__ = ["DEFAULT_MAX_TURNS", "MAX_STOP_BLOCKS", "Session", "SessionManager"]
 
 DEFAULT_MAX_TURNS = 100
-DEMO_NOTICE = "You are on the offline demo model: it plays a script and reads no key. " + KEY_HELP
+T = TypeVar("T")
 
 
-class Session:
+def held(get: Callable[[Session], T]) -> T:
+    """A read-only attribute of the session that a collaborator holds, typed as what
+    ``get`` returns (a ``property`` of a lambda would be ``Any``)."""
+    return property(get)  # type: ignore[return-value]
+
+
+class Session(Hostable):
     """One conversation. Enter it (``async with``) before sending it anything."""
 
     def __init__(
@@ -97,6 +102,7 @@ class Session:
         ``warm``: get the model's provider ready (SDK imported, client built, a
         connection open) in the background as soon as the session opens, and again
         after each switch of model, so that the first request is not the slow one."""
+        super().__init__()
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         self.mode: PermissionMode = check_mode(mode)
@@ -110,41 +116,45 @@ class Session:
         self.max_turns, self.compact_at, self.persist = max_turns, compact_at, persist
         self.store = EventStore(history_limit)
         self.context = ContextAccount()
-        self.journal = Journal(self.emit, self.context, persist=persist)
+        self.journal: Journal = Journal(self.emit, self.context, persist=persist)
         self.messages = self.journal.messages
         #: Add an entry to the conversation tree and the session file.
         self.record_entry = self.journal.record
         ws = self.workspace = Workspace(self.cwd, trusted=trusted, settings=settings, tools=tools)
-        choice = model if isinstance(model, ModelChoice) else self._resolve(model)
-        self.models = ModelSlot(choice, resolve=self._resolve, emit=self.emit, warm_up=warm)
+        self.models: ModelSlot = ModelSlot(
+            model,
+            resolve=lambda name: resolve_model(name, cwd=self.cwd, settings=self.settings),
+            emit=self.emit,
+            warm_up=warm,
+        )
         ws.wire(
             self,
             store=self.store,
             gate=gate,
             ask_policy=ask_policy,
             mode=lambda: self.mode,
-            request_halt=self._halt,
+            request_halt=lambda reason: self.turns.request_halt(reason),
         )
         self.permissions, self.permission_engine = ws.permissions, ws.engine
         self.hooks, self.executor, self.mcp = ws.hooks, ws.executor, ws.mcp
+        self.extensions = ws.extensions
         self._notices = [*notices, *ws.notices]
-        self.usage = UsageMeter(self.emit, lambda: self.model, self.context_tokens)
+        self.usage: UsageMeter = UsageMeter(self.emit, lambda: self.model, self.context_tokens)
         self.compactor = Compactor(self)
-        self.steering = SteeringQueue()
         self._default_prompt = not system_prompt
         prompt = system_prompt or build_system_prompt(self.cwd, ws.extensions.prompt_extra())
-        self.turns = TurnHost(
+        self.turns: TurnHost = TurnHost(
             self,
             self.messages,
             self.executor,
             prompt,
             self.models,
-            steering=self.steering,
+            steering=SteeringQueue(),
             mcp=self.mcp,
             compaction=self.compactor,
             context=self.context,
         )
-        self.runs = RunController(
+        self.runs: RunController = RunController(
             self.turns,
             self.usage,
             prompt_message=ws.prompt_message,
@@ -152,11 +162,11 @@ class Session:
             on_cancel=self.mcp.questions.cancel_all,  # servers' sampling and form questions
             require_open=self._require_open,
         )
+        self.steering = self.turns.steering
         #: The tools the next request offers; a reason a hook gave to end the run.
         self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
-        self._close_requested, self._closed_event = anyio.Event(), anyio.Event()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "idle"
@@ -188,19 +198,21 @@ class Session:
 
     # --- collaborators' state, as the session's -------------------------------------
 
-    model = property(lambda self: self.models.choice, doc="The model of the next request.")
-    settings = property(lambda self: self.workspace.settings)
-    extensions: property = property(lambda self: self.workspace.extensions)
-    trusted = property(lambda self: self.workspace.trusted)
-    warm_up = property(lambda self: self.models.warm_up)
-    running = property(lambda self: self.runs.run_id is not None)
-    run_id = property(lambda self: self.runs.run_id, doc="The active run's id (None: idle).")
-    file = property(lambda self: self.journal.file, doc="The session file (None: not saved).")
-    tree = property(lambda self: self.journal.tree, doc="Every entry (all branches).")
-    system_prompt = property(lambda self: self.turns.system_prompt)
-    total_usage = property(lambda self: self.usage.total)
-    plan = property(lambda self: self.turns.plan, doc="The todo list the model keeps.")
-    total_cost_usd = property(lambda self: self.usage.total_cost_usd, doc="None: no price.")
+    model = held(lambda s: s.models.choice)  # the model of the next request
+    settings = held(lambda s: s.workspace.settings)
+    trusted = held(lambda s: s.workspace.trusted)  # may the folder's configuration apply
+    warm_up = held(lambda s: s.models.warm_up)
+    run_id = held(lambda s: s.runs.run_id)  # the active run's (None: idle)
+    file = held(lambda s: s.journal.file)  # the session file (None: not saved)
+    tree = held(lambda s: s.journal.tree)  # every entry of the conversation, all branches
+    system_prompt = held(lambda s: s.turns.system_prompt)
+    plan = held(lambda s: s.turns.plan)  # the todo list the model keeps
+    total_usage = held(lambda s: s.usage.total)
+    total_cost_usd = held(lambda s: s.usage.total_cost_usd)  # None: no known price
+
+    @property
+    def running(self) -> bool:
+        return self.runs.run_id is not None
 
     @property
     def is_open(self) -> bool:
@@ -234,8 +246,7 @@ class Session:
             source=self.journal.source,
             version=__version__,
         )
-        if self.model.is_demo:
-            self._notices.insert(0, DEMO_NOTICE)
+        self._notices[:0] = self.models.notices()  # first: what model this is
         for notice in self._notices:
             await self.emit(Notice, message=notice)
         await self.journal.announce_restored(self.id, self.plan, self.steering.pending)
@@ -256,7 +267,7 @@ class Session:
             group, self._group = self._group, None
             assert group is not None
             result = await group.__aexit__(*exc_info)  # type: ignore[arg-type]
-            self._closed_event.set()
+            self.mark_closed()
         return result
 
     async def _shutdown(self) -> None:
@@ -271,16 +282,6 @@ class Session:
         await self.journal.aclose()
         await self.executor.aclose()
         await self.models.aclose()
-
-    def request_close(self) -> None:
-        """Ask the task hosting this session (see ``SessionManager``) to close it."""
-        self._close_requested.set()
-
-    async def wait_close_requested(self) -> None:
-        await self._close_requested.wait()
-
-    async def wait_closed(self) -> None:
-        await self._closed_event.wait()
 
     # --- facts out ------------------------------------------------------------------
 
@@ -438,12 +439,6 @@ class Session:
         """Take back what a slash command or skill granted for its run (tools, a model)."""
         self.workspace.end_run_grants()
         await self.models.end_run()
-
-    def _halt(self, reason: str) -> None:
-        self.turns.request_halt(reason)
-
-    def _resolve(self, name: str) -> ModelChoice:
-        return resolve_model(name, cwd=self.cwd, settings=self.settings)
 
 
 class SessionManager(Sessions[Session]):
