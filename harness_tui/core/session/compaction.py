@@ -6,7 +6,7 @@ request as longer than its window. Each time: the ``PreCompact`` hooks may block
 older part of the history (never splitting a tool call from its result) is summarised by
 the current model; a ``CompactionEntry`` joins the tree and the history restarts from the
 summary plus the recent turns; ``CONTEXT_COMPACTED`` reports the tokens before and after.
-What to cut and how to ask for the summary is in ``compaction``; this is the session's
+What to cut and how to ask for the summary is in ``run.context``; this is the session's
 side of it.
 """
 
@@ -64,8 +64,8 @@ class Conversation(Protocol):
 class Compactor:
     """Compaction for one conversation (it reads and resets its history)."""
 
-    def __init__(self, session: Conversation) -> None:
-        self.session = session
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
         #: ``/compact`` asked during a run: its instructions ("" for none), applied at the
         #: next turn boundary.
         self.requested: str | None = None
@@ -85,12 +85,12 @@ class Compactor:
 
     async def at_boundary(self, provider: Provider, run_id: str | None) -> None:
         """Before a request: a compaction that was asked for, or one the context needs."""
-        session = self.session
+        conv = self.conversation
         requested, self.requested = self.requested, None
         if requested is not None:
             await self.compact("manual", requested or None, provider)
         elif self._failed_in != run_id and should_compact(
-            session.context_tokens(), session.model.context_window, session.compact_at
+            conv.context_tokens(), conv.model.context_window, conv.compact_at
         ):
             if await self.compact("auto", None, provider) is None:
                 self._failed_in = run_id
@@ -98,10 +98,10 @@ class Compactor:
     async def recover(self, provider: Provider) -> bool:
         """The provider refused the request as too long: compact; True when the request
         may be sent again."""
-        session = self.session
-        if len(session.messages) < 2:
+        conv = self.conversation
+        if len(conv.messages) < 2:
             return False  # a lone prompt too long to send: summarising it would lose it
-        why = f"{session.model.name} refused the request as too long for its context window. "
+        why = f"{conv.model.name} refused the request as too long for its context window. "
         return await self.compact("auto", None, provider, why) is not None
 
     async def compact(
@@ -119,28 +119,28 @@ class Compactor:
     async def _compact(
         self, trigger: str, instructions: str | None, provider: Provider, why: str
     ) -> ContextCompacted | None:
-        session = self.session
-        hooked = await session.hooks.run(
+        conv = self.conversation
+        hooked = await conv.hooks.run(
             "PreCompact", {"trigger": trigger, "custom_instructions": instructions or ""}
         )
         if hooked.blocked:
-            await session.warn(
+            await conv.warn(
                 f"A PreCompact hook blocked compaction: {hooked.reason or 'no reason given'}."
             )
             return None
-        messages = session.messages
+        messages = conv.messages
         snapshot, ids = list(messages), list(messages.entry_ids)
-        first = session.tree.entries.get(ids[0]) if ids else None
+        first = conv.tree.entries.get(ids[0]) if ids else None
         summarized = int(isinstance(first, CompactionEntry))
         total = sum(estimate_message(m) for m in snapshot)
-        window = session.model.context_window
+        window = conv.model.context_window
         cut = plan_cut(snapshot, keep_budget(window, total), summarized=summarized)
         if cut is None:
             if trigger == "manual":
-                await session.emit(Notice, message="Nothing to compact yet.")
+                await conv.emit(Notice, message="Nothing to compact yet.")
             return None
-        before = session.context_tokens()
-        await session.emit(
+        before = conv.context_tokens()
+        await conv.emit(
             Notice,
             message=f"{why}Compacting the conversation: summarising {cut} earlier messages…",
         )
@@ -149,13 +149,13 @@ class Compactor:
         compacted: ContextCompacted | None = None  # returned after the shield
         with anyio.CancelScope(shield=True):  # from here on, all of it or nothing
             if result.usage is not None:
-                await session.add_usage(result.usage)
+                await conv.add_usage(result.usage)
             if result.error is not None:
-                await session.warn(
+                await conv.warn(
                     f"Compaction failed: {result.error}. The conversation is unchanged."
                 )
             elif messages.entry_ids[:cut] != ids[:cut]:
-                await session.warn(
+                await conv.warn(
                     "Compaction abandoned: the conversation moved to another branch meanwhile."
                 )
             else:
@@ -163,14 +163,14 @@ class Compactor:
         return compacted
 
     async def _apply(self, trigger: str, summary: str, cut: int, before: int) -> ContextCompacted:
-        session = self.session
-        history = session.messages
+        conv = self.conversation
+        history = conv.messages
         ids = history.entry_ids
         kept, kept_ids = list(history[cut:]), ids[cut:]
         messages = [summary_message(summary), *kept]
         after = (
-            estimate_text(session.system_prompt)
-            + session.context.tools_estimate(session.tool_specs())
+            estimate_text(conv.system_prompt)
+            + conv.context.tools_estimate(conv.tool_specs())
             + sum(estimate_message(m) for m in messages)
         )
         entry = CompactionEntry(
@@ -183,10 +183,10 @@ class Compactor:
             tokens_before=before,
             tokens_after=after,
         )
-        session.record_entry(entry)
+        conv.record_entry(entry)
         history.reset(messages, [entry.id, *kept_ids], entry.id)
-        session.context.reset()
-        return await session.emit(
+        conv.context.reset()
+        return await conv.emit(
             ContextCompacted,
             trigger=trigger,
             tokens_before=before,

@@ -4,7 +4,7 @@ session: permission rules, hooks, tools, MCP servers, a system prompt section.
 
 An untrusted folder's own settings, hooks and plugins are not loaded (its deny and ask
 rules hold all the same); the session asks (``TRUST_REQUESTED``) and, when trusted then,
-loads them on the spot (``trust``).
+loads them on the spot (``resolve_trust``).
 """
 
 from __future__ import annotations
