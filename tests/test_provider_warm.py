@@ -69,7 +69,7 @@ async def test_the_first_request_goes_over_the_connection_the_preconnect_opened(
         api.script(reply(Say("Hello.")))
         async with Session(model="anthropic/claude-sonnet-4-6", warm=True) as session:
             await session.warm()  # the one the session started, or done by now
-            provider = session._provider
+            provider = session.models.provider
             assert provider is not None and provider._client is not None  # type: ignore[attr-defined]
             # Before any prompt: one connection, one HEAD of the base URL, no key in it.
             assert api.connections == 1
@@ -93,7 +93,7 @@ async def test_without_warm_nothing_reaches_the_api_before_the_first_prompt(
         serve(api, monkeypatch)
         api.script(reply(Say("Hello.")))
         async with Session(model="anthropic/claude-sonnet-4-6") as session:
-            assert session._provider is None
+            assert session.models.provider is None
             await run_to_end(session, "hi")
     assert [(m, p) for m, p, _, _ in api.arrivals] == [("POST", "/v1/messages")]
 
@@ -110,12 +110,12 @@ async def test_switching_to_a_warmed_model_uses_the_provider_warmed_for_it(
         openai_api.script(reply(Say("From the other one.")))
         async with Session(model="anthropic/claude-sonnet-4-6", warm=True) as session:
             await session.warm("deepseek/deepseek-flash")
-            assert session._spare is not None
-            spare = session._spare[1]
+            assert session.models.spare is not None
+            spare = session.models.spare[1]
             assert spare._client is not None  # type: ignore[attr-defined]
             assert [(m, c) for m, _, c, _ in openai_api.arrivals] == [("HEAD", 1)]
             await session.set_model("deepseek/deepseek-flash")
-            assert session._provider is spare and session._spare is None
+            assert session.models.provider is spare and session.models.spare is None
             events = await run_to_end(session, "hi")
     assert events[-1].type == "RUN_COMPLETED" and events[-1].result == "From the other one."
     assert [(m, c) for m, _, c, _ in openai_api.arrivals] == [("HEAD", 1), ("POST", 1)]
@@ -137,7 +137,7 @@ async def test_a_switch_warms_the_new_model_in_the_background(
             await session.warm()
             await session.set_model("gemini/gemini-3.8-flash")
             await session.warm()  # joins the warm-up the switch started
-            assert session._provider._client is not None  # type: ignore[union-attr]
+            assert session.models.provider._client is not None  # type: ignore[union-attr]
             assert [m for m, _, _, _ in gemini_api.arrivals] == ["HEAD"]
             events = await run_to_end(session, "hi")
     assert events[-1].type == "RUN_COMPLETED" and events[-1].result == "Gemini here."
@@ -196,9 +196,9 @@ async def test_closing_a_session_while_it_warms_does_not_wait_for_the_sdk(
     try:
         async with session:
             await anyio.to_thread.run_sync(entered.wait, 10)  # the import is under way
-            provider = session._provider
+            provider = session.models.provider
         assert provider is not None and provider._client is None  # type: ignore[attr-defined]
-        assert session._provider is None and not session._warming
+        assert session.models.provider is None and not session.models.warming
         assert not finished.is_set()  # closed while the thread was still held
     finally:
         release.set()

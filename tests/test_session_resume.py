@@ -106,7 +106,7 @@ async def test_resume_restores_conversation_model_mode_plan_and_pending(tmp_path
     async with Session(model=model, cwd=tmp_path) as session:
         await session.set_model(first)  # scripted in-process, named "scripted"
         await session.set_model(model)  # and back to the one resolvable by name
-        session._provider = provider  # the same script object plays on (test seam)
+        session.models.provider = provider  # the same script object plays on (test seam)
         await run_to_end(session, "make a plan")
         await session.set_mode("acceptEdits")
         await session.submit("now work")
@@ -226,7 +226,7 @@ async def test_a_write_failure_becomes_a_notice_and_the_session_goes_on(tmp_path
     async with Session(model=model, cwd=tmp_path) as session:
         assert session.file is not None
         full = os.open("/dev/full", os.O_WRONLY)  # the disk fills up under the writer
-        os.dup2(full, session._log._fd)
+        os.dup2(full, session.journal.log._fd)
         os.close(full)
         events = await run_to_end(session, "hi")
         notice = await wait_for(session.store, lambda e: "cannot be written" in str(e))
@@ -240,9 +240,9 @@ async def test_a_failing_fsync_becomes_a_notice_and_the_session_goes_on(
 ) -> None:
     model, _ = scripted(reply(Text("first")), reply(Text("second")))
     async with Session(model=model, cwd=tmp_path) as session:
-        assert session._log is not None
+        assert session.journal.log is not None
         read_end, write_end = os.pipe()  # writes succeed; fsync on a pipe fails (EINVAL)
-        os.dup2(write_end, session._log._fd)
+        os.dup2(write_end, session.journal.log._fd)
         os.close(write_end)
         try:
             first = await run_to_end(session, "hi")
@@ -290,7 +290,7 @@ CHILD = textwrap.dedent(
                 pass
             await session.submit("second")
             await reached.wait()
-            log = session._log
+            log = session.journal.log
             while log.written_seq < session.store.last_seq or log._staged:
                 await anyio.sleep(0.01)  # let the file catch up
             print(session.id, flush=True)

@@ -227,7 +227,7 @@ async def test_model_switch_during_a_run_applies_at_the_next_turn(tmp_path: Path
         await gate.started_event("x").wait()
         await type_text(pilot, f"/model scripted:{script}")
         await pilot.press("enter")
-        await until(pilot, lambda: session._pending_model is not None)
+        await until(pilot, lambda: session.models.pending is not None)
         assert session.model.name == "scripted"  # not during the tool call
         gate.release.set()
         done = await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")

@@ -38,8 +38,8 @@ async def test_the_provider_is_ready_before_the_first_prompt_and_the_picker_warm
             await until(pilot, lambda: bool(anthropic_api.arrivals))
             session = made[0]
             # Nothing typed yet: the client is built and a connection is open.
-            assert session._provider is not None
-            assert session._provider._client is not None  # type: ignore[attr-defined]
+            assert session.models.provider is not None
+            assert session.models.provider._client is not None  # type: ignore[attr-defined]
             assert [m for m, _, _, _ in anthropic_api.arrivals] == ["HEAD"]
             await type_text(pilot, "hello")
             await pilot.press("enter")
@@ -52,17 +52,20 @@ async def test_the_provider_is_ready_before_the_first_prompt_and_the_picker_warm
             await until(pilot, lambda: isinstance(app.screen, ModelPicker))
             await type_text(pilot, "deepseek-flash")
             await until(pilot, lambda: bool(openai_api.arrivals))
-            assert session._spare is not None and session._spare[0] == "deepseek/deepseek-flash"
-            spare = session._spare[1]
+            assert (
+                session.models.spare is not None
+                and session.models.spare[0] == "deepseek/deepseek-flash"
+            )
+            spare = session.models.spare[1]
             await pilot.press("enter")
             await until(pilot, lambda: session.model.name == "deepseek/deepseek-flash")
-            assert session._provider is spare
+            assert session.models.provider is spare
             await type_text(pilot, "again")
             await pilot.press("enter")
             await until(pilot, lambda: len(openai_api.arrivals) == 2 and not session.running)
             session.request_close()  # as quitting does: the providers' connections close
             await session.wait_closed()
-            assert session._provider is None and session._spare is None
+            assert session.models.provider is None and session.models.spare is None
         assert app.display_errors == 0
     assert [(m, c) for m, _, c, _ in openai_api.arrivals] == [("HEAD", 1), ("POST", 1)]
     assert anthropic_api.rejections == [] and openai_api.rejections == []

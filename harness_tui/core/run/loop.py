@@ -5,9 +5,10 @@
 
 It stops when a response asks for no tools and no steering message is waiting, at
 ``max_turns``, on a provider failure, or when cancelled (the cancel scope belongs to the
-session, which then calls ``finish_interrupted`` so the history stays a valid request).
-Everything the loop learns leaves through ``host.emit``; everything it needs comes from
-the ``LoopHost`` (the session), so tests drive it with a scripted provider.
+run controller, which then calls ``finish_interrupted`` so the history stays a valid
+request). Everything the loop learns leaves through ``host.emit``; everything it needs
+comes from the ``LoopHost`` (a ``turn_host.TurnHost``: the session's conversation or a
+sub-agent's), so tests drive it with a scripted provider.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ UNFINISHED_STOPS: dict[str, tuple[str, str, str]] = {
 
 
 class LoopHost(Protocol):
-    """What the loop needs from its session."""
+    """What the loop needs from its owner each turn (see ``turn_host.TurnHost``)."""
 
     @property
     def messages(self) -> list[Message]:

@@ -1,0 +1,384 @@
+"""The folder a session works in: whether it is trusted, its settings, and what those
+and the extensions (plugins, skills, sub-agents, commands, instructions) add to the
+session: permission rules, hooks, tools, MCP servers, a system prompt section.
+
+An untrusted folder's own settings, hooks and plugins are not loaded (its deny and ask
+rules hold all the same); the session asks (``TRUST_REQUESTED``) and, when trusted then,
+loads them on the spot (``resolve_trust``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from harness_tui.core.config.settings import Settings, load_settings, restrictions_of_project
+from harness_tui.core.config.trust import TrustStore, project_config_found
+from harness_tui.core.errors import HarnessError
+from harness_tui.core.event_store import EventStore
+from harness_tui.core.events import (
+    PERMISSION_MODES,
+    Notice,
+    PermissionMode,
+    TrustRequested,
+    TrustResolved,
+)
+from harness_tui.core.extensions.commands import Expansion
+from harness_tui.core.extensions.load import Extensions, load_extensions
+from harness_tui.core.extensions.plugins import with_plugin_models
+from harness_tui.core.extensions.plugins.plugin_hooks import is_plugin_hook
+from harness_tui.core.extensions.skills import Skill, SkillTool
+from harness_tui.core.files.mentions import attach_files
+from harness_tui.core.hooks.config import hooks_from_settings, script_paths
+from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
+from harness_tui.core.mcp import McpManager
+from harness_tui.core.messages import UserMessage
+from harness_tui.core.permissions.engine import AskPolicy, PermissionBroker, PermissionEngine
+from harness_tui.core.permissions.gate import HookedGate
+from harness_tui.core.permissions.rules import (
+    PermissionRule,
+    RuleError,
+    parse_rule,
+    rules_from_settings,
+)
+from harness_tui.core.run.controller import prompt_message
+from harness_tui.core.run.steering import QueuedMessage
+from harness_tui.core.run.subagents import TaskTool
+from harness_tui.core.run.turn_host import RunOwner
+from harness_tui.core.storage.saved import session_path
+from harness_tui.core.tools import ToolExecutor, ToolGate, builtin_tools
+from harness_tui.core.tools.base import Tool
+
+log = logging.getLogger(__name__)
+
+
+def check_mode(mode: str) -> PermissionMode:
+    """``mode`` if it is a permission mode; else ``HarnessError``."""
+    if mode not in PERMISSION_MODES:
+        raise HarnessError(
+            f"unknown permission mode {mode!r}", hint="use one of " + ", ".join(PERMISSION_MODES)
+        )
+    return mode
+
+
+Emit = Callable[..., Awaitable[Any]]
+
+
+class Workspace:
+    """A session's folder, its trust, its settings and extensions, and what they
+    decide for the session (``wire``): its permission rules and questions, its hooks,
+    its tools and its MCP servers."""
+
+    def __init__(
+        self,
+        cwd: Path,
+        *,
+        trusted: bool | None,
+        settings: Settings | None,
+        tools: Iterable[Tool] | None,
+    ) -> None:
+        """``trusted``: None, as remembered by ``TrustStore``. ``settings``: already
+        loaded by the caller (who reports their problems); by default read here."""
+        self.cwd = cwd
+        self.trusted = TrustStore().is_trusted(cwd) if trusted is None else trusted
+        #: Problems found while loading, for the session to tell when it opens.
+        self.notices: list[str] = []
+        if settings is None:
+            settings = load_settings(cwd, include_project=self.trusted)
+            self.notices += settings.problems
+        self._base_tools = builtin_tools() if tools is None else list(tools)
+        # Plugins, skills, sub-agents, slash commands and project instructions.
+        self.extensions: Extensions = load_extensions(
+            cwd,
+            trusted=self.trusted,
+            taken={t.name: "a built-in tool" for t in self._base_tools},
+        )
+        self.notices += self.extensions.problems
+        self.settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
+        self.trust_pending = False
+        #: Allow rules of a slash command's or skill's ``allowed-tools``, for one run.
+        self._run_grants: list[PermissionRule] = []
+        self._group: anyio.abc.TaskGroup | None = None
+
+    def wire(
+        self,
+        owner: RunOwner,
+        *,
+        store: EventStore,
+        gate: ToolGate | None,
+        ask_policy: AskPolicy,
+        mode: Callable[[], PermissionMode],
+        request_halt: Callable[[str], None],
+    ) -> None:
+        """Build what the folder's configuration decides for ``owner`` (the session):
+        its permission questions and rules, its hooks, its tools (the gate they pass:
+        ``gate``, by default the rules and hooks) and its MCP servers."""
+        emit, cwd = owner.emit, self.cwd
+        self._owner, self._emit, self._mode = owner, emit, mode
+        self.permissions = PermissionBroker(emit, ask_policy)
+        self.permissions.on_question = self._notify
+        self.engine = PermissionEngine(self.permissions, cwd=cwd)
+        self.hooks = HookPipeline(
+            emit=emit,
+            session_id=owner.id,
+            cwd=cwd,
+            transcript_path=str(session_path(owner.id)),
+            permission_mode=mode,
+        )
+        self.hooks.matchers += self.extensions.plugins.hook_matchers()
+        self.notices += self.configure(self.settings)
+        self.executor = ToolExecutor(
+            [*self._base_tools, *self.tools(self._base_tools, owner)],
+            gate=gate or HookedGate(self.engine, self.hooks, request_stop=request_halt),
+        )
+        #: MCP servers: started with the session, in its task group (see core/mcp).
+        self.mcp = McpManager(
+            session_id=owner.id,
+            cwd=cwd,
+            emit=emit,
+            emit_session=lambda cls, /, **fields: store.append(cls(session_id=owner.id, **fields)),
+            executor=self.executor,
+            model=lambda: owner.model,
+            roots=self.engine.workspace,
+            can_ask=lambda: self.permissions.policy != "deny",
+        )
+        self.notices += self.mcp.configure(self.settings, trusted=self.trusted)
+        self.engine.run_files = self.server_files
+
+    def tools(self, base: Sequence[Tool], owner: RunOwner) -> list[Tool]:
+        """The plugins' tools, Skill (when there are skills) and Task (to start
+        sub-agents of ``owner``), unless ``base`` has those names."""
+        return [*self.extensions.plugins.tools(), *self._own_tools(base, owner)]
+
+    def _own_tools(self, base: Sequence[Tool], owner: RunOwner) -> list[Tool]:
+        names = {t.name for t in base}
+        tools: list[Tool] = []
+        if self.extensions.skills.model_invocable and "Skill" not in names:
+            tools.append(SkillTool(self.extensions.skills, self._skill_loaded))
+        if "Task" not in names:
+            tools.append(TaskTool(self.extensions.agents, owner))
+        return tools
+
+    def configure(self, settings: Settings) -> list[str]:
+        """Take permission rules and hooks from ``settings``; the problems found."""
+        ruleset = rules_from_settings(settings, self.cwd)
+        if not self.trusted:  # the project's deny and ask rules hold all the same
+            project = restrictions_of_project(self.cwd)
+            restricting = rules_from_settings(project, self.cwd)
+            ruleset.rules += restricting.rules
+            # A project file that cannot be read is said: its deny rules do not hold.
+            ruleset.problems += project.problems + restricting.problems
+        matchers, hook_problems = hooks_from_settings(settings, self.cwd)
+        self.settings = settings
+        self.engine.ruleset = ruleset
+        self.engine.protected_files = {
+            Path(os.path.realpath(path))
+            for matcher in matchers
+            for hook in matcher.hooks
+            for path in script_paths(getattr(hook, "command", ""), self.cwd)
+        }
+        # Python callbacks and plugins' hooks stay; hooks from settings are replaced.
+        callbacks = [
+            m
+            for m in self.hooks.matchers
+            if m.hooks and (m.hooks[0].source == "python" or is_plugin_hook(m.hooks[0]))
+        ]
+        self.hooks.matchers = matchers + callbacks
+        return ruleset.problems + hook_problems
+
+    async def open(self, group: anyio.abc.TaskGroup, source: str) -> str:
+        """The session opens: ask about trust, add the plugins' MCP servers, run the
+        ``SessionStart`` hooks (the context they add to the system prompt is returned)
+        and start the MCP servers in ``group`` (in the background: nothing waits)."""
+        self._group = group
+        await self.ask_trust(can_ask=self.permissions.policy != "deny")
+        await self.add_mcp_servers(self.extensions.plugins.mcp_servers())
+        context = await self.session_start_hooks(source)
+        await self.mcp.start(group)
+        return context
+
+    async def close(self) -> None:
+        """The session closes: its ``SessionEnd`` hooks, then its MCP servers stop."""
+        self._group = None
+        await self.hooks.run("SessionEnd", {"reason": "exit"})
+        await self.mcp.aclose()
+
+    def _notify(self, message: str) -> None:
+        """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
+        if self._group is not None and self.hooks.matching("Notification", "permission_prompt"):
+            self._group.start_soon(
+                self.hooks.run,
+                "Notification",
+                {"message": message, "notification_type": "permission_prompt"},
+            )
+
+    # --- trust ----------------------------------------------------------------------
+
+    async def ask_trust(self, can_ask: bool) -> None:
+        """An untrusted folder with configuration of its own: ``TRUST_REQUESTED`` (a
+        warning notice instead when nobody can answer)."""
+        self.trust_pending = False
+        if self.trusted:
+            return
+        found = project_config_found(self.cwd)
+        if not found:
+            return
+        if not can_ask:
+            await self._emit(
+                Notice,
+                message=f"This folder is not trusted, so its project configuration "
+                f"({', '.join(found)}) was not loaded. Run with --trust to trust it.",
+                level="warning",
+            )
+            return
+        self.trust_pending = True
+        await self._emit(TrustRequested, folder=str(self.cwd), found=tuple(found))
+
+    async def resolve_trust(
+        self, trusted: bool, remember: bool, source: str, *, skills_to_prompt: bool
+    ) -> str:
+        """Answer the trust question; when trusted, load the folder's settings, hooks and
+        plugins into the session now. Returns what to add to the system prompt: the
+        project plugins' skills (``skills_to_prompt``: the prompt is the default one)
+        and the new SessionStart hooks' context."""
+        if not self.trust_pending:
+            raise HarnessError("no open trust question", hint="trust is asked once per folder")
+        self.trust_pending = False
+        if trusted and remember:
+            TrustStore().trust(self.cwd)
+        await self._emit(
+            TrustResolved, folder=str(self.cwd), trusted=trusted, remembered=trusted and remember
+        )
+        if not trusted:
+            return ""
+        self.trusted = True
+        settings = load_settings(self.cwd, include_project=True)
+        before = list(self.hooks.matchers)
+        executor = self.executor
+        plugins, skills_section = self.extensions.trust_project(
+            dict.fromkeys(executor.tools, "a tool of this session")
+        )
+        own = self._own_tools(list(executor.tools.values()), self._owner)
+        for tool in [*plugins.tools(), *own]:
+            executor.add(tool)
+        self.hooks.matchers += plugins.hook_matchers()
+        settings = with_plugin_models(settings, self.extensions.plugins.model_sources())
+        for problem in settings.problems + plugins.problems + self.configure(settings):
+            await self._emit(Notice, message=problem, level="warning")
+        await self.add_mcp_servers(plugins.mcp_servers())
+        added = [m for m in self.hooks.matchers if m not in before]
+        context = await self.session_start_hooks(source, only=added)
+        for problem in self.mcp.configure(settings, trusted=True):
+            await self._emit(Notice, message=problem, level="warning")
+        await self.mcp.roots_changed(self.engine.workspace())
+        skills = "\n\n" + skills_section if skills_section and skills_to_prompt else ""
+        return skills + context
+
+    # --- what the workspace adds ----------------------------------------------------
+
+    async def session_start_hooks(self, source: str, only: list[Any] | None = None) -> str:
+        """Run the ``SessionStart`` hooks (``only`` those); the context they add, for
+        the system prompt ("" for none)."""
+        hooks = self.hooks
+        if only is not None:
+            hooks = HookPipeline(
+                only,
+                emit=self._emit,
+                session_id=hooks.session_id,
+                cwd=self.cwd,
+                transcript_path=hooks.transcript_path,
+                permission_mode=self._mode,
+            )
+        outcome = await hooks.run("SessionStart", {"source": source})
+        if not outcome.context:
+            return ""
+        return "\n\nContext from SessionStart hooks:\n" + outcome.additional_context
+
+    async def add_mcp_servers(self, servers: dict[str, dict[str, Any]]) -> None:
+        """Hand plugins' MCP servers (``.mcp.json``-shaped ``{name: config}``) to the MCP
+        client; a bad entry or a name already taken becomes a warning notice."""
+        from harness_tui.core.mcp import McpConfigError
+
+        for name, config in servers.items():
+            try:
+                warnings = self.mcp.add_server(name, config, source=f"plugin server {name!r}")
+            except (McpConfigError, HarnessError) as exc:
+                warnings = [str(exc)]
+            for warning in warnings:
+                await self._emit(Notice, message=warning, level="warning")
+
+    def server_files(self) -> list[Path]:
+        """The files stdio MCP servers run (a program given by path, scripts among the
+        arguments): protected from the agent's edits, like hooks' scripts."""
+        from harness_tui.core.permissions.protected_paths import files_named
+
+        return [
+            path
+            for connection in self.mcp.connections.values()
+            for path in files_named(
+                [connection.config.command or "", *connection.config.args],
+                [Path(connection.config.cwd or self.cwd)],
+            )
+        ]
+
+    async def prompt_message(
+        self, text: str, queued: QueuedMessage | None, hooked: HookOutcome
+    ) -> UserMessage:
+        """The prompt as the model gets it: with what it mentions attached."""
+        return prompt_message(text, queued, hooked, await self.attach_mentions(text))
+
+    async def attach_mentions(self, text: str) -> list[tuple[str, str]]:
+        """The files, folders (``@path``) and MCP resources (``@server:uri``) a prompt
+        mentions, read, as ``(mention, contents)``; then the attached MCP resources
+        that changed since the last prompt (see ``mcp.resource_watch``)."""
+        if "@" not in text:
+            return self.mcp.changed_resources()
+        engine = self.engine
+        files = await anyio.to_thread.run_sync(
+            attach_files, text, self.cwd, engine.workspace(), engine.read_filter()
+        )
+        for notice in files.notices:
+            await self._emit(Notice, message=notice, level="warning")
+        if files.attached:
+            await self._emit(Notice, message=files.summary())
+        resources = await self.mcp.attach_mentions(text)
+        changed = self.mcp.changed_resources(mention for mention, _ in resources)
+        return [*files.attached, *resources, *changed]
+
+    def expand(self, name: str, arguments: str) -> Expansion:
+        """``/name arguments`` as a prompt (a custom slash command or a user-invocable
+        skill); ``HarnessError`` for a name that no command or skill has."""
+        expansion = self.extensions.expand(name, arguments)
+        if expansion is None:
+            raise HarnessError(f"unknown command /{name}", hint="/help lists the commands")
+        return expansion
+
+    # --- grants for one run ---------------------------------------------------------
+
+    async def _skill_loaded(self, skill: Skill) -> None:
+        if skill.trusted:
+            self.grant_for_run(skill.allowed_tools, f"allowed-tools of the skill {skill.name}")
+
+    def grant_for_run(self, rules: Sequence[str], source: str) -> None:
+        """Allow ``rules`` (a command's or skill's ``allowed-tools``) until the run ends."""
+        for text in rules:
+            try:
+                rule = parse_rule(text, "allow", source)
+            except RuleError as exc:
+                log.warning("%s: %s: %s", source, text, exc)
+                continue
+            self._run_grants.append(rule)
+            self.engine.session_rules.append(rule)
+
+    def end_run_grants(self) -> None:
+        """Take back what a slash command or skill granted for its run."""
+        if self._run_grants:
+            granted, self._run_grants = self._run_grants, []
+            self.engine.session_rules = [
+                r for r in self.engine.session_rules if not any(r is g for g in granted)
+            ]
