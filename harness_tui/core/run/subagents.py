@@ -101,10 +101,9 @@ class SubagentHost(TurnHost):
         return self.owner.halt_requested()
 
     async def aclose(self) -> None:
-        close = getattr(self._model.provider, "aclose", None)
-        if close is not None:
+        if self._model.provider is not None:
             try:
-                await close()
+                await self._model.provider.aclose()
             except Exception:
                 log.warning("closing the sub-agent's provider failed", exc_info=True)
         for tool in self._own_tools:

@@ -166,11 +166,10 @@ class ModelSlot:
 
 async def close_provider(provider: Provider | None) -> None:
     """Release a provider's connections (SDK adapters hold an HTTP client)."""
-    close = getattr(provider, "aclose", None)
-    if close is None:
+    if provider is None:
         return
     try:
         with anyio.CancelScope(shield=True):
-            await close()
+            await provider.aclose()
     except Exception:  # a connection that will not close must not stop a switch
         log.warning("closing the %s provider failed", provider, exc_info=True)

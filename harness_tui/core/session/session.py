@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from harness_tui import __version__
+from harness_tui.core.version import __version__
 from harness_tui.core.config.settings import Settings
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore

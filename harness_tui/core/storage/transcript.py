@@ -18,13 +18,12 @@ from harness_tui.core.events import (
     SteeringDelivered,
     ThinkingDelta,
     TokenDelta,
-    ToolCallCompleted,
-    ToolCallFailed,
     ToolCallStarted,
 )
 from harness_tui.core.messages import AssistantMessage, TextBlock, ThinkingBlock, UserMessage
 from harness_tui.core.run.loop import CANCELLED_RESULT
 from harness_tui.core.storage.records import CompactionEntry, Entry, MessageEntry
+from harness_tui.core.tools.base import CallTiming, ToolResult
 
 #: A restored view shows at most this many entries; the file keeps them all.
 MAX_SHOWN = 200
@@ -99,23 +98,11 @@ def _message_events(session_id: str, entry: MessageEntry) -> list[Event]:
             for call in message.tool_calls
         )
         return events
-    if message.is_error:
-        return [
-            ToolCallFailed(
-                session_id=session_id,
-                tool_call_id=message.tool_call_id,
-                tool_name=message.tool_name,
-                error=message.content,
-                kind="cancelled" if message.content == CANCELLED_RESULT else "tool_error",
-                duration_ms=0.0,
-            )
-        ]
-    return [
-        ToolCallCompleted(
-            session_id=session_id,
-            tool_call_id=message.tool_call_id,
-            tool_name=message.tool_name,
-            content=message.content,
-            duration_ms=0.0,
-        )
-    ]
+    # A restored result: what the model saw, as the views see a result (no run time).
+    result = ToolResult(
+        content=message.content,
+        is_error=message.is_error,
+        error_kind="cancelled" if message.content == CANCELLED_RESULT else "tool_error",
+    )
+    kind, fields = result.to_event(message.tool_call_id, message.tool_name, CallTiming())
+    return [kind(session_id=session_id, **fields)]
