@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 import anyio
 
-from harness_tui.core.version import __version__
 from harness_tui.core.config.settings import Settings
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
@@ -58,6 +57,7 @@ from harness_tui.core.session.workspace import Workspace, check_mode
 from harness_tui.core.storage.saved import SavedSession
 from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
+from harness_tui.core.version import __version__
 
 __all__ = ["DEFAULT_MAX_TURNS", "MAX_STOP_BLOCKS", "Session", "SessionManager"]
 
