@@ -1,5 +1,5 @@
 """harness-tui as the client under test of the MCP conformance suite
-(npm ``@modelcontextprotocol/conformance``, run by ``tests/test_mcp_conformance.py``).
+(npm ``@modelcontextprotocol/conformance``, run by ``tests/core/mcp/test_mcp_conformance.py``).
 
 The suite starts a test server for a scenario and runs ``python -m
 tests.mcp_conformance_client URL`` with ``MCP_CONFORMANCE_SCENARIO`` (its name) and, for some,
@@ -108,7 +108,7 @@ async def authorization_server_of(url: str) -> str:
 
 async def run(url: str, scenario: str, context: dict[str, Any], folder: Path) -> int:
     from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
-    from tests.test_mcp_stdio import mcp_session
+    from tests.core.mcp.test_mcp_stdio import mcp_session
 
     if "idp_token_endpoint" in context:
         context = {**context, "issuer": await authorization_server_of(url)}

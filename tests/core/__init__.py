@@ -1,0 +1,1 @@
+"""Tests of core (mirrors harness_tui/core)."""

@@ -1,0 +1,1 @@
+"""Tests of core.config (mirrors harness_tui/core/config)."""

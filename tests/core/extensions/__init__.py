@@ -1,0 +1,1 @@
+"""Tests of core.extensions (mirrors harness_tui/core/extensions)."""

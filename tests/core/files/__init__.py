@@ -1,0 +1,1 @@
+"""Tests of core.files (mirrors harness_tui/core/files)."""

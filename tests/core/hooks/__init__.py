@@ -1,0 +1,1 @@
+"""Tests of core.hooks (mirrors harness_tui/core/hooks)."""

@@ -1,0 +1,1 @@
+"""Tests of core.mcp (mirrors harness_tui/core/mcp)."""

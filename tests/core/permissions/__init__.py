@@ -1,0 +1,1 @@
+"""Tests of core.permissions (mirrors harness_tui/core/permissions)."""

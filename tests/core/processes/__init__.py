@@ -1,0 +1,1 @@
+"""Tests of core.processes (mirrors harness_tui/core/processes)."""

@@ -1,0 +1,1 @@
+"""Tests of core.providers (mirrors harness_tui/core/providers)."""

@@ -1,0 +1,1 @@
+"""Tests of core.run (mirrors harness_tui/core/run)."""

@@ -1,0 +1,1 @@
+"""Tests of core.session (mirrors harness_tui/core/session)."""

@@ -1,0 +1,1 @@
+"""Tests of core.storage (mirrors harness_tui/core/storage)."""

@@ -1,0 +1,1 @@
+"""Tests of core.tools (mirrors harness_tui/core/tools)."""

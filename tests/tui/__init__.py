@@ -1,0 +1,1 @@
+"""Tests of tui (mirrors harness_tui/tui)."""

@@ -1,0 +1,1 @@
+"""Tests of web (mirrors harness_tui/web)."""
