@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: every endpoint against one real uvicorn server fixture.
 """Every endpoint of the web sidecar, against a real uvicorn on a loopback port."""
 
 from __future__ import annotations

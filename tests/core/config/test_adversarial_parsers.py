@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: hostile variants for each format we parse, one list.
 """Hostile content in every file the program parses: nothing in a folder (trusted or not)
 or in the user's own files may stop, crash or swamp start-up.
 

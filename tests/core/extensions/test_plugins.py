@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: a test plugin per manifest section, shared fixtures.
 """Plugins: the bundled ones working in a session, test plugins for every section, and
 malformed manifests that each give one clear message without stopping the others."""
 

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: each hook event with real scripts, shared helpers.
 """Hooks with real scripts run as subprocesses, speaking Claude Code's protocol."""
 
 from __future__ import annotations

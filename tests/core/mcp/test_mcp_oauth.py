@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: every login flow against the suite's authorization servers.
 """OAuth for remote MCP servers: a server that wants a login says how, a login connects it
 and stores the tokens (0600, nowhere else), the next session uses them, logout forgets
 them; the browser's way back refuses answers that are not for this login; bad ``oauth``

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: one table of shell words in every quoting.
 """Paths taken from shell words: every redirection and every file-writing command's
 arguments, in every quoting, must be judged as the path bash would really use.
 

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: one decision table of calls and verdicts.
 """Permission rules: parsing, and the engine's decision for a table of calls covering
 compound commands, redirections, real paths (symlinks, ``..``, the ``/w/a`` vs
 ``/w/a_evil`` prefix attack), home-relative and absolute rules, MCP and WebFetch rules,

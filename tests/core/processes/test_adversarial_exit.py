@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: every way the program ends, shared process fixtures.
 """Every way harness-tui ends, ends the processes it started and itself, within a bound.
 
 Adversarial variants (issue 14): tool commands that leave their process group

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: the Gemini adapter against one strict fake.
 """The ``google`` adapter (Gemini's native API) on the real ``google-genai`` SDK against
 the strict Gemini fake: thought summaries as thinking, parallel function calls answered
 in one user turn, thought signatures sent back on the parts they came with

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: the loop's event sequences over shared scripted runs.
 """The agent loop, driven by the scripted provider, judged by the order of its events."""
 
 from __future__ import annotations
