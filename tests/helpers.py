@@ -46,6 +46,15 @@ ONE_TOOL_RUN = [
 ]
 
 
+def check_error_outcome(events: list[Any], code: str | None, retried: bool, result: str) -> None:
+    """A run that met a provider's error: whether it was retried, the ``ERROR`` event's
+    code (None: no error reached the user), and the answer the run ended with."""
+    assert any(e.type == "RETRYING" for e in events) is retried
+    errors = [e for e in events if e.type == "ERROR"]
+    assert [e.code for e in errors] == ([code] if code else [])
+    assert events[-1].type == "RUN_COMPLETED" and events[-1].result == result
+
+
 def check_usage(
     events: list[Any],
     input_tokens: list[int],

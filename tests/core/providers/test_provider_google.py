@@ -50,6 +50,7 @@ from tests.fakes.script import (
 from tests.fakes.wiring import FAST_RETRY, fast, write_models_settings
 from tests.helpers import (
     EchoTool,
+    check_error_outcome,
     check_usage,
     history_across_a_model_switch,
     png,
@@ -290,10 +291,7 @@ async def test_errors_are_classified_and_retried_where_a_retry_can_help(
         api.script(*script)
         async with Session(model=MODEL) as session:
             events = await run_to_end(session, "go")
-    assert any(e.type == "RETRYING" for e in events) is retried
-    errors = [e for e in events if e.type == "ERROR"]
-    assert [e.code for e in errors] == ([code] if code else [])
-    assert events[-1].type == "RUN_COMPLETED" and events[-1].result == result
+    check_error_outcome(events, code, retried, result)
 
 
 def _provider(api: FakeGemini, model: str = "gemini-3.8-flash") -> GoogleProvider:

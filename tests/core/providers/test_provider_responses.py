@@ -15,7 +15,7 @@ import pytest
 from harness_tui.core.session.session import Session
 from tests.fakes.script import Call, ErrorHere, HTTPError, Say, Think, Usage, reply
 from tests.fakes.wiring import fast, responses_fake, write_models_settings
-from tests.helpers import EchoTool, check_usage, png, run_to_end, types
+from tests.helpers import EchoTool, check_error_outcome, check_usage, png, run_to_end, types
 
 MODEL = "openai/gpt-5"
 
@@ -164,10 +164,7 @@ async def test_errors_are_classified_and_retried_where_a_retry_can_help(
         api.script(*script)
         async with Session(model=MODEL) as session:
             events = await run_to_end(session, "go")
-    assert any(e.type == "RETRYING" for e in events) is retried
-    errors = [e for e in events if e.type == "ERROR"]
-    assert [e.code for e in errors] == ([code] if code else [])
-    assert events[-1].type == "RUN_COMPLETED" and events[-1].result == result
+    check_error_outcome(events, code, retried, result)
     assert events[-1].is_error is (code is not None)
 
 
