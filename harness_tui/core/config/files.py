@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness_tui.core.config.parse_limits import MAX_CONFIG_BYTES, MAX_NODES, JsonError, parse_json
 from harness_tui.core.config.yaml_source import YamlError, parse_yaml
+from harness_tui.core.files.parse_limits import MAX_CONFIG_BYTES, MAX_NODES, JsonError, parse_json
 from harness_tui.core.files.regular import NotUtf8, describe_read_error, read_regular_text
 
 

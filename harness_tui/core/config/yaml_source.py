@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness_tui.core.config.parse_limits import (
+from harness_tui.core.files.parse_limits import (
     MAX_DEPTH,
     MAX_NODES,
     ParseLimitError,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness_tui.core.config.parse_limits import MAX_CONFIG_BYTES
 from harness_tui.core.config.yaml_source import YamlError, YamlLimitError, parse_yaml
 from harness_tui.core.errors import names_listed
+from harness_tui.core.files.parse_limits import MAX_CONFIG_BYTES
 from harness_tui.core.files.regular import NotUtf8, describe_read_error, read_regular_text
 
 #: Larger files are not read (a definition file, not a data file).

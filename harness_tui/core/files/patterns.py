@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from harness_tui.core.config.parse_limits import MAX_CONFIG_BYTES
+from harness_tui.core.files.parse_limits import MAX_CONFIG_BYTES
 from harness_tui.core.files.regular import read_regular
 
 

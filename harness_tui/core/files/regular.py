@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -185,3 +186,18 @@ def describe_read_error(exc: OSError | NotUtf8) -> str:
     if isinstance(exc, IsADirectoryError):
         return "it is a folder, not a file"
     return f"cannot read it ({exc.strerror or exc})"
+
+
+def files_named(words: Iterable[str], folders: Iterable[Path]) -> list[Path]:
+    """The existing files among ``words`` (relative ones from any of ``folders``), real
+    paths: what a hook command or an MCP server's command line runs or reads."""
+    folders = list(folders)
+    found = []
+    for word in words:
+        if not word:
+            continue
+        path = Path(word).expanduser()
+        for folder in [Path("/")] if path.is_absolute() else folders:
+            if (folder / path).is_file():
+                found.append(Path(os.path.realpath(folder / path)))
+    return found

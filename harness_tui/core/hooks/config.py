@@ -235,7 +235,7 @@ def _named_files(command: str, project_dir: Path) -> list[Path]:
     """Every existing file a word of the command names, from the project folder or a
     folder it changes to (``cd "$CLAUDE_PROJECT_DIR"/hooks && ./check.sh``), also in
     ``bash -c`` strings: what a command too clever for ``command_argv`` may run."""
-    from harness_tui.core.permissions.protected_paths import files_named
+    from harness_tui.core.files.regular import files_named
     from harness_tui.core.shell.commands import command_of, inner_commands
     from harness_tui.core.shell.split import UnparsableCommand, split_command
     from harness_tui.core.shell.words import decode_word

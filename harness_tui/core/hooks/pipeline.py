@@ -33,8 +33,8 @@ from typing import Any
 
 import anyio
 
-from harness_tui.core.config.parse_limits import JsonError, parse_json
 from harness_tui.core.events import HookDenied, HookExecuted
+from harness_tui.core.files.parse_limits import JsonError, parse_json
 from harness_tui.core.hooks.config import (
     DEFAULT_TIMEOUT_S,
     CallbackHook,

@@ -15,7 +15,7 @@ The set, from what the loaders in core (and git) read:
   (``paths.claude_user_dir()``), whole;
 - the trusted-folder list in ``paths.data_dir()``;
 - the scripts the hooks in settings run and the files stdio MCP servers run (given by
-  the session, see ``files_named``).
+  the session, see ``files.regular.files_named``).
 
 Instruction files (``CLAUDE.md``, ``AGENTS.md``, ``HARNESS.md``) grant nothing and are
 the agent's memory: they may be edited where the instructions loader reads them, also
@@ -127,18 +127,3 @@ def holds_protected(folder: Path, extra: Iterable[Path] = ()) -> bool:
             if depth + 1 < _WALK_DEPTH and entry.is_dir(follow_symlinks=False):
                 queue.append((entry.path, depth + 1))
     return False
-
-
-def files_named(words: Iterable[str], folders: Iterable[Path]) -> list[Path]:
-    """The existing files among ``words`` (relative ones from any of ``folders``), real
-    paths: what a hook command or an MCP server's command line runs or reads."""
-    folders = list(folders)
-    found = []
-    for word in words:
-        if not word:
-            continue
-        path = Path(word).expanduser()
-        for folder in [Path("/")] if path.is_absolute() else folders:
-            if (folder / path).is_file():
-                found.append(Path(os.path.realpath(folder / path)))
-    return found

@@ -315,7 +315,7 @@ class Workspace:
     def server_files(self) -> list[Path]:
         """The files stdio MCP servers run (a program given by path, scripts among the
         arguments): protected from the agent's edits, like hooks' scripts."""
-        from harness_tui.core.permissions.protected_paths import files_named
+        from harness_tui.core.files.regular import files_named
 
         return [
             path
