@@ -8,11 +8,16 @@ stream with ``StreamFailed`` rather than raising, so partial output is never los
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import anyio
+
 from harness_tui.core.messages import Message, TokenUsage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +146,16 @@ class Provider(Protocol):
         is dropped: a model switch, a finished sub-agent or sampling request, the end
         of the session. Adapters that hold nothing inherit this, which does nothing."""
         return None
+
+
+async def close_provider(provider: Provider | None) -> None:
+    """Release a provider's connections (SDK adapters hold an HTTP client), even while
+    the caller is being cancelled; a provider that fails to close is logged, never
+    raised: a connection that will not close must not stop a switch or an ending."""
+    if provider is None:
+        return
+    try:
+        with anyio.CancelScope(shield=True):
+            await provider.aclose()
+    except Exception:
+        log.warning("closing the %s provider failed", provider, exc_info=True)

@@ -26,7 +26,7 @@ from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Notice, PlanEntry, SubagentCompleted, SubagentStarted
 from harness_tui.core.extensions.agents import AgentDefinition, AgentSet
 from harness_tui.core.messages import TokenUsage, UserMessage
-from harness_tui.core.providers.base import Provider
+from harness_tui.core.providers.base import Provider, close_provider
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.run.loop import AgentLoop, RunOutcome
 from harness_tui.core.run.system_prompt import build_system_prompt
@@ -101,11 +101,7 @@ class SubagentHost(TurnHost):
         return self.owner.halt_requested()
 
     async def aclose(self) -> None:
-        if self._model.provider is not None:
-            try:
-                await self._model.provider.aclose()
-            except Exception:
-                log.warning("closing the sub-agent's provider failed", exc_info=True)
+        await close_provider(self._model.provider)
         for tool in self._own_tools:
             try:
                 await tool.aclose()

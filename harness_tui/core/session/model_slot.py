@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from harness_tui.core.events import ModelChanged
-from harness_tui.core.providers.base import Provider
+from harness_tui.core.providers.base import Provider, close_provider
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.providers.offline.demo import KEY_HELP
 
@@ -162,14 +162,3 @@ class ModelSlot:
         spare, self.spare = self.spare, None
         if spare is not None:
             await close_provider(spare[1])
-
-
-async def close_provider(provider: Provider | None) -> None:
-    """Release a provider's connections (SDK adapters hold an HTTP client)."""
-    if provider is None:
-        return
-    try:
-        with anyio.CancelScope(shield=True):
-            await provider.aclose()
-    except Exception:  # a connection that will not close must not stop a switch
-        log.warning("closing the %s provider failed", provider, exc_info=True)
