@@ -1,8 +1,12 @@
-"""Every async test runs on asyncio through anyio's pytest plugin."""
+"""Every async test runs on asyncio through anyio's pytest plugin; shared fixtures (a tmux server)."""
 
 from __future__ import annotations
 
 import inspect
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +81,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = reporter.stats.get("skipped", []) if reporter is not None else []
     if skipped and exitstatus == 0:
         session.exitstatus = 1
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[list[str]]:
+    """``tmux`` on a server of this test's own: a real terminal for harness-tui."""
+    binary = shutil.which("tmux")
+    if binary is None:
+        pytest.skip(
+            "NOT TESTED: tmux is not installed, so harness-tui cannot be tried in a real "
+            "terminal; install it (apt-get install tmux), as CI does"
+        )
+    base = [binary, "-S", str(tmp_path / "tmux.sock"), "-f", "/dev/null"]
+    yield base
+    subprocess.run([*base, "kill-server"], capture_output=True, timeout=10)

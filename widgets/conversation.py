@@ -8,7 +8,7 @@ costs the same to append to and scroll as a short one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import on
@@ -26,6 +26,8 @@ ev = lazy_module("harness_tui.core.events")
 
 MAX_MOUNTED = 40
 PAGE = 20
+#: An entry as the conversation keeps it once folded: its class and what remakes it.
+Record = tuple[type[Widget], dict[str, Any]]
 _USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "» follow-up"}
 
 
@@ -109,6 +111,13 @@ class Conversation(VerticalScroll):
         self._calls: dict[str, ev.ToolCallStarted] = {}
         self._pending: list[Widget] = []  # entries of this batch, mounted at its end
         self._nested: dict[str, list[ToolCard]] = {}  # a card's sub-agent cards
+        #: Inline mode (``harness_tui.tui.inline``): finished entries leave the screen
+        #: and are handed to this, in order, to be written into the terminal's
+        #: scrollback; their records are kept, for a switch back to full screen.
+        self.scrollback: Callable[[list[Record]], None] | None = None
+        #: How many entries, from the first, the terminal's scrollback already holds
+        #: (inline before, full-screen now: going inline again writes only the rest).
+        self.in_scrollback = 0
 
     def on_mount(self) -> None:
         self.anchor()
@@ -117,6 +126,7 @@ class Conversation(VerticalScroll):
         """Forget every entry, folded ones too (another session or branch is shown)."""
         self._folded, self._current, self._pending = [], None, []
         self._cards, self._calls, self._nested = {}, {}, {}
+        self.in_scrollback = 0
         await self.remove_children()
         self.anchor()
 
@@ -145,7 +155,10 @@ class Conversation(VerticalScroll):
         if pending:
             await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
         await self._flush()
-        self._fold_old_entries()
+        if self.scrollback is not None:
+            await self._emit_finished()
+        else:
+            await self._fold_old_entries()
 
     async def _write(self, key: tuple[str, str], text: str) -> None:
         message_id, kind = key
@@ -331,10 +344,66 @@ class Conversation(VerticalScroll):
 
     # --- folding old entries --------------------------------------------------
 
+    def _finished(self, widget: Widget) -> bool:
+        """Whether ``widget`` will not change again: not the entry being streamed,
+        not a tool call that runs or waits for the user."""
+        active = self._current[2] if self._current else None
+        return widget is not active and not (
+            isinstance(widget, ToolCard) and widget.status in ("running", "waiting")
+        )
+
+    async def _emit_finished(self) -> None:
+        """Inline mode: fold the finished entries at the top, in order (a running
+        call holds back everything after it), and hand their records on."""
+        assert self.scrollback is not None
+        records: list[Record] = []
+        gone: list[Widget] = []
+        for widget in self._entries():
+            if not self._finished(widget):
+                break
+            record = getattr(widget, "record", None)
+            if record is not None:
+                records.append(record())
+            if isinstance(widget, ToolCard):
+                self._cards.pop(widget.tool_call_id, None)
+            gone.append(widget)
+        # Gone before the next batch looks (a removal not awaited is still a child).
+        await self.remove_children(gone)
+        if records:
+            self._folded.extend(records)
+            self.in_scrollback = len(self._folded)
+            self.scrollback(records)
+
+    async def start_scrollback(self, write: Callable[[list[Record]], None]) -> list[Record]:
+        """Go inline: from now on finished entries go to ``write``. Returns the
+        finished entries so far that the scrollback does not hold yet, for the caller
+        to write first; the entries still running stay on screen."""
+        self.query("#earlier").remove()
+        already = self.in_scrollback
+        self.scrollback = lambda records: None
+        await self._emit_finished()
+        self.scrollback = write
+        return self._folded[already:]
+
+    async def stop_scrollback(self) -> None:
+        """Back to full screen: the newest folded entries are shown again (above
+        those still running), the rest stay behind the "earlier entries" button."""
+        self.scrollback = None
+        page, self._folded = self._folded[-MAX_MOUNTED // 2 :], self._folded[: -MAX_MOUNTED // 2]
+        widgets = [restore(kind, data) for kind, data in page]
+        entries = self._entries()
+        if widgets:
+            await self.mount_all(widgets, before=entries[0] if entries else None)
+        for widget in widgets:
+            if isinstance(widget, ToolCard):
+                self._cards[widget.tool_call_id] = widget
+        self._update_earlier_button()
+        self.anchor()
+
     def _entries(self) -> list[Widget]:
         return [w for w in self.children if w.id != "earlier"]
 
-    def _fold_old_entries(self) -> None:
+    async def _fold_old_entries(self) -> None:
         # Textual keeps "the reader scrolled away from the bottom" privately; when they
         # have, fold later, when they come back down.
         if getattr(self, "_anchor_released", False):
@@ -344,7 +413,7 @@ class Conversation(VerticalScroll):
         if excess < PAGE // 2:
             return
         active = self._current[2] if self._current else None
-        folded = []
+        folded, gone = [], []
         for widget in entries[:excess]:
             if widget is active or (
                 isinstance(widget, ToolCard) and widget.status in ("running", "waiting")
@@ -354,7 +423,8 @@ class Conversation(VerticalScroll):
             folded.append(record() if record else None)
             if isinstance(widget, ToolCard):
                 self._cards.pop(widget.tool_call_id, None)
-            widget.remove()
+            gone.append(widget)
+        await self.remove_children(gone)  # gone before the next batch counts entries
         self._folded.extend(r for r in folded if r is not None)
         self._update_earlier_button()
 
@@ -394,8 +464,9 @@ class Conversation(VerticalScroll):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        # Scrolling to the top brings back the previous page of folded entries.
-        if new <= 0 < old and self._folded:
+        # Scrolling to the top brings back the previous page of folded entries
+        # (inline, they are in the terminal's scrollback instead).
+        if new <= 0 < old and self._folded and self.scrollback is None:
             self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
 
 

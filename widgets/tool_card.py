@@ -242,6 +242,7 @@ class ToolCard(Static):
         )
         for name in cls._RECORDED:
             setattr(card, name, data[name])
+        card._refresh_all()  # drawn as recorded (the constructor drew it running)
         return card
 
     # --- rendering ------------------------------------------------------------

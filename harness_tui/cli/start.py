@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many model calls per run",
     )
     parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="draw under the shell prompt instead of full-screen: finished answers go "
+        "into the terminal's scrollback (setting: tui: inline; /tui switches)",
+    )
+    parser.add_argument(
         "--serve",
         action="store_true",
         help="also mirror the TUI's session to a browser (needs the [web] extra); the "
@@ -249,7 +255,12 @@ def _run_tui(args: argparse.Namespace) -> int:
 
     picker = {"pick_session": True} if args.resume == "" else {}  # only when asked for
     serve = (args.host, args.port) if args.serve else None
-    return guarded(lambda: run_tui(session or factory, serve=serve, **picker))
+    from harness_tui.core.config.settings import tui_mode
+
+    inline_mode = args.inline or tui_mode(Path.cwd()) == "inline"
+    return guarded(
+        lambda: run_tui(session or factory, serve=serve, inline_mode=inline_mode, **picker)
+    )
 
 
 def _warm_wanted() -> bool:

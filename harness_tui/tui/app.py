@@ -25,7 +25,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.tui import commands, dialogs
+from harness_tui.tui import commands, dialogs, inline, panes
 from harness_tui.tui.palette import harness_commands
 from harness_tui.tui.terminal import patch_textual, quit_on_signals, stylesheet, tune_gc
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
@@ -117,6 +117,8 @@ class HarnessApp(App[None]):
         self.display_errors = 0
         self._questions = dialogs.Questions(self)
         self._side_width = 38
+        #: Finished entries on their way to the terminal's scrollback (inline mode).
+        self.scrollback = inline.Scrollback()
 
     def notify(
         self,
@@ -162,6 +164,8 @@ class HarnessApp(App[None]):
             prompt.cursor_blink = False
         prompt.focus()
         self._side_layout()
+        if self.is_inline:
+            self.run_worker(inline.attach(self, self.query_one(Conversation), self.scrollback))
         self._restore_signals = quit_on_signals(self._signalled)
         if not self.connect:
             return
@@ -188,10 +192,11 @@ class HarnessApp(App[None]):
         self._side_layout()
 
     def _side_layout(self) -> None:
-        side = self.query_one("#side")
-        narrow = self.size.width < 100
-        side.set_class(narrow, "-narrow")
-        side.styles.width = self._side_width
+        panes.lay_out(self, self._side_width)
+
+    def _display(self, screen: Any, renderable: Any) -> None:
+        """Each frame; inline, the finished entries queued go above it (``inline``)."""
+        super()._display(screen, self.scrollback.wrap(renderable, self.INLINE_PADDING))
 
     @work(group="session-swap", exclusive=True, exit_on_error=False)
     async def open_session(self, session: Session) -> None:
@@ -403,18 +408,19 @@ class HarnessApp(App[None]):
         dialogs.show_mcp(self)
 
     def action_toggle_side(self) -> None:
-        side = self.query_one("#side")
-        side.toggle_class("-shown" if side.has_class("-narrow") else "-hidden")
+        panes.toggle_side(self)
+
+    async def action_tui(self, mode: str = "") -> None:
+        """``/tui``: inline or full-screen (see ``inline.set_mode``)."""
+        try:
+            said = await inline.set_mode(self, self.query_one(Conversation), self.scrollback, mode)
+        except ValueError as exc:
+            said = str(exc)
+        self._side_layout()
+        self.notify(said)
 
     def action_toggle_pane(self, name: str, show: bool | None = None) -> None:
-        side = self.query_one("#side")
-        side.remove_class("-hidden")
-        side.add_class("-shown")
-        for widget in (self.query_one(f"#{name}"), self.query_one(f"#{name}-title")):
-            if show is None:
-                widget.toggle_class("-hidden")
-            else:
-                widget.set_class(not show, "-hidden")
+        panes.toggle_pane(self, name, show)
 
     def action_toggle_thinking(self) -> None:
         self.query_one(Conversation).toggle_thinking()
@@ -424,17 +430,7 @@ class HarnessApp(App[None]):
         self._side_layout()
 
     def action_focus_next_pane(self) -> None:
-        order = [self.query_one(Conversation), self.query_one("#side"), self.query_one(PromptInput)]
-        focused = self.focused
-        index = next(
-            (
-                i
-                for i, w in enumerate(order)
-                if focused is not None and (focused is w or w in focused.ancestors)
-            ),
-            -1,
-        )
-        order[(index + 1) % len(order)].focus()
+        panes.focus_next(self)
 
     def action_clear(self) -> None:
         self.replace_session()
@@ -478,11 +474,13 @@ def run_tui(
     serve: tuple[str, int] | None = None,
     *,
     pick_session: bool = False,
+    inline_mode: bool = False,
 ) -> int:
-    """Run the TUI; the exit code (2 when the session could not be made)."""
+    """Run the TUI, full-screen or ``inline_mode``; the exit code (2 when the session
+    could not be made)."""
     tune_gc()
     app = HarnessApp(session, serve=serve, pick_session=pick_session)
-    app.run()
+    app.run(inline=inline_mode)
     return app.return_code or 0
 
 

@@ -166,6 +166,10 @@ def _listing(what: str) -> Callable[[AppHost, str], None]:
     return show
 
 
+def _tui(app: AppHost, argument: str) -> None:
+    app.run_worker(app.action_tui(argument))
+
+
 def _quit(app: AppHost, argument: str) -> None:
     app.run_worker(app.action_quit())
 
@@ -196,6 +200,9 @@ COMMANDS: tuple[Command, ...] = (
         "context",
         "what fills the context: tokens, instructions, skills, tools",
         _listing("context"),
+    ),
+    Command(
+        "tui", "inline (the terminal's scrollback) or full-screen: /tui [inline|fullscreen]", _tui
     ),
     Command("quit", "leave harness-tui", _quit, takes_argument=False),
     Command("exit", "leave harness-tui", _quit, takes_argument=False, listed=False),

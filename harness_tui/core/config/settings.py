@@ -33,8 +33,10 @@ Scope = Literal["user", "project", "local"]
 
 #: Top-level keys we understand in our own files.
 KNOWN_KEYS = frozenset(
-    {"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env"}
+    {"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env", "tui"}
 )
+#: The values of ``tui``: how the TUI draws (``--inline`` and ``/tui`` choose too).
+TUI_MODES = ("fullscreen", "inline")
 #: What we take from Claude Code's files (the rest belongs to Claude Code).
 CLAUDE_KEYS = frozenset({"permissions", "hooks"})
 
@@ -105,10 +107,21 @@ def _load(files: list[tuple[Path, Scope, bool]]) -> Settings:
                 f"{path}: unknown {names_listed(unknown, 'setting')} (ignored; known: "
                 f"{', '.join(sorted(KNOWN_KEYS))})"
             )
-        settings.files.append(
-            SettingsFile(path, scope, claude, {k: v for k, v in data.items() if k in keys})
-        )
+        kept = {k: v for k, v in data.items() if k in keys}
+        if "tui" in kept and kept["tui"] not in TUI_MODES:
+            settings.problems.append(
+                f"{path}: tui must be {' or '.join(TUI_MODES)}, not {kept.pop('tui')!r} (ignored)"
+            )
+        settings.files.append(SettingsFile(path, scope, claude, kept))
     return settings
+
+
+def tui_mode(cwd: Path) -> str | None:
+    """The ``tui`` setting (``inline`` or ``fullscreen``), read before the app starts.
+    Project files count without workspace trust: the value only chooses how the screen
+    is drawn. A bad value is ``None`` here; the session reports it with the others."""
+    found = load_settings(cwd).value("tui")
+    return found[0] if found else None
 
 
 def restrictions_of_project(cwd: Path) -> Settings:

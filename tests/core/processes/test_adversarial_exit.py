@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -413,20 +412,6 @@ def test_serve_ends_its_sessions_processes_on_sigterm(tmp_path: Path, tag: str) 
 
 
 # --- the program: the TUI in a real terminal (tmux) -------------------------------------------
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[list[str]]:
-    """``tmux`` on a server of this test's own."""
-    binary = shutil.which("tmux")
-    if binary is None:
-        pytest.skip(
-            "NOT TESTED: tmux is not installed, so closing a real terminal cannot be tried; "
-            "install it (apt-get install tmux), as CI does"
-        )
-    base = [binary, "-S", str(tmp_path / "tmux.sock"), "-f", "/dev/null"]
-    yield base
-    subprocess.run([*base, "kill-server"], capture_output=True, timeout=10)
 
 
 class Terminal:
