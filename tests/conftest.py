@@ -1,4 +1,4 @@
-"""Every async test runs on asyncio through anyio's pytest plugin; shared fixtures (a tmux server)."""
+"""Every async test runs on asyncio through anyio's pytest plugin; shared fixtures."""
 
 from __future__ import annotations
 
