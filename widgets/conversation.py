@@ -352,14 +352,15 @@ class Conversation(VerticalScroll):
             isinstance(widget, ToolCard) and widget.status in ("running", "waiting")
         )
 
-    async def _emit_finished(self) -> None:
+    async def _emit_finished(self, everything: bool = False) -> None:
         """Inline mode: fold the finished entries at the top, in order (a running
-        call holds back everything after it), and hand their records on."""
+        call holds back everything after it), and hand their records on; with
+        ``everything``, the unfinished ones too, as they are (the app is leaving)."""
         assert self.scrollback is not None
         records: list[Record] = []
         gone: list[Widget] = []
         for widget in self._entries():
-            if not self._finished(widget):
+            if not (everything or self._finished(widget)):
                 break
             record = getattr(widget, "record", None)
             if record is not None:
@@ -384,6 +385,13 @@ class Conversation(VerticalScroll):
         await self._emit_finished()
         self.scrollback = write
         return self._folded[already:]
+
+    async def emit_all(self) -> None:
+        """Inline, leaving: every entry on screen goes to the scrollback."""
+        if self.scrollback is not None:
+            await self._flush()
+            await self._close_current()
+            await self._emit_finished(everything=True)
 
     async def stop_scrollback(self) -> None:
         """Back to full screen: the newest folded entries are shown again (above

@@ -462,6 +462,8 @@ class HarnessApp(App[None]):
             session.request_close()
             if session.is_open:
                 await session.wait_closed()
+        if self.is_inline:
+            await inline.leave(self, self.query_one(Conversation), self.scrollback)
         self.exit()
 
 

@@ -129,6 +129,15 @@ def switch(app: App[Any], inline: bool) -> None:
     app.screen.refresh(layout=True)
 
 
+async def leave(app: App[Any], conversation: Any, scrollback: Scrollback) -> None:
+    """Quitting inline: what is still on screen (an answer cut short, a call that did
+    not end) goes into the scrollback as it is, in a last frame, before Textual clears
+    its area."""
+    await conversation.emit_all()
+    if scrollback.pending:
+        app.screen._compositor_refresh()
+
+
 #: Going inline writes at most this many of the conversation's entries into the
 #: scrollback (the rest: a line saying where they are).
 REPLAY_ENTRIES = 200

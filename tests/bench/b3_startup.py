@@ -37,7 +37,7 @@ class FirstFrame(app_module.HarnessApp):
         print(f"FIRST_FRAME {time.time() - started:.4f}", flush=True)
         self.exit()
 
-def run_tui(session, serve=None):
+def run_tui(session, serve=None, **options):
     FirstFrame(session).run(headless=True)
 
 app_module.run_tui = run_tui
