@@ -176,6 +176,17 @@ class Conversation(VerticalScroll):
         else:
             entry.add(text)  # type: ignore[attr-defined]
 
+    def add_note(self, widget: Widget) -> None:
+        """An entry from the app itself (a command's answer, a refusal), shown now;
+        inline, it goes to the scrollback now too."""
+        self._add(widget)
+        self.run_worker(self._show_notes(), group="notes")
+
+    async def _show_notes(self) -> None:
+        await self._flush()
+        if self.scrollback is not None:
+            await self._emit_finished()
+
     def _add(self, widget: Widget) -> None:
         """Queue an entry; ``apply_batch`` mounts the batch's entries together, so a
         card that starts and finishes in one batch is laid out once, finished."""

@@ -334,7 +334,7 @@ class HarnessApp(App[None]):
 
     def say(self, text: str, level: str = "info") -> None:
         self.notify(text, severity="error" if level == "error" else "information")
-        self.query_one(Conversation).mount(
+        self.query_one(Conversation).add_note(
             NoticeEntry(text, "error" if level == "error" else "info")
         )
 

@@ -161,7 +161,7 @@ def _listing(what: str) -> Callable[[AppHost, str], None]:
 
             listing = extensions.describe_context(session.system_prompt, session.tool_specs())
             text = f"{sessions.context_text(session)}\n{listing}"
-        app.query_one(Conversation).mount(NoticeEntry(text, "info"))
+        app.query_one(Conversation).add_note(NoticeEntry(text, "info"))
 
     return show
 

@@ -150,3 +150,15 @@ def test_the_tui_setting(tmp_path: Path, monkeypatch: Any) -> None:
     (problem,) = load_settings(project).problems
     assert str(settings) in problem
     assert "tui must be fullscreen or inline, not 'sideways'" in problem
+
+
+async def test_what_the_app_says_goes_to_the_scrollback_at_once() -> None:
+    app = HarnessApp(Session(model="demo"), frozen_clock=True, connect=False)
+    async with app.run_test(size=(100, 30)):
+        conversation = app.query_one(Conversation)
+        written: list[Any] = []
+        await conversation.start_scrollback(written.extend)
+        app.say("Mode: plan.")
+        await app.workers.wait_for_complete()
+        assert _names(written) == [("NoticeEntry", "Mode: plan.")]
+        assert conversation._entries() == []
