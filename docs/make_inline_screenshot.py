@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_screenshot import sample_project  # noqa: E402
+from make_screenshot import sample_project
 
 OUT = Path(__file__).with_name("screenshot-inline.svg")
 WIDTH, HEIGHT = 110, 48
