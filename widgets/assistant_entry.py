@@ -91,6 +91,17 @@ class AssistantEntry(Widget):
     def record(self) -> tuple[type[Widget], dict[str, Any]]:
         return AssistantEntry, {"text": self.text}
 
+    def take_frozen(self) -> str:
+        """The complete blocks so far, taken out of this entry (inline mode writes
+        them into the scrollback while the rest streams); '' when there are none."""
+        if not self._frozen:
+            return ""
+        taken = "".join(self._frozen)
+        self.text = self.text[len(taken) :]
+        self._frozen, self._frozen_lines, self._frozen_count = [], [], 0
+        self.refresh(layout=True)
+        return taken
+
     # --- rendering ------------------------------------------------------------------
 
     def _render(self, text: str, width: int) -> list[Strip]:

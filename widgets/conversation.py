@@ -370,8 +370,10 @@ class Conversation(VerticalScroll):
         assert self.scrollback is not None
         records: list[Record] = []
         gone: list[Widget] = []
+        stopped_at: Widget | None = None
         for widget in self._entries():
             if not (everything or self._finished(widget)):
+                stopped_at = widget
                 break
             record = getattr(widget, "record", None)
             if record is not None:
@@ -379,6 +381,11 @@ class Conversation(VerticalScroll):
             if isinstance(widget, ToolCard):
                 self._cards.pop(widget.tool_call_id, None)
             gone.append(widget)
+        # All before the answer being streamed are out: its complete blocks go too.
+        if isinstance(stopped_at, AssistantEntry) and self._current is not None:
+            blocks = stopped_at.take_frozen() if stopped_at is self._current[2] else ""
+            if blocks:
+                records.append((AssistantEntry, {"text": blocks}))
         # Gone before the next batch looks (a removal not awaited is still a child).
         await self.remove_children(gone)
         if records:

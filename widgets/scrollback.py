@@ -37,7 +37,9 @@ def renderable(kind: type[Widget], data: dict[str, Any]) -> RenderableType | Non
         if not data["text"].strip():
             return None
         markdown = _chat_markdown()(data["text"], code_theme=CODE_THEME, hyperlinks=False)
-        return Padding(markdown, (0, 1, 0, 2))
+        # A part of an answer still streaming ends at a blank line: keep it (the next
+        # part is the next block).
+        return Padding(markdown, (0, 1, int(data["text"].endswith("\n\n")), 2))
     if kind is ThinkingEntry:
         first = " ".join(data["text"].split())[:70]
         return Padding(Text(f"Thinking · {first}…", style="dim italic"), (0, 1, 0, 2))

@@ -162,3 +162,27 @@ async def test_what_the_app_says_goes_to_the_scrollback_at_once() -> None:
         await app.workers.wait_for_complete()
         assert _names(written) == [("NoticeEntry", "Mode: plan.")]
         assert conversation._entries() == []
+
+
+async def test_a_long_answer_goes_to_the_scrollback_a_block_at_a_time() -> None:
+    """Complete Markdown blocks leave the live area while the rest streams; together
+    the pieces are the whole answer, once."""
+    app = HarnessApp(Session(model="demo"), frozen_clock=True, connect=False)
+    paragraphs = [f"Paragraph {i}: " + "word " * 60 + "\n\n" for i in range(8)]
+    async with app.run_test(size=(100, 30)):
+        conversation = app.query_one(Conversation)
+        written: list[Any] = []
+        await conversation.start_scrollback(written.extend)
+        await app.apply_events(t.prompt("p"))
+        for paragraph in paragraphs[:5]:
+            await app.apply_events(t.deltas(paragraph, "m1"))
+        streamed = [d["text"] for k, d in written if k is AssistantEntry]
+        assert streamed and "Paragraph 0" in streamed[0]  # out while it streams
+        (live,) = conversation._entries()
+        assert isinstance(live, AssistantEntry) and "Paragraph 0" not in live.text
+        for paragraph in paragraphs[5:]:
+            await app.apply_events(t.deltas(paragraph, "m1"))
+        await app.apply_events([t.completed("m1", "".join(paragraphs))])
+        pieces = "".join(d["text"] for k, d in written if k is AssistantEntry)
+        assert " ".join(pieces.split()) == " ".join("".join(paragraphs).split())
+        assert conversation._entries() == []
