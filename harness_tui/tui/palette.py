@@ -17,6 +17,7 @@ def entries(app: AppHost) -> list[tuple[str, str, Callable[[], Any]]]:
         ("Switch model…", "open the model picker", app.action_pick_model),
         ("Toggle side panes", "plan, tools and hooks", app.action_toggle_side),
         ("Toggle thinking", "expand or collapse all thinking", app.action_toggle_thinking),
+        ("Inline or full-screen", "/tui: the terminal's scrollback, or a pane", _tui(app)),
         ("New conversation", "/clear", app.action_clear),
         ("Resume a session…", "/resume", app.action_pick_session),
         ("Fork from an earlier message…", "/fork", app.action_pick_fork),
@@ -34,6 +35,10 @@ def entries(app: AppHost) -> list[tuple[str, str, Callable[[], Any]]]:
             )
         )
     return found
+
+
+def _tui(app: AppHost) -> Callable[[], Any]:
+    return lambda: app.run_slash("/tui")
 
 
 def harness_commands() -> type:
