@@ -482,7 +482,9 @@ def run_tui(
     could not be made)."""
     tune_gc()
     app = HarnessApp(session, serve=serve, pick_session=pick_session)
-    app.run(inline=inline_mode)
+    # Inline, the mouse stays the terminal's: its wheel scrolls the scrollback and a drag
+    # selects there, as in any shell output.
+    app.run(inline=inline_mode, mouse=not inline_mode)
     return app.return_code or 0
 
 

@@ -122,7 +122,8 @@ def switch(app: App[Any], inline: bool) -> None:
     driver.close()  # the full-screen driver's writer thread
     app._previous_cursor_position = Offset(0, 0)
     app._previous_inline_height = None
-    new = app._build_driver(headless=False, inline=inline, mouse=True, size=None)
+    # Inline, the mouse stays the terminal's (its wheel and selection; see ``run_tui``).
+    new = app._build_driver(headless=False, inline=inline, mouse=not inline, size=None)
     new.start_application_mode()
     for screen in app.screen_stack:  # ``:inline`` changed for every node
         app.stylesheet.update(screen)

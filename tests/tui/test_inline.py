@@ -36,21 +36,29 @@ class Pane:
             check=True,
             timeout=10,
         )
-        #: ``#{alternate_on}`` at every look at the pane.
+        #: ``#{alternate_on}`` at every look at the pane, and whether the program
+        #: asked for the mouse (``#{mouse_any_flag}``, ``#{mouse_standard_flag}``).
         self.alternate: list[str] = []
+        self.mouse: list[str] = []
         self.wait_for("Type a prompt")
 
     def _tmux(self, *args: str) -> str:
         done = subprocess.run([*self.tmux, *args], capture_output=True, text=True, timeout=10)
         return done.stdout
 
+    def _look(self) -> None:
+        flags = "#{alternate_on} #{mouse_any_flag}#{mouse_standard_flag}"
+        alternate, mouse = self._tmux("display", "-p", "-t", "t", flags).split()
+        self.alternate.append(alternate)
+        self.mouse.append(mouse)
+
     def screen(self) -> str:
-        self.alternate.append(self._tmux("display", "-p", "-t", "t", "#{alternate_on}").strip())
+        self._look()
         return self._tmux("capture-pane", "-p", "-t", "t")
 
     def history(self) -> str:
         """Everything the terminal holds: its scrollback and the screen."""
-        self.alternate.append(self._tmux("display", "-p", "-t", "t", "#{alternate_on}").strip())
+        self._look()
         return self._tmux("capture-pane", "-p", "-t", "t", "-S", "-")
 
     def scrolled_off(self) -> str:
@@ -101,6 +109,8 @@ def test_inline_answers_stay_in_the_terminals_history(tmux: list[str], tmp_path:
     for text in ("› first prompt", "First answer point 29", "› second prompt", "Second answer"):
         assert after.count(text) == 1, (text, after)
     assert set(pane.alternate) == {"0"}
+    # The mouse stayed the terminal's: its wheel scrolls the history, a drag selects.
+    assert set(pane.mouse) == {"00"}
 
 
 def _slow(words: str) -> str:
@@ -154,7 +164,7 @@ def test_tui_switches_both_ways_without_losing_the_conversation(
     pane.wait_for("Answer one.", everywhere=True)
     pane.type("/tui fullscreen")
     shown = pane.wait_for("Full-screen mode")
-    assert pane.alternate[-1] == "1"
+    assert pane.alternate[-1] == "1" and pane.mouse[-1] != "00"  # the app's mouse
     assert "› prompt one" in shown and "Answer one." in shown  # the pane shows it
     pane.type("prompt two")
     pane.wait_for("Answer two.")
@@ -164,6 +174,7 @@ def test_tui_switches_both_ways_without_losing_the_conversation(
         assert time.monotonic() < deadline, "never left the alternate screen"
         time.sleep(0.05)
     pane.wait_for("Answer two.", everywhere=True)
+    assert pane.mouse[-1] == "00"
     pane.type("prompt three")
     everything = pane.wait_for("Answer three.", everywhere=True)
     # Each entry once: what the scrollback held is not written again.
