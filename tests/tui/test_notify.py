@@ -140,7 +140,7 @@ async def test_nothing_is_sent_while_the_terminal_is_focused(tmp_path: Path) -> 
 
 async def test_focus_never_reported_counts_as_not_looking(tmp_path: Path) -> None:
     user_settings("notifications: osc9\n")
-    async with app_writing(tmp_path) as (app, pilot, writes):
+    async with app_writing(tmp_path) as (app, _pilot, writes):
         assert app.app_focus and not app._notifier.focus_known
         await app.apply_events([finished()])
         assert len(escapes(writes)) == 1
