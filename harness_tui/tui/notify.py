@@ -125,7 +125,7 @@ def message_for(event: Event) -> str | None:
             return None
         if event.is_error:
             return f"{TITLE}: stopped on an error — {first_line(event.error or event.result)}"
-        answer = first_line(event.result)
+        answer = first_line(event.result).lstrip("#>*-• ")  # not the Markdown's marks
         return f"{TITLE}: done — {answer}" if answer else f"{TITLE}: done"
     if isinstance(event, ev.PermissionRequested):
         from harness_tui.widgets.tool_card import summarize_input

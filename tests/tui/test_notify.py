@@ -161,7 +161,7 @@ async def test_tmux_gets_the_escape_in_its_passthrough(
     monkeypatch.setenv("ITERM_SESSION_ID", "w0t0p0")  # auto: iTerm2 outside tmux
     async with app_writing(tmp_path) as (app, pilot, writes):
         await blur(pilot)
-        await app.apply_events([finished("ok")])
+        await app.apply_events([finished("\n## ok\nmore")])
         assert escapes(writes) == ["\x1bPtmux;\x1b\x1b]9;harness-tui: done — ok\x07\x1b\\"]
 
 
