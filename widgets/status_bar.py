@@ -1,4 +1,7 @@
-"""The status line: model, mode, run state, queue, tokens, cost, context, elapsed time."""
+"""The status line: model, mode, run state, queue, tokens, cost, context, elapsed time.
+
+The right part (tokens to elapsed time) gives way to the ``statusLine`` command's line
+when one is set (``harness_tui.tui.status_line``); the run state stays: it is live."""
 
 from __future__ import annotations
 
@@ -76,6 +79,8 @@ class StatusBar(Static):
     context_used: reactive[int] = reactive(0)
     context_window: reactive[int | None] = reactive(None)
     elapsed: reactive[float | None] = reactive(None)
+    #: The ``statusLine`` command's line (None: the built-in right part).
+    custom: reactive[Text | None] = reactive(None)
 
     def __init__(
         self,
@@ -172,6 +177,9 @@ class StatusBar(Static):
         parts = [f"{_STATE_MARK.get(self.state, '·')} {self.state}"]
         if self.queued:
             parts.append(f"{self.queued} queued")
+        self.set_class(self.state != IDLE, "-busy")
+        if self.custom is not None:
+            return text.append(" · " + " · ".join(parts) + " · ").append_text(self.custom)
         parts.append(f"↑{compact_count(self.tokens_in)} ↓{compact_count(self.tokens_out)}")
         if self.cost is not None:
             parts.append(f"${self.cost:.2f}")
@@ -181,6 +189,5 @@ class StatusBar(Static):
             parts.append(f"ctx {'█' * filled}{'░' * (8 - filled)} {share:.0%}")
         if self.elapsed is not None:
             parts.append(clock_text(self.elapsed))
-        self.set_class(self.state != IDLE, "-busy")
         text.append(" · " + " · ".join(parts))
         return text

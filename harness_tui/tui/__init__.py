@@ -4,7 +4,9 @@
 - ``host``: ``AppHost``, what the parts may ask of the app (they never import it).
 - ``commands``: the slash commands, one table for /help, completion and dispatch.
 - ``dialogs``: the modal screens: the session's questions, pickers, help.
+- ``notify``: desktop notifications (OSC 9/777/99, bell) when the agent needs the user.
 - ``palette``: the command palette's entries.
 - ``sessions``: switching sessions (new, resumed, forked) and their texts.
+- ``status_line``: Claude Code's ``statusLine`` command, run for the status bar.
 - ``terminal``: patches to Textual, GC tuning, the stylesheet's path.
 """

@@ -25,7 +25,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.tui import commands, dialogs, inline, panes
+from harness_tui.tui import commands, dialogs, inline, notify, panes, status_line
 from harness_tui.tui.palette import harness_commands
 from harness_tui.tui.terminal import patch_textual, quit_on_signals, stylesheet, tune_gc
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
@@ -116,6 +116,7 @@ class HarnessApp(App[None]):
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
         self._questions = dialogs.Questions(self)
+        self._notifier, self.status_line = notify.Notifier(self), status_line.StatusLine(self)
         self._side_width = 38
         #: Finished entries on their way to the terminal's scrollback (inline mode).
         self.scrollback = inline.Scrollback()
@@ -208,6 +209,7 @@ class HarnessApp(App[None]):
 
     def start_session(self, session: Session) -> None:
         self._session_ready.set()
+        self.status_line.start(session)
         subscription = session.store.subscribe("tui", queue_size=TUI_QUEUE)
         self._consume(session, subscription)
         self._host(session)
@@ -271,10 +273,10 @@ class HarnessApp(App[None]):
         await self.query_one(Conversation).settle()
 
     def _on_event(self, event: Event) -> None:
+        self._notifier.on_event(event)  # an ended run, a question: told when not looking
+        self.status_line.on_event(event)
         if isinstance(event, ev.SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
-        elif isinstance(event, ev.RunCompleted) and event.is_error:
-            self.bell()
         else:  # the session's questions: permission, trust, an MCP server's
             self._questions.on_event(event)
 

@@ -3,11 +3,11 @@
 Sources, lowest precedence first (a later file wins for single values; lists such as
 permission rules and hooks are combined from all of them):
 
-1. ``~/.claude/settings.json``            Claude Code, user   (permissions, hooks)
+1. ``~/.claude/settings.json``            Claude Code, user   (permissions, hooks, TUI_KEYS)
 2. ``~/.config/harness-tui/settings.yaml`` ours, user
-3. ``.claude/settings.json``              Claude Code, project (permissions, hooks)
+3. ``.claude/settings.json``              Claude Code, project (permissions, hooks, TUI_KEYS)
 4. ``.harness/settings.yaml``             ours, project
-5. ``.claude/settings.local.json``        Claude Code, local  (permissions, hooks)
+5. ``.claude/settings.local.json``        Claude Code, local  (permissions, hooks, TUI_KEYS)
 6. ``.harness/settings.local.yaml``       ours, local
 
 Project and local files are read only when the caller says the folder may be used
@@ -31,14 +31,29 @@ from harness_tui.core.errors import names_listed
 
 Scope = Literal["user", "project", "local"]
 
+#: What the TUI reads (checked here, so that it sees only good values): how it tells
+#: the user that the agent needs them, and the command that writes the status line.
+TUI_KEYS = frozenset({"notifications", "preferredNotifChannel", "statusLine"})
 #: Top-level keys we understand in our own files.
-KNOWN_KEYS = frozenset(
-    {"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env", "tui"}
+KNOWN_KEYS = (
+    frozenset({"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env", "tui"})
+    | TUI_KEYS
 )
 #: The values of ``tui``: how the TUI draws (``--inline`` and ``/tui`` choose too).
 TUI_MODES = ("fullscreen", "inline")
 #: What we take from Claude Code's files (the rest belongs to Claude Code).
-CLAUDE_KEYS = frozenset({"permissions", "hooks"})
+CLAUDE_KEYS = frozenset({"permissions", "hooks"}) | TUI_KEYS
+#: ``notifications``: ours; ``preferredNotifChannel``: Claude Code's names for the same.
+NOTIFICATION_CHANNELS = ("auto", "osc9", "osc777", "osc99", "bell", "off")
+CLAUDE_NOTIF_CHANNELS = (
+    "auto",
+    "iterm2",
+    "iterm2_with_bell",
+    "kitty",
+    "ghostty",
+    "terminal_bell",
+    "notifications_disabled",
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,11 @@ def _load(files: list[tuple[Path, Scope, bool]]) -> Settings:
             settings.problems.append(
                 f"{path}: tui must be {' or '.join(TUI_MODES)}, not {kept.pop('tui')!r} (ignored)"
             )
+        for key in TUI_KEYS & kept.keys():
+            problem = _tui_value_problem(key, kept[key])
+            if problem:
+                settings.problems.append(f"{path}: {key}: {problem}; the setting is ignored")
+                del kept[key]
         settings.files.append(SettingsFile(path, scope, claude, kept))
     return settings
 
@@ -122,6 +142,30 @@ def tui_mode(cwd: Path) -> str | None:
     is drawn. A bad value is ``None`` here; the session reports it with the others."""
     found = load_settings(cwd).value("tui")
     return found[0] if found else None
+
+
+def _tui_value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a TUI setting's value (None: nothing)."""
+    if key in ("notifications", "preferredNotifChannel"):
+        allowed = NOTIFICATION_CHANNELS if key == "notifications" else CLAUDE_NOTIF_CHANNELS
+        if value not in allowed:
+            return f"unknown value {value!r} (use one of {', '.join(allowed)})"
+        return None
+    example = '{"type": "command", "command": "~/.claude/statusline.sh"}'
+    if not isinstance(value, dict):
+        return f"must be a mapping such as {example}"
+    if value.get("type", "command") != "command":
+        return f"type must be 'command', not {value.get('type')!r}"
+    command = value.get("command")
+    if not isinstance(command, str) or not command.strip():
+        return f"command must be a non-empty string, as in {example}"
+    padding = value.get("padding", 0)
+    if not isinstance(padding, int) or isinstance(padding, bool) or not 0 <= padding <= 20:
+        return f"padding must be a whole number from 0 to 20, not {padding!r}"
+    timeout = value.get("timeout", 1)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0 < timeout <= 60:
+        return f"timeout must be a number of seconds above 0 and at most 60, not {timeout!r}"
+    return None
 
 
 def restrictions_of_project(cwd: Path) -> Settings:

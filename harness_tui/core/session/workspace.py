@@ -176,11 +176,16 @@ class Workspace:
         matchers, hook_problems = hooks_from_settings(settings, self.cwd)
         self.settings = settings
         self.engine.ruleset = ruleset
+        # The scripts that hooks and the status line run: the agent may not edit them
+        # without asking (an edit would run as the user's own command, unasked).
+        commands = [getattr(hook, "command", "") for m in matchers for hook in m.hooks]
+        status_line = settings.value("statusLine")
+        if status_line is not None and isinstance(status_line[0], dict):
+            commands.append(str(status_line[0].get("command", "")))
         self.engine.protected_files = {
             Path(os.path.realpath(path))
-            for matcher in matchers
-            for hook in matcher.hooks
-            for path in script_paths(getattr(hook, "command", ""), self.cwd)
+            for command in commands
+            for path in script_paths(command, self.cwd)
         }
         # Python callbacks and plugins' hooks stay; hooks from settings are replaced.
         callbacks = [

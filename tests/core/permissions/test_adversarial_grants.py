@@ -313,3 +313,20 @@ async def test_the_scripts_mcp_servers_run_are_protected(places: dict[str, Path]
     asked = [e for e in events if e.type == "PERMISSION_REQUESTED"]
     assert asked and "protected" in asked[0].reason
     assert (w / "tools" / "server.py").read_text() == "raise SystemExit(0)\n"
+
+
+async def test_the_script_the_status_line_runs_is_protected(places: dict[str, Path]) -> None:
+    """Claude Code's ``statusLine`` command runs as the user's own, on every update:
+    its script is as protected as a hook's."""
+    w = places["w"]
+    (w / "tools").mkdir()
+    (w / "tools" / "status.sh").write_text("echo ok\n")
+    status = {"type": "command", "command": "bash $CLAUDE_PROJECT_DIR/tools/status.sh"}
+    (w / ".claude" / "settings.json").write_text(json.dumps({"statusLine": status}))
+    calls = [reply(ToolCall("Write", file_call("Write", "tools/status.sh"))), reply(Text("ok"))]
+    session, _ = scripted_in(w, calls, mode="acceptEdits", ask_policy="deny", trusted=True)
+    async with session:
+        events = await run_to_end(session, "go")
+    asked = [e for e in events if e.type == "PERMISSION_REQUESTED"]
+    assert asked and "protected" in asked[0].reason
+    assert (w / "tools" / "status.sh").read_text() == "echo ok\n"
