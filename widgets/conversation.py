@@ -3,12 +3,13 @@
 It consumes events in batches (adjacent deltas are joined into one write) and keeps only
 the newest ``MAX_MOUNTED`` entries as widgets; older ones are folded into records and
 mounted again, a page at a time, when the reader asks for them. A long session therefore
-costs the same to append to and scroll as a short one.
+costs the same to append to and scroll as a short one. It follows new output, and stops
+following while the reader scrolls back (see ``following``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from textual import on
@@ -17,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Collapsible, Static
 
 from harness_tui.widgets.assistant_entry import AssistantEntry
+from harness_tui.widgets.following import Following
 from harness_tui.widgets.lazy import lazy_module
 from harness_tui.widgets.screens.mcp import status_notice
 from harness_tui.widgets.tool_card import ToolCard
@@ -88,7 +90,7 @@ class NoticeEntry(Static):
         return NoticeEntry, {"text": self.text, "level": self.level}
 
 
-class Conversation(VerticalScroll):
+class Conversation(Following, VerticalScroll):
     """The main pane. Feed it events with ``apply_batch``."""
 
     DEFAULT_CSS = """
@@ -98,6 +100,8 @@ class Conversation(VerticalScroll):
     """
 
     BINDINGS = [("home", "show_earlier", "Earlier messages")]
+    #: A click or a drag to select text leaves the focus where it was (the input).
+    FOCUS_ON_CLICK = False
 
     def __init__(self, *, frozen_clock: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -111,19 +115,21 @@ class Conversation(VerticalScroll):
         self._nested: dict[str, list[ToolCard]] = {}  # a card's sub-agent cards
 
     def on_mount(self) -> None:
+        self.mount(self._marker)
         self.anchor()
 
     async def clear(self) -> None:
         """Forget every entry, folded ones too (another session or branch is shown)."""
         self._folded, self._current, self._pending = [], None, []
         self._cards, self._calls, self._nested = {}, {}, {}
-        await self.remove_children()
+        await self.remove_children([w for w in self.children if w is not self._marker])
         self.anchor()
 
     # --- feeding --------------------------------------------------------------
 
     async def apply_batch(self, events: Iterable[ev.Event]) -> None:
         """Apply events in order; runs of deltas of one message become one write."""
+        self.resume_at_bottom()
         pending: list[str] = []
         pending_key: tuple[str, str] | None = None
         for event in events:
@@ -146,6 +152,8 @@ class Conversation(VerticalScroll):
             await self._write(pending_key, "".join(pending))  # type: ignore[arg-type]
         await self._flush()
         self._fold_old_entries()
+        if not self.following:
+            self.call_after_refresh(self._update_marker)
 
     async def _write(self, key: tuple[str, str], text: str) -> None:
         message_id, kind = key
@@ -332,7 +340,17 @@ class Conversation(VerticalScroll):
     # --- folding old entries --------------------------------------------------
 
     def _entries(self) -> list[Widget]:
-        return [w for w in self.children if w.id != "earlier"]
+        return [w for w in self.children if w.id != "earlier" and w is not self._marker]
+
+    def records_newest_first(self) -> Iterator[tuple[type[Widget], dict[str, Any], Widget | None]]:
+        """Every entry as its record (kind, data) with its widget (None once folded),
+        newest first: where copy looks for the last answer, code block or tool card."""
+        for widget in reversed(self._entries()):
+            record = getattr(widget, "record", None)
+            if record is not None:
+                yield (*record(), widget)
+        for kind, data in reversed(self._folded):
+            yield kind, data, None
 
     def _fold_old_entries(self) -> None:
         # Textual keeps "the reader scrolled away from the bottom" privately; when they
@@ -373,6 +391,13 @@ class Conversation(VerticalScroll):
     async def _earlier_pressed(self) -> None:
         await self.action_show_earlier()
 
+    def to_top(self) -> None:
+        """Home: to the top; at the top, the previous page of folded entries."""
+        if self.scroll_y > 0 or not self._folded:
+            self.scroll_home(animate=False)
+        else:
+            self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
+
     async def action_show_earlier(self) -> None:
         if not self._folded:
             self.scroll_home(animate=False)
@@ -397,6 +422,7 @@ class Conversation(VerticalScroll):
         # Scrolling to the top brings back the previous page of folded entries.
         if new <= 0 < old and self._folded:
             self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
+        self._update_marker()
 
 
 def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
