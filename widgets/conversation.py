@@ -124,6 +124,7 @@ class Conversation(Following, VerticalScroll):
         self._cards, self._calls, self._nested = {}, {}, {}
         await self.remove_children([w for w in self.children if w is not self._marker])
         self.anchor()
+        self._update_marker()
 
     # --- feeding --------------------------------------------------------------
 

@@ -23,34 +23,38 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
-from textual.widgets import TextArea
-from textual.widgets.text_area import Selection
 
 from harness_tui.widgets.assistant_entry import AssistantEntry
 from harness_tui.widgets.conversation import Conversation
 from harness_tui.widgets.tool_card import ToolCard
 
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
+
 log = logging.getLogger(__name__)
 
-#: The copy keys: Alt chords (terminals send Esc+letter, which SSH and tmux pass on). The
-#: F keys are taken (F1-F5 here, F6/F7 select in the input); where Alt types characters
+#: The copy keys: Alt chords (terminals send Esc+letter, which SSH and tmux pass on;
+#: Ctrl+Y is the input's redo, F6/F7 select in it). Priority: the parser makes ESC c a
+#: printable ``alt+c`` that the input would type as "c". Where Alt types characters
 #: (macOS Terminal without "Use Option as Meta"), ``/copy`` does the same.
 BINDINGS = [
-    Binding("alt+c", "copy('answer')", "Copy the last answer (also /copy)", show=False),
+    Binding("alt+c", "copy('answer')", "Copy the last answer (/copy)", show=False, priority=True),
     Binding(
         "alt+k",
         "copy('code')",
-        "Copy the code block under the mouse, else the last one (/copy code)",
+        "Copy the code block under the mouse, or the last (/copy code)",
         show=False,
+        priority=True,
     ),
     Binding(
         "alt+o",
         "copy('tool')",
-        "Copy a tool's full output: the focused card, else the last (/copy tool)",
+        "Copy a tool's output: the focused card, or the last (/copy tool)",
         show=False,
+        priority=True,
     ),
 ]
 NOTHING = {
@@ -208,9 +212,12 @@ def copy(app: Any, text: str, what: str) -> None:
 
 
 def copy_selection(app: Any, prompt: TextArea | None = None) -> bool:
-    """Copy the text selected in ``prompt`` (the selection then ends), else the text
-    selected on the screen with the mouse; False when neither has any."""
+    """Ctrl+C: copy the text selected in ``prompt``, else the text selected on the screen
+    with the mouse, and end that selection (so the next Ctrl+C cancels, clears, quits);
+    False when neither has any. Without ``prompt``: the screen's, which stays selected."""
     if prompt is not None and prompt.selected_text:
+        from textual.widgets.text_area import Selection
+
         copy(app, prompt.selected_text, "the selected input")
         prompt.selection = Selection.cursor(prompt.selection.end)
         return True
@@ -218,6 +225,8 @@ def copy_selection(app: Any, prompt: TextArea | None = None) -> bool:
     if not text:
         return False
     copy(app, text, "the selection")
+    if prompt is not None:
+        app.screen.clear_selection()
     return True
 
 

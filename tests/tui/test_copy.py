@@ -99,6 +99,16 @@ async def copying(*batches: list[ev.Event], size=(100, 40)) -> AsyncIterator:
         assert app.display_errors == 0
 
 
+async def press(pilot, *keys: str) -> None:
+    """Keys as the terminal's parser gives them: Alt+C arrives as ESC c, a printable
+    ``alt+c`` with the character ``c`` (``pilot.press`` gives no character, and would
+    not show that the input must not type it)."""
+    for key in keys:
+        character = key[-1] if key.startswith("alt+") and len(key) == 5 else None
+        pilot.app.post_message(events.Key(key, character))
+        await pilot.pause()
+
+
 def notices(app: HarnessApp) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -115,7 +125,7 @@ def notices(app: HarnessApp) -> list[str]:
 async def test_each_copy_key_writes_its_text_as_osc52(key: str, expected: str, notice: str) -> None:
     async with copying(conversation_events()) as (app, pilot, written):
         assert app.focused is app.query_one(PromptInput)
-        await pilot.press(key)
+        await press(pilot, key)
         await pilot.pause()
         assert written == [osc52(expected)]
         assert f"{notice} ({len(expected):,} characters)." in notices(app)
@@ -125,7 +135,7 @@ async def test_each_copy_key_writes_its_text_as_osc52(key: str, expected: str, n
 async def test_the_payload_is_the_utf8_text_in_base64() -> None:
     text = "Grüße — ✓ ```"
     async with copying([*canned.prompt("hi"), *answer(text, "msg_u")]) as (_, pilot, written):
-        await pilot.press("alt+c")
+        await press(pilot, "alt+c")
         await pilot.pause()
         (sequence,) = written
         assert sequence.startswith("\x1b]52;c;") and sequence.endswith("\a")
@@ -144,7 +154,7 @@ async def test_nothing_to_copy_says_so_and_writes_nothing(key: str, notice: str)
     ):
         if key == "alt+c":
             await app.query_one(Conversation).clear()
-        await pilot.press(key)
+        await press(pilot, key)
         await pilot.pause()
         assert written == []
         assert any(notice in n and n.startswith("Nothing to copy") for n in notices(app))
@@ -165,11 +175,11 @@ async def test_the_focused_tool_card_is_copied_rather_than_the_last() -> None:
         first = app.query_one(Conversation).card("call_1")
         assert first is not None
         first.focus()
-        await pilot.press("alt+o")
+        await press(pilot, "alt+o")
         await pilot.pause()
         assert written == [osc52(FULL_OUTPUT)]
         app.query_one(PromptInput).focus()
-        await pilot.press("alt+o")
+        await press(pilot, "alt+o")
         await pilot.pause()
         assert written[-1] == osc52("second card")
 
@@ -180,13 +190,13 @@ async def test_the_code_block_under_the_mouse_is_copied() -> None:
         first, second = entries[0], entries[-1]
         # The first answer's only block; then the second answer's first block (its lines).
         await pilot.hover(first, offset=(4, 3))
-        await pilot.press("alt+k")
+        await press(pilot, "alt+k")
         await pilot.pause()
         assert written[-1] == osc52("def first():\n    return 1")
         assert "Copied the code block under the mouse" in notices(app)[-1]
         sh_line = next(y for y in range(20) if "pytest -q" in second.render_line(y).text)
         await pilot.hover(second, offset=(4, sh_line))
-        await pilot.press("alt+k")
+        await press(pilot, "alt+k")
         await pilot.pause()
         assert written[-1] == osc52("pytest -q")
 
@@ -198,7 +208,7 @@ async def test_folded_entries_are_still_copied() -> None:
         conversation = app.query_one(Conversation)
         assert not conversation.query(AssistantEntry) and not conversation.query(ToolCard)
         for key in ("alt+c", "alt+k", "alt+o"):
-            await pilot.press(key)
+            await press(pilot, key)
             await pilot.pause()
         assert written == [osc52(SECOND), osc52("print('second')"), osc52(FULL_OUTPUT)]
 
@@ -236,12 +246,16 @@ async def test_a_mouse_selection_in_an_answer_is_copied_when_the_mouse_lets_go()
         app.screen.post_message(events.TextSelected())
         await pilot.pause()
         assert written == [osc52("Two snippets.")]
-        # Ctrl+C copies it again, and neither clears the input nor quits.
+        # Ctrl+C copies it again, and neither clears the input nor quits; the selection
+        # ends, so that the next Ctrl+C goes on as ever (here: clears the input).
         await pilot.press("ctrl+c")
         await pilot.pause()
         assert written == [osc52("Two snippets.")] * 2
         assert prompt.text == "draft" and app.is_running
-        assert app.focused is prompt
+        assert app.focused is prompt and not app.screen.selections
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert len(written) == 2 and prompt.text == ""
 
 
 async def test_a_selection_over_several_lines_is_copied_as_drawn() -> None:
@@ -325,7 +339,7 @@ async def test_a_copy_also_goes_to_the_local_tool(
     monkeypatch.setattr(clipboard, "local_command", lambda: [sys.executable, "-c", script])
     monkeypatch.setattr(clipboard, "hand_to_local_tool", lambda t: threads.append(hand(t)))
     async with copying(conversation_events()) as (_, pilot, written):
-        await pilot.press("alt+c")
+        await press(pilot, "alt+c")
         await pilot.pause()
         assert written == [osc52(SECOND)]  # OSC 52 always, the local tool as well
     threads[0].join(10)
@@ -361,7 +375,7 @@ def test_snapshot_the_copied_notice(snap_compare) -> None:
         await pilot.app.apply_events(conversation_events())
         await pilot.app.settle()
         await pilot.pause()
-        await pilot.press("alt+k")
+        await press(pilot, "alt+k")
         await pilot.pause()
 
     app = HarnessApp(Session(model="demo", cwd=Path("/")), frozen_clock=True, connect=False)
