@@ -8,17 +8,24 @@ when text arrives. Once the tail passes ``SEGMENT_CHARS``, its complete blocks (
 blank line outside a code fence) are rendered one last time and frozen. The cost of a
 delta therefore does not grow with the length of the answer, and a long answer is still a
 single widget to lay out.
+
+Its lines carry the offsets Textual's screen selection needs, so the mouse selects
+the answer as it is drawn (``get_selection`` gives the selected text to copy).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from rich.style import Style
+    from textual.selection import Selection
 
 SEGMENT_CHARS = 600
 CODE_THEME = "ansi_dark"
@@ -132,13 +139,42 @@ class AssistantEntry(Widget):
         frozen, tail = self._lines(width)
         return len(frozen) + len(tail)
 
+    def rendered_height(self, text: str) -> int:
+        """How many lines ``text`` takes at the current width (where a block starts)."""
+        return len(self._render(text, max(1, self.content_size.width)))
+
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         frozen, tail = self._lines(width)
         style = self.rich_style
         if y < len(frozen):
-            return frozen[y].apply_style(style)
-        y -= len(frozen)
-        if y < len(tail):
-            return tail[y].apply_style(style)
-        return Strip.blank(width, style)
+            strip = frozen[y]
+        elif y - len(frozen) < len(tail):
+            strip = tail[y - len(frozen)]
+        else:
+            return Strip.blank(width, style)
+        strip = strip.apply_style(style)
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            highlight = self.screen.get_component_rich_style("screen--selection")
+            strip = _highlighted(strip, span, highlight)
+        return strip.apply_offsets(0, y)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected part of the answer as drawn (lines without their padding)."""
+        frozen, tail = self._lines(self.content_size.width)
+        text = "\n".join(strip.text.rstrip() for strip in (*frozen, *tail))
+        return selection.extract(text), "\n"
+
+
+def _highlighted(strip: Strip, span: tuple[int, int], style: Style) -> Strip:
+    """``strip`` with the characters ``span`` (end -1: to the end) in ``style``."""
+    start, end = span
+    length = len(strip.text)
+    end = length if end == -1 else min(end, length)
+    if start >= end:
+        return strip
+    cuts = [strip.index_to_cell_position(i) for i in (start, end)]
+    before, middle, after = strip.divide([*cuts, strip.cell_length])
+    middle = Strip(Segment.apply_style(middle, post_style=style), middle.cell_length)
+    return Strip.join([before, middle, after])

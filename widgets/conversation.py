@@ -3,20 +3,25 @@
 It consumes events in batches (adjacent deltas are joined into one write) and keeps only
 the newest ``MAX_MOUNTED`` entries as widgets; older ones are folded into records and
 mounted again, a page at a time, when the reader asks for them. A long session therefore
-costs the same to append to and scroll as a short one.
+costs the same to append to and scroll as a short one. It follows new output, and stops
+following while the reader scrolls back (see ``following``). Inline (``tui.inline``),
+finished entries leave it for the terminal's scrollback. The entries themselves are in
+``entries``, ``assistant_entry`` and ``tool_card``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from textual import on
 from textual.containers import VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Collapsible, Static
+from textual.widgets import Button
 
 from harness_tui.widgets.assistant_entry import AssistantEntry
+from harness_tui.widgets.entries import NoticeEntry, ThinkingEntry, UserEntry
+from harness_tui.widgets.following import Following
 from harness_tui.widgets.lazy import lazy_module
 from harness_tui.widgets.screens.mcp import status_notice
 from harness_tui.widgets.tool_card import ToolCard
@@ -28,69 +33,9 @@ MAX_MOUNTED = 40
 PAGE = 20
 #: An entry as the conversation keeps it once folded: its class and what remakes it.
 Record = tuple[type[Widget], dict[str, Any]]
-_USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "» follow-up"}
 
 
-class UserEntry(Static):
-    DEFAULT_CSS = """
-    UserEntry { margin: 1 0 0 0; padding: 0 1; background: $boost; text-style: bold; }
-    UserEntry.-steering, UserEntry.-follow_up { background: $boost; color: $accent; }
-    """
-
-    def __init__(self, text: str, kind: str = "prompt") -> None:
-        super().__init__(f"{_USER_MARK.get(kind, '›')} {text}", markup=False, classes=f"-{kind}")
-        self.text, self.kind = text, kind
-
-    def record(self) -> tuple[type[Widget], dict[str, Any]]:
-        return UserEntry, {"text": self.text, "kind": self.kind}
-
-
-class ThinkingEntry(Collapsible):
-    """Reasoning, dimmed and collapsed; its title previews the first line."""
-
-    DEFAULT_CSS = """
-    ThinkingEntry { border: none; padding: 0; margin: 0; background: transparent; }
-    ThinkingEntry > Contents { padding: 0 0 0 2; color: $text-muted; text-style: italic; }
-    ThinkingEntry CollapsibleTitle { color: $text-muted; padding: 0; width: 1fr; }
-    """
-
-    def __init__(self, text: str = "", collapsed: bool = True) -> None:
-        self.text = text
-        self._body = Static(text, markup=False)
-        super().__init__(self._body, title=self._title_text(), collapsed=collapsed)
-
-    def _title_text(self) -> str:
-        first = " ".join(self.text.split())[:70]
-        return f"Thinking · {first}…" if first else "Thinking…"
-
-    def add(self, text: str) -> None:
-        self.text += text
-        self._body.update(self.text)
-        self.title = self._title_text()
-
-    def record(self) -> tuple[type[Widget], dict[str, Any]]:
-        return ThinkingEntry, {"text": self.text, "collapsed": self.collapsed}
-
-
-class NoticeEntry(Static):
-    """Errors, retries, cancels and notices, inline, with what to do about them."""
-
-    DEFAULT_CSS = """
-    NoticeEntry { padding: 0 1; color: $text-muted; }
-    NoticeEntry.-warning { color: $warning; }
-    NoticeEntry.-error { color: $error; text-style: bold; }
-    NoticeEntry.-welcome { color: $text; margin: 0 0 1 0; }
-    """
-
-    def __init__(self, text: str, level: str = "info") -> None:
-        super().__init__(text, markup=False, classes=f"-{level}")
-        self.text, self.level = text, level
-
-    def record(self) -> tuple[type[Widget], dict[str, Any]]:
-        return NoticeEntry, {"text": self.text, "level": self.level}
-
-
-class Conversation(VerticalScroll):
+class Conversation(Following, VerticalScroll):
     """The main pane. Feed it events with ``apply_batch``."""
 
     DEFAULT_CSS = """
@@ -100,6 +45,8 @@ class Conversation(VerticalScroll):
     """
 
     BINDINGS = [("home", "show_earlier", "Earlier messages")]
+    #: A click or a drag to select text leaves the focus where it was (the input).
+    FOCUS_ON_CLICK = False
 
     def __init__(self, *, frozen_clock: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -120,6 +67,7 @@ class Conversation(VerticalScroll):
         self.in_scrollback = 0
 
     def on_mount(self) -> None:
+        self.mount(self._marker)
         self.anchor()
 
     async def clear(self) -> None:
@@ -127,13 +75,15 @@ class Conversation(VerticalScroll):
         self._folded, self._current, self._pending = [], None, []
         self._cards, self._calls, self._nested = {}, {}, {}
         self.in_scrollback = 0
-        await self.remove_children()
+        await self.remove_children([w for w in self.children if w is not self._marker])
         self.anchor()
+        self._update_marker()
 
     # --- feeding --------------------------------------------------------------
 
     async def apply_batch(self, events: Iterable[ev.Event]) -> None:
         """Apply events in order; runs of deltas of one message become one write."""
+        self.resume_at_bottom()
         pending: list[str] = []
         pending_key: tuple[str, str] | None = None
         for event in events:
@@ -159,6 +109,8 @@ class Conversation(VerticalScroll):
             await self._emit_finished()
         else:
             await self._fold_old_entries()
+        if not self.following:
+            self.call_after_refresh(self._update_marker)
 
     async def _write(self, key: tuple[str, str], text: str) -> None:
         message_id, kind = key
@@ -427,7 +379,17 @@ class Conversation(VerticalScroll):
         self.anchor()
 
     def _entries(self) -> list[Widget]:
-        return [w for w in self.children if w.id != "earlier"]
+        return [w for w in self.children if w.id != "earlier" and w is not self._marker]
+
+    def records_newest_first(self) -> Iterator[tuple[type[Widget], dict[str, Any], Widget | None]]:
+        """Every entry as its record (kind, data) with its widget (None once folded),
+        newest first: where copy looks for the last answer, code block or tool card."""
+        for widget in reversed(self._entries()):
+            record = getattr(widget, "record", None)
+            if record is not None:
+                yield (*record(), widget)
+        for kind, data in reversed(self._folded):
+            yield kind, data, None
 
     async def _fold_old_entries(self) -> None:
         # Textual keeps "the reader scrolled away from the bottom" privately; when they
@@ -469,6 +431,13 @@ class Conversation(VerticalScroll):
     async def _earlier_pressed(self) -> None:
         await self.action_show_earlier()
 
+    def to_top(self) -> None:
+        """Home: to the top; at the top, the previous page of folded entries."""
+        if self.scroll_y > 0 or not self._folded:
+            self.scroll_home(animate=False)
+        else:
+            self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
+
     async def action_show_earlier(self) -> None:
         if not self._folded:
             self.scroll_home(animate=False)
@@ -494,6 +463,7 @@ class Conversation(VerticalScroll):
         # (inline, they are in the terminal's scrollback instead).
         if new <= 0 < old and self._folded and self.scrollback is None:
             self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
+        self._update_marker()
 
 
 def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:

@@ -18,10 +18,9 @@ from rich.text import Text
 from textual.widget import Widget
 
 from harness_tui.widgets.assistant_entry import CODE_THEME, AssistantEntry, _chat_markdown
-from harness_tui.widgets.conversation import NoticeEntry, ThinkingEntry, UserEntry
+from harness_tui.widgets.entries import USER_MARK, NoticeEntry, ThinkingEntry, UserEntry
 from harness_tui.widgets.tool_card import ToolCard
 
-_USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "» follow-up"}
 _NOTICE_STYLE = {"warning": "yellow", "error": "bold red", "welcome": "", "info": "dim"}
 #: A failed call's error shows this many lines under its header.
 ERROR_LINES = 3
@@ -30,7 +29,7 @@ ERROR_LINES = 3
 def renderable(kind: type[Widget], data: dict[str, Any]) -> RenderableType | None:
     """How the entry recorded as ``(kind, data)`` reads in the scrollback."""
     if kind is UserEntry:
-        mark = _USER_MARK.get(data["kind"], "›")
+        mark = USER_MARK.get(data["kind"], "›")
         text = Text(f"{mark} {data['text']}", style="bold")
         return Padding(text, (1, 1, 0, 1))
     if kind is AssistantEntry:

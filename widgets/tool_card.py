@@ -126,6 +126,9 @@ class ToolCard(Static):
         self.input = dict(event.input)
         self.output = ""
         self.result: str | None = None
+        #: What the tool returned in full (the model's text, capped at MAX_OUTPUT_CHARS);
+        #: ``result`` is the shorter display (a tail, "lines 1-50 of 200", a diff).
+        self.full_output: str | None = None
         self.display_format = "text"
         self.summary = ""
         self.duration_ms: float | None = None
@@ -164,6 +167,7 @@ class ToolCard(Static):
             self.status, self.duration_ms = "done", event.duration_ms
             self.permission_wait_ms = event.permission_wait_ms
             self.result = event.display if event.display is not None else event.content
+            self.full_output = event.content[:MAX_OUTPUT_CHARS]
             self.display_format = event.display_format
             self.summary = _summary_of(event.display, event.display_format)
             self._refresh_all()
@@ -172,6 +176,7 @@ class ToolCard(Static):
             self.duration_ms = event.duration_ms
             self.permission_wait_ms = event.permission_wait_ms
             self.result = event.error if event.display is None else event.display
+            self.full_output = event.error[:MAX_OUTPUT_CHARS]
             first = event.error.strip().splitlines()[0] if event.error.strip() else event.kind
             self.summary = first if event.kind != "cancelled" else "cancelled by user"
             self._refresh_all()
@@ -215,6 +220,7 @@ class ToolCard(Static):
         "input",
         "output",
         "result",
+        "full_output",
         "display_format",
         "summary",
         "duration_ms",

@@ -25,10 +25,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.tui import commands, dialogs, inline, notify, panes, status_line
+from harness_tui.tui import clipboard, commands, dialogs, inline, notify, panes, status_line
 from harness_tui.tui.palette import harness_commands
 from harness_tui.tui.terminal import patch_textual, quit_on_signals, stylesheet, tune_gc
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
+from harness_tui.widgets.following import SCROLL_KEYS, scroll_key
 from harness_tui.widgets.hooks_pane import HooksPane
 from harness_tui.widgets.lazy import lazy_module
 from harness_tui.widgets.pending_queue import PendingQueue
@@ -80,6 +81,8 @@ class HarnessApp(App[None]):
         Binding("f5", "toggle_pane('hooks')", "Hooks pane", show=False),
         Binding("ctrl+right", "resize_side(-4)", "Wider conversation", show=False),
         Binding("ctrl+left", "resize_side(4)", "Wider panes", show=False),
+        *clipboard.BINDINGS,
+        *SCROLL_KEYS,
     ]
 
     def __init__(
@@ -363,15 +366,10 @@ class HarnessApp(App[None]):
             self.call(self.session.cancel())
 
     def action_ctrl_c(self) -> None:
-        """Ctrl+C, in order: copy the input's selection; cancel a run; clear the input
-        (Up brings the text back); and twice within a moment, quit."""
-        from textual.widgets.text_area import Selection
-
+        """Ctrl+C, in order: copy the input's selection, else the screen's; cancel a run;
+        clear the input (Up brings the text back); and twice within a moment, quit."""
         prompt = self.query_one(PromptInput)
-        if prompt.selected_text:
-            self.copy_to_clipboard(prompt.selected_text)
-            prompt.selection = Selection.cursor(prompt.selection.end)
-            self.notify("Copied.", timeout=1.5)
+        if clipboard.copy_selection(self, prompt):
             return
         if self.session is not None and self.session.running:
             self.action_cancel()
@@ -386,6 +384,15 @@ class HarnessApp(App[None]):
         else:
             self._last_ctrl_c = now
             self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
+
+    def on_text_selected(self) -> None:
+        clipboard.copy_released_selection(self)
+
+    def action_copy(self, what: str) -> None:
+        clipboard.copy_named(self, what)
+
+    def action_scroll(self, where: str) -> None:
+        scroll_key(self, self.query_one(Conversation), where)
 
     def action_cycle_mode(self) -> None:
         if self.session is None:

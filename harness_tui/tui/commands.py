@@ -170,6 +170,21 @@ def _tui(app: AppHost, argument: str) -> None:
     app.run_worker(app.action_tui(argument))
 
 
+def _copy(app: AppHost, argument: str) -> None:
+    """``/copy`` the last answer, ``/copy code`` a code block, ``/copy tool`` an output."""
+    from harness_tui.tui import clipboard
+
+    what = {"": "answer", "answer": "answer", "code": "code", "tool": "tool"}.get(argument)
+    if what is None:
+        app.say(
+            f"/copy {argument}: nothing of that name to copy. Use /copy (the last answer), "
+            "/copy code (the last code block) or /copy tool (a tool's full output).",
+            "error",
+        )
+    else:
+        clipboard.copy_named(app, what)
+
+
 def _quit(app: AppHost, argument: str) -> None:
     app.run_worker(app.action_quit())
 
@@ -188,6 +203,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("fork", "branch from an earlier message: /fork [entry id]", _fork),
     Command("tree", "the conversation's branches", _tree),
     Command("export", "write this session as Markdown and JSON: /export [path]", _export),
+    Command(
+        "copy", "copy the last answer; /copy code|tool: the last code block, tool output", _copy
+    ),
     Command("hooks", "show the hooks pane", _hooks),
     Command(
         "mcp",

@@ -15,6 +15,7 @@ from textual.strip import Strip
 from harness_tui.core import events as ev
 from harness_tui.core.config.settings import load_settings, tui_mode
 from harness_tui.core.session.session import Session
+from harness_tui.tui import clipboard
 from harness_tui.tui.app import HarnessApp
 from harness_tui.tui.inline import AboveInline, Scrollback
 from harness_tui.widgets import scrollback as rendering
@@ -186,3 +187,5 @@ async def test_a_long_answer_goes_to_the_scrollback_a_block_at_a_time() -> None:
         pieces = "".join(d["text"] for k, d in written if k is AssistantEntry)
         assert " ".join(pieces.split()) == " ".join("".join(paragraphs).split())
         assert conversation._entries() == []
+        found = clipboard.find(app, "answer")  # Alt+C, /copy: the whole answer
+        assert found is not None and found[0] == pieces
