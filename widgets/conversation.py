@@ -356,6 +356,8 @@ class Conversation(VerticalScroll):
                 self._cards.pop(widget.tool_call_id, None)
             widget.remove()
         self._folded.extend(r for r in folded if r is not None)
+        if folded:
+            release_styles_caches()
         self._update_earlier_button()
 
     def _update_earlier_button(self) -> None:
@@ -397,6 +399,16 @@ class Conversation(VerticalScroll):
         # Scrolling to the top brings back the previous page of folded entries.
         if new <= 0 < old and self._folded:
             self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
+
+
+def release_styles_caches() -> None:
+    """Let removed entries go. Textual 8.2.8 caches ``StylesCache.get_inner_outer`` per
+    instance (``lru_cache(1024)`` on a method), so the styles caches of up to 1,024
+    removed widgets, each with its rendered lines, stayed alive (B11). Emptying it costs
+    a few Style objects that are made again on the next frame."""
+    from textual._styles_cache import StylesCache
+
+    StylesCache.get_inner_outer.cache_clear()
 
 
 def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
