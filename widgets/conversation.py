@@ -414,6 +414,8 @@ class Conversation(Following, VerticalScroll):
             gone.append(widget)
         await self.remove_children(gone)  # gone before the next batch counts entries
         self._folded.extend(r for r in folded if r is not None)
+        if folded:
+            release_styles_caches()
         self._update_earlier_button()
 
     def _update_earlier_button(self) -> None:
@@ -464,6 +466,16 @@ class Conversation(Following, VerticalScroll):
         if new <= 0 < old and self._folded and self.scrollback is None:
             self.run_worker(self.action_show_earlier(), group="earlier", exclusive=True)
         self._update_marker()
+
+
+def release_styles_caches() -> None:
+    """Let removed entries go. Textual 8.2.8 caches ``StylesCache.get_inner_outer`` per
+    instance (``lru_cache(1024)`` on a method), so the styles caches of up to 1,024
+    removed widgets, each with its rendered lines, stayed alive (B11). Emptying it costs
+    a few Style objects that are made again on the next frame."""
+    from textual._styles_cache import StylesCache
+
+    StylesCache.get_inner_outer.cache_clear()
 
 
 def restore(kind: type[Widget], data: dict[str, Any]) -> Widget:
