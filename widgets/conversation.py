@@ -340,6 +340,8 @@ class Conversation(Following, VerticalScroll):
                 records.append((AssistantEntry, {"text": blocks}))
         # Gone before the next batch looks (a removal not awaited is still a child).
         await self.remove_children(gone)
+        if gone:
+            release_styles_caches()
         if records:
             self._folded.extend(records)
             self.in_scrollback = len(self._folded)

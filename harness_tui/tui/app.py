@@ -27,7 +27,13 @@ from textual.widgets import Footer, Label
 from harness_tui.core.errors import HarnessError
 from harness_tui.tui import clipboard, commands, dialogs, inline, notify, panes, status_line
 from harness_tui.tui.palette import harness_commands
-from harness_tui.tui.terminal import patch_textual, quit_on_signals, stylesheet, tune_gc
+from harness_tui.tui.terminal import (
+    IdleCollector,
+    patch_textual,
+    quit_on_signals,
+    stylesheet,
+    tune_gc,
+)
 from harness_tui.widgets.conversation import Conversation, NoticeEntry
 from harness_tui.widgets.following import SCROLL_KEYS, scroll_key
 from harness_tui.widgets.hooks_pane import HooksPane
@@ -75,12 +81,7 @@ class HarnessApp(App[None]):
         Binding("f1", "help", "Help"),
         Binding("ctrl+b", "toggle_side", "Panes"),
         Binding("ctrl+t", "toggle_thinking", "Thinking"),
-        Binding("f2", "focus_next_pane", "Next pane", show=False),
-        Binding("f3", "toggle_pane('plan')", "Plan pane", show=False),
-        Binding("f4", "toggle_pane('tools')", "Tools pane", show=False),
-        Binding("f5", "toggle_pane('hooks')", "Hooks pane", show=False),
-        Binding("ctrl+right", "resize_side(-4)", "Wider conversation", show=False),
-        Binding("ctrl+left", "resize_side(4)", "Wider panes", show=False),
+        *panes.BINDINGS,
         *clipboard.BINDINGS,
         *SCROLL_KEYS,
     ]
@@ -120,7 +121,7 @@ class HarnessApp(App[None]):
         self.display_errors = 0
         self._questions = dialogs.Questions(self)
         self._notifier, self.status_line = notify.Notifier(self), status_line.StatusLine(self)
-        self._side_width = 38
+        self._side_width, self._idle = 38, IdleCollector(self)
         #: Finished entries on their way to the terminal's scrollback (inline mode).
         self.scrollback = inline.Scrollback()
 
@@ -167,7 +168,7 @@ class HarnessApp(App[None]):
         if self.frozen_clock:
             prompt.cursor_blink = False
         prompt.focus()
-        self._side_layout()
+        panes.lay_out(self, self._side_width)
         if self.is_inline:
             self.run_worker(inline.attach(self, self.query_one(Conversation), self.scrollback))
         self._restore_signals = quit_on_signals(self._signalled)
@@ -193,9 +194,6 @@ class HarnessApp(App[None]):
         self.start_session(session)
 
     def on_resize(self) -> None:
-        self._side_layout()
-
-    def _side_layout(self) -> None:
         panes.lay_out(self, self._side_width)
 
     def _display(self, screen: Any, renderable: Any) -> None:
@@ -278,6 +276,7 @@ class HarnessApp(App[None]):
     def _on_event(self, event: Event) -> None:
         self._notifier.on_event(event)  # an ended run, a question: told when not looking
         self.status_line.on_event(event)
+        self._idle.on_event(event)  # a full collection when nothing happens
         if isinstance(event, ev.SteeringWithdrawn):
             self.query_one(PromptInput).put_back(event.text)
         else:  # the session's questions: permission, trust, an MCP server's
@@ -303,8 +302,8 @@ class HarnessApp(App[None]):
     def _typing(self) -> None:
         """Keep the model's connection warm while a prompt is typed (the provider sends
         its preconnect again only when the last one may have idled out)."""
-        session = self.session
-        now = time.monotonic()
+        session, now = self.session, time.monotonic()
+        self._idle.typed()
         if session is None or not session.warm_up or session.running:
             return
         if now - self._warmed_at >= WARM_WHILE_TYPING_EVERY:
@@ -425,7 +424,7 @@ class HarnessApp(App[None]):
             said = await inline.set_mode(self, self.query_one(Conversation), self.scrollback, mode)
         except ValueError as exc:
             said = str(exc)
-        self._side_layout()
+        panes.lay_out(self, self._side_width)
         self.notify(said)
 
     def action_toggle_pane(self, name: str, show: bool | None = None) -> None:
@@ -436,7 +435,7 @@ class HarnessApp(App[None]):
 
     def action_resize_side(self, delta: int) -> None:
         self._side_width = max(20, min(self.size.width - 30, self._side_width + delta))
-        self._side_layout()
+        panes.lay_out(self, self._side_width)
 
     def action_focus_next_pane(self) -> None:
         panes.focus_next(self)
@@ -487,8 +486,7 @@ def run_tui(
     pick_session: bool = False,
     inline_mode: bool = False,
 ) -> int:
-    """Run the TUI, full-screen or ``inline_mode``; the exit code (2 when the session
-    could not be made)."""
+    """Run the TUI (``inline_mode``: inline); the exit code (2: no session could be made)."""
     tune_gc()
     app = HarnessApp(session, serve=serve, pick_session=pick_session)
     # Inline, the mouse stays the terminal's: its wheel scrolls the scrollback and a drag

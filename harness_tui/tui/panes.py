@@ -7,9 +7,20 @@ it alone, full width, under the conversation, and hides it again.
 
 from __future__ import annotations
 
+from textual.binding import Binding
+
 from harness_tui.tui.host import AppHost
 
 PANES = ("plan", "tools", "hooks")
+#: The app's keys for them (besides Ctrl+B, which the footer shows).
+BINDINGS = [
+    Binding("f2", "focus_next_pane", "Next pane", show=False),
+    Binding("f3", "toggle_pane('plan')", "Plan pane", show=False),
+    Binding("f4", "toggle_pane('tools')", "Tools pane", show=False),
+    Binding("f5", "toggle_pane('hooks')", "Hooks pane", show=False),
+    Binding("ctrl+right", "resize_side(-4)", "Wider conversation", show=False),
+    Binding("ctrl+left", "resize_side(4)", "Wider panes", show=False),
+]
 #: Narrower than this, the side panes start hidden.
 NARROW = 100
 

