@@ -176,6 +176,8 @@ async def set_mode(app: App[Any], conversation: Any, scrollback: Scrollback, mod
     """``/tui [inline|fullscreen]``: switch (no argument: to the other mode). Returns
     what to tell the user."""
     mode = mode.strip().lower() or ("fullscreen" if app.is_inline else "inline")
+    if app.is_headless:  # no terminal to draw on either way (tests, a headless run)
+        return "/tui needs a terminal: this app runs headless."
     if mode in ("full", "full-screen", "fullscreen"):
         if not app.is_inline:
             return "Already full-screen."

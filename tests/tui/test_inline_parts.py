@@ -189,3 +189,13 @@ async def test_a_long_answer_goes_to_the_scrollback_a_block_at_a_time() -> None:
         assert conversation._entries() == []
         found = clipboard.find(app, "answer")  # Alt+C, /copy: the whole answer
         assert found is not None and found[0] == pieces
+
+
+async def test_tui_without_a_terminal_says_so_and_keeps_the_driver() -> None:
+    app = HarnessApp(Session(model="demo"), frozen_clock=True, connect=False)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        driver = app._driver
+        await app.action_tui("inline")
+        await pilot.pause()
+        assert app._driver is driver and not app.is_inline
+        assert any("needs a terminal" in n.message for n in app._notifications)
