@@ -174,22 +174,16 @@ class StatusLine:
         self, session: Session, config: dict[str, Any], payload: str
     ) -> tuple[str, str | None]:
         """The first line of output, and what went wrong (None: nothing)."""
-        import os
-
+        from harness_tui.core.hooks.config import command_env
         from harness_tui.core.processes.group import run_in_group, shell_argv
 
         timeout = float(config.get("timeout", DEFAULT_TIMEOUT_S))
-        env = {
-            **os.environ,
-            "CLAUDE_PROJECT_DIR": str(session.cwd),
-            "HARNESS_PROJECT_DIR": str(session.cwd),
-        }
         command = str(config["command"])
         try:
             result = await run_in_group(
                 shell_argv(command),
                 cwd=session.cwd,
-                env=env,
+                env=command_env(session.cwd),
                 stdin=payload.encode(),
                 timeout_s=timeout,
                 grace_s=0.1,

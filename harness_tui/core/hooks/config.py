@@ -181,13 +181,19 @@ def _command_hook(raw: Any, label: str, project_dir: Path, problems: list[str]) 
     return CommandHook(command, float(timeout), label)
 
 
-def _expanded(command: str, project_dir: Path) -> str:
-    """The command with ``$CLAUDE_PROJECT_DIR`` and friends expanded."""
-    env = {
+def command_env(project_dir: Path) -> dict[str, str]:
+    """The environment a user's command from the settings runs in (a hook, the status
+    line): ours, with ``$CLAUDE_PROJECT_DIR`` (and ``$HARNESS_PROJECT_DIR``) set."""
+    return {
         **os.environ,
         "CLAUDE_PROJECT_DIR": str(project_dir),
         "HARNESS_PROJECT_DIR": str(project_dir),
     }
+
+
+def _expanded(command: str, project_dir: Path) -> str:
+    """The command with ``$CLAUDE_PROJECT_DIR`` and friends expanded."""
+    env = command_env(project_dir)
     return re.sub(
         r"\$\{(\w+)\}|\$(\w+)",
         lambda m: env.get(m.group(1) or m.group(2), m.group(0)),

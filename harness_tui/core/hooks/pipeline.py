@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from harness_tui.core.hooks.config import (
     Hook,
     HookCallback,
     HookMatcher,
+    command_env,
 )
 from harness_tui.core.processes.group import run_in_group, shell_argv
 
@@ -214,16 +214,11 @@ class HookPipeline:
         return run
 
     async def _run_command(self, hook: CommandHook, payload: dict[str, Any], run: HookRun) -> None:
-        env = {
-            **os.environ,
-            "CLAUDE_PROJECT_DIR": str(self.project_dir),
-            "HARNESS_PROJECT_DIR": str(self.project_dir),
-        }
         try:
             result = await run_in_group(
                 shell_argv(hook.command),
                 cwd=self.cwd,
-                env=env,
+                env=command_env(self.project_dir),
                 stdin=json.dumps(payload).encode(),
                 timeout_s=hook.timeout_s,
             )
