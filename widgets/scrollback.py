@@ -19,7 +19,7 @@ from textual.widget import Widget
 
 from harness_tui.widgets.assistant_entry import CODE_THEME, AssistantEntry, _chat_markdown
 from harness_tui.widgets.entries import USER_MARK, NoticeEntry, ThinkingEntry, UserEntry
-from harness_tui.widgets.tool_card import ToolCard
+from harness_tui.widgets.tool_card import ToolCard, header_text
 
 _NOTICE_STYLE = {"warning": "yellow", "error": "bold red", "welcome": "", "info": "dim"}
 #: A failed call's error shows this many lines under its header.
@@ -51,11 +51,9 @@ def renderable(kind: type[Widget], data: dict[str, Any]) -> RenderableType | Non
 
 def tool_summary(data: dict[str, Any]) -> RenderableType:
     """A finished tool call: its header, and for a failure the start of the error."""
-    card = ToolCard.restore(data)
-    header = card._header()
-    parts: list[RenderableType] = [header]
-    if card.status == "failed" and card.result:
-        lines = card.result.strip().splitlines()
+    parts: list[RenderableType] = [header_text(data)]
+    if data["status"] == "failed" and data["result"]:
+        lines = data["result"].strip().splitlines()
         shown = lines[:ERROR_LINES]
         if len(lines) > ERROR_LINES:
             shown.append(f"… {len(lines) - ERROR_LINES} more lines")

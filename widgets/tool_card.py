@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -78,6 +79,32 @@ def _summary_of(display: str | None, display_format: str) -> str:
         removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
         return f"+{added} −{removed}"
     return display.strip().splitlines()[0]
+
+
+def header_text(
+    call: Mapping[str, Any], icon: str | None = None, timing: str | None = None
+) -> Text:
+    """A call's header line from its record (``ToolCard.record``): icon, name, agent,
+    arguments, summary and times. A card still running gives its live ``icon`` and
+    ``timing``; without them an unfinished call shows a still mark and no time."""
+    status = call["status"]
+    if icon is None:
+        icon = {"running": "●", "waiting": "?"}.get(status) or ICONS[status]
+    if timing is None:
+        unfinished = status in ("running", "waiting")
+        timing = "" if unfinished else timing_text(call["duration_ms"], call["permission_wait_ms"])
+    header = Text()
+    header.append(f"{icon} ", style="bold")
+    header.append(call["tool_name"], style="bold")
+    if call["agent_label"]:
+        header.append(f" [{call['agent_label']}]", style="italic")
+    args = summarize_input(call["input"])
+    if args:
+        header.append(f"  {args}", style="dim")
+    tail = " · ".join(p for p in (call["summary"], timing) if p)
+    if tail:
+        header.append(f"  · {tail}", style="red" if status == "failed" else "")
+    return header
 
 
 class ToolCard(Static):
@@ -265,26 +292,11 @@ class ToolCard(Static):
         return Group(self._header(), body)
 
     def _header(self) -> Text:
-        if self.status in ("running", "waiting"):
-            icon = "●" if self._frozen else SPINNER[self._frame % len(SPINNER)]
-            if self.status == "waiting":
-                icon = "?"
-            timing = "" if self._frozen else duration_text((time.monotonic() - self._started) * 1e3)
-        else:
-            icon = ICONS[self.status]
-            timing = timing_text(self.duration_ms, self.permission_wait_ms)
-        header = Text()
-        header.append(f"{icon} ", style="bold")
-        header.append(self.tool_name, style="bold")
-        if self.agent_label:
-            header.append(f" [{self.agent_label}]", style="italic")
-        args = summarize_input(self.input)
-        if args:
-            header.append(f"  {args}", style="dim")
-        tail = " · ".join(p for p in (self.summary, timing) if p)
-        if tail:
-            header.append(f"  · {tail}", style="red" if self.status == "failed" else "")
-        return header
+        if self.status in ("running", "waiting") and not self._frozen:  # a live clock
+            icon = "?" if self.status == "waiting" else SPINNER[self._frame % len(SPINNER)]
+            timing = duration_text((time.monotonic() - self._started) * 1e3)
+            return header_text(self.record()[1], icon, timing)
+        return header_text(self.record()[1])
 
     def _body(self) -> RenderableType:
         renderable: RenderableType
