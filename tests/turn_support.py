@@ -11,6 +11,7 @@ from harness_tui.core.config.settings import Settings
 from harness_tui.core.event_store import EventStore
 from harness_tui.core.events import Event
 from harness_tui.core.hooks.pipeline import HookPipeline
+from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.permissions.engine import PermissionBroker, PermissionEngine
 from harness_tui.core.providers.models import ModelChoice
@@ -34,6 +35,7 @@ class Owner:
         self.hooks = HookPipeline(emit=self.emit, session_id=self.id, cwd=cwd)
         self.permission_engine = PermissionEngine(PermissionBroker(self.emit, "deny"), cwd=cwd)
         self.executor = ToolExecutor(tools or [])
+        self.images = ImageStore(None)
         #: The run its events belong to (a controller's, in the controller's tests).
         self.current_run: Callable[[], str | None] = lambda: "run_owner"
         self.halt: str | None = None

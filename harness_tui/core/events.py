@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from harness_tui.core.messages import AssistantMessage, TokenUsage
+from harness_tui.core.messages import AssistantMessage, ImageBlock, TokenUsage
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 PERMISSION_MODES: tuple[PermissionMode, ...] = (
@@ -107,6 +107,9 @@ class PromptReceived(Event):
     type: Literal["PROMPT_RECEIVED"] = "PROMPT_RECEIVED"
     text: str
     source: Literal["user", "follow_up"] = "user"
+    #: Images attached to the prompt: references only (their bytes are in the session's
+    #: image store, served by ``/api/sessions/{id}/images/{sha256}``).
+    images: tuple[ImageBlock, ...] = ()
 
 
 class MessageDelta(Event):
@@ -468,6 +471,8 @@ class SteeringEvent(Event):
     steering_id: str
     text: str
     kind: SteeringKind
+    #: Images attached to the message (references, as in ``PROMPT_RECEIVED``).
+    images: tuple[ImageBlock, ...] = ()
 
 
 class SteeringQueued(SteeringEvent):

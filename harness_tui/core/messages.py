@@ -75,27 +75,60 @@ class ToolCallBlock(_Frozen):
 AssistantBlock = Annotated[TextBlock | ThinkingBlock | ToolCallBlock, Field(discriminator="type")]
 
 
+class ImageBlock(_Frozen):
+    """An image the user attached to a message: a reference to its bytes, which the
+    session's image store keeps once (``sha256`` of the bytes names them), so the session
+    file holds no base64. ``width``/``height``/``size`` describe the original."""
+
+    type: Literal["image"] = "image"
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    media_type: str
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    size: int = Field(ge=0)
+    #: Where it came from, for people: a file name, or ``clipboard``.
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        """``shot.png 1280×720, 210 KB``: what a chip or a placeholder says."""
+        kib = self.size / 1024
+        size = f"{kib / 1024:.1f} MB" if kib >= 1024 else f"{max(1, round(kib))} KB"
+        return f"{self.name or 'image'} {self.width}×{self.height}, {size}"
+
+
+UserBlock = Annotated[TextBlock | ImageBlock, Field(discriminator="type")]
+
+
 class UserMessage(_Frozen):
-    """What the user said: a prompt, a steering message or a follow-up."""
+    """What the user said: a prompt, a steering message or a follow-up. What was typed
+    comes first; then the images attached to it, then other attachments as text."""
 
     role: Literal["user"] = "user"
-    content: tuple[TextBlock, ...]
+    content: tuple[UserBlock, ...]
     source: Literal["prompt", "steering", "follow_up"] = "prompt"
 
     @classmethod
-    def of(cls, text: str, source: str = "prompt") -> UserMessage:
-        return cls(content=(TextBlock(text=text),), source=source)  # type: ignore[arg-type]
+    def of(
+        cls, text: str, source: str = "prompt", images: tuple[ImageBlock, ...] = ()
+    ) -> UserMessage:
+        return cls(content=(TextBlock(text=text), *images), source=source)  # type: ignore[arg-type]
 
     @property
     def text(self) -> str:
-        """All of it, as one text (what was typed, then what was attached to it)."""
-        return "\n\n".join(block.text for block in self.content)
+        """All its text, as one (what was typed, then what was attached to it as text)."""
+        return "\n\n".join(block.text for block in self.content if block.type == "text")
 
     @property
     def typed(self) -> str:
-        """What the user typed: the first block (later ones are attachments: files,
-        resources, a hook's added context)."""
-        return self.content[0].text if self.content else ""
+        """What the user typed: the first block (later ones are attachments: images,
+        files, resources, a hook's added context)."""
+        first = self.content[0] if self.content else None
+        return first.text if isinstance(first, TextBlock) else ""
+
+    @property
+    def images(self) -> tuple[ImageBlock, ...]:
+        return tuple(block for block in self.content if block.type == "image")
 
 
 class AssistantMessage(_Frozen):

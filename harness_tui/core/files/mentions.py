@@ -4,8 +4,10 @@ As in Claude Code, typing ``@src/app.py`` (the input completes it) hands the mod
 file itself, not just its name. A mention attaches only what the agent could read
 without asking: a text file of at most ``MAX_FILE_BYTES`` inside the workspace that no
 ``Read`` deny rule covers. Anything else is left as the text the user typed, with a
-notice saying why. A word that names no existing file (``@everyone``, an e-mail
-address) is left alone silently; ``@server:uri`` mentions are the MCP client's.
+notice saying why. An image file (``@shot.png``) goes with the message as an image
+(``image_mentions``; the session reads it). A word that names no existing file
+(``@everyone``, an e-mail address) is left alone silently; ``@server:uri`` mentions
+are the MCP client's.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MAX_TOTAL_CHARS = 200_000
 #: Entries of a mentioned folder listed.
 MAX_FOLDER_ENTRIES = 200
 _TRAILING = ".,;:!?)]}'"
+#: A mention of a file ending so is attached as an image (``core.images.intake``).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
 @dataclass
@@ -62,8 +66,8 @@ def attach_files(
     total = 0
     for match in MENTION.finditer(text):
         raw = match.group(1) or match.group(2).rstrip(_TRAILING)
-        if not raw or _looks_like_mcp(raw):
-            continue
+        if not raw or _looks_like_mcp(raw) or raw.lower().endswith(IMAGE_SUFFIXES):
+            continue  # an image goes with the message as an image (image_mentions)
         try:
             path = input_path(cwd, raw)
         except ValueError:
@@ -95,6 +99,16 @@ def attach_files(
         total += len(contents)
         found.attached.append((mention, contents))
         found.sizes.append(size)
+    return found
+
+
+def image_mentions(text: str) -> list[str]:
+    """The paths of image files ``text`` mentions (``@shot.png``), each once."""
+    found: list[str] = []
+    for match in MENTION.finditer(text):
+        raw = match.group(1) or match.group(2).rstrip(_TRAILING)
+        if raw.lower().endswith(IMAGE_SUFFIXES) and raw not in found:
+            found.append(raw)
     return found
 
 

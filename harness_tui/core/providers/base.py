@@ -9,13 +9,13 @@ stream with ``StreamFailed`` rather than raising, so partial output is never los
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
 
-from harness_tui.core.messages import Message, TokenUsage
+from harness_tui.core.messages import ImageData, Message, TokenUsage
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,10 @@ class ModelRequest:
     tools: tuple[ToolSpec, ...] = ()
     max_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The images the user attached that this request carries, fitted to its API, by
+    #: ``ImageBlock.sha256``; an image block not in it goes as a text placeholder
+    #: (``images.request.placeholder``).
+    images: Mapping[str, ImageData] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,63 @@ class Price(_Strict):
         ) / 1e6
 
 
+class ImageLimits(_Strict):
+    """What one API takes of the images in a request (its documentation's numbers; the
+    catalogue names each source). Images are fitted to them before they are sent: scaled
+    down to ``max_edge`` (and ``max_short_edge``, ``max_pixels``), re-encoded when larger
+    than ``max_bytes`` or of a type not in ``types``; the newest ``max_count`` images
+    within ``max_total_bytes`` go, older ones become a text placeholder."""
+
+    #: Longest side in pixels.
+    max_edge: int = Field(gt=0)
+    #: Shortest side in pixels (OpenAI's high detail: 768).
+    max_short_edge: int | None = Field(default=None, gt=0)
+    #: Most pixels (Anthropic recommends 1.15 megapixels).
+    max_pixels: int | None = Field(default=None, gt=0)
+    #: Largest encoded image.
+    max_bytes: int = Field(gt=0)
+    #: Most images in one request.
+    max_count: int = Field(gt=0)
+    #: Most bytes of images (encoded) in one request.
+    max_total_bytes: int = Field(gt=0)
+    #: Media types taken as they are; others are re-encoded as PNG.
+    types: tuple[str, ...] = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+#: Each protocol's limits, for a provider whose catalogue entry names none (sources in
+#: catalogue.yaml, where the shipped providers set them).
+PROTOCOL_IMAGE_LIMITS: dict[str, ImageLimits] = {
+    "anthropic": ImageLimits(
+        max_edge=1568,
+        max_pixels=1_150_000,
+        max_bytes=5 * 2**20,
+        max_count=100,
+        max_total_bytes=24 * 2**20,
+    ),
+    "openai_compat": ImageLimits(
+        max_edge=2048,
+        max_short_edge=768,
+        max_bytes=20 * 2**20,
+        max_count=500,
+        max_total_bytes=40 * 2**20,
+    ),
+    "openai_responses": ImageLimits(
+        max_edge=2048,
+        max_short_edge=768,
+        max_bytes=20 * 2**20,
+        max_count=500,
+        max_total_bytes=40 * 2**20,
+    ),
+    "google": ImageLimits(
+        max_edge=3072,
+        max_bytes=7 * 2**20,
+        max_count=3000,
+        max_total_bytes=14 * 2**20,
+        types=("image/png", "image/jpeg", "image/webp"),
+    ),
+}
+
+
 class Capabilities(_Strict):
     tools: bool = True
     thinking: bool = False
@@ -178,6 +235,14 @@ class ProviderSpec(_Strict):
     retry: RetryPolicy = RetryPolicy()
     quirks: Quirks = Quirks()
     model_defaults: ModelDefaults = ModelDefaults()
+    #: What its API takes of images (None: its protocol's ``PROTOCOL_IMAGE_LIMITS``).
+    images: ImageLimits | None = None
+
+    def image_limits(self, protocol: str | None = None) -> ImageLimits:
+        """The image limits of requests in ``protocol`` (by default the provider's)."""
+        if self.images is not None:
+            return self.images
+        return PROTOCOL_IMAGE_LIMITS[protocol or self.protocol]
 
 
 class ModelSpec(_Strict):

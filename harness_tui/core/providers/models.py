@@ -18,14 +18,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness_tui.core.errors import ConfigError, UnknownModelError
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.base import Provider
-from harness_tui.core.providers.catalogue import Catalogue, ModelSpec, Price, load_catalogue
+from harness_tui.core.providers.catalogue import (
+    PROTOCOL_IMAGE_LIMITS,
+    Catalogue,
+    ImageLimits,
+    ModelSpec,
+    Price,
+    load_catalogue,
+)
 from harness_tui.core.providers.endpoint import Endpoint, has_key, resolve_endpoint
 
 if TYPE_CHECKING:
@@ -48,6 +55,9 @@ class ModelChoice:
     price: Price | None = None
     #: The catalogue entry (None for ``demo`` and scripts).
     spec: ModelSpec | None = None
+    #: What its API takes of images; None: the model cannot see images. (The offline
+    #: models take them as Anthropic's API does, so a try-out shows the whole path.)
+    images: ImageLimits | None = field(default_factory=lambda: PROTOCOL_IMAGE_LIMITS["anthropic"])
 
     @property
     def is_demo(self) -> bool:
@@ -109,6 +119,7 @@ def resolve_model(
         spec.context_window,
         spec.price,
         spec,
+        provider.image_limits(endpoint.protocol) if spec.capabilities.vision else None,
     )
 
 

@@ -104,7 +104,7 @@ def _estimate_message(message: Message) -> int:
         size = len(message.content) + len(message.tool_name)
         size += IMAGE_TOKENS * CHARS_PER_TOKEN * len(message.images)
     elif isinstance(message, UserMessage):
-        size = sum(len(b.text) for b in message.content)
+        size = len(message.text) + IMAGE_TOKENS * CHARS_PER_TOKEN * len(message.images)
     else:
         size = 0
         for block in message.content:

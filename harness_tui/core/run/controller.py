@@ -33,7 +33,7 @@ from harness_tui.core.events import (
     new_id,
 )
 from harness_tui.core.hooks.pipeline import HookOutcome
-from harness_tui.core.messages import Message, TextBlock, TokenUsage, UserMessage
+from harness_tui.core.messages import ImageBlock, Message, TextBlock, TokenUsage, UserMessage
 from harness_tui.core.run.loop import AgentLoop, RunOutcome
 from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.run.turn_host import TurnHost
@@ -57,15 +57,15 @@ class RunController:
         turns: TurnHost,
         cost: RunCost,
         *,
-        prompt_message: Callable[[str, QueuedMessage | None, HookOutcome], Awaitable[Message]],
+        prompt_message: Callable[[QueuedMessage, bool, HookOutcome], Awaitable[Message]],
         after_run: Callable[[], Awaitable[None]],
         on_cancel: Callable[[], None],
         require_open: Callable[[], None],
     ) -> None:
-        """``prompt_message``: the prompt as the model gets it (with what it mentions
-        attached); ``after_run``: when a run has ended, before its last event;
-        ``on_cancel``: when a run is cancelled (questions to the user are dropped);
-        ``require_open``: raises when the session cannot start a run."""
+        """``prompt_message``: the prompt (a follow-up when the flag is set) as the model
+        gets it, with what it mentions attached; ``after_run``: when a run has ended,
+        before its last event; ``on_cancel``: when a run is cancelled (questions to
+        the user are dropped); ``require_open``: raises when the session cannot start a run."""
         self.turns = turns
         self.steering = turns.steering
         self._cost = cost
@@ -90,18 +90,18 @@ class RunController:
         """Runs start as tasks of ``group`` (the session's)."""
         self._group = group
 
-    def submit(self, text: str) -> str:
-        """Start a run with ``text``; its id. Raises ``SessionBusyError`` while a run
-        is active."""
-        text = check_prompt(text)
+    def submit(self, text: str, images: tuple[ImageBlock, ...] = ()) -> str:
+        """Start a run with ``text`` (and ``images``); its id. Raises
+        ``SessionBusyError`` while a run is active."""
+        text = check_prompt(text, images)
         if self.running:
             raise SessionBusyError(
                 "a run is already active", hint="steer it, queue a follow-up, or cancel it first"
             )
-        return self.start(text)
+        return self.start(text, images)
 
-    def start(self, text: str) -> str:
-        """Start a run with ``text``; its id."""
+    def start(self, text: str, images: tuple[ImageBlock, ...] = ()) -> str:
+        """Start a run with ``text`` (and ``images``); its id."""
         self._require_open()
         assert self._group is not None
         run_id = new_id("run")
@@ -110,18 +110,21 @@ class RunController:
         self._scope = anyio.CancelScope()
         self._runner_done = anyio.Event()
         self._returned = []
-        self._group.start_soon(self._runner, text, None)
+        prompt = QueuedMessage(new_id("prompt"), text, "follow_up", tuple(images))
+        self._group.start_soon(self._runner, prompt, False)
         return run_id
 
-    async def enqueue(self, text: str, kind: str) -> QueuedMessage | None:
-        """Queue ``text`` for the active run (``SteeringQueued``), or start a run with
-        it when idle (None)."""
-        text = check_prompt(text)
+    async def enqueue(
+        self, text: str, kind: str, images: tuple[ImageBlock, ...] = ()
+    ) -> QueuedMessage | None:
+        """Queue ``text`` (and ``images``) for the active run (``SteeringQueued``), or
+        start a run with it when idle (None)."""
+        text = check_prompt(text, images)
         if not self.running:
-            self.start(text)
+            self.start(text, images)
             return None
-        item = self.steering.add(text, kind)  # type: ignore[arg-type]
-        await self.turns.emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
+        item = self.steering.add(text, kind, tuple(images))  # type: ignore[arg-type]
+        await self.turns.emit(SteeringQueued, **item.fields)
         return item
 
     async def pull_back(self, steering_id: str | None = None) -> QueuedMessage | None:
@@ -140,14 +143,16 @@ class RunController:
         await done.wait()
         return list(self._returned)
 
-    async def stream(self, store: EventStore, prompt: str) -> AsyncGenerator[AgentEvent, None]:
+    async def stream(
+        self, store: EventStore, prompt: str, images: tuple[ImageBlock, ...] = ()
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Start a run with ``prompt`` and yield every event of ``store`` until it ends
         (``RUN_COMPLETED`` or ``RUN_CANCELLED``). Leaving the loop early cancels it."""
         self._require_open()
         sub = store.subscribe("run", queue_size=10_000)
         run_id: str | None = None
         try:
-            run_id = self.submit(prompt)
+            run_id = self.submit(prompt, images)
             async with aclosing(store.stream(sub)) as events:
                 async for event in events:
                     yield event  # type: ignore[misc]
@@ -160,20 +165,19 @@ class RunController:
                     await self.cancel()
 
     async def _withdrawn(self, item: QueuedMessage, reason: str) -> None:
-        await self.turns.emit(
-            SteeringWithdrawn, steering_id=item.id, text=item.text, kind=item.kind, reason=reason
-        )
+        await self.turns.emit(SteeringWithdrawn, **item.fields, reason=reason)
 
-    async def _runner(self, text: str, queued: QueuedMessage | None) -> None:
-        """Runs the prompt, then each message still queued, one run each."""
+    async def _runner(self, prompt: QueuedMessage, queued: bool) -> None:
+        """Runs the prompt, then each message still queued, one run each (``queued``:
+        ``prompt`` came from the queue)."""
         try:
             while True:
-                if await self._run_once(text, queued):
+                if await self._run_once(prompt, queued):
                     return  # cancelled: the queue went back to the user
                 nxt = self.steering.take_next()
                 if nxt is None:
                     return
-                text, queued = nxt.text, nxt
+                prompt, queued = nxt, True
                 self.run_id = new_id("run")
                 self._scope = anyio.CancelScope()
         finally:
@@ -181,7 +185,7 @@ class RunController:
             self._scope = None
             self._runner_done.set()
 
-    async def _run_once(self, text: str, queued: QueuedMessage | None) -> bool:
+    async def _run_once(self, prompt: QueuedMessage, queued: bool) -> bool:
         """One run; True when it was cancelled."""
         turns, emit = self.turns, self.turns.emit
         started = time.perf_counter()
@@ -192,22 +196,22 @@ class RunController:
         outcome = crash = None
         turns.start_run()
         with scope:
-            await emit(PromptReceived, text=text, source="follow_up" if queued else "user")
+            text = prompt.text
+            await emit(
+                PromptReceived,
+                text=text,
+                source="follow_up" if queued else "user",
+                images=prompt.images,
+            )
             hooked = await turns.owner.hooks.run("UserPromptSubmit", {"prompt": text})
-            if queued is not None:
-                await emit(
-                    SteeringDelivered,
-                    steering_id=queued.id,
-                    text=queued.text,
-                    kind=queued.kind,
-                    turn=1,
-                )
+            if queued:
+                await emit(SteeringDelivered, **prompt.fields, turn=1)
             try:
                 if hooked.blocked or hooked.stop:
                     reason = "prompt_blocked" if hooked.blocked else "stopped_by_hook"
                     outcome = RunOutcome(reason, 0, "", TokenUsage())
                 else:
-                    turns.messages.append(await self._prompt_message(text, queued, hooked))
+                    turns.messages.append(await self._prompt_message(prompt, queued, hooked))
                     outcome = await loop.run()
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc
@@ -262,14 +266,19 @@ class RunController:
 
 
 def prompt_message(
-    text: str,
-    queued: QueuedMessage | None,
+    prompt: QueuedMessage,
+    queued: bool,
     hooked: HookOutcome,
     attached: Sequence[tuple[str, str]] = (),
+    images: Sequence[ImageBlock] = (),
 ) -> UserMessage:
-    """The prompt as the model gets it, with context added by UserPromptSubmit hooks
-    and the contents of the files and MCP resources it mentions (``attached``)."""
-    message = UserMessage.of(text, "follow_up" if queued else "prompt")
+    """The prompt as the model gets it, with its images and those its ``@`` mentions
+    name (``images``, each once), context added by UserPromptSubmit hooks and the
+    contents of the files and MCP resources it mentions (``attached``)."""
+    unique = {image.sha256: image for image in (*prompt.images, *images)}
+    message = UserMessage.of(
+        prompt.text, "follow_up" if queued else "prompt", tuple(unique.values())
+    )
     added = [
         TextBlock(text=f"[contents of {mention}]\n{contents}") for mention, contents in attached
     ]
@@ -282,7 +291,7 @@ def prompt_message(
     return message.model_copy(update={"content": (*message.content, *added)})
 
 
-def check_prompt(text: str) -> str:
-    if not isinstance(text, str) or not text.strip():
+def check_prompt(text: str, images: Sequence[ImageBlock] = ()) -> str:
+    if not isinstance(text, str) or not (text.strip() or images):
         raise HarnessError("the prompt is empty", hint="type something for the model to do")
     return text

@@ -298,16 +298,10 @@ class AgentLoop:
             return False
         # Into the history first, all at once: a cancel landing between two events must
         # not lose a message that already left the queue.
-        self.host.messages.extend(UserMessage.of(m.text, "steering") for m in steers)
+        self.host.messages.extend(UserMessage.of(m.text, "steering", m.images) for m in steers)
         with anyio.CancelScope(shield=True):
             for m in steers:
-                await self.host.emit(
-                    SteeringDelivered,
-                    steering_id=m.id,
-                    text=m.text,
-                    kind=m.kind,
-                    turn=self.turn + 1,
-                )
+                await self.host.emit(SteeringDelivered, **m.fields, turn=self.turn + 1)
         return True
 
     async def finish_interrupted(self, reason: str = CANCELLED_RESULT) -> None:

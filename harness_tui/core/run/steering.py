@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness_tui.core.events import SteeringKind, new_id
+from harness_tui.core.messages import ImageBlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,17 @@ class QueuedMessage:
     id: str
     text: str
     kind: SteeringKind
+    images: tuple[ImageBlock, ...] = ()
+
+    @property
+    def fields(self) -> dict[str, object]:
+        """The fields of its steering events."""
+        return {
+            "steering_id": self.id,
+            "text": self.text,
+            "kind": self.kind,
+            "images": self.images,
+        }
 
 
 class SteeringQueue:
@@ -32,8 +44,10 @@ class SteeringQueue:
     def pending(self) -> tuple[QueuedMessage, ...]:
         return tuple(self._items)
 
-    def add(self, text: str, kind: SteeringKind) -> QueuedMessage:
-        item = QueuedMessage(new_id("steer"), text, kind)
+    def add(
+        self, text: str, kind: SteeringKind, images: tuple[ImageBlock, ...] = ()
+    ) -> QueuedMessage:
+        item = QueuedMessage(new_id("steer"), text, kind, images)
         self._items.append(item)
         return item
 

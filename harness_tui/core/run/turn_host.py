@@ -20,7 +20,9 @@ from typing import Any, Protocol
 from harness_tui.core.config.settings import Settings
 from harness_tui.core.events import Notice, PermissionMode, PlanEntry, PlanGenerated, PlanUpdated
 from harness_tui.core.hooks.pipeline import HookPipeline
-from harness_tui.core.messages import Message, TokenUsage
+from harness_tui.core.images.request import prepare as prepare_images
+from harness_tui.core.images.store import ImageStore
+from harness_tui.core.messages import ImageData, Message, TokenUsage
 from harness_tui.core.permissions.engine import PermissionEngine
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.models import ModelChoice
@@ -43,6 +45,8 @@ class RunOwner(Protocol):
     executor: ToolExecutor
     hooks: HookPipeline
     permission_engine: PermissionEngine
+    #: The session's attached images.
+    images: ImageStore
 
     @property
     def model(self) -> ModelChoice: ...
@@ -150,6 +154,8 @@ class TurnHost:
         #: The conversation's plan (its todo list), as the TodoWrite tool last set it.
         self.plan: tuple[PlanEntry, ...] = ()
         self.halt_reason: str | None = None
+        #: The images the next request carries (fitted at the start of each turn).
+        self.request_images: dict[str, ImageData] = {}
 
     def start_run(self) -> None:
         self.halt_reason = None
@@ -168,6 +174,9 @@ class TurnHost:
             await self.mcp.wait_started()  # servers still starting: offer their tools too
         if self.compaction is not None:
             await self.compaction.at_boundary(provider, self.owner.run_id)
+        self.request_images = await prepare_images(
+            self.messages, self.models.choice.images, self.owner.images
+        )
         return provider
 
     def tool_specs(self) -> tuple[ToolSpec, ...]:
@@ -184,6 +193,7 @@ class TurnHost:
             system=self.system_prompt,
             messages=tuple(self.messages),
             tools=self.tool_specs(),
+            images=self.request_images,
         )
 
     def tool_context(self, tool_call_id: str) -> ToolContext:

@@ -197,7 +197,7 @@ class Journal:
         if plan:
             await self._emit(PlanGenerated, entries=tuple(plan))
         for item in pending:
-            await self._emit(SteeringQueued, steering_id=item.id, text=item.text, kind=item.kind)
+            await self._emit(SteeringQueued, **item.fields)
 
     async def aclose(self) -> None:
         """Wait for the file's last lines (the event store is closed first)."""

@@ -39,7 +39,9 @@ from harness_tui.core.events import (
     SessionStarted,
     new_id,
 )
-from harness_tui.core.messages import TokenUsage
+from harness_tui.core.images.request import images_in
+from harness_tui.core.images.store import ImageStore
+from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
@@ -54,7 +56,7 @@ from harness_tui.core.session.manager import Hostable, Sessions
 from harness_tui.core.session.model_slot import ModelSlot
 from harness_tui.core.session.usage import UsageMeter
 from harness_tui.core.session.workspace import Workspace, check_mode
-from harness_tui.core.storage.saved import SavedSession
+from harness_tui.core.storage.saved import SavedSession, images_dir
 from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
 from harness_tui.core.version import __version__
@@ -115,6 +117,8 @@ class Session(Hostable):
             raise HarnessError(f"compact_at must be between 0 and 1, not {compact_at}")
         self.max_turns, self.compact_at, self.persist = max_turns, compact_at, persist
         self.store = EventStore(history_limit)
+        #: The images attached to its messages, once each (in memory when not saved).
+        self.images = ImageStore(images_dir(self.id) if persist else None)
         self.context = ContextAccount()
         self.journal: Journal = Journal(self.emit, self.context, persist=persist)
         self.messages = self.journal.messages
@@ -194,6 +198,8 @@ class Session(Hostable):
         session.steering.restore(saved.pending)
         session.usage.total, session.usage.total_cost_usd = saved.total_usage, saved.total_cost_usd
         session.hooks.transcript_path = str(saved.path)
+        if session.persist:  # its images are beside its file, wherever that is
+            session.images = ImageStore(saved.path.with_suffix("") / "images")
         return session
 
     # --- collaborators' state, as the session's -------------------------------------
@@ -315,19 +321,44 @@ class Session(Hostable):
 
     # --- commands in ----------------------------------------------------------------
 
-    async def submit(self, text: str) -> str:
-        """Start a run with this prompt; returns its run id. Raises ``SessionBusyError``
-        while a run is active (use ``steer`` or ``follow_up`` then)."""
-        return self.runs.submit(text)
+    async def submit(self, text: str, images: Sequence[ImageBlock] = ()) -> str:
+        """Start a run with this prompt (and images from ``attach_image``); returns its
+        run id. Raises ``SessionBusyError`` while a run is active (use ``steer`` or
+        ``follow_up`` then)."""
+        run_id = self.runs.submit(text, tuple(images))
+        await self._unseen(images)
+        return run_id
 
-    async def steer(self, text: str) -> QueuedMessage | None:
+    async def steer(self, text: str, images: Sequence[ImageBlock] = ()) -> QueuedMessage | None:
         """Deliver at the next turn boundary of the active run. When idle, start a run
         with it instead (returns None)."""
-        return await self.runs.enqueue(text, "steer")
+        await self._unseen(images)
+        return await self.runs.enqueue(text, "steer", tuple(images))
 
-    async def follow_up(self, text: str) -> QueuedMessage | None:
+    async def follow_up(self, text: str, images: Sequence[ImageBlock] = ()) -> QueuedMessage | None:
         """Run after the active run ends. When idle, start a run with it (returns None)."""
-        return await self.runs.enqueue(text, "follow_up")
+        await self._unseen(images)
+        return await self.runs.enqueue(text, "follow_up", tuple(images))
+
+    async def attach_image(self, data: bytes, name: str = "clipboard") -> ImageBlock:
+        """Check ``data`` and keep it with the session, for a message to carry; raises
+        ``ImageError`` naming ``name`` and the reason when it is not an image to send."""
+        return await self.workspace.attach_image(self.images, data, name)
+
+    async def attach_image_file(self, path: str | Path) -> ImageBlock:
+        """``attach_image`` for a file (relative to the session's folder); a file a
+        ``Read`` deny rule covers is refused like one that is no image."""
+        return await self.workspace.attach_image_file(self.images, Path(path))
+
+    async def _unseen(self, images: Sequence[ImageBlock]) -> None:
+        """Tell the user, before the request goes, that the model will not see them."""
+        if images and self.model.images is None:
+            await self.warn(
+                f"{self.model.name} cannot see images: the model gets "
+                f"{'a text placeholder' if len(images) == 1 else 'text placeholders'} for "
+                f"{', '.join(i.label for i in images)}; switch to a model with vision "
+                "(/model) to show it"
+            )
 
     async def pull_back(self, steering_id: str | None = None) -> QueuedMessage | None:
         """Take a pending message (the newest by default) back out of the queue."""
@@ -340,7 +371,13 @@ class Session(Hostable):
 
     async def set_model(self, name: str | ModelChoice) -> ModelChoice:
         """Switch models. During a run the switch waits for the next turn boundary."""
-        return await self.models.switch(name, wait=self.running)
+        choice = await self.models.switch(name, wait=self.running)
+        if choice.images is None and images_in(self.messages):
+            await self.warn(
+                f"{choice.name} cannot see images: the images earlier in this conversation "
+                "go to it as short text placeholders"
+            )
+        return choice
 
     def warm_soon(self, model: str | ModelChoice | None = None) -> None:
         """``warm`` in the background (nothing when the session is not open)."""

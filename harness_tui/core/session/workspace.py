@@ -36,8 +36,9 @@ from harness_tui.core.extensions.skills import Skill, SkillTool
 from harness_tui.core.files.mentions import attach_files
 from harness_tui.core.hooks.config import hooks_from_settings, script_paths
 from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
+from harness_tui.core.images.store import ImageStore
 from harness_tui.core.mcp import McpManager
-from harness_tui.core.messages import UserMessage
+from harness_tui.core.messages import ImageBlock, UserMessage
 from harness_tui.core.permissions.engine import AskPolicy, PermissionBroker, PermissionEngine
 from harness_tui.core.permissions.gate import HookedGate
 from harness_tui.core.permissions.rules import (
@@ -332,10 +333,52 @@ class Workspace:
         ]
 
     async def prompt_message(
-        self, text: str, queued: QueuedMessage | None, hooked: HookOutcome
+        self, prompt: QueuedMessage, queued: bool, hooked: HookOutcome
     ) -> UserMessage:
         """The prompt as the model gets it: with what it mentions attached."""
-        return prompt_message(text, queued, hooked, await self.attach_mentions(text))
+        attached = await self.attach_mentions(prompt.text)
+        images = await self.attach_image_mentions(prompt.text)
+        return prompt_message(prompt, queued, hooked, attached, images)
+
+    async def attach_image(self, store: ImageStore, data: bytes, name: str) -> ImageBlock:
+        """Check an image and keep it in ``store``; ``ImageError`` says why not."""
+        from harness_tui.core.images.intake import check_image
+
+        checked = await anyio.to_thread.run_sync(check_image, data, name)
+        return await anyio.to_thread.run_sync(store.put, checked)
+
+    async def attach_image_file(self, store: ImageStore, path: Path) -> ImageBlock:
+        """``attach_image`` for a file the user names (relative to the folder). Outside
+        the workspace too (screenshots live in ~/Pictures or /tmp), but never one a
+        ``Read`` deny rule covers."""
+        from harness_tui.core.images.intake import read_image_file
+
+        def read() -> ImageBlock:
+            full = self.cwd / path.expanduser()
+            return store.put(read_image_file(full, self.engine.read_filter(), str(path)))
+
+        return await anyio.to_thread.run_sync(read)
+
+    async def attach_image_mentions(self, text: str) -> list[ImageBlock]:
+        """The image files a prompt mentions (``@shot.png``), kept in the session's
+        store; a mention that cannot be attached becomes a warning notice. A word that
+        names no file is left alone, as for text files."""
+        from harness_tui.core.files.mentions import image_mentions
+        from harness_tui.core.images.intake import ImageError
+
+        if "@" not in text:
+            return []
+
+        def existing() -> list[str]:
+            return [m for m in image_mentions(text) if (self.cwd / Path(m).expanduser()).exists()]
+
+        found = []
+        for mention in await anyio.to_thread.run_sync(existing):
+            try:
+                found.append(await self.attach_image_file(self._owner.images, Path(mention)))
+            except ImageError as exc:
+                await self._emit(Notice, message=f"@{exc}", level="warning")
+        return found
 
     async def attach_mentions(self, text: str) -> list[tuple[str, str]]:
         """The files, folders (``@path``) and MCP resources (``@server:uri``) a prompt

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pydantic_core
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from harness_tui.core.config import paths
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import PlanEntry, UsageUpdated
 from harness_tui.core.files.regular import open_regular
-from harness_tui.core.messages import TokenUsage
+from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.storage.records import (
     ENTRY_TYPES,
@@ -52,6 +52,11 @@ def sessions_dir() -> Path:
 
 def session_path(session_id: str) -> Path:
     return sessions_dir() / f"{session_id}{SUFFIX}"
+
+
+def images_dir(session_id: str) -> Path:
+    """Where a session keeps the images attached to it (``images.store``)."""
+    return sessions_dir() / session_id / "images"
 
 
 class NoSuchSession(HarnessError):
@@ -392,8 +397,15 @@ def restore(result: ReadResult) -> SavedSession:
 def _queued(record: dict[str, Any]) -> QueuedMessage | None:
     ident, text, kind = record.get("steering_id"), record.get("text"), record.get("kind")
     if isinstance(ident, str) and isinstance(text, str) and kind in ("steer", "follow_up"):
-        return QueuedMessage(ident, text, kind)
+        try:
+            images = _IMAGES.validate_python(record.get("images") or ())
+        except ValidationError:
+            images = ()  # a damaged reference: the text is still the user's message
+        return QueuedMessage(ident, text, kind, images)
     return None
+
+
+_IMAGES: TypeAdapter[tuple[ImageBlock, ...]] = TypeAdapter(tuple[ImageBlock, ...])
 
 
 def _invalid(result: ReadResult, record: dict[str, Any]) -> Skipped:

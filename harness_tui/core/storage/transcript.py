@@ -65,7 +65,12 @@ def _message_events(session_id: str, entry: MessageEntry) -> list[Event]:
         if message.source == "steering":
             return [
                 SteeringDelivered(
-                    session_id=session_id, steering_id="", text=message.typed, kind="steer", turn=0
+                    session_id=session_id,
+                    steering_id="",
+                    text=message.typed,
+                    kind="steer",
+                    turn=0,
+                    images=message.images,
                 )
             ]
         return [
@@ -73,6 +78,7 @@ def _message_events(session_id: str, entry: MessageEntry) -> list[Event]:
                 session_id=session_id,
                 text=message.typed,
                 source="follow_up" if message.source == "follow_up" else "user",
+                images=message.images,
             )
         ]
     if isinstance(message, AssistantMessage):

@@ -23,6 +23,7 @@ import anyio
 
 from harness_tui.core.messages import (
     AssistantMessage,
+    ImageData,
     Message,
     ThinkingBlock,
     TokenUsage,
@@ -44,7 +45,13 @@ from harness_tui.core.providers.base import (
 from harness_tui.core.providers.catalogue import ModelSpec
 from harness_tui.core.providers.endpoint import Endpoint
 from harness_tui.core.providers.faults import StreamBroken, error_fields
-from harness_tui.core.providers.protocols.history import ToolIdMap, WireCache, kept_blocks
+from harness_tui.core.providers.protocols.history import (
+    ToolIdMap,
+    WireCache,
+    images_changed,
+    kept_blocks,
+    user_parts,
+)
 from harness_tui.core.providers.sdk_provider import SDKProvider
 
 #: A redacted thinking block has no text, only opaque data that must go back unchanged.
@@ -90,6 +97,7 @@ class AnthropicProvider(SDKProvider):
             m.id for m in request.messages if isinstance(m, AssistantMessage)
         )
         self._wire = WireCache(self._render)
+        self._images: Mapping[str, ImageData] = {}
         return "earlier thinking no longer matches the conversation; sent without it"
 
     def _connect(self) -> tuple[ModuleType, Any]:
@@ -117,6 +125,8 @@ class AnthropicProvider(SDKProvider):
     # --- request ------------------------------------------------------------------------
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
+        images_changed(self._wire, request.images)
+        self._images = request.images
         messages = _merge_roles(self._wire.render_all(request.messages))
         if messages:
             # The newest block: the next turn reads everything up to here from the cache.
@@ -168,7 +178,19 @@ class AnthropicProvider(SDKProvider):
         if isinstance(message, UserMessage):
             return {
                 "role": "user",
-                "content": [{"type": "text", "text": b.text} for b in message.content],
+                "content": [
+                    {"type": "text", "text": part}
+                    if isinstance(part, str)
+                    else {
+                        "type": "image",
+                        "source": {
+                            "type": "base64",
+                            "media_type": part.media_type,
+                            "data": part.data,
+                        },
+                    }
+                    for part in user_parts(message, self._images)
+                ],
             }
         if isinstance(message, ToolResultMessage):
             content: str | list[dict[str, Any]] = message.content or "(no output)"

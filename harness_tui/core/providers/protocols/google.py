@@ -55,6 +55,7 @@ import anyio
 
 from harness_tui.core.messages import (
     AssistantMessage,
+    ImageData,
     Message,
     ThinkingBlock,
     TokenUsage,
@@ -83,7 +84,12 @@ from harness_tui.core.providers.faults import (
     fault_of_status,
     fault_of_transport,
 )
-from harness_tui.core.providers.protocols.history import WireCache, kept_blocks
+from harness_tui.core.providers.protocols.history import (
+    WireCache,
+    images_changed,
+    kept_blocks,
+    user_parts,
+)
 from harness_tui.core.providers.sdk_provider import SDKProvider
 
 #: The API version the SDK is pointed at: thought signatures, thinking summaries and
@@ -134,6 +140,7 @@ class GoogleProvider(SDKProvider):
     def __init__(self, spec: ModelSpec, endpoint: Endpoint) -> None:
         super().__init__(spec, endpoint)
         self._wire: WireCache[Any] = WireCache(self._render)
+        self._images: Mapping[str, ImageData] = {}
         #: Gemini's own ids of the calls it made (our call id -> its id), for the
         #: ``functionResponse`` that answers each.
         self._gemini_ids: dict[str, str] = {}
@@ -222,6 +229,8 @@ class GoogleProvider(SDKProvider):
     def _params(self, request: ModelRequest) -> dict[str, Any]:
         from google.genai import types
 
+        images_changed(self._wire, request.images)
+        self._images = request.images
         contents = _merge_roles([c for c in self._wire.render_all(request.messages) if c])
         _mark_unsigned_calls(contents)
         config: dict[str, Any] = {
@@ -261,8 +270,17 @@ class GoogleProvider(SDKProvider):
         from google.genai import types
 
         if isinstance(message, UserMessage):
-            parts = [types.Part(text=b.text) for b in message.content if b.text]
-            return types.Content(role="user", parts=parts) if parts else None
+            parts = [
+                types.Part(text=part)
+                if isinstance(part, str)
+                else types.Part(
+                    inline_data=types.Blob(
+                        mime_type=part.media_type, data=base64.b64decode(part.data)
+                    )
+                )
+                for part in user_parts(message, self._images)
+            ]
+            return types.Content(role="user", parts=parts)
         if isinstance(message, ToolResultMessage):
             content = message.content or "(no output)"
             response = {"error": content} if message.is_error else {"output": content}

@@ -14,6 +14,10 @@ session, SPEC section 5). Before an adapter renders it in its wire format:
 - tool-call ids are mapped to what the target accepts, the same way for a call and its
   result, so pairs stay matched.
 
+- a user message's images go first (Anthropic: "Claude works best when images come
+  before text"), as the request carries them fitted (``ModelRequest.images``); an image
+  it does not carry goes as a short text placeholder (``user_parts``).
+
 ``WireCache`` keeps each message's rendered form, so a long conversation is not
 re-rendered from the start on every turn.
 """
@@ -22,10 +26,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, TypeVar
 
-from harness_tui.core.messages import AssistantBlock, AssistantMessage, Message, ThinkingBlock
+from harness_tui.core.messages import (
+    AssistantBlock,
+    AssistantMessage,
+    ImageData,
+    Message,
+    ThinkingBlock,
+    UserMessage,
+)
 
 T = TypeVar("T")
 
@@ -57,6 +68,34 @@ def kept_blocks(
     return blocks if said else []
 
 
+def user_parts(message: UserMessage, images: Mapping[str, ImageData]) -> list[str | ImageData]:
+    """A user message for the wire: the images the request carries, then each text
+    that is not blank (with a placeholder for each image it does not carry)."""
+    from harness_tui.core.images.request import placeholder
+
+    sent: list[str | ImageData] = []
+    texts: list[str | ImageData] = []
+    for block in message.content:
+        if block.type == "image":
+            image = images.get(block.sha256)
+            if image is not None:
+                sent.append(image)
+            else:
+                texts.append(placeholder(block))
+        elif block.text.strip():
+            texts.append(block.text)
+    return [*sent, *texts] or ["(no text)"]
+
+
+def images_changed(cache: WireCache[T], images: Mapping[str, ImageData]) -> None:
+    """Forget the renderings when the request carries another set of images than the
+    last (an old image dropped for a count limit changes how its message renders)."""
+    keys = frozenset(images)
+    if keys != cache.image_keys:
+        cache.clear()
+        cache.image_keys = keys
+
+
 class ToolIdMap:
     """Maps tool-call ids to ones the target accepts: characters outside ``allowed`` are
     replaced and long ids shortened, with a hash suffix whenever the id had to change, so
@@ -84,6 +123,12 @@ class WireCache(Generic[T]):
         self._render = render
         self._messages: list[Message] = []
         self._wire: list[T] = []
+        #: The images the renderings assumed (see ``images_changed``).
+        self.image_keys: frozenset[str] = frozenset()
+
+    def clear(self) -> None:
+        self._messages.clear()
+        self._wire.clear()
 
     def render_all(self, messages: Sequence[Message]) -> list[T]:
         """The renderings, in order (do not modify them: they are reused)."""

@@ -21,6 +21,7 @@ import anyio
 
 from harness_tui.core.messages import (
     AssistantMessage,
+    ImageData,
     Message,
     ThinkingBlock,
     TokenUsage,
@@ -41,7 +42,13 @@ from harness_tui.core.providers.base import (
 from harness_tui.core.providers.catalogue import ModelSpec, Quirks
 from harness_tui.core.providers.endpoint import Endpoint
 from harness_tui.core.providers.faults import FaultKind, StreamBroken, error_fields
-from harness_tui.core.providers.protocols.history import ToolIdMap, WireCache, kept_blocks
+from harness_tui.core.providers.protocols.history import (
+    ToolIdMap,
+    WireCache,
+    images_changed,
+    kept_blocks,
+    user_parts,
+)
 from harness_tui.core.providers.sdk_provider import SDKProvider
 
 #: finish_reason -> the neutral stop reason (Anthropic's words).
@@ -70,6 +77,7 @@ class OpenAICompatProvider(SDKProvider):
         # OpenAI refuses tool_call ids longer than 40 characters.
         self._tool_id = ToolIdMap(None, 40)
         self._wire: WireCache[dict[str, Any] | None] = WireCache(self._render)
+        self._images: Mapping[str, ImageData] = {}
 
     def _connect(self) -> tuple[ModuleType, Any]:
         return connect_openai(self.endpoint)
@@ -84,6 +92,8 @@ class OpenAICompatProvider(SDKProvider):
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
+        images_changed(self._wire, request.images)
+        self._images = request.images
         wire = self._wire.render_all(request.messages)
         if self.spec.capabilities.vision and any(
             isinstance(m, ToolResultMessage) and m.images for m in request.messages
@@ -117,7 +127,20 @@ class OpenAICompatProvider(SDKProvider):
 
     def _render(self, message: Message) -> dict[str, Any] | None:
         if isinstance(message, UserMessage):
-            return {"role": "user", "content": message.text}
+            if not message.images:
+                return {"role": "user", "content": message.text}
+            return {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": part}
+                    if isinstance(part, str)
+                    else {
+                        "type": "image_url",
+                        "image_url": {"url": f"data:{part.media_type};base64,{part.data}"},
+                    }
+                    for part in user_parts(message, self._images)
+                ],
+            }
         if isinstance(message, ToolResultMessage):
             content = message.content
             if message.is_error and not content.lower().startswith("error"):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +30,7 @@ import anyio
 
 from harness_tui.core.messages import (
     AssistantMessage,
+    ImageData,
     Message,
     ThinkingBlock,
     TokenUsage,
@@ -51,7 +52,13 @@ from harness_tui.core.providers.base import (
 from harness_tui.core.providers.catalogue import ModelSpec
 from harness_tui.core.providers.endpoint import Endpoint
 from harness_tui.core.providers.faults import StreamBroken, error_fields, fault_of_error
-from harness_tui.core.providers.protocols.history import ToolIdMap, WireCache, kept_blocks
+from harness_tui.core.providers.protocols.history import (
+    ToolIdMap,
+    WireCache,
+    images_changed,
+    kept_blocks,
+    user_parts,
+)
 from harness_tui.core.providers.protocols.openai_compat import connect_openai
 from harness_tui.core.providers.sdk_provider import SDKProvider
 
@@ -89,6 +96,7 @@ class OpenAIResponsesProvider(SDKProvider):
             return None
         self._no_reasoning = True
         self._wire = WireCache(self._render)
+        self._images: Mapping[str, ImageData] = {}
         return "earlier reasoning could not be verified by OpenAI; sent without it"
 
     # --- request ------------------------------------------------------------------------
@@ -98,6 +106,8 @@ class OpenAIResponsesProvider(SDKProvider):
         return self.spec.capabilities.thinking
 
     def _params(self, request: ModelRequest) -> dict[str, Any]:
+        images_changed(self._wire, request.images)
+        self._images = request.images
         items = [item for rendered in self._wire.render_all(request.messages) for item in rendered]
         params: dict[str, Any] = {
             "model": self.model,
@@ -132,7 +142,19 @@ class OpenAIResponsesProvider(SDKProvider):
 
     def _render(self, message: Message) -> list[Item]:
         if isinstance(message, UserMessage):
-            return [{"type": "message", "role": "user", "content": message.text}]
+            if not message.images:
+                return [{"type": "message", "role": "user", "content": message.text}]
+            content = [
+                {"type": "input_text", "text": part}
+                if isinstance(part, str)
+                else {
+                    "type": "input_image",
+                    "image_url": f"data:{part.media_type};base64,{part.data}",
+                    "detail": "auto",
+                }
+                for part in user_parts(message, self._images)
+            ]
+            return [{"type": "message", "role": "user", "content": content}]
         if isinstance(message, ToolResultMessage):
             return [self._output(message)]
         assert isinstance(message, AssistantMessage)

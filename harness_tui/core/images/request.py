@@ -1,0 +1,99 @@
+"""Which images of a conversation one request carries, fitted to its API.
+
+The newest images go first: up to the API's count and byte limits, each fitted once
+per image and limits (kept in a small cache: a long session re-encodes an image once per
+model, not once per request). An image that does not go — the model cannot see, a limit
+is reached, its bytes are gone — is not in the map, and the adapters write a short text
+placeholder in its place (``placeholder``), so a request never fails on an image.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import anyio
+
+from harness_tui.core.images.fit import fit_image
+from harness_tui.core.messages import ImageBlock, ImageData, Message, UserMessage
+
+if TYPE_CHECKING:
+    from harness_tui.core.images.store import ImageStore
+    from harness_tui.core.providers.catalogue import ImageLimits
+
+#: Fitted images kept (base64: about 1-3 MB each for a screenshot).
+CACHE_SIZE = 32
+_fitted: OrderedDict[tuple[str, ImageLimits], ImageData] = OrderedDict()
+
+
+def placeholder(block: ImageBlock) -> str:
+    """What a model that does not get an image reads in its place."""
+    return f"[image {block.label}: not sent to this model]"
+
+
+def images_in(messages: Sequence[Message]) -> list[ImageBlock]:
+    """The images the user attached, newest first, each once."""
+    seen: set[str] = set()
+    found = []
+    for message in reversed(messages):
+        if isinstance(message, UserMessage):
+            for block in reversed(message.content):
+                if block.type == "image" and block.sha256 not in seen:
+                    seen.add(block.sha256)
+                    found.append(block)
+    return found
+
+
+def fitted(block: ImageBlock, data: bytes, limits: ImageLimits) -> ImageData:
+    """``block`` (its bytes ``data``) fitted to ``limits`` (blocking), from the cache when
+    it was fitted before."""
+    key = (block.sha256, limits)
+    cached = _fitted.get(key)
+    if cached is not None:
+        _fitted.move_to_end(key)
+        return cached
+    image = fit_image(data, block.media_type, limits)
+    result = ImageData(media_type=image.media_type, data=base64.b64encode(image.data).decode())
+    _fitted[key] = result
+    while len(_fitted) > CACHE_SIZE:
+        _fitted.popitem(last=False)
+    return result
+
+
+def select(
+    messages: Sequence[Message], limits: ImageLimits | None, store: ImageStore
+) -> dict[str, ImageData]:
+    """The images a request carries, by hash (blocking: see ``prepare``)."""
+    if limits is None:
+        return {}
+    chosen: dict[str, ImageData] = {}
+    total = 0
+    for block in images_in(messages):
+        if len(chosen) >= limits.max_count:
+            break
+        cached = _fitted.get((block.sha256, limits))
+        if cached is None:
+            data = store.read(block)
+            if data is None:
+                continue
+            try:
+                cached = fitted(block, data, limits)
+            except Exception:  # checked when attached: damaged on disk since
+                continue
+        size = len(cached.data) * 3 // 4
+        if total + size > limits.max_total_bytes:
+            break
+        total += size
+        chosen[block.sha256] = cached
+    return chosen
+
+
+async def prepare(
+    messages: Sequence[Message], limits: ImageLimits | None, store: ImageStore
+) -> dict[str, ImageData]:
+    """``select`` in a worker thread when an image must be read or fitted."""
+    if limits is None or not images_in(messages):
+        return {}
+    return await anyio.to_thread.run_sync(select, list(messages), limits, store)
