@@ -6,7 +6,10 @@ call (by a deny rule, plan mode, a permission question nobody is there to answer
 PreToolUse hook; the session's or a sub-agent's) or the prompt (a UserPromptSubmit hook),
 even when the run then went on to succeed; 130 cancelled (Ctrl+C); 141 the reader of
 stdout went away (the run is cancelled). Bad invocations exit 2 before a run starts (see
-``cli``).
+``cli``), and so does an image given with ``-i`` that cannot be attached.
+
+``--input-format stream-json`` reads the prompts as JSON lines on stdin instead
+(``stream_input``): each runs in turn, and the output is every event of every run.
 
 Each refusal is named, as the events tell it (``Refusals``): json adds Claude Code's
 ``permission_denials`` (``tool_name``, ``tool_use_id``, ``tool_input``, plus
@@ -21,11 +24,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import aclosing
 from typing import IO, Any, Literal
 
 import anyio
+from anyio.abc import TaskGroup
 
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import (
     RUN_END_TYPES,
     Error,
@@ -35,6 +41,7 @@ from harness_tui.core.events import (
     Retrying,
     RunCancelled,
     RunCompleted,
+    SteeringWithdrawn,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
@@ -44,7 +51,8 @@ from harness_tui.core.session.session import Session
 
 OutputFormat = Literal["text", "json", "stream-json"]
 
-EXIT_OK, EXIT_ERROR, EXIT_DENIED, EXIT_CANCELLED, EXIT_OUTPUT_GONE = 0, 1, 3, 130, 141
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DENIED = 0, 1, 2, 3
+EXIT_CANCELLED, EXIT_OUTPUT_GONE = 130, 141
 
 
 async def run_headless(
@@ -53,8 +61,13 @@ async def run_headless(
     output_format: OutputFormat = "text",
     out: IO[str] | None = None,
     err: IO[str] | None = None,
+    *,
+    images: Sequence[str] = (),
+    stream_input: IO[str] | None = None,
 ) -> int:
-    """Run ``prompt`` in a new (not yet entered) session, print, return the exit code."""
+    """Run ``prompt`` with the image files ``images`` in a new (not yet entered)
+    session, print, return the exit code. With ``stream_input``, the prompts are its
+    lines instead (``stream_input``)."""
     out = out or sys.stdout
     err = err or sys.stderr
     printer = _Printer(output_format, out, err)
@@ -62,19 +75,78 @@ async def run_headless(
     async with session, anyio.create_task_group() as group:
         group.start_soon(_cancel_on_interrupt, session)
         group.start_soon(_cancel_when_output_closes, session, printer)
-        run_id = await session.submit(prompt)
-        async with aclosing(session.store.stream(sub)) as events:
-            async for event in events:
-                if not printer.show(event):  # type: ignore[arg-type]
-                    # Nobody reads the answer any more (`| head`): stop spending tokens.
-                    # In a task of its own, as this loop must keep draining meanwhile.
-                    group.start_soon(session.cancel)
-                if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
-                    break
+        try:
+            blocks = [await session.attach_image_file(path) for path in images]
+        except HarnessError as exc:  # ImageError: names the file and the reason
+            err.write(f"harness-tui: {exc.message}{f' ({exc.hint})' if exc.hint else ''}\n")
+            group.cancel_scope.cancel()
+            return EXIT_BAD_INPUT
+        if stream_input is not None:
+            await _input_runs(session, stream_input, printer, sub)
+        else:
+            await _one_run(session, await session.submit(prompt, blocks), printer, sub, group)
         exit_guard.begin_shutdown("closing the session", printer.exit_code)
         group.cancel_scope.cancel()
     printer.finish()
     return printer.exit_code
+
+
+async def _one_run(
+    session: Session, run_id: str, printer: _Printer, sub: Any, group: TaskGroup
+) -> None:
+    async with aclosing(session.store.stream(sub)) as events:
+        async for event in events:
+            if not printer.show(event):  # type: ignore[arg-type]
+                # Nobody reads the answer any more (`| head`): stop spending tokens.
+                # In a task of its own, as this loop must keep draining meanwhile.
+                group.start_soon(session.cancel)
+            if event.type in RUN_END_TYPES and event.run_id == run_id:  # type: ignore[union-attr]
+                break
+
+
+async def _input_runs(session: Session, lines: IO[str], printer: _Printer, sub: Any) -> None:
+    """A run for each user message on ``lines``, in order, until they end and the last
+    run has ended. Each message counts as sent until its run ends or it is handed back
+    (a cancel), so the end is known without waiting on a timer."""
+    from harness_tui.stream_input import InputLineError, parse_line
+
+    count = {"sent": 0, "done": 0}
+    finished = anyio.Event()
+    stop = anyio.CancelScope()
+
+    def settle() -> None:
+        if finished.is_set() and count["done"] >= count["sent"]:
+            stop.cancel()
+
+    async def read() -> None:
+        number = 0
+        while line := await anyio.to_thread.run_sync(lines.readline, abandon_on_cancel=True):
+            number += 1
+            try:
+                message = parse_line(line, number)
+                if message is None:
+                    continue
+                blocks = [await session.attach_image(data, name) for data, name in message.images]
+                await session.follow_up(message.text, blocks)
+                count["sent"] += 1  # (no await between the run's start and here)
+            except HarnessError as exc:  # the line, an image in it, an empty prompt
+                where = "" if isinstance(exc, InputLineError) else f"stdin line {number}: "
+                printer.err.write(f"harness-tui: {where}{exc}\n")
+        finished.set()
+        settle()
+
+    with stop:
+        async with anyio.create_task_group() as readers:
+            readers.start_soon(read)
+            async with aclosing(session.store.stream(sub)) as events:
+                async for event in events:
+                    if not printer.show(event):  # type: ignore[arg-type]
+                        readers.start_soon(session.cancel)
+                    if event.type in RUN_END_TYPES or (
+                        isinstance(event, SteeringWithdrawn) and event.reason == "cancelled"
+                    ):
+                        count["done"] += 1
+                        settle()
 
 
 async def _cancel_on_interrupt(session: Session) -> None:

@@ -137,9 +137,12 @@ async def wait_for(
     raise AssertionError("the store closed before the event came")
 
 
-async def run_to_end(session: Session, prompt: str, timeout: float = 10) -> list[Event]:
-    """Submit and return the events of the run, from PROMPT_RECEIVED to its end."""
-    run_id = await session.submit(prompt)
+async def run_to_end(
+    session: Session, prompt: str, timeout: float = 10, images: Any = ()
+) -> list[Event]:
+    """Submit (with ``images``: ``ImageBlock``s) and return the events of the run, from
+    PROMPT_RECEIVED to its end."""
+    run_id = await session.submit(prompt, images)
     await wait_for(
         session.store,
         lambda e: e.run_id == run_id and e.type in ("RUN_COMPLETED", "RUN_CANCELLED"),

@@ -11,6 +11,7 @@ import argparse
 import os
 import select
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
         "one JSON line (default: %(default)s)",
     )
     parser.add_argument(
+        "-i",
+        "--image",
+        dest="images",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="with -p: attach an image file (PNG, JPEG, GIF, WebP) to the prompt; repeat for more",
+    )
+    parser.add_argument(
+        "--input-format",
+        choices=("text", "stream-json"),
+        default="text",
+        help="with -p: the prompt as text, or user messages as JSON lines on stdin "
+        "(Claude Code's stream-json input, images included; needs --output-format "
+        "stream-json) (default: %(default)s)",
+    )
+    parser.add_argument(
         "--trust",
         action="store_true",
         help="trust this folder: apply its project settings and hooks (.harness/, "
@@ -132,27 +150,41 @@ def run(argv: list[str]) -> int:
     if not headless:
         if args.prompt is not None:
             parser.error("a prompt on the command line needs -p (or type it in the TUI)")
+        if args.images or args.input_format != "text":
+            parser.error(
+                "-i and --input-format go with -p (in the TUI, paste an image with Ctrl+V "
+                "or mention it as @file.png)"
+            )
         return _run_tui(args)
     if args.resume == "":
         return fail(
             "--resume needs a session id with -p",
             "list saved sessions with `harness-tui sessions`, or use --continue",
         )
+    if args.input_format == "stream-json":
+        if args.output_format != "stream-json" or args.print_prompt or args.prompt:
+            return fail(
+                "--input-format stream-json reads the prompts from stdin and needs "
+                "--output-format stream-json",
+                "pass -p --input-format stream-json --output-format stream-json, no prompt",
+            )
+        return _run_headless(args, "")
     try:
-        prompt = _read_prompt(args.print_prompt, args.prompt)
+        prompt = _read_prompt(args.print_prompt, args.prompt, bool(args.images))
     except ValueError as exc:
         return fail(str(exc))
     return _run_headless(args, prompt)
 
 
-def _read_prompt(flag_value: str, positional: str | None) -> str:
-    """The prompt from -p's value or the positional argument, plus piped stdin."""
+def _read_prompt(flag_value: str, positional: str | None, images: bool = False) -> str:
+    """The prompt from -p's value or the positional argument, plus piped stdin (which
+    may be empty when images are attached)."""
     if flag_value and positional:
         raise ValueError("two prompts given; pass one after -p")
     given = flag_value or positional or ""
-    piped = _read_stdin(wait=not given)
+    piped = _read_stdin(wait=not (given or images))
     prompt = f"{given}\n\n{piped}" if given and piped else given or piped
-    if not prompt.strip():
+    if not prompt.strip() and not images:
         raise ValueError("the prompt is empty; pass text after -p or pipe it on stdin")
     return prompt
 
@@ -200,7 +232,17 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             settings=settings,
             warm=_warm_wanted(),
         )
-        return anyio.run(run_headless, session, prompt, args.output_format)
+        stream_input = sys.stdin if args.input_format == "stream-json" else None
+        return anyio.run(
+            partial(
+                run_headless,
+                session,
+                prompt,
+                args.output_format,
+                images=args.images,
+                stream_input=stream_input,
+            )
+        )
     except HarnessError as exc:
         return fail(exc.message, exc.hint)
     except KeyboardInterrupt:  # before the run's own Ctrl+C handling was in place

@@ -471,12 +471,13 @@ class SteeringEvent(Event):
     steering_id: str
     text: str
     kind: SteeringKind
-    #: Images attached to the message (references, as in ``PROMPT_RECEIVED``).
-    images: tuple[ImageBlock, ...] = ()
 
 
 class SteeringQueued(SteeringEvent):
     type: Literal["STEERING_QUEUED"] = "STEERING_QUEUED"
+    #: Images attached to the message (references, as in ``PROMPT_RECEIVED``; last in
+    #: each steering event, where fields are added).
+    images: tuple[ImageBlock, ...] = ()
 
 
 class SteeringDelivered(SteeringEvent):
@@ -485,6 +486,7 @@ class SteeringDelivered(SteeringEvent):
 
     type: Literal["STEERING_DELIVERED"] = "STEERING_DELIVERED"
     turn: int
+    images: tuple[ImageBlock, ...] = ()
 
 
 class SteeringWithdrawn(SteeringEvent):
@@ -493,6 +495,7 @@ class SteeringWithdrawn(SteeringEvent):
 
     type: Literal["STEERING_WITHDRAWN"] = "STEERING_WITHDRAWN"
     reason: Literal["pulled_back", "cancelled"]
+    images: tuple[ImageBlock, ...] = ()
 
 
 # --- sub-agents ---------------------------------------------------------------------------

@@ -43,27 +43,31 @@ def target_size(width: int, height: int, limits: ImageLimits) -> tuple[int, int]
     return max(1, int(width * scale)), max(1, int(height * scale))
 
 
-def fit_image(data: bytes, media_type: str, limits: ImageLimits) -> FittedImage:
-    """``data`` (a checked image) within ``limits``."""
+def fit_image(data: bytes, media_type: str, limits: ImageLimits, pixels: Any = None) -> FittedImage:
+    """``data`` (a checked image; ``pixels``: it decoded already) within ``limits``."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        width, height = image.size
-        size = target_size(width, height, limits)
-        animated = getattr(image, "n_frames", 1) > 1
-        if (
-            size == (width, height)
-            and media_type in limits.types
-            and len(data) <= limits.max_bytes
-            and not animated  # OpenAI takes non-animated GIFs only: the first frame goes
-        ):
-            return FittedImage(data, media_type, width, height)
-        image.seek(0)
-        if image.format == "JPEG" and size != (width, height):
-            image.draft("RGB", size)  # decode at a reduced scale: much faster
-        frame = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    image = pixels if pixels is not None else Image.open(io.BytesIO(data))
+    width, height = image.size
+    size = target_size(width, height, limits)
+    animated = getattr(image, "n_frames", 1) > 1
+    if (
+        size == (width, height)
+        and media_type in limits.types
+        and len(data) <= limits.max_bytes
+        and not animated  # OpenAI takes non-animated GIFs only: the first frame goes
+    ):
+        return FittedImage(data, media_type, width, height)
+    if pixels is None and image.format == "JPEG" and size != (width, height):
+        image.draft("RGB", size)  # decode at a reduced scale: much faster
+    frame = image
+    if frame.mode not in ("RGB", "RGBA"):
+        frame = frame.convert("RGBA" if _has_alpha(image) else "RGB")
     if frame.size != size:
-        frame = frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        factor = min(frame.width // size[0], frame.height // size[1])
+        if factor >= 2:  # averaging whole blocks first: half the time, as sharp
+            frame = frame.reduce(factor)
+        frame = frame.resize(size, Image.Resampling.LANCZOS)
     keep = media_type if media_type in limits.types and media_type != "image/gif" else None
     encoded = _encode(frame, keep or "image/png")
     scale = 1.0

@@ -44,6 +44,12 @@ class CheckedImage:
     width: int
     height: int
     name: str
+    #: The decoded picture (a Pillow image), for fitting it without decoding it again;
+    #: dropped once it is fitted (``drop_pixels``).
+    pixels: Any = None
+
+    def drop_pixels(self) -> CheckedImage:
+        return CheckedImage(self.data, self.media_type, self.width, self.height, self.name)
 
 
 def looks_like_image_path(text: str) -> bool:
@@ -65,17 +71,19 @@ def check_image(data: bytes, name: str) -> CheckedImage:
         raise ImageError(f"{name}: the file is empty")
     Image = _pillow()
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            width, height = image.size
-            if width * height > MAX_PIXELS:  # Pillow itself refuses twice as many
-                raise Image.DecompressionBombError(f"{width}×{height}")
-            if kind not in FORMATS:
-                raise ImageError(
-                    f"{name}: {kind or 'this'} images are not taken",
-                    hint="attach a PNG, JPEG, GIF or WebP image",
-                )
-            image.load()  # decodes every pixel: a cut or damaged file fails here
+        # Not closed: closing frees the decoded pixels, which fitting uses next (the
+        # "file" is the bytes in memory, so nothing is held open).
+        image = Image.open(io.BytesIO(data))
+        kind = image.format or ""
+        width, height = image.size
+        if width * height > MAX_PIXELS:  # Pillow itself refuses twice as many
+            raise Image.DecompressionBombError(f"{width}×{height}")
+        if kind not in FORMATS:
+            raise ImageError(
+                f"{name}: {kind or 'this'} images are not taken",
+                hint="attach a PNG, JPEG, GIF or WebP image",
+            )
+        image.load()  # decodes every pixel: a cut or damaged file fails here
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -90,11 +98,13 @@ def check_image(data: bytes, name: str) -> CheckedImage:
                 f"{name}: not an image (or a format that is not taken)",
                 hint="attach a PNG, JPEG, GIF or WebP image",
             ) from None
+        kind = (sniff(data[:12]) or "image").removeprefix("image/").upper()
+        reason = "" if "cannot identify" in str(exc) else f" ({exc})"
         raise ImageError(
-            f"{name}: the image is damaged or cut short ({exc})",
+            f"{name}: the {kind} data is damaged or cut short{reason}",
             hint="save it again, or take the screenshot again",
         ) from None
-    return CheckedImage(data, FORMATS[kind], width, height, name)
+    return CheckedImage(data, FORMATS[kind], width, height, name, image)
 
 
 def _pillow() -> Any:

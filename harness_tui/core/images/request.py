@@ -46,15 +46,16 @@ def images_in(messages: Sequence[Message]) -> list[ImageBlock]:
     return found
 
 
-def fitted(block: ImageBlock, data: bytes, limits: ImageLimits) -> ImageData:
-    """``block`` (its bytes ``data``) fitted to ``limits`` (blocking), from the cache when
-    it was fitted before."""
+def fitted(block: ImageBlock, data: bytes, limits: ImageLimits, pixels: object = None) -> ImageData:
+    """``block`` (its bytes ``data``; ``pixels``: decoded already) fitted to ``limits``
+    (blocking), from the cache when it was fitted before. A session fits a pasted image
+    for its model at once, while it has it decoded: the request then finds it here."""
     key = (block.sha256, limits)
     cached = _fitted.get(key)
     if cached is not None:
         _fitted.move_to_end(key)
         return cached
-    image = fit_image(data, block.media_type, limits)
+    image = fit_image(data, block.media_type, limits, pixels)
     result = ImageData(media_type=image.media_type, data=base64.b64encode(image.data).decode())
     _fitted[key] = result
     while len(_fitted) > CACHE_SIZE:

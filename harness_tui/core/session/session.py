@@ -199,7 +199,7 @@ class Session(Hostable):
         session.usage.total, session.usage.total_cost_usd = saved.total_usage, saved.total_cost_usd
         session.hooks.transcript_path = str(saved.path)
         if session.persist:  # its images are beside its file, wherever that is
-            session.images = ImageStore(saved.path.with_suffix("") / "images")
+            session.images = ImageStore(saved.images_folder)
         return session
 
     # --- collaborators' state, as the session's -------------------------------------

@@ -36,6 +36,7 @@ from harness_tui.core.extensions.skills import Skill, SkillTool
 from harness_tui.core.files.mentions import attach_files
 from harness_tui.core.hooks.config import hooks_from_settings, script_paths
 from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
+from harness_tui.core.images.intake import CheckedImage
 from harness_tui.core.images.store import ImageStore
 from harness_tui.core.mcp import McpManager
 from harness_tui.core.messages import ImageBlock, UserMessage
@@ -344,8 +345,7 @@ class Workspace:
         """Check an image and keep it in ``store``; ``ImageError`` says why not."""
         from harness_tui.core.images.intake import check_image
 
-        checked = await anyio.to_thread.run_sync(check_image, data, name)
-        return await anyio.to_thread.run_sync(store.put, checked)
+        return await anyio.to_thread.run_sync(lambda: self._keep(store, check_image(data, name)))
 
     async def attach_image_file(self, store: ImageStore, path: Path) -> ImageBlock:
         """``attach_image`` for a file the user names (relative to the folder). Outside
@@ -355,9 +355,20 @@ class Workspace:
 
         def read() -> ImageBlock:
             full = self.cwd / path.expanduser()
-            return store.put(read_image_file(full, self.engine.read_filter(), str(path)))
+            return self._keep(store, read_image_file(full, self.engine.read_filter(), str(path)))
 
         return await anyio.to_thread.run_sync(read)
+
+    def _keep(self, store: ImageStore, checked: CheckedImage) -> ImageBlock:
+        """Store a checked image, and fit it for the current model while it is decoded
+        (blocking): the next request finds it fitted (``images.request.fitted``)."""
+        from harness_tui.core.images.request import fitted
+
+        block = store.put(checked)
+        limits = self._owner.model.images
+        if limits is not None:
+            fitted(block, checked.data, limits, checked.pixels)
+        return block
 
     async def attach_image_mentions(self, text: str) -> list[ImageBlock]:
         """The image files a prompt mentions (``@shot.png``), kept in the session's

@@ -1,9 +1,10 @@
 """A saved session as Markdown (to read or share) or JSON (to process).
 
 Markdown shows one branch of the conversation — the head's, from its first message,
-compacted parts included — with thinking folded and tool calls and results in code
-blocks. JSON holds everything: the branch's messages, every entry of every branch and
-every event.
+compacted parts included — with thinking folded, tool calls and results in code
+blocks, and attached images as links to their files in the session's folder. JSON holds
+everything (images as the references the session file holds): the branch's messages,
+every entry of every branch and every event.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import time
 from typing import Any
 
+from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import (
     AssistantMessage,
     TextBlock,
@@ -60,16 +62,21 @@ def export_markdown(saved: SavedSession) -> str:
                 "",
             ]
             continue
-        lines += _message_markdown(entry.message)
+        lines += _message_markdown(entry.message, saved)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _message_markdown(message: Any) -> list[str]:
+def _message_markdown(message: Any, saved: SavedSession) -> list[str]:
     if isinstance(message, UserMessage):
         title = {"steering": "You (steering)", "follow_up": "You (follow-up)"}.get(
             message.source, "You"
         )
-        return [f"## {title}", "", message.text, ""]
+        # Each image links to its file in the session's folder (kept once, by its hash).
+        images = [
+            f"![{image.label}]({ImageStore(saved.images_folder).path(image).as_uri()})"
+            for image in message.images
+        ]
+        return [f"## {title}", "", message.text, *images, ""]
     if isinstance(message, ToolResultMessage):
         state = "error" if message.is_error else "result"
         return [f"**{message.tool_name} {state}:**", "", _fence(message.content), ""]

@@ -55,8 +55,9 @@ def session_path(session_id: str) -> Path:
 
 
 def images_dir(session_id: str) -> Path:
-    """Where a session keeps the images attached to it (``images.store``)."""
-    return sessions_dir() / session_id / "images"
+    """Where a new session keeps the images attached to it (``images.store``): a
+    folder beside its file (``SavedSession.images_folder``)."""
+    return session_path(session_id).with_suffix("") / "images"
 
 
 class NoSuchSession(HarnessError):
@@ -277,6 +278,11 @@ class SavedSession:
     interrupted: bool = False
     #: The text of the answer that was streaming then (never completed).
     partial_text: str = ""
+
+    @property
+    def images_folder(self) -> Path:
+        """Where its attached images are kept: beside its file (``images.store``)."""
+        return self.path.with_suffix("") / "images"
 
     def context(self, head: str | None = None) -> Context:
         """What the model sees at ``head`` (default: the saved head)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -42,6 +42,7 @@ from harness_tui.core.providers.base import (
 from harness_tui.core.providers.catalogue import ModelSpec, Quirks
 from harness_tui.core.providers.endpoint import Endpoint
 from harness_tui.core.providers.faults import FaultKind, StreamBroken, error_fields
+from harness_tui.core.providers.protocols.chat_images import with_tool_images
 from harness_tui.core.providers.protocols.history import (
     ToolIdMap,
     WireCache,
@@ -98,7 +99,7 @@ class OpenAICompatProvider(SDKProvider):
         if self.spec.capabilities.vision and any(
             isinstance(m, ToolResultMessage) and m.images for m in request.messages
         ):
-            messages.extend(_with_tool_images(request.messages, wire))
+            messages.extend(with_tool_images(request.messages, wire))
         else:
             messages.extend(m for m in wire if m is not None)
         params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
@@ -246,42 +247,6 @@ def _mark_unsigned_calls(
                 **message,
                 "tool_calls": [{**calls[0], **placeholder}, *calls[1:]],
             }
-
-
-def _with_tool_images(
-    messages: Sequence[Message], wire: list[dict[str, Any] | None]
-) -> list[dict[str, Any]]:
-    """The wire messages with the images of tool results added: a ``tool`` message holds
-    only text, so after each run of tool messages comes a user message that shows the
-    images they returned (the chat-completions way to show a tool's picture)."""
-    out: list[dict[str, Any]] = []
-    parts: list[dict[str, Any]] = []
-    for message, rendered in zip(messages, wire, strict=True):
-        if rendered is None:
-            continue
-        if parts and rendered["role"] != "tool":
-            out.append({"role": "user", "content": parts})
-            parts = []
-        out.append(rendered)
-        if isinstance(message, ToolResultMessage) and message.images:
-            count = len(message.images)
-            parts.append(
-                {
-                    "type": "text",
-                    "text": f"The {message.tool_name} call {rendered['tool_call_id']} "
-                    f"returned {count} image{'s' if count != 1 else ''}:",
-                }
-            )
-            parts += [
-                {
-                    "type": "image_url",
-                    "image_url": {"url": f"data:{image.media_type};base64,{image.data}"},
-                }
-                for image in message.images
-            ]
-    if parts:
-        out.append({"role": "user", "content": parts})
-    return out
 
 
 async def _chunks(stream: AsyncIterator[Any], quirks: Quirks) -> AsyncGenerator[StreamChunk, None]:
