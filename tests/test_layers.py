@@ -25,6 +25,9 @@ UI_AND_WEB = (
     "harness_tui.tui.app",
 )
 SDKS = ("anthropic", "openai", "mcp", "google.genai")
+#: Engines imported only when their work comes: Pillow when an image is attached, the
+#: terminal-graphics renderer when one is drawn.
+ENGINES = ("PIL", "textual_image")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -46,6 +49,12 @@ def test_importing_the_whole_core_loads_no_ui_web_or_sdk() -> None:
     loaded = top_names(loaded_after(code))
     assert not loaded & set(UI_AND_WEB), loaded & set(UI_AND_WEB)
     assert not loaded & set(SDKS), loaded & set(SDKS)
+    assert not loaded & set(ENGINES), loaded & set(ENGINES)
+
+
+def test_the_app_loads_no_image_engine_until_an_image_comes() -> None:
+    loaded = top_names(loaded_after("import harness_tui.tui.app, harness_tui.headless"))
+    assert not loaded & set(ENGINES), loaded & set(ENGINES)
 
 
 def test_no_core_module_mentions_ui_or_web_imports_even_lazily() -> None:

@@ -292,7 +292,8 @@ def transcript(messages: Sequence[Message], max_chars: int) -> str:
 
 def _as_text(message: Message) -> str:
     if isinstance(message, UserMessage):
-        return f"[user] {message.text}"
+        shown = "".join(f" [image {image.label}]" for image in message.images)
+        return f"[user] {message.text}{shown}"
     if isinstance(message, ToolResultMessage):
         content = message.content
         if len(content) > RESULT_CHARS_IN_SUMMARY:

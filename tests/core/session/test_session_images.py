@@ -167,3 +167,13 @@ async def test_a_model_without_vision_is_named_before_the_request(tmp_path: Path
     from harness_tui.core.images.request import placeholder
 
     assert placeholder(block) == "[image tiny.png 200×100, 1 KB: not sent to this model]"
+
+
+def test_a_summary_names_the_images_it_cannot_show() -> None:
+    from harness_tui.core.run.context import transcript
+
+    image = ImageBlock(
+        sha256="a" * 64, media_type="image/png", width=800, height=600, size=2048, name="ui.png"
+    )
+    text = transcript([UserMessage.of("why is this red?", images=(image,))], 10_000)
+    assert text == "[user] why is this red? [image ui.png 800×600, 2 KB]"
