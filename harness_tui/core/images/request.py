@@ -1,8 +1,9 @@
 """Which images of a conversation one request carries, fitted to its API.
 
-The newest images go first: up to the API's count and byte limits, each fitted once
-per image and limits (kept in a small cache: a long session re-encodes an image once per
-model, not once per request). An image that does not go — the model cannot see, a limit
+The newest images go first: up to the API's count and byte limits (counting each copy a
+request carries, and the images tools returned), each fitted once per image and limits
+(kept in a small cache: a long session re-encodes an image once per model, not once per
+request). An image that does not go — the model cannot see, a limit
 is reached, its bytes are gone — is not in the map, and the adapters write a short text
 placeholder in its place (``placeholder``), so a request never fails on an image.
 """
@@ -10,14 +11,20 @@ placeholder in its place (``placeholder``), so a request never fails on an image
 from __future__ import annotations
 
 import base64
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import anyio
 
 from harness_tui.core.images.fit import fit_image
-from harness_tui.core.messages import ImageBlock, ImageData, Message, UserMessage
+from harness_tui.core.messages import (
+    ImageBlock,
+    ImageData,
+    Message,
+    ToolResultMessage,
+    UserMessage,
+)
 
 if TYPE_CHECKING:
     from harness_tui.core.images.store import ImageStore
@@ -69,9 +76,22 @@ def select(
     if limits is None:
         return {}
     chosen: dict[str, ImageData] = {}
-    total = 0
+    # Images tools returned go in the same request and count against the same limits
+    # (Anthropic: "Too much media: 0 document pages + 102 images > 100"); so does each
+    # message that shows an image again: each carries its own copy.
+    tool_images = [i for m in messages if isinstance(m, ToolResultMessage) for i in m.images]
+    count = len(tool_images)
+    total = sum(len(i.data) * 3 // 4 for i in tool_images)
+    shown = Counter(
+        block.sha256
+        for m in messages
+        if isinstance(m, UserMessage)
+        for block in m.content
+        if block.type == "image"
+    )
     for block in images_in(messages):
-        if len(chosen) >= limits.max_count:
+        copies = shown[block.sha256]
+        if count + copies > limits.max_count:
             break
         cached = _fitted.get((block.sha256, limits))
         if cached is None:
@@ -82,9 +102,10 @@ def select(
                 cached = fitted(block, data, limits)
             except Exception:  # checked when attached: damaged on disk since
                 continue
-        size = len(cached.data) * 3 // 4
+        size = len(cached.data) * 3 // 4 * copies
         if total + size > limits.max_total_bytes:
             break
+        count += copies
         total += size
         chosen[block.sha256] = cached
     return chosen

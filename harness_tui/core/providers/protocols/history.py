@@ -69,11 +69,12 @@ def kept_blocks(
 
 
 def user_parts(message: UserMessage, images: Mapping[str, ImageData]) -> list[str | ImageData]:
-    """A user message for the wire: the images the request carries, then each text
-    that is not blank (with a placeholder for each image it does not carry)."""
+    """A user message for the wire: the images the request carries, a placeholder for
+    each image it does not carry, then each text that is not blank."""
     from harness_tui.core.images.request import placeholder
 
     sent: list[str | ImageData] = []
+    unsent: list[str | ImageData] = []
     texts: list[str | ImageData] = []
     for block in message.content:
         if block.type == "image":
@@ -81,10 +82,11 @@ def user_parts(message: UserMessage, images: Mapping[str, ImageData]) -> list[st
             if image is not None:
                 sent.append(image)
             else:
-                texts.append(placeholder(block))
+                unsent.append(placeholder(block))
         elif block.text.strip():
             texts.append(block.text)
-    return [*sent, *texts] or ["(no text)"]
+    # A placeholder stands where its image would: before the text that asks about it.
+    return [*sent, *unsent, *texts] or ["(no text)"]
 
 
 def images_changed(cache: WireCache[T], images: Mapping[str, ImageData]) -> None:

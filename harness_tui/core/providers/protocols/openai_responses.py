@@ -216,8 +216,14 @@ class OpenAIResponsesProvider(SDKProvider):
             content = f"Error: {content}"  # the wire format has no error flag
         output: str | list[dict[str, Any]] = content
         if message.images and self.spec.capabilities.vision:
+            # ``detail`` as on a message's images: optional here in the SDK's types, but
+            # strict Responses servers (vLLM) refuse an image without it (vercel/ai#20300).
             output = [{"type": "input_text", "text": content}] + [
-                {"type": "input_image", "image_url": f"data:{i.media_type};base64,{i.data}"}
+                {
+                    "type": "input_image",
+                    "image_url": f"data:{i.media_type};base64,{i.data}",
+                    "detail": "auto",
+                }
                 for i in message.images
             ]
         return {
