@@ -200,12 +200,10 @@ def _openai_image(where: str, url: str, totals: list[int]) -> None:
         raise Refused(OPENAI_UNSUPPORTED, code="invalid_image_format", param=where)
 
 
-def _openai_totals(totals: list[int]) -> None:
+def _openai_totals(totals: list[int], max_images: int = OPENAI_MAX_IMAGES) -> None:
     count, size = totals
-    if count > OPENAI_MAX_IMAGES:
-        raise Refused(
-            f"Too many images in request. Max is {OPENAI_MAX_IMAGES}.", code="too_many_images"
-        )
+    if count > max_images:
+        raise Refused(f"Too many images in request. Max is {max_images}.", code="too_many_images")
     if size > OPENAI_MAX_TOTAL:
         raise Refused(
             f"Total image size in request exceeds the {OPENAI_MAX_TOTAL // 2**20} MB limit.",
@@ -213,8 +211,9 @@ def _openai_totals(totals: list[int]) -> None:
         )
 
 
-def chat(body: dict[str, Any]) -> None:
-    """Chat completions' image rules (``image_url`` parts with data URLs)."""
+def chat(body: dict[str, Any], max_images: int = OPENAI_MAX_IMAGES) -> None:
+    """Chat completions' image rules (``image_url`` parts with data URLs); ``max_images``
+    is another API's count (Groq: 5)."""
     totals = [0, 0]
     for i, message in enumerate(body.get("messages") or []):
         content = message.get("content")
@@ -222,7 +221,7 @@ def chat(body: dict[str, Any]) -> None:
             if isinstance(part, dict) and part.get("type") == "image_url":
                 where = f"messages.[{i}].content[{k}].image_url.url"
                 _openai_image(where, part["image_url"]["url"], totals)
-    _openai_totals(totals)
+    _openai_totals(totals, max_images)
 
 
 def responses(body: dict[str, Any]) -> None:

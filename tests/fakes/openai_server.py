@@ -234,9 +234,12 @@ class FakeOpenAI(ScriptedAPI):
         extra_message_keys: frozenset[str] = frozenset(),
         interleave: bool = False,
         calls_style: str = "fragments",
+        max_images: int = image_rules.OPENAI_MAX_IMAGES,
         **options: Any,
     ) -> None:
         super().__init__(**options)
+        #: Images a request may hold (OpenAI: 500; Groq: 5).
+        self.max_images = max_images
         self.reasoning_field = reasoning_field
         self.extra_message_keys = extra_message_keys
         self.interleave = interleave
@@ -289,7 +292,7 @@ class FakeOpenAI(ScriptedAPI):
         """Raise ``Invalid`` for a request the API refuses, or return the provider's own
         answer to it (``None``: accepted)."""
         validate(body, self.extra_message_keys)
-        return images_refused(image_rules.chat, body)
+        return images_refused(lambda b: image_rules.chat(b, self.max_images), body)
 
     MALFORMED = b'data: {"id": "chatcmpl-x", "choices": [{"delta": \n\n'
 

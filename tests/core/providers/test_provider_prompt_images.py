@@ -361,3 +361,27 @@ async def test_the_same_image_twice_is_sent_twice_and_stored_once(
     # The history holds references (one ImageBlock a message), the folder one file.
     assert [m.images for m in users] == [(block,), (again,)]
     assert folder is not None and [p.name for p in folder.iterdir()] == [f"{block.sha256}.png"]
+
+
+async def test_groq_takes_five_images_a_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The catalogue's Groq limits (5 images, 4 MB of base64) for a vision model the user
+    adds; the fake refuses a sixth image as Groq does."""
+    with openai_fake(monkeypatch, max_images=5) as server:
+        write_models_settings(
+            {
+                "groq": fast(base_url=server.url + "/v1"),
+                "groq/meta-llama/llama-4-scout": {"capabilities": {"vision": True}},
+            }
+        )
+        monkeypatch.setenv("GROQ_API_KEY", server.api_key)
+        async with Session(model="groq/meta-llama/llama-4-scout", cwd=tmp_path) as session:
+            blocks = [await session.attach_image(png(2 + n, 2), f"p{n}.png") for n in range(5)]
+            blocks.append(await session.attach_image(picture(SCREEN), "shot.png"))
+            await ask(session, "six", blocks)
+    assert server.rejections == []
+    [parts] = chat_parts(server.requests[0])
+    images = [p for kind, p in parts if kind == "image"]
+    assert len(images) == 5 and (images[-1].width, images[-1].height) == (1365, 768)
+    assert ("text", f"[image {blocks[0].label}: not sent to this model]") in parts
