@@ -11,6 +11,7 @@ placeholder in its place (``placeholder``), so a request never fails on an image
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -69,6 +70,38 @@ def fitted(block: ImageBlock, data: bytes, limits: ImageLimits) -> ImageData:
     return result
 
 
+def tool_key(image: ImageData) -> str:
+    """Where a request's map holds the fitted copy of an image a tool returned."""
+    return "tool:" + hashlib.sha256(image.data.encode()).hexdigest()
+
+
+def tool_images(messages: Sequence[Message]) -> list[ImageData]:
+    return [i for m in messages if isinstance(m, ToolResultMessage) for i in m.images]
+
+
+def fitted_tool_image(image: ImageData, limits: ImageLimits) -> ImageData:
+    """A tool's image fitted to ``limits`` (blocking; cached): itself when it fits, as
+    it came when it cannot be decoded (``ImageData.of`` checked it)."""
+    key = (tool_key(image), limits)
+    cached = _fitted.get(key)
+    if cached is not None:
+        return cached
+    raw = base64.b64decode(image.data)
+    try:
+        fit = fit_image(raw, image.media_type, limits)
+    except Exception:
+        return image
+    result = (
+        image
+        if fit.data is raw
+        else ImageData(media_type=fit.media_type, data=base64.b64encode(fit.data).decode())
+    )
+    _fitted[key] = result
+    while len(_fitted) > CACHE_SIZE:
+        _fitted.popitem(last=False)
+    return result
+
+
 def select(
     messages: Sequence[Message], limits: ImageLimits | None, store: ImageStore
 ) -> dict[str, ImageData]:
@@ -76,12 +109,15 @@ def select(
     if limits is None:
         return {}
     chosen: dict[str, ImageData] = {}
-    # Images tools returned go in the same request and count against the same limits
+    # Images tools returned go too, fitted like the user's (a GIF is no image to Gemini,
+    # a 5 MB screenshot too large for Claude), and count against the same limits
     # (Anthropic: "Too much media: 0 document pages + 102 images > 100"); so does each
     # message that shows an image again: each carries its own copy.
-    tool_images = [i for m in messages if isinstance(m, ToolResultMessage) for i in m.images]
-    count = len(tool_images)
-    total = sum(len(i.data) * 3 // 4 for i in tool_images)
+    count = total = 0
+    for image in tool_images(messages):
+        copy = chosen[tool_key(image)] = fitted_tool_image(image, limits)
+        count += 1
+        total += len(copy.data) * 3 // 4
     shown = Counter(
         block.sha256
         for m in messages
@@ -115,6 +151,6 @@ async def prepare(
     messages: Sequence[Message], limits: ImageLimits | None, store: ImageStore
 ) -> dict[str, ImageData]:
     """``select`` in a worker thread when an image must be read or fitted."""
-    if limits is None or not images_in(messages):
+    if limits is None or not (images_in(messages) or tool_images(messages)):
         return {}
     return await anyio.to_thread.run_sync(select, list(messages), limits, store)

@@ -16,7 +16,8 @@ session, SPEC section 5). Before an adapter renders it in its wire format:
 
 - a user message's images go first (Anthropic: "Claude works best when images come
   before text"), as the request carries them fitted (``ModelRequest.images``); an image
-  it does not carry goes as a short text placeholder (``user_parts``).
+  it does not carry goes as a short text placeholder (``user_parts``); a tool's images
+  go fitted the same way (``tool_images``).
 
 ``WireCache`` keeps each message's rendered form, so a long conversation is not
 re-rendered from the start on every turn.
@@ -35,6 +36,7 @@ from harness_tui.core.messages import (
     ImageData,
     Message,
     ThinkingBlock,
+    ToolResultMessage,
     UserMessage,
 )
 
@@ -87,6 +89,14 @@ def user_parts(message: UserMessage, images: Mapping[str, ImageData]) -> list[st
             texts.append(block.text)
     # A placeholder stands where its image would: before the text that asks about it.
     return [*sent, *unsent, *texts] or ["(no text)"]
+
+
+def tool_images(message: ToolResultMessage, images: Mapping[str, ImageData]) -> list[ImageData]:
+    """A tool's images as the request carries them: fitted to the API's limits
+    (``images.request.select``), or as the tool returned them."""
+    from harness_tui.core.images.request import tool_key
+
+    return [images.get(tool_key(image), image) for image in message.images]
 
 
 def images_changed(cache: WireCache[T], images: Mapping[str, ImageData]) -> None:

@@ -47,6 +47,7 @@ from harness_tui.core.providers.protocols.history import (
     WireCache,
     images_changed,
     kept_blocks,
+    tool_images,
     user_parts,
 )
 from harness_tui.core.providers.sdk_provider import SDKProvider
@@ -98,7 +99,7 @@ class OpenAICompatProvider(SDKProvider):
         if self.spec.capabilities.vision and any(
             isinstance(m, ToolResultMessage) and m.images for m in request.messages
         ):
-            messages.extend(_with_tool_images(request.messages, wire))
+            messages.extend(_with_tool_images(request.messages, wire, request.images))
         else:
             messages.extend(m for m in wire if m is not None)
         params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
@@ -249,7 +250,9 @@ def _mark_unsigned_calls(
 
 
 def _with_tool_images(
-    messages: Sequence[Message], wire: list[dict[str, Any] | None]
+    messages: Sequence[Message],
+    wire: list[dict[str, Any] | None],
+    images: Mapping[str, ImageData],
 ) -> list[dict[str, Any]]:
     """The wire messages with the images of tool results added: a ``tool`` message holds
     only text, so after each run of tool messages comes a user message that shows the
@@ -277,7 +280,7 @@ def _with_tool_images(
                     "type": "image_url",
                     "image_url": {"url": f"data:{image.media_type};base64,{image.data}"},
                 }
-                for image in message.images
+                for image in tool_images(message, images)
             ]
     if parts:
         out.append({"role": "user", "content": parts})

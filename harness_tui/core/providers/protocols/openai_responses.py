@@ -57,6 +57,7 @@ from harness_tui.core.providers.protocols.history import (
     WireCache,
     images_changed,
     kept_blocks,
+    tool_images,
     user_parts,
 )
 from harness_tui.core.providers.protocols.openai_compat import connect_openai
@@ -224,7 +225,7 @@ class OpenAIResponsesProvider(SDKProvider):
                     "image_url": f"data:{i.media_type};base64,{i.data}",
                     "detail": "auto",
                 }
-                for i in message.images
+                for i in tool_images(message, self._images)
             ]
         return {
             "type": "function_call_output",
