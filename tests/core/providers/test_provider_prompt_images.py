@@ -8,8 +8,8 @@ fake received: its size, its type, and where it stands in the message."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from tests.fakes.wiring import (
 )
 from tests.helpers import png, wait_for
 
+CLAUDE = "anthropic/claude-sonnet-4-6"
 #: A 4K screenshot: what a user pastes most.
 SCREEN = (3840, 2160)
 
@@ -98,43 +99,37 @@ def anthropic_parts(body: dict[str, Any]) -> list[list[tuple[str, Any]]]:
     ]
 
 
-def chat_parts(body: dict[str, Any]) -> list[list[tuple[str, Any]]]:
+def openai_parts(
+    messages: list[dict[str, Any]], image: str, url: Callable[[dict[str, Any]], str]
+) -> list[list[tuple[str, Any]]]:
+    """The user messages of chat completions or Responses: ``image`` is the type of an
+    image part, ``url`` its data URL."""
     out = []
-    for m in body["messages"]:
-        if m["role"] != "user":
+    for m in messages:
+        if m.get("type", "message") != "message" or m["role"] != "user":
             continue
         if isinstance(m["content"], str):
             out.append([("text", m["content"])])
             continue
         parts = []
         for p in m["content"]:
-            if p["type"] == "image_url":
-                head, _, data = p["image_url"]["url"].partition(",")
+            if p["type"] == image:
+                head, _, data = url(p).partition(",")
                 parts.append(("image", shown(head[5:].removesuffix(";base64"), data)))
             else:
                 parts.append(("text", p["text"]))
         out.append(parts)
     return out
+
+
+def chat_parts(body: dict[str, Any]) -> list[list[tuple[str, Any]]]:
+    return openai_parts(body["messages"], "image_url", lambda p: p["image_url"]["url"])
 
 
 def responses_parts(body: dict[str, Any]) -> list[list[tuple[str, Any]]]:
-    out = []
-    for item in body["input"]:
-        if item.get("type", "message") != "message" or item["role"] != "user":
-            continue
-        if isinstance(item["content"], str):
-            out.append([("text", item["content"])])
-            continue
-        parts = []
-        for p in item["content"]:
-            if p["type"] == "input_image":
-                assert p["detail"] == "auto"
-                head, _, data = p["image_url"].partition(",")
-                parts.append(("image", shown(head[5:].removesuffix(";base64"), data)))
-            else:
-                parts.append(("text", p["text"]))
-        out.append(parts)
-    return out
+    images = [p for i in body["input"] for p in i.get("content") or [] if isinstance(p, dict)]
+    assert all(p["detail"] == "auto" for p in images if p["type"] == "input_image")
+    return openai_parts(body["input"], "input_image", lambda p: p["image_url"])
 
 
 def gemini_parts(body: dict[str, Any]) -> list[list[tuple[str, Any]]]:
@@ -195,6 +190,21 @@ def served(wire: Wire, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedAPI]
         yield server
 
 
+@asynccontextmanager
+async def talking(
+    fake: Callable[..., AbstractContextManager[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    model: str,
+    settings: dict[str, Any] | None = None,
+) -> AsyncIterator[tuple[Any, Session]]:
+    """A fake, the user's settings pointing at it, and a session on ``model``."""
+    with fake(monkeypatch) as server:
+        write_models_settings(settings or {model.split("/")[0]: fast()})
+        async with Session(model=model, cwd=tmp_path) as session:
+            yield server, session
+
+
 async def ask(session: Session, text: str, images: Sequence[ImageBlock] = ()) -> list[Event]:
     """Submit and wait for the run's end; its events."""
     run_id = await session.submit(text, images)
@@ -242,12 +252,13 @@ async def test_an_image_within_the_limits_goes_as_it_is(
 
 async def test_a_gif_goes_to_gemini_as_png(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Gemini takes no GIF: "Unsupported MIME type" (tests/fakes/image_rules.py)."""
-    with gemini_fake(monkeypatch) as server:
-        write_models_settings({"gemini": fast()})
-        async with Session(model="gemini/gemini-2.5-flash", cwd=tmp_path) as session:
-            block = await session.attach_image(picture((120, 80), "GIF"), "spinner.gif")
-            assert block.media_type == "image/gif"
-            await ask(session, "and this?", [block])
+    async with talking(gemini_fake, monkeypatch, tmp_path, "gemini/gemini-2.5-flash") as (
+        server,
+        session,
+    ):
+        block = await session.attach_image(picture((120, 80), "GIF"), "spinner.gif")
+        assert block.media_type == "image/gif"
+        await ask(session, "and this?", [block])
     assert server.rejections == []
     [[(kind, image), _]] = gemini_parts(server.requests[0])
     assert (kind, image.media_type, image.width, image.height) == ("image", "image/png", 120, 80)
@@ -257,11 +268,9 @@ async def test_an_animated_gif_goes_to_openai_as_its_first_frame(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """OpenAI takes "non-animated GIF" only."""
-    with openai_fake(monkeypatch) as server:
-        write_models_settings({"openai": fast()})
-        async with Session(model="openai/gpt-4.1", cwd=tmp_path) as session:
-            block = await session.attach_image(picture((120, 80), "GIF", frames=3), "anim.gif")
-            await ask(session, "what moves?", [block])
+    async with talking(openai_fake, monkeypatch, tmp_path, "openai/gpt-4.1") as (server, session):
+        block = await session.attach_image(picture((120, 80), "GIF", frames=3), "anim.gif")
+        await ask(session, "what moves?", [block])
     assert server.rejections == []
     [[(kind, image), _]] = chat_parts(server.requests[0])
     assert kind == "image" and image.frames == 1 and (image.width, image.height) == (120, 80)
@@ -297,18 +306,18 @@ async def test_switching_models_keeps_or_replaces_the_images(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """gpt-4.1 sees; gpt-4.1-mini is set to see nothing (a settings override)."""
-    with openai_fake(monkeypatch) as server:
-        write_models_settings(
-            {"openai": fast(), "openai/gpt-4.1-mini": {"capabilities": {"vision": False}}}
-        )
-        async with Session(model="openai/gpt-4.1", cwd=tmp_path) as session:
-            block = await session.attach_image(picture((800, 600)), "shot.png")
-            await ask(session, "first", [block])
-            await session.set_model("openai/gpt-4.1-mini")
-            switched = [e for e in session.store.replay(0) if e.type == "NOTICE"]
-            await ask(session, "second")
-            await session.set_model("openai/gpt-4.1")
-            await ask(session, "third")
+    blind = {"openai": fast(), "openai/gpt-4.1-mini": {"capabilities": {"vision": False}}}
+    async with talking(openai_fake, monkeypatch, tmp_path, "openai/gpt-4.1", blind) as (
+        server,
+        session,
+    ):
+        block = await session.attach_image(picture((800, 600)), "shot.png")
+        await ask(session, "first", [block])
+        await session.set_model("openai/gpt-4.1-mini")
+        switched = [e for e in session.store.replay(0) if e.type == "NOTICE"]
+        await ask(session, "second")
+        await session.set_model("openai/gpt-4.1")
+        await ask(session, "third")
     assert server.rejections == []
     assert any("cannot see images" in e.message for e in switched)
     first, second, third = (chat_parts(body) for body in server.requests)
@@ -327,13 +336,11 @@ async def test_over_the_count_limit_the_oldest_images_become_placeholders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Anthropic takes 100 images a request ("Too much media: ... > 100")."""
-    with anthropic_fake(monkeypatch) as server:
-        write_models_settings({"anthropic": fast()})
-        async with Session(model="anthropic/claude-sonnet-4-6", cwd=tmp_path) as session:
-            oldest = await session.attach_image(png(3, 3), "oldest.png")
-            await ask(session, "one", [oldest])
-            newer = [await session.attach_image(png(4 + n, 2), f"n{n}.png") for n in range(100)]
-            await ask(session, "a hundred more", newer)
+    async with talking(anthropic_fake, monkeypatch, tmp_path, CLAUDE) as (server, session):
+        oldest = await session.attach_image(png(3, 3), "oldest.png")
+        await ask(session, "one", [oldest])
+        newer = [await session.attach_image(png(4 + n, 2), f"n{n}.png") for n in range(100)]
+        await ask(session, "a hundred more", newer)
     assert server.rejections == []
     first_turn, last_turn = anthropic_parts(server.requests[-1])
     placeholder = f"[image {oldest.label}: not sent to this model]"
@@ -345,15 +352,13 @@ async def test_the_same_image_twice_is_sent_twice_and_stored_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     data = picture((1000, 700))
-    with anthropic_fake(monkeypatch) as server:
-        write_models_settings({"anthropic": fast()})
-        async with Session(model="anthropic/claude-sonnet-4-6", cwd=tmp_path) as session:
-            block = await session.attach_image(data, "shot.png")
-            await ask(session, "this", [block])
-            again = await session.attach_image(data, "shot-again.png")
-            await ask(session, "and again", [again])
-            users = [m for m in session.messages if isinstance(m, UserMessage)]
-            folder = session.images.folder
+    async with talking(anthropic_fake, monkeypatch, tmp_path, CLAUDE) as (server, session):
+        block = await session.attach_image(data, "shot.png")
+        await ask(session, "this", [block])
+        again = await session.attach_image(data, "shot-again.png")
+        await ask(session, "and again", [again])
+        users = [m for m in session.messages if isinstance(m, UserMessage)]
+        folder = session.images.folder
     assert server.rejections == [] and again.sha256 == block.sha256
     assert len(anthropic_parts(server.requests[0])) == 1
     sent = [p for parts in anthropic_parts(server.requests[1]) for k, p in parts if k == "image"]
