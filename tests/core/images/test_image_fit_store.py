@@ -13,10 +13,11 @@ from PIL import Image
 
 from harness_tui.core.images.fit import fit_image, target_size
 from harness_tui.core.images.intake import CheckedImage, check_image
-from harness_tui.core.images.request import placeholder, select
+from harness_tui.core.images.request import fitted_tool_image, placeholder, select, tool_key
 from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import ImageData, ToolResultMessage, UserMessage
 from harness_tui.core.providers.catalogue import PROTOCOL_IMAGE_LIMITS, ImageLimits
+from tests.helpers import png
 
 
 def saved(kind: str, size: tuple[int, int], mode: str = "RGB", noisy: bool = False) -> bytes:
@@ -124,12 +125,20 @@ def test_each_copy_of_an_image_and_each_tool_image_counts() -> None:
     # ``new`` shown twice: two copies in the request, the limit's two; ``old`` is left out.
     twice = [UserMessage.of(t, images=(b,)) for t, b in (("a", old), ("b", new), ("c", new))]
     assert set(select(twice, LIMITS, store)) == {new.sha256}
-    # A tool's image takes one of the two places.
+    # A tool's image takes one of the two places (and goes fitted: itself, here).
+    returned = ImageData(media_type="image/png", data=base64.b64encode(png(20, 10)).decode())
     tool = ToolResultMessage(
-        tool_call_id="c1",
-        tool_name="Read",
-        content="image",
-        images=(ImageData(media_type="image/png", data=base64.b64encode(b"x" * 30).decode()),),
+        tool_call_id="c1", tool_name="Read", content="image", images=(returned,)
     )
-    with_tool = [twice[0], tool, twice[1]]
-    assert set(select(with_tool, LIMITS, store)) == {new.sha256}
+    chosen = select([twice[0], tool, twice[1]], LIMITS, store)
+    assert chosen == {tool_key(returned): returned, new.sha256: chosen[new.sha256]}
+
+
+def test_a_tools_image_is_fitted_to_the_limits() -> None:
+    returned = ImageData(
+        media_type="image/gif", data=base64.b64encode(saved("GIF", (300, 100))).decode()
+    )
+    fitted = fitted_tool_image(returned, PROTOCOL_IMAGE_LIMITS["google"])
+    assert fitted.media_type == "image/png"  # Gemini takes no GIF
+    small_enough = fitted_tool_image(returned, LIMITS)  # 100 px at most
+    assert Image.open(io.BytesIO(base64.b64decode(small_enough.data))).size == (100, 33)
