@@ -138,7 +138,7 @@ def test_a_model_without_vision_is_named_and_gets_a_placeholder(tmp_path: Path) 
     assert "shot.png 640×480" in result.stderr
     sent = api.requests[0]["messages"][-1]["content"]
     assert "image_url" not in json.dumps(api.requests[0])
-    assert sent[-1] == {
+    assert sent[0] == {
         "type": "text",
         "text": "[image shot.png 640×480, 2 KB: not sent to this model]",
     }

@@ -7,7 +7,9 @@ body shape when it is wrong: unknown parameters (``temperature`` is gone), roles
 not alternate, a ``tool_use`` not answered by a ``tool_result`` with the same id in the
 next user message, a ``tool_result`` with no call, thinking whose signature this server
 did not issue for that text, an empty text block, more than four cache breakpoints, a
-tool loop continued with thinking on but without the thinking block first.
+tool loop continued with thinking on but without the thinking block first; images the
+API would not take (``tests/fakes/image_rules.py``: type, bytes, dimensions, count, and
+a body over 32 MB, refused with 413 ``request_too_large``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from tests.fakes import image_rules
 from tests.fakes.loopback import Action, JSONResponse, Request, SSEResponse
 from tests.fakes.script import (
     Call,
@@ -330,9 +333,13 @@ def _signatures(i: int, content: list[dict[str, Any]], secret: bytes) -> None:
 class FakeAnthropic(ScriptedAPI):
     """``with FakeAnthropic() as api:`` then point ``ANTHROPIC_BASE_URL`` at ``api.url``."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(
+        self, *, max_images: int = image_rules.ANTHROPIC_MAX_IMAGES, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.secret = b"fake-anthropic-" + self.new_id("").encode()
+        #: Images a request may hold (100, or 600 for the 1M-context models).
+        self.max_images = max_images
 
     async def handle(self, request: Request) -> JSONResponse | SSEResponse:
         if request.method != "POST" or request.path.split("?")[0] != "/v1/messages":
@@ -350,10 +357,15 @@ class FakeAnthropic(ScriptedAPI):
                 "anthropic-version missing",
             )
         try:
+            image_rules.anthropic_body(len(request.body))
             body = request.json()
             validate(body, self.secret)
+            image_rules.anthropic(body, self.max_images)
         except (ValueError, Invalid) as exc:
             return self.reject(_error(400, "invalid_request_error", str(exc)), str(exc))
+        except image_rules.Refused as exc:
+            kind = exc.code or "invalid_request_error"
+            return self.reject(_error(exc.status, kind, str(exc)), str(exc))
         self.record(request, body)
         return self.respond(body)
 

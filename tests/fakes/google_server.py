@@ -1,5 +1,4 @@
-"""A fake Gemini API (``generativelanguage.googleapis.com``): real HTTP and SSE on
-loopback, strict like the real one.
+"""A fake Gemini API (``generativelanguage.googleapis.com``): real HTTP, SSE, strict.
 
 ``POST /v1beta/models/{model}:streamGenerateContent?alt=sse`` (the URL the
 ``google-genai`` SDK builds for ``generate_content_stream`` with ``api_version="v1beta"``)
@@ -31,14 +30,14 @@ Requests are refused with a 400 ``INVALID_ARGUMENT`` in Google's body shape
   tests/wire/gemini/error-missing-thought-signature.yaml, from manthanabc/paws#103 and
   lbjlaq/Antigravity-Manager#733), unless it is the documented placeholder
   ``skip_thought_signature_validator``;
+- an image Gemini does not take (GIF, undecodable; a body over 20 MB: ``image_rules``);
 - a call carries a signature this server did not issue for it ("Corrupted thought
   signature.", github.com/google-gemini/gemini-cli/issues/13467).
 
 A wrong key is a 400 INVALID_ARGUMENT "API key not valid. Please pass a valid API key."
 with reason API_KEY_INVALID (continuedev/continue#8516, verbatim); a missing one a 403
 PERMISSION_DENIED (the wording Google APIs give keyless callers; not re-checked).
-Keys are accepted in snake_case and camelCase, as protobuf JSON parsers accept both (the
-SDK sends a mix: ``thoughtSignature`` next to ``mime_type``).
+Keys are taken in snake_case and camelCase, as protobuf JSON parsers (the SDK mixes them).
 """
 
 from __future__ import annotations
@@ -55,6 +54,7 @@ from typing import Any
 
 import pytest
 
+from tests.fakes import image_rules
 from tests.fakes.loopback import Action, JSONResponse, Request, SSEResponse
 from tests.fakes.script import (
     Call,
@@ -192,11 +192,12 @@ class FakeGemini(ScriptedAPI):
         if params.get("alt") != "sse":
             return self.reject(_error(400, "this fake streams SSE only (alt=sse)"), "no alt=sse")
         try:
+            image_rules.gemini_body(len(request.body))
             body = normalise(request.json())
             self.validate(body)
         except ValueError:
             return self.reject(_error(400, "Invalid JSON payload received."), "bad JSON")
-        except Invalid as exc:
+        except (Invalid, image_rules.Refused) as exc:
             return self.reject(_error(400, str(exc)), str(exc))
         self.record(request, body)
         self.models.append(match.group(1))
@@ -288,6 +289,7 @@ class FakeGemini(ScriptedAPI):
                 blob = part["inlineData"]
                 if not blob.get("mimeType") or decode_signature(blob.get("data")) is None:
                     raise Invalid(f"* GenerateContentRequest.{at}.inline_data: invalid data\n")
+                image_rules.gemini_blob(blob)
 
     def _signed_calls(self, i: int, content: dict[str, Any]) -> None:
         """Every signature on a call is one this server issued for that very call (or

@@ -9,7 +9,9 @@ tool calls as fragments keyed by ``index`` (id and name once, arguments in piece
 checks them and refused with a 400 in the real body shape: unrecognised arguments,
 unknown message fields, an assistant ``tool_calls`` entry not followed by a ``tool``
 message with the same ``tool_call_id``, a ``tool`` message answering no call, ids over
-40 characters, ``stream_options`` without ``stream``.
+40 characters, ``stream_options`` without ``stream``, images the API would not take
+(``tests/fakes/image_rules.py``: not PNG/JPEG/WebP/still GIF, over 20 MB, over 500 or
+50 MB in one request).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from tests.fakes import image_rules
 from tests.fakes.loopback import Action, JSONResponse, Request, SSEResponse
 from tests.fakes.script import (
     Call,
@@ -231,9 +234,12 @@ class FakeOpenAI(ScriptedAPI):
         extra_message_keys: frozenset[str] = frozenset(),
         interleave: bool = False,
         calls_style: str = "fragments",
+        max_images: int = image_rules.OPENAI_MAX_IMAGES,
         **options: Any,
     ) -> None:
         super().__init__(**options)
+        #: Images a request may hold (OpenAI: 500; Groq: 5).
+        self.max_images = max_images
         self.reasoning_field = reasoning_field
         self.extra_message_keys = extra_message_keys
         self.interleave = interleave
@@ -286,7 +292,7 @@ class FakeOpenAI(ScriptedAPI):
         """Raise ``Invalid`` for a request the API refuses, or return the provider's own
         answer to it (``None``: accepted)."""
         validate(body, self.extra_message_keys)
-        return None
+        return images_refused(lambda b: image_rules.chat(b, self.max_images), body)
 
     MALFORMED = b'data: {"id": "chatcmpl-x", "choices": [{"delta": \n\n'
 
@@ -387,6 +393,16 @@ class FakeOpenAI(ScriptedAPI):
             order = [f for group in fragments for f in group]
         for fragment in order:
             yield chunk({"tool_calls": [fragment]})
+
+
+def images_refused(rules: Any, body: dict[str, Any]) -> JSONResponse | None:
+    """The API's answer when ``rules`` (of ``image_rules``) refuse the request's images."""
+    try:
+        rules(body)
+    except image_rules.Refused as exc:
+        kind = "invalid_request_error"
+        return _error(exc.status, str(exc), kind, param=exc.param, code=exc.code)
+    return None
 
 
 def _kind_for(status: int) -> str:

@@ -30,7 +30,9 @@ Requests are refused with the API's own error bodies, as other clients met them:
 - a message role other than user/assistant/system/developer, and unknown top-level
   parameters (``Unknown parameter: 'messages'.``, code ``unknown_parameter``): the
   wording of OpenAI's ``invalid_value`` / ``unknown_parameter`` errors (reconstructed
-  from those two families, not quoted from one thread).
+  from those two families, not quoted from one thread);
+- images the API would not take, an ``input_image`` of a message without ``detail``
+  (``tests/fakes/image_rules.py``).
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from tests.fakes import image_rules
 from tests.fakes.loopback import Action, JSONResponse
-from tests.fakes.openai_server import FakeOpenAI, Invalid, _error
+from tests.fakes.openai_server import FakeOpenAI, Invalid, _error, images_refused
 from tests.fakes.script import (
     Call,
     ErrorHere,
@@ -120,7 +123,7 @@ class FakeResponses(FakeOpenAI):
             return _error(
                 400, str(exc), "invalid_request_error", param=exc.param, code="unknown_parameter"
             )
-        return None
+        return images_refused(image_rules.responses, body)
 
     # --- the rules ------------------------------------------------------------------------
 

@@ -111,11 +111,11 @@ def _pillow() -> Any:
     """Pillow's ``Image``, with its decompression-bomb limit set to ``MAX_PIXELS``."""
     from PIL import Image
 
-    if Image.MAX_IMAGE_PIXELS != MAX_PIXELS:
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-        # Between the limit and twice it Pillow only warns (on stderr, under the TUI):
-        # check_image refuses those itself.
-        warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    # Between the limit and twice it Pillow only warns (on stderr, under the TUI):
+    # check_image refuses those itself. Set each time (the same filter is not added twice):
+    # whoever resets the warning filters (pytest does, per test) would undo it otherwise.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     return Image
 
 

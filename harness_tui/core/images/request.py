@@ -1,8 +1,9 @@
 """Which images of a conversation one request carries, fitted to its API.
 
-The newest images go first: up to the API's count and byte limits, each fitted once
-per image and limits (kept in a small cache: a long session re-encodes an image once per
-model, not once per request). An image that does not go — the model cannot see, a limit
+The newest images go first: up to the API's count and byte limits (counting each copy a
+request carries, and the images tools returned), each fitted once per image and limits
+(kept in a small cache: a long session re-encodes an image once per model, not once per
+request). An image that does not go — the model cannot see, a limit
 is reached, its bytes are gone — is not in the map, and the adapters write a short text
 placeholder in its place (``placeholder``), so a request never fails on an image.
 """
@@ -10,14 +11,21 @@ placeholder in its place (``placeholder``), so a request never fails on an image
 from __future__ import annotations
 
 import base64
-from collections import OrderedDict
+import hashlib
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import anyio
 
 from harness_tui.core.images.fit import fit_image
-from harness_tui.core.messages import ImageBlock, ImageData, Message, UserMessage
+from harness_tui.core.messages import (
+    ImageBlock,
+    ImageData,
+    Message,
+    ToolResultMessage,
+    UserMessage,
+)
 
 if TYPE_CHECKING:
     from harness_tui.core.images.store import ImageStore
@@ -63,6 +71,38 @@ def fitted(block: ImageBlock, data: bytes, limits: ImageLimits, pixels: object =
     return result
 
 
+def tool_key(image: ImageData) -> str:
+    """Where a request's map holds the fitted copy of an image a tool returned."""
+    return "tool:" + hashlib.sha256(image.data.encode()).hexdigest()
+
+
+def tool_images(messages: Sequence[Message]) -> list[ImageData]:
+    return [i for m in messages if isinstance(m, ToolResultMessage) for i in m.images]
+
+
+def fitted_tool_image(image: ImageData, limits: ImageLimits) -> ImageData:
+    """A tool's image fitted to ``limits`` (blocking; cached): itself when it fits, as
+    it came when it cannot be decoded (``ImageData.of`` checked it)."""
+    key = (tool_key(image), limits)
+    cached = _fitted.get(key)
+    if cached is not None:
+        return cached
+    raw = base64.b64decode(image.data)
+    try:
+        fit = fit_image(raw, image.media_type, limits)
+    except Exception:
+        return image
+    result = (
+        image
+        if fit.data is raw
+        else ImageData(media_type=fit.media_type, data=base64.b64encode(fit.data).decode())
+    )
+    _fitted[key] = result
+    while len(_fitted) > CACHE_SIZE:
+        _fitted.popitem(last=False)
+    return result
+
+
 def select(
     messages: Sequence[Message], limits: ImageLimits | None, store: ImageStore
 ) -> dict[str, ImageData]:
@@ -70,9 +110,25 @@ def select(
     if limits is None:
         return {}
     chosen: dict[str, ImageData] = {}
-    total = 0
+    # Images tools returned go too, fitted like the user's (a GIF is no image to Gemini,
+    # a 5 MB screenshot too large for Claude), and count against the same limits
+    # (Anthropic: "Too much media: 0 document pages + 102 images > 100"); so does each
+    # message that shows an image again: each carries its own copy.
+    count = total = 0
+    for image in tool_images(messages):
+        copy = chosen[tool_key(image)] = fitted_tool_image(image, limits)
+        count += 1
+        total += len(copy.data) * 3 // 4
+    shown = Counter(
+        block.sha256
+        for m in messages
+        if isinstance(m, UserMessage)
+        for block in m.content
+        if block.type == "image"
+    )
     for block in images_in(messages):
-        if len(chosen) >= limits.max_count:
+        copies = shown[block.sha256]
+        if count + copies > limits.max_count:
             break
         cached = _fitted.get((block.sha256, limits))
         if cached is None:
@@ -83,9 +139,10 @@ def select(
                 cached = fitted(block, data, limits)
             except Exception:  # checked when attached: damaged on disk since
                 continue
-        size = len(cached.data) * 3 // 4
+        size = len(cached.data) * 3 // 4 * copies
         if total + size > limits.max_total_bytes:
             break
+        count += copies
         total += size
         chosen[block.sha256] = cached
     return chosen
@@ -95,6 +152,6 @@ async def prepare(
     messages: Sequence[Message], limits: ImageLimits | None, store: ImageStore
 ) -> dict[str, ImageData]:
     """``select`` in a worker thread when an image must be read or fitted."""
-    if limits is None or not images_in(messages):
+    if limits is None or not (images_in(messages) or tool_images(messages)):
         return {}
     return await anyio.to_thread.run_sync(select, list(messages), limits, store)

@@ -86,7 +86,11 @@ class ImageLimits(_Strict):
     catalogue names each source). Images are fitted to them before they are sent: scaled
     down to ``max_edge`` (and ``max_short_edge``, ``max_pixels``), re-encoded when larger
     than ``max_bytes`` or of a type not in ``types``; the newest ``max_count`` images
-    within ``max_total_bytes`` go, older ones become a text placeholder."""
+    within ``max_total_bytes`` go, older ones become a text placeholder.
+
+    Byte limits are of the image files; they travel as base64, a third larger, and the
+    APIs count that (Anthropic: "image exceeds 5 MB maximum: 5649924 bytes > 5242880
+    bytes" for a 4.2 MB file), so the numbers below are the documented ones times 3/4."""
 
     #: Longest side in pixels.
     max_edge: int = Field(gt=0)
@@ -94,45 +98,68 @@ class ImageLimits(_Strict):
     max_short_edge: int | None = Field(default=None, gt=0)
     #: Most pixels (Anthropic recommends 1.15 megapixels).
     max_pixels: int | None = Field(default=None, gt=0)
-    #: Largest encoded image.
+    #: Largest image file (before base64).
     max_bytes: int = Field(gt=0)
     #: Most images in one request.
     max_count: int = Field(gt=0)
-    #: Most bytes of images (encoded) in one request.
+    #: Most bytes of image files (before base64) in one request.
     max_total_bytes: int = Field(gt=0)
     #: Media types taken as they are; others are re-encoded as PNG.
     types: tuple[str, ...] = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
-#: Each protocol's limits, for a provider whose catalogue entry names none (sources in
-#: catalogue.yaml, where the shipped providers set them).
+def _unbase64(limit: int) -> int:
+    """A byte limit of base64 text as the bytes of the file it encodes."""
+    return limit * 3 // 4
+
+
+#: Each protocol's limits, for a provider whose catalogue entry names none (the shipped
+#: providers whose APIs differ set theirs in catalogue.yaml, with their sources).
 PROTOCOL_IMAGE_LIMITS: dict[str, ImageLimits] = {
+    # platform.claude.com/docs/en/build-with-claude/vision: images over 1568 px on the long
+    # edge or ~1,600 tokens are scaled down by the API ("resize to no more than 1.15
+    # megapixels (and within 1568 pixels in both dimensions)"); 5 MB per image (of base64:
+    # the 400's own numbers, anthropics/claude-code#14201); "up to 600 for API requests
+    # (100 for models with a 200k-token context window)": 100, which every model takes;
+    # 32 MB per request, though requests of ~24 MB of images were refused in practice
+    # (badlogic/pi-mono packages/ai/test/image-limits.test.ts): 16 MB of base64.
     "anthropic": ImageLimits(
         max_edge=1568,
         max_pixels=1_150_000,
-        max_bytes=5 * 2**20,
+        max_bytes=_unbase64(5 * 2**20),
         max_count=100,
-        max_total_bytes=24 * 2**20,
+        max_total_bytes=_unbase64(16 * 2**20),
     ),
+    # developers.openai.com/api/docs/guides/images-vision: high detail scales an image to
+    # fit 2048×2048, then its short side to 768; PNG, JPEG, WEBP, non-animated GIF; "Up to
+    # 20MB per image", "Up to 500 individual images per request", "Up to 50 MB image bytes
+    # per request" (48 MB of base64 here, for the text beside them).
     "openai_compat": ImageLimits(
         max_edge=2048,
         max_short_edge=768,
-        max_bytes=20 * 2**20,
+        max_bytes=_unbase64(20 * 2**20),
         max_count=500,
-        max_total_bytes=40 * 2**20,
+        max_total_bytes=_unbase64(48 * 2**20),
     ),
+    # The same guide covers the Responses API.
     "openai_responses": ImageLimits(
         max_edge=2048,
         max_short_edge=768,
-        max_bytes=20 * 2**20,
+        max_bytes=_unbase64(20 * 2**20),
         max_count=500,
-        max_total_bytes=40 * 2**20,
+        max_total_bytes=_unbase64(48 * 2**20),
     ),
+    # ai.google.dev/gemini-api/docs/image-understanding: image/png, jpeg, webp, heic, heif
+    # (no GIF); inline data only while "the total request size (including files, text
+    # prompts, system instructions, etc.)" is under 20 MB: 16 MB of base64, the rest left
+    # for the text; larger images are scaled down to fit 3072×3072. Vertex AI's table
+    # (docs.cloud.google.com/vertex-ai/generative-ai/docs/multimodal/image-understanding):
+    # 7 MB per inline file, 900 images per prompt for Gemini 3 Pro (3,000 for 2.5).
     "google": ImageLimits(
         max_edge=3072,
         max_bytes=7 * 2**20,
-        max_count=3000,
-        max_total_bytes=14 * 2**20,
+        max_count=900,
+        max_total_bytes=_unbase64(16 * 2**20),
         types=("image/png", "image/jpeg", "image/webp"),
     ),
 }

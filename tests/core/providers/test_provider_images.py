@@ -4,15 +4,20 @@ the strict fake APIs accept the requests; a model without vision gets only the n
 from __future__ import annotations
 
 import base64
+import io
+import random
 from pathlib import Path
 
 import httpx2
 import pytest
+from PIL import Image
 
 from harness_tui.core.files.images import MAX_IMAGE_BYTES
 from harness_tui.core.session.session import Session
 from harness_tui.core.tools import ReadTool
 from tests.fakes import script as api
+from tests.fakes.google_server import gemini_fake
+from tests.fakes.script import ScriptedAPI
 from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
 from tests.helpers import png, run_to_end, tool_context
 
@@ -145,3 +150,44 @@ async def test_read_attaches_images_and_refuses_huge_ones(tmp_path: Path) -> Non
     assert huge.is_error and "make it smaller" in huge.content and not huge.images
     other = await ReadTool().run({"file_path": "blob.bin"}, ctx)
     assert other.is_error and "binary file" in other.content
+
+
+async def read_through(server: ScriptedAPI, tmp_path: Path, model: str, name: str) -> None:
+    """The model reads ``name`` with Read; the fake must take both requests."""
+    server.script(api.reply(api.Call("Read", {"file_path": name})), api.reply(api.Say("Seen.")))
+    async with Session(model=model, cwd=tmp_path) as session:
+        events = await run_to_end(session, f"what is in {name}?")
+    assert server.rejections == [] and not events[-1].is_error
+
+
+async def test_a_tools_images_are_fitted_like_the_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A noisy 4.3 MB PNG is within Read's 5 MB, but its base64 is over Anthropic's 5 MB
+    ("image exceeds 5 MB maximum"): it goes fitted to Claude's 1.15 megapixels."""
+    out = io.BytesIO()
+    noise = Image.frombytes("RGB", (1300, 1100), random.randbytes(1300 * 1100 * 3))
+    noise.save(out, "PNG", compress_level=1)
+    assert 5 * 2**20 * 3 // 4 < len(out.getvalue()) < MAX_IMAGE_BYTES
+    (tmp_path / "noise.png").write_bytes(out.getvalue())
+    with anthropic_fake(monkeypatch) as server:
+        write_models_settings({"anthropic": fast()})
+        await read_through(server, tmp_path, "anthropic/claude-sonnet-4-6", "noise.png")
+    _, image = server.requests[1]["messages"][-1]["content"][0]["content"]
+    with Image.open(io.BytesIO(base64.b64decode(image["source"]["data"]))) as sent:
+        assert sent.width * sent.height <= 1_150_000 and max(sent.size) <= 1568
+
+
+async def test_a_tools_gif_goes_to_gemini_as_png(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gemini takes no GIF ("Unsupported MIME type")."""
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(out, "GIF")
+    (tmp_path / "dot.gif").write_bytes(out.getvalue())
+    with gemini_fake(monkeypatch) as server:
+        write_models_settings({"gemini": fast()})
+        await read_through(server, tmp_path, "gemini/gemini-2.5-flash", "dot.gif")
+    parts = server.requests[1]["contents"][-1]["parts"]
+    [blob] = [p["inlineData"] for p in parts if "inlineData" in p]
+    assert blob["mimeType"] == "image/png"

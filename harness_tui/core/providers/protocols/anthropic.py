@@ -50,6 +50,7 @@ from harness_tui.core.providers.protocols.history import (
     WireCache,
     images_changed,
     kept_blocks,
+    tool_images,
     user_parts,
 )
 from harness_tui.core.providers.sdk_provider import SDKProvider
@@ -206,7 +207,7 @@ class AnthropicProvider(SDKProvider):
                                 "data": image.data,
                             },
                         }
-                        for image in message.images
+                        for image in tool_images(message, self._images)
                     ),
                 ]
             block: dict[str, Any] = {

@@ -3,14 +3,17 @@ only: the pictures tools returned follow their results in a user message."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness_tui.core.messages import Message, ToolResultMessage
+from harness_tui.core.messages import ImageData, Message, ToolResultMessage
+from harness_tui.core.providers.protocols.history import tool_images
 
 
 def with_tool_images(
-    messages: Sequence[Message], wire: list[dict[str, Any] | None]
+    messages: Sequence[Message],
+    wire: list[dict[str, Any] | None],
+    images: Mapping[str, ImageData],
 ) -> list[dict[str, Any]]:
     """The wire messages with the images of tool results added: a ``tool`` message holds
     only text, so after each run of tool messages comes a user message that shows the
@@ -38,7 +41,7 @@ def with_tool_images(
                     "type": "image_url",
                     "image_url": {"url": f"data:{image.media_type};base64,{image.data}"},
                 }
-                for image in message.images
+                for image in tool_images(message, images)
             ]
     if parts:
         out.append({"role": "user", "content": parts})

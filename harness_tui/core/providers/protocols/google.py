@@ -88,6 +88,7 @@ from harness_tui.core.providers.protocols.history import (
     WireCache,
     images_changed,
     kept_blocks,
+    tool_images,
     user_parts,
 )
 from harness_tui.core.providers.sdk_provider import SDKProvider
@@ -300,7 +301,7 @@ class GoogleProvider(SDKProvider):
                             mime_type=image.media_type, data=base64.b64decode(image.data)
                         )
                     )
-                    for image in message.images
+                    for image in tool_images(message, self._images)
                 ]
             return types.Content(role="user", parts=parts)
         assert isinstance(message, AssistantMessage)

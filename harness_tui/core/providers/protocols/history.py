@@ -16,7 +16,8 @@ session, SPEC section 5). Before an adapter renders it in its wire format:
 
 - a user message's images go first (Anthropic: "Claude works best when images come
   before text"), as the request carries them fitted (``ModelRequest.images``); an image
-  it does not carry goes as a short text placeholder (``user_parts``).
+  it does not carry goes as a short text placeholder (``user_parts``); a tool's images
+  go fitted the same way (``tool_images``).
 
 ``WireCache`` keeps each message's rendered form, so a long conversation is not
 re-rendered from the start on every turn.
@@ -35,6 +36,7 @@ from harness_tui.core.messages import (
     ImageData,
     Message,
     ThinkingBlock,
+    ToolResultMessage,
     UserMessage,
 )
 
@@ -69,11 +71,12 @@ def kept_blocks(
 
 
 def user_parts(message: UserMessage, images: Mapping[str, ImageData]) -> list[str | ImageData]:
-    """A user message for the wire: the images the request carries, then each text
-    that is not blank (with a placeholder for each image it does not carry)."""
+    """A user message for the wire: the images the request carries, a placeholder for
+    each image it does not carry, then each text that is not blank."""
     from harness_tui.core.images.request import placeholder
 
     sent: list[str | ImageData] = []
+    unsent: list[str | ImageData] = []
     texts: list[str | ImageData] = []
     for block in message.content:
         if block.type == "image":
@@ -81,10 +84,19 @@ def user_parts(message: UserMessage, images: Mapping[str, ImageData]) -> list[st
             if image is not None:
                 sent.append(image)
             else:
-                texts.append(placeholder(block))
+                unsent.append(placeholder(block))
         elif block.text.strip():
             texts.append(block.text)
-    return [*sent, *texts] or ["(no text)"]
+    # A placeholder stands where its image would: before the text that asks about it.
+    return [*sent, *unsent, *texts] or ["(no text)"]
+
+
+def tool_images(message: ToolResultMessage, images: Mapping[str, ImageData]) -> list[ImageData]:
+    """A tool's images as the request carries them: fitted to the API's limits
+    (``images.request.select``), or as the tool returned them."""
+    from harness_tui.core.images.request import tool_key
+
+    return [images.get(tool_key(image), image) for image in message.images]
 
 
 def images_changed(cache: WireCache[T], images: Mapping[str, ImageData]) -> None:

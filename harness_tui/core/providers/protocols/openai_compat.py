@@ -99,7 +99,7 @@ class OpenAICompatProvider(SDKProvider):
         if self.spec.capabilities.vision and any(
             isinstance(m, ToolResultMessage) and m.images for m in request.messages
         ):
-            messages.extend(with_tool_images(request.messages, wire))
+            messages.extend(with_tool_images(request.messages, wire, request.images))
         else:
             messages.extend(m for m in wire if m is not None)
         params: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}

@@ -57,6 +57,7 @@ from harness_tui.core.providers.protocols.history import (
     WireCache,
     images_changed,
     kept_blocks,
+    tool_images,
     user_parts,
 )
 from harness_tui.core.providers.protocols.openai_compat import connect_openai
@@ -216,9 +217,15 @@ class OpenAIResponsesProvider(SDKProvider):
             content = f"Error: {content}"  # the wire format has no error flag
         output: str | list[dict[str, Any]] = content
         if message.images and self.spec.capabilities.vision:
+            # ``detail`` as on a message's images: optional here in the SDK's types, but
+            # strict Responses servers (vLLM) refuse an image without it (vercel/ai#20300).
             output = [{"type": "input_text", "text": content}] + [
-                {"type": "input_image", "image_url": f"data:{i.media_type};base64,{i.data}"}
-                for i in message.images
+                {
+                    "type": "input_image",
+                    "image_url": f"data:{i.media_type};base64,{i.data}",
+                    "detail": "auto",
+                }
+                for i in tool_images(message, self._images)
             ]
         return {
             "type": "function_call_output",
