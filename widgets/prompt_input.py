@@ -280,13 +280,13 @@ class PromptInput(TextArea):
         self.post_message(self.PasteImage())
 
     async def _on_paste(self, event: events.Paste) -> None:
+        """An image path, or nothing (the terminal had no text): attach instead of
+        inserting. Text goes on to ``TextArea``'s handler (Textual calls each class's)."""
         path = dropped_image_path(event.text) if event.text.strip() else None
         if path is not None or not event.text.strip():
             event.prevent_default()
             event.stop()
             self.post_message(self.AttachFile(path) if path else self.PasteImage())
-            return
-        await super()._on_paste(event)
 
     def _submit(self, follow_up: bool) -> None:
         text = self.text

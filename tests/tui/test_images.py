@@ -329,3 +329,65 @@ def test_inline_mode_writes_the_chip_lines() -> None:
     Console(file=out, width=80, color_system=None).print(text)
     lines = [line.rstrip() for line in out.getvalue().splitlines()]
     assert lines == ["", " › look", " [Image 1: s.png 1280×720, 210 KB]"]
+
+
+async def test_a_resumed_session_shows_its_images_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = ScriptedProvider([reply(Text("A red square."))])
+    model = ModelChoice("scripted", "scripted", lambda: provider)
+    async with Session(model=model, cwd=tmp_path, tools=[]) as first:
+        image = await first.attach_image(png(30, 20), "red.png")
+        await first.submit("what is it", [image])
+        await wait_for(first.store, lambda e: e.type == "RUN_COMPLETED")
+    monkeypatch.setenv(GRAPHICS_ENV, "kitty")
+    drawn = io.StringIO()
+    monkeypatch.setattr(sys, "__stdout__", drawn)
+    resumed = Session.resume(first.id, model=model, cwd=tmp_path, tools=[])
+    async with tui(resumed) as (app, pilot):
+        conversation = app.query_one(Conversation)
+        await until(pilot, lambda: bool(conversation.query(Thumbnails)))
+        assert app.query_one(UserEntry).images == (image,)
+        await until(pilot, lambda: "\x1b_G" in drawn.getvalue())
+
+
+def test_start_up_imports_neither_pillow_nor_textual_image() -> None:
+    from tests.test_layers import loaded_after
+
+    loaded = loaded_after("import harness_tui.tui.app, harness_tui.tui.attach")
+    assert not {"PIL", "textual_image"} & {name.split(".")[0] for name in loaded}
+
+
+async def test_a_follow_up_pulled_back_brings_its_images_back_to_the_input(tmp_path) -> None:
+    (tmp_path / "later.png").write_bytes(png(12, 12))
+    hold, reached = anyio.Event(), anyio.Event()
+    session, _ = session_in(tmp_path, reply(Text("working"), Wait(hold, reached)))
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "start")
+        await pilot.press("enter")
+        await reached.wait()
+        prompt = app.query_one(PromptInput)
+        prompt.post_message(events.Paste("later.png"))
+        await until(pilot, lambda: bool(app.query(Chip)))
+        await type_text(pilot, "next")
+        await pilot.press("alt+enter")
+        queued = await wait_for(session.store, lambda e: e.type == "STEERING_QUEUED")
+        assert queued.kind == "follow_up" and [i.name for i in queued.images] == ["later.png"]
+        assert not app.query(Chip)
+        await pilot.press("alt+up")
+        await until(pilot, lambda: bool(app.query(Chip)))
+        assert prompt.text == "next"
+        assert [c.image.name for c in app.query(Chip)] == ["later.png"]
+        hold.set()
+
+
+async def test_a_slash_command_leaves_the_chips_for_the_next_prompt(tmp_path) -> None:
+    (tmp_path / "keep.png").write_bytes(png())
+    session, _ = session_in(tmp_path)
+    async with tui(session) as (app, pilot):
+        app.query_one(PromptInput).post_message(events.Paste("keep.png"))
+        await until(pilot, lambda: bool(app.query(Chip)))
+        await type_text(pilot, "/help")
+        await pilot.press("escape", "enter")
+        await pilot.pause()
+        assert [c.image.name for c in app.query(Chip)] == ["keep.png"]
