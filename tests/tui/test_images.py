@@ -186,6 +186,18 @@ async def test_a_dropped_image_path_attaches_the_file(pasted: str, tmp_path: Pat
         assert len(provider.requests[0].images) == 1
 
 
+async def test_an_image_mention_typed_out_shows_with_the_message(tmp_path: Path) -> None:
+    (tmp_path / "shot.png").write_bytes(png(20, 10))
+    session, provider = session_in(tmp_path)
+    async with tui(session) as (app, pilot):
+        await type_text(pilot, "look at @shot.png and @missing.png")
+        await pilot.press("escape")  # no completion: sent as typed
+        await send_and_wait(pilot, session)
+        entry = app.query_one(UserEntry)
+        assert [i.name for i in entry.images] == ["shot.png"]
+        assert len(provider.requests[0].images) == 1
+
+
 def test_what_counts_as_a_dropped_image_path() -> None:
     assert dropped_image_path('"/tmp/a b.PNG"') == "/tmp/a b.PNG"
     assert dropped_image_path("file:///tmp/a%20b.webp\n") == "/tmp/a b.webp"
