@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlparse
 
 from textual import events
 from textual.binding import Binding
@@ -31,6 +30,8 @@ def dropped_image_path(text: str) -> str | None:
     """The image file a paste names, as terminals paste a dropped file: one path, maybe
     quoted, maybe a ``file://`` URL, maybe with its spaces escaped; None for anything
     else (which is pasted as text)."""
+    from urllib.parse import unquote, urlparse
+
     from harness_tui.core.images.intake import looks_like_image_path
 
     path = text.strip()

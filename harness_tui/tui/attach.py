@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from anyio import to_thread
-
 from harness_tui.core.errors import HarnessError
-from harness_tui.tui import paste
 from harness_tui.widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
@@ -69,6 +66,10 @@ async def _with_mentions(
 
 async def paste_from_clipboard(app: AppHost) -> None:
     """Ctrl+V: the clipboard's image becomes a chip; else its text is pasted."""
+    from anyio import to_thread  # with the core, after the first frame
+
+    from harness_tui.tui import paste
+
     prompt = app.query_one(PromptInput)
     found = await to_thread.run_sync(paste.read_clipboard)
     if found.image:
