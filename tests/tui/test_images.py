@@ -4,6 +4,7 @@ where the terminal says it can."""
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import stat
@@ -26,6 +27,8 @@ from harness_tui.widgets.conversation import Conversation, NoticeEntry, UserEntr
 from harness_tui.widgets.prompt_input import PromptInput
 from harness_tui.widgets.scrollback import renderable
 from harness_tui.widgets.thumbnails import GRAPHICS_ENV, Thumbnails, graphics_protocol
+from tests.fakes import script as api
+from tests.fakes.wiring import anthropic_fake, fast, openai_fake, write_models_settings
 from tests.helpers import wait_for
 from tests.tui.test_tui import tui, type_text, until
 
@@ -403,3 +406,42 @@ async def test_a_slash_command_leaves_the_chips_for_the_next_prompt(tmp_path) ->
         await pilot.press("escape", "enter")
         await pilot.pause()
         assert [c.image.name for c in app.query(Chip)] == ["keep.png"]
+
+
+@pytest.mark.parametrize("protocol", ["anthropic", "openai"])
+async def test_a_pasted_4k_screenshot_reaches_the_strict_fake_api_fitted(
+    protocol: str, clipboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the real provider and SDK to a loopback fake that validates the request:
+    the image goes in the API's own shape, scaled down to its limits."""
+    clipboard("wl-paste", image=png(3840, 2160, "navy"))
+    fake, model = {
+        "anthropic": (anthropic_fake, "anthropic/claude-sonnet-4-6"),
+        "openai": (openai_fake, "openai/gpt-4.1"),
+    }[protocol]
+    with fake(monkeypatch) as server:
+        write_models_settings({protocol: fast()})
+        server.script(api.reply(api.Say("A navy screen.")))
+        session = Session(model=model, cwd=tmp_path, tools=[])
+        async with tui(session) as (app, pilot):
+            await type_text(pilot, "what colour")
+            await pilot.press("ctrl+v")
+            await until(pilot, lambda: bool(app.query(Chip)))
+            await send_and_wait(pilot, session)
+    assert server.rejections == []
+    content = server.requests[0]["messages"][-1]["content"]
+    image, text = content[0], content[-1]
+    assert text["text"] == "what colour"
+    if protocol == "anthropic":
+        assert image["type"] == "image" and image["source"]["media_type"] == "image/png"
+        data = base64.b64decode(image["source"]["data"])
+    else:
+        url = image["image_url"]["url"]
+        assert url.startswith("data:image/png;base64,")
+        data = base64.b64decode(url.split(",", 1)[1])
+    width, height = Image.open(io.BytesIO(data)).size
+    assert abs(width / height - 16 / 9) < 0.01
+    if protocol == "anthropic":
+        assert max(width, height) <= 1568 and width * height <= 1_150_000
+    else:
+        assert max(width, height) <= 2048 and min(width, height) <= 768
