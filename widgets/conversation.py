@@ -145,9 +145,9 @@ class Conversation(Following, VerticalScroll):
             await self._emit_finished()
 
     def _add_user(self, entry: UserEntry) -> None:
-        """A user message, and its images' thumbnails where the terminal draws them."""
+        """A user message; full screen, its images' thumbnails where they can be drawn."""
         self._add(entry)
-        if entry.images and self.graphics and self.find_image is not None:
+        if entry.images and self.graphics and self.find_image and self.scrollback is None:
             self._add(Thumbnails(entry.images, self.find_image, self.graphics))
 
     def _add(self, widget: Widget) -> None:

@@ -261,6 +261,13 @@ async def test_chips_are_removed_by_backspace_at_the_start_and_by_a_click(tmp_pa
         await pilot.click(Chip)  # the first chip
         await until(pilot, lambda: len(app.query(Chip)) == 1)
         assert app.focused is prompt
+        prompt.post_message(events.Paste("c.png"))
+        await until(pilot, lambda: len(app.query(Chip)) == 2)
+        app.query(Chip).last().focus()  # a focused chip: Delete removes it
+        await pilot.press("delete")
+        await until(pilot, lambda: len(app.query(Chip)) == 1)
+        assert [c.image.name for c in app.query(Chip)] == ["b.png"]
+        assert app.focused is prompt
         await type_text(pilot, "x")
         await pilot.press("home", "backspace")  # at the start of a typed line too
         await until(pilot, lambda: not app.query(Chip))
