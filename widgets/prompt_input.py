@@ -3,12 +3,12 @@ the images attached to the prompt (chips above it, ``attachments``).
 
 Keys: Enter sends (the app steers when a run is active); Alt+Enter queues a follow-up;
 Shift+Enter or Ctrl+J inserts a newline; Up/Down at the first/last line walk the
-history; Alt+Up asks for the newest pending message back. Ctrl+V (and a paste with no text) asks
-the app for the clipboard's image; a pasted or dropped image path, or an ``@`` completion
-of an image file, asks it to attach that file; Backspace at the very start removes the
-last chip. With the completion menu open,
-Up/Down move in it, Tab accepts and Esc closes it. Enter accepts the entry moved to, or
-the only completion of what is typed; otherwise it sends exactly what is typed (see
+history; Alt+Up asks for the newest pending message back. Ctrl+V (and a paste with no
+text) asks the app for the clipboard's image; a pasted or dropped image path, or an
+``@`` completion of an image file, asks it to attach that file; Backspace at the very
+start removes the last chip. With the completion menu open, Up/Down move in it, Tab
+accepts and Esc closes it. Enter accepts the entry moved to, or the only completion of
+what is typed; otherwise it sends exactly what is typed (see
 ``PromptInput.completion_for_enter``).
 """
 
@@ -276,8 +276,13 @@ class PromptInput(TextArea):
         return self.cursor_location == (0, 0) and self.selection.is_empty
 
     def action_paste(self) -> None:
-        """Ctrl+V: the app reads the clipboard (an image, else its text)."""
+        """Ctrl+V: the app reads the clipboard (an image, else its text: ``paste_text``)."""
         self.post_message(self.PasteImage())
+
+    def paste_text(self, text: str) -> None:
+        """Put ``text`` in place of the selection, as a paste does."""
+        if result := self._replace_via_keyboard(text, *self.selection):
+            self.move_cursor(result.end_location)
 
     async def _on_paste(self, event: events.Paste) -> None:
         """An image path, or nothing (the terminal had no text): attach instead of

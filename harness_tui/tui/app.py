@@ -293,16 +293,16 @@ class HarnessApp(App[None]):
 
     @on(PromptInput.PasteImage)
     def _paste_image(self) -> None:
-        self._when_ready(attach.paste_from_clipboard(self))
+        self._when_ready(attach.paste_from_clipboard, self)
 
     @on(PromptInput.AttachFile)
     def _attach_file(self, message: PromptInput.AttachFile) -> None:
-        self._when_ready(attach.attach_file(self, message.path))
+        self._when_ready(attach.attach_file, self, message.path)
 
     @work(group="attach", exit_on_error=False)
-    async def _when_ready(self, call: Any) -> None:
+    async def _when_ready(self, job: Callable[..., Any], *args: Any) -> None:
         await self._session_ready.wait()
-        await call
+        await job(*args)
 
     @on(PromptInput.Changed)
     def _typing(self) -> None:

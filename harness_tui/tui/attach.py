@@ -75,11 +75,11 @@ async def paste_from_clipboard(app: AppHost) -> None:
     if found.image:
         await _attach(app, app.session.attach_image(found.image, "clipboard"))
     elif found.text:
-        prompt.insert(found.text)
+        prompt.paste_text(found.text)
     elif not found.tool:
         app.notify(paste.NO_TOOL, severity="warning")
         if app.clipboard:  # what was copied in the app still pastes
-            prompt.insert(app.clipboard)
+            prompt.paste_text(app.clipboard)
     else:
         app.notify(paste.NO_IMAGE, severity="warning")
 

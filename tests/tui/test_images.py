@@ -21,6 +21,7 @@ from harness_tui.core.messages import ImageBlock
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, Wait, reply
 from harness_tui.core.session.session import Session
+from harness_tui.tui import app as app_module
 from harness_tui.tui import paste
 from harness_tui.widgets.attachments import AttachmentRow, Chip, dropped_image_path
 from harness_tui.widgets.conversation import Conversation, NoticeEntry, UserEntry
@@ -313,21 +314,32 @@ def test_the_terminal_decides_whether_thumbnails_are_drawn() -> None:
     assert graphics_protocol({GRAPHICS_ENV: "none", "TERM": "xterm-kitty"}) is None
 
 
-@pytest.mark.parametrize("terminal", [{GRAPHICS_ENV: "kitty"}, {"TERM": "xterm-kitty"}])
+@pytest.mark.parametrize(
+    ("terminal", "supported"),
+    [
+        ({"TERM": "xterm-kitty"}, True),
+        ({"TERM": "xterm-256color", GRAPHICS_ENV: "kitty"}, True),
+        ({"TERM": "xterm-256color"}, False),
+        ({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, False),
+        ({"TERM": "xterm-kitty", GRAPHICS_ENV: "none"}, False),
+    ],
+)
 async def test_the_kitty_graphics_escape_is_written_only_where_the_terminal_draws_it(
-    terminal: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    terminal: dict[str, str], supported: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pilot runs headless: the override stands for a terminal that reports support;
-    a kitty TERM in a headless run does not draw. textual-image writes its escapes to
-    ``sys.__stdout__``, captured here."""
-    monkeypatch.delenv(GRAPHICS_ENV, raising=False)
+    """The app decides from the environment as it would in a terminal (Pilot runs
+    headless, where nothing is drawn: that is set aside here). textual-image writes its
+    escapes to ``sys.__stdout__``, captured here."""
+    for name in ("TERM", "TERM_PROGRAM", "KITTY_WINDOW_ID", "TMUX", "STY", GRAPHICS_ENV):
+        monkeypatch.delenv(name, raising=False)
     for name, value in terminal.items():
         monkeypatch.setenv(name, value)
+    in_a_terminal = lambda headless: graphics_protocol(os.environ)  # noqa: E731
+    monkeypatch.setattr(app_module, "graphics_protocol", in_a_terminal)
     drawn = io.StringIO()
     monkeypatch.setattr(sys, "__stdout__", drawn)
     (tmp_path / "shot.png").write_bytes(png(200, 100, "blue"))
     session, _ = session_in(tmp_path)
-    supported = GRAPHICS_ENV in terminal
     async with tui(session) as (app, pilot):
         app.query_one(PromptInput).post_message(events.Paste("shot.png"))
         await until(pilot, lambda: bool(app.query(Chip)))
