@@ -24,6 +24,7 @@ from harness_tui.widgets.entries import NoticeEntry, ThinkingEntry, UserEntry
 from harness_tui.widgets.following import Following
 from harness_tui.widgets.lazy import lazy_module
 from harness_tui.widgets.screens.mcp import status_notice
+from harness_tui.widgets.thumbnails import Finder, Thumbnails
 from harness_tui.widgets.tool_card import ToolCard
 
 # Loads on first use, after the first frame is painted (see harness_tui.widgets.lazy).
@@ -65,6 +66,10 @@ class Conversation(Following, VerticalScroll):
         #: How many entries, from the first, the terminal's scrollback already holds
         #: (inline before, full-screen now: going inline again writes only the rest).
         self.in_scrollback = 0
+        #: How the terminal draws images (``thumbnails.graphics_protocol``), and where
+        #: their bytes are: both set, user messages' images show as thumbnails.
+        self.graphics: str | None = None
+        self.find_image: Finder | None = None
 
     def on_mount(self) -> None:
         self.mount(self._marker)
@@ -139,6 +144,12 @@ class Conversation(Following, VerticalScroll):
         if self.scrollback is not None:
             await self._emit_finished()
 
+    def _add_user(self, entry: UserEntry) -> None:
+        """A user message; full screen, its images' thumbnails where they can be drawn."""
+        self._add(entry)
+        if entry.images and self.graphics and self.find_image and self.scrollback is None:
+            self._add(Thumbnails(entry.images, self.find_image, self.graphics))
+
     def _add(self, widget: Widget) -> None:
         """Queue an entry; ``apply_batch`` mounts the batch's entries together, so a
         card that starts and finishes in one batch is laid out once, finished."""
@@ -174,10 +185,10 @@ class Conversation(Following, VerticalScroll):
             )
         elif isinstance(event, ev.PromptReceived):
             await self._close_current()
-            self._add(UserEntry(event.text, event.source))
+            self._add_user(UserEntry(event.text, event.source, event.images))
         elif isinstance(event, ev.SteeringDelivered) and event.kind == "steer":
             await self._close_current()
-            self._add(UserEntry(event.text, "steering"))
+            self._add_user(UserEntry(event.text, "steering", event.images))
         elif isinstance(event, ev.MessageCompleted):
             await self._close_current()
             for call in event.message.tool_calls:

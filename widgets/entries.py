@@ -7,26 +7,46 @@ their own (``assistant_entry``, ``tool_card``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static
+
+from harness_tui.widgets.attachments import chip_text
+
+if TYPE_CHECKING:
+    from harness_tui.core.messages import ImageBlock
 
 USER_MARK = {"prompt": "›", "user": "›", "steering": "↳ steer", "follow_up": "» follow-up"}
 
 
 class UserEntry(Static):
+    """What the user sent; its images as chip lines under the text (their thumbnails,
+    where the terminal draws them, are an entry of their own: ``thumbnails``)."""
+
     DEFAULT_CSS = """
     UserEntry { margin: 1 0 0 0; padding: 0 1; background: $boost; text-style: bold; }
     UserEntry.-steering, UserEntry.-follow_up { background: $boost; color: $accent; }
     """
 
-    def __init__(self, text: str, kind: str = "prompt") -> None:
-        super().__init__(f"{USER_MARK.get(kind, '›')} {text}", markup=False, classes=f"-{kind}")
-        self.text, self.kind = text, kind
+    def __init__(
+        self, text: str, kind: str = "prompt", images: tuple[ImageBlock, ...] = ()
+    ) -> None:
+        super().__init__(user_text(text, kind, images), markup=False, classes=f"-{kind}")
+        self.text, self.kind, self.images = text, kind, images
 
     def record(self) -> tuple[type[Widget], dict[str, Any]]:
-        return UserEntry, {"text": self.text, "kind": self.kind}
+        data: dict[str, Any] = {"text": self.text, "kind": self.kind}
+        if self.images:
+            data["images"] = self.images
+        return UserEntry, data
+
+
+def user_text(text: str, kind: str, images: tuple[ImageBlock, ...] = ()) -> str:
+    """A user entry as text: its mark and text, then a chip line per image."""
+    chips = [chip_text(number, image) for number, image in enumerate(images, 1)]
+    mark = USER_MARK.get(kind, "›")
+    return "\n".join([f"{mark} {text}" if text or not chips else mark, *chips])
 
 
 class ThinkingEntry(Collapsible):

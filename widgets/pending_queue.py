@@ -32,7 +32,11 @@ class PendingQueue(Static):
 
     def apply(self, event: ev.Event) -> None:
         if isinstance(event, ev.SteeringQueued):
-            self.items = (*self.items, (event.steering_id, event.kind, event.text))
+            text = event.text
+            if event.images:  # they go with it: counted before its text
+                count = len(event.images)
+                text = f"[{count} image{'s' if count > 1 else ''}] {text}"
+            self.items = (*self.items, (event.steering_id, event.kind, text))
         elif isinstance(event, ev.SteeringDelivered | ev.SteeringWithdrawn):
             self.items = tuple(i for i in self.items if i[0] != event.steering_id)
 

@@ -1,10 +1,14 @@
-"""The input box: multi-line, history, steering keys, and completion of ``/`` and ``@``.
+"""The input box: multi-line, history, steering keys, completion of ``/`` and ``@``, and
+the images attached to the prompt (chips above it, ``attachments``).
 
 Keys: Enter sends (the app steers when a run is active); Alt+Enter queues a follow-up;
 Shift+Enter or Ctrl+J inserts a newline; Up/Down at the first/last line walk the
-history; Alt+Up asks for the newest pending message back. With the completion menu open,
-Up/Down move in it, Tab accepts and Esc closes it. Enter accepts the entry moved to, or
-the only completion of what is typed; otherwise it sends exactly what is typed (see
+history; Alt+Up asks for the newest pending message back. Ctrl+V (and a paste with no
+text) asks the app for the clipboard's image; a pasted or dropped image path, or an
+``@`` completion of an image file, asks it to attach that file; Backspace at the very
+start removes the last chip. With the completion menu open, Up/Down move in it, Tab
+accepts and Esc closes it. Enter accepts the entry moved to, or the only completion of
+what is typed; otherwise it sends exactly what is typed (see
 ``PromptInput.completion_for_enter``).
 """
 
@@ -13,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, on
@@ -23,7 +27,11 @@ from textual.message import Message
 from textual.widgets import OptionList, TextArea
 from textual.widgets.option_list import Option
 
+from harness_tui.widgets.attachments import AttachmentRow, dropped_image_path
 from harness_tui.widgets.mcp_completions import McpCompletions
+
+if TYPE_CHECKING:
+    from harness_tui.core.messages import ImageBlock
 
 MAX_HISTORY = 500
 MAX_SUGGESTIONS = 12
@@ -121,10 +129,22 @@ class PromptInput(TextArea):
     """
 
     class Submitted(Message):
-        def __init__(self, text: str, follow_up: bool) -> None:
+        def __init__(self, text: str, follow_up: bool, images: tuple[ImageBlock, ...] = ()) -> None:
             super().__init__()
             self.text = text
             self.follow_up = follow_up
+            self.images = images
+
+    class PasteImage(Message):
+        """Ctrl+V, or the terminal pasted nothing: attach the clipboard's image (else
+        paste its text)."""
+
+    class AttachFile(Message):
+        """Attach the image file at ``path`` (pasted, dropped or completed after ``@``)."""
+
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
 
     class PullBack(Message):
         """Alt+Up: the user wants the newest pending message back for editing."""
@@ -135,6 +155,8 @@ class PromptInput(TextArea):
         self._history_index: int | None = None
         self._draft = ""
         self.menu: CompletionMenu | None = None
+        #: The chips of the attached images (set by ``PromptBox``).
+        self.attachments: AttachmentRow | None = None
         #: Computes the completions for the current text (set by ``PromptBox``).
         self.completer: Completer | None = None
         #: The text for which the user closed the menu with Esc (it stays closed).
@@ -224,6 +246,11 @@ class PromptInput(TextArea):
             event.stop()
             self.insert("\n")
             return
+        if key == "backspace" and self._at_start() and self.attachments is not None:
+            if self.attachments.pop() is not None:
+                event.prevent_default()
+                event.stop()
+                return
         if key == "alt+up":
             event.prevent_default()
             event.stop()
@@ -245,14 +272,38 @@ class PromptInput(TextArea):
             return
         await super()._on_key(event)
 
+    def _at_start(self) -> bool:
+        return self.cursor_location == (0, 0) and self.selection.is_empty
+
+    def action_paste(self) -> None:
+        """Ctrl+V: the app reads the clipboard (an image, else its text: ``paste_text``)."""
+        self.post_message(self.PasteImage())
+
+    def paste_text(self, text: str) -> None:
+        """Put ``text`` in place of the selection, as a paste does."""
+        if result := self._replace_via_keyboard(text, *self.selection):
+            self.move_cursor(result.end_location)
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        """An image path, or nothing (the terminal had no text): attach instead of
+        inserting. Text goes on to ``TextArea``'s handler (Textual calls each class's)."""
+        path = dropped_image_path(event.text) if event.text.strip() else None
+        if path is not None or not event.text.strip():
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.AttachFile(path) if path else self.PasteImage())
+
     def _submit(self, follow_up: bool) -> None:
         text = self.text
-        if not text.strip():
+        attached = self.attachments.images if self.attachments is not None else []
+        if not text.strip() and not attached:
             return
-        self._remember(text)
+        images = self.attachments.take() if self.attachments is not None else ()
+        if text.strip():
+            self._remember(text)
         if self.menu is not None:
             self.menu.close()
-        self.post_message(self.Submitted(text, follow_up))
+        self.post_message(self.Submitted(text, follow_up, images))
 
     def _walk_history(self, step: int) -> None:
         if self._history_index is None:
@@ -286,11 +337,19 @@ class PromptInput(TextArea):
         self._history_index = None
         self.clear()
 
-    def put_back(self, text: str) -> None:
+    def put_back(self, text: str, images: tuple[ImageBlock, ...] = ()) -> None:
         """Return a message to the box (pulled back or handed back by a cancel)."""
         current = self.text.rstrip()
-        self.load_text(f"{current}\n{text}" if current else text)
-        self.move_cursor(self.document.end)
+        if text:
+            self.load_text(f"{current}\n{text}" if current else text)
+            self.move_cursor(self.document.end)
+        for image in images:
+            self.attach(image)
+
+    def attach(self, image: ImageBlock) -> None:
+        """Show ``image`` as a chip; it goes with the next prompt sent."""
+        if self.attachments is not None:
+            self.attachments.add(image)
 
     def _current_word(self) -> str:
         row, column = self.cursor_location
@@ -305,6 +364,9 @@ class PromptInput(TextArea):
         start = max(line.rfind(" "), line.rfind("\n")) + 1
         self.replace(value, (row, start), (row, column))
         self.menu.close()
+        path = dropped_image_path(value[1:]) if value.startswith("@") else None
+        if path is not None:  # the core attaches @mentions too; the chip shows it now
+            self.post_message(self.AttachFile(path))
 
 
 class PromptBox(Vertical):
@@ -333,10 +395,16 @@ class PromptBox(Vertical):
 
     def compose(self) -> ComposeResult:
         menu = CompletionMenu()
+        attachments = AttachmentRow(id="attachments")
         prompt = PromptInput(id="prompt")
-        prompt.menu, prompt.completer = menu, self.suggestions
+        prompt.menu, prompt.completer, prompt.attachments = menu, self.suggestions, attachments
         yield menu
+        yield attachments
         yield prompt
+
+    @on(AttachmentRow.Removed)
+    def _chip_removed(self) -> None:
+        self.query_one(PromptInput).focus()
 
     @on(TextArea.Changed)
     def _suggest(self, event: TextArea.Changed) -> None:

@@ -3,9 +3,9 @@
 In inline mode (``harness_tui.tui.inline``) an entry leaves the screen once it is
 finished and is written above the live area as text. This module says how each kind of
 entry reads there, from the record the conversation keeps of it (``Widget.record()``):
-a prompt as one bold line, an answer as rendered Markdown, thinking as its one-line
-preview, a notice in its level's colour, a tool call as its final one-line header (a
-failure adds the first lines of its error).
+a prompt as one bold line (and a chip line per image), an answer as rendered Markdown,
+thinking as its one-line preview, a notice in its level's colour, a tool call as its
+final one-line header (a failure adds the first lines of its error).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from harness_tui.widgets.assistant_entry import CODE_THEME, AssistantEntry, _chat_markdown
-from harness_tui.widgets.entries import USER_MARK, NoticeEntry, ThinkingEntry, UserEntry
+from harness_tui.widgets.entries import NoticeEntry, ThinkingEntry, UserEntry, user_text
 from harness_tui.widgets.tool_card import ToolCard, header_text
 
 _NOTICE_STYLE = {"warning": "yellow", "error": "bold red", "welcome": "", "info": "dim"}
@@ -29,8 +29,7 @@ ERROR_LINES = 3
 def renderable(kind: type[Widget], data: dict[str, Any]) -> RenderableType | None:
     """How the entry recorded as ``(kind, data)`` reads in the scrollback."""
     if kind is UserEntry:
-        mark = USER_MARK.get(data["kind"], "›")
-        text = Text(f"{mark} {data['text']}", style="bold")
+        text = Text(user_text(data["text"], data["kind"], data.get("images", ())), style="bold")
         return Padding(text, (1, 1, 0, 1))
     if kind is AssistantEntry:
         if not data["text"].strip():

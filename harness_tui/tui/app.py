@@ -25,7 +25,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.tui import clipboard, commands, dialogs, inline, notify, panes, status_line
+from harness_tui.tui import attach, clipboard, commands, dialogs, inline, notify, panes, status_line
 from harness_tui.tui.palette import harness_commands
 from harness_tui.tui.terminal import (
     IdleCollector,
@@ -42,6 +42,7 @@ from harness_tui.widgets.pending_queue import PendingQueue
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
 from harness_tui.widgets.status_bar import CANCELLING, StatusBar
+from harness_tui.widgets.thumbnails import graphics_protocol
 from harness_tui.widgets.tools_pane import ToolsPane
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ ev = lazy_module("harness_tui.core.events")
 log = logging.getLogger(__name__)
 _DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
 
-#: Shift+Tab cycles these; bypassPermissions only when the session started in it.
-MODE_CYCLE = ("default", "acceptEdits", "plan")
 QUIT_WINDOW_S = 1.0
 #: The TUI's blocking subscription: small enough that the agent never runs far ahead of
 #: the screen (an Esc is shown within one batch), large enough to batch deltas.
@@ -168,6 +167,9 @@ class HarnessApp(App[None]):
         if self.frozen_clock:
             prompt.cursor_blink = False
         prompt.focus()
+        conversation = self.query_one(Conversation)
+        conversation.graphics = graphics_protocol(headless=self.is_headless)
+        conversation.find_image = lambda sha: self.session.images.find(sha)
         panes.lay_out(self, self._side_width)
         if self.is_inline:
             self.run_worker(inline.attach(self, self.query_one(Conversation), self.scrollback))
@@ -278,7 +280,7 @@ class HarnessApp(App[None]):
         self.status_line.on_event(event)
         self._idle.on_event(event)  # a full collection when nothing happens
         if isinstance(event, ev.SteeringWithdrawn):
-            self.query_one(PromptInput).put_back(event.text)
+            self.query_one(PromptInput).put_back(event.text, event.images)
         else:  # the session's questions: permission, trust, an MCP server's
             self._questions.on_event(event)
 
@@ -287,16 +289,20 @@ class HarnessApp(App[None]):
     @on(PromptInput.Submitted)
     async def _submitted(self, message: PromptInput.Submitted) -> None:
         await self._session_ready.wait()  # typed before the session was up: it goes in now
-        text = message.text.strip()
-        if text.startswith("/") and not message.follow_up:
-            self.run_slash(text)
-            return
-        session = self.session
-        if session.running:
-            call = session.follow_up(text) if message.follow_up else session.steer(text)
-        else:
-            call = session.submit(text)
-        self.call(call)
+        attach.send(self, message)
+
+    @on(PromptInput.PasteImage)
+    def _paste_image(self) -> None:
+        self._when_ready(attach.paste_from_clipboard, self)
+
+    @on(PromptInput.AttachFile)
+    def _attach_file(self, message: PromptInput.AttachFile) -> None:
+        self._when_ready(attach.attach_file, self, message.path)
+
+    @work(group="attach", exit_on_error=False)
+    async def _when_ready(self, job: Callable[..., Any], *args: Any) -> None:
+        await self._session_ready.wait()
+        await job(*args)
 
     @on(PromptInput.Changed)
     def _typing(self) -> None:
@@ -394,17 +400,8 @@ class HarnessApp(App[None]):
         scroll_key(self, self.query_one(Conversation), where)
 
     def action_cycle_mode(self) -> None:
-        if self.session is None:
-            return
-        cycle = MODE_CYCLE + (("bypassPermissions",) if self._bypass_allowed else ())
-        current = self.session.mode
-        following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
-        self.call(self.session.set_mode(following))
-
-    @property
-    def _bypass_allowed(self) -> bool:
-        """Shift+Tab reaches bypassPermissions only in a session started in it."""
-        return self.session.started_mode == "bypassPermissions"
+        if self.session is not None:
+            commands.cycle_mode(self)
 
     def action_help(self) -> None:
         dialogs.show_help(self)

@@ -63,6 +63,19 @@ def _mode(app: AppHost, argument: str) -> None:
         )
 
 
+#: Shift+Tab cycles these; bypassPermissions only when the session started in it.
+MODE_CYCLE = ("default", "acceptEdits", "plan")
+
+
+def cycle_mode(app: AppHost) -> None:
+    """Shift+Tab: the next permission mode of ``MODE_CYCLE``."""
+    bypass = app.session.started_mode == "bypassPermissions"
+    cycle = MODE_CYCLE + (("bypassPermissions",) if bypass else ())
+    current = app.session.mode
+    following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else cycle[0]
+    app.call(app.session.set_mode(following))
+
+
 def _plan(app: AppHost, argument: str) -> None:
     app.call(app.session.set_mode("default" if app.session.mode == "plan" else "plan"))
 

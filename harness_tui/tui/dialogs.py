@@ -31,7 +31,9 @@ INPUT_KEYS = [
     ("Up / Down", "previous / next prompt (at the first / last line)"),
     ("Alt+Up", "take the newest queued message back to edit it"),
     ("/", "slash commands (Tab or Enter completes)"),
-    ("@", "complete a file path, or an MCP resource (@server:uri)"),
+    ("@", "complete a file path, or an MCP resource (@server:uri); an image attaches"),
+    ("Ctrl+V", "attach the clipboard's image (else paste its text); a pasted path too"),
+    ("Backspace", "at the very start of the input: remove the last attached image"),
 ]
 
 
