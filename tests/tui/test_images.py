@@ -447,6 +447,10 @@ async def test_a_pasted_4k_screenshot_reaches_the_strict_fake_api_fitted(
             await pilot.press("ctrl+v")
             await until(pilot, lambda: bool(app.query(Chip)))
             await send_and_wait(pilot, session)
+            # Closed as quitting closes it, so the SDK's connections close in this
+            # test's event loop (not in a later test's, when collected).
+            session.request_close()
+            await session.wait_closed()
     assert server.rejections == []
     content = server.requests[0]["messages"][-1]["content"]
     image, text = content[0], content[-1]
