@@ -138,7 +138,12 @@ def create_app(
 
     def handed_back(item: QueuedMessage) -> dict[str, Any]:
         """A message back from the queue, its text cleaned of secrets as events are."""
-        return {"steering_id": item.id, "text": feeds.redact(item.text), "kind": item.kind}
+        return {
+            "steering_id": item.id,
+            "text": feeds.redact(item.text),
+            "kind": item.kind,
+            "images": [image.model_dump() for image in item.images],
+        }
 
     @app.get("/", include_in_schema=False)
     async def page() -> Response:

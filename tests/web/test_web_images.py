@@ -261,3 +261,22 @@ async def test_a_resumed_session_keeps_serving_its_images(tmp_path: Path) -> Non
         assert [i.sha256 for i in again.messages[0].images] == [digest]
         got = await srv.http.get(f"/api/sessions/{again.id}/images/{digest}")
         assert got.status_code == 200 and got.content == shot
+
+
+async def test_a_message_taken_back_from_the_queue_names_its_images() -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    shot = png(3, 3)
+    async with web_server(scripted(reply(Text("working"), Wait(gate, reached)))) as srv:
+        session, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{session.id}", json={"text": "start"})
+        await reached.wait()
+        for _ in range(2):
+            body = {"text": "later", "kind": "follow_up", "images": [attached(shot, "s.png")]}
+            assert (await srv.http.post(f"/api/steer/{session.id}", json=body)).status_code == 202
+        pulled = (await srv.http.post(f"/api/pullback/{session.id}")).json()
+        cancelled = (await srv.http.post(f"/api/cancel/{session.id}")).json()
+        for item in [pulled, *cancelled["returned"]]:
+            assert item["text"] == "later"
+            (image,) = item["images"]
+            assert image["sha256"] == hashlib.sha256(shot).hexdigest()
+            assert image["name"] == "s.png" and (image["width"], image["height"]) == (3, 3)
