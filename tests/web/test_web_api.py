@@ -342,7 +342,12 @@ async def test_pull_back_takes_a_queued_message_out_of_the_queue() -> None:
 
         taken = await srv.http.post(url, json={"steering_id": first["steering_id"]})
         assert taken.status_code == 200
-        assert taken.json() == {"steering_id": first["steering_id"], "text": "one", "kind": "steer"}
+        assert taken.json() == {
+            "steering_id": first["steering_id"],
+            "text": "one",
+            "kind": "steer",
+            "images": [],
+        }
         withdrawn = await wait_for(session.store, lambda e: e.type == "STEERING_WITHDRAWN")
         assert (withdrawn.steering_id, withdrawn.text, withdrawn.reason) == (
             first["steering_id"],
