@@ -9,14 +9,18 @@ import base64
 import io
 from pathlib import Path
 
+import anyio
 import pytest
 from PIL import Image, ImageDraw
 from playwright.async_api import Page, expect
 
 from harness_tui.core.images.fit import target_size
 from harness_tui.core.providers.catalogue import PROTOCOL_IMAGE_LIMITS
+from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, Wait, reply
 from tests.fakes import script as api
 from tests.fakes.wiring import anthropic_fake, fast, write_models_settings
+from tests.helpers import wait_for
 from tests.web.test_web_browser import browser_page
 from tests.web_support import web_server
 
@@ -141,3 +145,33 @@ async def test_the_page_attaches_drops_and_pastes_images_and_shows_them(
                 "() => [...document.querySelectorAll('.user .image img')]"
                 ".every((img) => img.complete && img.naturalWidth > 0)"
             )
+
+
+async def test_a_steer_from_the_page_carries_its_image(tmp_path: Path) -> None:
+    gate, reached = anyio.Event(), anyio.Event()
+    provider = ScriptedProvider([reply(Text("working"), Wait(gate, reached)), reply(Text("ok"))])
+    options = lambda: {  # noqa: E731
+        "model": ModelChoice("scripted", "scripted", lambda: provider, 200_000),
+        "tools": [],
+    }
+    shot = drawing(64, 48, "#6cb6ff")
+    async with web_server(options) as srv, browser_page(tmp_path) as page:
+        session, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await page.fill("#prompt", "start")
+        await page.press("#prompt", "Enter")
+        await reached.wait()
+        await expect(page.locator("#send")).to_have_text("Steer")
+        await synthetic(page, "paste", "#prompt", "image.png", "image/png", shot)
+        await page.fill("#prompt", "look at this")
+        await page.press("#prompt", "Enter")
+        await expect(page.locator("#queue li[data-id] .text")).to_have_text(
+            "steer: look at this (+1 image)"
+        )
+        gate.set()
+        await expect(page.locator(".user", has_text="steered").locator("img")).to_have_count(1)
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+    message = provider.requests[1].messages[-1]
+    assert message.text == "look at this"
+    assert [(i.name, i.width, i.height) for i in message.images] == [("pasted-1.png", 64, 48)]

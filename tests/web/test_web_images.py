@@ -126,6 +126,8 @@ async def test_steers_and_follow_ups_carry_images_in_either_shape() -> None:
         session, _ = await srv.new_session()
         await srv.http.post(f"/api/query/{session.id}", json={"text": "start"})
         await reached.wait()
+        busy = await srv.http.post(f"/api/query/{session.id}", json={"images": [attached(first)]})
+        assert busy.status_code == 409 and busy.json()["error"]["code"] == "busy"
         steer = f"/api/steer/{session.id}"
         claude_shape = {
             "type": "image",
