@@ -2,11 +2,12 @@
 
 Every error is JSON of one shape, ``{"error": {"code", "message", "hint"?}}``: 401 no or
 a wrong token, 403 a token for another session (or an action this server does not
-offer), 404 an unknown session, question (permission, sampling, elicitation) or queued
-message, 409 a query while a run is active, 413 a body too large, 422 a malformed or
-invalid body, 429 a limit reached (live sessions: ``too_many_sessions``; messages queued
-in one session: ``queue_full``), with the limit in ``error.limit`` and how to free a
-place in the hint.
+offer), 404 an unknown session, question (permission, sampling, elicitation), queued
+message or image, 409 a query while a run is active, 413 a body (or an image in it) too
+large, 422 a malformed or invalid body (an image refused: ``error.image`` is its
+``index`` from 0 and ``name``), 429 a limit reached (live sessions:
+``too_many_sessions``; messages queued in one session: ``queue_full``), with the limit
+in ``error.limit`` and how to free a place in the hint.
 
 What a browser may change: the model (any name the core resolves, except
 ``scripted:PATH``, which would have the server read a file the browser names), and the
@@ -17,6 +18,12 @@ What MCP servers ask (``SAMPLING_REQUESTED``, ``ELICITATION_REQUESTED``) is answ
 like a permission question: ``POST /api/sampling/ID`` and ``/api/elicitation/ID``. An
 elicitation answer that does not fit the server's form is a 422 naming the field, and
 the question stays open for a corrected answer.
+
+Images: ``POST /api/query`` and ``/api/steer`` take ``images`` (see ``bodies`` and
+``images``), up to ``MAX_IMAGES_PER_MESSAGE`` per message, in a body of at most
+``MAX_PROMPT_BODY_BYTES`` (one image at the core's 30 MB cap, base64, plus its text);
+every other body stays within ``MAX_BODY_BYTES``. Events name images by SHA-256 only;
+``GET /api/sessions/ID/images/SHA256`` returns the bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from starlette.responses import JSONResponse, Response
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.events import PERMISSION_MODES
 from harness_tui.core.mcp.features.questions import NoOpenQuestion
+from harness_tui.core.messages import ImageBlock
 from harness_tui.core.providers.models import available_models
 from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.session.session import Session
@@ -51,12 +59,18 @@ from harness_tui.web.bodies import (
 )
 from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
+from harness_tui.web.images import SHA256, ImageRefused, attach_images, image_bytes
 from harness_tui.web.page import page_response
 from harness_tui.web.sessions import CannotCreate, SessionDirectory, TooManySessions
 from harness_tui.web.stream import stream_session
 
 #: Largest request body, in bytes.
 MAX_BODY_BYTES = 1024 * 1024
+#: Largest body of a prompt or steering message, which may carry images: one image at
+#: the core's cap (30 MB, 40 MB in base64) with room for its text. Larger: 413.
+MAX_PROMPT_BODY_BYTES = 48 * 1024 * 1024
+#: The paths whose bodies may be that large.
+PROMPT_PATHS = ("/api/query/", "/api/steer/")
 #: Most events one call of the events endpoint returns.
 MAX_EVENTS_PER_CALL = 5000
 #: Most messages waiting in one session's queue (steers and follow-ups together).
@@ -75,11 +89,14 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.hint = status, code, message, hint
         self.limit = limit
+        self.image: dict[str, Any] | None = None
 
     def body(self) -> dict[str, Any]:
         body = error_body(self.code, self.message, self.hint)
         if self.limit is not None:
             body["error"]["limit"] = self.limit
+        if self.image is not None:
+            body["error"]["image"] = self.image
         return body
 
 
@@ -121,7 +138,12 @@ def create_app(
 
     def handed_back(item: QueuedMessage) -> dict[str, Any]:
         """A message back from the queue, its text cleaned of secrets as events are."""
-        return {"steering_id": item.id, "text": feeds.redact(item.text), "kind": item.kind}
+        return {
+            "steering_id": item.id,
+            "text": feeds.redact(item.text),
+            "kind": item.kind,
+            "images": [image.model_dump() for image in item.images],
+        }
 
     @app.get("/", include_in_schema=False)
     async def page() -> Response:
@@ -155,10 +177,23 @@ def create_app(
         await sessions.close(session_id)
         return {"closed": session_id}
 
+    async def attached(session: Session, body: Prompt) -> list[ImageBlock]:
+        try:
+            return await attach_images(session, body.images)
+        except ImageRefused as exc:
+            error = ApiError(exc.status, exc.code, exc.message, exc.hint, exc.limit)
+            error.image = exc.image
+            raise error from None
+
     @app.post("/api/query/{session_id}", status_code=202)
     async def query(request: Request, session_id: str, body: Prompt) -> dict[str, Any]:
         session = open_session(request, session_id)
-        return {"run_id": await session.submit(body.text)}
+        if body.images and session.running:  # before the work of checking the images
+            raise SessionBusyError(
+                "a run is already active", hint="steer it, queue a follow-up, or cancel it first"
+            )
+        images = await attached(session, body)
+        return {"run_id": await session.submit(body.text, images)}
 
     @app.post("/api/steer/{session_id}", status_code=202)
     async def steer(request: Request, session_id: str, body: SteerMessage) -> dict[str, Any]:
@@ -171,8 +206,9 @@ def create_app(
                 "wait for the run to take them, or take one back (POST /api/pullback/ID)",
                 limit=MAX_QUEUED_MESSAGES,
             )
+        images = await attached(session, body)
         command = session.steer if body.kind == "steer" else session.follow_up
-        item = await command(body.text)
+        item = await command(body.text, images)
         return {
             "queued": item is not None,  # False: the session was idle, so a run started
             "steering_id": item.id if item else None,
@@ -206,6 +242,25 @@ def create_app(
                 "it may have been delivered or pulled back already",
             )
         return handed_back(item)
+
+    @app.get("/api/sessions/{session_id}/images/{sha256}")
+    async def image(request: Request, session_id: str, sha256: str) -> Response:
+        session = open_session(request, session_id)
+        if not SHA256.fullmatch(sha256):
+            raise ApiError(
+                422, "invalid_image_id", "an image is named by its SHA-256: 64 hex digits"
+            )
+        found = await image_bytes(session, sha256)
+        if found is None:
+            raise ApiError(404, "unknown_image", f"this session has no image {sha256}")
+        data, media_type = found
+        # Never rendered as anything but an image (nosniff comes from the guard), and the
+        # same hash is always the same bytes.
+        return Response(
+            data,
+            media_type=media_type,
+            headers={"content-security-policy": "default-src 'none'; sandbox"},
+        )
 
     @app.get("/api/models")
     async def list_models(
@@ -340,7 +395,9 @@ def create_app(
         keys=keys,
         session_ids=lambda: [s.id for s in sessions.list()],
         hosts=hosts,
-        max_body=MAX_BODY_BYTES,
+        max_body=lambda path: (
+            MAX_PROMPT_BODY_BYTES if path.startswith(PROMPT_PATHS) else MAX_BODY_BYTES
+        ),
     )
 
 

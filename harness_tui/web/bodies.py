@@ -1,5 +1,10 @@
 """The JSON bodies the API accepts, checked before a route sees them: unknown fields,
-an overlong text or a malformed form are a 422 that names the field."""
+an overlong text or a malformed form are a 422 that names the field.
+
+A prompt or steering message may carry images, each ``{"media_type", "data", "name"}``
+(``data`` base64) or in Claude's own shape, ``{"type": "image", "source": {"type":
+"base64", "media_type", "data"}}``. Their bytes are decoded and checked by the route
+(``harness_tui.web.images``), which names the image that is refused."""
 
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ MAX_PROMPT_CHARS = 100_000
 #: Most fields in one elicitation answer, and the longest text in one of them.
 MAX_FORM_FIELDS = 100
 MAX_FIELD_CHARS = 10_000
+#: Most images in one prompt or steering message, and the longest name of one.
+MAX_IMAGES_PER_MESSAGE = 20
+MAX_IMAGE_NAME_CHARS = 200
 
 
 class _Body(BaseModel):
@@ -25,8 +33,45 @@ class NewSession(_Body):
     mode: PermissionMode | None = None
 
 
+class ImageSource(_Body):
+    type: Literal["base64"]
+    media_type: str = Field(max_length=100)
+    data: str
+
+
+class ImageIn(BaseModel):
+    """One image of a message: ours (``media_type``, ``data``, ``name``) or Claude's
+    (``type: image`` with a ``source``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["image"] | None = None
+    media_type: str | None = Field(None, max_length=100)
+    data: str | None = None
+    name: str | None = Field(None, max_length=MAX_IMAGE_NAME_CHARS)
+    source: ImageSource | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> ImageIn:
+        if self.source is not None:
+            if self.data is not None or self.media_type is not None:
+                raise ValueError("an image has either source or media_type and data, not both")
+            self.media_type, self.data = self.source.media_type, self.source.data
+        elif self.data is None or self.media_type is None:
+            raise ValueError("an image needs media_type and data (base64), or a source")
+        return self
+
+
 class Prompt(_Body):
-    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS)
+    #: May be empty when the message carries images.
+    text: str = Field(default="", max_length=MAX_PROMPT_CHARS)
+    images: list[ImageIn] = Field(default_factory=list, max_length=MAX_IMAGES_PER_MESSAGE)
+
+    @model_validator(mode="after")
+    def _something_to_send(self) -> Prompt:
+        if not self.text and not self.images:
+            raise ValueError("a message needs text, images or both")
+        return self
 
 
 class SteerMessage(Prompt):

@@ -5,7 +5,7 @@ rebinds its DNS name to 127.0.0.1 sends its own name); a browser's ``Origin``, w
 present, must be this server (a WebSocket is refused before it is accepted: Starlette's
 CORS middleware does not cover WebSockets); the token must open something (an
 ``Authorization: Bearer`` header, or ``?token=`` on the page and the WebSocket, which
-cannot send headers); and a request body may not exceed ``max_body`` bytes. Refusals
+cannot send headers); and a request body may not exceed ``max_body(path)`` bytes. Refusals
 are JSON, also for WebSockets (as an HTTP response to the upgrade, where the server
 supports it).
 """
@@ -80,13 +80,13 @@ class Guard:
         keys: AccessKeys,
         session_ids: Callable[[], Iterable[str]],
         hosts: HostPolicy,
-        max_body: int,
+        max_body: int | Callable[[str], int],
     ) -> None:
         self.app = app
         self.keys = keys
         self.session_ids = session_ids
         self.hosts = hosts
-        self.max_body = max_body
+        self.max_body = max_body if callable(max_body) else (lambda path: max_body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -136,7 +136,8 @@ class Guard:
         if kind == "websocket":
             await self.app(scope, receive, send)
             return
-        body_receive = await self._bounded_body(scope, headers, receive)
+        limit = self.max_body(scope["path"])
+        body_receive = await self._bounded_body(scope, headers, receive, limit)
         if body_receive is None:
             await refuse(
                 scope,
@@ -144,7 +145,7 @@ class Guard:
                 send,
                 413,
                 "body_too_large",
-                f"the request body is larger than {self.max_body:,} bytes",
+                f"the request body is larger than {limit:,} bytes",
             )
             return
         await self.app(scope, body_receive, _with_security_headers(send))
@@ -161,13 +162,13 @@ class Guard:
         return None
 
     async def _bounded_body(
-        self, scope: Scope, headers: Headers, receive: Receive
+        self, scope: Scope, headers: Headers, receive: Receive, limit: int
     ) -> Receive | None:
-        """``receive`` itself when the declared length is small enough; for a body sent
-        without a length, one read of at most ``max_body`` bytes. None: too large."""
+        """``receive`` itself when the declared length is within ``limit``; for a body
+        sent without a length, one read of at most ``limit`` bytes. None: too large."""
         length = headers.get("content-length")
         if length is not None:
-            return receive if length.isdigit() and int(length) <= self.max_body else None
+            return receive if length.isdigit() and int(length) <= limit else None
         if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             return receive
         chunks, size = [], 0
@@ -177,7 +178,7 @@ class Guard:
                 return receive
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_body:
+            if size > limit:
                 return None
             if not message.get("more_body", False):
                 break

@@ -2,7 +2,8 @@
 
 They are inlined into one response, so the page is a single request that carries its
 token in the URL, and the Content-Security-Policy allows no script or style but its own
-(each response gets a fresh nonce) and no connection but to this server.
+(each response gets a fresh nonce) and no connection but to this server. Images may be
+``blob:`` URLs: the page fetches a session's images with its token and shows them so.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from importlib.resources import files
 
 from starlette.responses import HTMLResponse
 
-SCRIPTS = ("markdown.js", "questions.js", "app.js")
+SCRIPTS = ("markdown.js", "questions.js", "attachments.js", "app.js")
 
 
 @cache
@@ -32,7 +33,7 @@ def page_response() -> HTMLResponse:
     policy = (
         "default-src 'none'; "
         f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-        "connect-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; img-src 'self' data: blob:; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     return HTMLResponse(html, headers={"content-security-policy": policy})

@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from harness_tui.core.providers.models import available_models
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
 from harness_tui.core.session.session import Session
-from harness_tui.web.api import MAX_BODY_BYTES
+from harness_tui.web.api import MAX_BODY_BYTES, MAX_PROMPT_BODY_BYTES
 from harness_tui.web.bodies import MAX_PROMPT_CHARS
 from harness_tui.web.stream import MAX_BAD_MESSAGES
 from tests.helpers import ONE_TOOL_RUN, EchoTool, WriteLikeTool, squeeze, wait_for
@@ -342,7 +342,12 @@ async def test_pull_back_takes_a_queued_message_out_of_the_queue() -> None:
 
         taken = await srv.http.post(url, json={"steering_id": first["steering_id"]})
         assert taken.status_code == 200
-        assert taken.json() == {"steering_id": first["steering_id"], "text": "one", "kind": "steer"}
+        assert taken.json() == {
+            "steering_id": first["steering_id"],
+            "text": "one",
+            "kind": "steer",
+            "images": [],
+        }
         withdrawn = await wait_for(session.store, lambda e: e.type == "STEERING_WITHDRAWN")
         assert (withdrawn.steering_id, withdrawn.text, withdrawn.reason) == (
             first["steering_id"],
@@ -406,7 +411,9 @@ async def test_bad_bodies_are_422_413_with_clear_messages() -> None:
         assert broken.json()["error"]["message"].startswith("the body is not valid JSON")
 
         missing = await srv.http.post(query, json={})
-        assert missing.json()["error"]["message"] == "body.text: Field required"
+        assert missing.json()["error"]["message"] == (
+            "body: Value error, a message needs text, images or both"
+        )
         wrong_type = await srv.http.post(query, json={"text": 5})
         assert wrong_type.status_code == 422
         blank = await srv.http.post(query, json={"text": "   "})
@@ -418,15 +425,21 @@ async def test_bad_bodies_are_422_413_with_clear_messages() -> None:
         assert too_long.status_code == 422
         assert f"at most {MAX_PROMPT_CHARS} characters" in too_long.json()["error"]["message"]
 
-        huge = await srv.http.post(query, content=b"x" * (MAX_BODY_BYTES + 1))
-        assert huge.status_code == 413 and huge.json()["error"]["code"] == "body_too_large"
+        # A prompt may carry images, so its body may be larger than others.
+        for path, limit in [
+            (query, MAX_PROMPT_BODY_BYTES),
+            (f"/api/model/{session.id}", MAX_BODY_BYTES),
+        ]:
+            huge = await srv.http.post(path, content=b"x" * (limit + 1))
+            assert huge.status_code == 413 and huge.json()["error"]["code"] == "body_too_large"
+            assert f"larger than {limit:,} bytes" in huge.json()["error"]["message"]
 
-        async def chunks():
-            for _ in range(MAX_BODY_BYTES // 4096 + 2):
-                yield b"y" * 4096
+            async def chunks(limit: int = limit):
+                for _ in range(limit // 65536 + 2):
+                    yield b"y" * 65536
 
-        streamed = await srv.http.post(query, content=chunks())
-        assert streamed.status_code == 413
+            streamed = await srv.http.post(path, content=chunks())
+            assert streamed.status_code == 413
 
         # Nothing of that started a run or broke the session.
         assert not session.running

@@ -17,6 +17,8 @@
     model: $("model"), mode: $("mode"), runState: $("run-state"), usage: $("usage"),
     picker: $("session-picker"), newSession: $("new-session"),
     modelInput: $("model-input"), modelList: $("model-list"),
+    attach: $("attach"), attachInput: $("attach-input"), attachments: $("attachments"),
+    composer: $("composer"),
   };
 
   let sessionId = null;
@@ -90,6 +92,14 @@
       throw error;
     }
     return data;
+  }
+
+  // One of a session's images, as a Blob (its media type from the server).
+  async function fetchImage(id, sha256) {
+    const path = `/api/sessions/${encodeURIComponent(id)}/images/${encodeURIComponent(sha256)}`;
+    const response = await fetch(path, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response.blob();
   }
 
   function setConn(state, text) {
@@ -252,6 +262,22 @@
 
   // --- rendering ---------------------------------------------------------------------
 
+  // A message of the user's: its tag, text and images.
+  function userEntry(event, tag) {
+    const node = el("div", "entry user");
+    node.appendChild(el("span", "tag", tag));
+    node.appendChild(document.createTextNode(event.text));
+    if (event.images && event.images.length) {
+      node.appendChild(gallery.row(el, sessionId, event.images));
+    }
+    return append(node, containerFor(event));
+  }
+
+  function imageCount(images) {
+    const n = (images || []).length;
+    return n ? ` (+${n} image${n === 1 ? "" : "s"})` : "";
+  }
+
   function message(id) {
     let entry = messages.get(id);
     if (!entry) {
@@ -376,6 +402,18 @@
     }
   }
 
+  // Images: those attached to the next message, and those of the conversation.
+  const attachments = Attachments.create({
+    el,
+    chips: ui.attachments,
+    prompt: ui.prompt,
+    dropZone: ui.composer,
+    button: ui.attach,
+    input: ui.attachInput,
+    complain: (text, hint) => line("error", text, hint),
+  });
+  const gallery = Attachments.gallery(fetchImage);
+
   // What MCP servers ask (sampling, elicitation): cards from questions.js.
   const questionCards = Questions.create({
     el,
@@ -420,10 +458,7 @@
     PROMPT_RECEIVED(e) {
       currentRun = e.run_id;
       setRunning(true);
-      const node = el("div", "entry user");
-      node.appendChild(el("span", "tag", e.source === "follow_up" ? "follow-up" : "you"));
-      node.appendChild(document.createTextNode(e.text));
-      append(node, containerFor(e));
+      userEntry(e, e.source === "follow_up" ? "follow-up" : "you");
     },
     TOKEN_DELTA(e) { const m = message(e.message_id); m.text += e.text; paint(m); },
     THINKING_DELTA(e) { const m = message(e.message_id); thinkingOf(m); m.thoughts += e.text; paint(m); },
@@ -485,7 +520,7 @@
     PLAN_UPDATED(e) { showPlan(e.entries); },
     STEERING_QUEUED(e) {
       const item = ui.queue.appendChild(el("li"));
-      item.appendChild(el("span", "text", `${e.kind === "follow_up" ? "follow-up" : "steer"}: ${e.text}`));
+      item.appendChild(el("span", "text", `${e.kind === "follow_up" ? "follow-up" : "steer"}: ${e.text}${imageCount(e.images)}`));
       item.appendChild(pullBackButton(e.steering_id));
       item.dataset.id = e.steering_id;
       refreshQueue();
@@ -494,12 +529,7 @@
       const item = ui.queue.querySelector(`li[data-id="${CSS.escape(e.steering_id)}"]`);
       if (item) item.remove();
       refreshQueue();
-      if (e.kind === "steer") {
-        const node = el("div", "entry user");
-        node.appendChild(el("span", "tag", `steered (turn ${e.turn})`));
-        node.appendChild(document.createTextNode(e.text));
-        append(node, containerFor(e));
-      }
+      if (e.kind === "steer") userEntry(e, `steered (turn ${e.turn})`);
     },
     STEERING_WITHDRAWN(e) {
       const item = ui.queue.querySelector(`li[data-id="${CSS.escape(e.steering_id)}"]`);
@@ -550,25 +580,40 @@
 
   async function send(kind) {
     const text = ui.prompt.value;
-    if (!text.trim()) return;
+    if (!text.trim() && !attachments.count) return;
     try {
       if (!(await ensureSession())) return;
       const where = encodeURIComponent(sessionId);
+      const body = { text };
+      if (attachments.count) body.images = await attachments.payload();
       if (kind === "follow_up") {
-        await api("POST", `/api/steer/${where}`, { text, kind: "follow_up" });
+        await api("POST", `/api/steer/${where}`, { ...body, kind: "follow_up" });
       } else if (!running) {
         try {
-          await api("POST", `/api/query/${where}`, { text });
+          await api("POST", `/api/query/${where}`, body);
         } catch (error) {
           if (error.status !== 409) throw error;  // a run started meanwhile: steer it
-          await api("POST", `/api/steer/${where}`, { text, kind: "steer" });
+          await api("POST", `/api/steer/${where}`, { ...body, kind: "steer" });
         }
       } else {
-        await api("POST", `/api/steer/${where}`, { text, kind: "steer" });
+        await api("POST", `/api/steer/${where}`, { ...body, kind: "steer" });
       }
       ui.prompt.value = "";
+      attachments.clear();
     } catch (error) {
       line("error", `could not send: ${error.message}`, error.hint);
+    }
+  }
+
+  // A message back from the queue: its text into the prompt box, its images as chips.
+  function takeBack(items) {
+    for (const item of items) {
+      for (const image of item.images || []) {
+        fetchImage(sessionId, image.sha256).then(
+          (blob) => attachments.add(blob, image.name),
+          (error) => line("error", `could not take back ${image.name}: ${error.message}`),
+        );
+      }
     }
   }
 
@@ -577,6 +622,7 @@
     try {
       const result = await api("POST", `/api/cancel/${encodeURIComponent(sessionId)}`);
       const returned = result.returned.map((m) => m.text);
+      takeBack(result.returned);
       if (returned.length) {
         // Messages that never reached the model go back to the input, as in the TUI.
         ui.prompt.value = [...returned, ui.prompt.value].filter(Boolean).join("\n");
@@ -595,6 +641,7 @@
       const item = await api("POST", `/api/pullback/${encodeURIComponent(sessionId)}`, body);
       const current = ui.prompt.value.trimEnd();
       ui.prompt.value = current ? `${current}\n${item.text}` : item.text;
+      takeBack([item]);
       ui.prompt.focus();
     } catch (error) {
       line("error", `could not pull back: ${error.message}`, error.hint);
