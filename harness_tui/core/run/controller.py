@@ -270,15 +270,12 @@ def prompt_message(
     queued: bool,
     hooked: HookOutcome,
     attached: Sequence[tuple[str, str]] = (),
-    images: Sequence[ImageBlock] = (),
 ) -> UserMessage:
-    """The prompt as the model gets it, with its images and those its ``@`` mentions
-    name (``images``, each once), context added by UserPromptSubmit hooks and the
-    contents of the files and MCP resources it mentions (``attached``)."""
-    unique = {image.sha256: image for image in (*prompt.images, *images)}
-    message = UserMessage.of(
-        prompt.text, "follow_up" if queued else "prompt", tuple(unique.values())
-    )
+    """The prompt as the model gets it, with its images (those it was sent with and
+    those its ``@`` mentions name: see ``Session.submit``), context added by
+    UserPromptSubmit hooks and the contents of the files and MCP resources it mentions
+    (``attached``)."""
+    message = UserMessage.of(prompt.text, "follow_up" if queued else "prompt", prompt.images)
     added = [
         TextBlock(text=f"[contents of {mention}]\n{contents}") for mention, contents in attached
     ]

@@ -325,20 +325,23 @@ class Session(Hostable):
         """Start a run with this prompt (and images from ``attach_image``); returns its
         run id. Raises ``SessionBusyError`` while a run is active (use ``steer`` or
         ``follow_up`` then)."""
-        run_id = self.runs.submit(text, tuple(images))
+        images = await self._with_mentions(text, images)
+        run_id = self.runs.submit(text, images)
         await self._unseen(images)
         return run_id
 
     async def steer(self, text: str, images: Sequence[ImageBlock] = ()) -> QueuedMessage | None:
         """Deliver at the next turn boundary of the active run. When idle, start a run
         with it instead (returns None)."""
+        images = await self._with_mentions(text, images)
         await self._unseen(images)
-        return await self.runs.enqueue(text, "steer", tuple(images))
+        return await self.runs.enqueue(text, "steer", images)
 
     async def follow_up(self, text: str, images: Sequence[ImageBlock] = ()) -> QueuedMessage | None:
         """Run after the active run ends. When idle, start a run with it (returns None)."""
+        images = await self._with_mentions(text, images)
         await self._unseen(images)
-        return await self.runs.enqueue(text, "follow_up", tuple(images))
+        return await self.runs.enqueue(text, "follow_up", images)
 
     async def attach_image(self, data: bytes, name: str = "clipboard") -> ImageBlock:
         """Check ``data`` and keep it with the session, for a message to carry; raises
@@ -349,6 +352,15 @@ class Session(Hostable):
         """``attach_image`` for a file (relative to the session's folder); a file a
         ``Read`` deny rule covers is refused like one that is no image."""
         return await self.workspace.attach_image_file(self.images, Path(path))
+
+    async def _with_mentions(
+        self, text: str, images: Sequence[ImageBlock]
+    ) -> tuple[ImageBlock, ...]:
+        """``images`` and the image files ``text`` mentions (``@shot.png``), each once: in
+        the message's events as in what the model gets. One that cannot be attached is
+        a warning notice, and the message goes without it."""
+        found = await self.workspace.attach_image_mentions(text)
+        return tuple({image.sha256: image for image in (*images, *found)}.values())
 
     async def _unseen(self, images: Sequence[ImageBlock]) -> None:
         """Tell the user, before the request goes, that the model will not see them."""

@@ -337,9 +337,7 @@ class Workspace:
         self, prompt: QueuedMessage, queued: bool, hooked: HookOutcome
     ) -> UserMessage:
         """The prompt as the model gets it: with what it mentions attached."""
-        attached = await self.attach_mentions(prompt.text)
-        images = await self.attach_image_mentions(prompt.text)
-        return prompt_message(prompt, queued, hooked, attached, images)
+        return prompt_message(prompt, queued, hooked, await self.attach_mentions(prompt.text))
 
     async def attach_image(self, store: ImageStore, data: bytes, name: str) -> ImageBlock:
         """Check an image and keep it in ``store``; ``ImageError`` says why not."""

@@ -177,3 +177,19 @@ def test_a_summary_names_the_images_it_cannot_show() -> None:
     )
     text = transcript([UserMessage.of("why is this red?", images=(image,))], 10_000)
     assert text == "[user] why is this red? [image ui.png 800×600, 2 KB]"
+
+
+async def test_an_image_mention_is_attached_and_shown_with_the_prompt(tmp_path: Path) -> None:
+    (tmp_path / "ui.png").write_bytes(screenshot(400, 300))
+    (tmp_path / "broken.png").write_bytes(screenshot(400, 300)[:500])
+    model, provider = scripted("A1")
+    async with Session(model=model, cwd=tmp_path) as session:
+        events = await run_to_end(
+            session, "compare @ui.png with @broken.png and @missing.png, mail me@x.png"
+        )
+        notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
+    (prompt,) = [e for e in events if e.type == "PROMPT_RECEIVED"]
+    assert [(i.name, i.width, i.height) for i in prompt.images] == [("ui.png", 400, 300)]
+    assert provider.requests[0].messages[0].images == prompt.images
+    assert any(n.startswith("@broken.png: the PNG data is damaged") for n in notices)
+    assert not any("missing.png" in n or "x.png" in n for n in notices)
