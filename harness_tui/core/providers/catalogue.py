@@ -113,6 +113,14 @@ def _unbase64(limit: int) -> int:
     return limit * 3 // 4
 
 
+# OpenAI's chat completions and Responses (sources below, in the table).
+_OPENAI_IMAGES = ImageLimits(
+    max_edge=2048,
+    max_short_edge=768,
+    max_bytes=_unbase64(20 * 2**20),
+    max_count=500,
+    max_total_bytes=_unbase64(48 * 2**20),
+)
 #: Each protocol's limits, for a provider whose catalogue entry names none (the shipped
 #: providers whose APIs differ set theirs in catalogue.yaml, with their sources).
 PROTOCOL_IMAGE_LIMITS: dict[str, ImageLimits] = {
@@ -134,21 +142,9 @@ PROTOCOL_IMAGE_LIMITS: dict[str, ImageLimits] = {
     # fit 2048×2048, then its short side to 768; PNG, JPEG, WEBP, non-animated GIF; "Up to
     # 20MB per image", "Up to 500 individual images per request", "Up to 50 MB image bytes
     # per request" (48 MB of base64 here, for the text beside them).
-    "openai_compat": ImageLimits(
-        max_edge=2048,
-        max_short_edge=768,
-        max_bytes=_unbase64(20 * 2**20),
-        max_count=500,
-        max_total_bytes=_unbase64(48 * 2**20),
-    ),
+    "openai_compat": _OPENAI_IMAGES,
     # The same guide covers the Responses API.
-    "openai_responses": ImageLimits(
-        max_edge=2048,
-        max_short_edge=768,
-        max_bytes=_unbase64(20 * 2**20),
-        max_count=500,
-        max_total_bytes=_unbase64(48 * 2**20),
-    ),
+    "openai_responses": _OPENAI_IMAGES,
     # ai.google.dev/gemini-api/docs/image-understanding: image/png, jpeg, webp, heic, heif
     # (no GIF); inline data only while "the total request size (including files, text
     # prompts, system instructions, etc.)" is under 20 MB: 16 MB of base64, the rest left
