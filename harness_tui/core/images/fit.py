@@ -67,7 +67,9 @@ def fit_image(data: bytes, media_type: str, limits: ImageLimits, pixels: Any = N
         factor = min(frame.width // size[0], frame.height // size[1])
         if factor >= 2:  # averaging whole blocks first: half the time, as sharp
             frame = frame.reduce(factor)
-        frame = frame.resize(size, Image.Resampling.LANCZOS)
+            frame = frame.resize(size, Image.Resampling.LANCZOS)
+        else:  # a small step down (4K to Gemini's 3072): bicubic, a quarter faster
+            frame = frame.resize(size, Image.Resampling.BICUBIC)
     keep = media_type if media_type in limits.types and media_type != "image/gif" else None
     encoded = _encode(frame, keep or "image/png")
     scale = 1.0
