@@ -2,8 +2,8 @@
 that carries it arriving at the API, per protocol (Anthropic 1429×804, OpenAI 1365×768,
 Gemini 3072×1728: four times the pixels to encode); target at most 300 ms.
 
-A real session (saving its file, so the image is written to the session's folder) in
-this process attaches the image as a paste does (``Session.attach_image``: decoded in
+A new session for each round (saving its file, so the image is written to the session's
+folder) in this process attaches the image as a paste does (``Session.attach_image``: decoded in
 full and checked with Pillow, stored), submits a prompt with it, and a loopback fake of
 the API notes when the request arrives: fitting (scaled to the provider's limits and
 re-encoded), base64 and the SDK's request all fall inside the figure. Each round pastes
@@ -84,14 +84,16 @@ async def _rounds(protocol: str, count: int) -> list[float]:
             os.environ.update(OPENAI_BASE_URL=fake.base_url, OPENAI_API_KEY=KEY)
             model = "openai/gpt-4.1"
         pictures = [screenshot(n) for n in range(count + 1)]
-        async with Session(model=model, cwd=os.getcwd(), ask_policy="deny") as session:
-            for n, data in enumerate(pictures):
+        for n, data in enumerate(pictures):
+            # A session each: the paste starts its conversation (in one session, each
+            # later request would carry every earlier picture too).
+            async with Session(model=model, cwd=os.getcwd(), ask_policy="deny") as session:
                 fake.script(reply(Say("ok")))
                 started = time.perf_counter()
                 block = await session.attach_image(data, "clipboard.png")
                 events = [e async for e in _run(session, block)]
                 assert events[-1].type == "RUN_COMPLETED" and not events[-1].is_error, events
-                if n:  # the first round also imports the SDK and connects: left out
+                if n:  # the first round also imports the SDK: left out
                     times.append((arrivals[-1] - started) * 1e3)
     return times
 
