@@ -12,7 +12,9 @@ from pathlib import Path
 import anyio
 from PIL import Image
 
+from harness_tui.core.images.fit import target_size
 from harness_tui.core.messages import ImageBlock, UserMessage
+from harness_tui.core.providers.catalogue import PROTOCOL_IMAGE_LIMITS
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, Wait, reply
 from harness_tui.core.session.session import Session
@@ -193,3 +195,15 @@ async def test_an_image_mention_is_attached_and_shown_with_the_prompt(tmp_path: 
     assert provider.requests[0].messages[0].images == prompt.images
     assert any(n.startswith("@broken.png: the PNG data is damaged") for n in notices)
     assert not any("missing.png" in n or "x.png" in n for n in notices)
+
+
+async def test_the_demo_model_says_at_what_size_an_image_reached_it(tmp_path: Path) -> None:
+    async with Session(model="demo", cwd=tmp_path, persist=False) as session:
+        block = await session.attach_image(screenshot(3000, 1500), "wide.png")
+        events = await run_to_end(session, "look", images=[block])
+    said = "".join(e.text for e in events if e.type == "TOKEN_DELTA")
+    # The demo takes images as Anthropic's API does: 1.15 megapixels at most.
+    width, height = target_size(3000, 1500, PROTOCOL_IMAGE_LIMITS["anthropic"])
+    assert width * height <= 1_150_000 and width == 2 * height
+    assert "You attached 1 image" in said
+    assert "wide.png 3000×1500, " in said and f"reached me as {width}×{height} (image/png)" in said

@@ -86,6 +86,7 @@ def _respond(request: ModelRequest, pace: float) -> Reply:
                 ),
                 *ack,
                 Text("I'm the **offline demo model**. Let me look around your workspace."),
+                *_seen_images(first, request),
                 ToolCall("TodoWrite", {"todos": _PLAN_START}),
                 ToolCall("Glob", {"pattern": "**/*"}),
                 usage,
@@ -103,6 +104,30 @@ def _respond(request: ModelRequest, pace: float) -> Reply:
             delay=pace,
         )
     return Reply((*ack, Text(_summary(messages[start:])), usage), delay=pace)
+
+
+def _seen_images(message: object, request: ModelRequest) -> tuple[Text, ...]:
+    """What the demo says of the prompt's images: it cannot look at them, but it tells
+    the size each was sent at (fitted to the limits it takes, Anthropic's)."""
+    images = message.images if isinstance(message, UserMessage) else ()
+    if not images:
+        return ()
+    import base64
+    import io
+
+    from PIL import Image
+
+    lines = []
+    for block in images:
+        sent = request.images.get(block.sha256)
+        if sent is None:
+            lines.append(f"- {block.label}: not sent to me")
+            continue
+        with Image.open(io.BytesIO(base64.b64decode(sent.data))) as image:
+            width, height = image.size
+        lines.append(f"- {block.label}: reached me as {width}×{height} ({sent.media_type})")
+    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
+    return (Text(f"\n\nYou attached {count} (I can't look at them):\n" + "\n".join(lines)),)
 
 
 def _text(message: object) -> str:
