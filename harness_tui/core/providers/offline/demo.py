@@ -126,8 +126,9 @@ def _seen_images(message: object, request: ModelRequest) -> tuple[Text, ...]:
         with Image.open(io.BytesIO(base64.b64decode(sent.data))) as image:
             width, height = image.size
         lines.append(f"- {block.label}: reached me as {width}×{height} ({sent.media_type})")
-    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
-    return (Text(f"\n\nYou attached {count} (I can't look at them):\n" + "\n".join(lines)),)
+    many = f"{len(images)} images (I can't look at them)"
+    count = "1 image (I can't look at it)" if len(images) == 1 else many
+    return (Text(f"\n\nYou attached {count}:\n" + "\n".join(lines) + "\n\n"),)
 
 
 def _text(message: object) -> str:
