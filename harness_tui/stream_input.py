@@ -16,13 +16,12 @@ stderr with its line number and skipped: nothing else of the input is lost.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness_tui.core.errors import HarnessError
+from harness_tui.core.files.images import decode
 
 #: Most images one message may carry.
 MAX_IMAGES = 20
@@ -85,7 +84,7 @@ def _image_bytes(block: dict[str, Any], where: str) -> bytes:
     data = source.get("data")
     if not isinstance(data, str):
         raise InputLineError(f"{where}.source.data: must be base64 text")
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise InputLineError(f"{where}.source.data: not valid base64") from None
+    decoded = decode(data)
+    if decoded is None:
+        raise InputLineError(f"{where}.source.data: not valid base64")
+    return decoded

@@ -171,6 +171,13 @@ class ImageData(_Frozen):
             return None
         return cls(media_type=media_type, data=data)
 
+    @classmethod
+    def encode(cls, media_type: str, data: bytes) -> ImageData:
+        """``data`` (bytes), base64-encoded as the APIs take it."""
+        import base64
+
+        return cls(media_type=media_type, data=base64.b64encode(data).decode("ascii"))
+
 
 class ToolResultMessage(_Frozen):
     """The answer to one tool call, as the model will see it. ``images`` go to models

@@ -33,35 +33,13 @@ def send(app: AppHost, message: PromptInput.Submitted) -> None:
 async def _send(
     session: Session, text: str, images: tuple[ImageBlock, ...], follow_up: bool
 ) -> None:
-    images = await _with_mentions(session, text, images)
+    # (The session attaches the image files the text mentions, ``@shot.png``, itself.)
     if not session.running:
         await session.submit(text, images)
     elif follow_up:
         await session.follow_up(text, images)
     else:
         await session.steer(text, images)
-
-
-async def _with_mentions(
-    session: Session, text: str, images: tuple[ImageBlock, ...]
-) -> tuple[ImageBlock, ...]:
-    """``images`` and the image files ``text`` mentions (``@shot.png`` typed out), so
-    the conversation shows them with the message. The core attaches mentions as well
-    (the same bytes go once); one that cannot be attached is left to it: it says why
-    when the run starts."""
-    if "@" not in text:
-        return images
-    from harness_tui.core.files.mentions import image_mentions
-
-    found = list(images)
-    for mention in image_mentions(text):
-        try:
-            image = await session.attach_image_file(mention)
-        except HarnessError:
-            continue
-        if all(known.sha256 != image.sha256 for known in found):
-            found.append(image)
-    return tuple(found)
 
 
 async def paste_from_clipboard(app: AppHost) -> None:

@@ -10,13 +10,12 @@ image (its number from 1 and its name) and the reason.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
 import anyio
 
+from harness_tui.core.files.images import decode
 from harness_tui.core.images.intake import FORMATS, MAX_INPUT_BYTES, ImageError
 from harness_tui.core.messages import ImageBlock
 from harness_tui.core.session.session import Session
@@ -87,9 +86,8 @@ def _decode(number: int, image: ImageIn) -> tuple[bytes, str]:
         )
         error.limit = MAX_INPUT_BYTES
         raise error
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+    data = decode(text)
+    if data is None:
         raise _refused(
             number,
             name,
@@ -98,7 +96,7 @@ def _decode(number: int, image: ImageIn) -> tuple[bytes, str]:
             f"image {number} ({name}): data is not base64",
             "send the file's bytes in standard base64 (A-Z a-z 0-9 + /, padded with =), "
             "without line breaks",
-        ) from None
+        )
     if not data:
         raise _refused(number, name, 422, "invalid_image", f"image {number} ({name}): no data")
     return data, name

@@ -14,6 +14,8 @@ import struct
 
 #: Image types every vision API here accepts (Anthropic's list; OpenAI takes these too).
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+#: File name endings that mark an image file (``@shot.png``, a pasted or dropped path).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 #: Largest image passed to a model (Anthropic's limit per image); larger ones stay a note.
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 

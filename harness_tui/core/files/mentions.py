@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness_tui.core.files.images import IMAGE_SUFFIXES
 from harness_tui.core.files.regular import FileTooLarge, describe_read_error, read_regular
 from harness_tui.core.tools.base import input_path
 from harness_tui.core.tools.files import MAX_READ_BYTES, is_binary
@@ -32,8 +33,6 @@ MAX_TOTAL_CHARS = 200_000
 #: Entries of a mentioned folder listed.
 MAX_FOLDER_ENTRIES = 200
 _TRAILING = ".,;:!?)]}'"
-#: A mention of a file ending so is attached as an image (``core.images.intake``).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
 @dataclass

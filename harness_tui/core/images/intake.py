@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.files.images import sniff
-from harness_tui.core.files.mentions import IMAGE_SUFFIXES
+from harness_tui.core.files.images import IMAGE_SUFFIXES, sniff
 
 #: Largest image file taken (before it is fitted to a model: a 4K PNG screenshot is
 #: 2-10 MB). Larger files are refused rather than read.
@@ -27,8 +26,6 @@ MAX_INPUT_BYTES = 30 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 #: Formats taken, by Pillow's name, and the media type each is kept as.
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-#: File name endings that mark an image path (a pasted or dropped path, ``@shot.png``).
-SUFFIXES = IMAGE_SUFFIXES
 
 
 class ImageError(HarnessError):
@@ -55,7 +52,7 @@ class CheckedImage:
 def looks_like_image_path(text: str) -> bool:
     """Whether ``text`` (a pasted string) is one path ending in an image suffix."""
     text = text.strip().strip("'\"")
-    return bool(text) and "\n" not in text and text.lower().endswith(SUFFIXES)
+    return bool(text) and "\n" not in text and text.lower().endswith(IMAGE_SUFFIXES)
 
 
 def check_image(data: bytes, name: str) -> CheckedImage:

@@ -64,11 +64,14 @@ def fitted(block: ImageBlock, data: bytes, limits: ImageLimits, pixels: object =
         _fitted.move_to_end(key)
         return cached
     image = fit_image(data, block.media_type, limits, pixels)
-    result = ImageData(media_type=image.media_type, data=base64.b64encode(image.data).decode())
-    _fitted[key] = result
+    return _remember(key, ImageData.encode(image.media_type, image.data))
+
+
+def _remember(key: tuple[str, ImageLimits], image: ImageData) -> ImageData:
+    _fitted[key] = image
     while len(_fitted) > CACHE_SIZE:
         _fitted.popitem(last=False)
-    return result
+    return image
 
 
 def tool_key(image: ImageData) -> str:
@@ -92,15 +95,8 @@ def fitted_tool_image(image: ImageData, limits: ImageLimits) -> ImageData:
         fit = fit_image(raw, image.media_type, limits)
     except Exception:
         return image
-    result = (
-        image
-        if fit.data is raw
-        else ImageData(media_type=fit.media_type, data=base64.b64encode(fit.data).decode())
-    )
-    _fitted[key] = result
-    while len(_fitted) > CACHE_SIZE:
-        _fitted.popitem(last=False)
-    return result
+    fitted_copy = image if fit.data is raw else ImageData.encode(fit.media_type, fit.data)
+    return _remember(key, fitted_copy)
 
 
 def select(

@@ -359,8 +359,10 @@ class Session(Hostable):
         """``images`` and the image files ``text`` mentions (``@shot.png``), each once: in
         the message's events as in what the model gets. One that cannot be attached is
         a warning notice, and the message goes without it."""
-        found = await self.workspace.attach_image_mentions(text)
-        return tuple({image.sha256: image for image in (*images, *found)}.values())
+        unique: dict[str, ImageBlock] = {}
+        for image in (*images, *await self.workspace.attach_image_mentions(text)):
+            unique.setdefault(image.sha256, image)  # the first keeps its name (a chip's)
+        return tuple(unique.values())
 
     async def _unseen(self, images: Sequence[ImageBlock]) -> None:
         """Tell the user, before the request goes, that the model will not see them."""
