@@ -173,6 +173,84 @@ class BranchChanged(Event):
     messages: int = 0
 
 
+# --- checkpoints and rewind -----------------------------------------------------------
+
+
+class FileState(BaseModel):
+    """A file as a checkpoint saw it: its bytes (by ``sha256`` in the session's
+    checkpoint store; None when they were not kept, ``not_kept`` says why), size and
+    permission bits."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sha256: str | None
+    size: int
+    mode: int
+    not_kept: str | None = None
+
+
+class CheckpointFile(BaseModel):
+    """One file a step changed: ``path`` relative to the session's folder (``/``
+    separated; absolute outside it), as it was (``before``; None: it did not exist) and
+    as the step left it (``after``; None: deleted). ``by_hand``: changed outside the
+    agent (the user, an editor) and noticed when the step began."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    path: str
+    change: Literal["created", "modified", "deleted", "mode"]
+    before: FileState | None
+    after: FileState | None
+    by_hand: bool = False
+
+
+class SkippedFile(BaseModel):
+    """A file a rewind left as it is, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    path: str
+    reason: str
+
+
+class CheckpointCreated(Event):
+    """The files were saved before a prompt (``kind="prompt"``, ``entry_id`` its
+    conversation entry) or a tool call that can change files (``kind="tool"``): the
+    files the step changed, with their earlier and later bytes, and the ``bytes`` this
+    checkpoint added to the session's store. A rewind to a prompt restores the files
+    as they were at its checkpoint."""
+
+    type: Literal["CHECKPOINT_CREATED"] = "CHECKPOINT_CREATED"
+    checkpoint_id: str
+    kind: Literal["prompt", "tool"]
+    entry_id: str | None = None
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    files: tuple[CheckpointFile, ...] = ()
+    bytes: int = 0
+
+
+RewindMode = Literal["code", "conversation", "both"]
+
+
+class Rewound(Event):
+    """A rewind to the checkpoint ``checkpoint_id``: ``files`` it changed on disk
+    (``before``: as they were, ``after``: as restored), ``skipped`` those it left alone;
+    for the conversation, the entry it now continues from (``entry_id``) and the one it
+    left (``previous_entry_id``). ``undoes``: the rewind this one undid (a redo)."""
+
+    type: Literal["REWOUND"] = "REWOUND"
+    rewind_id: str
+    checkpoint_id: str
+    mode: RewindMode
+    files: tuple[CheckpointFile, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+    entry_id: str | None = None
+    previous_entry_id: str | None = None
+    undoes: str | None = None
+    prompt: str = ""
+
+
 class RunCompleted(Event):
     type: Literal["RUN_COMPLETED"] = "RUN_COMPLETED"
     stop_reason: str
@@ -538,6 +616,8 @@ AgentEvent = Annotated[
     | Retrying
     | ContextCompacted
     | BranchChanged
+    | CheckpointCreated
+    | Rewound
     | RunCompleted
     | RunCancelled
     | Error
