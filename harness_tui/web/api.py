@@ -24,6 +24,9 @@ Images: ``POST /api/query`` and ``/api/steer`` take ``images`` (see ``bodies`` a
 ``MAX_PROMPT_BODY_BYTES`` (one image at the core's 30 MB cap, base64, plus its text);
 every other body stays within ``MAX_BODY_BYTES``. Events name images by SHA-256 only;
 ``GET /api/sessions/ID/images/SHA256`` returns the bytes.
+
+Rewind (``GET /api/rewind/ID``, ``.../preview``, ``POST /api/rewind/ID``, ``POST
+/api/redo/ID``) lives in ``rewind``; files changed by hand are a 409 that lists them.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
 from harness_tui.web.images import SHA256, ImageRefused, attach_images, image_bytes
 from harness_tui.web.page import page_response
+from harness_tui.web.rewind import add_rewind_routes
 from harness_tui.web.sessions import CannotCreate, SessionDirectory, TooManySessions
 from harness_tui.web.stream import stream_session
 
@@ -242,6 +246,8 @@ def create_app(
                 "it may have been delivered or pulled back already",
             )
         return handed_back(item)
+
+    add_rewind_routes(app, open_session, feeds.redact, ApiError)
 
     @app.get("/api/sessions/{session_id}/images/{sha256}")
     async def image(request: Request, session_id: str, sha256: str) -> Response:

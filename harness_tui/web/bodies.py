@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from harness_tui.core.events import PermissionDecision, PermissionMode
 
@@ -88,6 +96,22 @@ class ModeSwitch(_Body):
 
 class PullBack(_Body):
     steering_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+#: Longest checkpoint id accepted as a rewind target.
+MAX_TARGET_CHARS = 200
+
+
+class RewindRequest(_Body):
+    """``POST /api/rewind/ID``: a prompt's number as listed (from 1) or a checkpoint id;
+    what to rewind; what to do with files changed by hand since then."""
+
+    target: (
+        Annotated[StrictInt, Field(ge=1)]
+        | Annotated[str, Field(min_length=1, max_length=MAX_TARGET_CHARS)]
+    )
+    mode: Literal["code", "conversation", "both"] = "both"
+    hand_edits: Literal["refuse", "keep", "overwrite"] = "refuse"
 
 
 class PermissionAnswer(_Body):

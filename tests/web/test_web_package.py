@@ -15,7 +15,15 @@ import harness_tui.web
 from tests import ROOT
 
 WEB = Path(harness_tui.web.__file__).parent
-STATIC = ("index.html", "app.js", "attachments.js", "markdown.js", "questions.js", "style.css")
+STATIC = (
+    "index.html",
+    "app.js",
+    "attachments.js",
+    "markdown.js",
+    "questions.js",
+    "rewind.js",
+    "style.css",
+)
 
 
 def imported_names(path: Path) -> list[str]:

@@ -89,6 +89,8 @@
       const error = new Error((data && data.error && data.error.message) || `HTTP ${response.status}`);
       error.status = response.status;
       error.hint = data && data.error && data.error.hint;
+      error.code = data && data.error && data.error.code;
+      error.data = (data && data.error) || {};
       throw error;
     }
     return data;
@@ -113,6 +115,7 @@
     ui.runState.textContent = value ? "running" : "idle";
     ui.cancel.disabled = !value;
     ui.send.textContent = value ? "Steer" : "Send";
+    rewind.refresh();
   }
 
   // --- receiving events, in order --------------------------------------------------
@@ -414,6 +417,18 @@
   });
   const gallery = Attachments.gallery(fetchImage);
 
+  // Rewind: the dialog, the transcript's REWOUND lines, the checkpoint marks (rewind.js).
+  const rewind = Rewind.create({
+    el,
+    api,
+    dialog: $("rewind"),
+    openButton: $("rewind-open"),
+    sessionId: () => sessionId,
+    running: () => running,
+    prompt: ui.prompt,
+    line,
+  });
+
   // What MCP servers ask (sampling, elicitation): cards from questions.js.
   const questionCards = Questions.create({
     el,
@@ -516,6 +531,8 @@
       const card = questions.get(e.request_id);
       if (card) questionCards.resolved(card, e.action);
     },
+    CHECKPOINT_CREATED(e) { rewind.checkpoint(e, e.tool_call_id && tools.get(e.tool_call_id) && tools.get(e.tool_call_id).card); },
+    REWOUND(e) { rewind.rewound(e, containerFor(e)); },
     PLAN_GENERATED(e) { showPlan(e.entries); },
     PLAN_UPDATED(e) { showPlan(e.entries); },
     STEERING_QUEUED(e) {
@@ -703,7 +720,14 @@
   ui.send.addEventListener("click", () => send("auto"));
   ui.followUp.addEventListener("click", () => send("follow_up"));
   ui.cancel.addEventListener("click", cancel);
+  let lastEscape = 0;
   ui.prompt.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !running && !ui.prompt.value.trim()) {
+      // Esc Esc in an empty prompt box opens the rewind dialog, as in the TUI.
+      const now = Date.now();
+      if (now - lastEscape < 600) { lastEscape = 0; rewind.open(); } else lastEscape = now;
+      return;
+    }
     if (event.key === "Enter" && !event.shiftKey) {
       event.preventDefault();
       send(event.altKey ? "follow_up" : "auto");
@@ -744,6 +768,7 @@
     refreshQueue();
     ui.usage.textContent = "";
     closeModelInput();
+    rewind.reset();
     const summary = summaries.get(id);
     if (summary) showMode(summary.mode);  // until the events say otherwise
     else ui.mode.hidden = true;

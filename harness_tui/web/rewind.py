@@ -1,0 +1,175 @@
+"""Rewind over HTTP: the points a session can go back to, a preview of what going back
+would do to the files, the rewind itself and its undo (redo).
+
+- ``GET /api/rewind/ID``: ``{"points": [...]}``, the session's ``rewind_points()``
+  (number, checkpoint id, prompt text, time, files the agent changed in that run).
+- ``GET /api/rewind/ID/preview?target=N``: the plan (``preview_rewind``): each file's
+  action, a unified diff from now to then, a problem that will skip it, and whether it
+  was changed by hand (those are also listed in ``conflicts``).
+- ``POST /api/rewind/ID`` ``{"target", "mode"?, "hand_edits"?}``: the ``REWOUND`` event
+  as JSON (every browser also gets it through the event feed). Files changed by hand
+  with ``hand_edits: "refuse"`` (the default): 409 ``rewind_conflict`` with the paths in
+  ``error.files``, and nothing changed.
+- ``POST /api/redo/ID``: undoes the last rewind; its ``REWOUND`` event (``undoes`` set).
+
+A target is a prompt's number as listed or a checkpoint id; one the session does not
+have is a 404 ``unknown_target``; a run in progress is a 409 ``busy``. Everything sent is
+cleaned of secrets like the events (a diff or a prompt may hold one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from starlette.responses import Response
+
+from harness_tui.core.checkpoints import RewindConflict
+from harness_tui.core.errors import HarnessError, SessionBusyError
+from harness_tui.core.session.session import Session
+from harness_tui.web.bodies import MAX_TARGET_CHARS, RewindRequest
+from harness_tui.web.guard import error_body
+
+#: Longest diff of one file sent in a preview, in characters; the rest is cut off (the
+#: page shows a preview, not a copy: the rewind itself restores the whole file).
+MAX_DIFF_CHARS = 200_000
+
+
+def add_rewind_routes(
+    app: FastAPI,
+    open_session: Callable[[Request, str], Session],
+    redact: Callable[[str], str],
+    api_error: Callable[..., Exception],
+) -> None:
+    """Add the rewind routes to ``app``. ``open_session`` checks the token's grant and
+    finds the session (403/404); ``redact`` cleans outgoing text; ``api_error(status,
+    code, message, hint)`` makes the app's JSON error."""
+
+    def cleaned(data: Any) -> Response:
+        return Response(redact(json.dumps(data)), media_type="application/json")
+
+    def unknown_target(session: Session, target: int | str, exc: HarnessError) -> Exception:
+        count = len(session.rewind_points())
+        listed = f"this session has prompts 1–{count}" if count else "no prompt to go back to yet"
+        return api_error(
+            404,
+            "unknown_target",
+            exc.message,
+            f"{listed}; GET /api/rewind/{session.id} lists them",
+        )
+
+    async def checked(session: Session, target: int | str, action: Any) -> Any:
+        """Run ``action``; a target the session does not know is a 404, a run in progress
+        a 409 (the app's handler), any other refusal of the core a 422 (also the app's)."""
+        try:
+            return await action
+        except (SessionBusyError, RewindConflict):
+            raise
+        except HarnessError as exc:
+            if not _known(session, target):
+                raise unknown_target(session, target, exc) from None
+            raise
+
+    @app.get("/api/rewind/{session_id}")
+    async def rewind_points(request: Request, session_id: str) -> Response:
+        session = open_session(request, session_id)
+        points = [_plain(point) for point in session.rewind_points()]
+        return cleaned({"session_id": session.id, "points": points})
+
+    @app.get("/api/rewind/{session_id}/preview")
+    async def preview(
+        request: Request,
+        session_id: str,
+        target: Annotated[str, Query(min_length=1, max_length=MAX_TARGET_CHARS)],
+    ) -> Response:
+        session = open_session(request, session_id)
+        wanted = _target(target)
+        plan = await checked(session, wanted, session.preview_rewind(wanted))
+        files = [_planned(planned) for planned in plan.files]
+        return cleaned(
+            {
+                "session_id": session.id,
+                "point": _plain(plan.point),
+                "files": files,
+                # Files changed by hand that the rewind would overwrite (a file with a
+                # problem is skipped anyway).
+                "conflicts": [f["path"] for f in files if f["by_hand"] and not f["problem"]],
+            }
+        )
+
+    @app.post("/api/rewind/{session_id}")
+    async def rewind(request: Request, session_id: str, body: RewindRequest) -> Response:
+        session = open_session(request, session_id)
+        wanted = _target(body.target) if isinstance(body.target, str) else body.target
+        try:
+            rewound = await checked(
+                session, wanted, session.rewind(wanted, body.mode, hand_edits=body.hand_edits)
+            )
+        except RewindConflict as exc:
+            paths = list(exc.files)
+            body_ = error_body(
+                "rewind_conflict",
+                f"{len(paths)} file{'s' if len(paths) != 1 else ''} changed by hand since "
+                f"then: {', '.join(paths[:5])}{' …' if len(paths) > 5 else ''}; nothing was "
+                "changed",
+                'send "hand_edits": "overwrite" to restore them too, or "keep" to leave '
+                "them as they are and rewind the rest",
+            )
+            body_["error"]["files"] = paths
+            return Response(redact(json.dumps(body_)), 409, media_type="application/json")
+        return Response(redact(rewound.model_dump_json()), media_type="application/json")
+
+    @app.post("/api/redo/{session_id}")
+    async def redo(request: Request, session_id: str) -> Response:
+        session = open_session(request, session_id)
+        try:
+            rewound = await session.redo()
+        except SessionBusyError:
+            raise
+        except HarnessError as exc:
+            raise api_error(
+                409, "nothing_to_redo", exc.message, "a rewind can be undone until the next one"
+            ) from None
+        return Response(redact(rewound.model_dump_json()), media_type="application/json")
+
+
+def _target(raw: str) -> int | str:
+    """A prompt's number (digits) or a checkpoint id."""
+    text = raw.strip()
+    return int(text) if text.isdigit() else text
+
+
+def _known(session: Session, target: int | str) -> bool:
+    points = session.rewind_points()
+    if isinstance(target, int):
+        return 1 <= target <= len(points)
+    # As the core reads it: a checkpoint or conversation entry id, or the start of one.
+    return any(
+        point.checkpoint_id.startswith(target) or point.entry_id.startswith(target)
+        for point in points
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass or pydantic model of the core as plain JSON data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _planned(planned: Any) -> dict[str, Any]:
+    data = _plain(planned)
+    diff = data.get("diff") or ""
+    data["diff_truncated"] = len(diff) > MAX_DIFF_CHARS
+    data["diff"] = diff[:MAX_DIFF_CHARS]
+    data["by_hand"] = bool(data.get("by_hand"))
+    return data
