@@ -114,6 +114,13 @@ class RewindRequest(_Body):
     hand_edits: Literal["refuse", "keep", "overwrite"] = "refuse"
 
 
+class RedoRequest(_Body):
+    """``POST /api/redo/ID`` (the body is optional): files changed by hand since the
+    rewind it undoes."""
+
+    hand_edits: Literal["refuse", "keep", "overwrite"] = "refuse"
+
+
 class PermissionAnswer(_Body):
     request_id: str = Field(min_length=1, max_length=200)
     decision: PermissionDecision

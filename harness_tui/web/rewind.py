@@ -10,7 +10,8 @@ would do to the files, the rewind itself and its undo (redo).
   as JSON (every browser also gets it through the event feed). Files changed by hand
   with ``hand_edits: "refuse"`` (the default): 409 ``rewind_conflict`` with the paths in
   ``error.files``, and nothing changed.
-- ``POST /api/redo/ID``: undoes the last rewind; its ``REWOUND`` event (``undoes`` set).
+- ``POST /api/redo/ID`` ``{"hand_edits"?}`` (or no body): undoes the last rewind; its
+  ``REWOUND`` event (``undoes`` set); files changed by hand since: the same 409.
 
 A target is a prompt's number as listed or a checkpoint id; one the session does not
 have is a 404 ``unknown_target``; a run in progress is a 409 ``busy``. Everything sent is
@@ -24,13 +25,14 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query, Request
 from starlette.responses import Response
 
 from harness_tui.core.checkpoints import RewindConflict
 from harness_tui.core.errors import HarnessError, SessionBusyError
+from harness_tui.core.events import Rewound
 from harness_tui.core.session.session import Session
-from harness_tui.web.bodies import MAX_TARGET_CHARS, RewindRequest
+from harness_tui.web.bodies import MAX_TARGET_CHARS, RedoRequest, RewindRequest
 from harness_tui.web.guard import error_body
 
 #: Longest diff of one file sent in a preview, in characters; the rest is cut off (the
@@ -100,6 +102,21 @@ def add_rewind_routes(
             }
         )
 
+    def conflict(exc: RewindConflict) -> Response:
+        paths = list(exc.files)
+        body = error_body(
+            "rewind_conflict",
+            f"{len(paths)} file{'s' if len(paths) != 1 else ''} changed by hand since then: "
+            f"{', '.join(paths[:5])}{' …' if len(paths) > 5 else ''}; nothing was changed",
+            'send "hand_edits": "overwrite" to restore them too, or "keep" to leave them as '
+            "they are and do the rest",
+        )
+        body["error"]["files"] = paths
+        return Response(redact(json.dumps(body)), 409, media_type="application/json")
+
+    def event(rewound: Rewound) -> Response:
+        return Response(redact(rewound.model_dump_json()), media_type="application/json")
+
     @app.post("/api/rewind/{session_id}")
     async def rewind(request: Request, session_id: str, body: RewindRequest) -> Response:
         session = open_session(request, session_id)
@@ -109,31 +126,25 @@ def add_rewind_routes(
                 session, wanted, session.rewind(wanted, body.mode, hand_edits=body.hand_edits)
             )
         except RewindConflict as exc:
-            paths = list(exc.files)
-            body_ = error_body(
-                "rewind_conflict",
-                f"{len(paths)} file{'s' if len(paths) != 1 else ''} changed by hand since "
-                f"then: {', '.join(paths[:5])}{' …' if len(paths) > 5 else ''}; nothing was "
-                "changed",
-                'send "hand_edits": "overwrite" to restore them too, or "keep" to leave '
-                "them as they are and rewind the rest",
-            )
-            body_["error"]["files"] = paths
-            return Response(redact(json.dumps(body_)), 409, media_type="application/json")
-        return Response(redact(rewound.model_dump_json()), media_type="application/json")
+            return conflict(exc)
+        return event(rewound)
 
     @app.post("/api/redo/{session_id}")
-    async def redo(request: Request, session_id: str) -> Response:
+    async def redo(
+        request: Request, session_id: str, body: Annotated[RedoRequest | None, Body()] = None
+    ) -> Response:
         session = open_session(request, session_id)
         try:
-            rewound = await session.redo()
+            rewound = await session.redo(hand_edits=(body or RedoRequest()).hand_edits)
+        except RewindConflict as exc:
+            return conflict(exc)
         except SessionBusyError:
             raise
         except HarnessError as exc:
             raise api_error(
-                409, "nothing_to_redo", exc.message, "a rewind can be undone until the next one"
+                409, "nothing_to_redo", exc.message, "redo undoes the last rewind"
             ) from None
-        return Response(redact(rewound.model_dump_json()), media_type="application/json")
+        return event(rewound)
 
 
 def _target(raw: str) -> int | str:

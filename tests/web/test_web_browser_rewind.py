@@ -69,7 +69,7 @@ async def test_the_page_rewinds_code_and_conversation(tmp_path: Path) -> None:
         # Its "undo" puts the agent's files back.
         await rewound.locator(".undo").click()
         await expect(rewound).to_have_count(2)
-        await expect(rewound.nth(1)).to_contain_text("Undid a rewind")
+        await expect(rewound.nth(1)).to_contain_text("Undid the rewind")
         await expect(rewound.locator(".undo")).to_have_count(0)
         assert "oat milk" in notes.read_text()  # the event comes after the files are back
         assert (work / "todo" / "bike.md").exists()
@@ -81,10 +81,11 @@ async def test_the_page_rewinds_code_and_conversation(tmp_path: Path) -> None:
         await page.keyboard.press("Escape")  # Esc Esc in the empty box, as in the TUI
         await expect(dialog).to_be_visible()
         await point.click()
-        await expect(card.locator(".by-hand")).to_have_text("changed by hand since")
+        await expect(card.locator(".by-hand")).to_have_text("changed by hand since then")
         await dialog.locator('.modes button[data-mode="code"]').click()
         conflict = dialog.locator(".conflict")
         await expect(conflict).to_contain_text("1 file changed by hand since then: notes.txt")
+        await page.mouse.move(0, 0)  # no hover in the picture
         await page.screenshot(path=str(tmp_path / "rewind.png"))
         await conflict.locator('button[data-answer="overwrite"]').click()
         await expect(dialog).to_be_hidden()
@@ -94,7 +95,7 @@ async def test_the_page_rewinds_code_and_conversation(tmp_path: Path) -> None:
         # A conversation rewind gives the prompt back to the prompt box to edit.
         await page.click("#rewind-open")
         await point.click()
-        await expect(card).to_be_visible()
+        await expect(dialog.locator(".summary")).to_contain_text("no file to restore")
         await dialog.locator('.modes button[data-mode="conversation"]').click()
         await expect(dialog).to_be_hidden()
         await expect(rewound.nth(3)).to_contain_text("Rewound the conversation to “Update")

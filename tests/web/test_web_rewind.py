@@ -162,6 +162,16 @@ async def test_files_changed_by_hand_are_a_409_until_overwrite_or_keep(work: Pat
         assert overwritten.status_code == 200, overwritten.text
         assert (work / "notes.txt").read_bytes() == b"original\n"
 
+        # A redo puts back what that rewind replaced: the hand edit, if nobody changed
+        # the file since; else it asks too.
+        (work / "notes.txt").write_text("again by hand\n")
+        refused = await srv.http.post(f"/api/redo/{session.id}")
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["files"] == ["notes.txt"]
+        redone = await srv.http.post(f"/api/redo/{session.id}", json={"hand_edits": "overwrite"})
+        assert redone.status_code == 200, redone.text
+        assert (work / "notes.txt").read_text() == "by hand\n"
+
 
 async def test_a_conversation_rewind_gives_back_the_prompt_and_leaves_the_files(
     work: Path,
@@ -187,7 +197,7 @@ async def test_a_conversation_rewind_gives_back_the_prompt_and_leaves_the_files(
 
         # The next message goes on from before the prompt: the model no longer sees it.
         await run(srv, session.id, "write them differently")
-        texts = [m.text for m in providers[0].requests[-1].messages if m.role == "user"]
+        texts = [m.typed for m in providers[0].requests[-1].messages if m.role == "user"]
         assert texts == ["hello", "write them differently"]
 
 

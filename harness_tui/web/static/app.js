@@ -725,6 +725,8 @@
     if (event.key === "Escape" && !running && !ui.prompt.value.trim()) {
       // Esc Esc in an empty prompt box opens the rewind dialog, as in the TUI.
       const now = Date.now();
+      // preventDefault: the same key press would otherwise close the dialog it opened.
+      event.preventDefault();
       if (now - lastEscape < 600) { lastEscape = 0; rewind.open(); } else lastEscape = now;
       return;
     }
@@ -737,7 +739,7 @@
     }
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && running) cancel();
+    if (event.key === "Escape" && running && !rewind.isOpen) cancel();  // Esc in the dialog closes it
   });
 
   // --- sessions ----------------------------------------------------------------------

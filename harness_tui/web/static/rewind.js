@@ -30,10 +30,10 @@ const Rewind = (() => {
 
   // What a REWOUND event did, in words: the line's text and its hint (the files).
   function describe(event) {
-    const prompt = `“${clip(oneLine(event.prompt), 80)}”`;
+    const prompt = oneLine(event.prompt) ? ` to “${clip(oneLine(event.prompt), 80)}”` : "";
     const head = event.undoes
-      ? `Undid a rewind: back to where it was before rewinding to ${prompt}`
-      : `Rewound ${WHAT[event.mode] || event.mode} to ${prompt}`;
+      ? `Undid the rewind${prompt}`
+      : `Rewound ${WHAT[event.mode] || event.mode}${prompt}`;
     const counts = { modified: 0, deleted: 0, created: 0, mode: 0 };
     for (const file of event.files || []) counts[file.change] = (counts[file.change] || 0) + 1;
     const parts = [];
@@ -174,14 +174,14 @@ const Rewind = (() => {
       const summary = card.appendChild(el("summary"));
       summary.appendChild(el("span", "action", ACTIONS[file.action] || file.action));
       summary.appendChild(el("span", "path mono", file.path));
-      if (file.by_hand) summary.appendChild(el("span", "by-hand", "changed by hand since"));
+      if (file.by_hand) summary.appendChild(el("span", "by-hand", "changed by hand since then"));
       if (file.problem) summary.appendChild(el("span", "problem", `will be skipped: ${file.problem}`));
       const diff = card.appendChild(el("pre", "diff"));
       if (!file.diff) {
         diff.appendChild(el("span", "none", file.problem ? "no preview" : "no text difference to show"));
         return card;
       }
-      for (const text of file.diff.split("\n")) {
+      for (const text of file.diff.replace(/\n$/, "").split("\n")) {
         const kind = text.startsWith("@@") ? "hunk" : text.startsWith("+++") || text.startsWith("---") ? "head"
           : text.startsWith("+") ? "add" : text.startsWith("-") ? "del" : "";
         diff.appendChild(el("span", kind, `${text}\n`));
@@ -212,19 +212,23 @@ const Rewind = (() => {
       } catch (error) {
         if (mine !== asked) return;
         refresh();
-        if (error.code === "rewind_conflict") askAboutHandEdits(mode, error.data.files || []);
+        if (error.code === "rewind_conflict") {
+          askAboutHandEdits(error.data.files || [], (answer) => rewind(mode, answer));
+        }
         else complain(error);
       }
     }
 
-    function askAboutHandEdits(mode, paths) {
+    // Files changed by hand since: overwrite them, keep them (and do the rest), or cancel;
+    // `retry(handEdits)` asks the server again.
+    function askAboutHandEdits(paths, retry) {
       parts.conflict.replaceChildren();
       parts.conflict.appendChild(el("strong", "", `${plural(paths.length, "file")} changed by hand since then: `));
       parts.conflict.appendChild(el("span", "mono", paths.join(", ")));
       const row = parts.conflict.appendChild(el("div", "buttons"));
       const choices = [
-        ["overwrite", "Overwrite them", () => rewind(mode, "overwrite")],
-        ["keep", "Keep them, rewind the rest", () => rewind(mode, "keep")],
+        ["overwrite", "Overwrite them", () => retry("overwrite")],
+        ["keep", "Keep them, do the rest", () => retry("keep")],
         ["cancel", "Cancel", () => { parts.conflict.hidden = true; }],
       ];
       for (const [answer, label, action] of choices) {
@@ -236,15 +240,22 @@ const Rewind = (() => {
       parts.conflict.hidden = false;
     }
 
-    async function redo(button) {
+    async function redo(button, handEdits = "refuse") {
       button.disabled = true;
+      for (const choice of parts.conflict.querySelectorAll("button")) choice.disabled = true;
       try {
-        await api("POST", `/api/redo/${where()}`);
+        await api("POST", `/api/redo/${where()}`, { hand_edits: handEdits });
         if (dialog.open) dialog.close();
       } catch (error) {
-        if (dialog.open) complain(error);
-        else line("error", `could not undo the rewind: ${error.message}`, error.hint);
         button.disabled = false;
+        if (error.code === "rewind_conflict") {
+          if (!dialog.open) open();
+          askAboutHandEdits(error.data.files || [], (answer) => redo(button, answer));
+        } else if (dialog.open) {
+          complain(error);
+        } else {
+          line("error", `could not undo the rewind: ${error.message}`, error.hint);
+        }
       }
     }
 
