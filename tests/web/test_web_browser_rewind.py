@@ -2,15 +2,17 @@
 listing the prompts with their files; choosing one shows the diff; "Code" restores the
 file on disk and the transcript says so; the line's "undo" redoes; a file changed by
 hand is asked about (overwrite); a conversation rewind gives the prompt back to the
-prompt box; Esc Esc in the empty prompt box opens the dialog."""
+prompt box; Esc Esc in the empty prompt box opens the dialog. During a run the dialog
+shows the plan but cannot rewind, and Esc closes it without cancelling the run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 from playwright.async_api import expect
 
-from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
 from tests.web.test_web_browser import browser_page
 from tests.web.test_web_rewind import write, writing
 from tests.web_support import web_server
@@ -107,3 +109,33 @@ async def test_the_page_rewinds_code_and_conversation(tmp_path: Path) -> None:
         await expect(page.locator(".line.rewound")).to_have_count(4)
     assert session.id
     print(f"screenshot: {tmp_path / 'rewind.png'}")
+
+
+async def test_during_a_run_the_dialog_cannot_rewind_and_esc_closes_it_alone(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    gate, reached = anyio.Event(), anyio.Event()
+    replies = (write("notes.txt", "agent\n"), reply(Text("Holding."), Wait(gate, reached)))
+    async with web_server(writing(work, *replies)) as srv, browser_page(tmp_path) as page:
+        _, token = await srv.new_session(mode="acceptEdits")
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await page.fill("#prompt", "write, then wait")
+        await page.press("#prompt", "Enter")
+        await reached.wait()
+        await expect(page.locator("#run-state")).to_have_text("running")
+
+        await page.click("#rewind-open")
+        dialog = page.locator("#rewind")
+        await dialog.locator(".point").click()
+        await expect(dialog.locator('.file[data-path="notes.txt"] .action')).to_have_text("remove")
+        for mode in ("both", "conversation", "code"):
+            await expect(dialog.locator(f'.modes button[data-mode="{mode}"]')).to_be_disabled()
+        await page.keyboard.press("Escape")  # closes the dialog; the run goes on
+        await expect(dialog).to_be_hidden()
+        await expect(page.locator("#run-state")).to_have_text("running")
+        gate.set()
+        await expect(page.locator(".line.done")).to_have_count(1)
+    assert (work / "notes.txt").read_text() == "agent\n"
