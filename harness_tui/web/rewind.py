@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from harness_tui.core.checkpoints import RewindConflict
@@ -38,6 +39,8 @@ from harness_tui.web.guard import error_body
 #: Longest diff of one file sent in a preview, in characters; the rest is cut off (the
 #: page shows a preview, not a copy: the rewind itself restores the whole file).
 MAX_DIFF_CHARS = 200_000
+#: Longest all the diffs of one preview may be together; later files come without one.
+MAX_PREVIEW_CHARS = 2_000_000
 
 
 def add_rewind_routes(
@@ -88,9 +91,12 @@ def add_rewind_routes(
         target: Annotated[str, Query(min_length=1, max_length=MAX_TARGET_CHARS)],
     ) -> Response:
         session = open_session(request, session_id)
-        wanted = _target(target)
+        wanted = _target(target, "query")
         plan = await checked(session, wanted, session.preview_rewind(wanted))
-        files = [_planned(planned) for planned in plan.files]
+        files, budget = [], MAX_PREVIEW_CHARS
+        for planned in plan.files:
+            files.append(_planned(planned, budget))
+            budget -= len(files[-1]["diff"])
         return cleaned(
             {
                 "session_id": session.id,
@@ -120,7 +126,7 @@ def add_rewind_routes(
     @app.post("/api/rewind/{session_id}")
     async def rewind(request: Request, session_id: str, body: RewindRequest) -> Response:
         session = open_session(request, session_id)
-        wanted = _target(body.target) if isinstance(body.target, str) else body.target
+        wanted = _target(body.target, "body") if isinstance(body.target, str) else body.target
         try:
             rewound = await checked(
                 session, wanted, session.rewind(wanted, body.mode, hand_edits=body.hand_edits)
@@ -147,9 +153,14 @@ def add_rewind_routes(
         return event(rewound)
 
 
-def _target(raw: str) -> int | str:
-    """A prompt's number (digits) or a checkpoint id."""
+def _target(raw: str, where: str) -> int | str:
+    """A prompt's number (digits) or a checkpoint id (or the start of one)."""
     text = raw.strip()
+    if not text:
+        # Blank would be the start of every id: never a choice.
+        raise RequestValidationError(
+            [{"loc": (where, "target"), "msg": "a prompt's number or a checkpoint id, not blank"}]
+        )
     return int(text) if text.isdigit() else text
 
 
@@ -177,10 +188,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _planned(planned: Any) -> dict[str, Any]:
+def _planned(planned: Any, budget: int) -> dict[str, Any]:
+    """One file of a plan as JSON, its diff cut to fit ``MAX_DIFF_CHARS`` and ``budget``
+    (``diff_truncated`` says so)."""
     data = _plain(planned)
     diff = data.get("diff") or ""
-    data["diff_truncated"] = len(diff) > MAX_DIFF_CHARS
-    data["diff"] = diff[:MAX_DIFF_CHARS]
+    room = max(0, min(MAX_DIFF_CHARS, budget))
+    data["diff_truncated"] = len(diff) > room
+    data["diff"] = diff[:room]
     data["by_hand"] = bool(data.get("by_hand"))
     return data

@@ -25,6 +25,7 @@ from harness_tui.core.providers.offline.scripted import (
 from harness_tui.core.tools.files import WriteTool
 from harness_tui.web.api import MAX_BODY_BYTES
 from harness_tui.web.redact import MASK
+from harness_tui.web.rewind import MAX_DIFF_CHARS
 from tests.helpers import wait_for
 from tests.web_support import Served, web_server
 
@@ -251,10 +252,12 @@ async def test_unknown_targets_and_bad_bodies_say_what_is_wrong(work: Path) -> N
             refused = await srv.http.post(url, json=body)
             assert refused.status_code == 422, (body, refused.text)
             assert field in refused.json()["error"]["message"], body
-        for body in ({"target": 0}, {"target": ""}, {}):
+        for body in ({"target": 0}, {"target": ""}, {"target": "  "}, {}):
             refused = await srv.http.post(url, json=body)
             assert refused.status_code == 422, (body, refused.text)
             assert "body.target" in refused.json()["error"]["message"]
+        blank = await srv.http.get(f"{url}/preview", params={"target": " "})
+        assert blank.status_code == 422 and "target" in blank.json()["error"]["message"]
         no_target = await srv.http.get(f"{url}/preview")
         assert no_target.status_code == 422 and "target" in no_target.json()["error"]["message"]
         not_json = await srv.http.post(
@@ -325,4 +328,20 @@ async def test_a_secret_in_a_prompt_or_a_diff_stays_on_the_server(
         ]
         assert all(SECRET not in body for body in bodies)
         assert all(MASK in body for body in bodies)
+        assert (work / "notes.txt").read_text() == "original\n"
+
+
+async def test_a_long_diff_is_cut_short_in_the_preview_and_restored_whole(work: Path) -> None:
+    long = "".join(f"line {i}\n" for i in range(23_000))  # about 240 kB
+    assert MAX_DIFF_CHARS < len(long) < 256 * 1024
+    replies = (write("notes.txt", long), reply(Text("Done.")))
+    async with web_server(writing(work, *replies)) as srv:
+        session, _ = await srv.new_session(mode="acceptEdits")
+        await run(srv, session.id, "make it long")
+        plan = (await srv.http.get(f"/api/rewind/{session.id}/preview?target=1")).json()
+        (notes,) = plan["files"]
+        assert notes["diff_truncated"] is True and len(notes["diff"]) == MAX_DIFF_CHARS
+        assert notes["diff"].startswith("--- a/notes.txt")
+        rewound = await srv.http.post(f"/api/rewind/{session.id}", json={"target": 1})
+        assert rewound.status_code == 200, rewound.text
         assert (work / "notes.txt").read_text() == "original\n"
