@@ -2,7 +2,8 @@
 Write tool in a folder of the test's own: the points, a preview, a rewind of the code
 (the bytes on disk come back), of the conversation (the prompt comes back, the next
 message goes on from before it), files changed by hand (409 until overwrite or keep),
-redo, and the refusals: busy, unknown targets, bad bodies, the guards."""
+redo, and the refusals: busy, unknown targets, bad bodies, the guards; the same on the
+TUI's mirror of its one session."""
 
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from harness_tui.core.providers.offline.scripted import (
     Wait,
     reply,
 )
+from harness_tui.core.session.session import Session
 from harness_tui.core.tools.files import WriteTool
 from harness_tui.web.api import MAX_BODY_BYTES
 from harness_tui.web.redact import MASK
 from harness_tui.web.rewind import MAX_DIFF_CHARS
 from tests.helpers import wait_for
-from tests.web_support import Served, web_server
+from tests.web_support import Served, mirror, web_server
 
 SECRET = "sk-ant-test-0123456789abcdefREWIND"
 
@@ -343,5 +345,19 @@ async def test_a_long_diff_is_cut_short_in_the_preview_and_restored_whole(work: 
         assert notes["diff_truncated"] is True and len(notes["diff"]) == MAX_DIFF_CHARS
         assert notes["diff"].startswith("--- a/notes.txt")
         rewound = await srv.http.post(f"/api/rewind/{session.id}", json={"target": 1})
+        assert rewound.status_code == 200, rewound.text
+        assert (work / "notes.txt").read_text() == "original\n"
+
+
+async def test_the_tuis_mirror_rewinds_its_one_session(work: Path) -> None:
+    options = writing(work, write("notes.txt", "agent\n"), reply(Text("Done.")))()
+    async with Session(mode="acceptEdits", **options) as session, mirror(session) as srv:
+        await session.submit("change the notes")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        points = (await srv.http.get(f"/api/rewind/{session.id}")).json()["points"]
+        assert [p["text"] for p in points] == ["change the notes"]
+        rewound = await srv.http.post(
+            f"/api/rewind/{session.id}", json={"target": 1, "mode": "code"}
+        )
         assert rewound.status_code == 200, rewound.text
         assert (work / "notes.txt").read_text() == "original\n"
