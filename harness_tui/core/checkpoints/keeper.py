@@ -16,6 +16,7 @@ workspace (Bash, plugin commands, MCP tools not marked read-only).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,9 +132,12 @@ class Checkpointer:
         emit: Emit,
         limits: Limits | None = None,
         *,
-        use_inotify: bool = True,
+        use_inotify: bool | None = None,
     ) -> None:
-        """``folder``: where the bytes are kept (None: in memory)."""
+        """``folder``: where the bytes are kept (None: in memory). ``use_inotify``:
+        None, unless ``HARNESS_CHECKPOINT_WATCH=0`` says to walk the workspace instead."""
+        if use_inotify is None:
+            use_inotify = os.environ.get("HARNESS_CHECKPOINT_WATCH", "1").strip() != "0"
         self.root = root
         self.limits = limits or Limits()
         self.blobs = Blobs(folder)
