@@ -223,6 +223,13 @@ class Checkpointer:
         finally:
             self._built.set()
 
+    async def _run(self, look: Callable[[], list[Change]]) -> list[Change]:
+        """``look`` on the event loop when inotify says it is a small job (a thread's
+        hand-off would cost more), else in a worker thread. Call under ``lock``."""
+        if not self.untracked and self.index.quick():
+            return look()
+        return await anyio.to_thread.run_sync(look)
+
     def _refresh(self) -> list[Change]:
         return [] if self.untracked else self.index.refresh()
 
@@ -238,7 +245,7 @@ class Checkpointer:
             self.start()
         if self._built is not None and self._built.is_set():
             async with self.lock:
-                found = await anyio.to_thread.run_sync(self._refresh)
+                found = await self._run(self._refresh)
             self.unrecorded += file_changes(found, by_hand=True)
         return await self._record("prompt", entry_id=entry_id)
 
@@ -276,7 +283,7 @@ class Checkpointer:
             return found
 
         async with self.lock:
-            by_hand = await anyio.to_thread.run_sync(look)
+            by_hand = await self._run(look)
         return Step(tool, ctx, by_hand, paths)
 
     async def after(self, step: Step) -> CheckpointCreated | None:
@@ -302,7 +309,7 @@ class Checkpointer:
             return found
 
         async with self.lock:
-            changed = await anyio.to_thread.run_sync(look)
+            changed = await self._run(look)
         self.unrecorded += file_changes(step.by_hand, by_hand=True)
         files = file_changes(changed, by_hand=False)
         if not files and not self.unrecorded:
