@@ -63,6 +63,10 @@ class Seen:
 Change = tuple[str, FileState | None, FileState | None]
 
 
+class Stopped(Exception):
+    """The index was closed while it was being built (the session ended)."""
+
+
 class TooManyFiles(Exception):
     """The workspace has more files than the index takes (``max_files``)."""
 
@@ -92,13 +96,15 @@ class WorkspaceIndex:
         self.watcher: Watcher | None = None
         #: Bytes newly stored since the counter was last reset (see ``take_stored``).
         self.stored = 0
-        self._pending = Touched()  # read from inotify by ``quick``, not yet looked at
+        self._pending = Touched()
+        self.closed = False  # read from inotify by ``quick``, not yet looked at
 
     # --- building -------------------------------------------------------------------
 
     def build(self) -> None:
-        """Walk the whole workspace and keep every file. Raises ``TooManyFiles``."""
-        if self.use_inotify and self.watcher is None:
+        """Walk the whole workspace and keep every file. Raises ``TooManyFiles``, and
+        ``Stopped`` when the index was closed meanwhile."""
+        if self.use_inotify and self.watcher is None and not self.closed:
             self.watcher = Watcher.open(str(self.root))
         rules = parent_rules(self.root)
         own = IgnoreRules.read(self.root / ".gitignore")
@@ -108,6 +114,8 @@ class WorkspaceIndex:
             self.files[rel] = Seen.of(st, self.keep(self.root / rel, st))
 
     def close(self) -> None:
+        """Stop watching; a build under way stops at its next folder (``Stopped``)."""
+        self.closed = True
         if self.watcher is not None:
             self.watcher.close()
             self.watcher = None
@@ -119,6 +127,8 @@ class WorkspaceIndex:
         stack = [(top, rules)]
         watcher = self.watcher
         while stack:
+            if self.closed:
+                raise Stopped
             folder, active = stack.pop()
             self.dirs[folder] = active
             if watcher is not None and not watcher.full:

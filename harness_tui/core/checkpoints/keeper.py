@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 
 from harness_tui.core.checkpoints.blobs import Blobs
-from harness_tui.core.checkpoints.index import Change, TooManyFiles, WorkspaceIndex
+from harness_tui.core.checkpoints.index import Change, Stopped, TooManyFiles, WorkspaceIndex
 from harness_tui.core.checkpoints.rewind import ChangeKind
 from harness_tui.core.events import (
     CheckpointCreated,
@@ -207,6 +207,9 @@ class Checkpointer:
             async with self.lock:
                 await anyio.to_thread.run_sync(self.index.build)
                 self.index.take_stored()
+        except Stopped:
+            self.untracked = "the session ended"
+            self.index.close()  # a watcher opened as it was closing
         except TooManyFiles:
             self.index.close()
             self.untracked = (
