@@ -337,6 +337,7 @@ class Checkpointer:
             **fields,
         )
         self.records.append(event)
+        await self._copy_from_git(event.files)
         await self.prune()
         return event
 
@@ -346,8 +347,19 @@ class Checkpointer:
         files = (*noticed, *fields.pop("files", ()))
         event = await self._emit(Rewound, files=files, **fields)
         self.records.append(event)
+        await self._copy_from_git(event.files)
         await self.prune()
         return event
+
+    async def _copy_from_git(self, files: Iterable[CheckpointFile]) -> None:
+        """Bytes a checkpoint needs that only git keeps: copy them into the pack now
+        (a ``git gc`` could take them later; see ``gitobjects``). One ``git cat-file``
+        for the call, only the first time a file git keeps changes."""
+        states = [s for f in files for s in (f.before, f.after) if s is not None]
+        digests = self.blobs.deferred(s.sha256 for s in states)
+        if digests:
+            async with self.lock:
+                await anyio.to_thread.run_sync(self.blobs.materialize, digests)
 
     # --- storage --------------------------------------------------------------------
 
