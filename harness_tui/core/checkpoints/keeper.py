@@ -87,12 +87,14 @@ class Limits:
 
 @dataclass
 class Step:
-    """A tool call under way: the changes found by hand before it, the files it names."""
+    """A tool call under way: the changes found before it (``by_hand``: made by the
+    user; else by another call running alongside), the files it names."""
 
     tool: Tool
     ctx: ToolContext
-    by_hand: list[Change]
+    found: list[Change]
     paths: list[Path] = field(default_factory=list)
+    by_hand: bool = True
 
 
 def file_changes(changes: Iterable[Change], *, by_hand: bool) -> list[CheckpointFile]:
@@ -159,6 +161,7 @@ class Checkpointer:
         self.untracked: str | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._pruned = 0  # records whose bytes were dropped
+        self._active = 0  # tool calls between ``before`` and ``after``
 
     @property
     def enabled(self) -> bool:
@@ -286,8 +289,12 @@ class Checkpointer:
             return found
 
         async with self.lock:
-            by_hand = await self._run(look)
-        return Step(tool, ctx, by_hand, paths)
+            found = await self._run(look)
+        # Another call running meanwhile (parallel sub-agents): what changed is the
+        # agent's doing, not the user's.
+        step = Step(tool, ctx, found, paths, by_hand=self._active == 0)
+        self._active += 1
+        return step
 
     async def after(self, step: Step) -> CheckpointCreated | None:
         """After the tool ran (or was stopped): what it changed, as a checkpoint."""
@@ -304,6 +311,7 @@ class Checkpointer:
             return None
 
     async def _after(self, step: Step) -> CheckpointCreated | None:
+        self._active -= 1
 
         def look() -> list[Change]:
             found = self._refresh()
@@ -313,7 +321,7 @@ class Checkpointer:
 
         async with self.lock:
             changed = await self._run(look)
-        self.unrecorded += file_changes(step.by_hand, by_hand=True)
+        self.unrecorded += file_changes(step.found, by_hand=step.by_hand)
         files = file_changes(changed, by_hand=False)
         if not files and not self.unrecorded:
             return None
