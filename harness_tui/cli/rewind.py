@@ -116,6 +116,11 @@ async def _rewind(saved: Any, args: argparse.Namespace) -> int:
 
     session = Session.resume(saved, ask_policy="deny", trusted=False, settings=Settings())
     async with session:
+        if session.file is None:  # another process holds it: its rewind would be lost
+            return fail(
+                f"session {saved.session_id} is open in another harness-tui process",
+                "rewind it there (/rewind in the TUI), or close it first",
+            )
         try:
             if args.redo:
                 event = await session.redo(hand_edits=args.hand_edits)
