@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: a sample and the key order of every event type, side by side.
 """Every event type is immutable and survives a JSON round trip exactly."""
 
 from __future__ import annotations
@@ -78,6 +79,49 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "summary": "so far",
     },
     "BRANCH_CHANGED": {"entry_id": "ent_2", "previous_entry_id": "ent_9", "messages": 4},
+    "CHECKPOINT_CREATED": {
+        "checkpoint_id": "cp_1",
+        "kind": "tool",
+        "entry_id": None,
+        "tool_call_id": "call_1",
+        "tool_name": "Bash",
+        "files": (
+            {
+                "path": "src/a.py",
+                "change": "modified",
+                "before": {"sha256": "ab" * 32, "size": 10, "mode": 0o644, "not_kept": None},
+                "after": {"sha256": "cd" * 32, "size": 12, "mode": 0o644, "not_kept": None},
+                "by_hand": False,
+            },
+            {
+                "path": "logo.png",
+                "change": "created",
+                "before": None,
+                "after": {"sha256": None, "size": 900, "mode": 0o600, "not_kept": "binary"},
+                "by_hand": True,
+            },
+        ),
+        "bytes": 48,
+    },
+    "REWOUND": {
+        "rewind_id": "rw_1",
+        "checkpoint_id": "cp_0",
+        "mode": "both",
+        "files": (
+            {
+                "path": "new.txt",
+                "change": "deleted",
+                "before": {"sha256": "ef" * 32, "size": 3, "mode": 0o644, "not_kept": None},
+                "after": None,
+                "by_hand": False,
+            },
+        ),
+        "skipped": ({"path": "logo.png", "reason": "not kept: binary"},),
+        "entry_id": "ent_1",
+        "previous_entry_id": "ent_7",
+        "undoes": None,
+        "prompt": "add a logo",
+    },
     "RUN_COMPLETED": {
         "stop_reason": "end_turn",
         "turns": 3,
@@ -365,6 +409,26 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "RETRYING": ("attempt", "max_attempts", "delay_s", "reason", "status_code"),
     "CONTEXT_COMPACTED": ("trigger", "tokens_before", "tokens_after", "summary"),
     "BRANCH_CHANGED": ("entry_id", "previous_entry_id", "messages"),
+    "CHECKPOINT_CREATED": (
+        "checkpoint_id",
+        "kind",
+        "entry_id",
+        "tool_call_id",
+        "tool_name",
+        "files",
+        "bytes",
+    ),
+    "REWOUND": (
+        "rewind_id",
+        "checkpoint_id",
+        "mode",
+        "files",
+        "skipped",
+        "entry_id",
+        "previous_entry_id",
+        "undoes",
+        "prompt",
+    ),
     "RUN_COMPLETED": (
         "stop_reason",
         "turns",
