@@ -92,6 +92,10 @@ async def test_the_page_rewinds_code_and_conversation(tmp_path: Path) -> None:
         await conflict.locator('button[data-answer="overwrite"]').click()
         await expect(dialog).to_be_hidden()
         await expect(rewound).to_have_count(3)
+        await expect(rewound.nth(2)).to_contain_text(
+            "Rewound code to “Update my notes: oat milk, and add the bike”: 1 file restored, "
+            "1 removed (overwriting 1 hand edit)"
+        )
         assert notes.read_text() == "# Notes\n\n- buy milk\n- call Ada\n"
 
         # A conversation rewind gives the prompt back to the prompt box to edit.

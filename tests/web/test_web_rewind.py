@@ -163,6 +163,7 @@ async def test_files_changed_by_hand_are_a_409_until_overwrite_or_keep(work: Pat
             json={"target": 1, "mode": "code", "hand_edits": "overwrite"},
         )
         assert overwritten.status_code == 200, overwritten.text
+        assert [f["path"] for f in overwritten.json()["files"] if not f["by_hand"]] == ["notes.txt"]
         assert (work / "notes.txt").read_bytes() == b"original\n"
 
         # A redo puts back what that rewind replaced: the hand edit, if nobody changed

@@ -34,8 +34,12 @@ const Rewind = (() => {
     const head = event.undoes
       ? `Undid the rewind${prompt}`
       : `Rewound ${WHAT[event.mode] || event.mode}${prompt}`;
+    // The event also records the hand edits it noticed (by_hand): not its own changes.
+    const own = (event.files || []).filter((f) => !f.by_hand);
+    const byHand = new Set((event.files || []).filter((f) => f.by_hand).map((f) => f.path));
+    const overwritten = own.filter((f) => byHand.has(f.path)).length;
     const counts = { modified: 0, deleted: 0, created: 0, mode: 0 };
-    for (const file of event.files || []) counts[file.change] = (counts[file.change] || 0) + 1;
+    for (const file of own) counts[file.change] = (counts[file.change] || 0) + 1;
     const parts = [];
     if (counts.modified) parts.push(`${plural(counts.modified, "file")} restored`);
     if (counts.created) parts.push(`${counts.created} recreated`);
@@ -46,10 +50,11 @@ const Rewind = (() => {
     if (event.mode !== "conversation" || event.undoes) {
       text += parts.length ? `: ${parts.join(", ")}` : ": no file needed restoring";
     }
+    if (overwritten) text += ` (overwriting ${plural(overwritten, "hand edit")})`;
     if (skipped.length) text += `; skipped ${skipped.length}`;
     if (event.mode === "conversation" && !event.undoes) text += " (files untouched)";
     const hints = [];
-    if ((event.files || []).length) hints.push(event.files.map((f) => `${f.path} (${f.change})`).join(", "));
+    if (own.length) hints.push(own.map((f) => `${f.path} (${f.change})`).join(", "));
     for (const skip of skipped) hints.push(`skipped ${skip.path}: ${skip.reason}`);
     return { text, hint: hints.join(" · ") };
   }
