@@ -42,7 +42,7 @@ def rewound_notice(event: Any) -> tuple[str, str]:
     skipped and why. A warning when some were skipped."""
     mode = MODE_NAMES.get(event.mode, event.mode)
     if event.undoes:
-        head = f"↷ Redone: the rewind ({mode}) is undone"
+        head = f"↷ Redo: undid the rewind ({mode})"
     else:
         head = f"⟲ Rewound to before “{one_line(event.prompt)}” ({mode})"
     parts: list[str] = []

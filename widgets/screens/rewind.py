@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -48,7 +49,7 @@ class RewindPicker(ModalScreen[Choice | None]):
     RewindPicker #preview-scroll { width: 3fr; height: 1fr; border-left: solid $primary;
                                    padding: 0 0 0 1; }
     RewindPicker #choices { height: auto; }
-    RewindPicker Button { margin: 0 1 0 0; min-width: 10; }
+    RewindPicker Button { margin: 0 1 0 0; width: auto; min-width: 10; }
     RewindPicker #keys { color: $text-muted; }
     """
 
@@ -80,14 +81,14 @@ class RewindPicker(ModalScreen[Choice | None]):
                 with VerticalScroll(id="preview-scroll"):
                     yield Static("", id="preview")
             with Horizontal(id="choices"):
-                yield Button("Enter  Code and conversation", id="both", variant="primary")
-                yield Button("2  Conversation only", id="conversation")
-                yield Button("3  Code only", id="code")
+                # Ids of their own: the app's stylesheet styles #conversation.
+                yield Button("Enter  Code and conversation", id="mode-both", variant="primary")
+                yield Button("2  Conversation only", id="mode-conversation")
+                yield Button("3  Code only", id="mode-code")
                 yield Button("Esc  Close", id="close")
             yield Static(
-                "↑/↓ choose a prompt · the files go back to before it ran · "
-                "the conversation goes on from just before it (its text comes back "
-                "to the input)",
+                "↑↓ choose a prompt · code: the files as they were before it ran · "
+                "conversation: on from just before it",
                 id="keys",
             )
 
@@ -145,7 +146,7 @@ class RewindPicker(ModalScreen[Choice | None]):
         if event.button.id == "close":
             self.dismiss(None)
         elif event.button.id:
-            self.action_choose(event.button.id)
+            self.action_choose(event.button.id.removeprefix("mode-"))
 
     def action_choose(self, mode: str) -> None:
         point = self.highlighted
@@ -155,15 +156,15 @@ class RewindPicker(ModalScreen[Choice | None]):
 
 def point_option(point: RewindPoint) -> Option:
     """A prompt as a row: its number and text on one line, the files changed under it."""
-    label = Text()
-    label.append(f"{point.number:>3}  ", style="bold")
-    label.append(one_line(point.text, 70))
-    label.append("\n     ")
+    first = Text(no_wrap=True, overflow="ellipsis")  # each line cut to the list's width
+    first.append(f"{point.number:>3}  ", style="bold")
+    first.append(one_line(point.text, 200))
+    files = Text("     ", no_wrap=True, overflow="ellipsis")
     if point.files:
-        label.append(names(list(point.files)), style="cyan")
+        files.append(names(list(point.files)), style="cyan")
     else:
-        label.append("no files changed", style="dim")
-    return Option(label, id=f"p{point.number}")
+        files.append("no files changed", style="dim")
+    return Option(Group(first, files), id=f"p{point.number}")
 
 
 def plan_text(plan: RewindPlan) -> Text:
@@ -171,8 +172,9 @@ def plan_text(plan: RewindPlan) -> Text:
     file as it is now to as it would be) and the problems marked."""
     text = Text()
     point = plan.point
-    text.append(f"Prompt {point.number}: ", style="bold")
-    text.append(one_line(point.text, 80) + "\n")
+    if point is not None:
+        text.append(f"Prompt {point.number}: ", style="bold")
+        text.append(one_line(point.text, 80) + "\n")
     if not plan.files:
         text.append("\nNo file to put back: only the conversation would change.\n", style="dim")
         return text
@@ -186,7 +188,7 @@ def plan_text(plan: RewindPlan) -> Text:
             text.append(f"  ✗ will be skipped: {planned.problem}\n", style="bold red")
         if planned.by_hand:
             text.append(
-                "  ⚠ changed by hand since: you will be asked before it is overwritten\n",
+                "  ⚠ changed by hand since: asks before overwriting it\n",
                 style="bold yellow",
             )
         text.append_text(diff_text(planned.diff))
