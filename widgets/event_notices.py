@@ -57,7 +57,7 @@ def rewound_notice(event: Any) -> tuple[str, str]:
         else:
             parts.append("no file needed changing")
     if event.skipped:
-        parts.append("skipped: " + names([f"{s.path} ({s.reason})" for s in event.skipped]))
+        parts.append("skipped: " + names([_skipped(s.path, s.reason) for s in event.skipped]))
     tail = ": " + "; ".join(parts) if parts else ""
     return head + tail, "warning" if event.skipped else "info"
 
@@ -93,6 +93,11 @@ def names(items: Sequence[str]) -> str:
     shown = ", ".join(items[:NAMED])
     more = len(items) - NAMED
     return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _skipped(path: str, reason: str) -> str:
+    # "x.bin (not kept: binary)"; a reason with brackets of its own goes after a colon.
+    return f"{path}: {reason}" if "(" in reason else f"{path} ({reason})"
 
 
 def _files(count: int) -> str:

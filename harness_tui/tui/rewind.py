@@ -71,31 +71,43 @@ async def rewind(app: AppHost, number: int, mode: str, hand_edits: str = "refuse
 
 
 def ask_about_hand_edits(
-    app: AppHost, paths: Sequence[str], then: Callable[[str], Awaitable[None]]
+    app: AppHost, paths: Sequence[str], then: Callable[[str], Awaitable[None]], what: str = "Rewind"
 ) -> None:
     """Overwrite the files changed by hand, keep them, or cancel the rewind."""
     from harness_tui.widgets.screens.rewind import HandEditsDialog
 
     def answered(answer: str | None) -> None:
         if answer is None:
-            app.say("Rewind cancelled: nothing was changed.")
+            app.say(f"{what} cancelled: nothing was changed.")
         else:
             app.run_worker(then(answer), group="rewind", exit_on_error=False)
 
     app.push_screen(HandEditsDialog(paths), callback=answered)
 
 
-async def redo(app: AppHost) -> None:
-    """``/redo``: undo the last rewind (its files, and the conversation)."""
+async def redo(app: AppHost, hand_edits: str = "refuse") -> None:
+    """``/redo``: undo the last rewind (its files, and the conversation); files changed
+    by hand since are asked about first. The prompt a rewind put back in the input
+    leaves it again."""
+    from harness_tui.core.checkpoints import RewindConflict
     from harness_tui.core.errors import HarnessError, SessionBusyError
+    from harness_tui.widgets.prompt_input import PromptInput
 
     try:
-        await app.session.redo()
+        redone = await app.session.redo(hand_edits=hand_edits)  # type: ignore[arg-type]
+    except RewindConflict as exc:
+        ask_about_hand_edits(app, exc.files, lambda answer: redo(app, answer), "Redo")
+        return
     except SessionBusyError:
         app.say(BUSY)
+        return
     except HarnessError as exc:
         text = str(exc)  # "nothing to redo": said as a sentence
         app.say(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."))
+        return
+    prompt = app.query_one(PromptInput)
+    if redone.mode != "code" and redone.prompt and prompt.text == redone.prompt:
+        prompt.load_text("")
 
 
 def moved_conversation(app: AppHost, event: Event) -> bool:

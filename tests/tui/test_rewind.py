@@ -197,6 +197,10 @@ async def test_files_changed_by_hand_are_asked_about(tmp_path: Path) -> None:
         await rewind_code_to_the_first_prompt()
         await pilot.press("o")  # overwrite them
         await until(pilot, lambda: (cwd / "notes.txt").read_bytes() == b"original\n")
+        # The hand edits were kept for a redo.
+        await type_text(pilot, "/redo")
+        await pilot.press("enter")
+        await until(pilot, lambda: (cwd / "notes.txt").read_bytes() == b"mine\n")
 
 
 async def test_rewind_is_refused_while_a_run_is_active_and_when_there_is_nothing(
