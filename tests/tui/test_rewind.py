@@ -79,7 +79,10 @@ async def test_the_picker_lists_the_prompts_previews_and_rewinds_the_code(
         assert (cwd / "hello.py").exists()
         picker = await open_picker(app, pilot)
         options = picker.query_one("#points")
-        rows = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        rows = [
+            "\n".join(line.plain for line in options.get_option_at_index(i).prompt.renderables)
+            for i in range(options.option_count)
+        ]
         assert len(rows) == 2
         assert "1" in rows[0] and "write the notes" in rows[0] and "notes.txt" in rows[0]
         assert "2" in rows[1] and "add a greeting" in rows[1] and "hello.py" in rows[1]
@@ -136,7 +139,10 @@ async def test_a_conversation_rewind_puts_the_prompt_back_in_the_input(tmp_path:
         # Sent again, it goes on from just before the prompt it replaces.
         await pilot.press("enter")
         await until(pilot, lambda: len(session.messages) == 6 and not session.running)
-        assert [m.text for m in session.messages][-2:] == ["add a greeting", "Added it again."]
+        assert [m.text for m in list(session.messages)[-2:]] == [
+            "add a greeting",
+            "Added it again.",
+        ]
 
 
 async def test_both_then_redo_puts_everything_back(tmp_path: Path) -> None:
