@@ -46,9 +46,11 @@ def rewound_notice(event: Any) -> tuple[str, str]:
     else:
         head = f"⟲ Rewound to before “{one_line(event.prompt)}” ({mode})"
     parts: list[str] = []
-    if event.mode != "conversation" or event.files:
-        removed = sum(1 for f in event.files if f.change == "deleted")
-        restored = len(event.files) - removed
+    # Files marked by_hand are hand edits the rewind noticed on its way, not its work.
+    changed = [f for f in event.files if not f.by_hand]
+    if event.mode != "conversation" or changed:
+        removed = sum(1 for f in changed if f.change == "deleted")
+        restored = len(changed) - removed
         if restored and removed:
             parts.append(f"{restored} {_files(restored)} restored, {removed} removed")
         elif restored or removed:

@@ -256,6 +256,7 @@ def test_the_rewound_notice_counts_the_files_and_names_the_skipped() -> None:
             file("b.py", "created"),
             file("c.py", "mode"),
             file("new.py", "deleted"),
+            file("mine.py", "modified", by_hand=True),  # noticed on the way, not restored
         ),
         skipped=(ev.SkippedFile(path="x.bin", reason="not kept: binary"),),
     )

@@ -231,8 +231,8 @@ class HandEditsDialog(ModalScreen[str | None]):
     """
 
     BINDINGS = [
-        Binding("o", "answer('overwrite')", "Overwrite them"),
-        Binding("k", "answer('keep')", "Keep them"),
+        Binding("o", "answer('overwrite')", "Overwrite"),
+        Binding("k", "answer('keep')", "Keep mine"),
         Binding("escape,c", "answer(None)", "Cancel"),
     ]
 
@@ -250,13 +250,13 @@ class HandEditsDialog(ModalScreen[str | None]):
             with VerticalScroll():
                 yield Static(Text("\n".join(f"  {p}" for p in self.paths)))
             yield Static(
-                "Rewinding the code would put back the earlier version of "
+                "Rewinding the code would replace your changes to "
                 + ("it" if count == 1 else "them")
-                + ", and your changes would be lost (a /redo brings them back)."
+                + " (a /redo brings them back)."
             )
             with Horizontal():
-                yield Button("o  Overwrite them", id="overwrite", variant="error")
-                yield Button("k  Keep them, rewind the rest", id="keep", variant="primary")
+                yield Button("o  Overwrite", id="overwrite", variant="error")
+                yield Button("k  Keep mine, rewind the rest", id="keep", variant="primary")
                 yield Button("Esc  Cancel", id="cancel")
 
     @on(Button.Pressed)
