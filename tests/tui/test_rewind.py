@@ -93,7 +93,8 @@ async def test_the_picker_lists_the_prompts_previews_and_rewinds_the_code(
         shown = await previewed(pilot, picker, 1)
         assert "restore" in shown and "notes.txt" in shown
         assert "-agent v1" in shown and "+original" in shown  # the diff, now -> then
-        await pilot.press("3")  # code only
+        picker.query_one("#mode-code").focus()  # as Tab reaches it
+        await pilot.press("enter")  # the focused button: code only
         await until(pilot, lambda: not (cwd / "hello.py").exists())
         assert (cwd / "notes.txt").read_bytes() == b"original\n"
         await until(pilot, lambda: any("Rewound" in n for n in notices(app)))
@@ -196,7 +197,7 @@ async def test_files_changed_by_hand_are_asked_about(tmp_path: Path) -> None:
         assert (cwd / "hello.py").exists() and (cwd / "notes.txt").read_bytes() == b"mine\n"
 
         await rewind_code_to_the_first_prompt()
-        await pilot.press("k")  # keep them, rewind the rest
+        await pilot.press("enter")  # the default: keep them, rewind the rest
         await until(pilot, lambda: not (cwd / "hello.py").exists())
         assert (cwd / "notes.txt").read_bytes() == b"mine\n"
 

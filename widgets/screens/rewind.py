@@ -54,7 +54,7 @@ class RewindPicker(ModalScreen[Choice | None]):
     """
 
     BINDINGS = [
-        Binding("enter", "choose('both')", "Code and conversation", priority=True),
+        Binding("enter", "enter", "Code and conversation", priority=True),
         Binding("1", "choose('both')", "Code and conversation", show=False),
         Binding("2", "choose('conversation')", "Conversation only"),
         Binding("3", "choose('code')", "Code only"),
@@ -147,6 +147,13 @@ class RewindPicker(ModalScreen[Choice | None]):
             self.dismiss(None)
         elif event.button.id:
             self.action_choose(event.button.id.removeprefix("mode-"))
+
+    def action_enter(self) -> None:
+        """Enter: the focused button (reached with Tab), else code and conversation."""
+        if isinstance(self.focused, Button):
+            self.focused.press()
+        else:
+            self.action_choose("both")
 
     def action_choose(self, mode: str) -> None:
         point = self.highlighted
@@ -258,6 +265,9 @@ class HandEditsDialog(ModalScreen[str | None]):
                 yield Button("o  Overwrite", id="overwrite", variant="error")
                 yield Button("k  Keep mine, rewind the rest", id="keep", variant="primary")
                 yield Button("Esc  Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#keep", Button).focus()  # Enter keeps the user's work
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
