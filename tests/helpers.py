@@ -36,6 +36,7 @@ def scripted_in(cwd: Any, script: Any, **options: Any) -> tuple[Session, Any]:
 #: The event types of a run whose model calls one tool and then answers (``squeeze``d).
 ONE_TOOL_RUN = [
     "PROMPT_RECEIVED",
+    "CHECKPOINT_CREATED",
     "TOKEN_DELTA",
     "MESSAGE_COMPLETED",
     "TOOL_CALL_STARTED",

@@ -89,7 +89,7 @@ def rg_common_args() -> list[str]:
     return args
 
 
-def _parent_rules(root: Path) -> list[IgnoreRules]:
+def parent_rules(root: Path) -> list[IgnoreRules]:
     """Ignore files above ``root`` up to its repository's root, outermost first."""
     found: list[IgnoreRules] = []
     parts: list[str] = []
@@ -114,7 +114,7 @@ def _parent_rules(root: Path) -> list[IgnoreRules]:
 def walk_files(root: Path, max_scanned: int = MAX_SCANNED) -> tuple[list[str], bool]:
     """Relative ``/``-separated paths of the files under ``root``, in path order, and
     whether the walk stopped early at ``max_scanned`` files."""
-    rules = _parent_rules(root)
+    rules = parent_rules(root)
     own = IgnoreRules.read(root / ".gitignore")
     if own is not None:
         rules.append(own)

@@ -61,11 +61,14 @@ class RunController:
         after_run: Callable[[], Awaitable[None]],
         on_cancel: Callable[[], None],
         require_open: Callable[[], None],
+        after_prompt: Callable[[str | None], Awaitable[object]] | None = None,
     ) -> None:
         """``prompt_message``: the prompt (a follow-up when the flag is set) as the model
         gets it, with what it mentions attached; ``after_run``: when a run has ended,
         before its last event; ``on_cancel``: when a run is cancelled (questions to
-        the user are dropped); ``require_open``: raises when the session cannot start a run."""
+        the user are dropped); ``require_open``: raises when the session cannot start a run;
+        ``after_prompt``: the prompt is in the conversation (its entry id): the
+        checkpoint before it."""
         self.turns = turns
         self.steering = turns.steering
         self._cost = cost
@@ -73,6 +76,7 @@ class RunController:
         self._after_run = after_run
         self._on_cancel = on_cancel
         self._require_open = require_open
+        self._after_prompt = after_prompt
         #: The active run (None when idle): a plain attribute, read for every event.
         self.run_id: str | None = None
         #: The session is closing: a cancel keeps the queue (the file has it).
@@ -212,6 +216,8 @@ class RunController:
                     outcome = RunOutcome(reason, 0, "", TokenUsage())
                 else:
                     turns.messages.append(await self._prompt_message(prompt, queued, hooked))
+                    if self._after_prompt is not None:
+                        await self._after_prompt(getattr(turns.messages, "head", None))
                     outcome = await loop.run()
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc

@@ -76,6 +76,7 @@ class SubagentHost(TurnHost):
             timeout_s=parent.timeout_s,
             max_output_chars=parent.max_output_chars,
         )
+        executor.checkpoints = parent.checkpoints
         fields = {"agent_name": agent.name, "tool_use_id": call_id}
         self._model = FixedModel(choice)
         super().__init__(

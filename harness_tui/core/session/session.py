@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: the facade every front end calls; each method hands off.
 """Sessions: one conversation each, with its own history, event log, queue and runs.
 
 Commands go in as method calls (``submit``, ``steer``, ``follow_up``, ``pull_back``,
@@ -12,7 +13,8 @@ events in ``session.store``. Sessions share no state, so any number run side by 
 folder, its trust, settings and extensions), ``models`` (the model and its provider),
 ``journal`` (the conversation tree and its file), ``usage`` (tokens and cost),
 ``compactor`` (compaction), ``turns`` (what each turn of a run needs, shared with
-sub-agents) and ``runs`` (starting, chaining and cancelling runs).
+sub-agents), ``runs`` (starting, chaining and cancelling runs), ``checkpoints`` (the
+files before each prompt and tool call) and ``rewinder`` (rewind and redo).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from typing import Any, TypeVar
 
 import anyio
 
+from harness_tui.core.checkpoints import Checkpointer, Limits, RewindPlan, RewindPoint
+from harness_tui.core.checkpoints.blobs import Blobs
+from harness_tui.core.checkpoints.rewind import HandEdits
 from harness_tui.core.config.settings import Settings
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.event_store import DEFAULT_HISTORY_LIMIT, EventStore
@@ -35,6 +40,8 @@ from harness_tui.core.events import (
     ModeChanged,
     Notice,
     PermissionMode,
+    RewindMode,
+    Rewound,
     SessionEnded,
     SessionStarted,
     new_id,
@@ -54,9 +61,10 @@ from harness_tui.core.session.compaction import Compactor
 from harness_tui.core.session.journal import Journal, resume_options
 from harness_tui.core.session.manager import Hostable, Sessions
 from harness_tui.core.session.model_slot import ModelSlot
+from harness_tui.core.session.rewinding import Rewinder
 from harness_tui.core.session.usage import UsageMeter
 from harness_tui.core.session.workspace import Workspace, check_mode
-from harness_tui.core.storage.saved import SavedSession, images_dir
+from harness_tui.core.storage.saved import SavedSession, checkpoints_dir, images_dir
 from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
 from harness_tui.core.version import __version__
@@ -142,7 +150,15 @@ class Session(Hostable):
         self.permissions, self.permission_engine = ws.permissions, ws.engine
         self.hooks, self.executor, self.mcp = ws.hooks, ws.executor, ws.mcp
         self.extensions = ws.extensions
-        self._notices = [*notices, *ws.notices]
+        found = self.settings.value("checkpoints")
+        limits, problems = Limits.of(found[0] if found else None)
+        self._notices = [*notices, *ws.notices, *problems]
+        #: The files before each prompt and each tool call that can change them.
+        self.checkpoints = Checkpointer(
+            self.cwd, checkpoints_dir(self.id) if persist else None, self.emit, limits
+        )
+        self.executor.checkpoints = self.checkpoints
+        self.rewinder = Rewinder(self.checkpoints, self.journal, lambda: self.running)
         self.usage: UsageMeter = UsageMeter(self.emit, lambda: self.model, self.context_tokens)
         self.compactor = Compactor(self)
         self._default_prompt = not system_prompt
@@ -165,6 +181,7 @@ class Session(Hostable):
             after_run=self._end_run,
             on_cancel=self.mcp.questions.cancel_all,  # servers' sampling and form questions
             require_open=self._require_open,
+            after_prompt=self._checkpoint_prompt,
         )
         self.steering = self.turns.steering
         #: The tools the next request offers; a reason a hook gave to end the run.
@@ -200,6 +217,8 @@ class Session(Hostable):
         session.hooks.transcript_path = str(saved.path)
         if session.persist:  # its images are beside its file, wherever that is
             session.images = ImageStore(saved.images_folder)
+            session.checkpoints.use(Blobs(saved.checkpoints_folder))
+        session.checkpoints.records += saved.checkpoints
         return session
 
     # --- collaborators' state, as the session's -------------------------------------
@@ -235,6 +254,7 @@ class Session(Hostable):
         self._group = group
         self.runs.open(group)
         self.models.open(group)
+        self.checkpoints.open(group)
         problem = self.journal.open(
             group,
             self.store,
@@ -288,6 +308,7 @@ class Session(Hostable):
         await self.journal.aclose()
         await self.executor.aclose()
         await self.models.aclose()
+        self.checkpoints.close()
 
     # --- facts out ------------------------------------------------------------------
 
@@ -417,6 +438,33 @@ class Session(Hostable):
                 "cannot fork while a run is active", hint="wait for it to end, or cancel it"
             )
         return await self.journal.fork(entry_id, before=before)
+
+    def rewind_points(self) -> list[RewindPoint]:
+        """The prompts of the current branch one can rewind to (1 = the first)."""
+        return self.rewinder.points()
+
+    async def preview_rewind(self, target: int | str) -> RewindPlan:
+        """What rewinding the files to the prompt ``target`` (its number, or its
+        checkpoint id) would do: each file with its action, diff and problem."""
+        return await self.rewinder.preview(target)
+
+    async def rewind(
+        self, target: int | str, mode: RewindMode = "both", *, hand_edits: HandEdits = "refuse"
+    ) -> Rewound:
+        """Go back to before the prompt ``target``: its files (``code``: every file
+        changed since put back), the conversation (a fork to just before it), or
+        ``both``. Files changed by hand since: ``hand_edits`` ``refuse`` (raise
+        ``RewindConflict``, change nothing), ``keep`` or ``overwrite``."""
+        return await self.rewinder.rewind(target, mode, hand_edits)
+
+    async def redo(self, *, hand_edits: HandEdits = "refuse") -> Rewound:
+        """Undo the last rewind (its files and its fork)."""
+        return await self.rewinder.redo(hand_edits)
+
+    async def _checkpoint_prompt(self, entry_id: str | None) -> None:
+        if entry_id is not None:
+            tools = self.executor.tools.values()
+            await self.checkpoints.prompt(entry_id, build=any(map(self.checkpoints.covers, tools)))
 
     async def compact(self, instructions: str | None = None) -> ContextCompacted | None:
         """Summarise the older part of the conversation now (``/compact``); during a run,

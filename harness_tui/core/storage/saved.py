@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness_tui.core.config import paths
 from harness_tui.core.errors import HarnessError
-from harness_tui.core.events import PlanEntry, UsageUpdated
+from harness_tui.core.events import PlanEntry, UsageUpdated, parse_event
 from harness_tui.core.files.regular import open_regular
 from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.run.steering import QueuedMessage
@@ -52,6 +52,11 @@ def sessions_dir() -> Path:
 
 def session_path(session_id: str) -> Path:
     return sessions_dir() / f"{session_id}{SUFFIX}"
+
+
+def checkpoints_dir(session_id: str) -> Path:
+    """Where a new session keeps the bytes of its checkpoints (``checkpoints.blobs``)."""
+    return session_path(session_id).with_suffix("") / "checkpoints"
 
 
 def images_dir(session_id: str) -> Path:
@@ -279,6 +284,14 @@ class SavedSession:
     #: The text of the answer that was streaming then (never completed).
     partial_text: str = ""
 
+    #: Its CHECKPOINT_CREATED and REWOUND events, in order (the rewind timeline).
+    checkpoints: list[Any] = field(default_factory=list)
+
+    @property
+    def checkpoints_folder(self) -> Path:
+        """Where the bytes of its checkpoints are kept: beside its file."""
+        return self.path.with_suffix("") / "checkpoints"
+
     @property
     def images_folder(self) -> Path:
         """Where its attached images are kept: beside its file (``images.store``)."""
@@ -329,6 +342,7 @@ def restore(result: ReadResult) -> SavedSession:
     title = ""
     plan_record = usage_record = None
     pending: dict[str, QueuedMessage] = {}
+    timeline: list[dict[str, Any]] = []
     run_open = False
     for record, line in zip(result.records, result.lines, strict=True):
         kind = record["type"]
@@ -360,6 +374,8 @@ def restore(result: ReadResult) -> SavedSession:
             head = repair.move(record.get("entry_id"), line, head)
         elif kind == "PROMPT_RECEIVED" and not title:
             title = str(record.get("text", ""))
+        elif kind in ("CHECKPOINT_CREATED", "REWOUND"):
+            timeline.append(record)
     if session_id is None:
         raise SessionFormatError(
             f"{result.path} is not a harness-tui session file (no session header, events "
@@ -386,6 +402,11 @@ def restore(result: ReadResult) -> SavedSession:
             for r in result.trailing
             if r["type"] == "TOKEN_DELTA" and r.get("parent_tool_call_id") is None
         )
+    for record in timeline:
+        try:
+            saved.checkpoints.append(parse_event(record))
+        except ValidationError:
+            result.skipped.append(_invalid(result, record))
     if plan_record is not None:
         try:
             saved.plan = tuple(PlanEntry.model_validate(e) for e in plan_record["entries"])

@@ -63,6 +63,9 @@ class ToolExecutor:
         self.gate = gate
         self.timeout_s = timeout_s
         self.max_output_chars = max_output_chars
+        #: Takes a checkpoint around each call that can change files (the session's
+        #: ``checkpoints.Checkpointer``); None: none is taken.
+        self.checkpoints: Any = None
         self._validators: dict[str, Any] = {}
 
     def add(self, tool: Tool) -> None:
@@ -120,6 +123,8 @@ class ToolExecutor:
         # A tool may set its own limit; None for none (Task: a sub-agent is bounded by
         # its turns and its own tools' limits, not by the wall clock).
         limit = getattr(tool, "timeout_s", self.timeout_s)
+        keeper = self.checkpoints
+        step = await keeper.before(tool, input, ctx) if keeper and keeper.covers(tool) else None
         ctx.timing.start()  # allowed: its run time starts now (the waits are behind it)
         try:
             with anyio.fail_after(limit):
@@ -135,6 +140,11 @@ class ToolExecutor:
             return ToolResult.error(f"{tool.name} failed: {type(exc).__name__}: {exc}", "exception")
         finally:
             ctx.timing.end()
+            if (
+                step is not None and keeper is not None
+            ):  # what it changed, even when it was stopped halfway
+                with anyio.CancelScope(shield=True):
+                    await keeper.after(step)
         after = getattr(self.gate, "after", None)
         if after is not None:
             result = await after(tool, input, ctx, result)

@@ -63,7 +63,7 @@ async def test_progress_notifications_update_the_tool_card(tmp_path: Path) -> No
             reply(Text("done")),
         ) as (session, provider):
             events = await run_to_end(session, "count")
-    assert squeeze(types(events))[2:5] == [
+    assert squeeze(types(events))[3:6] == [
         "TOOL_CALL_STARTED",
         "TOOL_CALL_PROGRESS",
         "TOOL_CALL_COMPLETED",
@@ -356,6 +356,7 @@ async def test_sampling_goes_to_the_session_model_after_approval(tmp_path: Path)
         [t for t in types(events) if t not in ("USAGE_UPDATED", "TOOL_CALL_PROGRESS")]
     ) == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "MESSAGE_COMPLETED",
         "TOOL_CALL_STARTED",
         "SAMPLING_REQUESTED",

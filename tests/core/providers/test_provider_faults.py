@@ -34,8 +34,22 @@ PARTIAL = "Here is the first half"
 OK = reply(Say("Fine."))
 AFTER = reply(Say("All good now."))
 
-RETRIED = ["PROMPT_RECEIVED", "RETRYING", "TOKEN_DELTA", "MESSAGE_COMPLETED", "USAGE_UPDATED"]
-BROKE_OFF = ["PROMPT_RECEIVED", "TOKEN_DELTA", "MESSAGE_COMPLETED", "ERROR", "RUN_COMPLETED"]
+RETRIED = [
+    "PROMPT_RECEIVED",
+    "CHECKPOINT_CREATED",
+    "RETRYING",
+    "TOKEN_DELTA",
+    "MESSAGE_COMPLETED",
+    "USAGE_UPDATED",
+]
+BROKE_OFF = [
+    "PROMPT_RECEIVED",
+    "CHECKPOINT_CREATED",
+    "TOKEN_DELTA",
+    "MESSAGE_COMPLETED",
+    "ERROR",
+    "RUN_COMPLETED",
+]
 
 
 @dataclass(frozen=True)
@@ -77,14 +91,21 @@ CASES = [
     Case(
         "cut while thinking",
         (reply(Think("pondering deeply"), CutHere()),),
-        ["PROMPT_RECEIVED", "THINKING_DELTA", "MESSAGE_COMPLETED", "ERROR", "RUN_COMPLETED"],
+        [
+            "PROMPT_RECEIVED",
+            "CHECKPOINT_CREATED",
+            "THINKING_DELTA",
+            "MESSAGE_COMPLETED",
+            "ERROR",
+            "RUN_COMPLETED",
+        ],
         "before it was complete",
     ),
     Case("stall mid-stream", (reply(Say(PARTIAL), StallHere(5)),), BROKE_OFF, "read timeout"),
     Case(
         "retries run out",
         (HTTPError(500), HTTPError(500), HTTPError(500)),
-        ["PROMPT_RECEIVED", "RETRYING", "ERROR", "RUN_COMPLETED"],
+        ["PROMPT_RECEIVED", "CHECKPOINT_CREATED", "RETRYING", "ERROR", "RUN_COMPLETED"],
         "after 3 attempts",
     ),
 ]
@@ -125,7 +146,7 @@ async def test_fault(provider: str, case: Case, monkeypatch: pytest.MonkeyPatch)
                 assert elapsed >= 1.0
             if case.status:
                 assert retries[0].status_code == case.status
-            if events[1].type == "TOKEN_DELTA" and errors:
+            if events[2].type == "TOKEN_DELTA" and errors:
                 # The partial answer is kept, marked interrupted; nothing else came.
                 (partial,) = [e.message for e in events if e.type == "MESSAGE_COMPLETED"]
                 assert partial.interrupted and partial.text.startswith("Here is")
@@ -147,8 +168,13 @@ async def test_wrong_key_names_the_variable_and_is_not_retried(
         monkeypatch.setenv(variable, "sk-wrong-0123456789")
         async with Session(model=model) as session:
             events = await run_to_end(session, "hi")
-            assert squeeze(types(events)) == ["PROMPT_RECEIVED", "ERROR", "RUN_COMPLETED"]
-            error = events[1]
+            assert squeeze(types(events)) == [
+                "PROMPT_RECEIVED",
+                "CHECKPOINT_CREATED",
+                "ERROR",
+                "RUN_COMPLETED",
+            ]
+            error = events[2]
             assert variable in error.message and "401" in error.message
             assert variable in error.hint
             everything = "".join(e.model_dump_json() for e in session.store.replay(0))
@@ -204,9 +230,14 @@ async def test_refusals_are_not_retried_and_say_what_to_do(
         async with Session(model=model) as session:
             too_long = await run_to_end(session, "a very long conversation")
             missing = await run_to_end(session, "again")
-    assert squeeze(types(too_long)) == ["PROMPT_RECEIVED", "ERROR", "RUN_COMPLETED"]
-    assert "prompt is too long" in too_long[1].message and "/compact" in too_long[1].hint
-    assert "does not know this model" in missing[1].message and "404" in missing[1].message
+    assert squeeze(types(too_long)) == [
+        "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
+        "ERROR",
+        "RUN_COMPLETED",
+    ]
+    assert "prompt is too long" in too_long[2].message and "/compact" in too_long[2].hint
+    assert "does not know this model" in missing[2].message and "404" in missing[2].message
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])

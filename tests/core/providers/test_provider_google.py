@@ -94,7 +94,7 @@ async def test_a_tool_loop_sends_each_signature_back_on_its_part_and_counts_usag
     assert api.rejections == []
     assert api.models == ["gemini-3.8-flash"] * 3
     assert api.headers[0]["x-goog-api-key"] == api.api_key
-    assert types(events)[:2] == ["PROMPT_RECEIVED", "THINKING_DELTA"]
+    assert types(events)[:3] == ["PROMPT_RECEIVED", "CHECKPOINT_CREATED", "THINKING_DELTA"]
     thinking = "".join(e.text for e in events if e.type == "THINKING_DELTA")
     assert thinking == "Two texts to echo; both at once."
     done = [e for e in events if e.type == "TOOL_CALL_COMPLETED"]

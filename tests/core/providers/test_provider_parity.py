@@ -57,8 +57,9 @@ async def test_one_exchange_gives_the_same_events_and_history_on_both_adapters(
         o_events, o_session = await _run("deepseek/deepseek-flash")
     assert anthropic_api.rejections == [] and openai_api.rejections == []
     assert types(a_events) == types(o_events)
-    assert types(a_events)[:4] == [
+    assert types(a_events)[:5] == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "THINKING_DELTA",
         "THINKING_DELTA",
         "THINKING_DELTA",

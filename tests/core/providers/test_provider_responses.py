@@ -41,7 +41,7 @@ async def test_a_tool_loop_keeps_its_encrypted_reasoning_and_records_usage_and_c
             events = await run_to_end(session, "read alpha and beta")
             more = await run_to_end(session, "anything else?")
     assert api.rejections == []
-    assert types(events)[:2] == ["PROMPT_RECEIVED", "THINKING_DELTA"]
+    assert types(events)[:3] == ["PROMPT_RECEIVED", "CHECKPOINT_CREATED", "THINKING_DELTA"]
     thinking = "".join(e.text for e in events if e.type == "THINKING_DELTA")
     assert thinking == "Two files to read; both at once.Both came back."
     done = [e for e in events if e.type == "TOOL_CALL_COMPLETED"]

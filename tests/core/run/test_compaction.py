@@ -159,6 +159,7 @@ async def test_automatic_compaction_at_the_threshold(tmp_path) -> None:
         events = await run_to_end(session, "three")
     assert squeeze(types(events)) == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "NOTICE",  # compacting…
         "CONTEXT_COMPACTED",
         "TOKEN_DELTA",
@@ -366,6 +367,7 @@ async def test_a_refusal_as_too_long_compacts_and_tries_once_more(
     kinds = squeeze(types(events))
     assert kinds == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "NOTICE",  # the refusal, and that the conversation is compacted
         "USAGE_UPDATED",  # of the summary request
         "CONTEXT_COMPACTED",
@@ -382,7 +384,13 @@ async def test_a_refusal_as_too_long_compacts_and_tries_once_more(
     assert "Earlier the user asked two long questions." in retried
     assert "third question" in retried and "a" * 4000 not in retried
     # When compacting fails too, the run ends with the error and what to do about it.
-    assert squeeze(types(failed)) == ["PROMPT_RECEIVED", "NOTICE", "ERROR", "RUN_COMPLETED"]
+    assert squeeze(types(failed)) == [
+        "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
+        "NOTICE",
+        "ERROR",
+        "RUN_COMPLETED",
+    ]
     assert "Compaction failed" in [e for e in failed if e.type == "NOTICE"][-1].message
     assert failed[-1].is_error
     error = next(e for e in failed if e.type == "ERROR")

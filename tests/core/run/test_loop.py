@@ -54,6 +54,7 @@ async def test_text_only_turn() -> None:
         events = await run_to_end(session, "hi")
     assert squeeze(types(events)) == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "THINKING_DELTA",
         "TOKEN_DELTA",
         "MESSAGE_COMPLETED",
@@ -153,6 +154,7 @@ async def test_steer_during_tool_call_joins_before_next_model_call() -> None:
     events = [e for e in session.store.replay(0) if e.run_id == run_id]
     assert squeeze(types(events)) == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "TOKEN_DELTA",
         "MESSAGE_COMPLETED",
         "TOOL_CALL_STARTED",
@@ -210,6 +212,7 @@ async def test_follow_up_starts_a_new_run_after_run_completed() -> None:
     assert squeeze(types(second)) == [
         "PROMPT_RECEIVED",
         "STEERING_DELIVERED",
+        "CHECKPOINT_CREATED",
         "TOKEN_DELTA",
         "MESSAGE_COMPLETED",
         "RUN_COMPLETED",
@@ -255,6 +258,7 @@ async def test_cancel_during_streaming_keeps_partial_text() -> None:
         reply(Text("Recovered.")),
     )
     async with session:
+        await session.checkpoints.ready()  # its build is the session's, not the run's
         baseline = asyncio.all_tasks()
         run_id = await session.submit("go")
         await reached.wait()
@@ -267,6 +271,7 @@ async def test_cancel_during_streaming_keeps_partial_text() -> None:
         events = [e for e in session.store.replay(0) if e.run_id == run_id]
         assert squeeze(types(events)) == [
             "PROMPT_RECEIVED",
+            "CHECKPOINT_CREATED",
             "THINKING_DELTA",
             "TOKEN_DELTA",
             "STEERING_QUEUED",
@@ -300,6 +305,7 @@ async def test_cancel_during_tool_calls_answers_every_call() -> None:
         tools=[EchoTool(), gate],
     )
     async with session:
+        await session.checkpoints.ready()  # its build is the session's, not the run's
         baseline = asyncio.all_tasks()
         run_id = await session.submit("go")
         await gate.started_event("a").wait()

@@ -121,6 +121,7 @@ async def test_events_of_a_subagent_are_nested_under_its_task_call(tmp_path: Pat
         events = await run_to_end(session, "user task")
     assert squeeze(types(events)) == [
         "PROMPT_RECEIVED",
+        "CHECKPOINT_CREATED",
         "MESSAGE_COMPLETED",
         "TOOL_CALL_STARTED",  # Task
         "SUBAGENT_STARTED",

@@ -69,6 +69,7 @@ async def test_every_event_and_entry_is_in_the_file_in_order(tmp_path: Path) -> 
         "SESSION_STARTED",
         "PROMPT_RECEIVED",
         "message",  # the prompt
+        "CHECKPOINT_CREATED",
         "TOKEN_DELTA",
         "message",  # the answer, before its MESSAGE_COMPLETED
         "MESSAGE_COMPLETED",
