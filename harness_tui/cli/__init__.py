@@ -6,6 +6,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``saved``: ``sessions`` (list the saved sessions) and ``export ID``.
 - ``mcp``: ``mcp list|login|logout``.
 - ``check``: ``check [MODEL]``, whether a model works.
+- ``rewind``: ``rewind --list|N|--redo``, a saved session's checkpoints.
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -18,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness_tui.cli import check, mcp, saved, serve, start
+from harness_tui.cli import check, mcp, rewind, saved, serve, start
 
 #: First word -> (its parser, what runs with the parsed arguments).
 SUBCOMMANDS: dict[
@@ -29,6 +30,7 @@ SUBCOMMANDS: dict[
     "sessions": (saved.build_sessions_parser, saved.list_saved),
     "export": (saved.build_export_parser, saved.export),
     "check": (check.build_parser, check.run),
+    "rewind": (rewind.build_parser, rewind.run),
 }
 
 

@@ -70,9 +70,7 @@ class Blobs:
     @property
     def size(self) -> int:
         """Bytes taken (compressed)."""
-        if self.folder is None:
-            return sum(len(v) for v in self._memory.values())
-        return sum(length + _HEADER.size for _, length in self._where.values())
+        return self._end  # the pack's length, or the bytes held in memory
 
     def __contains__(self, digest: object) -> bool:
         return digest in self._memory or digest in self._where
@@ -86,6 +84,7 @@ class Blobs:
         packed = zlib.compress(data, 1)
         if self.folder is None:
             self._memory[digest] = packed
+            self._end += len(packed)
             return digest, len(packed)
         writer = self._open_writer()
         writer.write(_HEADER.pack(bytes.fromhex(digest), len(packed)) + packed)
@@ -126,6 +125,7 @@ class Blobs:
         before = self.size
         if self.folder is None:
             self._memory = {d: v for d, v in self._memory.items() if d in wanted}
+            self._end = sum(map(len, self._memory.values()))
             return before - self.size
         kept = {d: self.get(d) for d in self._where if d in wanted}
         self.close()

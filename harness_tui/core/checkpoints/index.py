@@ -24,13 +24,15 @@ from pathlib import Path
 
 import harness_tui.core.tools  # noqa: F401  (files.walk needs the tools loaded first)
 from harness_tui.core.checkpoints.blobs import Blobs
-from harness_tui.core.checkpoints.inotify import Watcher
+from harness_tui.core.checkpoints.inotify import Touched, Watcher
 from harness_tui.core.events import FileState
 from harness_tui.core.files.patterns import IgnoreRules, is_ignored
 from harness_tui.core.files.walk import SKIPPED_DIRS, parent_rules
 
 #: Bytes looked at to tell a binary file (a NUL byte among them, as git decides).
 BINARY_SNIFF = 8000
+#: At most this many names changed: ``refresh`` runs on the event loop (``quick``).
+QUICK_NAMES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class WorkspaceIndex:
         self.watcher: Watcher | None = None
         #: Bytes newly stored since the counter was last reset (see ``take_stored``).
         self.stored = 0
+        self._pending = Touched()  # read from inotify by ``quick``, not yet looked at
 
     # --- building -------------------------------------------------------------------
 
@@ -186,12 +189,28 @@ class WorkspaceIndex:
 
     # --- changes --------------------------------------------------------------------
 
+    def quick(self) -> bool:
+        """Whether ``refresh`` will be quick enough to run on the event loop: inotify
+        saw few names since the last look (read here, without blocking, and kept for
+        ``refresh``). A handful of small files costs microseconds; a hand-off to a
+        worker thread costs more than that."""
+        watcher = self.watcher
+        if watcher is None or watcher.full:
+            return False
+        touched = watcher.read()
+        pending = self._pending
+        pending.overflow |= touched.overflow
+        for folder, names in touched.names.items():
+            pending.names.setdefault(folder, set()).update(names)
+        return not pending.overflow and sum(map(len, pending.names.values())) <= QUICK_NAMES
+
     def refresh(self) -> list[Change]:
         """The files that changed since the last look, now kept as they are."""
         watcher = self.watcher
         if watcher is None or watcher.full:
             return self._rewalk()
-        touched = watcher.read()
+        self.quick()  # what is queued, into what ``quick`` read before
+        touched, self._pending = self._pending, Touched()
         if touched.overflow or any(".gitignore" in names for names in touched.names.values()):
             return self._rewalk()
         changes: list[Change] = []

@@ -16,6 +16,7 @@ workspace (Bash, plugin commands, MCP tools not marked read-only).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,9 +132,12 @@ class Checkpointer:
         emit: Emit,
         limits: Limits | None = None,
         *,
-        use_inotify: bool = True,
+        use_inotify: bool | None = None,
     ) -> None:
-        """``folder``: where the bytes are kept (None: in memory)."""
+        """``folder``: where the bytes are kept (None: in memory). ``use_inotify``:
+        None, unless ``HARNESS_CHECKPOINT_WATCH=0`` says to walk the workspace instead."""
+        if use_inotify is None:
+            use_inotify = os.environ.get("HARNESS_CHECKPOINT_WATCH", "1").strip() != "0"
         self.root = root
         self.limits = limits or Limits()
         self.blobs = Blobs(folder)
@@ -219,6 +223,13 @@ class Checkpointer:
         finally:
             self._built.set()
 
+    async def _run(self, look: Callable[[], list[Change]]) -> list[Change]:
+        """``look`` on the event loop when inotify says it is a small job (a thread's
+        hand-off would cost more), else in a worker thread. Call under ``lock``."""
+        if not self.untracked and self.index.quick():
+            return look()
+        return await anyio.to_thread.run_sync(look)
+
     def _refresh(self) -> list[Change]:
         return [] if self.untracked else self.index.refresh()
 
@@ -234,7 +245,7 @@ class Checkpointer:
             self.start()
         if self._built is not None and self._built.is_set():
             async with self.lock:
-                found = await anyio.to_thread.run_sync(self._refresh)
+                found = await self._run(self._refresh)
             self.unrecorded += file_changes(found, by_hand=True)
         return await self._record("prompt", entry_id=entry_id)
 
@@ -272,7 +283,7 @@ class Checkpointer:
             return found
 
         async with self.lock:
-            by_hand = await anyio.to_thread.run_sync(look)
+            by_hand = await self._run(look)
         return Step(tool, ctx, by_hand, paths)
 
     async def after(self, step: Step) -> CheckpointCreated | None:
@@ -298,7 +309,7 @@ class Checkpointer:
             return found
 
         async with self.lock:
-            changed = await anyio.to_thread.run_sync(look)
+            changed = await self._run(look)
         self.unrecorded += file_changes(step.by_hand, by_hand=True)
         files = file_changes(changed, by_hand=False)
         if not files and not self.unrecorded:

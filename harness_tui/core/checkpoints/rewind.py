@@ -155,7 +155,7 @@ def plan(
             problem = "not kept: dropped to bound the session's storage"
         else:
             problem = None
-        if _same(current, target):
+        if path is not None and _same(current, target):
             continue  # already as it was
         hand = by_hand or not _same(current, last)
         if target is None:
@@ -280,17 +280,27 @@ def _remove_empty(root: Path, folders: set[Path]) -> None:
             folder = folder.parent
 
 
+#: What a rewind's change to a file did, in words.
+REWIND_VERBS = {
+    "created": "recreated",
+    "deleted": "removed",
+    "modified": "restored",
+    "mode": "restored",
+}
+
+
 def summary(event: Rewound) -> str:
     """One line for the user: what a rewind did."""
     counts: dict[str, int] = {}
     for change in event.files:
         if change.by_hand:
             continue
-        word = {"created": "recreated", "deleted": "removed"}.get(change.change, "restored")
+        word = REWIND_VERBS[change.change]
         counts[word] = counts.get(word, 0) + 1
     what = {"code": "files", "conversation": "conversation", "both": "files and conversation"}
     parts = [f"{n} {word}" for word, n in counts.items()] or ["no file changed"]
-    text = f"Rewound {what[event.mode]}: " + ", ".join(parts)
+    done = "Undid the last rewind" if event.undoes else "Rewound"
+    text = f"{done} ({what[event.mode]}): " + ", ".join(parts)
     if event.skipped:
         text += "; left alone: " + ", ".join(f"{s.path} ({s.reason})" for s in event.skipped)
     return text + "."
