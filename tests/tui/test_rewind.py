@@ -174,6 +174,21 @@ async def test_both_then_redo_puts_everything_back(tmp_path: Path) -> None:
         await until(pilot, lambda: any("Nothing to redo" in n for n in notices(app)))
 
 
+async def test_a_rewind_asked_for_elsewhere_shows_the_branch_it_went_back_to(
+    tmp_path: Path,
+) -> None:
+    """A browser on the mirror (or the API) rewinds: the TUI's conversation follows."""
+    session = writing_session(folder(tmp_path))
+    async with tui(session) as (app, pilot):
+        await two_prompts(app, pilot, session)
+        await session.rewind(2, "conversation")
+        await until(pilot, lambda: [e.text for e in app.query(UserEntry)] == ["write the notes"])
+        await until(pilot, lambda: any("Rewound" in n for n in notices(app)))
+        assert app.query_one(PromptInput).text == ""  # only a rewind asked for here fills it
+        await session.redo()
+        await until(pilot, lambda: len(app.query(UserEntry)) == 2)
+
+
 async def test_files_changed_by_hand_are_asked_about(tmp_path: Path) -> None:
     cwd = folder(tmp_path)
     session = writing_session(cwd)
