@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,6 +60,18 @@ def guarded(run: Callable[[], int]) -> int:
     finally:
         exit_guard.finish(code)
     return code
+
+
+def latest_saved(what: str, hint: str) -> str:
+    """The path of the latest saved session of this folder; ``HarnessError`` saying
+    there is none to ``what`` (and ``hint``) otherwise."""
+    from harness_tui.core.errors import HarnessError
+    from harness_tui.core.storage.saved import latest_session
+
+    latest = latest_session(Path.cwd())
+    if latest is None:
+        raise HarnessError(f"no saved session in this folder ({Path.cwd()}){what}", hint=hint)
+    return str(latest.path)
 
 
 def trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:

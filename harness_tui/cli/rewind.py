@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from harness_tui.cli.common import PROG, fail
+from harness_tui.cli.common import PROG, fail, latest_saved
 
 #: Files listed under each prompt before "and N more".
 SHOWN_FILES = 8
@@ -80,17 +79,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _saved(session_id: str | None) -> Any:
-    from harness_tui.core.errors import HarnessError
-    from harness_tui.core.storage.saved import latest_session, load_session
+    from harness_tui.core.storage.saved import load_session
 
     if session_id is None:
-        latest = latest_session(Path.cwd())
-        if latest is None:
-            raise HarnessError(
-                f"no saved session in this folder ({Path.cwd()})",
-                hint="name one with --session ID (`harness-tui sessions --all` lists them)",
-            )
-        session_id = str(latest.path)
+        hint = "name one with --session ID (`harness-tui sessions --all` lists them)"
+        session_id = latest_saved("", hint)
     return load_session(session_id)
 
 
@@ -123,6 +116,11 @@ async def _rewind(saved: Any, args: argparse.Namespace) -> int:
 
     session = Session.resume(saved, ask_policy="deny", trusted=False, settings=Settings())
     async with session:
+        if session.file is None:  # another process holds it: its rewind would be lost
+            return fail(
+                f"session {saved.session_id} is open in another harness-tui process",
+                "rewind it there (/rewind in the TUI), or close it first",
+            )
         try:
             if args.redo:
                 event = await session.redo(hand_edits=args.hand_edits)

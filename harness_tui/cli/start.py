@@ -22,6 +22,7 @@ from harness_tui.cli.common import (
     configured,
     fail,
     guarded,
+    latest_saved,
     port_number,
     positive_int,
     trusted_settings,
@@ -315,20 +316,12 @@ def _warm_wanted() -> bool:
 def _new_or_resumed(args: argparse.Namespace, **options: object) -> Session:
     """A new session, or the one ``--continue`` / ``--resume ID`` names; a resumed one
     keeps its own model and mode unless the command line names others."""
-    from harness_tui.core.errors import HarnessError
     from harness_tui.core.session.session import Session
-    from harness_tui.core.storage.saved import latest_session
 
     if not args.continue_session and not args.resume:
         return Session(**options)  # type: ignore[arg-type]
     if args.continue_session:
-        latest = latest_session(Path.cwd())
-        if latest is None:
-            raise HarnessError(
-                f"no saved session in this folder ({Path.cwd()}) to continue",
-                hint="start one without --continue",
-            )
-        chosen = str(latest.path)
+        chosen = latest_saved(" to continue", "start one without --continue")
     else:
         chosen = args.resume
     if not args.model:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import harness
 
 
@@ -79,3 +81,26 @@ def test_bad_rewind_arguments_each_give_one_clear_message(tmp_path: Path) -> Non
     assert far.returncode == 2 and "no prompt 9 to rewind to" in far.stderr
     nothing = harness("rewind", "--redo", cwd=tmp_path, env=env)
     assert nothing.returncode == 2 and "nothing to redo" in nothing.stderr
+
+
+async def test_a_session_open_elsewhere_is_not_rewound_behind_its_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+
+    from harness_tui.core.session.session import Session
+
+    ws, data = tmp_path / "ws", tmp_path / "data"
+    ws.mkdir()
+    env = {"HARNESS_DATA_DIR": str(data)}
+    model = script(tmp_path, "s.json", "printf 'x\\n' > made.txt")
+    done = harness("-p", "make", "--model", model, "--mode", "bypassPermissions", cwd=ws, env=env)
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(data))
+    (found,) = (data / "sessions").glob("*.jsonl")
+    async with Session.resume(found.stem, cwd=ws):  # holds the file, as a running TUI does
+        refused = await anyio.to_thread.run_sync(
+            lambda: harness("rewind", "1", "--code", cwd=ws, env=env)
+        )
+    assert refused.returncode == 2 and "open in another harness-tui process" in refused.stderr
+    assert (ws / "made.txt").exists()

@@ -1,3 +1,4 @@
+# Over 500 lines as one unit: a sample and the key order of every event type, side by side.
 """Every event type is immutable and survives a JSON round trip exactly."""
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from harness_tui.core.checkpoints.gitobjects import GitIndex
+
 _HEADER = struct.Struct(">32sI")
 PACK_NAME = "pack"
 
@@ -36,6 +38,10 @@ class Blobs:
         self._where: dict[str, tuple[int, int]] = {}
         self._end = 0  # where the next record goes
         self._writer: BinaryIO | None = None
+        #: Bytes git keeps (see ``gitobjects``): SHA-256 -> git blob id, and the index
+        #: to fetch them from.
+        self._deferred: dict[str, str] = {}
+        self.git: GitIndex | None = None
         if folder is not None:
             self._read_index()
 
@@ -73,13 +79,38 @@ class Blobs:
         return self._end  # the pack's length, or the bytes held in memory
 
     def __contains__(self, digest: object) -> bool:
+        return self._stored(digest) or digest in self._deferred
+
+    def _stored(self, digest: object) -> bool:
         return digest in self._memory or digest in self._where
+
+    def defer(self, digest: str, blob_id: str) -> None:
+        """Git keeps these bytes as the blob ``blob_id``: fetch them when needed."""
+        if not self._stored(digest):
+            self._deferred[digest] = blob_id
+
+    def deferred(self, digests: Iterable[str | None]) -> list[str]:
+        """Those of ``digests`` that are still only in git."""
+        return [d for d in digests if d is not None and d in self._deferred]
+
+    def materialize(self, digests: Iterable[str]) -> None:
+        """Copy deferred bytes from git into the pack (blocking: runs git). Those git
+        no longer has are forgotten (``get`` then says they are gone)."""
+        wanted = {d: self._deferred.pop(d) for d in set(digests) if d in self._deferred}
+        if not wanted or self.git is None:
+            return
+        fetched = self.git.fetch(wanted.values())
+        for digest, blob_id in wanted.items():
+            data = fetched.get(blob_id)
+            if data is not None and hashlib.sha256(data).hexdigest() == digest:
+                self.put(data, digest)
 
     def put(self, data: bytes, digest: str | None = None) -> tuple[str, int]:
         """Keep ``data``: its SHA-256 and the bytes newly stored (0 when it was there
         already). Raises ``OSError`` when the folder cannot be written."""
         digest = digest or hashlib.sha256(data).hexdigest()
-        if digest in self:
+        self._deferred.pop(digest, None)
+        if self._stored(digest):
             return digest, 0
         packed = zlib.compress(data, 1)
         if self.folder is None:
@@ -106,6 +137,8 @@ class Blobs:
     def get(self, digest: str) -> bytes | None:
         """The bytes kept under ``digest``; None when they are gone (pruned, deleted
         by hand) or damaged."""
+        if digest in self._deferred:
+            self.materialize([digest])
         try:
             if self.folder is None:
                 packed = self._memory[digest]
@@ -122,6 +155,7 @@ class Blobs:
     def drop(self, keep: Iterable[str]) -> int:
         """Delete every object not in ``keep``; the bytes freed."""
         wanted = set(keep)
+        self._deferred = {d: b for d, b in self._deferred.items() if d in wanted}
         before = self.size
         if self.folder is None:
             self._memory = {d: v for d, v in self._memory.items() if d in wanted}

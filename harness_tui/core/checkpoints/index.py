@@ -24,6 +24,7 @@ from pathlib import Path
 
 import harness_tui.core.tools  # noqa: F401  (files.walk needs the tools loaded first)
 from harness_tui.core.checkpoints.blobs import Blobs
+from harness_tui.core.checkpoints.gitobjects import GitIndex, git_blob_id
 from harness_tui.core.checkpoints.inotify import Touched, Watcher
 from harness_tui.core.events import FileState
 from harness_tui.core.files.patterns import IgnoreRules, is_ignored
@@ -63,6 +64,10 @@ class Seen:
 Change = tuple[str, FileState | None, FileState | None]
 
 
+class Stopped(Exception):
+    """The index was closed while it was being built (the session ended)."""
+
+
 class TooManyFiles(Exception):
     """The workspace has more files than the index takes (``max_files``)."""
 
@@ -92,22 +97,29 @@ class WorkspaceIndex:
         self.watcher: Watcher | None = None
         #: Bytes newly stored since the counter was last reset (see ``take_stored``).
         self.stored = 0
-        self._pending = Touched()  # read from inotify by ``quick``, not yet looked at
+        self._pending = Touched()
+        self.closed = False
+        #: The repository's index, when the workspace is in one (see ``gitobjects``).
+        self.git: GitIndex | None = None  # read from inotify by ``quick``, not yet looked at
 
     # --- building -------------------------------------------------------------------
 
     def build(self) -> None:
-        """Walk the whole workspace and keep every file. Raises ``TooManyFiles``."""
-        if self.use_inotify and self.watcher is None:
+        """Walk the whole workspace and keep every file. Raises ``TooManyFiles``, and
+        ``Stopped`` when the index was closed meanwhile."""
+        if self.use_inotify and self.watcher is None and not self.closed:
             self.watcher = Watcher.open(str(self.root))
         rules = parent_rules(self.root)
         own = IgnoreRules.read(self.root / ".gitignore")
         self.files, self.dirs = {}, {}
         found = self._walk("", [*rules, own] if own else rules)
+        self.blobs.git = self.git = GitIndex.read(self.root)
         for rel, st in found.items():
             self.files[rel] = Seen.of(st, self.keep(self.root / rel, st))
 
     def close(self) -> None:
+        """Stop watching; a build under way stops at its next folder (``Stopped``)."""
+        self.closed = True
         if self.watcher is not None:
             self.watcher.close()
             self.watcher = None
@@ -119,6 +131,8 @@ class WorkspaceIndex:
         stack = [(top, rules)]
         watcher = self.watcher
         while stack:
+            if self.closed:
+                raise Stopped
             folder, active = stack.pop()
             self.dirs[folder] = active
             if watcher is not None and not watcher.full:
@@ -173,6 +187,10 @@ class WorkspaceIndex:
         if b"\0" in data[:BINARY_SNIFF]:
             return FileState(sha256=None, size=len(data), mode=mode, not_kept="binary")
         digest = hashlib.sha256(data).hexdigest()
+        blob_id = self.git.blobs.get(self.relative(path)) if self.git is not None else None
+        if blob_id is not None and git_blob_id(data) == blob_id:
+            self.blobs.defer(digest, blob_id)  # git has these bytes: no copy yet
+            return FileState(sha256=digest, size=len(data), mode=mode)
         try:
             _, added = self.blobs.put(data, digest)
         except OSError as exc:

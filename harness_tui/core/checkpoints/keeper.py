@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 
 from harness_tui.core.checkpoints.blobs import Blobs
-from harness_tui.core.checkpoints.index import Change, TooManyFiles, WorkspaceIndex
+from harness_tui.core.checkpoints.index import Change, Stopped, TooManyFiles, WorkspaceIndex
 from harness_tui.core.checkpoints.rewind import ChangeKind
 from harness_tui.core.events import (
     CheckpointCreated,
@@ -87,12 +87,14 @@ class Limits:
 
 @dataclass
 class Step:
-    """A tool call under way: the changes found by hand before it, the files it names."""
+    """A tool call under way: the changes found before it (``by_hand``: made by the
+    user; else by another call running alongside), the files it names."""
 
     tool: Tool
     ctx: ToolContext
-    by_hand: list[Change]
+    found: list[Change]
     paths: list[Path] = field(default_factory=list)
+    by_hand: bool = True
 
 
 def file_changes(changes: Iterable[Change], *, by_hand: bool) -> list[CheckpointFile]:
@@ -159,6 +161,7 @@ class Checkpointer:
         self.untracked: str | None = None
         self._group: anyio.abc.TaskGroup | None = None
         self._pruned = 0  # records whose bytes were dropped
+        self._active = 0  # tool calls between ``before`` and ``after``
 
     @property
     def enabled(self) -> bool:
@@ -207,6 +210,9 @@ class Checkpointer:
             async with self.lock:
                 await anyio.to_thread.run_sync(self.index.build)
                 self.index.take_stored()
+        except Stopped:
+            self.untracked = "the session ended"
+            self.index.close()  # a watcher opened as it was closing
         except TooManyFiles:
             self.index.close()
             self.untracked = (
@@ -283,8 +289,12 @@ class Checkpointer:
             return found
 
         async with self.lock:
-            by_hand = await self._run(look)
-        return Step(tool, ctx, by_hand, paths)
+            found = await self._run(look)
+        # Another call running meanwhile (parallel sub-agents): what changed is the
+        # agent's doing, not the user's.
+        step = Step(tool, ctx, found, paths, by_hand=self._active == 0)
+        self._active += 1
+        return step
 
     async def after(self, step: Step) -> CheckpointCreated | None:
         """After the tool ran (or was stopped): what it changed, as a checkpoint."""
@@ -301,6 +311,7 @@ class Checkpointer:
             return None
 
     async def _after(self, step: Step) -> CheckpointCreated | None:
+        self._active -= 1
 
         def look() -> list[Change]:
             found = self._refresh()
@@ -310,7 +321,7 @@ class Checkpointer:
 
         async with self.lock:
             changed = await self._run(look)
-        self.unrecorded += file_changes(step.by_hand, by_hand=True)
+        self.unrecorded += file_changes(step.found, by_hand=step.by_hand)
         files = file_changes(changed, by_hand=False)
         if not files and not self.unrecorded:
             return None
@@ -334,6 +345,7 @@ class Checkpointer:
             **fields,
         )
         self.records.append(event)
+        await self._copy_from_git(event.files)
         await self.prune()
         return event
 
@@ -343,8 +355,19 @@ class Checkpointer:
         files = (*noticed, *fields.pop("files", ()))
         event = await self._emit(Rewound, files=files, **fields)
         self.records.append(event)
+        await self._copy_from_git(event.files)
         await self.prune()
         return event
+
+    async def _copy_from_git(self, files: Iterable[CheckpointFile]) -> None:
+        """Bytes a checkpoint needs that only git keeps: copy them into the pack now
+        (a ``git gc`` could take them later; see ``gitobjects``). One ``git cat-file``
+        for the call, only the first time a file git keeps changes."""
+        states = [s for f in files for s in (f.before, f.after) if s is not None]
+        digests = self.blobs.deferred(s.sha256 for s in states)
+        if digests:
+            async with self.lock:
+                await anyio.to_thread.run_sync(self.blobs.materialize, digests)
 
     # --- storage --------------------------------------------------------------------
 
