@@ -21,9 +21,9 @@ from textual.widgets import Button
 
 from harness_tui.widgets.assistant_entry import AssistantEntry
 from harness_tui.widgets.entries import NoticeEntry, ThinkingEntry, UserEntry
+from harness_tui.widgets.event_notices import event_notice
 from harness_tui.widgets.following import Following
 from harness_tui.widgets.lazy import lazy_module
-from harness_tui.widgets.screens.mcp import status_notice
 from harness_tui.widgets.thumbnails import Finder, Thumbnails
 from harness_tui.widgets.tool_card import ToolCard
 
@@ -247,10 +247,6 @@ class Conversation(Following, VerticalScroll):
             )
         elif isinstance(event, ev.Notice):
             self._add(NoticeEntry(event.message, event.level))
-        elif isinstance(event, ev.McpServerStatus):
-            notice = status_notice(event)
-            if notice is not None:
-                self._add(NoticeEntry(*notice))
         elif isinstance(event, ev.ContextCompacted):
             await self._close_current()
             self._add(
@@ -277,6 +273,8 @@ class Conversation(Following, VerticalScroll):
                     "warning",
                 )
             )
+        elif (notice := event_notice(event)) is not None:  # MCP status, rewinds
+            self._add(NoticeEntry(*notice))
 
     async def _apply_nested(self, event: ev.Event) -> None:
         """Events of a sub-agent: its tool calls appear under the parent's card,

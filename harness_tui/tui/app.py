@@ -6,7 +6,8 @@ calls on the session (``submit``, ``steer``, ``follow_up``, ``cancel``, ...).
 
 What is not layout, events or keys lives beside it, each part given the app as an
 ``AppHost`` (``host``): the slash commands in ``commands``, the modal screens in
-``dialogs``, the command palette in ``palette``, session switching in ``sessions``.
+``dialogs``, the command palette in ``palette``, session switching in ``sessions``,
+rewind in ``rewind``, the keys that mean several things (Esc, Ctrl+C) in ``keys``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label
 
 from harness_tui.core.errors import HarnessError
-from harness_tui.tui import attach, clipboard, commands, dialogs, inline, notify, panes, status_line
+from harness_tui.tui import (
+    attach,
+    clipboard,
+    commands,
+    dialogs,
+    inline,
+    keys,
+    notify,
+    panes,
+    rewind,
+    status_line,
+)
 from harness_tui.tui.palette import harness_commands
 from harness_tui.tui.terminal import (
     IdleCollector,
@@ -41,7 +53,7 @@ from harness_tui.widgets.lazy import lazy_module
 from harness_tui.widgets.pending_queue import PendingQueue
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
-from harness_tui.widgets.status_bar import CANCELLING, StatusBar
+from harness_tui.widgets.status_bar import StatusBar
 from harness_tui.widgets.thumbnails import graphics_protocol
 from harness_tui.widgets.tools_pane import ToolsPane
 
@@ -54,7 +66,6 @@ ev = lazy_module("harness_tui.core.events")
 log = logging.getLogger(__name__)
 _DELTA_TYPES = ("TOKEN_DELTA", "THINKING_DELTA")
 
-QUIT_WINDOW_S = 1.0
 #: The TUI's blocking subscription: small enough that the agent never runs far ahead of
 #: the screen (an Esc is shown within one batch), large enough to batch deltas.
 TUI_QUEUE = 384
@@ -115,7 +126,7 @@ class HarnessApp(App[None]):
         #: (host, port) to mirror the session to browsers, and the URL once it listens.
         self.serve = serve
         self.mirror_url: str | None = None
-        self._last_ctrl_c = 0.0
+        self._keys = keys.TwiceKeys(self)  # Esc and Ctrl+C: when last pressed
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
         self._questions = dialogs.Questions(self)
@@ -249,8 +260,11 @@ class HarnessApp(App[None]):
     # --- events -> widgets -------------------------------------------------------
 
     async def apply_events(self, events: Iterable[Event]) -> None:
-        """Show a batch of events (the worker's path, and the snapshot tests')."""
-        events = list(events)
+        """Show a batch of events (the worker's path, and the snapshot tests'); at a
+        rewind of the conversation, the branch it went back to (``rewind``)."""
+        await rewind.show_batch(self, list(events), self._show)
+
+    async def _show(self, events: list[Event]) -> None:
         await self.query_one(Conversation).apply_batch(events)
         panes = (
             self.query_one(StatusBar),
@@ -366,29 +380,10 @@ class HarnessApp(App[None]):
     # --- actions -------------------------------------------------------------------
 
     def action_cancel(self) -> None:
-        if self.session is not None and self.session.running:
-            self.query_one(StatusBar).state = CANCELLING
-            self.call(self.session.cancel())
+        self._keys.escape()  # cancel a run; idle, twice on an empty input: /rewind
 
     def action_ctrl_c(self) -> None:
-        """Ctrl+C, in order: copy the input's selection, else the screen's; cancel a run;
-        clear the input (Up brings the text back); and twice within a moment, quit."""
-        prompt = self.query_one(PromptInput)
-        if clipboard.copy_selection(self, prompt):
-            return
-        if self.session is not None and self.session.running:
-            self.action_cancel()
-            return
-        if prompt.discard_draft():
-            self._last_ctrl_c = 0.0
-            self.notify("Input cleared (Up brings it back). Ctrl+C twice quits.", timeout=3)
-            return
-        now = time.monotonic()
-        if now - self._last_ctrl_c <= QUIT_WINDOW_S:
-            self.run_worker(self.action_quit())
-        else:
-            self._last_ctrl_c = now
-            self.notify("Press Ctrl+C again to quit.", timeout=QUIT_WINDOW_S)
+        self._keys.ctrl_c()  # copy, cancel a run, clear the input; twice: quit
 
     def on_text_selected(self) -> None:
         clipboard.copy_released_selection(self)

@@ -116,6 +116,18 @@ def _tree(app: AppHost, argument: str) -> None:
     app.say(sessions.tree_text(app.session))
 
 
+def _rewind(app: AppHost, argument: str) -> None:
+    from harness_tui.tui import rewind
+
+    rewind.open_picker(app)
+
+
+def _redo(app: AppHost, argument: str) -> None:
+    from harness_tui.tui import rewind
+
+    app.run_worker(rewind.redo(app), group="rewind", exit_on_error=False)
+
+
 def _export(app: AppHost, argument: str) -> None:
     from harness_tui.tui import sessions
 
@@ -215,6 +227,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("resume", "go on with a saved session: /resume [id]", _resume),
     Command("fork", "branch from an earlier message: /fork [entry id]", _fork),
     Command("tree", "the conversation's branches", _tree),
+    Command(
+        "rewind",
+        "go back to before a prompt: the code, the conversation or both (Esc Esc)",
+        _rewind,
+        takes_argument=False,
+    ),
+    Command("redo", "undo the last rewind", _redo, takes_argument=False),
     Command("export", "write this session as Markdown and JSON: /export [path]", _export),
     Command(
         "copy", "copy the last answer; /copy code|tool: the last code block, tool output", _copy

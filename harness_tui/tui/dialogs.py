@@ -34,6 +34,7 @@ INPUT_KEYS = [
     ("@", "complete a file path, or an MCP resource (@server:uri); an image attaches"),
     ("Ctrl+V", "attach the clipboard's image (else paste its text); a pasted path too"),
     ("Backspace", "at the very start of the input: remove the last attached image"),
+    ("Esc Esc", "on an empty input, no run active: rewind to an earlier prompt (/rewind)"),
 ]
 
 

@@ -21,6 +21,8 @@ def entries(app: AppHost) -> list[tuple[str, str, Callable[[], Any]]]:
         ("New conversation", "/clear", app.action_clear),
         ("Resume a session…", "/resume", app.action_pick_session),
         ("Fork from an earlier message…", "/fork", app.action_pick_fork),
+        ("Rewind to an earlier prompt…", "/rewind · Esc Esc", lambda: app.run_slash("/rewind")),
+        ("Undo the last rewind", "/redo", lambda: app.run_slash("/redo")),
         ("Compact the conversation", "/compact", lambda: app.run_slash("/compact")),
         ("Export this session", "/export", lambda: app.run_slash("/export")),
         ("MCP servers", "/mcp: status, tools, resources, prompts", app.action_mcp),
