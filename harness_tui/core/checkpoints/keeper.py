@@ -196,6 +196,8 @@ class Checkpointer:
 
     async def ready(self) -> None:
         """Wait for the index (building it here when nothing builds it)."""
+        if self._built is not None and self._built.is_set():
+            return  # the usual case: no await, no trip round the event loop
         self.start()
         if not self.enabled:
             return
@@ -230,11 +232,20 @@ class Checkpointer:
             self._built.set()
 
     async def _run(self, look: Callable[[], list[Change]]) -> list[Change]:
-        """``look`` on the event loop when inotify says it is a small job (a thread's
-        hand-off would cost more), else in a worker thread. Call under ``lock``."""
-        if not self.untracked and self.index.quick():
-            return look()
-        return await anyio.to_thread.run_sync(look)
+        """``look`` under ``lock``: on the event loop when inotify says it is a small
+        job (a thread's hand-off would cost more), else in a worker thread. A free lock
+        is taken without awaiting: each trip round the event loop costs about as much
+        as the look itself."""
+        try:
+            self.lock.acquire_nowait()
+        except anyio.WouldBlock:
+            await self.lock.acquire()
+        try:
+            if not self.untracked and self.index.quick():
+                return look()
+            return await anyio.to_thread.run_sync(look)
+        finally:
+            self.lock.release()
 
     def _refresh(self) -> list[Change]:
         return [] if self.untracked else self.index.refresh()
@@ -250,8 +261,7 @@ class Checkpointer:
         if build:
             self.start()
         if self._built is not None and self._built.is_set():
-            async with self.lock:
-                found = await self._run(self._refresh)
+            found = await self._run(self._refresh)
             self.unrecorded += file_changes(found, by_hand=True)
         return await self._record("prompt", entry_id=entry_id)
 
@@ -288,8 +298,7 @@ class Checkpointer:
                 found += self.index.look_at(path, learn=True)
             return found
 
-        async with self.lock:
-            found = await self._run(look)
+        found = await self._run(look)
         # Another call running meanwhile (parallel sub-agents): what changed is the
         # agent's doing, not the user's.
         step = Step(tool, ctx, found, paths, by_hand=self._active == 0)
@@ -319,8 +328,7 @@ class Checkpointer:
                 found += self.index.look_at(path)
             return found
 
-        async with self.lock:
-            changed = await self._run(look)
+        changed = await self._run(look)
         self.unrecorded += file_changes(step.found, by_hand=step.by_hand)
         files = file_changes(changed, by_hand=False)
         if not files and not self.unrecorded:
