@@ -29,7 +29,7 @@ from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
-from harness_tui.core.checkpoints import RewindConflict
+from harness_tui.core.checkpoints import RewindConflict, UnknownTarget
 from harness_tui.core.errors import HarnessError, SessionBusyError
 from harness_tui.core.events import Rewound
 from harness_tui.core.session.session import Session
@@ -56,27 +56,19 @@ def add_rewind_routes(
     def cleaned(data: Any) -> Response:
         return Response(redact(json.dumps(data)), media_type="application/json")
 
-    def unknown_target(session: Session, target: int | str, exc: HarnessError) -> Exception:
-        count = len(session.rewind_points())
-        listed = f"this session has prompts 1–{count}" if count else "no prompt to go back to yet"
-        return api_error(
-            404,
-            "unknown_target",
-            exc.message,
-            f"{listed}; GET /api/rewind/{session.id} lists them",
-        )
-
-    async def checked(session: Session, target: int | str, action: Any) -> Any:
-        """Run ``action``; a target the session does not know is a 404, a run in progress
-        a 409 (the app's handler), any other refusal of the core a 422 (also the app's)."""
+    async def checked(session: Session, action: Any) -> Any:
+        """Run ``action``; a target the session does not know is a 404; a run in
+        progress (409) and any other refusal of the core (422) go to the app's
+        handlers."""
         try:
             return await action
-        except (SessionBusyError, RewindConflict):
-            raise
-        except HarnessError as exc:
-            if not _known(session, target):
-                raise unknown_target(session, target, exc) from None
-            raise
+        except UnknownTarget as exc:
+            count = len(session.rewind_points())
+            listed = (
+                f"this session has prompts 1–{count}" if count else "no prompt to go back to yet"
+            )
+            hint = f"{listed}; GET /api/rewind/{session.id} lists them"
+            raise api_error(404, "unknown_target", exc.message, hint) from None
 
     @app.get("/api/rewind/{session_id}")
     async def rewind_points(request: Request, session_id: str) -> Response:
@@ -92,7 +84,7 @@ def add_rewind_routes(
     ) -> Response:
         session = open_session(request, session_id)
         wanted = _target(target, "query")
-        plan = await checked(session, wanted, session.preview_rewind(wanted))
+        plan = await checked(session, session.preview_rewind(wanted))
         files, budget = [], MAX_PREVIEW_CHARS
         for planned in plan.files:
             files.append(_planned(planned, budget))
@@ -129,7 +121,7 @@ def add_rewind_routes(
         wanted = _target(body.target, "body") if isinstance(body.target, str) else body.target
         try:
             rewound = await checked(
-                session, wanted, session.rewind(wanted, body.mode, hand_edits=body.hand_edits)
+                session, session.rewind(wanted, body.mode, hand_edits=body.hand_edits)
             )
         except RewindConflict as exc:
             return conflict(exc)
@@ -162,17 +154,6 @@ def _target(raw: str, where: str) -> int | str:
             [{"loc": (where, "target"), "msg": "a prompt's number or a checkpoint id, not blank"}]
         )
     return int(text) if text.isdigit() else text
-
-
-def _known(session: Session, target: int | str) -> bool:
-    points = session.rewind_points()
-    if isinstance(target, int):
-        return 1 <= target <= len(points)
-    # As the core reads it: a checkpoint or conversation entry id, or the start of one.
-    return any(
-        point.checkpoint_id.startswith(target) or point.entry_id.startswith(target)
-        for point in points
-    )
 
 
 def _plain(value: Any) -> Any:

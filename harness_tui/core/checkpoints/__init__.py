@@ -15,6 +15,7 @@ from harness_tui.core.checkpoints.rewind import (
     RewindPlan,
     RewindPoint,
 )
+from harness_tui.core.checkpoints.timeline import UnknownTarget
 
 __all__ = [
     "Checkpointer",
@@ -23,4 +24,5 @@ __all__ = [
     "RewindConflict",
     "RewindPlan",
     "RewindPoint",
+    "UnknownTarget",
 ]

@@ -161,20 +161,24 @@ class Blobs:
             self._memory = {d: v for d, v in self._memory.items() if d in wanted}
             self._end = sum(map(len, self._memory.values()))
             return before - self.size
-        kept = {d: self.get(d) for d in self._where if d in wanted}
+        kept = [(d, where) for d, where in self._where.items() if d in wanted]
         self.close()
         temp = self.pack.with_name(f".{PACK_NAME}-{os.getpid()}")
         self._where, self._end = {}, 0
-        with open(temp, "wb") as file:
-            for digest, data in kept.items():
-                if data is None:
-                    continue
-                packed = zlib.compress(data, 1)
-                file.write(_HEADER.pack(bytes.fromhex(digest), len(packed)) + packed)
-                self._where[digest] = (self._end + _HEADER.size, len(packed))
-                self._end += _HEADER.size + len(packed)
+        with open(self.pack, "rb") as source, open(temp, "wb") as file:
+            for digest, (offset, length) in kept:  # copied as they are: no recompressing
+                source.seek(offset)
+                file.write(_HEADER.pack(bytes.fromhex(digest), length) + source.read(length))
+                self._where[digest] = (self._end + _HEADER.size, length)
+                self._end += _HEADER.size + length
         os.replace(temp, self.pack)
         return before - self.size
+
+    def stored_size(self, digests: Iterable[str]) -> int:
+        """Bytes the pack would take holding only ``digests`` (those it holds)."""
+        if self.folder is None:
+            return sum(len(self._memory[d]) for d in set(digests) if d in self._memory)
+        return sum(self._where[d][1] + _HEADER.size for d in set(digests) if d in self._where)
 
     def close(self) -> None:
         if self._writer is not None:

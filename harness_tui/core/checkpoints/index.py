@@ -97,10 +97,10 @@ class WorkspaceIndex:
         self.watcher: Watcher | None = None
         #: Bytes newly stored since the counter was last reset (see ``take_stored``).
         self.stored = 0
-        self._pending = Touched()
+        self._pending = Touched()  # read from inotify by ``quick``, not yet looked at
         self.closed = False
         #: The repository's index, when the workspace is in one (see ``gitobjects``).
-        self.git: GitIndex | None = None  # read from inotify by ``quick``, not yet looked at
+        self.git: GitIndex | None = None
 
     # --- building -------------------------------------------------------------------
 
@@ -124,9 +124,12 @@ class WorkspaceIndex:
             self.watcher.close()
             self.watcher = None
 
-    def _walk(self, top: str, rules: list[IgnoreRules]) -> dict[str, os.stat_result]:
+    def _walk(
+        self, top: str, rules: list[IgnoreRules], counted: int = 0
+    ) -> dict[str, os.stat_result]:
         """The files under the folder ``top`` (relative; walked, with its subfolders
-        recorded and watched), by relative path, with their ``lstat``."""
+        recorded and watched), by relative path, with their ``lstat``. ``counted``:
+        files the index has besides these (``TooManyFiles`` past ``max_files``)."""
         found: dict[str, os.stat_result] = {}
         stack = [(top, rules)]
         watcher = self.watcher
@@ -154,7 +157,7 @@ class WorkspaceIndex:
                     stack.append((rel, [*active, inner] if inner else active))
                 elif stat.S_ISREG(st.st_mode) and not is_ignored(active, rel, False):
                     found[rel] = st
-                    if len(self.files) + len(found) > self.max_files:
+                    if counted + len(found) > self.max_files:
                         raise TooManyFiles(rel)
         return found
 
@@ -245,20 +248,13 @@ class WorkspaceIndex:
         rules = parent_rules(self.root)
         own = IgnoreRules.read(self.root / ".gitignore")
         self.dirs = {}
-        found = self._walk_all("", [*rules, own] if own else rules)
+        found = self._walk("", [*rules, own] if own else rules)
         changes: list[Change] = []
         for rel in [r for r in self.files if r not in found]:
             changes.append((rel, self.files.pop(rel).state, None))
         for rel, st in found.items():
             changes += self._compare(rel, st)
         return changes
-
-    def _walk_all(self, top: str, rules: list[IgnoreRules]) -> dict[str, os.stat_result]:
-        known, self.files = self.files, {}
-        try:
-            return self._walk(top, rules)
-        finally:
-            self.files = known
 
     def _look(self, rel: str, rules: list[IgnoreRules]) -> list[Change]:
         """Compare what is at ``rel`` now with what the index knew there."""
@@ -268,34 +264,35 @@ class WorkspaceIndex:
         except OSError:
             st = None
         if st is not None and stat.S_ISDIR(st.st_mode):
-            changes = self._forget_files(rel, keep_folder=True)  # a file became a folder
+            changes = self._forget_file(rel)  # a file became a folder
             name = rel.rsplit("/", 1)[-1]
             if rel in self.dirs or name in SKIPPED_DIRS or is_ignored(rules, rel, True):
                 return changes
             inner = IgnoreRules.read(path / ".gitignore", base=rel)
-            for inner_rel, inner_st in self._walk_all(
-                rel, [*rules, inner] if inner else rules
-            ).items():
+            inside = [*rules, inner] if inner else rules
+            for inner_rel, inner_st in self._walk(rel, inside, len(self.files)).items():
                 changes += self._compare(inner_rel, inner_st)
             return changes
-        changes = self._forget_files(rel + "/", keep_folder=False) if rel in self.dirs else []
+        changes = self._forget_folder(rel) if rel in self.dirs else []
         if st is not None and stat.S_ISREG(st.st_mode) and not is_ignored(rules, rel, False):
             return changes + self._compare(rel, st)
-        known = self.files.pop(rel, None)
-        if known is not None:
-            changes.append((rel, known.state, None))
-        return changes
+        return changes + self._forget_file(rel)
 
-    def _forget_files(self, prefix: str, *, keep_folder: bool) -> list[Change]:
-        """A folder went (or a file became one): the files under it are deleted."""
-        if keep_folder:
-            known = self.files.pop(prefix, None)
-            return [(prefix, known.state, None)] if known is not None else []
-        folder = prefix.rstrip("/")
+    def _forget_file(self, rel: str) -> list[Change]:
+        """The file at ``rel`` is gone (deleted, or a folder now)."""
+        known = self.files.pop(rel, None)
+        return [(rel, known.state, None)] if known is not None else []
+
+    def _forget_folder(self, folder: str) -> list[Change]:
+        """The folder went (or a file took its place): every file under it is gone."""
+        prefix = folder + "/"
         for rel in [d for d in self.dirs if d == folder or d.startswith(prefix)]:
             del self.dirs[rel]
-        gone = [rel for rel in self.files if rel.startswith(prefix)]
-        return [(rel, self.files.pop(rel).state, None) for rel in gone]
+        return [
+            c
+            for rel in [r for r in self.files if r.startswith(prefix)]
+            for c in self._forget_file(rel)
+        ]
 
     def _compare(
         self, rel: str, st: os.stat_result, table: dict[str, Seen] | None = None
@@ -307,7 +304,7 @@ class WorkspaceIndex:
         state = self.keep(self.root / rel, st)  # an absolute ``rel`` stays itself
         table[rel] = Seen.of(st, state)
         before = known.state if known is not None else None
-        if before is not None and _same(before, state):
+        if same_state(before, state):
             return []  # touched, not changed
         return [(rel, before, state)]
 
@@ -352,8 +349,11 @@ class WorkspaceIndex:
         }
 
 
-def _same(a: FileState, b: FileState) -> bool:
-    """The same bytes and mode (files not kept cannot be compared: changed)."""
+def same_state(a: FileState | None, b: FileState | None) -> bool:
+    """The same bytes and mode, or both absent (files not kept cannot be compared:
+    they count as changed)."""
+    if a is None or b is None:
+        return a is b
     return a.sha256 is not None and a.sha256 == b.sha256 and a.mode == b.mode
 
 

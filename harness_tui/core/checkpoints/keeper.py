@@ -20,7 +20,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[..., Awaitable[Any]]
 Record = CheckpointCreated | Rewound
+T = TypeVar("T")
 
 #: Defaults of the ``checkpoints`` settings.
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -166,6 +167,11 @@ class Checkpointer:
     @property
     def enabled(self) -> bool:
         return self.limits.enabled
+
+    @property
+    def tracking(self) -> bool:
+        """The index is built and follows the workspace."""
+        return self._built is not None and self._built.is_set() and not self.untracked
 
     def open(self, group: anyio.abc.TaskGroup) -> None:
         """The session opened: work in ``group``."""
@@ -367,6 +373,24 @@ class Checkpointer:
         await self.prune()
         return event
 
+    async def restoring(self, undo: Callable[[list[CheckpointFile]], T]) -> T:
+        """Run ``undo`` (a rewind: it writes files; blocking) under the lock, in a
+        worker thread. It gets ``unrecorded`` with the changes by hand noticed just
+        before it; what it writes is then taken in as the files' present state, not as
+        changes by hand."""
+
+        def run() -> T:
+            if self.tracking:
+                self.unrecorded += file_changes(self.index.refresh(), by_hand=True)
+            result = undo(self.unrecorded)
+            if self.tracking:
+                self.index.refresh()  # its own writes
+            self.index.take_stored()
+            return result
+
+        async with self.lock:
+            return await anyio.to_thread.run_sync(run)
+
     async def _copy_from_git(self, files: Iterable[CheckpointFile]) -> None:
         """Bytes a checkpoint needs that only git keeps: copy them into the pack now
         (a ``git gc`` could take them later; see ``gitobjects``). One ``git cat-file``
@@ -395,10 +419,13 @@ class Checkpointer:
         cap = self.limits.max_session_bytes
         if self.blobs.size <= cap:
             return
-        dropped = 0
-        while dropped < len(self.records) and self.blobs.size > cap:
-            dropped += 1
-            self.blobs.drop(self.needed(self.records[dropped:]))
+        dropped, keep = self._pruned, self.needed(self.records[self._pruned :])
+        while dropped < len(self.records) and self.blobs.stored_size(keep) > cap:
+            dropped += 1  # sizes only: the pack is rewritten once, below
+            keep = self.needed(self.records[dropped:])
+        if self.blobs.stored_size(keep) < self.blobs.size:  # else a rewrite frees nothing
+            async with self.lock:
+                await anyio.to_thread.run_sync(self.blobs.drop, keep)
         if dropped <= self._pruned:
             return  # the same ones as before: the present files alone pass the bound
         self._pruned = dropped

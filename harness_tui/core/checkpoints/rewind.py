@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from harness_tui.core.checkpoints.blobs import Blobs
+from harness_tui.core.checkpoints.index import same_state
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import CheckpointFile, FileState, Rewound, SkippedFile
 
@@ -117,12 +118,6 @@ def current_state(path: Path) -> FileState | None:
     )
 
 
-def _same(a: FileState | None, b: FileState | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.sha256 is not None and a.sha256 == b.sha256 and a.mode == b.mode
-
-
 def inside(root: Path, rel: str) -> Path | None:
     """The path of ``rel`` under ``root`` when it and every folder above it stay
     inside ``root`` once symlinks are resolved; None otherwise."""
@@ -155,9 +150,9 @@ def plan(
             problem = "not kept: dropped to bound the session's storage"
         else:
             problem = None
-        if path is not None and _same(current, target):
+        if path is not None and same_state(current, target):
             continue  # already as it was
-        hand = by_hand or not _same(current, last)
+        hand = by_hand or not same_state(current, last)
         if target is None:
             action: Literal["restore", "remove", "recreate"] = "remove"
         else:

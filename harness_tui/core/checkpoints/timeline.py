@@ -51,13 +51,18 @@ def rewind_points(
     return found
 
 
+class UnknownTarget(HarnessError):
+    """No prompt of the current branch is the one a rewind names."""
+
+
 def find_point(
     points: Sequence[tuple[int, RewindPoint]], target: int | str
 ) -> tuple[int, RewindPoint]:
     """The point ``target`` names: its number, or its checkpoint or entry id (or the
-    start of one). ``HarnessError`` when none does."""
+    start of one). ``UnknownTarget`` when none does (``HarnessError`` when several
+    do)."""
     if not points:
-        raise HarnessError(
+        raise UnknownTarget(
             "nothing to rewind to: no prompt of this conversation has a checkpoint",
             hint="checkpoints are taken from the first prompt on",
         )
@@ -65,7 +70,7 @@ def find_point(
         number = int(target)
         if 1 <= number <= len(points):
             return points[number - 1]
-        raise HarnessError(
+        raise UnknownTarget(
             f"no prompt {number} to rewind to", hint=f"choose 1 to {len(points)} (--list)"
         )
     matches = [
@@ -75,7 +80,7 @@ def find_point(
     ]
     if len(matches) == 1:
         return matches[0]
-    raise HarnessError(
+    raise (UnknownTarget if not matches else HarnessError)(
         f"{'no' if not matches else 'more than one'} checkpoint matches {target!r}",
         hint="give the prompt's number as listed (--list)",
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import anyio
 
-from harness_tui.core.checkpoints.keeper import Checkpointer, file_changes
+from harness_tui.core.checkpoints.keeper import Checkpointer
 from harness_tui.core.checkpoints.rewind import HandEdits, RewindPlan, RewindPoint, apply, plan
 from harness_tui.core.checkpoints.timeline import (
     changes_since,
@@ -129,21 +129,13 @@ class Rewinder:
     ) -> tuple[list[CheckpointFile], list[SkippedFile]]:
         """Undo the changes from ``records[start]`` on (after ``first``)."""
         keeper = self.keeper
-        index = keeper.index
-        built = keeper._built is not None and keeper._built.is_set() and not keeper.untracked
 
-        def run() -> tuple[list[CheckpointFile], list[SkippedFile]]:
-            if built:
-                keeper.unrecorded += file_changes(index.refresh(), by_hand=True)
-            changes = [*(first or ()), *changes_since(keeper.records, start), *keeper.unrecorded]
+        def undo(noticed: list[CheckpointFile]) -> tuple[list[CheckpointFile], list[SkippedFile]]:
+            changes = [*(first or ()), *changes_since(keeper.records, start), *noticed]
             planned = plan(keeper.root, keeper.blobs, changes, point)
             done, skipped = apply(keeper.root, keeper.blobs, planned, hand_edits)
-            if built:
-                index.refresh()  # its own writes: not changes by hand
-            for change in done:
-                index.look_at(keeper.root / change.path)
-            index.take_stored()
+            for change in done:  # files no walk lists (ignored, or written by Write)
+                keeper.index.look_at(keeper.root / change.path)
             return done, skipped
 
-        async with keeper.lock:
-            return await anyio.to_thread.run_sync(run)
+        return await keeper.restoring(undo)
