@@ -11,13 +11,15 @@ watch table) ``Watcher.open`` returns None and the index walks the workspace ins
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import struct
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 IN_MODIFY = 0x00000002
 IN_ATTRIB = 0x00000004
@@ -80,6 +82,8 @@ class Watcher:
         (not Linux, no libc, no instance left)."""
         if not sys.platform.startswith("linux"):
             return None
+        import ctypes.util  # here: a session that never checkpoints never loads it
+
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             fd = libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
@@ -93,7 +97,7 @@ class Watcher:
         path = os.path.join(self._root, rel) if rel else self._root
         wd = self._libc.inotify_add_watch(self._fd, os.fsencode(path), WATCH_MASK)
         if wd < 0:
-            if ctypes.get_errno() == errno.ENOSPC:
+            if _errno() == errno.ENOSPC:
                 self.full = True
             return False
         self._paths[wd] = rel  # a folder moved and added again keeps its wd: renamed here
@@ -141,3 +145,9 @@ class Watcher:
     @property
     def watching(self) -> int:
         return len(self._paths)
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()

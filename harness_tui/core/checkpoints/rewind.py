@@ -13,7 +13,6 @@ checked, parent folders included, after symlinks are resolved.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import stat
@@ -184,6 +183,8 @@ def _diff(
     a, b = text(now), text(then)
     if a is None or b is None:
         return ""
+    import difflib  # a preview's, not every session's
+
     lines = difflib.unified_diff(
         a,
         b,
