@@ -251,6 +251,54 @@ class Rewound(Event):
     prompt: str = ""
 
 
+# --- background tasks and the sandbox ----------------------------------------------------
+
+
+TaskStatus = Literal["completed", "failed", "stopped", "killed"]
+
+
+class TaskStarted(Event):
+    """``Bash`` with ``run_in_background`` started ``command`` as task ``task_id`` (its
+    process group ``pgid``); its output goes to ``output_path`` (the session's folder)."""
+
+    type: Literal["TASK_STARTED"] = "TASK_STARTED"
+    task_id: str
+    tool_call_id: str | None = None
+    command: str
+    description: str = ""
+    output_path: str
+    pgid: int
+    sandboxed: bool = False
+
+
+class TaskEnded(Event):
+    """Task ``task_id`` ended: by itself (``completed`` with exit code 0, ``failed``
+    otherwise), by ``TaskStop`` or the user (``stopped``), or with the session
+    (``killed``). ``tail``: the last lines of its output."""
+
+    type: Literal["TASK_ENDED"] = "TASK_ENDED"
+    task_id: str
+    status: TaskStatus
+    exit_code: int | None = None
+    duration_ms: float
+    tail: str = ""
+
+
+class SandboxBlocked(Event):
+    """The sandbox refused something a command tried: a write to ``target`` (a path)
+    or a connection to ``target`` (``host:port``), during tool call ``tool_call_id``
+    (or background task ``task_id``). ``allowed``: the user let it through after all
+    (a question answered yes)."""
+
+    type: Literal["SANDBOX_BLOCKED"] = "SANDBOX_BLOCKED"
+    kind: Literal["write", "network"]
+    target: str
+    tool_call_id: str | None = None
+    task_id: str | None = None
+    reason: str = ""
+    allowed: bool = False
+
+
 class RunCompleted(Event):
     type: Literal["RUN_COMPLETED"] = "RUN_COMPLETED"
     stop_reason: str
@@ -618,6 +666,9 @@ AgentEvent = Annotated[
     | BranchChanged
     | CheckpointCreated
     | Rewound
+    | TaskStarted
+    | TaskEnded
+    | SandboxBlocked
     | RunCompleted
     | RunCancelled
     | Error

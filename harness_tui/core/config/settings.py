@@ -3,11 +3,11 @@
 Sources, lowest precedence first (a later file wins for single values; lists such as
 permission rules and hooks are combined from all of them):
 
-1. ``~/.claude/settings.json``            Claude Code, user   (permissions, hooks, TUI_KEYS)
+1. ``~/.claude/settings.json``            Claude Code, user   (CLAUDE_KEYS)
 2. ``~/.config/harness-tui/settings.yaml`` ours, user
-3. ``.claude/settings.json``              Claude Code, project (permissions, hooks, TUI_KEYS)
+3. ``.claude/settings.json``              Claude Code, project (CLAUDE_KEYS)
 4. ``.harness/settings.yaml``             ours, project
-5. ``.claude/settings.local.json``        Claude Code, local  (permissions, hooks, TUI_KEYS)
+5. ``.claude/settings.local.json``        Claude Code, local  (CLAUDE_KEYS)
 6. ``.harness/settings.local.yaml``       ours, local
 
 Project and local files are read only when the caller says the folder may be used
@@ -36,13 +36,27 @@ Scope = Literal["user", "project", "local"]
 TUI_KEYS = frozenset({"notifications", "preferredNotifChannel", "statusLine"})
 #: Top-level keys we understand in our own files.
 KNOWN_KEYS = (
-    frozenset({"model", "models", "permissions", "hooks", "mcpServers", "mcp", "ui", "env", "tui"})
+    frozenset(
+        {
+            "model",
+            "models",
+            "permissions",
+            "hooks",
+            "mcpServers",
+            "mcp",
+            "ui",
+            "env",
+            "tui",
+            "checkpoints",
+            "sandbox",
+        }
+    )
     | TUI_KEYS
 )
 #: The values of ``tui``: how the TUI draws (``--inline`` and ``/tui`` choose too).
 TUI_MODES = ("fullscreen", "inline")
 #: What we take from Claude Code's files (the rest belongs to Claude Code).
-CLAUDE_KEYS = frozenset({"permissions", "hooks"}) | TUI_KEYS
+CLAUDE_KEYS = frozenset({"permissions", "hooks", "sandbox"}) | TUI_KEYS
 #: ``notifications``: ours; ``preferredNotifChannel``: Claude Code's names for the same.
 NOTIFICATION_CHANNELS = ("auto", "osc9", "osc777", "osc99", "bell", "off")
 CLAUDE_NOTIF_CHANNELS = (

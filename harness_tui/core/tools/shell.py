@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,32 @@ eval "$__harness_command"
 _SHELL_OWNED = frozenset({"_", "SHLVL", "PWD", "OLDPWD", MARKER_ENV})
 
 
+@dataclass(slots=True)
+class Launch:
+    """How a command is started: ``argv`` and ``env`` as given, or wrapped by the
+    sandbox (``sandboxed``). ``refused``: why it may not start at all (the sandbox is
+    on but cannot start); the model is told this instead of running it."""
+
+    argv: list[str]
+    env: dict[str, str]
+    sandboxed: bool = False
+    refused: str | None = None
+    #: What the sandbox has to say once the command ended, given its output (a
+    #: refused write, a blocked host); None: nothing.
+    report: Callable[[str], Awaitable[str | None]] | None = None
+    #: Folders the command needs writable besides the workspace (the shell's state).
+    extra: list[Path] = field(default_factory=list)
+
+
+#: ``confine(argv, cwd=, env=, writable=, command=, background=)``: the session's sandbox.
+Confine = Callable[..., Awaitable[Launch]]
+
+
+class SandboxRefused(Exception):
+    """The sandbox is on and cannot start: the command did not run (the message says
+    why and how to fix it)."""
+
+
 class ShellSession:
     """Working folder and environment carried between commands of one agent session."""
 
@@ -55,12 +82,38 @@ class ShellSession:
         self.shell = shutil.which("bash") or "/bin/sh"
         self._state_dir: Path | None = None
         self.background: list[ProcessGroup] = []
+        #: The sandbox that wraps each command (None: commands run as they are).
+        self.confine: Confine | None = None
+
+    async def launch(
+        self,
+        argv: list[str],
+        *,
+        command: str,
+        writable: tuple[Path, ...] = (),
+        background: bool = False,
+        unsandboxed: bool = False,
+    ) -> Launch:
+        """``argv`` as it is to start: wrapped by the sandbox when there is one (and
+        ``unsandboxed`` is not asked for). ``command``: the user-level command, which
+        the sandbox's ``excludedCommands`` are matched against."""
+        if self.confine is None or unsandboxed:
+            return Launch(list(argv), dict(self.env))
+        return await self.confine(
+            list(argv),
+            cwd=self.cwd,
+            env=dict(self.env),
+            writable=writable,
+            command=command,
+            background=background,
+        )
 
     async def run(
-        self, command: str, *, timeout_s: float, on_output: Any = None
+        self, command: str, *, timeout_s: float, on_output: Any = None, unsandboxed: bool = False
     ) -> tuple[Any, str | None]:
         """Run one command; returns its ``GroupResult`` and a note for the model (the
-        working folder had vanished, say) or None."""
+        working folder had vanished, the sandbox refused a write) or None. Raises
+        ``SandboxRefused`` when the sandbox is on and cannot start."""
         state = self._state()
         for name in ("cwd", "env"):
             (state / name).unlink(missing_ok=True)
@@ -68,10 +121,18 @@ class ShellSession:
         if not self.cwd.is_dir():
             note = f"(the working folder {self.cwd} no longer exists; ran in {self.root})"
             self.cwd = self.root
-        result = await run_in_group(
+        launch = await self.launch(
             [self.shell, "-c", _WRAPPER, "bash", str(state), command],
+            command=command,
+            writable=(state,),
+            unsandboxed=unsandboxed,
+        )
+        if launch.refused is not None:
+            raise SandboxRefused(launch.refused)
+        result = await run_in_group(
+            launch.argv,
             cwd=self.cwd,
-            env=self.env,
+            env=launch.env,
             merge_stderr=True,
             timeout_s=timeout_s,
             on_output=on_output,
@@ -84,6 +145,9 @@ class ShellSession:
             self.background.append(result.group)
         if not result.timed_out:
             self._load_state(state)
+        if launch.report is not None:
+            said = await launch.report(result.stdout)
+            note = f"{note}\n{said}" if note and said else note or said
         return result, note
 
     def _state(self) -> Path:
@@ -177,6 +241,8 @@ class BashTool(Tool):
             result, note = await self.shell(ctx.cwd).run(
                 command, timeout_s=timeout_ms / 1000, on_output=stream
             )
+        except SandboxRefused as exc:
+            return ToolResult.error(str(exc))
         except OSError as exc:
             return ToolResult.error(f"could not start the shell: {exc.strerror or exc}")
         output = result.stdout.rstrip("\n")
