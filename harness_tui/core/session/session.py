@@ -57,6 +57,7 @@ from harness_tui.core.run.steering import QueuedMessage, SteeringQueue
 from harness_tui.core.run.subagents import SUBAGENT_CALL
 from harness_tui.core.run.system_prompt import build_system_prompt
 from harness_tui.core.run.turn_host import MAX_STOP_BLOCKS, TurnHost
+from harness_tui.core.sandbox.status import SandboxStatus
 from harness_tui.core.session.compaction import Compactor
 from harness_tui.core.session.journal import Journal, resume_options
 from harness_tui.core.session.manager import Hostable, Sessions
@@ -188,6 +189,11 @@ class Session(Hostable):
         self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+
+    def sandbox_status(self) -> SandboxStatus:
+        """The Bash sandbox's state, writable paths and allowed domains (``/sandbox``)."""
+        sandbox = getattr(self.workspace, "sandbox", None)
+        return sandbox.status() if sandbox is not None else SandboxStatus()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "idle"
