@@ -12,6 +12,8 @@
 5. ``ask`` rules (a ``Read`` ask rule also asks before an edit of the file);
 6. protected files (``protected_paths``: what grants permissions or runs code): writing
    them always asks, even when they do not exist yet;
+   then a ``Bash`` command the sandbox confines runs, when ``autoAllowBashIfSandboxed``
+   (``sandboxed``): what it can write and reach is the sandbox's to limit;
 7. a Bash command writing a file whose path is only known when it runs always asks
    (``shell_writes``);
 8. ``allow`` rules (for Bash: every sub-command allowed on its own; for files: the real
@@ -125,6 +127,8 @@ class PermissionEngine:
         self.protected_files = {Path(os.path.realpath(p)) for p in protected_files}
         #: Files that run when the session (re)starts servers: asked for at each check.
         self.run_files: Callable[[], Iterable[Path]] = lambda: ()
+        #: Does the sandbox confine this ``Bash`` input, with ``autoAllowBashIfSandboxed``?
+        self.sandboxed: Callable[[dict[str, Any]], bool] = lambda input: False
 
     # --- configuration -----------------------------------------------------------------
 
@@ -188,6 +192,8 @@ class PermissionEngine:
             return Decision(
                 "ask", f"{reason}: writing it always asks", (), tuple(protected), _PROTECTED_HINT
             )
+        if tool.name == "Bash" and self.sandboxed(input):
+            return Decision("allow", "the sandbox confines this command (autoAllowBashIfSandboxed)")
         if call.unknown:
             return Decision(
                 "ask",

@@ -131,7 +131,7 @@ def child_tools(parent: RunOwner, agent: AgentDefinition) -> tuple[list[Tool], l
                     unknown.append(name)
             elif name != TaskTool.name:
                 unknown.append(name)
-    return [BashTool() if isinstance(t, BashTool) else t for t in chosen], unknown
+    return [t.fresh() if isinstance(t, BashTool) else t for t in chosen], unknown
 
 
 async def run_subagent(

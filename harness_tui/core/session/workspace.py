@@ -55,6 +55,7 @@ from harness_tui.core.run.turn_host import RunOwner
 from harness_tui.core.storage.saved import session_path
 from harness_tui.core.tools import ToolExecutor, ToolGate, builtin_tools
 from harness_tui.core.tools.base import Tool
+from harness_tui.core.tools.shell import BashTool
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,11 @@ class Workspace:
         self.permissions = PermissionBroker(emit, ask_policy)
         self.permissions.on_question = self._notify
         self.engine = PermissionEngine(self.permissions, cwd=cwd)
+        from harness_tui.core.sandbox.manager import Sandbox
+
+        #: The Bash sandbox (off unless the settings turn it on).
+        self.sandbox = Sandbox(cwd, emit, broker=self.permissions)
+        self.engine.sandboxed = self.sandbox.auto_allows
         self.hooks = HookPipeline(
             emit=emit,
             session_id=owner.id,
@@ -134,6 +140,9 @@ class Workspace:
         )
         self.hooks.matchers += self.extensions.plugins.hook_matchers()
         self.notices += self.configure(self.settings)
+        for tool in self._base_tools:
+            if isinstance(tool, BashTool):
+                tool.confine = self.sandbox.confine
         self.executor = ToolExecutor(
             [*self._base_tools, *self.tools(self._base_tools, owner)],
             gate=gate or HookedGate(self.engine, self.hooks, request_stop=request_halt),
@@ -189,6 +198,12 @@ class Workspace:
             for command in commands
             for path in script_paths(command, self.cwd)
         }
+        sandbox_problems = self.sandbox.configure(
+            settings,
+            ruleset,
+            extra_roots=ruleset.additional_directories,
+            protected_files=self.engine.protected_files,
+        )
         # Python callbacks and plugins' hooks stay; hooks from settings are replaced.
         callbacks = [
             m
@@ -196,13 +211,14 @@ class Workspace:
             if m.hooks and (m.hooks[0].source == "python" or is_plugin_hook(m.hooks[0]))
         ]
         self.hooks.matchers = matchers + callbacks
-        return ruleset.problems + hook_problems
+        return ruleset.problems + hook_problems + sandbox_problems
 
     async def open(self, group: anyio.abc.TaskGroup, source: str) -> str:
         """The session opens: ask about trust, add the plugins' MCP servers, run the
         ``SessionStart`` hooks (the context they add to the system prompt is returned)
         and start the MCP servers in ``group`` (in the background: nothing waits)."""
         self._group = group
+        self.sandbox.group = group
         await self.ask_trust(can_ask=self.permissions.policy != "deny")
         await self.add_mcp_servers(self.extensions.plugins.mcp_servers())
         context = await self.session_start_hooks(source)
@@ -214,6 +230,7 @@ class Workspace:
         self._group = None
         await self.hooks.run("SessionEnd", {"reason": "exit"})
         await self.mcp.aclose()
+        await self.sandbox.aclose()
 
     def _notify(self, message: str) -> None:
         """Run the ``Notification`` hooks in the background (a desktop alert, say)."""

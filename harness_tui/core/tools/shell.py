@@ -10,6 +10,7 @@ session and stopped when it ends.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import tempfile
@@ -63,8 +64,12 @@ class Launch:
     extra: list[Path] = field(default_factory=list)
 
 
-#: ``confine(argv, cwd=, env=, writable=, command=, background=)``: the session's sandbox.
+#: ``confine(argv, cwd=, env=, writable=, command=, background=, unsandboxed=)``: the
+#: session's sandbox.
 Confine = Callable[..., Awaitable[Launch]]
+#: The tool call a command belongs to (``Bash`` sets it around its run), for what the
+#: sandbox reports and asks.
+CURRENT_CALL: contextvars.ContextVar[Any] = contextvars.ContextVar("bash_call", default=None)
 
 
 class SandboxRefused(Exception):
@@ -94,10 +99,11 @@ class ShellSession:
         background: bool = False,
         unsandboxed: bool = False,
     ) -> Launch:
-        """``argv`` as it is to start: wrapped by the sandbox when there is one (and
-        ``unsandboxed`` is not asked for). ``command``: the user-level command, which
-        the sandbox's ``excludedCommands`` are matched against."""
-        if self.confine is None or unsandboxed:
+        """``argv`` as it is to start: wrapped by the sandbox when there is one (it
+        decides whether ``unsandboxed``, the model's request to run outside, holds).
+        ``command``: the user-level command, which ``excludedCommands`` are matched
+        against."""
+        if self.confine is None:
             return Launch(list(argv), dict(self.env))
         return await self.confine(
             list(argv),
@@ -106,6 +112,7 @@ class ShellSession:
             writable=writable,
             command=command,
             background=background,
+            unsandboxed=unsandboxed,
         )
 
     async def run(
@@ -205,13 +212,25 @@ class BashTool(Tool):
                 "type": "string",
                 "description": "What the command does, in five to ten words.",
             },
+            "dangerouslyDisableSandbox": {
+                "type": "boolean",
+                "description": "Run this command outside the sandbox (when one is on). "
+                "Only after a command failed because the sandbox refused it; the user "
+                "is asked as usual.",
+            },
         },
         required=["command"],
     )
     access = "exec"
 
-    def __init__(self) -> None:
+    def __init__(self, confine: Confine | None = None) -> None:
         self._session: ShellSession | None = None
+        #: The session's sandbox (see ``ShellSession.confine``).
+        self.confine = confine
+
+    def fresh(self) -> BashTool:
+        """A Bash of its own (a shell session of its own) in the same sandbox."""
+        return BashTool(self.confine)
 
     def current_folder(self) -> Path | None:
         """Where the next command starts (``cd`` persists), once a command has run."""
@@ -225,6 +244,7 @@ class BashTool(Tool):
     def shell(self, cwd: Path) -> ShellSession:
         if self._session is None:
             self._session = ShellSession(cwd)
+            self._session.confine = self.confine
         return self._session
 
     async def preview(self, input: dict[str, Any], ctx: ToolContext) -> str | None:
@@ -237,14 +257,20 @@ class BashTool(Tool):
         async def stream(text: str) -> None:
             await ctx.progress(text)
 
+        token = CURRENT_CALL.set(ctx)
         try:
             result, note = await self.shell(ctx.cwd).run(
-                command, timeout_s=timeout_ms / 1000, on_output=stream
+                command,
+                timeout_s=timeout_ms / 1000,
+                on_output=stream,
+                unsandboxed=bool(input.get("dangerouslyDisableSandbox")),
             )
         except SandboxRefused as exc:
             return ToolResult.error(str(exc))
         except OSError as exc:
             return ToolResult.error(f"could not start the shell: {exc.strerror or exc}")
+        finally:
+            CURRENT_CALL.reset(token)
         output = result.stdout.rstrip("\n")
         tail = "\n".join(output.splitlines()[-DISPLAY_TAIL_LINES:])
         details = {"exit_code": result.exit_code, "duration_ms": result.duration_s * 1e3}
