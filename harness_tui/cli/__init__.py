@@ -7,6 +7,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``mcp``: ``mcp list|login|logout``.
 - ``check``: ``check [MODEL]``, whether a model works.
 - ``rewind``: ``rewind --list|N|--redo``, a saved session's checkpoints.
+- ``sandbox``: the Bash sandbox of this folder (``/sandbox`` outside a session).
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -19,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness_tui.cli import check, mcp, rewind, saved, serve, start
+from harness_tui.cli import check, mcp, rewind, sandbox, saved, serve, start
 
 #: First word -> (its parser, what runs with the parsed arguments).
 SUBCOMMANDS: dict[
@@ -31,6 +32,7 @@ SUBCOMMANDS: dict[
     "export": (saved.build_export_parser, saved.export),
     "check": (check.build_parser, check.run),
     "rewind": (rewind.build_parser, rewind.run),
+    "sandbox": (sandbox.build_parser, sandbox.run),
 }
 
 
