@@ -190,12 +190,29 @@ class Grants:
 
     async def _blocked_host(self, host: str, port: int) -> None:
         ctx = self._asking_context()
+        target = f"{host}:{port}"
+        for active in self._active.values():  # each command that may have made it
+            if target not in active.blocked:
+                active.blocked.append(target)
         await self.emit(
             SandboxBlocked,
             kind="network",
-            target=f"{host}:{port}",
+            target=target,
             tool_call_id=ctx.tool_call_id if ctx else None,
             reason="not on the sandbox's network allow-list",
+        )
+
+    def _blocked_note(self, targets: list[str]) -> str:
+        hosts = sorted({t.rsplit(":", 1)[0] for t in targets})
+        shown = ", ".join(targets[:5]) + (
+            f" and {len(targets) - 5} more" if len(targets) > 5 else ""
+        )
+        allowed = ", ".join(self.config.allowed_domains) or "none"
+        return (
+            f"The sandbox blocked network connections to {shown}: not on its network "
+            f"allow-list (allowed: {allowed}). Do not work around it; if the command needs "
+            f"{' or '.join(hosts)}, ask the user to allow it (sandbox.network.allowedDomains "
+            "in a settings file, or the question they are asked)."
         )
 
 

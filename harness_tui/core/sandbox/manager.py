@@ -59,6 +59,8 @@ class _Active:
     background: bool
     cwd: Path
     missing_before: set[Path] = field(default_factory=set)
+    #: Hosts the proxy refused while it ran.
+    blocked: list[str] = field(default_factory=list)
 
 
 class Sandbox(Grants):
@@ -329,6 +331,8 @@ class Sandbox(Grants):
             refused = refused_writes(output, active.cwd)
             if refused:
                 notes.append(await self._refused(refused, active.ctx))
+            if active.blocked:
+                notes.append(self._blocked_note(active.blocked))
         if not self._active:
             self._idle()
         return "\n".join(notes) or None
