@@ -55,6 +55,16 @@ class Grants:
         self.refused_domains: set[str] = set()
         self._asking: dict[str, anyio.Event] = {}
 
+    def _can_ask(self, ctx: ToolContext | None) -> bool:
+        """Is there someone to ask, for this call? A call (questions belong to one),
+        not headless (the broker denies at once), and not in ``bypassPermissions``
+        (which asks nothing: the sandbox's limits then simply hold)."""
+        if ctx is None or self.broker is None:
+            return False
+        if getattr(self.broker, "policy", "deny") == "deny":
+            return False
+        return ctx.permission_mode != "bypassPermissions"
+
     def _writable(self) -> list[Path]:
         raise NotImplementedError
 
@@ -88,7 +98,7 @@ class Grants:
             "workspace instead, or ask the user to allow the path."
         )
         grant = _grantable(paths[0])
-        if grant is None or ctx is None or self.broker is None or self.broker.policy == "deny":
+        if grant is None or ctx is None or not self._can_ask(ctx):
             return text + (
                 ' The user can allow it with "sandbox": {"filesystem": {"allowWrite": '
                 f'["{paths[0]}"]}}}} in a settings file.'
@@ -160,7 +170,7 @@ class Grants:
 
     async def _ask_host(self, host: str, port: int) -> bool:
         ctx = self._asking_context()
-        if ctx is None or self.broker is None or self.broker.policy == "deny":
+        if ctx is None or not self._can_ask(ctx):
             self.refused_domains.add(host)
             return False
         answer = await self.broker.ask(

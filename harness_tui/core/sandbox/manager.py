@@ -264,8 +264,9 @@ class Sandbox(Grants):
         return Launch(wrapped, env, sandboxed=True, report=report)
 
     def _network_wanted(self) -> bool:
-        can_ask = self.broker is not None and getattr(self.broker, "policy", "deny") != "deny"
-        return bool(self.config.allowed_domains or self.session_domains or can_ask)
+        return bool(
+            self.config.allowed_domains or self.session_domains or self._can_ask(CURRENT_CALL.get())
+        )
 
     def _ensure_root(self) -> Path:
         if self._root is None:
