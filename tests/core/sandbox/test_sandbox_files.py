@@ -115,6 +115,18 @@ async def test_writes_land_in_the_workspace_and_nowhere_else(places: dict[str, P
         await shell.close()
 
 
+async def test_the_shell_state_carries_over_inside_the_sandbox(places: dict[str, Path]) -> None:
+    ws = places["ws"]
+    (ws / "sub").mkdir()
+    shell = Shell(ws, {})
+    try:
+        assert (await shell.run("cd sub && export GREETING=hi"))[0] == 0
+        code, out, _ = await shell.run("pwd; echo $GREETING; echo $HARNESS_SANDBOX")
+        assert (code, out) == (0, f"{ws / 'sub'}\nhi\n1\n")
+    finally:
+        await shell.close()
+
+
 async def test_tmp_is_private_and_writable(places: dict[str, Path]) -> None:
     shell = Shell(places["ws"], {})
     try:
