@@ -1,0 +1,230 @@
+"""The sandbox's side of the network: TCP ports on the sandbox's loopback, forwarded to the
+host proxy's unix sockets; then the command, with unix sockets refused.
+
+A STANDALONE script (standard library only, no harness_tui import): bubblewrap runs it
+inside the sandbox as ``python3 -I -S bridge.py --listen PORT=UNIX_PATH ... [--seccomp
+FILE] -- COMMAND...``. Inside ``--unshare-net`` there is only ``lo``; the command's
+``HTTP_PROXY``/``ALL_PROXY`` point at the ports this bridge listens on, and each accepted
+connection is spliced (both ways, half-close aware) to the proxy's unix socket, which the
+sandbox sees through the bind mount of the folder holding it.
+
+Order: the ports are bound first (the command can connect at once); then the command is
+forked; the child installs the seccomp program (``--seccomp``: ``socket(AF_UNIX)`` fails
+with EPERM; the install failing ends the child with 125, never an unfiltered command) and
+execs the command (the listening sockets are close-on-exec). The parent is NOT filtered:
+it must create a unix socket per connection. The command cannot create unix sockets, so
+it can reach the proxy only over TCP, through the parent.
+
+The parent forwards SIGTERM, SIGINT and SIGHUP to the command and ends like it: the same
+exit code, or the same signal re-raised on itself. Errors of the bridge itself: 125.
+Start-up matters (one per Bash call): top-level imports are only os, signal, socket, sys.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up)
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+#: Exit code for the bridge's own failures (bad arguments, a port in use, no filter).
+BRIDGE_ERROR = 125
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+CHUNK = 65536
+
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+def install_seccomp(program: bytes) -> None:
+    """``prctl(PR_SET_NO_NEW_PRIVS, 1)`` then ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+    &sock_fprog)`` (prctl(2), Documentation/userspace-api/seccomp_filter.rst). Raises
+    ``ValueError`` for a program that is not whole 8-byte instructions, ``OSError`` when
+    the kernel refuses."""
+    import ctypes
+
+    if not program or len(program) % 8 or len(program) // 8 > 4096:
+        raise ValueError(f"seccomp program of {len(program)} bytes: not 1..4096 instructions")
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    ul = ctypes.c_ulong
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, ul(1), ul(0), ul(0), ul(0)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(err)}")
+    if libc.prctl(_PR_SET_SECCOMP, ul(_SECCOMP_MODE_FILTER), ctypes.byref(fprog), ul(0), ul(0)):
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_SECCOMP): {os.strerror(err)}")
+
+
+def parse(args: list[str]) -> tuple[list[tuple[int, str]], str | None, list[str]]:
+    """``--listen PORT=PATH`` (repeatable), ``--seccomp FILE``, ``--``, the command.
+    Raises ``ValueError`` naming the bad argument."""
+    listens: list[tuple[int, str]] = []
+    seccomp: str | None = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            command = args[i + 1 :]
+            if not command:
+                raise ValueError("no command after --")
+            return listens, seccomp, command
+        if arg not in ("--listen", "--seccomp") or i + 1 >= len(args):
+            raise ValueError(
+                f"unexpected argument {arg!r} (want --listen PORT=PATH, --seccomp FILE, --)"
+            )
+        value = args[i + 1]
+        if arg == "--seccomp":
+            seccomp = value
+        else:
+            port, sep, path = value.partition("=")
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not path:
+                raise ValueError(f"--listen {value!r}: want PORT=UNIX_SOCKET_PATH")
+            listens.append((int(port), path))
+        i += 2
+    raise ValueError("missing -- before the command")
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    """Copy until EOF, then half-close ``dst``; on an error, shut both down (which ends
+    the other direction too)."""
+    try:
+        while data := src.recv(CHUNK):
+            dst.sendall(data)
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _forward(conn: socket.socket, path: str) -> None:
+    import threading
+
+    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        upstream.connect(path)
+    except OSError:
+        conn.close()
+        upstream.close()
+        return
+    back = threading.Thread(target=_pump, args=(upstream, conn), daemon=True)
+    back.start()
+    _pump(conn, upstream)
+    back.join()
+    conn.close()
+    upstream.close()
+
+
+def _serve(listener: socket.socket, path: str) -> None:
+    import threading
+    import time
+
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # out of file descriptors, say: try again soon
+            time.sleep(0.05)
+            continue
+        threading.Thread(target=_forward, args=(conn, path), daemon=True).start()
+
+
+def _child(program: bytes | None, command: list[str]) -> NoReturn:
+    """Never returns: the command, or an exit with a message."""
+    try:
+        # Python ignores these; an exec'd program must get the defaults back.
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        if program is not None:
+            install_seccomp(program)
+    except (OSError, ValueError) as err:
+        _fail(f"cannot block unix sockets, command not run: {err}")
+    try:
+        os.execvp(command[0], command)
+    except FileNotFoundError:
+        sys.stderr.write(f"{command[0]}: command not found\n")
+        os._exit(127)
+    except OSError as err:
+        sys.stderr.write(f"{command[0]}: {err.strerror}\n")
+        os._exit(126)
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"harness-tui sandbox bridge: {message}\n")
+    sys.stderr.flush()
+    os._exit(BRIDGE_ERROR)
+
+
+def _end_like(status: int) -> NoReturn:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file of ours
+        except (ImportError, OSError, ValueError):
+            pass
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        os._exit(128 - code)  # a signal that does not end a process
+    os._exit(code)
+
+
+def main(args: list[str]) -> None:
+    """Run the bridge: bind, fork the command, forward, end like the command."""
+    try:
+        listens, seccomp_file, command = parse(args)
+        program = None
+        if seccomp_file is not None:
+            with open(seccomp_file, "rb") as f:
+                program = f.read()
+        listeners = []
+        for port, path in listens:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(128)
+            listeners.append((listener, path))
+    except (OSError, ValueError) as err:
+        _fail(str(err))
+    pid = os.fork()
+    if pid == 0:
+        _child(program, command)
+    for sig in FORWARDED_SIGNALS:
+        signal.signal(sig, lambda signum, _frame: _signal_child(pid, signum))
+    if listeners:
+        import threading
+
+        for listener, path in listeners:
+            threading.Thread(target=_serve, args=(listener, path), daemon=True).start()
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            status = BRIDGE_ERROR << 8
+            break
+    _end_like(status)
+
+
+def _signal_child(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
