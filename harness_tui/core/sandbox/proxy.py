@@ -53,6 +53,8 @@ OnBlocked = Callable[[str, int], object]
 MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
+#: When the proxy stops, how long connections may take to end on their own.
+SHUTDOWN_GRACE_S = 0.2
 CHUNK = 65536
 #: sun_path is 108 bytes with its terminating NUL (unix(7)).
 MAX_UNIX_PATH = 107
@@ -192,13 +194,20 @@ class SandboxProxy:
                     f"unix sockets allow {MAX_UNIX_PATH}: use a shorter folder"
                 )
             path.unlink(missing_ok=True)
+        conns = _Connections()
         try:
-            async with anyio.create_task_group() as tg:
-                for path, handler in zip(paths, (self._http, self._socks), strict=True):
-                    listener = await anyio.create_unix_listener(path, mode=0o600)
-                    await tg.start(_serve, listener, handler)
-                yield str(paths[0]), str(paths[1])
-                tg.cancel_scope.cancel()
+            async with anyio.create_task_group() as conns.group:
+                async with anyio.create_task_group() as accepting:
+                    for path, handler in zip(paths, (self._http, self._socks), strict=True):
+                        listener = await anyio.create_unix_listener(path, mode=0o600)
+                        await accepting.start(_serve, listener, conns, handler)
+                    yield str(paths[0]), str(paths[1])
+                    accepting.cancel_scope.cancel()
+                # Connections about to end (their client closed) end on their own: a
+                # cancelled receive on a unix socket can race its readiness in anyio.
+                with anyio.move_on_after(SHUTDOWN_GRACE_S):
+                    await conns.idle()
+                conns.group.cancel_scope.cancel()
         finally:
             for path in paths:
                 path.unlink(missing_ok=True)
@@ -437,21 +446,47 @@ async def _splice(reader: ByteReceiveStream, client: ByteStream, upstream: ByteS
         tg.start_soon(copy, upstream, client)
 
 
+class _Connections:
+    """The open client connections: their task group and how many are running."""
+
+    group: anyio.abc.TaskGroup
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = anyio.Event()
+        self._idle.set()
+
+    async def idle(self) -> None:
+        await self._idle.wait()
+
+    async def run(
+        self, handler: Callable[[SocketStream], Awaitable[None]], client: SocketStream
+    ) -> None:
+        self.count += 1
+        if self._idle.is_set():
+            self._idle = anyio.Event()
+        try:
+            async with client:
+                await handler(client)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
+            pass
+        except Exception:
+            log.exception("sandbox proxy connection failed")
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._idle.set()
+
+
 async def _serve(
     listener: anyio.abc.SocketListener,
+    conns: _Connections,
     handler: Callable[[SocketStream], Awaitable[None]],
     *,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    async def guarded(client: SocketStream) -> None:
-        async with client:
-            try:
-                await handler(client)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
-                pass
-            except Exception:
-                log.exception("sandbox proxy connection failed")
-
     async with listener:
         task_status.started()
-        await listener.serve(guarded)
+        while True:
+            client = await listener.accept()
+            conns.group.start_soon(conns.run, handler, client)

@@ -1,0 +1,1 @@
+"""Tests of core.sandbox (mirrors harness_tui/core/sandbox)."""
