@@ -68,10 +68,14 @@ def test_a_seccomp_program_the_kernel_refuses_runs_nothing(tmp_path: Path) -> No
     assert "cannot block unix sockets, command not run" in done.stderr
 
 
-def test_exit_codes_and_missing_commands_pass_through() -> None:
+def test_exit_codes_and_missing_commands_pass_through(tmp_path: Path) -> None:
     assert bridge("--", "sh", "-c", "exit 7").returncode == 7
     missing = bridge("--", "no-such-command-here")
     assert missing.returncode == 127 and "command not found" in missing.stderr
+    (tmp_path / "not-executable").write_text("echo ran\n")
+    denied = bridge("--", str(tmp_path / "not-executable"))
+    assert (denied.returncode, denied.stdout) == (126, "")
+    assert "Permission denied" in denied.stderr
     assert bridge("--", "sh", "-c", "kill -TERM $$").returncode == -signal.SIGTERM
     # Python ignores SIGPIPE; the command gets the default back.
     assert bridge("--", "sh", "-c", "kill -PIPE $$").returncode == -signal.SIGPIPE
