@@ -15,8 +15,14 @@ execs the command (the listening sockets are close-on-exec). The parent is NOT f
 it must create a unix socket per connection. The command cannot create unix sockets, so
 it can reach the proxy only over TCP, through the parent.
 
+The parent is not dumpable (``PR_SET_DUMPABLE`` 0), so that a command without
+``CAP_SYS_PTRACE`` cannot ptrace it or write its memory (``/proc/PID/mem``,
+``process_vm_writev``, ``pidfd_getfd``) to use its unix sockets; a command that keeps
+``CAP_SYS_PTRACE`` (bubblewrap run as root without ``--cap-drop ALL``) can.
+
 The parent forwards SIGTERM, SIGINT and SIGHUP to the command and ends like it: the same
-exit code, or the same signal re-raised on itself. Errors of the bridge itself: 125.
+exit code, or the same signal re-raised on itself (as the sandbox's PID 1 a signal cannot
+end it: then 128 + the signal, as a shell reports it). Errors of the bridge itself: 125.
 Start-up matters (one per Bash call): only C modules are imported (``_socket``,
 ``_signal``, ``_thread``, ``_ctypes`` in the child), not their Python wrappers (``socket``
 alone pulls ``enum`` and ``selectors``).
@@ -41,31 +47,22 @@ BRIDGE_ERROR = 125
 FORWARDED_SIGNALS = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP)
 CHUNK = 65536
 
+_PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 
 
-def install_seccomp(program: bytes) -> None:
-    """``prctl(PR_SET_NO_NEW_PRIVS, 1)`` then ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
-    &sock_fprog)`` (prctl(2), Documentation/userspace-api/seccomp_filter.rst). Raises
-    ``ValueError`` for a program that is not whole 8-byte instructions, ``OSError`` when
-    the kernel refuses. Through ``_ctypes`` directly: ``ctypes`` would cost 4 ms more on
-    every command's start; ``struct sock_fprog`` is laid out by hand for 64-bit Linux
-    (unsigned short, padding, pointer)."""
+def _prctl(option: int, arg2: int, arg3: int = 0, *, name: str) -> None:
+    """``prctl(option, arg2, arg3, 0, 0)`` through ``_ctypes`` directly (``ctypes`` would
+    cost 4 ms more on every command's start). Raises ``OSError`` naming ``name``."""
     import _ctypes
-
-    if not program or len(program) % 8 or len(program) // 8 > 4096:
-        raise ValueError(f"seccomp program of {len(program)} bytes: not 1..4096 instructions")
 
     class ULong(_ctypes._SimpleCData):
         _type_ = "L"
 
     class Int(_ctypes._SimpleCData):
         _type_ = "i"
-
-    class Byte(_ctypes._SimpleCData):
-        _type_ = "B"
 
     class Libc:
         _handle = _ctypes.dlopen(None, os.RTLD_NOW)  # type: ignore[arg-type]
@@ -74,22 +71,41 @@ def install_seccomp(program: bytes) -> None:
         _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
         _restype_ = Int
 
-    def buffer(data: bytes) -> _ctypes.Array[Byte]:
-        kind = type("Buffer", (_ctypes.Array,), {"_type_": Byte, "_length_": len(data)})
-        return kind.from_buffer_copy(data)  # type: ignore[attr-defined]
-
     prctl = Function(("prctl", Libc()))  # type: ignore[arg-type]
     prctl.argtypes = (ULong,) * 5
-    instructions = buffer(program)
-    address = _ctypes.addressof(instructions)
+    if prctl(option, arg2, arg3, 0, 0) != 0:
+        err = _ctypes.get_errno()
+        raise OSError(err, f"prctl({name}): {os.strerror(err)}")
+
+
+def _pinned(data: bytes) -> tuple[object, int]:
+    """A C copy of ``data`` (keep the first item alive) and its address."""
+    import _ctypes
+
+    class Byte(_ctypes._SimpleCData):
+        _type_ = "B"
+
+    kind = type("Buffer", (_ctypes.Array,), {"_type_": Byte, "_length_": len(data)})
+    copy = kind.from_buffer_copy(data)  # type: ignore[attr-defined]
+    return copy, _ctypes.addressof(copy)
+
+
+def install_seccomp(program: bytes) -> None:
+    """``prctl(PR_SET_NO_NEW_PRIVS, 1)`` then ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+    &sock_fprog)`` (prctl(2), Documentation/userspace-api/seccomp_filter.rst); ``struct
+    sock_fprog`` laid out by hand for 64-bit Linux (unsigned short, padding, pointer).
+    Raises ``ValueError`` for a program that is not whole 8-byte instructions, ``OSError``
+    when the kernel refuses."""
+    if not program or len(program) % 8 or len(program) // 8 > 4096:
+        raise ValueError(f"seccomp program of {len(program)} bytes: not 1..4096 instructions")
+    instructions, address = _pinned(program)
     order = sys.byteorder
-    fprog = buffer((len(program) // 8).to_bytes(2, order) + bytes(6) + address.to_bytes(8, order))
-    if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        err = _ctypes.get_errno()
-        raise OSError(err, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(err)}")
-    if prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, _ctypes.addressof(fprog), 0, 0) != 0:
-        err = _ctypes.get_errno()
-        raise OSError(err, f"prctl(PR_SET_SECCOMP): {os.strerror(err)}")
+    fprog, fprog_address = _pinned(
+        (len(program) // 8).to_bytes(2, order) + bytes(6) + address.to_bytes(8, order)
+    )
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1, name="PR_SET_NO_NEW_PRIVS")
+    _prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, fprog_address, name="PR_SET_SECCOMP")
+    del instructions, fprog  # the kernel has its own copy now
 
 
 def parse(args: list[str]) -> tuple[list[tuple[int, str]], str | None, list[str]]:
@@ -241,6 +257,10 @@ def main(args: list[str]) -> None:
             listener.bind(("127.0.0.1", port))
             listener.listen(128)
             listeners.append((listener, path))
+        # Not dumpable: the command (same user, once its capabilities are dropped) can
+        # neither ptrace this unfiltered process nor write its memory to make it open
+        # unix sockets for it. The command itself gets dumpable back at its exec.
+        _prctl(_PR_SET_DUMPABLE, 0, name="PR_SET_DUMPABLE")
     except (OSError, ValueError) as err:
         _fail(str(err))
     pid = os.fork()
@@ -251,12 +271,14 @@ def main(args: list[str]) -> None:
     if listeners:
         for listener, path in listeners:
             _thread.start_new_thread(_serve, (listener, path))
+    # Any child: as PID 1 of the sandbox (bubblewrap's --as-pid-1) orphans come to us.
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
-            break
+            ended, status = os.waitpid(-1, 0)
         except ChildProcessError:
             status = BRIDGE_ERROR << 8
+            break
+        if ended == pid:
             break
     _end_like(status)
 

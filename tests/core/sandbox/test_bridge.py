@@ -274,3 +274,24 @@ async def test_e2e_unix_sockets_cannot_be_created(bwrap: list[str], tmp_path: Pa
     code, out, err, _ = await run_sandboxed(bwrap, tmp_path, argv)
     assert (code, err) == (0, "")
     assert out == "refused Operation not permitted\n" * 2
+
+
+MEM = """
+import os
+try:
+    open(f"/proc/{os.getppid()}/mem", "rb")
+    print("opened")
+except PermissionError as err:
+    print("refused", err.strerror)
+"""
+
+
+async def test_e2e_the_unfiltered_bridge_cannot_be_ptraced(
+    bwrap: list[str], tmp_path: Path
+) -> None:
+    """Its memory would let the command open unix sockets through it (once the command
+    has no CAP_SYS_PTRACE: bubblewrap run as root keeps capabilities unless dropped)."""
+    argv = [PY, "-I", "-S", "-c", MEM]
+    dropped = [*bwrap[:1], "--cap-drop", "ALL", *bwrap[1:]]
+    code, out, err, _ = await run_sandboxed(dropped, tmp_path, argv)
+    assert (code, out, err) == (0, "refused Permission denied\n", "")
