@@ -25,12 +25,18 @@ NO_PROXY = "localhost,127.0.0.1,::1"
 
 
 def bridge_argv(
-    python: str, listens: list[tuple[int, str]], seccomp_file: str | None, argv: list[str]
+    python: str,
+    listens: list[tuple[int, str]],
+    seccomp_file: str | None,
+    argv: list[str],
+    *,
+    script: str | None = None,
 ) -> list[str]:
     """``python -I -S bridge.py --listen PORT=PATH ... [--seccomp FILE] -- argv...``:
     isolated mode, no ``site``, so the bridge starts fast and nothing of the user's
-    environment (``PYTHONPATH``, a ``sitecustomize``) runs in it."""
-    out = [python, "-I", "-S", str(BRIDGE)]
+    environment (``PYTHONPATH``, a ``sitecustomize``) runs in it. ``script``: a copy of
+    ``bridge.py`` to run instead of the package's own."""
+    out = [python, "-I", "-S", script or str(BRIDGE)]
     for port, path in listens:
         out += ["--listen", f"{port}={path}"]
     if seccomp_file is not None:

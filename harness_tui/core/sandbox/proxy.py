@@ -45,6 +45,10 @@ import anyio
 from anyio.abc import ByteReceiveStream, ByteStream, SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+# What the caller composes the sandboxed command with, importable from here too.
+from harness_tui.core.sandbox.netenv import bridge_argv as bridge_argv
+from harness_tui.core.sandbox.netenv import proxy_env as proxy_env
+
 log = logging.getLogger(__name__)
 
 Policy = Callable[[str, int], Awaitable[bool]]

@@ -11,12 +11,13 @@ from pathlib import Path
 import anyio
 import pytest
 
-from harness_tui.core.sandbox.netenv import bridge_argv, proxy_env
 from harness_tui.core.sandbox.proxy import (
     SandboxProxy,
     allowed,
+    bridge_argv,
     domain_matches,
     normalize_host,
+    proxy_env,
     split_host_port,
 )
 from tests.core.sandbox.net_support import (
@@ -83,6 +84,12 @@ def test_bridge_argv_and_proxy_env() -> None:
     listens = ["--listen", "3128=/s/h", "--listen", "1080=/s/s"]
     assert argv[4:] == [*listens, "--seccomp", "/s/f", "--", "ls"]
     assert bridge_argv("py", [], None, ["a", "--", "b"])[-4:] == ["--", "a", "--", "b"]
+    assert bridge_argv("py", [], None, ["a"], script="/ro/bridge.py")[:4] == [
+        "py",
+        "-I",
+        "-S",
+        "/ro/bridge.py",
+    ]
     env = proxy_env(3128, 1080)
     assert env["HTTP_PROXY"] == env["https_proxy"] == "http://127.0.0.1:3128"
     assert env["ALL_PROXY"] == env["all_proxy"] == "socks5h://127.0.0.1:1080"
