@@ -3,7 +3,9 @@
 Inside the sandbox a command must not reach the host's unix sockets (the Docker or
 D-Bus socket, an ssh-agent, the proxy's own sockets: that would bypass the network
 allow-list), so ``socket(AF_UNIX, ...)`` is refused; everything else is allowed.
-``socketpair`` stays allowed: its two ends only talk to each other.
+``socketpair`` stays allowed for streams (their two ends only talk to each other) but not
+for datagrams: ``sendto`` on a unix datagram socket reaches any address, connected or not
+(net/unix/af_unix.c, ``unix_dgram_sendmsg``).
 
 The program is classic BPF, an array of ``struct sock_filter`` (8 bytes each), as
 bubblewrap's ``--seccomp FD`` and ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ...)``
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 _LD_W_ABS = 0x00 | 0x00 | 0x20  # BPF_LD | BPF_W | BPF_ABS
 _JEQ_K = 0x05 | 0x10 | 0x00  # BPF_JMP | BPF_JEQ | BPF_K
 _RET_K = 0x06 | 0x00  # BPF_RET | BPF_K
+_AND_K = 0x04 | 0x50 | 0x00  # BPF_ALU | BPF_AND | BPF_K
 
 # Return values (include/uapi/linux/seccomp.h).
 SECCOMP_RET_ALLOW = 0x7FFF0000
@@ -43,8 +46,12 @@ _OFF_NR = 0
 _OFF_ARCH = 4
 # The low 32 bits of args[0] (``socket``'s domain is an int: the kernel ignores the rest).
 _OFF_ARG0 = 16 if sys.byteorder == "little" else 20
+_OFF_ARG1 = _OFF_ARG0 + 8
 
 AF_UNIX = 1
+SOCK_DGRAM = 2
+#: The type bits of ``socket``'s and ``socketpair``'s type (the rest: SOCK_CLOEXEC...).
+SOCK_TYPE_MASK = 0xF
 X32_SYSCALL_BIT = 0x40000000
 #: io_uring_setup has number 425 on every ABI here (the unified numbering of Linux 5.1+).
 IO_URING_SETUP = 425
@@ -54,6 +61,7 @@ IO_URING_SETUP = 425
 class _Abi:
     arch: int  # AUDIT_ARCH_*
     socket: int
+    socketpair: int
     socketcall: int | None = None
 
 
@@ -68,14 +76,14 @@ class _Machine:
 #: AUDIT_ARCH_AARCH64 = EM_AARCH64 | 64BIT | LE; AUDIT_ARCH_ARM = EM_ARM | LE.
 MACHINES = {
     "x86_64": _Machine(
-        native=_Abi(arch=0xC000003E, socket=41),
+        native=_Abi(arch=0xC000003E, socket=41, socketpair=53),
         x32=True,
-        compat=_Abi(arch=0x40000003, socket=359, socketcall=102),
+        compat=_Abi(arch=0x40000003, socket=359, socketpair=360, socketcall=102),
     ),
     "aarch64": _Machine(
-        native=_Abi(arch=0xC00000B7, socket=198),
+        native=_Abi(arch=0xC00000B7, socket=198, socketpair=199),
         # socketcall (102) exists only in the old ARM OABI; refusing it costs nothing.
-        compat=_Abi(arch=0x40000028, socket=281, socketcall=102),
+        compat=_Abi(arch=0x40000028, socket=281, socketpair=288, socketcall=102),
     ),
 }
 MACHINES["amd64"] = MACHINES["x86_64"]
@@ -132,11 +140,13 @@ def unix_socket_filter(machine: str | None = None) -> bytes:
         "native",
         _insn(_LD_W_ABS, _OFF_NR),
         _insn(_JEQ_K, native.socket, "arg", 0),
+        _insn(_JEQ_K, native.socketpair, "pair", 0),
         _insn(_JEQ_K, IO_URING_SETUP, "deny", 0),
     ]
     if spec.x32:
         prog += [
             _insn(_JEQ_K, X32_SYSCALL_BIT | native.socket, "arg", 0),
+            _insn(_JEQ_K, X32_SYSCALL_BIT | native.socketpair, "pair", 0),
             _insn(_JEQ_K, X32_SYSCALL_BIT | IO_URING_SETUP, "deny", 0),
         ]
     prog += [_insn(_RET_K, SECCOMP_RET_ALLOW)]
@@ -146,6 +156,7 @@ def unix_socket_filter(machine: str | None = None) -> bytes:
             prog += [_insn(_JEQ_K, compat.socketcall, "deny", 0)]
         prog += [
             _insn(_JEQ_K, compat.socket, "arg", 0),
+            _insn(_JEQ_K, compat.socketpair, "pair", 0),
             _insn(_JEQ_K, IO_URING_SETUP, "deny", 0),
             _insn(_RET_K, SECCOMP_RET_ALLOW),
         ]
@@ -153,6 +164,12 @@ def unix_socket_filter(machine: str | None = None) -> bytes:
         "arg",
         _insn(_LD_W_ABS, _OFF_ARG0),
         _insn(_JEQ_K, AF_UNIX, "deny", 0),
+        _insn(_RET_K, SECCOMP_RET_ALLOW),
+        # A datagram pair's socket can still sendto() any unix address (/dev/log, ...).
+        "pair",
+        _insn(_LD_W_ABS, _OFF_ARG1),
+        _insn(_AND_K, SOCK_TYPE_MASK),
+        _insn(_JEQ_K, SOCK_DGRAM, "deny", 0),
         _insn(_RET_K, SECCOMP_RET_ALLOW),
         "deny",
         _insn(_RET_K, _errno()),
