@@ -1,1 +1,1 @@
-"""Tests of the Bash sandbox."""
+"""Tests of core.sandbox (mirrors harness_tui/core/sandbox)."""
