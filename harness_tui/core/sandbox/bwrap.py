@@ -11,7 +11,9 @@ What the command line does (``confined_argv``):
   rules, ``denyRead``) covered: an empty read-only folder, or ``/dev/null`` for a file;
 - its own network namespace (only ``lo``: no network but through the proxy's bridge),
   its own PID, IPC and UTS namespaces, and it dies with harness-tui
-  (``--die-with-parent``).
+  (``--die-with-parent``);
+- no capabilities, and the command as PID 1. (No terminal to inject into: commands
+  start in a session of their own with no controlling terminal, see ``run_in_group``.)
 
 Symlinks and ``..`` need no rule of their own: the kernel resolves them, and whatever
 they lead to outside the writable paths is on the read-only root.
@@ -108,6 +110,11 @@ def _why(binary: str, said: str) -> str:
 
 #: Namespaces of every sandbox: no network, no view of the host's processes.
 NAMESPACES = ("--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts")
+#: No capabilities (bwrap run by root would keep root's: ``mount`` could undo the
+#: read-only binds), and the command itself as PID 1, so that no unfiltered bwrap
+#: process stays inside for a command to take over (the seccomp filter binds only
+#: the command and what it starts).
+HARDENING = ("--cap-drop", "ALL", "--as-pid-1")
 
 
 def confined_argv(
@@ -134,7 +141,7 @@ def confined_argv(
             out += ["--tmpfs", str(path), "--remount-ro", str(path)]
         else:
             out += ["--ro-bind", "/dev/null", str(path)]
-    out += [*NAMESPACES, "--die-with-parent", "--setenv", "TMPDIR", "/tmp"]
+    out += [*NAMESPACES, *HARDENING, "--die-with-parent", "--setenv", "TMPDIR", "/tmp"]
     if seccomp_fd is not None:
         out += ["--seccomp", str(seccomp_fd)]
     out += ["--chdir", str(cwd), "--", *argv]

@@ -228,7 +228,7 @@ class Sandbox(Grants):
         env = {**env, "HARNESS_SANDBOX": "1"}
         if network:
             await self._start_proxy(root)
-            from harness_tui.core.sandbox.proxy import bridge_argv, proxy_env
+            from harness_tui.core.sandbox.netenv import bridge_argv, proxy_env
 
             ro = root / "ro"
             inner = bridge_argv(

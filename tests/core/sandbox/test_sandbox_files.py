@@ -97,6 +97,8 @@ async def test_writes_land_in_the_workspace_and_nowhere_else(places: dict[str, P
             "a system folder": "echo x > /etc/harness-sandbox-test",
             "a rename out": "echo x > moved.txt && mv moved.txt ../new.txt",
             "cp -r through the link": "cp inside.txt up/",
+            "remounting the root": f"mount -o remount,rw / ; echo x > {top}/new.txt",
+            "unmounting the binds": f"umount -l {top} ; umount -l / ; echo x > {top}/new.txt",
         }
         for how, command in attempts.items():
             code, out, note = await shell.run(command)
