@@ -232,7 +232,7 @@ class Sandbox(Grants):
 
             ro = root / "ro"
             inner = bridge_argv(
-                sys.executable,
+                _python(),
                 [(HTTP_PORT, str(ro / "http.sock")), (SOCKS_PORT, str(ro / "socks.sock"))],
                 str(program) if program else None,
                 inner,
@@ -359,6 +359,13 @@ class Sandbox(Grants):
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
+
+
+def _python() -> str:
+    """The interpreter for the bridge (stdlib only): the one a virtual environment was
+    made from, which starts a few milliseconds sooner than the environment's own."""
+    base = getattr(sys, "_base_executable", "") or sys.executable
+    return base if os.access(base, os.X_OK) else sys.executable
 
 
 def _remove_created(paths: Iterable[Path]) -> list[str]:
