@@ -112,7 +112,8 @@ class Grants:
             rule=f"Edit(/{grant}/**)" if grant.is_dir() else f"Edit(/{grant})",
         )
         if not answer.allowed:
-            return text + " The user did not allow it."
+            said = f" They said: {answer.reason}" if answer.reason else ""
+            return f"{text} The user did not allow it.{said}"
         await self.emit(
             SandboxBlocked,
             kind="write",
