@@ -127,6 +127,9 @@ class PermissionEngine:
         self.protected_files = {Path(os.path.realpath(p)) for p in protected_files}
         #: Files that run when the session (re)starts servers: asked for at each check.
         self.run_files: Callable[[], Iterable[Path]] = lambda: ()
+        #: Folders ``Read`` (and the search tools) may read without asking, outside the
+        #: workspace: where background tasks write their output (each gives its path).
+        self.readable: list[Callable[[], Path]] = []
         #: Does the sandbox confine this ``Bash`` input, with ``autoAllowBashIfSandboxed``?
         self.sandboxed: Callable[[dict[str, Any]], bool] = lambda input: False
 
@@ -213,6 +216,8 @@ class PermissionEngine:
         if self._all_allowed(tool, input, targets, parts):
             return Decision("allow", "allowed by a rule")
         outside = [t for t in targets if t.boundary and not self._inside_workspace(t)]
+        if access == "read" and outside and all(self._readable(t) for t in outside):
+            outside = []
         if outside:
             where = ", ".join(dict.fromkeys(str(t.real) for t in outside))
             return Decision(
@@ -396,6 +401,11 @@ class PermissionEngine:
     def _allows_whole_command(self, tool: Tool, input: dict[str, Any]) -> bool:
         command = input.get("command", "")
         return any(r.tool == "Bash" and r.content in (None, command) for r in self._rules("allow"))
+
+    def _readable(self, target: Target) -> bool:
+        """A file in a folder the session's own tools write (task output)."""
+        roots = [Path(os.path.realpath(folder())) for folder in self.readable]
+        return any(target.real.is_relative_to(root) for root in roots)
 
     def _inside_workspace(self, target: Target) -> bool:
         return any(

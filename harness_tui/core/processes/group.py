@@ -203,24 +203,16 @@ async def run_in_group(
     cannot be started."""
     become_subreaper()
     started = time.perf_counter()
-    marker = new_marker()
-    try:
-        process = await anyio.open_process(
-            list(argv),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-            cwd=cwd,
-            # Every process the call starts inherits the marker, unless it clears its
-            # environment: how those that leave the group are found.
-            env={**(os.environ if env is None else env), MARKER_ENV: marker},
-            start_new_session=True,
-        )
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await _end_marked(marker, grace_s)
-        raise
-    group = ProcessGroup(process, marker)
+    group = await _start(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        grace_s=grace_s,
+    )
+    process = group.process
     out, err = _Capture(capture_chars), _Capture()
     timed_out = False
     try:
@@ -318,6 +310,66 @@ async def _close(process: anyio.abc.Process) -> None:
     transport = getattr(getattr(process, "_process", None), "_transport", None)
     if transport is not None and process.returncode is not None:
         transport.close()
+
+
+async def start_in_group(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path,
+    env: Mapping[str, str] | None,
+    output: Path,
+) -> ProcessGroup:
+    """Start ``argv`` in a new process group with the call marker (as ``run_in_group``
+    does), stdin ``/dev/null``, stdout and stderr appended to ``output``, and return
+    without waiting: a background task. The caller owns the group: it waits for
+    ``group.process`` and ends it with ``group.kill``. Raises ``OSError`` when the
+    program cannot be started."""
+    become_subreaper()
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    try:
+        return await _start(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=subprocess.STDOUT,
+            grace_s=GRACE_S,
+        )
+    finally:
+        os.close(fd)
+
+
+async def _start(
+    argv: Sequence[str],
+    *,
+    cwd: str | Path,
+    env: Mapping[str, str] | None,
+    stdin: int,
+    stdout: int,
+    stderr: int,
+    grace_s: float,
+) -> ProcessGroup:
+    """Open the process in a new session with a fresh call marker in its environment
+    (every process the call starts inherits it unless it clears its environment: how
+    those that leave the group are found). A start that fails or is cancelled half-way
+    ends whatever it had started."""
+    marker = new_marker()
+    try:
+        process = await anyio.open_process(
+            list(argv),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=cwd,
+            env={**(os.environ if env is None else env), MARKER_ENV: marker},
+            start_new_session=True,
+        )
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await _end_marked(marker, grace_s)
+        raise
+    return ProcessGroup(process, marker)
 
 
 def shell_argv(command: str) -> list[str]:

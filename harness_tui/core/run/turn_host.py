@@ -22,7 +22,7 @@ from harness_tui.core.events import Notice, PermissionMode, PlanEntry, PlanGener
 from harness_tui.core.hooks.pipeline import HookPipeline
 from harness_tui.core.images.request import prepare as prepare_images
 from harness_tui.core.images.store import ImageStore
-from harness_tui.core.messages import ImageData, Message, TokenUsage
+from harness_tui.core.messages import ImageData, Message, TokenUsage, UserMessage
 from harness_tui.core.permissions.engine import PermissionEngine
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.models import ModelChoice
@@ -137,8 +137,11 @@ class TurnHost:
         mcp: McpTools | None = None,
         compaction: BoundaryWork | None = None,
         context: ContextAccount | None = None,
+        notes: Callable[[], list[str]] | None = None,
     ) -> None:
         self.owner = owner
+        #: What the model is told at each turn boundary (background tasks that ended).
+        self.notes = notes
         self.emit = owner.emit
         self.messages = messages
         self.executor = executor
@@ -169,6 +172,8 @@ class TurnHost:
     # --- LoopHost -------------------------------------------------------------------
 
     async def begin_turn(self) -> Provider:
+        for note in self.notes() if self.notes is not None else ():
+            self.messages.append(UserMessage.of(note, "steering"))
         provider = await self.models.for_turn()
         if self.mcp is not None:
             await self.mcp.wait_started()  # servers still starting: offer their tools too

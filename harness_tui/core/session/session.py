@@ -65,7 +65,8 @@ from harness_tui.core.session.model_slot import ModelSlot
 from harness_tui.core.session.rewinding import Rewinder
 from harness_tui.core.session.usage import UsageMeter
 from harness_tui.core.session.workspace import Workspace, check_mode
-from harness_tui.core.storage.saved import SavedSession, checkpoints_dir, images_dir
+from harness_tui.core.storage.saved import SavedSession, checkpoints_dir, images_dir, tasks_dir
+from harness_tui.core.tasks import TaskInfo, TaskManager
 from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
 from harness_tui.core.version import __version__
@@ -160,6 +161,9 @@ class Session(Hostable):
         )
         self.executor.checkpoints = self.checkpoints
         self.rewinder = Rewinder(self.checkpoints, self.journal, lambda: self.running)
+        #: Commands Bash started in the background (they end with the session).
+        self.tasks = TaskManager(self.emit, tasks_dir(self.id) if persist else None)
+        ws.offer_tasks(self.tasks, self.executor, self.permission_engine)
         self.usage: UsageMeter = UsageMeter(self.emit, lambda: self.model, self.context_tokens)
         self.compactor = Compactor(self)
         self._default_prompt = not system_prompt
@@ -174,6 +178,7 @@ class Session(Hostable):
             mcp=self.mcp,
             compaction=self.compactor,
             context=self.context,
+            notes=self.tasks.take_notes,
         )
         self.runs: RunController = RunController(
             self.turns,
@@ -189,6 +194,16 @@ class Session(Hostable):
         self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+
+    async def stop_task(self, task_id: str) -> TaskInfo:
+        """Stop a background task (the views' stop key): its whole process group ends.
+        ``HarnessError`` for an id that is not one of this session's tasks."""
+        if self.tasks.get(task_id) is None:
+            raise HarnessError(
+                f"no background task {task_id!r}",
+                hint="running: " + (", ".join(t.task_id for t in self.tasks.running()) or "none"),
+            )
+        return await self.tasks.stop(task_id)
 
     def sandbox_status(self) -> SandboxStatus:
         """The Bash sandbox's state, writable paths and allowed domains (``/sandbox``)."""
@@ -259,6 +274,7 @@ class Session(Hostable):
         await group.__aenter__()
         self._group = group
         self.runs.open(group)
+        self.tasks.group = group
         self.models.open(group)
         self.checkpoints.open(group)
         problem = self.journal.open(
@@ -307,6 +323,7 @@ class Session(Hostable):
         self.runs.closing = True
         self.models.stop_warming()
         await self.cancel()
+        await self.tasks.aclose()  # before the sandbox (its proxy) and the file close
         await self.workspace.close()
         self._closed = True
         await self.emit(SessionEnded)

@@ -161,6 +161,20 @@ class Workspace:
         self.notices += self.mcp.configure(self.settings, trusted=self.trusted)
         self.engine.run_files = self.server_files
 
+    def offer_tasks(self, tasks: Any, executor: ToolExecutor, engine: PermissionEngine) -> None:
+        """Background tasks: the session's Bash starts them (``run_in_background``),
+        ``TaskStop`` ends them, and ``Read`` reads their output files without asking."""
+        bash = [t for t in self._base_tools if isinstance(t, BashTool)]
+        if not bash:
+            return
+        for tool in bash:
+            tool.tasks = tasks
+        from harness_tui.core.tasks.tool import TaskStopTool
+
+        if "TaskStop" not in {t.name for t in self._base_tools}:
+            executor.add(TaskStopTool(tasks))
+        engine.readable.append(tasks.output_folder)
+
     def tools(self, base: Sequence[Tool], owner: RunOwner) -> list[Tool]:
         """The plugins' tools, Skill (when there are skills) and Task (to start
         sub-agents of ``owner``), unless ``base`` has those names."""

@@ -59,6 +59,11 @@ def checkpoints_dir(session_id: str) -> Path:
     return session_path(session_id).with_suffix("") / "checkpoints"
 
 
+def tasks_dir(session_id: str) -> Path:
+    """Where a session's background tasks write their output (``<task_id>.log``)."""
+    return session_path(session_id).with_suffix("") / "tasks"
+
+
 def images_dir(session_id: str) -> Path:
     """Where a new session keeps the images attached to it (``images.store``): a
     folder beside its file (``SavedSession.images_folder``)."""

@@ -212,6 +212,13 @@ class BashTool(Tool):
                 "type": "string",
                 "description": "What the command does, in five to ten words.",
             },
+            "run_in_background": {
+                "type": "boolean",
+                "description": "Start the command in the background (a dev server, a "
+                "watcher, a long build) and return at once with its task id and output "
+                "file. Read the file with Read; stop it with TaskStop. It ends with the "
+                "session at the latest. No `&` needed.",
+            },
             "dangerouslyDisableSandbox": {
                 "type": "boolean",
                 "description": "Run this command outside the sandbox (when one is on). "
@@ -223,14 +230,17 @@ class BashTool(Tool):
     )
     access = "exec"
 
-    def __init__(self, confine: Confine | None = None) -> None:
+    def __init__(self, confine: Confine | None = None, tasks: Any = None) -> None:
         self._session: ShellSession | None = None
         #: The session's sandbox (see ``ShellSession.confine``).
         self.confine = confine
+        #: The session's background tasks (a ``TaskManager``; None: not offered).
+        self.tasks = tasks
 
     def fresh(self) -> BashTool:
-        """A Bash of its own (a shell session of its own) in the same sandbox."""
-        return BashTool(self.confine)
+        """A Bash of its own (a shell session of its own) in the same sandbox, with
+        the session's background tasks."""
+        return BashTool(self.confine, self.tasks)
 
     def current_folder(self) -> Path | None:
         """Where the next command starts (``cd`` persists), once a command has run."""
@@ -258,6 +268,11 @@ class BashTool(Tool):
             await ctx.progress(text)
 
         token = CURRENT_CALL.set(ctx)
+        if input.get("run_in_background"):
+            try:
+                return await self._background(input, ctx)
+            finally:
+                CURRENT_CALL.reset(token)
         try:
             result, note = await self.shell(ctx.cwd).run(
                 command,
@@ -295,6 +310,32 @@ class BashTool(Tool):
             display=(tail + "\n" if tail else "") + f"exit {code}",
             details=details,
             is_error=code != 0,
+        )
+
+    async def _background(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        if self.tasks is None:
+            return ToolResult.error(
+                "background tasks are not available here; run the command without run_in_background"
+            )
+        shell = self.shell(ctx.cwd)
+        try:
+            info = await self.tasks.start(
+                shell,
+                input["command"],
+                description=input.get("description", ""),
+                tool_call_id=ctx.tool_call_id,
+            )
+        except SandboxRefused as exc:
+            return ToolResult.error(str(exc))
+        except OSError as exc:
+            return ToolResult.error(f"could not start the task: {exc.strerror or exc}")
+        return ToolResult(
+            content=f"Started background task {info.task_id}. Its output goes to "
+            f"{info.output_path}: read it with Read. Stop it with TaskStop "
+            f"(task_id {info.task_id}); it ends with the session at the latest. You will "
+            "be told when it ends.",
+            display=f"background task {info.task_id}",
+            details={"task_id": info.task_id, "output_path": info.output_path},
         )
 
     async def aclose(self) -> None:

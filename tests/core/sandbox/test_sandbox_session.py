@@ -138,3 +138,19 @@ async def test_the_user_can_allow_a_refused_path(ws: Path) -> None:
     assert second.type == "TOOL_CALL_COMPLETED"
     assert target.read_text() == "2\n"
     assert str(ws.parent / "out") in status.writable
+
+
+async def test_background_tasks_run_in_the_sandbox(ws: Path) -> None:
+    configure(ws, {})
+    command = "echo in > inside.txt; echo out > ../outside.txt"
+    call = reply(ToolCall("Bash", {"command": command, "run_in_background": True}))
+    session, _ = scripted_in(ws, [call, reply(Text("ok"))], ask_policy="deny", trusted=True)
+    async with session:
+        events = await run_to_end(session, "go", timeout=30)
+        ended = await wait_for(session.store, lambda e: e.type == "TASK_ENDED", 30)
+    started = next(e for e in events if e.type == "TASK_STARTED")
+    assert started.sandboxed
+    assert not [e for e in events if e.type == "PERMISSION_REQUESTED"]
+    assert ended.status == "failed" and "Read-only file system" in ended.tail
+    assert (ws / "inside.txt").read_text() == "in\n"
+    assert not (ws.parent / "outside.txt").exists()
