@@ -1,5 +1,6 @@
 """One-line notices for events that only inform: an MCP server that came up, a
-checkpoint worth mentioning, a rewind and what it did to the files.
+checkpoint worth mentioning, a rewind and what it did to the files, a background task
+that ended, what the sandbox refused.
 
 ``event_notice(event)`` is what the conversation asks of every event it has no entry
 for: ``(text, level)``, or None when the event is not told at all.
@@ -34,7 +35,34 @@ def event_notice(event: Any) -> tuple[str, str] | None:
         return checkpoint_notice(event)
     if isinstance(event, ev.McpServerStatus):
         return status_notice(event)
+    if isinstance(event, ev.TaskEnded):
+        return task_notice(event)
+    if isinstance(event, ev.SandboxBlocked):
+        return sandbox_notice(event)
     return None
+
+
+def task_notice(event: Any) -> tuple[str, str]:
+    """A background task ended: how, after how long."""
+    how = {
+        "completed": "completed",
+        "failed": f"failed (exit {event.exit_code})",
+        "stopped": "was stopped",
+        "killed": "was ended with the session",
+    }.get(event.status, event.status)
+    seconds = event.duration_ms / 1000
+    level = "warning" if event.status == "failed" else "info"
+    return f"◇ Background task {event.task_id} {how} after {seconds:.1f} s", level
+
+
+def sandbox_notice(event: Any) -> tuple[str, str]:
+    """What the sandbox refused (or what the user let through after all)."""
+    what = (
+        f"a write to {event.target}" if event.kind == "write" else f"a connection to {event.target}"
+    )
+    if event.allowed:
+        return f"▣ Sandbox: you allowed {what} ({event.reason})", "info"
+    return f"▣ Sandbox refused {what}: {event.reason}", "warning"
 
 
 def rewound_notice(event: Any) -> tuple[str, str]:

@@ -54,6 +54,7 @@ from harness_tui.widgets.pending_queue import PendingQueue
 from harness_tui.widgets.plan_pane import PlanPane
 from harness_tui.widgets.prompt_input import PromptBox, PromptInput
 from harness_tui.widgets.status_bar import StatusBar
+from harness_tui.widgets.tasks_pane import TasksPane
 from harness_tui.widgets.thumbnails import graphics_protocol
 from harness_tui.widgets.tools_pane import ToolsPane
 
@@ -162,6 +163,8 @@ class HarnessApp(App[None]):
                 yield ToolsPane(id="tools")
                 yield Label("Hooks", classes="pane-title", id="hooks-title")
                 yield HooksPane(id="hooks")
+                yield Label("Tasks  (F8, x stops)", classes="pane-title -hidden", id="tasks-title")
+                yield TasksPane(now=(lambda: 0.0) if self.frozen_clock else time.time, id="tasks")
         yield PendingQueue(id="pending")
         yield PromptBox(self._cwd, self.slash_commands, self._mcp_completions, id="prompt-box")
         session = self.session
@@ -272,6 +275,7 @@ class HarnessApp(App[None]):
             self.query_one(PlanPane),
             self.query_one(ToolsPane),
             self.query_one(HooksPane),
+            self.query_one(TasksPane),
         )
         in_deltas = False
         for event in events:

@@ -19,6 +19,7 @@ from harness_tui.widgets.lazy import lazy_module
 
 if TYPE_CHECKING:
     from harness_tui.core.session.session import Session
+    from harness_tui.core.tasks import TaskInfo
 
 # The core loads after the first frame; the session commands with it (``sessions``).
 ev = lazy_module("harness_tui.core.events")
@@ -181,6 +182,10 @@ def _listing(what: str) -> Callable[[AppHost, str], None]:
             text = extensions.describe_skills()
         elif what == "plugins":
             text = extensions.describe_plugins()
+        elif what == "sandbox":
+            text = "\n".join(session.sandbox_status().lines())
+        elif what == "tasks":
+            text = tasks_text(session.tasks.all())
         else:
             from harness_tui.tui import sessions
 
@@ -189,6 +194,20 @@ def _listing(what: str) -> Callable[[AppHost, str], None]:
         app.query_one(Conversation).add_note(NoticeEntry(text, "info"))
 
     return show
+
+
+def tasks_text(tasks: list[TaskInfo]) -> str:
+    """``/tasks``: every background task of the session, running ones first."""
+    if not tasks:
+        return "No background tasks. (Bash starts one with run_in_background.)"
+    lines = ["Background tasks (x in the tasks pane stops the highlighted one):"]
+    for task in sorted(tasks, key=lambda t: t.status is not None):
+        state = "running" if task.status is None else task.status
+        if task.status == "failed":
+            state += f" (exit {task.exit_code})"
+        lines.append(f"  {task.task_id}  {state}  {task.command}")
+        lines.append(f"      output: {task.output_path}")
+    return "\n".join(lines)
 
 
 def _tui(app: AppHost, argument: str) -> None:
@@ -239,6 +258,18 @@ COMMANDS: tuple[Command, ...] = (
         "copy", "copy the last answer; /copy code|tool: the last code block, tool output", _copy
     ),
     Command("hooks", "show the hooks pane", _hooks),
+    Command(
+        "tasks",
+        "background tasks: running and ended, their output files (x stops one in the pane)",
+        _listing("tasks"),
+        takes_argument=False,
+    ),
+    Command(
+        "sandbox",
+        "the Bash sandbox: on or off, writable and hidden paths, allowed domains",
+        _listing("sandbox"),
+        takes_argument=False,
+    ),
     Command(
         "mcp",
         "MCP servers: status, tools, resources, prompts; /mcp login|logout|restart NAME",

@@ -1,4 +1,5 @@
-"""The side panes (plan, tools, hooks): shown, hidden, sized, and focus among the parts.
+"""The side panes (plan, tools, hooks, background tasks): shown, hidden, sized, and
+focus among the parts.
 
 Full-screen, they share a column right of the conversation (hidden on a narrow
 terminal until asked for). Inline (``inline``), there is no column: a pane's key shows
@@ -11,13 +12,15 @@ from textual.binding import Binding
 
 from harness_tui.tui.host import AppHost
 
-PANES = ("plan", "tools", "hooks")
+PANES = ("plan", "tools", "hooks", "tasks")
 #: The app's keys for them (besides Ctrl+B, which the footer shows).
 BINDINGS = [
     Binding("f2", "focus_next_pane", "Next pane", show=False),
     Binding("f3", "toggle_pane('plan')", "Plan pane", show=False),
     Binding("f4", "toggle_pane('tools')", "Tools pane", show=False),
     Binding("f5", "toggle_pane('hooks')", "Hooks pane", show=False),
+    # F6 and F7 belong to the prompt (TextArea: select the line, select all).
+    Binding("f8", "toggle_pane('tasks', True)", "Tasks pane", show=False),
     Binding("ctrl+right", "resize_side(-4)", "Wider conversation", show=False),
     Binding("ctrl+left", "resize_side(4)", "Wider panes", show=False),
 ]
@@ -41,7 +44,15 @@ def _parts(app: AppHost, pane: str) -> tuple[object, ...]:
 
 
 def toggle_pane(app: AppHost, name: str, show: bool | None = None) -> None:
-    """Show or hide one pane (``show`` forces either)."""
+    """Show or hide one pane (``show`` forces either). The tasks pane, once shown, has
+    the focus: its keys (``x`` stops the highlighted task) work at once."""
+    _toggle(app, name, show)
+    tasks = app.query_one("#tasks")
+    if name == "tasks" and not tasks.has_class("-hidden"):
+        tasks.focus()
+
+
+def _toggle(app: AppHost, name: str, show: bool | None) -> None:
     side = app.query_one("#side")
     if app.is_inline:
         alone = side.has_class("-shown") and all(
