@@ -1,0 +1,121 @@
+"""Background tasks on the page, in a real headless Chromium: the side panel lists the
+task a real session started (from the live events) with its command, its time ticking
+and its sandbox mark; Stop ends it (its process group gone) and the panel and the
+transcript say it stopped; a task that fails by itself is a transcript line with its
+exit code; what the sandbox refused is a line; the Sandbox button shows the status
+lines; a reload rebuilds the panel from the replayed events."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.async_api import expect
+
+from harness_tui.core.events import SandboxBlocked
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from tests.helpers import process_group_alive, wait_for
+from tests.web.test_web_browser import browser_page
+from tests.web.test_web_tasks import allowed_bash, group_gone
+from tests.web_support import web_server
+
+
+def script() -> list:
+    return [
+        reply(
+            ToolCall(
+                "Bash",
+                {
+                    "command": "sleep 300",
+                    "run_in_background": True,
+                    "description": "wait five minutes",
+                },
+            )
+        ),
+        reply(ToolCall("Bash", {"command": "echo building; exit 3", "run_in_background": True})),
+        reply(Text("Both started.")),
+    ]
+
+
+async def test_the_panel_lists_ticks_and_stops_a_task(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    async with web_server(allowed_bash(work, script)) as srv, browser_page(tmp_path) as page:
+        session, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        panel = page.locator("#tasks")
+        await expect(panel.locator(".empty")).to_have_text("no background task")
+
+        await page.fill("#prompt", "start the jobs")
+        await page.press("#prompt", "Enter")
+        await expect(page.locator(".line.done")).to_have_count(1)
+        started = await wait_for(
+            session.store, lambda e: e.type == "TASK_STARTED" and e.command == "sleep 300"
+        )
+        task = panel.locator(f'.task[data-task="{started.task_id}"]')
+        await expect(task.locator(".command")).to_have_text("sleep 300")
+        await expect(task.locator(".command")).to_have_attribute(
+            "title", "wait five minutes\nsleep 300"
+        )
+        await expect(task.locator(".mark")).to_have_text(
+            "sandboxed" if started.sandboxed else "unconfined"
+        )
+        await expect(task).to_have_attribute("data-status", "running")
+        await expect(task.locator(".state")).to_have_text(re.compile(r"^running \d+s$"))
+        first = await task.locator(".state").text_content()
+        await expect(task.locator(".state")).not_to_have_text(first or "")  # it ticks
+
+        # The task that failed by itself: a line with its exit code, shown ended.
+        failed = page.locator('.line.task-ended[data-status="failed"]')
+        await expect(failed).to_contain_text("(echo building; exit 3) failed (exit 3)")
+        await expect(failed.locator(".hint")).to_have_text("last output: building")
+        await expect(panel.locator('.task[data-status="failed"] .state')).to_contain_text(
+            "failed (exit 3) after"
+        )
+        await expect(panel.locator('.task[data-status="failed"] .stop')).to_have_count(0)
+
+        # What the sandbox refused is a line (emitted as the sandbox's bridge would).
+        await session.emit(
+            SandboxBlocked, kind="network", target="example.com:443", reason="not allowed"
+        )
+        await session.emit(SandboxBlocked, kind="write", target="/etc/hosts", allowed=True)
+        blocked = page.locator(".line.sandbox-blocked")
+        await expect(blocked.nth(0)).to_contain_text(
+            "sandbox refused a connection to example.com:443"
+        )
+        await expect(blocked.nth(1)).to_have_text(
+            "sandbox refused a write to /etc/hosts — allowed by the user"
+        )
+
+        await page.mouse.move(0, 0)  # no hover in the picture
+        await page.screenshot(path=str(tmp_path / "tasks.png"))
+
+        # The Sandbox button shows the status lines.
+        await page.click("#sandbox-open")
+        dialog = page.locator("#sandbox")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.locator(".lines")).to_have_text(
+            "\n".join(session.sandbox_status().lines())
+        )
+        await page.keyboard.press("Escape")
+        await expect(dialog).to_be_hidden()
+
+        # Stop ends it: its process group is gone; the panel and transcript say so.
+        assert process_group_alive(started.pgid)
+        await task.locator(".stop").click()
+        await expect(task).to_have_attribute("data-status", "stopped")
+        await expect(task.locator(".state")).to_have_text(re.compile(r"^stopped after \d+s$"))
+        await expect(task.locator(".stop")).to_have_count(0)
+        stopped = page.locator('.line.task-ended[data-status="stopped"]')
+        await expect(stopped).to_have_text(f"task {started.task_id} (sleep 300) stopped")
+        await group_gone(started.pgid)
+
+        # A reload rebuilds the panel and the lines from the replayed events.
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await expect(panel.locator(".task")).to_have_count(2)
+        await expect(task).to_have_attribute("data-status", "stopped")
+        await expect(page.locator(".line.task-ended")).to_have_count(2)
+        await expect(page.locator(".line.sandbox-blocked")).to_have_count(2)
+    print(f"screenshot: {tmp_path / 'tasks.png'}")
