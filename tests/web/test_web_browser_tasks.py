@@ -3,17 +3,27 @@ task a real session started (from the live events) with its command, its time ti
 and its sandbox mark; Stop ends it (its process group gone) and the panel and the
 transcript say it stopped; a task that fails by itself is a transcript line with its
 exit code; what the sandbox refused is a line; the Sandbox button shows the status
-lines; a reload rebuilds the panel from the replayed events."""
+lines; a reload rebuilds the panel from the replayed events. With the sandbox on (real
+bubblewrap, skipped where it cannot start): the task is marked sandboxed and a write
+outside is a real refusal in the transcript; docs/screenshot-web-tasks.png is its
+"tasks.png"."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+import yaml
 from playwright.async_api import expect
 
 from harness_tui.core.events import SandboxBlocked
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from harness_tui.core.sandbox import bwrap
 from tests.helpers import process_group_alive, wait_for
 from tests.web.test_web_browser import browser_page
 from tests.web.test_web_tasks import allowed_bash, group_gone
@@ -88,9 +98,6 @@ async def test_the_panel_lists_ticks_and_stops_a_task(tmp_path: Path) -> None:
             "sandbox refused a write to /etc/hosts — allowed by the user"
         )
 
-        await page.mouse.move(0, 0)  # no hover in the picture
-        await page.screenshot(path=str(tmp_path / "tasks.png"))
-
         # The Sandbox button shows the status lines.
         await page.click("#sandbox-open")
         dialog = page.locator("#sandbox")
@@ -118,4 +125,66 @@ async def test_the_panel_lists_ticks_and_stops_a_task(tmp_path: Path) -> None:
         await expect(task).to_have_attribute("data-status", "stopped")
         await expect(page.locator(".line.task-ended")).to_have_count(2)
         await expect(page.locator(".line.sandbox-blocked")).to_have_count(2)
-    print(f"screenshot: {tmp_path / 'tasks.png'}")
+
+
+@pytest.fixture
+def sandboxed_work() -> Iterator[Path]:
+    """A folder for a session with the sandbox on (real bubblewrap); under /var/tmp like
+    the core's sandbox tests (the sandbox gives /tmp a fresh one)."""
+    found = bwrap.probe()
+    if not found.ok:
+        pytest.skip(f"the sandbox cannot start here, so it cannot be tested: {found.reason}")
+    top = Path(tempfile.mkdtemp(prefix="sbx-web-", dir="/var/tmp"))
+    (top / "ws").mkdir()
+    yield top / "ws"
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def sandboxed_script() -> list:
+    return [
+        reply(ToolCall("Bash", {"command": "sleep 300", "run_in_background": True})),
+        reply(ToolCall("Bash", {"command": "echo building; exit 3", "run_in_background": True})),
+        reply(ToolCall("Bash", {"command": "echo x > ../outside.txt"})),
+        reply(Text("The sandbox kept the file out.")),
+    ]
+
+
+async def test_a_sandboxed_task_and_a_real_refusal(sandboxed_work: Path, tmp_path: Path) -> None:
+    def options() -> dict[str, Any]:
+        # Nobody answers questions: the refused write is not offered to the user.
+        settings = {"sandbox": {"enabled": True}, "permissions": {"allow": ["Bash"]}}
+        made = allowed_bash(sandboxed_work, sandboxed_script, yaml.safe_dump(settings))
+        return {**made(), "ask_policy": "deny"}
+
+    async with web_server(options) as srv, browser_page(tmp_path) as page:
+        session, token = await srv.new_session()
+        await page.goto(f"{srv.address.base_url}/?token={token}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        await page.fill("#prompt", "start the job, then write outside")
+        await page.press("#prompt", "Enter")
+        await expect(page.locator(".line.done")).to_have_count(1)
+        started = await wait_for(session.store, lambda e: e.type == "TASK_STARTED")
+        assert started.sandboxed
+        task = page.locator(f'#tasks .task[data-task="{started.task_id}"]')
+        await expect(task.locator(".mark")).to_have_text("sandboxed")
+        refused = page.locator(".line.sandbox-blocked")
+        outside = sandboxed_work.parent / "outside.txt"
+        await expect(refused).to_contain_text(f"sandbox refused a write to {outside}")
+        assert not outside.exists()
+        failed = page.locator('#tasks .task[data-status="failed"] .mark')
+        await expect(failed).to_have_text("sandboxed")
+        await expect(task.locator(".state")).to_have_text(re.compile(r"^running [1-9]\d*s$"))
+        await page.mouse.move(0, 0)  # no hover in the picture
+        await page.screenshot(path=str(tmp_path / "tasks.png"))
+
+        await page.click("#sandbox-open")
+        lines = page.locator("#sandbox .lines")
+        await expect(lines).to_contain_text("Sandbox: on (bubblewrap).")
+        await expect(lines).to_have_text("\n".join(session.sandbox_status().lines()))
+        await page.screenshot(path=str(tmp_path / "sandbox.png"))
+        await page.keyboard.press("Escape")
+
+        await task.locator(".stop").click()
+        await expect(task).to_have_attribute("data-status", "stopped")
+        await group_gone(started.pgid)
+    print(f"screenshots: {tmp_path / 'tasks.png'}, {tmp_path / 'sandbox.png'}")

@@ -41,11 +41,13 @@ def background(work: Path, command: str = SLEEP, hold: anyio.Event | None = None
     ]
 
 
-def allowed_bash(work: Path, script: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
-    """Session options: in ``work``, where a settings file allows Bash, with the
-    built-in tools, each session playing ``script()``."""
+def allowed_bash(
+    work: Path, script: Callable[[], Any], settings: str = "permissions:\n  allow: [Bash]\n"
+) -> Callable[[], dict[str, Any]]:
+    """Session options: in ``work``, where a settings file allows Bash (``settings``),
+    with the built-in tools, each session playing ``script()``."""
     (work / ".harness").mkdir(exist_ok=True)
-    (work / ".harness" / "settings.yaml").write_text("permissions:\n  allow: [Bash]\n")
+    (work / ".harness" / "settings.yaml").write_text(settings)
 
     def options() -> dict[str, Any]:
         provider = ScriptedProvider(script())
