@@ -52,6 +52,7 @@ async def test_the_panel_lists_ticks_and_stops_a_task(tmp_path: Path) -> None:
     work.mkdir()
     async with web_server(allowed_bash(work, script)) as srv, browser_page(tmp_path) as page:
         session, token = await srv.new_session()
+        await page.clock.install()  # the page's timers, to move past the ended tasks' minute
         await page.goto(f"{srv.address.base_url}/?token={token}")
         await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
         panel = page.locator("#tasks")
@@ -125,6 +126,12 @@ async def test_the_panel_lists_ticks_and_stops_a_task(tmp_path: Path) -> None:
         await expect(task).to_have_attribute("data-status", "stopped")
         await expect(page.locator(".line.task-ended")).to_have_count(2)
         await expect(page.locator(".line.sandbox-blocked")).to_have_count(2)
+
+        # A minute after they ended the tasks leave the panel; their lines stay.
+        await page.clock.fast_forward(61_000)
+        await expect(panel.locator(".task")).to_have_count(0)
+        await expect(panel.locator(".empty")).to_have_text("no background task")
+        await expect(page.locator(".line.task-ended")).to_have_count(2)
 
 
 @pytest.fixture
