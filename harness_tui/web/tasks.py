@@ -1,7 +1,7 @@
 """Background tasks and the Bash sandbox over HTTP, as the TUI's tasks panel and
 ``/sandbox`` show them.
 
-- ``GET /api/tasks/ID``: ``{"session_id", "tasks": [...]}``, every task of the session
+- ``GET /api/tasks/ID``: ``{"session_id", "now", "tasks": [...]}``, every task of the session
   (``session.tasks.all()``: id, command, description, start and end times in seconds
   since the epoch, output file, process group, sandboxed, status, exit code) with
   ``"running"``: true while it runs.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -48,7 +49,8 @@ def add_task_routes(
     async def list_tasks(request: Request, session_id: str) -> Response:
         session = open_session(request, session_id)
         tasks = [task_json(info) for info in session.tasks.all()]
-        return cleaned({"session_id": session.id, "tasks": tasks})
+        # "now": the server's clock, for a page whose own clock is off (elapsed times).
+        return cleaned({"session_id": session.id, "now": time.time(), "tasks": tasks})
 
     @app.post("/api/tasks/{session_id}/{task_id}/stop")
     async def stop_task(

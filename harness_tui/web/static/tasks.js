@@ -6,7 +6,8 @@
 // with its status for KEEP_ENDED_MS, then leaves the panel; the transcript keeps a line
 // for it. SANDBOX_BLOCKED is a transcript line too (what the sandbox refused, and
 // whether the user allowed it after all). The Sandbox button opens a dialog with the
-// status lines of GET /api/sandbox/ID (what /sandbox prints in the TUI).
+// status lines of GET /api/sandbox/ID (what /sandbox prints in the TUI). Times are the
+// server's (event timestamps); the page's clock is set right by GET /api/tasks's "now".
 // Everything shown is set as text, never as markup: it comes from the server.
 "use strict";
 
@@ -47,6 +48,8 @@ const Tasks = (() => {
   function create({ el, api, list, openButton, dialog, sessionId, line }) {
     const tasks = new Map();  // task_id -> {info, item, parts}
     let generation = 0;       // bumped on a session switch: late answers are dropped
+    let skew = 0;             // the server's clock minus the page's, in ms (GET's "now")
+    const now = () => Date.now() + skew;
     const where = () => encodeURIComponent(sessionId());
     const lines = dialog.querySelector(".lines");
     const problem = dialog.querySelector(".error");
@@ -65,7 +68,7 @@ const Tasks = (() => {
         parts.state.textContent = `${outcome(info.status, info.exit_code)}${took}`;
         parts.stop.remove();
       } else {
-        parts.state.textContent = `running ${elapsed(Date.now() - info.started_at * 1000)}`;
+        parts.state.textContent = `running ${elapsed(now() - info.started_at * 1000)}`;
       }
     }
 
@@ -121,7 +124,7 @@ const Tasks = (() => {
       if (!task) return;
       Object.assign(task.info, info);
       paint(task);
-      if (Date.now() - (task.info.ended_at || 0) * 1000 > KEEP_ENDED_MS) forget(info.task_id);
+      if (now() - (task.info.ended_at || 0) * 1000 > KEEP_ENDED_MS) forget(info.task_id);
     }
 
     function forget(taskId) {
@@ -135,7 +138,7 @@ const Tasks = (() => {
     function tick() {
       for (const [taskId, task] of tasks) {
         if (!task.info.status) paint(task);
-        else if (Date.now() - (task.info.ended_at || 0) * 1000 > KEEP_ENDED_MS) forget(taskId);
+        else if (now() - (task.info.ended_at || 0) * 1000 > KEEP_ENDED_MS) forget(taskId);
       }
     }
 
@@ -193,6 +196,7 @@ const Tasks = (() => {
       try {
         const listing = await api("GET", `/api/tasks/${where()}`);
         if (mine !== generation) return;
+        if (typeof listing.now === "number") skew = listing.now * 1000 - Date.now();
         for (const info of listing.tasks) {
           if (info.running || tasks.has(info.task_id)) add(info);
         }
