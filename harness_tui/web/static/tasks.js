@@ -76,6 +76,8 @@ const Tasks = (() => {
     function add(info) {
       const known = tasks.get(info.task_id);
       if (known) {
+        // A list fetched before the task ended must not bring it back to life.
+        if (known.info.status && !info.status) return known;
         Object.assign(known.info, info);
         paint(known);
         return known;
