@@ -3,7 +3,8 @@ task a real session started (from the live events) with its command, its time ti
 and its sandbox mark; Stop ends it (its process group gone) and the panel and the
 transcript say it stopped; a task that fails by itself is a transcript line with its
 exit code; what the sandbox refused is a line; the Sandbox button shows the status
-lines; a reload rebuilds the panel from the replayed events. With the sandbox on (real
+lines; a reload rebuilds the panel from the replayed events; another session shown
+has its own panel. With the sandbox on (real
 bubblewrap, skipped where it cannot start): the task is marked sandboxed and a write
 outside is a real refusal in the transcript; docs/screenshot-web-tasks.png is its
 "tasks.png"."""
@@ -198,3 +199,33 @@ async def test_a_sandboxed_task_and_a_real_refusal(sandboxed_work: Path, tmp_pat
         await expect(task).to_have_attribute("data-status", "stopped")
         await group_gone(started.pgid)
     print(f"screenshots: {tmp_path / 'tasks.png'}, {tmp_path / 'sandbox.png'}")
+
+
+def one_task() -> list:
+    return [
+        reply(ToolCall("Bash", {"command": "sleep 300", "run_in_background": True})),
+        reply(Text("Started.")),
+    ]
+
+
+async def test_the_panel_follows_the_session_shown(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    async with web_server(allowed_bash(work, one_task)) as srv, browser_page(tmp_path) as page:
+        busy, _ = await srv.new_session()
+        quiet, _ = await srv.new_session()
+        await srv.http.post(f"/api/query/{busy.id}", json={"text": "start it"})
+        started = await wait_for(busy.store, lambda e: e.type == "TASK_STARTED")
+        await page.goto(f"{srv.address.base_url}/?token={srv.token}&session={busy.id}")
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+        panel = page.locator("#tasks")
+        await expect(panel.locator(".task")).to_have_attribute("data-task", started.task_id)
+
+        await page.select_option("#session-picker", quiet.id)
+        await expect(panel.locator(".empty")).to_have_text("no background task")
+        await expect(panel.locator(".task")).to_have_count(0)
+        await busy.stop_task(started.task_id)  # ended while another session is shown
+
+        await page.select_option("#session-picker", busy.id)
+        await expect(panel.locator(".task")).to_have_attribute("data-status", "stopped")
+        await expect(page.locator(".line.task-ended")).to_have_count(1)
