@@ -4,10 +4,9 @@ and its sandbox mark; Stop ends it (its process group gone) and the panel and th
 transcript say it stopped; a task that fails by itself is a transcript line with its
 exit code; what the sandbox refused is a line; the Sandbox button shows the status
 lines; a reload rebuilds the panel from the replayed events; another session shown
-has its own panel. With the sandbox on (real
-bubblewrap, skipped where it cannot start): the task is marked sandboxed and a write
-outside is a real refusal in the transcript; docs/screenshot-web-tasks.png is its
-"tasks.png"."""
+has its own panel. With the sandbox on (real bubblewrap, skipped where it cannot
+start): the task is marked sandboxed and a write outside is a real refusal in the
+transcript; docs/screenshot-web-tasks.png is its "tasks.png"."""
 
 from __future__ import annotations
 
