@@ -27,7 +27,7 @@ from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from harness_tui.core.sandbox import bwrap
 from tests.helpers import process_group_alive, wait_for
 from tests.web.test_web_browser import browser_page
-from tests.web.test_web_tasks import allowed_bash, group_gone
+from tests.web.test_web_tasks import allowed_bash, background, group_gone
 from tests.web_support import web_server
 
 
@@ -200,17 +200,9 @@ async def test_a_sandboxed_task_and_a_real_refusal(sandboxed_work: Path, tmp_pat
     print(f"screenshots: {tmp_path / 'tasks.png'}, {tmp_path / 'sandbox.png'}")
 
 
-def one_task() -> list:
-    return [
-        reply(ToolCall("Bash", {"command": "sleep 300", "run_in_background": True})),
-        reply(Text("Started.")),
-    ]
-
-
 async def test_the_panel_follows_the_session_shown(tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    async with web_server(allowed_bash(work, one_task)) as srv, browser_page(tmp_path) as page:
+    options = allowed_bash(tmp_path, lambda: background(tmp_path))
+    async with web_server(options) as srv, browser_page(tmp_path) as page:
         busy, _ = await srv.new_session()
         quiet, _ = await srv.new_session()
         await srv.http.post(f"/api/query/{busy.id}", json={"text": "start it"})
