@@ -27,6 +27,8 @@ every other body stays within ``MAX_BODY_BYTES``. Events name images by SHA-256 
 
 Rewind (``GET /api/rewind/ID``, ``.../preview``, ``POST /api/rewind/ID``, ``POST
 /api/redo/ID``) lives in ``rewind``; files changed by hand are a 409 that lists them.
+Background tasks (``GET /api/tasks/ID``, ``POST /api/tasks/ID/TASK/stop``) and the
+sandbox's status (``GET /api/sandbox/ID``) live in ``tasks``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ from harness_tui.web.page import page_response
 from harness_tui.web.rewind import add_rewind_routes
 from harness_tui.web.sessions import CannotCreate, SessionDirectory, TooManySessions
 from harness_tui.web.stream import stream_session
+from harness_tui.web.tasks import add_task_routes
 
 #: Largest request body, in bytes.
 MAX_BODY_BYTES = 1024 * 1024
@@ -248,6 +251,7 @@ def create_app(
         return handed_back(item)
 
     add_rewind_routes(app, open_session, feeds.redact, ApiError)
+    add_task_routes(app, open_session, feeds.redact, ApiError)
 
     @app.get("/api/sessions/{session_id}/images/{sha256}")
     async def image(request: Request, session_id: str, sha256: str) -> Response:

@@ -22,6 +22,7 @@ STATIC = (
     "markdown.js",
     "questions.js",
     "rewind.js",
+    "tasks.js",
     "style.css",
 )
 

@@ -429,6 +429,17 @@
     line,
   });
 
+  // Background tasks: the side panel, their transcript lines, the sandbox dialog (tasks.js).
+  const tasks = Tasks.create({
+    el,
+    api,
+    list: $("tasks"),
+    openButton: $("sandbox-open"),
+    dialog: $("sandbox"),
+    sessionId: () => sessionId,
+    line,
+  });
+
   // What MCP servers ask (sampling, elicitation): cards from questions.js.
   const questionCards = Questions.create({
     el,
@@ -533,6 +544,12 @@
     },
     CHECKPOINT_CREATED(e) { rewind.checkpoint(e, e.tool_call_id && tools.get(e.tool_call_id) && tools.get(e.tool_call_id).card); },
     REWOUND(e) { rewind.rewound(e, containerFor(e)); },
+    TASK_STARTED(e) { tasks.started(e); },
+    TASK_ENDED(e) { tasks.ended(e, containerFor(e)); },
+    SANDBOX_BLOCKED(e) {
+      const parts = e.tool_call_id && tools.get(e.tool_call_id);
+      tasks.blocked(e, parts ? parts.nested : containerFor(e));
+    },
     PLAN_GENERATED(e) { showPlan(e.entries); },
     PLAN_UPDATED(e) { showPlan(e.entries); },
     STEERING_QUEUED(e) {
@@ -739,7 +756,7 @@
     }
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && running && !rewind.isOpen) cancel();  // Esc in the dialog closes it
+    if (event.key === "Escape" && running && !rewind.isOpen && !tasks.isOpen) cancel();  // Esc in a dialog closes it
   });
 
   // --- sessions ----------------------------------------------------------------------
@@ -771,6 +788,7 @@
     ui.usage.textContent = "";
     closeModelInput();
     rewind.reset();
+    tasks.reset();
     const summary = summaries.get(id);
     if (summary) showMode(summary.mode);  // until the events say otherwise
     else ui.mode.hidden = true;
