@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,17 +14,13 @@ import pytest
 
 from harness_tui.core.sandbox import bwrap
 from tests.cli.test_cli import harness
+from tests.sandbox_support import sandbox_scratch
 
 
 @pytest.fixture
 def ws() -> Iterator[Path]:
-    found = bwrap.probe()
-    if not found.ok:
-        pytest.skip(f"the sandbox cannot start here, so it cannot be tested: {found.reason}")
-    top = Path(tempfile.mkdtemp(prefix="sbx-cli-", dir="/var/tmp"))
-    (top / "ws").mkdir()
-    yield top / "ws"
-    shutil.rmtree(top, ignore_errors=True)
+    with sandbox_scratch("sbx-cli-") as top:
+        yield top / "ws"
 
 
 def claude_settings(sandbox: dict[str, object]) -> None:

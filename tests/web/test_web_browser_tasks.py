@@ -11,8 +11,6 @@ transcript; docs/screenshot-web-tasks.png is its "tasks.png"."""
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,8 +22,8 @@ from playwright.async_api import expect
 
 from harness_tui.core.events import SandboxBlocked
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
-from harness_tui.core.sandbox import bwrap
 from tests.helpers import process_group_alive, wait_for
+from tests.sandbox_support import sandbox_scratch
 from tests.web.test_web_browser import browser_page
 from tests.web.test_web_tasks import allowed_bash, background, group_gone
 from tests.web_support import web_server
@@ -141,13 +139,8 @@ async def test_the_panel_lists_ticks_and_stops_a_task(tmp_path: Path) -> None:
 def sandboxed_work() -> Iterator[Path]:
     """A folder for a session with the sandbox on (real bubblewrap); under /var/tmp like
     the core's sandbox tests (the sandbox gives /tmp a fresh one)."""
-    found = bwrap.probe()
-    if not found.ok:
-        pytest.skip(f"the sandbox cannot start here, so it cannot be tested: {found.reason}")
-    top = Path(tempfile.mkdtemp(prefix="sbx-web-", dir="/var/tmp"))
-    (top / "ws").mkdir()
-    yield top / "ws"
-    shutil.rmtree(top, ignore_errors=True)
+    with sandbox_scratch("sbx-web-") as top:
+        yield top / "ws"
 
 
 def sandboxed_script() -> list:

@@ -7,8 +7,6 @@ workspace under /tmp would have a writable (private, thrown away) parent."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,23 +19,14 @@ from harness_tui.core.sandbox import bwrap
 from harness_tui.core.sandbox.config import sandbox_config
 from harness_tui.core.sandbox.manager import Sandbox
 from harness_tui.core.tools.shell import ShellSession
-
-
-def need_bwrap() -> None:
-    found = bwrap.probe()
-    if not found.ok:
-        pytest.skip(f"the sandbox cannot start here, so it cannot be tested: {found.reason}")
+from tests.sandbox_support import sandbox_scratch
 
 
 @pytest.fixture
 def places() -> Iterator[dict[str, Path]]:
-    need_bwrap()
-    top = Path(tempfile.mkdtemp(prefix="sbx-test-", dir="/var/tmp"))
-    ws = top / "ws"
-    ws.mkdir()
-    (top / "outside.txt").write_text("outside\n")
-    yield {"top": top, "ws": ws}
-    shutil.rmtree(top, ignore_errors=True)
+    with sandbox_scratch("sbx-test-") as top:
+        (top / "outside.txt").write_text("outside\n")
+        yield {"top": top, "ws": top / "ws"}
 
 
 def exists(path: str | Path) -> bool:

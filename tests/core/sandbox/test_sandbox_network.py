@@ -10,7 +10,6 @@ sandbox's own loopback, so only the proxy can reach the server. The commands cle
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,8 +20,8 @@ import pytest
 import yaml
 
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
-from harness_tui.core.sandbox import bwrap
 from tests.helpers import run_to_end, scripted_in, wait_for
+from tests.sandbox_support import sandbox_scratch, turn_on
 
 CURL = "NO_PROXY= no_proxy= curl -s -S --max-time 10"
 
@@ -51,21 +50,10 @@ def port() -> Iterator[int]:
 
 @pytest.fixture
 def ws() -> Iterator[Path]:
-    found = bwrap.probe()
-    if not found.ok:
-        pytest.skip(f"the sandbox cannot start here, so it cannot be tested: {found.reason}")
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed (.ci/run installs it): the network tests use it")
-    top = Path(tempfile.mkdtemp(prefix="sbx-net-", dir="/var/tmp"))
-    (top / "ws").mkdir()
-    yield top / "ws"
-    shutil.rmtree(top, ignore_errors=True)
-
-
-def configure(ws: Path, sandbox: dict[str, Any]) -> None:
-    (ws / ".harness").mkdir(exist_ok=True)
-    data = {"sandbox": {"enabled": True, **sandbox}}
-    (ws / ".harness" / "settings.yaml").write_text(yaml.safe_dump(data))
+    with sandbox_scratch("sbx-net-") as top:
+        yield top / "ws"
 
 
 def bash(command: str) -> Any:
@@ -81,7 +69,7 @@ def text_of(result: Any) -> str:
 
 
 async def test_only_allowed_hosts_answer(ws: Path, port: int) -> None:
-    configure(ws, {"network": {"allowedDomains": ["localhost"]}})
+    turn_on(ws, {"network": {"allowedDomains": ["localhost"]}})
     url = f"http://localhost:{port}/"
     script = [
         bash(f"{CURL} {url}"),
@@ -108,7 +96,7 @@ async def test_only_allowed_hosts_answer(ws: Path, port: int) -> None:
 
 
 async def test_a_host_the_user_allows_goes_through(ws: Path, port: int) -> None:
-    configure(ws, {})
+    turn_on(ws, {})
     command = f"{CURL} http://localhost:{port}/"
     script = [bash(command), bash(command), reply(Text("ok"))]
     session, _ = scripted_in(ws, script, ask_policy="ask", trusted=True)

@@ -3,35 +3,22 @@ run without asking, which ask, what the model is told, and what the user may all
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from harness_tui.core.sandbox import bwrap
 from tests.helpers import run_to_end, scripted_in, wait_for
+from tests.sandbox_support import sandbox_scratch, turn_on
 
 
 @pytest.fixture
 def ws() -> Iterator[Path]:
-    found = bwrap.probe()
-    if not found.ok:
-        pytest.skip(f"the sandbox cannot start here, so it cannot be tested: {found.reason}")
-    top = Path(tempfile.mkdtemp(prefix="sbx-session-", dir="/var/tmp"))
-    (top / "ws").mkdir()
-    yield top / "ws"
-    shutil.rmtree(top, ignore_errors=True)
-
-
-def configure(ws: Path, sandbox: dict[str, Any]) -> None:
-    (ws / ".harness").mkdir(exist_ok=True)
-    data = {"sandbox": {"enabled": True, **sandbox}}
-    (ws / ".harness" / "settings.yaml").write_text(yaml.safe_dump(data))
+    with sandbox_scratch("sbx-session-") as top:
+        yield top / "ws"
 
 
 def bash(command: str, **extra: Any) -> Any:
@@ -43,7 +30,7 @@ def results(events: list[Any]) -> list[Any]:
 
 
 async def test_sandboxed_commands_run_without_asking(ws: Path) -> None:
-    configure(ws, {})
+    turn_on(ws, {})
     script = [bash("echo hi > a.txt"), bash("echo x > ../b.txt"), reply(Text("done"))]
     session, _ = scripted_in(ws, script, ask_policy="deny", trusted=True)
     async with session:
@@ -75,7 +62,7 @@ async def test_sandboxed_commands_run_without_asking(ws: Path) -> None:
 async def test_commands_outside_the_sandbox_ask_as_usual(
     ws: Path, sandbox: dict[str, Any], command: str, extra: dict[str, Any]
 ) -> None:
-    configure(ws, sandbox)
+    turn_on(ws, sandbox)
     session, _ = scripted_in(
         ws, [bash(command, **extra), reply(Text("ok"))], ask_policy="deny", trusted=True
     )
@@ -89,7 +76,7 @@ async def test_commands_outside_the_sandbox_ask_as_usual(
 
 
 async def test_running_outside_can_be_refused_by_settings(ws: Path) -> None:
-    configure(ws, {"allowUnsandboxedCommands": False})
+    turn_on(ws, {"allowUnsandboxedCommands": False})
     script = [
         bash("echo ${HARNESS_SANDBOX:-none}", dangerouslyDisableSandbox=True),
         reply(Text("ok")),
@@ -104,7 +91,7 @@ async def test_running_outside_can_be_refused_by_settings(ws: Path) -> None:
 
 async def test_no_bwrap_means_no_command(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(bwrap.BWRAP_ENV, str(ws / "missing-bwrap"))
-    configure(ws, {})
+    turn_on(ws, {})
     script = [bash("touch ran.txt"), reply(Text("ok"))]
     session, _ = scripted_in(ws, script, mode="bypassPermissions", trusted=True)
     async with session:
@@ -119,7 +106,7 @@ async def test_no_bwrap_means_no_command(ws: Path, monkeypatch: pytest.MonkeyPat
 
 
 async def test_the_user_can_allow_a_refused_path(ws: Path) -> None:
-    configure(ws, {})
+    turn_on(ws, {})
     (ws.parent / "out").mkdir()
     target = ws.parent / "out" / "f.txt"
     script = [bash(f"echo 1 > {target}"), bash(f"echo 2 > {target}"), reply(Text("ok"))]
@@ -141,7 +128,7 @@ async def test_the_user_can_allow_a_refused_path(ws: Path) -> None:
 
 
 async def test_background_tasks_run_in_the_sandbox(ws: Path) -> None:
-    configure(ws, {})
+    turn_on(ws, {})
     command = "echo in > inside.txt; echo out > ../outside.txt"
     call = reply(ToolCall("Bash", {"command": command, "run_in_background": True}))
     session, _ = scripted_in(ws, [call, reply(Text("ok"))], ask_policy="deny", trusted=True)
