@@ -219,7 +219,8 @@ async def test_a_toast_shows_text_as_it_is(hostile: str) -> None:
     session = scripted_session()
     async with tui(session, size=(160, 44), notifications=True) as (app, pilot):
         app.notify(f"about {hostile}")
-        await pilot.pause()
+        # The toast is drawn a frame or more later (more on a busy machine).
+        await until(pilot, lambda: squash(hostile) in squash(screen_text(app)))
         assert_shown(app, hostile)
 
 

@@ -263,11 +263,18 @@ def main(args: list[str]) -> None:
         _prctl(_PR_SET_DUMPABLE, 0, name="PR_SET_DUMPABLE")
     except (OSError, ValueError) as err:
         _fail(str(err))
+    # The handlers are set before the fork: a signal that comes while the command is
+    # being started is kept and sent on as soon as there is a command to send it to.
+    for sig in FORWARDED_SIGNALS:
+        _signal.signal(sig, _on_signal)
     pid = os.fork()
     if pid == 0:
+        for sig in FORWARDED_SIGNALS:
+            _signal.signal(sig, _signal.SIG_DFL)
         _child(program, command)
-    for sig in FORWARDED_SIGNALS:
-        _signal.signal(sig, lambda signum, _frame: _signal_child(pid, signum))
+    _command[0] = pid
+    while _pending:
+        _signal_child(pid, _pending.pop(0))
     if listeners:
         for listener, path in listeners:
             _thread.start_new_thread(_serve, (listener, path))
@@ -281,6 +288,18 @@ def main(args: list[str]) -> None:
         if ended == pid:
             break
     _end_like(status)
+
+
+#: The command's pid once it is started; signals that came before it.
+_command = [0]
+_pending: list[int] = []
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    if _command[0]:
+        _signal_child(_command[0], signum)
+    else:
+        _pending.append(signum)
 
 
 def _signal_child(pid: int, signum: int) -> None:

@@ -89,12 +89,20 @@ def _gone(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] in "ZX"
 
 
+def _default_signals() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signals_reach_the_command_and_the_bridge_ends_like_it(sig: int) -> None:
     with subprocess.Popen(
         [PY, "-I", "-S", str(BRIDGE), "--", "sh", "-c", "echo $$; exec sleep 30"],
         stdout=subprocess.PIPE,
         text=True,
+        # As a terminal would start it: a runner started in the background (``cmd &``
+        # in a script) ignores SIGINT, and the command would inherit that.
+        preexec_fn=_default_signals,
     ) as proc:
         assert proc.stdout is not None
         child = int(proc.stdout.readline())  # the command runs: the handlers are set
