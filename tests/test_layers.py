@@ -24,7 +24,7 @@ UI_AND_WEB = (
     "harness_tui.web",
     "harness_tui.tui.app",
 )
-SDKS = ("anthropic", "openai", "mcp", "google.genai")
+SDKS = ("anthropic", "openai", "mcp", "google.genai", "acp")
 #: Engines imported only when their work comes: Pillow when an image is attached, the
 #: terminal-graphics renderer when one is drawn.
 ENGINES = ("PIL", "textual_image")
@@ -78,6 +78,7 @@ def test_version_and_help_do_not_load_the_core() -> None:
     loaded = loaded_after("import harness_tui.cli")
     assert "harness_tui.core" not in loaded
     assert "pydantic" not in top_names(loaded)
+    assert not {"acp", "harness_tui.acp.agent"} & loaded  # only `harness-tui acp` loads it
 
 
 # --- the module graph: no cycles, and each layer imports only the layers below it --------
@@ -263,6 +264,13 @@ LAYERS = {
         "harness_tui.__main__",
     ),
     "harness_tui.web": ("harness_tui.tui", "harness_tui.widgets", "harness_tui.cli"),
+    "harness_tui.acp": (
+        "harness_tui.tui",
+        "harness_tui.widgets",
+        "harness_tui.web",
+        "harness_tui.cli",
+        "harness_tui.headless",
+    ),
 }
 #: What a layer may import all the same (its own modules).
 ALLOWED = {"harness_tui.core": ("harness_tui.core",)}

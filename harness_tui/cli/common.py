@@ -74,15 +74,14 @@ def latest_saved(what: str, hint: str) -> str:
     return str(latest.path)
 
 
-def trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
-    """Whether the folder is trusted (``--trust`` trusts it for good), and the settings
-    that apply: the project's own only in a trusted folder."""
-    from pathlib import Path
-
+def trusted_settings(args: argparse.Namespace, cwd: Path | None = None) -> tuple[bool, object]:
+    """Whether the folder (``cwd``, else the current one) is trusted (``--trust``
+    trusts it for good), and the settings that apply: the project's own only in a
+    trusted folder."""
     from harness_tui.core.config.settings import load_settings
     from harness_tui.core.config.trust import TrustStore
 
-    cwd = Path.cwd()
+    cwd = cwd or Path.cwd()
     store = TrustStore()
     trust = getattr(args, "trust", False)  # `serve` has no --trust
     if trust:
@@ -100,18 +99,18 @@ def trusted_settings(args: argparse.Namespace) -> tuple[bool, object]:
     return trusted, with_plugin_models(settings, plugin_model_sources(roots))
 
 
-def configured(args: argparse.Namespace, settings: object) -> tuple[object, str, list[str]]:
+def configured(
+    args: argparse.Namespace, settings: object, cwd: Path | None = None
+) -> tuple[object, str, list[str]]:
     """Model, permission mode and warnings, from the command line, then the settings
     files, then the defaults. A bad setting is a warning, never a stop; a bad
     command-line value is an error."""
-    from pathlib import Path
-
     from harness_tui.core.config.settings import Settings
     from harness_tui.core.errors import HarnessError
     from harness_tui.core.providers.models import model_catalogue, resolve_model
 
     assert isinstance(settings, Settings)
-    cwd = Path.cwd()
+    cwd = cwd or Path.cwd()
     catalogue = model_catalogue(cwd, settings)
     notices = [*settings.problems, *catalogue.problems]
     if args.model:

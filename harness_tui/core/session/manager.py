@@ -79,7 +79,15 @@ class Sessions(Generic[S]):
                 "the session manager is not open",
                 hint="use `async with SessionManager() as manager:`",
             )
-        session = self._factory(**options)
+        return await self.open(self._factory(**options))
+
+    async def open(self, session: S) -> S:
+        """Open and hold a session made elsewhere (``Session.resume``)."""
+        if self._group is None:
+            raise HarnessError(
+                "the session manager is not open",
+                hint="use `async with SessionManager() as manager:`",
+            )
         await self._group.start(self._host, session)
         return session
 

@@ -337,14 +337,17 @@ class Workspace:
             return ""
         return "\n\nContext from SessionStart hooks:\n" + outcome.additional_context
 
-    async def add_mcp_servers(self, servers: dict[str, dict[str, Any]]) -> None:
-        """Hand plugins' MCP servers (``.mcp.json``-shaped ``{name: config}``) to the MCP
-        client; a bad entry or a name already taken becomes a warning notice."""
+    async def add_mcp_servers(
+        self, servers: dict[str, dict[str, Any]], source: str = "plugin server"
+    ) -> None:
+        """Hand plugins' (or an editor's, ``source``) MCP servers (``.mcp.json``-shaped
+        ``{name: config}``) to the MCP client; a bad entry or a name already taken
+        becomes a warning notice."""
         from harness_tui.core.mcp import McpConfigError
 
         for name, config in servers.items():
             try:
-                warnings = self.mcp.add_server(name, config, source=f"plugin server {name!r}")
+                warnings = self.mcp.add_server(name, config, source=f"{source} {name!r}")
             except (McpConfigError, HarnessError) as exc:
                 warnings = [str(exc)]
             for warning in warnings:
