@@ -41,6 +41,7 @@ from harness_tui.core.events import (
     ToolCallProgress,
     ToolCallStarted,
     TrustRequested,
+    UsageUpdated,
 )
 from harness_tui.core.session.session import Session
 
@@ -160,6 +161,8 @@ class Link:
             update = updates.tool_ended(event, self.cwd)
         elif isinstance(event, PlanEvent):
             update = updates.plan(event)
+        elif isinstance(event, UsageUpdated):
+            update = updates.usage(event)
         elif isinstance(event, ModelChanged | ModeChanged):
             if isinstance(event, ModeChanged):
                 await self.send(helpers.update_current_mode(event.mode))

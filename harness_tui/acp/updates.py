@@ -16,12 +16,14 @@ from typing import Any
 
 from acp import helpers
 from acp.schema import (
+    Cost,
     FileEditToolCallContent,
     PlanEntry,
     ToolCallLocation,
     ToolCallProgress,
     ToolCallStart,
     ToolKind,
+    UsageUpdate,
 )
 
 from harness_tui.core.events import (
@@ -31,6 +33,7 @@ from harness_tui.core.events import (
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
+    UsageUpdated,
 )
 from harness_tui.core.events import ToolCallProgress as OurProgress
 from harness_tui.core.messages import (
@@ -181,6 +184,17 @@ def plan(event: PlanEvent) -> Any:
             PlanEntry(content=entry.content, priority="medium", status=entry.status)
             for entry in event.entries
         ]
+    )
+
+
+def usage(event: UsageUpdated) -> UsageUpdate:
+    """How full the context is, and what the session has cost so far."""
+    cost = event.total_cost_usd
+    return UsageUpdate(
+        session_update="usage_update",
+        used=event.context_tokens,
+        size=event.context_window or 0,
+        cost=Cost(amount=round(cost, 6), currency="USD") if cost is not None else None,
     )
 
 

@@ -100,6 +100,7 @@ async def test_a_session_from_an_editor(tmp_path: Path) -> None:
         [
             {
                 "text": "I'll write it.",
+                "usage": {"input_tokens": 1200, "output_tokens": 30},
                 "tool_calls": [
                     {"name": "Write", "input": {"file_path": "hello.txt", "content": "hi\n"}}
                 ],
@@ -149,6 +150,8 @@ async def test_a_session_from_an_editor(tmp_path: Path) -> None:
             assert diff.path == str(project / "hello.txt")
             assert [u.status for u in editor.of("tool_call_update")][-1] == "completed"
             assert "I'll write it." in editor.text()
+            usage = editor.of("usage_update")[-1]  # how full the context is, for the editor
+            assert 0 < usage.used < usage.size
             assert "Done: hello.txt is written." in editor.text()
 
             # 2. A prompt cancelled while its answer streams.
