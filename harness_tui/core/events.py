@@ -311,6 +311,22 @@ class RunCompleted(Event):
     cost_usd: float | None = None
 
 
+class BudgetExceeded(Event):
+    """A budget ended the run (or, with ``parent_tool_call_id``, a sub-agent) at a turn
+    boundary, before the next model request: ``turns`` (``--max-turns``: ``used`` turns
+    of ``limit``), ``run_usd`` (``--max-budget-usd``) or ``session_usd`` (the settings'
+    ``budget.sessionUsd``): ``used`` dollars spent, and ``next_estimate`` what the next
+    request was expected to cost (see ``session.budget``). ``RUN_COMPLETED`` follows,
+    its ``stop_reason`` ``budget_exceeded`` or ``max_turns``."""
+
+    type: Literal["BUDGET_EXCEEDED"] = "BUDGET_EXCEEDED"
+    budget: Literal["turns", "run_usd", "session_usd"]
+    limit: int | float
+    used: int | float
+    next_estimate: float | None = None
+    message: str
+
+
 class RunCancelled(Event):
     type: Literal["RUN_CANCELLED"] = "RUN_CANCELLED"
     turns: int
@@ -670,6 +686,7 @@ AgentEvent = Annotated[
     | TaskEnded
     | SandboxBlocked
     | RunCompleted
+    | BudgetExceeded
     | RunCancelled
     | Error
     | PlanGenerated

@@ -2,7 +2,8 @@
 
 Every response's usage (the session's own, a sub-agent's, a compaction summary's) is
 added here and reported as ``USAGE_UPDATED``; each is priced with the model that produced
-it, unless the provider already said what it cost.
+it, unless the provider already said what it cost. The meter also holds the dollar
+budgets (``run.budget``) and says whether the next request would pass one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from harness_tui.core.events import UsageUpdated
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.run.budget import BudgetLimits, BudgetStop, check_spend
 
 
 class UsageMeter:
@@ -23,8 +25,10 @@ class UsageMeter:
         emit: Callable[..., Awaitable[Any]],
         model: Callable[[], ModelChoice],
         context_tokens: Callable[[], int],
+        limits: BudgetLimits | None = None,
     ) -> None:
-        """``model``: the conversation's model; ``context_tokens``: its context fill."""
+        """``model``: the conversation's model; ``context_tokens``: its context fill;
+        ``limits``: the run's and the session's dollar budgets."""
         self._emit = emit
         self._model = model
         self._context_tokens = context_tokens
@@ -32,13 +36,23 @@ class UsageMeter:
         #: Dollars spent in the session, and in the current run (None: no known price).
         self.total_cost_usd: float | None = None
         self.run_cost_usd: float | None = None
+        self.limits = limits or BudgetLimits()
 
     def start_run(self) -> None:
         self.run_cost_usd = None
 
-    async def add(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
-        """Add ``usage`` and report it. ``model``: the model that produced it (a
-        sub-agent's own), by default the conversation's."""
+    def over_budget(self, next_estimate: float) -> BudgetStop | None:
+        """The budget a request expected to cost ``next_estimate`` would pass (None:
+        it may go)."""
+        if not self.limits.any:
+            return None
+        spent, total = self.run_cost_usd or 0.0, self.total_cost_usd or 0.0
+        return check_spend(self.limits, spent, total, next_estimate)
+
+    async def add(self, usage: TokenUsage, model: ModelChoice | None = None) -> float | None:
+        """Add ``usage`` and report it; what it cost (None: no known price).
+        ``model``: the model that produced it (a sub-agent's own), by default the
+        conversation's."""
         # Priced with the model that produced the usage: a switch waits for a turn
         # boundary, so the conversation's model is still that model here. The
         # conversation's context fill; a sub-agent's usage tells its own.
@@ -58,3 +72,4 @@ class UsageMeter:
             context_tokens=context_tokens,
             context_window=model.context_window,
         )
+        return cost
