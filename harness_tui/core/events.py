@@ -70,6 +70,10 @@ class SessionStarted(Event):
     permission_mode: PermissionMode
     source: Literal["startup", "resume", "clear", "compact"] = "startup"
     version: str
+    #: The dollar budgets (None: none): each run's (``--max-budget-usd``) and the
+    #: session's (``budget.sessionUsd``), for the views to show spend against them.
+    run_budget_usd: float | None = None
+    session_budget_usd: float | None = None
 
 
 class SessionEnded(Event):

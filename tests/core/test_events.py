@@ -44,6 +44,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "permission_mode": "plan",
         "source": "resume",
         "version": "0.1.0",
+        "run_budget_usd": 0.5,
+        "session_budget_usd": 5.0,
     },
     "SESSION_ENDED": {"reason": "quit"},
     "MODEL_CHANGED": {
@@ -420,7 +422,15 @@ EVENT_COMMON = (
 )
 #: Each event's own fields, in the order its JSON writes them (after ``COMMON``).
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "SESSION_STARTED": ("cwd", "model", "permission_mode", "source", "version"),
+    "SESSION_STARTED": (
+        "cwd",
+        "model",
+        "permission_mode",
+        "source",
+        "version",
+        "run_budget_usd",
+        "session_budget_usd",
+    ),
     "SESSION_ENDED": ("reason",),
     "MODEL_CHANGED": ("model", "provider", "previous_model"),
     "MODE_CHANGED": ("mode", "previous_mode"),

@@ -33,6 +33,7 @@ STOP_REASONS: dict[BudgetKind, str] = {
     "run_usd": "budget_exceeded",
     "session_usd": "budget_exceeded",
 }
+BUDGET_STOP_REASONS = frozenset(STOP_REASONS.values())
 #: The settings section (``budget: {sessionUsd: 5, runUsd: 1}``) and its keys.
 SETTINGS_KEY = "budget"
 SETTINGS_FIELDS = {"sessionUsd": "session_usd", "runUsd": "run_usd"}
@@ -162,4 +163,5 @@ def _dollars(value: Any) -> float | None:
 
 
 def _usd(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.1 or value == 0 else f"${value:.4f}"
+    """Cents, or four places for small amounts that cents would round away."""
+    return f"${value:,.2f}" if value >= 0.1 or round(value, 2) == value else f"${value:.4f}"

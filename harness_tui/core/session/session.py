@@ -302,6 +302,8 @@ class Session(Hostable):
             permission_mode=self.mode,
             source=self.journal.source,
             version=__version__,
+            run_budget_usd=self.usage.limits.run_usd,
+            session_budget_usd=self.usage.limits.session_usd,
         )
         self._notices[:0] = self.models.notices()  # first: what model this is
         for notice in self._notices:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from harness_tui.core.events import UsageUpdated
+from harness_tui.core.events import Notice, UsageUpdated
 from harness_tui.core.messages import TokenUsage
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.run.budget import BudgetLimits, BudgetStop, check_spend
@@ -37,6 +37,8 @@ class UsageMeter:
         self.total_cost_usd: float | None = None
         self.run_cost_usd: float | None = None
         self.limits = limits or BudgetLimits()
+        #: Models already named in a warning that the budget cannot count their usage.
+        self._unpriced: set[str] = set()
 
     def start_run(self) -> None:
         self.run_cost_usd = None
@@ -63,6 +65,15 @@ class UsageMeter:
         if cost is not None:
             self.total_cost_usd = (self.total_cost_usd or 0.0) + cost
             self.run_cost_usd = (self.run_cost_usd or 0.0) + cost
+        elif self.limits.any and model.name not in self._unpriced:
+            self._unpriced.add(model.name)
+            await self._emit(
+                Notice,
+                message=f"{model.name} has no known price, so the budget does not count "
+                "its usage; give it one under models: in your settings "
+                "(e.g. {price: {input: 3, output: 15}}, dollars per million tokens)",
+                level="warning",
+            )
         await self._emit(
             UsageUpdated,
             usage=usage,

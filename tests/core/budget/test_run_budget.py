@@ -190,3 +190,17 @@ async def test_a_subagents_spend_counts_and_stops_it_and_then_its_parent(
     assert "would have passed the spending budget" in result.content
     done = events[-1]
     assert done.stop_reason == "budget_exceeded" and done.cost_usd == pytest.approx(0.55)
+
+
+async def test_usage_without_a_price_is_named_once_when_a_budget_is_set(tmp_path: Path) -> None:
+    script = [reply(Text(x), Usage(10, 10)) for x in "ab"]
+    session, _ = scripted_in(tmp_path, script, tools=[EchoTool()], max_budget_usd=1)
+    async with session:
+        events = [*await run_to_end(session, "one"), *await run_to_end(session, "two")]
+    warnings = [e.message for e in events if e.type == "NOTICE"]
+    assert warnings == [
+        "scripted has no known price, so the budget does not count its usage; give it one "
+        "under models: in your settings (e.g. {price: {input: 3, output: 15}}, dollars per "
+        "million tokens)"
+    ]
+    assert events[-1].stop_reason == "end_turn"
