@@ -151,6 +151,7 @@ class StatusBar(Static):
         elif isinstance(event, ev.SessionStarted):
             self.model, self.mode = event.model, event.permission_mode
             self.run_budget, self.session_budget = event.run_budget_usd, event.session_budget_usd
+            self.run_cost = 0.0  # a new session (``/clear``, a resume) has run nothing yet
         elif isinstance(event, ev.ModelChanged):
             self.model, self.provider = event.model, event.provider
         elif isinstance(event, ev.ModeChanged):

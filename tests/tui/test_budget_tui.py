@@ -3,9 +3,16 @@ stops the run is a notice that says why and what to do."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness_tui.core import events as ev
+from harness_tui.core.session.session import Session
+from harness_tui.widgets.conversation import NoticeEntry
+from harness_tui.widgets.prompt_input import PromptInput
 from harness_tui.widgets.status_bar import StatusBar, cost_parts
 from tests import tui_events as canned
+from tests.helpers import wait_for
+from tests.tui.test_tui import tui, type_text, until
 from tests.tui.test_tui_snapshots import app, feeding
 from tests.tui_events import make
 
@@ -68,3 +75,34 @@ async def test_the_bar_counts_the_runs_spend_with_its_subagents_and_restarts_per
 
 def test_a_budget_stop_on_screen(snap_compare) -> None:
     assert snap_compare(app(), terminal_size=(120, 24), run_before=feeding(budget_events()))
+
+
+async def test_cost_names_the_budgets_and_clear_keeps_the_run_budget(tmp_path: Path) -> None:
+    script = tmp_path / "priced.yaml"
+    script.write_text(
+        "- text: hello\n  usage: {input_tokens: 10, output_tokens: 2, cost_usd: 0.1}\n"
+    )
+    budget = tmp_path / ".harness" / "settings.yaml"
+    budget.parent.mkdir()
+    budget.write_text("budget: {sessionUsd: 3}\n")
+    session = Session(
+        model=f"scripted:{script}", cwd=tmp_path, tools=[], max_budget_usd=0.5, trusted=True
+    )
+    async with tui(session) as (app, pilot):
+        app.query_one(PromptInput).load_text("hi")
+        await pilot.press("enter")
+        await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        app.query_one(PromptInput).load_text("")
+        await type_text(pilot, "/cost")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("Budget:" in n.text for n in app.query(NoticeEntry)))
+        cost = next(n.text for n in app.query(NoticeEntry) if "Budget:" in n.text)
+        assert "Budget: $0.1000 of the session's $3.00; $0.1000 of the last run's $0.50." in cost
+        app.query_one(PromptInput).load_text("")
+        await type_text(pilot, "/clear")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session is not session and app.session.is_open)
+        limits = app.session.usage.limits
+        assert (limits.run_usd, limits.session_usd) == (0.5, 3)
+        bar = app.query_one(StatusBar)
+        await until(pilot, lambda: "run $0.00 / $0.50" in str(bar.render()))
