@@ -204,3 +204,33 @@ async def test_usage_without_a_price_is_named_once_when_a_budget_is_set(tmp_path
         "million tokens)"
     ]
     assert events[-1].stop_reason == "end_turn"
+
+
+async def test_a_resumed_session_brings_its_spend_to_the_session_budget(tmp_path: Path) -> None:
+    # The first request goes (nothing known of its cost) and spends $0.45 of $0.40; the
+    # session, resumed, has its spend back and makes no request.
+    budget_settings(tmp_path, "budget: {sessionUsd: 0.4}\n")
+    script = tmp_path / "priced.yaml"
+    script.write_text("- text: a\n  usage: {input_tokens: 1, output_tokens: 1, cost_usd: 0.45}\n")
+    first = Session(model=f"scripted:{script}", cwd=tmp_path, tools=[], trusted=True)
+    async with first:
+        assert (await run_to_end(first, "spend"))[-1].stop_reason == "end_turn"
+    again = Session.resume(first.id, cwd=tmp_path, tools=[], trusted=True)
+    async with again:
+        events = await run_to_end(again, "more")
+    stop, done = ended(events)
+    assert (stop.budget, stop.used, done.turns) == ("session_usd", 0.45, 0)
+    assert stop.message.startswith("stopped: the session's budget of $0.40 is used up")
+
+
+def test_a_bad_price_in_a_script_names_the_field(tmp_path: Path) -> None:
+    from harness_tui.core.errors import ConfigError
+    from harness_tui.core.providers.offline.scripted import ScriptedProvider
+
+    script = tmp_path / "bad.yaml"
+    script.write_text("price: {input: -3, output: 15}\nresponses:\n  - text: hi\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: price\.input"):
+        ScriptedProvider.from_file(script)
+    script.write_text("responses:\n  - text: hi\n    usage: {cost_usd: free}\n")
+    with pytest.raises(ConfigError, match=r"responses\[0\]\.usage\.cost_usd"):
+        ScriptedProvider.from_file(script)
