@@ -1,7 +1,9 @@
 """``harness-tui -p``: one prompt, no TUI. The output is a subscriber of the session's
 event store like every other view.
 
-Exit codes: 0 success; 1 the run ended on an error; 3 something was refused — a tool
+Exit codes: 0 success; 1 the run ended on an error; 4 a budget stopped the run
+(``--max-budget-usd``, ``--max-turns``, the settings' ``budget``: ``run.budget``); 3
+something was refused — a tool
 call (by a deny rule, plan mode, a permission question nobody is there to answer, a
 PreToolUse hook; the session's or a sub-agent's) or the prompt (a UserPromptSubmit hook),
 even when the run then went on to succeed; 130 cancelled (Ctrl+C); 141 the reader of
@@ -34,6 +36,7 @@ from anyio.abc import TaskGroup
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import (
     RUN_END_TYPES,
+    BudgetExceeded,
     Error,
     Event,
     HookDenied,
@@ -47,11 +50,12 @@ from harness_tui.core.events import (
     ToolCallStarted,
 )
 from harness_tui.core.processes import exit_guard
+from harness_tui.core.run.budget import BUDGET_STOP_REASONS
 from harness_tui.core.session.session import Session
 
 OutputFormat = Literal["text", "json", "stream-json"]
 
-EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DENIED = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DENIED, EXIT_BUDGET = 0, 1, 2, 3, 4
 EXIT_CANCELLED, EXIT_OUTPUT_GONE = 130, 141
 
 
@@ -199,6 +203,9 @@ class _Printer:
         elif isinstance(event, HookDenied) and event.hook_event != "PreToolUse":
             # (a PreToolUse block is said by the denied call's own line)
             self.err.write(f"harness-tui: {event.hook_event} hook blocked: {event.reason}\n")
+        elif isinstance(event, BudgetExceeded):
+            nested = "a sub-agent " if event.parent_tool_call_id else ""
+            self.err.write(f"harness-tui: {nested}{event.message}\n")
         elif isinstance(event, Error):
             hint = f" ({event.hint})" if event.hint else ""
             self.err.write(f"harness-tui: error: {event.message}{hint}\n")
@@ -240,6 +247,8 @@ class _Printer:
             return EXIT_CANCELLED
         if final.is_error:
             return EXIT_ERROR
+        if final.stop_reason in BUDGET_STOP_REASONS:
+            return EXIT_BUDGET
         if self.refusals:
             return EXIT_DENIED
         return EXIT_OK

@@ -16,6 +16,7 @@ from harness_tui.core.messages import TokenUsage
 from harness_tui.core.permissions.engine import PermissionBroker, PermissionEngine
 from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.providers.offline.scripted import Reply, ScriptedProvider
+from harness_tui.core.run.budget import BudgetLimits, BudgetStop, check_spend
 from harness_tui.core.tools.base import Tool
 from harness_tui.core.tools.executor import ToolExecutor
 
@@ -40,6 +41,7 @@ class Owner:
         self.current_run: Callable[[], str | None] = lambda: "run_owner"
         self.halt: str | None = None
         self.usage: list[tuple[TokenUsage, ModelChoice | None]] = []
+        self.budget_usd: float | None = None
 
     @property
     def run_id(self) -> str | None:
@@ -48,8 +50,14 @@ class Owner:
     async def emit(self, event_type: type, /, **fields: Any) -> Event:
         return await self.store.append(event_type(session_id=self.id, run_id=self.run_id, **fields))
 
-    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
+    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> float | None:
         self.usage.append((usage, model))
+        return usage.cost_usd
+
+    def over_budget(self, next_estimate: float) -> BudgetStop | None:
+        """Spent (the usage's own costs) plus ``next_estimate`` against ``budget_usd``."""
+        spent = sum(u.cost_usd or 0.0 for u, _ in self.usage)
+        return check_spend(BudgetLimits(run_usd=self.budget_usd), spent, spent, next_estimate)
 
     def halt_requested(self) -> str | None:
         return self.halt

@@ -1,6 +1,6 @@
 """One-line notices for events that only inform: an MCP server that came up, a
 checkpoint worth mentioning, a rewind and what it did to the files, a background task
-that ended, what the sandbox refused.
+that ended, what the sandbox refused, a budget that stopped the run.
 
 ``event_notice(event)`` is what the conversation asks of every event it has no entry
 for: ``(text, level)``, or None when the event is not told at all.
@@ -39,7 +39,23 @@ def event_notice(event: Any) -> tuple[str, str] | None:
         return task_notice(event)
     if isinstance(event, ev.SandboxBlocked):
         return sandbox_notice(event)
+    if isinstance(event, ev.BudgetExceeded):
+        return budget_notice(event)
     return None
+
+
+#: What the user can do about each budget.
+BUDGET_NEXT = {
+    "turns": "send another prompt to go on, or start with a higher --max-turns",
+    "run_usd": "send another prompt to go on: each run has its own budget",
+    "session_usd": "raise budget.sessionUsd in your settings, or start a new session",
+}
+
+
+def budget_notice(event: Any) -> tuple[str, str]:
+    """A budget stopped the run: why, and what to do."""
+    text = event.message[:1].upper() + event.message[1:]
+    return f"⊘ {text}\n→ {BUDGET_NEXT.get(event.budget, '')}", "warning"
 
 
 def task_notice(event: Any) -> tuple[str, str]:

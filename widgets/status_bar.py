@@ -1,5 +1,8 @@
 """The status line: model, mode, run state, queue, tokens, cost, context, elapsed time.
 
+The cost is the session's; with a budget (``SESSION_STARTED`` names them) it is shown
+against it: ``$0.42 / $5.00`` for the session's, ``run $0.12 / $0.50`` for each run's.
+
 The right part (tokens to elapsed time) gives way to the ``statusLine`` command's line
 when one is set (``harness_tui.tui.status_line``); the run state stays: it is live."""
 
@@ -53,6 +56,21 @@ def clock_text(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def cost_parts(
+    total: float | None, run: float, run_budget: float | None, session_budget: float | None
+) -> list[str]:
+    """The session's cost (against its budget), and the run's against its budget.
+    Unpriced usage counts as nothing, as the budgets count it."""
+    parts = []
+    if session_budget is not None:
+        parts.append(f"${total or 0.0:.2f} / ${session_budget:.2f}")
+    elif total is not None:
+        parts.append(f"${total:.2f}")
+    if run_budget is not None:
+        parts.append(f"run ${run:.2f} / ${run_budget:.2f}")
+    return parts
+
+
 class StatusBar(Static):
     """One line at the bottom, fed by events."""
 
@@ -76,6 +94,11 @@ class StatusBar(Static):
     tokens_in: reactive[int] = reactive(0)
     tokens_out: reactive[int] = reactive(0)
     cost: reactive[float | None] = reactive(None)
+    #: What the current (or last) run spent, sub-agents included.
+    run_cost: reactive[float] = reactive(0.0)
+    #: The dollar budgets of each run and of the session (None: none).
+    run_budget: reactive[float | None] = reactive(None)
+    session_budget: reactive[float | None] = reactive(None)
     context_used: reactive[int] = reactive(0)
     context_window: reactive[int | None] = reactive(None)
     elapsed: reactive[float | None] = reactive(None)
@@ -127,13 +150,15 @@ class StatusBar(Static):
             self.streaming()
         elif isinstance(event, ev.SessionStarted):
             self.model, self.mode = event.model, event.permission_mode
+            self.run_budget, self.session_budget = event.run_budget_usd, event.session_budget_usd
+            self.run_cost = 0.0  # a new session (``/clear``, a resume) has run nothing yet
         elif isinstance(event, ev.ModelChanged):
             self.model, self.provider = event.model, event.provider
         elif isinstance(event, ev.ModeChanged):
             self.mode = event.mode
         elif isinstance(event, ev.PromptReceived):
             self._run_started, self._running_tools = self._clock(), 0
-            self.elapsed, self.state = 0.0, WORKING
+            self.elapsed, self.state, self.run_cost = 0.0, WORKING, 0.0
         elif isinstance(event, ev.MessageCompleted):
             if self.state == STREAMING:
                 self.state = WORKING
@@ -163,6 +188,7 @@ class StatusBar(Static):
             self.tokens_in = event.total.input_tokens + event.total.cache_read_tokens
             self.tokens_out = event.total.output_tokens
             self.cost = event.total_cost_usd
+            self.run_cost += event.cost_usd or 0.0
             if event.parent_tool_call_id is None:  # a sub-agent's context is not ours
                 self.context_used, self.context_window = event.context_tokens, event.context_window
 
@@ -181,8 +207,7 @@ class StatusBar(Static):
         if self.custom is not None:
             return text.append(" · " + " · ".join(parts) + " · ").append_text(self.custom)
         parts.append(f"↑{compact_count(self.tokens_in)} ↓{compact_count(self.tokens_out)}")
-        if self.cost is not None:
-            parts.append(f"${self.cost:.2f}")
+        parts += cost_parts(self.cost, self.run_cost, self.run_budget, self.session_budget)
         if self.context_window:
             share = min(1.0, self.context_used / self.context_window)
             filled = round(share * 8)

@@ -30,6 +30,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def usd_amount(text: str) -> float:
+    """``--max-budget-usd``: ``5``, ``0.50`` or ``$2.5`` (more than zero)."""
+    from harness_tui.core.run.budget import parse_usd  # light: no pydantic, no SDK
+
+    try:
+        return parse_usd(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def port_number(text: str) -> int:
     try:
         value = int(text)

@@ -26,6 +26,7 @@ from harness_tui.cli.common import (
     port_number,
     positive_int,
     trusted_settings,
+    usd_amount,
 )
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "`harness-tui export ID` writes one as Markdown or JSON; `harness-tui check [MODEL]` "
         "tells whether a provider works.",
         epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
+        "4 a budget stopped the run (--max-budget-usd, --max-turns, budget.sessionUsd), "
         "130 cancelled, 141 stdout closed.",
     )
     parser.add_argument("prompt", nargs="?", help="the prompt (with -p)")
@@ -118,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=None,
         help="stop after this many model calls per run",
+    )
+    parser.add_argument(
+        "--max-budget-usd",
+        type=usd_amount,
+        default=None,
+        metavar="USD",
+        help="stop a run before the model request that would make it cost more than this "
+        "many US dollars (its sub-agents included; estimated from the last request's cost). "
+        "A session budget goes in the settings: budget: {sessionUsd: 20}",
     )
     parser.add_argument(
         "--inline",
@@ -229,6 +240,7 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             ask_policy="deny",
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+            max_budget_usd=args.max_budget_usd,
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),
@@ -273,6 +285,7 @@ def _run_tui(args: argparse.Namespace) -> int:
             mode=mode,
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
+            max_budget_usd=args.max_budget_usd,
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),

@@ -70,6 +70,10 @@ class SessionStarted(Event):
     permission_mode: PermissionMode
     source: Literal["startup", "resume", "clear", "compact"] = "startup"
     version: str
+    #: The dollar budgets (None: none): each run's (``--max-budget-usd``) and the
+    #: session's (``budget.sessionUsd``), for the views to show spend against them.
+    run_budget_usd: float | None = None
+    session_budget_usd: float | None = None
 
 
 class SessionEnded(Event):
@@ -309,6 +313,22 @@ class RunCompleted(Event):
     error: str | None = None
     usage: TokenUsage = TokenUsage()
     cost_usd: float | None = None
+
+
+class BudgetExceeded(Event):
+    """A budget ended the run (or, with ``parent_tool_call_id``, a sub-agent) at a turn
+    boundary, before the next model request: ``turns`` (``--max-turns``: ``used`` turns
+    of ``limit``), ``run_usd`` (``--max-budget-usd``) or ``session_usd`` (the settings'
+    ``budget.sessionUsd``): ``used`` dollars spent, and ``next_estimate`` what the next
+    request was expected to cost (see ``session.budget``). ``RUN_COMPLETED`` follows,
+    its ``stop_reason`` ``budget_exceeded`` or ``max_turns``."""
+
+    type: Literal["BUDGET_EXCEEDED"] = "BUDGET_EXCEEDED"
+    budget: Literal["turns", "run_usd", "session_usd"]
+    limit: int | float
+    used: int | float
+    next_estimate: float | None = None
+    message: str
 
 
 class RunCancelled(Event):
@@ -670,6 +690,7 @@ AgentEvent = Annotated[
     | TaskEnded
     | SandboxBlocked
     | RunCompleted
+    | BudgetExceeded
     | RunCancelled
     | Error
     | PlanGenerated

@@ -37,10 +37,19 @@ def cost_text(session: Session) -> str:
         if session.total_cost_usd is not None
         else f"unknown (no price known for {session.model.name})"
     )
+    limits, meter = session.usage.limits, session.usage
+    budgets = []
+    if limits.session_usd is not None:
+        budgets.append(
+            f"${meter.total_cost_usd or 0.0:.4f} of the session's ${limits.session_usd:.2f}"
+        )
+    if limits.run_usd is not None:
+        budgets.append(f"${meter.run_cost_usd or 0.0:.4f} of the last run's ${limits.run_usd:.2f}")
+    budget = f" Budget: {'; '.join(budgets)}." if budgets else ""
     return (
         f"Tokens so far: {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
         f"{usage.cache_read_tokens:,} read from cache, {usage.cache_write_tokens:,} written "
-        f"to cache. Cost: {cost}."
+        f"to cache. Cost: {cost}.{budget}"
     )
 
 
@@ -121,6 +130,7 @@ async def replace(app: AppHost, resume: str | None = None) -> None:
         "settings": old.settings,
         "cwd": old.cwd,
         "max_turns": old.max_turns,
+        "max_budget_usd": old.usage.limits.run_usd,  # the settings' session budget comes too
         "ask_policy": old.permissions.policy,
         "warm": old.warm_up,
     }

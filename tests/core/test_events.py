@@ -44,6 +44,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "permission_mode": "plan",
         "source": "resume",
         "version": "0.1.0",
+        "run_budget_usd": 0.5,
+        "session_budget_usd": 5.0,
     },
     "SESSION_ENDED": {"reason": "quit"},
     "MODEL_CHANGED": {
@@ -155,6 +157,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "error": "boom",
         "usage": USAGE,
         "cost_usd": 0.01,
+    },
+    "BUDGET_EXCEEDED": {
+        "budget": "run_usd",
+        "limit": 0.5,
+        "used": 0.42,
+        "next_estimate": 0.12,
+        "message": "the run's budget of $0.50 would be passed by the next request",
     },
     "RUN_CANCELLED": {"turns": 1, "duration_ms": 12.0, "reason": "cancelled by user"},
     "ERROR": {"message": "overloaded", "code": "overloaded", "hint": "try later", "fatal": True},
@@ -413,7 +422,15 @@ EVENT_COMMON = (
 )
 #: Each event's own fields, in the order its JSON writes them (after ``COMMON``).
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "SESSION_STARTED": ("cwd", "model", "permission_mode", "source", "version"),
+    "SESSION_STARTED": (
+        "cwd",
+        "model",
+        "permission_mode",
+        "source",
+        "version",
+        "run_budget_usd",
+        "session_budget_usd",
+    ),
     "SESSION_ENDED": ("reason",),
     "MODEL_CHANGED": ("model", "provider", "previous_model"),
     "MODE_CHANGED": ("mode", "previous_mode"),
@@ -474,6 +491,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
         "usage",
         "cost_usd",
     ),
+    "BUDGET_EXCEEDED": ("budget", "limit", "used", "next_estimate", "message"),
     "RUN_CANCELLED": ("turns", "duration_ms", "reason"),
     "ERROR": ("message", "code", "hint", "fatal"),
     "PLAN_GENERATED": ("entries", "tool_call_id"),

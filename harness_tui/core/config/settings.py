@@ -49,6 +49,7 @@ KNOWN_KEYS = (
             "tui",
             "checkpoints",
             "sandbox",
+            "budget",
         }
     )
     | TUI_KEYS

@@ -162,7 +162,9 @@ def _scripted(raw: str, cwd: Path | None) -> ModelChoice:
     if not path.is_absolute():
         path = (cwd or Path.cwd()) / path
     provider = ScriptedProvider.from_file(path)  # read now: errors surface at once
-    return ModelChoice(f"scripted:{path}", "scripted", lambda: provider, provider.context_window)
+    return ModelChoice(
+        f"scripted:{path}", "scripted", lambda: provider, provider.context_window, provider.price
+    )
 
 
 def _unlisted(catalogue: Catalogue, name: str) -> ModelSpec:

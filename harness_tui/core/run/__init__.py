@@ -7,6 +7,7 @@
 - ``subagents``: the ``Task`` tool, which runs a sub-agent on a turn host of its own.
 - ``message_builder``: a streamed response assembled into a message.
 - ``steering``: the queue of messages typed while a run is active.
+- ``budget``: the caps a run stops at (turns, a run's and a session's dollars).
 - ``context``: the context window's count, and where compaction cuts.
 - ``system_prompt``: the prompt a conversation starts with.
 """

@@ -3,8 +3,9 @@
     turn: stream one response -> run its tool calls -> append the results
           -> deliver steering messages -> continue, or stop
 
-It stops when a response asks for no tools and no steering message is waiting, at
-``max_turns``, on a provider failure, or when cancelled (the cancel scope belongs to the
+It stops when a response asks for no tools and no steering message is waiting, at a
+budget (``max_turns``, or dollars: the next request would pass a budget; see ``budget``),
+on a provider failure, or when cancelled (the cancel scope belongs to the
 run controller, which then calls ``finish_interrupted`` so the history stays a valid
 request). Everything the loop learns leaves through ``host.emit``; everything it needs
 comes from the ``LoopHost`` (a ``turn_host.TurnHost``: the session's conversation or a
@@ -22,6 +23,7 @@ import anyio
 from anyio.lowlevel import checkpoint_if_cancelled
 
 from harness_tui.core.events import (
+    BudgetExceeded,
     Error,
     MessageCompleted,
     SteeringDelivered,
@@ -42,6 +44,7 @@ from harness_tui.core.providers.base import (
     Provider,
     StreamFailed,
 )
+from harness_tui.core.run.budget import BudgetStop
 from harness_tui.core.run.message_builder import MessageBuilder
 from harness_tui.core.run.steering import SteeringQueue
 from harness_tui.core.tools.base import CallTiming, ToolContext, ToolResult
@@ -102,6 +105,11 @@ class LoopHost(Protocol):
 
     async def record_usage(self, usage: TokenUsage) -> None: ...
 
+    def over_budget(self) -> BudgetStop | None:
+        """Turn boundary, before the request: the dollar budget that the next request
+        would pass (None: it may go)."""
+        ...
+
     async def stop_requested(self) -> str | None:
         """The run is about to end; a text to continue with instead (a Stop hook)."""
         ...
@@ -151,8 +159,10 @@ class AgentLoop:
         host = self.host
         overflow_recovered = False
         while True:
-            if self.turn >= self.max_turns:
-                return self._outcome("max_turns")
+            over = self._over_budget()
+            if over is not None:
+                await host.emit(BudgetExceeded, **over.fields())
+                return self._outcome(over.stop_reason)
             self.turn += 1
             provider = await host.begin_turn()
             message, failure = await self._stream(provider)
@@ -194,6 +204,11 @@ class AgentLoop:
                     message.stop_reason if message and message.stop_reason else "end_turn"
                 )
             host.messages.append(UserMessage.of(reason, "steering"))
+
+    def _over_budget(self) -> BudgetStop | None:
+        if self.turn >= self.max_turns:
+            return BudgetStop("turns", self.max_turns, self.turn)
+        return self.host.over_budget()
 
     async def _stream(
         self, provider: Provider

@@ -96,7 +96,7 @@ class SubagentHost(TurnHost):
         """A sub-agent's todo list is its own: it does not replace the parent's plan."""
 
     async def record_usage(self, usage: TokenUsage) -> None:
-        await self.owner.add_usage(usage, self._model.choice)
+        self._priced(await self.owner.add_usage(usage, self._model.choice))
 
     def halt_requested(self) -> str | None:
         return self.owner.halt_requested()
@@ -230,6 +230,11 @@ def _result(
     answer = outcome.result or "(the agent finished without a final answer)"
     if outcome.stop_reason == "max_turns":
         answer += f"\n\n[the {agent.name} agent stopped at its turn limit ({outcome.turns})]"
+    elif outcome.stop_reason == "budget_exceeded":
+        answer += (
+            f"\n\n[the {agent.name} agent stopped after {outcome.turns} turn(s): its next "
+            "request would have passed the spending budget; the work may be unfinished]"
+        )
     return ToolResult(
         content=answer,
         display=f"{agent.name}: {outcome.turns} turn(s)\n{outcome.result}",

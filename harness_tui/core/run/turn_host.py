@@ -26,6 +26,7 @@ from harness_tui.core.messages import ImageData, Message, TokenUsage, UserMessag
 from harness_tui.core.permissions.engine import PermissionEngine
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.models import ModelChoice
+from harness_tui.core.run.budget import BudgetStop
 from harness_tui.core.run.context import ContextAccount
 from harness_tui.core.run.steering import SteeringQueue
 from harness_tui.core.tools.base import ToolContext
@@ -57,8 +58,14 @@ class RunOwner(Protocol):
 
     async def emit(self, event_type: type, /, **fields: Any) -> Any: ...
 
-    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
-        """Add usage to the session's totals (``model``: a sub-agent's own)."""
+    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> float | None:
+        """Add usage to the session's totals (``model``: a sub-agent's own); what it
+        cost (None: no known price)."""
+        ...
+
+    def over_budget(self, next_estimate: float) -> BudgetStop | None:
+        """The dollar budget (the run's, the session's) that a request expected to cost
+        ``next_estimate`` would pass; None when it may go."""
         ...
 
     def halt_requested(self) -> str | None: ...
@@ -159,6 +166,8 @@ class TurnHost:
         self.halt_reason: str | None = None
         #: The images the next request carries (fitted at the start of each turn).
         self.request_images: dict[str, ImageData] = {}
+        #: What this conversation's last request cost: the estimate of its next.
+        self.last_request_usd = 0.0
 
     def start_run(self) -> None:
         self.halt_reason = None
@@ -223,7 +232,14 @@ class TurnHost:
         if self.context is not None:
             # The answer is already in the history: the provider's count covers it.
             self.context.report(usage.context_tokens, len(self.messages))
-        await self.owner.add_usage(usage)
+        self._priced(await self.owner.add_usage(usage))
+
+    def _priced(self, cost: float | None) -> None:
+        if cost is not None:
+            self.last_request_usd = cost
+
+    def over_budget(self) -> BudgetStop | None:
+        return self.owner.over_budget(self.last_request_usd)
 
     async def stop_requested(self) -> str | None:
         if self.halt_requested() is not None:

@@ -51,6 +51,7 @@ from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
+from harness_tui.core.run.budget import BudgetStop, limits_from_settings
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
 from harness_tui.core.run.controller import RunController
 from harness_tui.core.run.steering import QueuedMessage, SteeringQueue
@@ -96,6 +97,7 @@ class Session(Hostable):
         gate: ToolGate | None = None,
         session_id: str | None = None,
         max_turns: int = DEFAULT_MAX_TURNS,
+        max_budget_usd: float | None = None,
         system_prompt: str | None = None,
         history_limit: int = DEFAULT_HISTORY_LIMIT,
         ask_policy: AskPolicy = "ask",
@@ -113,7 +115,9 @@ class Session(Hostable):
         ``compact_at``: compact when the context would pass this share of the window.
         ``warm``: get the model's provider ready (SDK imported, client built, a
         connection open) in the background as soon as the session opens, and again
-        after each switch of model, so that the first request is not the slow one."""
+        after each switch of model, so that the first request is not the slow one.
+        ``max_turns`` and ``max_budget_usd`` cap each run (see ``run.budget``; the
+        settings' ``budget`` adds a session budget, and a run budget this replaces)."""
         super().__init__()
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
@@ -123,6 +127,8 @@ class Session(Hostable):
         self.started_mode: PermissionMode = self.mode
         if max_turns < 1:
             raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
+        if max_budget_usd is not None and not max_budget_usd > 0:
+            raise HarnessError(f"max_budget_usd must be above 0, not {max_budget_usd}")
         if not 0 < compact_at <= 1:
             raise HarnessError(f"compact_at must be between 0 and 1, not {compact_at}")
         self.max_turns, self.compact_at, self.persist = max_turns, compact_at, persist
@@ -154,7 +160,8 @@ class Session(Hostable):
         self.extensions = ws.extensions
         found = self.settings.value("checkpoints")
         limits, problems = Limits.of(found[0] if found else None)
-        self._notices = [*notices, *ws.notices, *problems]
+        budget, budget_problems = limits_from_settings(self.settings, max_budget_usd)
+        self._notices = [*notices, *ws.notices, *problems, *budget_problems]
         #: The files before each prompt and each tool call that can change them.
         self.checkpoints = Checkpointer(
             self.cwd, checkpoints_dir(self.id) if persist else None, self.emit, limits
@@ -164,7 +171,9 @@ class Session(Hostable):
         #: Commands Bash started in the background (they end with the session).
         self.tasks = TaskManager(self.emit, tasks_dir(self.id) if persist else None)
         ws.offer_tasks(self.tasks, self.executor, self.permission_engine)
-        self.usage: UsageMeter = UsageMeter(self.emit, lambda: self.model, self.context_tokens)
+        self.usage: UsageMeter = UsageMeter(
+            self.emit, lambda: self.model, self.context_tokens, budget
+        )
         self.compactor = Compactor(self)
         self._default_prompt = not system_prompt
         prompt = system_prompt or build_system_prompt(self.cwd, ws.extensions.prompt_extra())
@@ -293,6 +302,8 @@ class Session(Hostable):
             permission_mode=self.mode,
             source=self.journal.source,
             version=__version__,
+            run_budget_usd=self.usage.limits.run_usd,
+            session_budget_usd=self.usage.limits.session_usd,
         )
         self._notices[:0] = self.models.notices()  # first: what model this is
         for notice in self._notices:
@@ -349,10 +360,14 @@ class Session(Hostable):
         """A warning notice for every view (and the file)."""
         await self.emit(Notice, message=message, level="warning")
 
-    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> None:
-        """Add usage to the totals and the cost. ``model``: the model that produced it
-        (a sub-agent's own), by default the session's."""
-        await self.usage.add(usage, model)
+    async def add_usage(self, usage: TokenUsage, model: ModelChoice | None = None) -> float | None:
+        """Add usage to the totals and the cost; what it cost. ``model``: the model
+        that produced it (a sub-agent's own), by default the session's."""
+        return await self.usage.add(usage, model)
+
+    def over_budget(self, next_estimate: float) -> BudgetStop | None:
+        """The dollar budget a request expected to cost ``next_estimate`` would pass."""
+        return self.usage.over_budget(next_estimate)
 
     def context_tokens(self) -> int:
         """Tokens the next request would take: the provider's last count plus an

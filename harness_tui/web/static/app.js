@@ -33,6 +33,8 @@
   let retries = 0;
   let running = false;
   let currentRun = null;
+  // The dollar budgets (SESSION_STARTED) and what the current run spent, sub-agents too.
+  const budget = { run: null, session: null, runCost: 0 };
   let messages = new Map();    // message_id -> {root, md, thinking, text, thoughts}
   let tools = new Map();       // tool_call_id -> card parts
   let permissions = new Map(); // request_id -> card
@@ -476,6 +478,8 @@
       ui.model.textContent = e.model;
       ui.model.title = `model · ${e.cwd} (click to switch)`;
       showMode(e.permission_mode);
+      budget.run = e.run_budget_usd ?? null;
+      budget.session = e.session_budget_usd ?? null;
     },
     SESSION_ENDED() { setRunning(false); },
     NOTICE(e) { line(e.level === "warning" ? "warning" : "notice", e.message); },
@@ -483,6 +487,7 @@
     MODE_CHANGED(e) { showMode(e.mode); line("notice", `permission mode: ${e.mode}`); },
     PROMPT_RECEIVED(e) {
       currentRun = e.run_id;
+      budget.runCost = 0;
       setRunning(true);
       userEntry(e, e.source === "follow_up" ? "follow-up" : "you");
     },
@@ -572,13 +577,18 @@
     },
     USAGE_UPDATED(e) {
       const parts = [`${number(e.total.input_tokens)} in`, `${number(e.total.output_tokens)} out`];
-      if (e.total_cost_usd != null) parts.push(`$${e.total_cost_usd.toFixed(4)}`);
+      budget.runCost += e.cost_usd || 0;
+      const spent = e.total_cost_usd || 0;
+      if (budget.session != null) parts.push(`$${spent.toFixed(4)} / $${budget.session.toFixed(2)}`);
+      else if (e.total_cost_usd != null) parts.push(`$${spent.toFixed(4)}`);
+      if (budget.run != null) parts.push(`run $${budget.runCost.toFixed(4)} / $${budget.run.toFixed(2)}`);
       if (e.context_window) parts.push(`${Math.round((100 * e.context_tokens) / e.context_window)}% context`);
       ui.usage.textContent = parts.join(" · ");
     },
     RETRYING(e) { line("retry", `retrying (${e.attempt}/${e.max_attempts}) in ${e.delay_s}s: ${e.reason}`); },
     CONTEXT_COMPACTED(e) { line("notice", `context compacted (${e.trigger}): ${number(e.tokens_before)} → ${number(e.tokens_after)} tokens`); },
     ERROR(e) { line("error", e.message, e.hint || undefined, containerFor(e)); },
+    BUDGET_EXCEEDED(e) { line("warning", e.message, undefined, containerFor(e)); },
     SUBAGENT_STARTED(e) {
       const parts = tools.get(e.tool_call_id);
       line("notice", `sub-agent ${e.agent_name} started${e.description ? `: ${e.description}` : ""}`, undefined, parts ? parts.nested : undefined);

@@ -13,7 +13,9 @@ File format (YAML or JSON), either a list of replies or ``{responses: [...]}``::
         text: "I'll list the files."
         tool_calls:
           - {name: Glob, input: {pattern: "*.py"}}
-        usage: {input_tokens: 120, output_tokens: 30}
+        usage: {input_tokens: 120, output_tokens: 30}   # priced with `price:` below
+      - text: "Done."
+        usage: {input_tokens: 200, output_tokens: 5, cost_usd: 0.25}  # or its own cost
       - steps:                            # or an explicit sequence of steps
           - text: "Hel"
           - sleep: 0.2
@@ -21,6 +23,11 @@ File format (YAML or JSON), either a list of replies or ``{responses: [...]}``::
           - error: {message: "overloaded", code: overloaded}
     sampling:                             # replies to MCP servers' sampling requests
       - text: "Soft rain on the roof"
+    price: {input: 3, output: 15}         # optional: US dollars per million tokens
+
+Priced usage, for rehearsing budgets: a usage's ``cost_usd`` is what that request cost
+(as a provider that reports cost says it); otherwise ``price`` prices its tokens like a
+catalogue model's. Without either, a script's usage costs nothing known.
 
 A sampling request (an MCP server asking the session's model for a completion) never
 takes the run's next reply: it plays the separate ``sampling`` replies. Without them a
@@ -58,6 +65,7 @@ from harness_tui.core.providers.base import (
     ToolCallBegin,
     UsageChunk,
 )
+from harness_tui.core.providers.catalogue import Price
 
 # --- steps ------------------------------------------------------------------------------
 
@@ -92,6 +100,8 @@ class Usage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    #: What the request cost, as a provider that reports it says (None: priced by tokens).
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +191,12 @@ class ScriptedProvider(Provider):
         model: str = "scripted",
         context_window: int | None = 200_000,
         sampling: Script | None = None,
+        price: Price | None = None,
     ) -> None:
         """``sampling``: the replies to MCP servers' sampling requests (see
-        ``for_sampling``)."""
+        ``for_sampling``); ``price``: what its tokens cost (the model's price)."""
         self.model = model
+        self.price = price
         self.context_window = context_window
         self._script = script
         self._sampling = sampling
@@ -277,6 +289,7 @@ class ScriptedProvider(Provider):
                         output_tokens=step.output_tokens,
                         cache_read_tokens=step.cache_read_tokens,
                         cache_write_tokens=step.cache_write_tokens,
+                        cost_usd=step.cost_usd,
                     )
                 )
             elif isinstance(step, Sleep):
@@ -323,6 +336,7 @@ class ScriptedProvider(Provider):
             [r.to_reply() for r in spec.responses],
             model=spec.model or path.stem,
             sampling=sampling,
+            price=spec.price,
         )
 
 
@@ -344,6 +358,7 @@ class _UsageSpec(_Spec):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cost_usd: float | None = Field(default=None, ge=0)
 
 
 class _ErrorSpec(_Spec):
@@ -446,3 +461,5 @@ class _ScriptSpec(_Spec):
     model: str | None = None
     #: Replies to MCP servers' sampling requests, apart from the run's.
     sampling: list[_ReplySpec] | None = None
+    #: US dollars per million tokens, as the catalogue's prices.
+    price: Price | None = None

@@ -1,0 +1,1 @@
+"""Spending caps: turns, a run's dollars, a session's dollars."""
