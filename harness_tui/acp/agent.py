@@ -72,8 +72,12 @@ MODE_NAMES = {
     "plan": ("Plan", "Read and plan only: no edits, no commands that change things"),
     "bypassPermissions": ("Bypass permissions", "Run everything without asking"),
 }
-#: Our run's stop reason -> ACP's.
-STOP_REASONS = {"max_turns": "max_turn_requests", "max_tokens": "max_tokens"}
+#: Our run's stop reason -> ACP's (a budget's stop is told as a warning beforehand).
+STOP_REASONS = {
+    "max_turns": "max_turn_requests",
+    "budget_exceeded": "max_turn_requests",
+    "max_tokens": "max_tokens",
+}
 BUILTIN_COMMANDS = (("compact", "Summarize the conversation to free context", "instructions"),)
 
 

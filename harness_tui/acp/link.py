@@ -28,6 +28,7 @@ from harness_tui.acp import updates
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import (
     RUN_END_TYPES,
+    BudgetExceeded,
     Error,
     ModeChanged,
     ModelChanged,
@@ -173,6 +174,8 @@ class Link:
         elif isinstance(event, Error):
             hint = f" ({event.hint})" if event.hint else ""
             update = helpers.update_agent_message_text(f"\n\nError: {event.message}{hint}\n")
+        elif isinstance(event, BudgetExceeded):
+            update = helpers.update_agent_message_text(f"\n\nStopped: {event.message}\n")
         elif isinstance(event, Notice) and event.level == "warning":
             update = helpers.update_agent_message_text(f"\n\nNote: {event.message}\n")
         if update is not None:

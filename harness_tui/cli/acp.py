@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness_tui.cli.common import MODES, PROG, fail, guarded
+from harness_tui.cli.common import MODES, PROG, fail, guarded, positive_int, usd_amount
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", help="model for new sessions (default: from the settings)")
     parser.add_argument("--mode", choices=MODES, help="permission mode for new sessions")
+    parser.add_argument(
+        "--max-turns", type=positive_int, default=None, help="stop a prompt after this many "
+        "model calls (the editor is told max_turn_requests)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-budget-usd", type=usd_amount, default=None, metavar="USD",
+        help="stop a prompt before the model request that would make it cost more than "
+        "this (a session budget goes in the settings: budget: {sessionUsd: 20})",
+    )  # fmt: skip
     return parser
 
 
@@ -44,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 def session_options(args: argparse.Namespace, cwd: Path) -> dict[str, Any]:
     """A new session's keyword arguments for the folder ``cwd``."""
     from harness_tui.cli.common import configured, trusted_settings
+    from harness_tui.core.session.session import DEFAULT_MAX_TURNS
 
     trusted, settings = trusted_settings(args, cwd)
     model, mode, notices = configured(args, settings, cwd)
@@ -52,6 +62,8 @@ def session_options(args: argparse.Namespace, cwd: Path) -> dict[str, Any]:
         "mode": mode,
         "cwd": cwd,
         "notices": notices,
+        "max_turns": args.max_turns or DEFAULT_MAX_TURNS,
+        "max_budget_usd": args.max_budget_usd,
         # None: the session asks (through the editor) when the folder has project
         # configuration it has not been told to trust.
         "trusted": True if trusted else None,

@@ -180,3 +180,25 @@ async def test_images_mentions_and_commands(tmp_path: Path) -> None:
     assert "image" in kinds
     assert "remember the milk" in json.dumps(users[0].model_dump())  # the mention, read
     assert "Say hello to Ada." in json.dumps(users[1].model_dump())
+
+
+async def test_a_budget_stops_the_prompt(tmp_path: Path) -> None:
+    """``--max-budget-usd``: the prompt ends before the request that would pass it, with
+    ACP's max_turn_requests and the reason shown in the editor."""
+    project = tmp_path / "project"
+    project.mkdir()
+    priced = {"input_tokens": 1000, "output_tokens": 20, "cost_usd": 0.10}
+    look = {"tool_calls": [{"name": "Glob", "input": {"pattern": "*"}}], "usage": priced}
+    model = script(tmp_path, [look, look, look, {"text": "never reached"}])
+    editor = Editor()
+    with anyio.fail_after(TIMEOUT_S):
+        async with spawn(editor, tmp_path, "--model", model, "--max-budget-usd", "0.25") as (
+            conn,
+            _,
+        ):
+            await conn.initialize(protocol_version=acp.PROTOCOL_VERSION)
+            sid = (await conn.new_session(cwd=str(project), mcp_servers=[])).session_id
+            done = await conn.prompt(session_id=sid, prompt=[acp.text_block("look around")])
+    assert done.stop_reason == "max_turn_requests"
+    assert len(editor.of("tool_call")) == 2  # $0.20 spent; a third would make $0.30
+    assert "budget" in editor.text() and "never reached" not in editor.text()
