@@ -8,8 +8,12 @@ even when the run then went on to succeed; 130 cancelled (Ctrl+C); 141 the reade
 stdout went away (the run is cancelled). Bad invocations exit 2 before a run starts (see
 ``cli``), and so does an image given with ``-i`` that cannot be attached.
 
-``--input-format stream-json`` reads the prompts as JSON lines on stdin instead
-(``stream_input``): each runs in turn, and the output is every event of every run.
+``--input-format stream-json`` reads commands as JSON lines on stdin instead
+(``stream_input``, ``stream_driver``): user messages, steers, follow-ups and Claude Code's
+control requests, with the permission questions asked of the program that writes them;
+the output is every event of every run, and the program ends when stdin has closed and
+the last run has ended. The exit code covers every run: the last one's end, and a
+refusal in any of them.
 
 Each refusal is named, as the events tell it (``Refusals``): json adds Claude Code's
 ``permission_denials`` (``tool_name``, ``tool_use_id``, ``tool_input``, plus
@@ -41,7 +45,6 @@ from harness_tui.core.events import (
     Retrying,
     RunCancelled,
     RunCompleted,
-    SteeringWithdrawn,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
@@ -105,48 +108,12 @@ async def _one_run(
 
 
 async def _input_runs(session: Session, lines: IO[str], printer: _Printer, sub: Any) -> None:
-    """A run for each user message on ``lines``, in order, until they end and the last
-    run has ended. Each message counts as sent until its run ends or it is handed back
-    (a cancel), so the end is known without waiting on a timer."""
-    from harness_tui.stream_input import InputLineError, parse_line
+    """Commands from ``lines`` (``stream_driver``) until they end and the last run has
+    ended; the output is every event, with the control protocol's lines among them."""
+    from harness_tui.stream_driver import StreamDriver
 
-    count = {"sent": 0, "done": 0}
-    finished = anyio.Event()
-    stop = anyio.CancelScope()
-
-    def settle() -> None:
-        if finished.is_set() and count["done"] >= count["sent"]:
-            stop.cancel()
-
-    async def read() -> None:
-        number = 0
-        while line := await anyio.to_thread.run_sync(lines.readline, abandon_on_cancel=True):
-            number += 1
-            try:
-                message = parse_line(line, number)
-                if message is None:
-                    continue
-                blocks = [await session.attach_image(data, name) for data, name in message.images]
-                await session.follow_up(message.text, blocks)
-                count["sent"] += 1  # (no await between the run's start and here)
-            except HarnessError as exc:  # the line, an image in it, an empty prompt
-                where = "" if isinstance(exc, InputLineError) else f"stdin line {number}: "
-                printer.err.write(f"harness-tui: {where}{exc}\n")
-        finished.set()
-        settle()
-
-    with stop:
-        async with anyio.create_task_group() as readers:
-            readers.start_soon(read)
-            async with aclosing(session.store.stream(sub)) as events:
-                async for event in events:
-                    if not printer.show(event):  # type: ignore[arg-type]
-                        readers.start_soon(session.cancel)
-                    if event.type in RUN_END_TYPES or (
-                        isinstance(event, SteeringWithdrawn) and event.reason == "cancelled"
-                    ):
-                        count["done"] += 1
-                        settle()
+    async with aclosing(session.store.stream(sub)) as events:
+        await StreamDriver(session, lines, printer).run(events)  # type: ignore[arg-type]
 
 
 async def _cancel_on_interrupt(session: Session) -> None:
@@ -180,6 +147,17 @@ class _Printer:
             self._show(event)
         except BrokenPipeError:
             if not self.output_gone:
+                self.output_gone = True
+                _silence(self.out)
+        return not self.output_gone
+
+    def control(self, record: dict[str, Any]) -> bool:
+        """Print a line of the stream-json control protocol; False once stdout is gone."""
+        if not self.output_gone:
+            try:
+                self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                self.out.flush()
+            except BrokenPipeError:
                 self.output_gone = True
                 _silence(self.out)
         return not self.output_gone

@@ -87,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-format",
         choices=("text", "stream-json"),
         default="text",
-        help="with -p: the prompt as text, or user messages as JSON lines on stdin "
-        "(Claude Code's stream-json input, images included; needs --output-format "
-        "stream-json) (default: %(default)s)",
+        help="with -p: the prompt as text, or commands as JSON lines on stdin: user "
+        "messages (Claude Code's stream-json input, images included), steers, follow-ups, "
+        "control requests, permission answers; the session stays open until stdin closes "
+        "(needs --output-format stream-json) (default: %(default)s)",
     )
     parser.add_argument(
         "--trust",
@@ -226,7 +227,8 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             args,
             model=model,
             mode=mode,
-            ask_policy="deny",
+            # With commands on stdin, the program that writes them answers the questions.
+            ask_policy="ask" if args.input_format == "stream-json" else "deny",
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             trusted=trusted,

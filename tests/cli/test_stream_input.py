@@ -37,7 +37,7 @@ def test_text_and_image_blocks_are_read() -> None:
     ("text", "expected"),
     [
         ("{not json", "stdin line 7: not JSON"),
-        (line("x", kind="control"), "stdin line 7: a 'control' record; only user messages"),
+        (line("x", kind="control"), "stdin line 7: type: a 'control' record is not read here"),
         (line(42), "stdin line 7: message.content must be a string or a list"),
         (line([{"type": "audio"}]), "stdin line 7: message.content[0]: a text or image block"),
         (
