@@ -106,11 +106,14 @@ def parse_line(line: str, number: int) -> Command | None:
         return _control_request(record, where)
     if kind == "control_response":
         return _permission_answer(record, where)
-    shown = repr(kind) if isinstance(record, dict) else type(record).__name__
+    if not isinstance(record, dict):
+        raise InputLineError(
+            f"{where}: a line must be a JSON object, not a {type(record).__name__}"
+        )
     raise InputLineError(
-        f"{where}: type: a {shown} record is not read here",
-        hint="send one of user, steer, follow_up, control_request, control_response "
-        "(see the README, `-p --input-format stream-json`)",
+        f"{where}: type: a {kind!r} record is not read here",
+        hint="send one of user, steer, follow_up, control_request, control_response; "
+        "the README lists them under `-p --input-format stream-json`",
     )
 
 
