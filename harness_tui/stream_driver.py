@@ -173,7 +173,7 @@ class StreamDriver:
             return {"mode": session.mode}
         # initialize: Claude Code's SDKs send it first and wait for its answer. Its
         # callbacks (hooks, in-process MCP servers) are not taken here.
-        return {"commands": [], "models": [], "session_id": session.id}
+        return {"session_id": session.id, "model": session.model.name, "mode": session.mode}
 
     async def _bad(self, exc: InputLineError) -> None:
         """Report a line that was not taken: stderr, an ``ERROR`` event, and the answer to

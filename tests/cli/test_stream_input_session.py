@@ -205,6 +205,7 @@ def test_control_requests_set_mode_and_model_interrupt_and_stdin_closing(
         client.send(control("i1", "initialize", hooks=None))
         init = client.until("control_response")["response"]
         assert init["subtype"] == "success" and init["request_id"] == "i1"
+        assert init["response"]["mode"] == "default" and init["response"]["session_id"]
         client.send(control("m1", "set_permission_mode", mode="acceptEdits"))
         mode = client.until("control_response")["response"]
         assert mode == {"subtype": "success", "request_id": "m1",
