@@ -17,8 +17,9 @@ control protocol among them (the names as claude-agent-sdk-python's
 
 A line that is no such command is reported as an ``ERROR`` event (code ``input_line``)
 naming the line and the field, and on stderr; the lines after it are read as usual. The
-session ends when stdin has closed, every run has ended and nothing is queued; from the
-close on, questions are refused (nobody is left to answer them).
+session ends when stdin has closed, every run has ended and nothing is queued (or, when
+stdout has closed, once the run it cancels has ended); from the close of stdin on,
+questions are refused (nobody is left to answer them).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class StreamDriver:
         self._queued: set[str] = set()
         #: ``can_use_tool`` requests sent and not yet resolved.
         self._asked: set[str] = set()
-        self._eof = False
+        self._eof = self._gone = False
         self._stop = anyio.CancelScope()
 
     async def run(self, events: AsyncIterator[Event]) -> None:
@@ -85,7 +86,10 @@ class StreamDriver:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._read)
                 async for event in events:
-                    if not self.out.show(event):  # stdout is gone: stop spending tokens
+                    if not self.out.show(event) and not self._gone:
+                        # Nobody reads any more: stop spending tokens, and end once the
+                        # run has (stdin may stay open: the reader is not waited for).
+                        self._gone = True
                         group.start_soon(self.session.cancel)
                     self._see(event)
 
@@ -115,7 +119,7 @@ class StreamDriver:
         self._settle()
 
     def _settle(self) -> None:
-        if self._eof and not self._runs and not self._queued:
+        if (self._eof or self._gone) and not self._runs and not self._queued:
             self._stop.cancel()
 
     # --- commands in --------------------------------------------------------------------

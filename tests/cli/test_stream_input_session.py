@@ -248,3 +248,28 @@ def test_control_requests_set_mode_and_model_interrupt_and_stdin_closing(
     assert not (tmp_path / "again.txt").exists()
     assert client.of("RUN_COMPLETED")[0]["result"] == "could not"
     assert [e["code"] for e in client.of("ERROR")] == ["input_line"]
+
+
+def test_stdout_closing_cancels_the_run_and_ends_though_stdin_stays_open(
+    tmp_path: Path,
+) -> None:
+    model = script(tmp_path / "replies.yaml", bash("echo hi > hi.txt", "c1"))
+    env = {**os.environ, "HARNESS_DEMO_PACE": "0", "HARNESS_WARM": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness_tui", "-p", "--input-format", "stream-json",
+         "--output-format", "stream-json", "--model", model],
+        cwd=tmp_path, env=env, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(json.dumps(user("go")) + "\n")
+        process.stdin.flush()
+        while '"can_use_tool"' not in process.stdout.readline():
+            pass  # the run now waits for an answer that will not come
+        process.stdout.close()  # the reader goes away; stdin stays open
+        assert process.wait(timeout=GUARD_S) == 141
+    finally:
+        process.kill()
+        process.wait()
+    assert not (tmp_path / "hi.txt").exists()
