@@ -20,6 +20,10 @@ naming the line and the field, and on stderr; the lines after it are read as usu
 session ends when stdin has closed, every run has ended and nothing is queued (or, when
 stdout has closed, once the run it cancels has ended); from the close of stdin on,
 questions are refused (nobody is left to answer them).
+
+Only permission questions are the program's to answer: the folder's trust is given with
+``--trust`` as in the other ``-p`` modes, and MCP servers' sampling and form
+(elicitation) questions are declined at once.
 """
 
 from __future__ import annotations
@@ -81,7 +85,13 @@ class StreamDriver:
         self._stop = anyio.CancelScope()
 
     async def run(self, events: AsyncIterator[Event]) -> None:
-        """Read stdin and show ``events`` (the session's) until the end."""
+        """Read stdin and show ``events`` (the session's, open) until the end."""
+        # The program answers permission questions from now on. Not the others: the
+        # session opened without asking about trust (a notice says how to trust the
+        # folder, as in the other -p modes), and MCP servers' sampling and form
+        # questions are declined at once, as there is no line to answer them with.
+        self.session.permissions.policy = "ask"
+        self.session.mcp.questions.can_ask = lambda: False
         with self._stop:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._read)

@@ -227,8 +227,9 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             args,
             model=model,
             mode=mode,
-            # With commands on stdin, the program that writes them answers the questions.
-            ask_policy="ask" if args.input_format == "stream-json" else "deny",
+            # (with --input-format stream-json, permission questions go to the program
+            # writing stdin once the session is open: see stream_driver)
+            ask_policy="deny",
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             trusted=trusted,

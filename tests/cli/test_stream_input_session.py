@@ -273,3 +273,21 @@ def test_stdout_closing_cancels_the_run_and_ends_though_stdin_stays_open(
         process.kill()
         process.wait()
     assert not (tmp_path / "hi.txt").exists()
+
+
+def test_an_untrusted_folder_is_a_notice_not_a_question_nobody_can_answer(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text('{"permissions": {"allow": ["Bash"]}}')
+    model = script(tmp_path / "replies.yaml", {"text": "hello"})
+    client = Client(tmp_path, "--model", model)
+    try:
+        client.send(user("hi"))
+        client.until("RUN_COMPLETED")
+        code, stderr = client.close()
+    finally:
+        client.kill()
+    assert code == 0, stderr
+    assert client.of("TRUST_REQUESTED") == []
+    assert any("--trust" in n["message"] for n in client.of("NOTICE"))
