@@ -76,7 +76,8 @@ async def run_headless(
     printer = _Printer(output_format, out, err)
     sub = session.store.subscribe("headless", queue_size=10_000)
     async with session, anyio.create_task_group() as group:
-        group.start_soon(_cancel_on_interrupt, session)
+        signalled = anyio.Event()
+        group.start_soon(_cancel_on_interrupt, session, signalled)
         group.start_soon(_cancel_when_output_closes, session, printer)
         try:
             blocks = [await session.attach_image_file(path) for path in images]
@@ -85,7 +86,7 @@ async def run_headless(
             group.cancel_scope.cancel()
             return EXIT_BAD_INPUT
         if stream_input is not None:
-            await _input_runs(session, stream_input, printer, sub)
+            await _input_runs(session, stream_input, printer, sub, signalled)
         else:
             await _one_run(session, await session.submit(prompt, blocks), printer, sub, group)
         exit_guard.begin_shutdown("closing the session", printer.exit_code)
@@ -107,20 +108,24 @@ async def _one_run(
                 break
 
 
-async def _input_runs(session: Session, lines: IO[str], printer: _Printer, sub: Any) -> None:
+async def _input_runs(
+    session: Session, lines: IO[str], printer: _Printer, sub: Any, signalled: anyio.Event
+) -> None:
     """Commands from ``lines`` (``stream_driver``) until they end and the last run has
-    ended; the output is every event, with the control protocol's lines among them."""
+    ended, or a signal came; the output is every event, with the control protocol's
+    lines among them."""
     from harness_tui.stream_driver import StreamDriver
 
     async with aclosing(session.store.stream(sub)) as events:
-        await StreamDriver(session, lines, printer).run(events)  # type: ignore[arg-type]
+        await StreamDriver(session, lines, printer).run(events, signalled)  # type: ignore[arg-type]
 
 
-async def _cancel_on_interrupt(session: Session) -> None:
+async def _cancel_on_interrupt(session: Session, signalled: anyio.Event) -> None:
     # Ctrl+C, `kill`, or the terminal closing: cancel, so tool processes end with the run
     # (a second Ctrl+C or `kill` exits at once; see exit_guard).
     async with exit_guard.signal_receiver() as signals:
         async for _ in signals:
+            signalled.set()  # commands on stdin: no more are read
             await session.cancel()
 
 

@@ -18,7 +18,7 @@ control protocol among them (the names as claude-agent-sdk-python's
 A line that is no such command is reported as an ``ERROR`` event (code ``input_line``)
 naming the line and the field, and on stderr; the lines after it are read as usual. The
 session ends when stdin has closed, every run has ended and nothing is queued (or, when
-stdout has closed, once the run it cancels has ended); from the close of stdin on,
+stdout has closed or a signal came, once the run it cancels has ended); from the close of stdin on,
 questions are refused (nobody is left to answer them).
 
 Only permission questions are the program's to answer: the folder's trust is given with
@@ -51,6 +51,7 @@ from harness_tui.stream_input import (
     InputLineError,
     InputMessage,
     PermissionAnswer,
+    input_lines,
     parse_line,
 )
 
@@ -81,11 +82,13 @@ class StreamDriver:
         self._queued: set[str] = set()
         #: ``can_use_tool`` requests sent and not yet resolved.
         self._asked: set[str] = set()
-        self._eof = self._gone = False
+        self._eof = self._ending = False
         self._stop = anyio.CancelScope()
 
-    async def run(self, events: AsyncIterator[Event]) -> None:
-        """Read stdin and show ``events`` (the session's, open) until the end."""
+    async def run(self, events: AsyncIterator[Event], signalled: anyio.Event | None = None) -> None:
+        """Read stdin and show ``events`` (the session's, open) until the end; when
+        ``signalled`` is set (Ctrl+C, ``kill``), stop reading and end once the run
+        cancelled for it has ended."""
         # The program answers permission questions from now on. Not the others: the
         # session opened without asking about trust (a notice says how to trust the
         # folder, as in the other -p modes), and MCP servers' sampling and form
@@ -95,11 +98,13 @@ class StreamDriver:
         with self._stop:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._read)
+                if signalled is not None:
+                    group.start_soon(self._end_when, signalled)
                 async for event in events:
-                    if not self.out.show(event) and not self._gone:
+                    if not self.out.show(event) and not self._ending:
                         # Nobody reads any more: stop spending tokens, and end once the
                         # run has (stdin may stay open: the reader is not waited for).
-                        self._gone = True
+                        self._ending = True
                         group.start_soon(self.session.cancel)
                     self._see(event)
 
@@ -128,15 +133,20 @@ class StreamDriver:
                 self._queued &= live
         self._settle()
 
+    async def _end_when(self, signalled: anyio.Event) -> None:
+        await signalled.wait()
+        self._ending = True
+        self._settle()
+
     def _settle(self) -> None:
-        if (self._eof or self._gone) and not self._runs and not self._queued:
+        if (self._eof or self._ending) and not self._runs and not self._queued:
             self._stop.cancel()
 
     # --- commands in --------------------------------------------------------------------
 
     async def _read(self) -> None:
         number = 0
-        while line := await anyio.to_thread.run_sync(self.lines.readline, abandon_on_cancel=True):
+        async for line in input_lines(self.lines):
             number += 1
             command = None
             try:

@@ -25,8 +25,13 @@ or an ``InputLineError`` that names the line and the field that is wrong.
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
+
+import anyio
 
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.files.images import decode
@@ -87,6 +92,39 @@ class PermissionAnswer:
 
 
 Command = InputMessage | ControlRequest | PermissionAnswer
+
+#: Bytes read from a pipe at a time.
+READ_SIZE = 1 << 16
+
+
+async def input_lines(stream: IO[str]) -> AsyncIterator[str]:
+    """The lines of ``stream`` as they arrive. A pipe or socket is read by the event
+    loop itself: a thread blocked in ``readline`` would hold the program's exit until
+    the writer closed it (after a signal, or once stdout has gone). Anything else (a
+    file, a terminal, a test's ``StringIO``) is read in a worker thread."""
+    try:
+        fd = stream.fileno()
+        pollable = stat.S_ISFIFO(mode := os.fstat(fd).st_mode) or stat.S_ISSOCK(mode)
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        pollable = False
+    if not pollable:
+        while line := await anyio.to_thread.run_sync(stream.readline, abandon_on_cancel=True):
+            yield line
+        return
+    pending = bytearray()
+    while True:
+        await anyio.wait_readable(fd)
+        chunk = os.read(fd, READ_SIZE)
+        if not chunk:
+            break
+        start = len(pending)
+        pending += chunk
+        while (end := pending.find(b"\n", start)) >= 0:
+            yield pending[: end + 1].decode("utf-8", "replace")  # a bad byte: a bad line
+            del pending[: end + 1]
+            start = 0
+    if pending:
+        yield pending.decode("utf-8", "replace")
 
 
 def parse_line(line: str, number: int) -> Command | None:

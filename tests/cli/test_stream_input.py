@@ -6,10 +6,13 @@ line number and the field that is wrong."""
 from __future__ import annotations
 
 import base64
+import io
 import json
+import os
 
 import pytest
 
+from harness_tui import stream_input
 from harness_tui.stream_input import (
     ControlRequest,
     InputLineError,
@@ -130,3 +133,32 @@ def test_a_bad_control_line_names_its_field_and_keeps_its_request_id(
         parse_line(text, 4)
     assert str(caught.value).startswith(expected)
     assert caught.value.request_id == request_id
+
+
+def text_file(fd: int) -> io.TextIOWrapper:
+    return open(fd, encoding="utf-8")  # as sys.stdin is
+
+
+async def test_lines_from_a_pipe_come_whole_however_the_reads_split_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stream_input, "READ_SIZE", 3)  # every line spans several reads
+    read_end, write_end = os.pipe()
+    os.write(write_end, '{"a": "é"}\n\nsecond\n'.encode() + b"\xff bad\nlast, unended")
+    os.write(write_end, b"\n\xe2\x82")  # a character cut at the end
+    os.close(write_end)
+    with text_file(read_end) as stream:
+        lines = [line async for line in stream_input.input_lines(stream)]
+    assert lines == [
+        '{"a": "\xe9"}\n',
+        "\n",
+        "second\n",
+        "\ufffd bad\n",
+        "last, unended\n",
+        "\ufffd",
+    ]
+
+
+async def test_lines_from_anything_else_are_read_as_it_reads_them() -> None:
+    lines = [line async for line in stream_input.input_lines(io.StringIO("one\ntwo"))]
+    assert lines == ["one\n", "two"]

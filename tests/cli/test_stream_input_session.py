@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -291,3 +292,21 @@ def test_an_untrusted_folder_is_a_notice_not_a_question_nobody_can_answer(
     assert code == 0, stderr
     assert client.of("TRUST_REQUESTED") == []
     assert any("--trust" in n["message"] for n in client.of("NOTICE"))
+
+
+def test_a_signal_cancels_the_run_and_ends_the_session_though_stdin_stays_open(
+    tmp_path: Path,
+) -> None:
+    model = script(tmp_path / "replies.yaml", bash("echo hi > hi.txt", "c1"))
+    client = Client(tmp_path, "--model", model)
+    try:
+        client.send(user("go"))
+        client.until("control_request", asked("Bash"))
+        client.process.send_signal(signal.SIGTERM)  # `kill`: one is enough
+        client.until("RUN_CANCELLED")
+        code = client.process.wait(timeout=GUARD_S)
+    finally:
+        client.kill()
+    assert code == 130, client.stderr()
+    assert "shutdown" not in client.stderr()  # ended in order, not by the watchdog
+    assert not (tmp_path / "hi.txt").exists()
