@@ -12,8 +12,8 @@ stdout went away (the run is cancelled). Bad invocations exit 2 before a run sta
 (``stream_input``, ``stream_driver``): user messages, steers, follow-ups and Claude Code's
 control requests, with the permission questions asked of the program that writes them;
 the output is every event of every run, and the program ends when stdin has closed and
-the last run has ended. The exit code covers every run: the last one's end, and a
-refusal in any of them.
+the last run has ended (or at once after a signal or stdout closing, once the run is
+cancelled). The exit code covers every run: the last one's end, and a refusal in any.
 
 Each refusal is named, as the events tell it (``Refusals``): json adds Claude Code's
 ``permission_denials`` (``tool_name``, ``tool_use_id``, ``tool_input``, plus
@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import IO, Any, Literal
 
@@ -148,24 +148,25 @@ class _Printer:
 
     def show(self, event: Event) -> bool:
         """Print what this format shows of the event; False once stdout is gone."""
+        return self._guarded(self._show, event)
+
+    def control(self, record: dict[str, Any]) -> bool:
+        """Print a line of the stream-json control protocol; False once stdout is gone."""
+        return self._guarded(self._control, record)
+
+    def _guarded(self, write: Callable[[Any], None], what: Any) -> bool:
         try:
-            self._show(event)
+            write(what)
         except BrokenPipeError:
             if not self.output_gone:
                 self.output_gone = True
                 _silence(self.out)
         return not self.output_gone
 
-    def control(self, record: dict[str, Any]) -> bool:
-        """Print a line of the stream-json control protocol; False once stdout is gone."""
+    def _control(self, record: dict[str, Any]) -> None:
         if not self.output_gone:
-            try:
-                self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                self.out.flush()
-            except BrokenPipeError:
-                self.output_gone = True
-                _silence(self.out)
-        return not self.output_gone
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.flush()
 
     def _show(self, event: Event) -> None:
         denial = self.refusals.see(event)

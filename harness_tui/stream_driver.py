@@ -17,9 +17,9 @@ control protocol among them (the names as claude-agent-sdk-python's
 
 A line that is no such command is reported as an ``ERROR`` event (code ``input_line``)
 naming the line and the field, and on stderr; the lines after it are read as usual. The
-session ends when stdin has closed, every run has ended and nothing is queued (or, when
-stdout has closed or a signal came, once the run it cancels has ended); from the close of stdin on,
-questions are refused (nobody is left to answer them).
+session ends when stdin has closed, every run has ended and nothing is queued; or, once
+stdout has closed or a signal came, when the run that cancels has ended. From the close
+of stdin on, questions are refused (nobody is left to answer them).
 
 Only permission questions are the program's to answer: the folder's trust is given with
 ``--trust`` as in the other ``-p`` modes, and MCP servers' sampling and form
@@ -174,7 +174,8 @@ class StreamDriver:
             send = session.steer if command.delivery == "steer" else session.follow_up
             item = await send(command.text, blocks)
             if item is None:  # it started a run (no await since, so it is the active one)
-                self._runs.add(session.runs.run_id or "")
+                if (run_id := session.runs.run_id) is not None:
+                    self._runs.add(run_id)
             else:
                 self._queued.add(item.id)
         elif isinstance(command, PermissionAnswer):
