@@ -170,6 +170,13 @@ def run(argv: list[str]) -> int:
                 "--output-format stream-json",
                 "pass -p --input-format stream-json --output-format stream-json, no prompt",
             )
+        if args.images:
+            return fail(
+                "-i goes with a prompt; with --input-format stream-json, images come in "
+                "the messages",
+                'send {"type": "image", "source": {"type": "base64", ...}} blocks in a '
+                "message's content",
+            )
         return _run_headless(args, "")
     try:
         prompt = _read_prompt(args.print_prompt, args.prompt, bool(args.images))

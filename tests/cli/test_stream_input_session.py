@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 #: Longest wait for an event: a guard against a hang, never a way to wait for it.
@@ -310,3 +311,23 @@ def test_a_signal_cancels_the_run_and_ends_the_session_though_stdin_stays_open(
     assert code == 130, client.stderr()
     assert "shutdown" not in client.stderr()  # ended in order, not by the watchdog
     assert not (tmp_path / "hi.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output-format", "json"], "needs --output-format stream-json"),
+        (["--output-format", "stream-json", "a prompt"], "needs --output-format stream-json"),
+        (["--output-format", "stream-json", "-i", "shot.png"], "images come in the messages"),
+    ],
+)
+def test_an_invocation_that_cannot_work_is_refused_before_reading(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "harness_tui", "-p", "--input-format", "stream-json", *args],
+        cwd=tmp_path, input=json.dumps(user("hi")) + "\n", capture_output=True, text=True,
+        timeout=GUARD_S, env={**os.environ, "HARNESS_WARM": "0"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == "" and message in result.stderr
