@@ -10,8 +10,12 @@ even when the run then went on to succeed; 130 cancelled (Ctrl+C); 141 the reade
 stdout went away (the run is cancelled). Bad invocations exit 2 before a run starts (see
 ``cli``), and so does an image given with ``-i`` that cannot be attached.
 
-``--input-format stream-json`` reads the prompts as JSON lines on stdin instead
-(``stream_input``): each runs in turn, and the output is every event of every run.
+``--input-format stream-json`` reads commands as JSON lines on stdin instead
+(``stream_input``, ``stream_driver``): user messages, steers, follow-ups and Claude Code's
+control requests, with the permission questions asked of the program that writes them;
+the output is every event of every run, and the program ends when stdin has closed and
+the last run has ended (or at once after a signal or stdout closing, once the run is
+cancelled). The exit code covers every run: the last one's end, and a refusal in any.
 
 Each refusal is named, as the events tell it (``Refusals``): json adds Claude Code's
 ``permission_denials`` (``tool_name``, ``tool_use_id``, ``tool_input``, plus
@@ -26,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from typing import IO, Any, Literal
 
@@ -44,7 +48,6 @@ from harness_tui.core.events import (
     Retrying,
     RunCancelled,
     RunCompleted,
-    SteeringWithdrawn,
     ToolCallCompleted,
     ToolCallFailed,
     ToolCallStarted,
@@ -77,7 +80,8 @@ async def run_headless(
     printer = _Printer(output_format, out, err)
     sub = session.store.subscribe("headless", queue_size=10_000)
     async with session, anyio.create_task_group() as group:
-        group.start_soon(_cancel_on_interrupt, session)
+        signalled = anyio.Event()
+        group.start_soon(_cancel_on_interrupt, session, signalled)
         group.start_soon(_cancel_when_output_closes, session, printer)
         try:
             blocks = [await session.attach_image_file(path) for path in images]
@@ -86,7 +90,7 @@ async def run_headless(
             group.cancel_scope.cancel()
             return EXIT_BAD_INPUT
         if stream_input is not None:
-            await _input_runs(session, stream_input, printer, sub)
+            await _input_runs(session, stream_input, printer, sub, signalled)
         else:
             await _one_run(session, await session.submit(prompt, blocks), printer, sub, group)
         exit_guard.begin_shutdown("closing the session", printer.exit_code)
@@ -108,56 +112,24 @@ async def _one_run(
                 break
 
 
-async def _input_runs(session: Session, lines: IO[str], printer: _Printer, sub: Any) -> None:
-    """A run for each user message on ``lines``, in order, until they end and the last
-    run has ended. Each message counts as sent until its run ends or it is handed back
-    (a cancel), so the end is known without waiting on a timer."""
-    from harness_tui.stream_input import InputLineError, parse_line
+async def _input_runs(
+    session: Session, lines: IO[str], printer: _Printer, sub: Any, signalled: anyio.Event
+) -> None:
+    """Commands from ``lines`` (``stream_driver``) until they end and the last run has
+    ended, or a signal came; the output is every event, with the control protocol's
+    lines among them."""
+    from harness_tui.stream_driver import StreamDriver
 
-    count = {"sent": 0, "done": 0}
-    finished = anyio.Event()
-    stop = anyio.CancelScope()
-
-    def settle() -> None:
-        if finished.is_set() and count["done"] >= count["sent"]:
-            stop.cancel()
-
-    async def read() -> None:
-        number = 0
-        while line := await anyio.to_thread.run_sync(lines.readline, abandon_on_cancel=True):
-            number += 1
-            try:
-                message = parse_line(line, number)
-                if message is None:
-                    continue
-                blocks = [await session.attach_image(data, name) for data, name in message.images]
-                await session.follow_up(message.text, blocks)
-                count["sent"] += 1  # (no await between the run's start and here)
-            except HarnessError as exc:  # the line, an image in it, an empty prompt
-                where = "" if isinstance(exc, InputLineError) else f"stdin line {number}: "
-                printer.err.write(f"harness-tui: {where}{exc}\n")
-        finished.set()
-        settle()
-
-    with stop:
-        async with anyio.create_task_group() as readers:
-            readers.start_soon(read)
-            async with aclosing(session.store.stream(sub)) as events:
-                async for event in events:
-                    if not printer.show(event):  # type: ignore[arg-type]
-                        readers.start_soon(session.cancel)
-                    if event.type in RUN_END_TYPES or (
-                        isinstance(event, SteeringWithdrawn) and event.reason == "cancelled"
-                    ):
-                        count["done"] += 1
-                        settle()
+    async with aclosing(session.store.stream(sub)) as events:
+        await StreamDriver(session, lines, printer).run(events, signalled)  # type: ignore[arg-type]
 
 
-async def _cancel_on_interrupt(session: Session) -> None:
+async def _cancel_on_interrupt(session: Session, signalled: anyio.Event) -> None:
     # Ctrl+C, `kill`, or the terminal closing: cancel, so tool processes end with the run
     # (a second Ctrl+C or `kill` exits at once; see exit_guard).
     async with exit_guard.signal_receiver() as signals:
         async for _ in signals:
+            signalled.set()  # commands on stdin: no more are read
             await session.cancel()
 
 
@@ -180,13 +152,25 @@ class _Printer:
 
     def show(self, event: Event) -> bool:
         """Print what this format shows of the event; False once stdout is gone."""
+        return self._guarded(self._show, event)
+
+    def control(self, record: dict[str, Any]) -> bool:
+        """Print a line of the stream-json control protocol; False once stdout is gone."""
+        return self._guarded(self._control, record)
+
+    def _guarded(self, write: Callable[[Any], None], what: Any) -> bool:
         try:
-            self._show(event)
+            write(what)
         except BrokenPipeError:
             if not self.output_gone:
                 self.output_gone = True
                 _silence(self.out)
         return not self.output_gone
+
+    def _control(self, record: dict[str, Any]) -> None:
+        if not self.output_gone:
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.flush()
 
     def _show(self, event: Event) -> None:
         denial = self.refusals.see(event)

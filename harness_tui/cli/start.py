@@ -89,9 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-format",
         choices=("text", "stream-json"),
         default="text",
-        help="with -p: the prompt as text, or user messages as JSON lines on stdin "
-        "(Claude Code's stream-json input, images included; needs --output-format "
-        "stream-json) (default: %(default)s)",
+        help="with -p: the prompt as text, or commands as JSON lines on stdin: user "
+        "messages (Claude Code's stream-json input, images included), steers, follow-ups, "
+        "control requests, permission answers; the session stays open until stdin closes "
+        "(needs --output-format stream-json) (default: %(default)s)",
     )
     parser.add_argument(
         "--trust",
@@ -180,6 +181,13 @@ def run(argv: list[str]) -> int:
                 "--output-format stream-json",
                 "pass -p --input-format stream-json --output-format stream-json, no prompt",
             )
+        if args.images:
+            return fail(
+                "-i goes with a prompt; with --input-format stream-json, images come in "
+                "the messages",
+                'send {"type": "image", "source": {"type": "base64", ...}} blocks in a '
+                "message's content",
+            )
         return _run_headless(args, "")
     try:
         prompt = _read_prompt(args.print_prompt, args.prompt, bool(args.images))
@@ -237,6 +245,8 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             args,
             model=model,
             mode=mode,
+            # (with --input-format stream-json, permission questions go to the program
+            # writing stdin once the session is open: see stream_driver)
             ask_policy="deny",
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
