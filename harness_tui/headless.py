@@ -91,6 +91,8 @@ async def run_headless(
             return EXIT_BAD_INPUT
         if stream_input is not None:
             await _input_runs(session, stream_input, printer, sub, signalled)
+            # stdin closed before any run: nothing was asked, nothing failed
+            printer.idle_ok = not signalled.is_set()
         else:
             await _one_run(session, await session.submit(prompt, blocks), printer, sub, group)
         exit_guard.begin_shutdown("closing the session", printer.exit_code)
@@ -149,6 +151,8 @@ class _Printer:
         self.final: RunCompleted | RunCancelled | None = None
         self.refusals = Refusals()
         self.output_gone = False
+        #: No run at all is a success (commands on stdin that never started one).
+        self.idle_ok = False
 
     def show(self, event: Event) -> bool:
         """Print what this format shows of the event; False once stdout is gone."""
@@ -227,6 +231,8 @@ class _Printer:
         if self.output_gone:
             return EXIT_OUTPUT_GONE
         final = self.final
+        if final is None and self.idle_ok:
+            return EXIT_OK
         if not isinstance(final, RunCompleted):
             return EXIT_CANCELLED
         if final.is_error:

@@ -331,3 +331,19 @@ def test_an_invocation_that_cannot_work_is_refused_before_reading(
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stdout == "" and message in result.stderr
+
+
+def test_stdin_closing_before_any_prompt_is_a_clean_end(tmp_path: Path) -> None:
+    """Only a control request, then end of input: nothing ran, nothing failed: exit 0."""
+    from tests.cli.test_cli import harness
+
+    line = json.dumps(
+        {"type": "control_request", "request_id": "r1", "request": {"subtype": "initialize"}}
+    )
+    done = harness(
+        "-p", "--input-format", "stream-json", "--output-format", "stream-json",
+        "--model", "demo", cwd=tmp_path, stdin=line + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(x) for x in done.stdout.splitlines() if '"control_response"' in x]
+    assert answers[0]["response"]["request_id"] == "r1"
