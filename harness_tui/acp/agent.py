@@ -14,7 +14,8 @@ What the client can do, and what it is in harness-tui:
   ``session/list`` lists the saved sessions (of a folder).
 - ``session/prompt`` runs the prompt; its updates stream as ``session/update``; every
   permission question is ``session/request_permission`` (allow once, allow for the
-  session, always allow, reject); ``session/cancel`` cancels the run.
+  session, always allow, reject), and so is an MCP server's sampling request (its forms
+  are declined: ACP's elicitation is unstable); ``session/cancel`` cancels the run.
 - Modes are the permission modes (``session/set_mode``); the model is the ``model``
   configuration option (``session/set_config_option``; the ``mode`` option too).
 - ``/name`` prompts run custom commands and skills (advertised as available commands);

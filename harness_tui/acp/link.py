@@ -29,12 +29,14 @@ from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import (
     RUN_END_TYPES,
     BudgetExceeded,
+    ElicitationRequested,
     Error,
     ModeChanged,
     ModelChanged,
     Notice,
     PermissionRequested,
     PlanEvent,
+    SamplingRequested,
     ThinkingDelta,
     TokenDelta,
     ToolCallCompleted,
@@ -52,6 +54,10 @@ PERMISSION_OPTIONS = (
     ("allow_session", "Allow for this session", "allow_always"),
     ("allow_always", "Always allow (saved to the project's settings)", "allow_always"),
     ("deny", "Reject", "reject_once"),
+)
+SAMPLING_OPTIONS = (
+    ("approve", "Let it use the model", "allow_once"),
+    ("decline", "Decline", "reject_once"),
 )
 TRUST_OPTIONS = (
     ("trust_always", "Trust this folder (remembered)", "allow_always"),
@@ -144,6 +150,12 @@ class Link:
             self.expect_trust()
             questions.start_soon(self._ask_trust, event)
             return
+        if isinstance(event, SamplingRequested):
+            questions.start_soon(self._ask_sampling, event)
+            return
+        if isinstance(event, ElicitationRequested):
+            await self._decline_form(event)
+            return
         if getattr(event, "parent_tool_call_id", None):
             return  # a sub-agent's inner work: its Task call shows the result
         update: Any = None
@@ -207,15 +219,7 @@ class Link:
         found = ", ".join(event.found) or "project configuration"
         title = f"Trust {event.folder}? It has {found}, which can run commands"
         await self.send(helpers.start_tool_call(call_id, title, kind="other", status="pending"))
-        choice = "no"
-        with contextlib.suppress(Exception):
-            response = await self.client.request_permission(
-                session_id=self.id,
-                tool_call=ToolCallUpdate(tool_call_id=call_id, title=title, kind="other"),
-                options=options(TRUST_OPTIONS),
-            )
-            if getattr(response.outcome, "outcome", None) == "selected":
-                choice = response.outcome.option_id
+        choice = await self._choose(call_id, title, TRUST_OPTIONS)
         try:
             await self.session.resolve_trust(choice != "no", remember=choice == "trust_always")
         finally:
@@ -223,3 +227,53 @@ class Link:
         status = "failed" if choice == "no" else "completed"
         with contextlib.suppress(Exception):
             await self.send(helpers.update_tool_call(call_id, status=status))
+
+    async def _ask_sampling(self, event: SamplingRequested) -> None:
+        """An MCP server asks for a completion from the session's model: a question on a
+        call of its own, as for trust."""
+        call_id = f"sampling_{event.request_id}"
+        title = (
+            f"MCP server {event.server} asks to use the model ({event.model}, at most "
+            f"{event.max_tokens} tokens)"
+        )
+        last = event.messages[-1].get("text", "") if event.messages else ""
+        content = [helpers.tool_content(helpers.text_block(last[-2000:]))] if last else None
+        await self.send(
+            helpers.start_tool_call(call_id, title, kind="other", status="pending", content=content)
+        )
+        approved = await self._choose(call_id, title, SAMPLING_OPTIONS) == "approve"
+        reason = None if approved else "the user declined it in the editor"
+        with contextlib.suppress(HarnessError):  # answered already, or the run ended
+            await self.session.resolve_sampling(event.request_id, approved, reason)
+        with contextlib.suppress(Exception):
+            status = "completed" if approved else "failed"
+            await self.send(helpers.update_tool_call(call_id, status=status))
+
+    async def _decline_form(self, event: ElicitationRequested) -> None:
+        """ACP has no forms (its elicitation is unstable): the server is told no, and
+        the user is shown what it wanted."""
+        with contextlib.suppress(HarnessError):
+            await self.session.resolve_elicitation(event.request_id, "decline")
+        where = f" ({event.url})" if event.url else ""
+        await self.send(
+            helpers.update_agent_message_text(
+                f"\n\nNote: MCP server {event.server} asked for input: {event.message}{where}."
+                " Editors cannot answer such questions here, so it was declined; use the "
+                "TUI or the web page for this server.\n"
+            )
+        )
+
+    async def _choose(
+        self, call_id: str, title: str, choices: tuple[tuple[str, str, str], ...]
+    ) -> str:
+        """The option the user picked for a question on the call ``call_id`` (the last
+        option, a refusal, when there is no answer)."""
+        with contextlib.suppress(Exception):
+            response = await self.client.request_permission(
+                session_id=self.id,
+                tool_call=ToolCallUpdate(tool_call_id=call_id, title=title, kind="other"),
+                options=options(choices),
+            )
+            if getattr(response.outcome, "outcome", None) == "selected":
+                return str(response.outcome.option_id)
+        return choices[-1][0]

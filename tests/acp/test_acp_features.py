@@ -202,3 +202,48 @@ async def test_a_budget_stops_the_prompt(tmp_path: Path) -> None:
     assert done.stop_reason == "max_turn_requests"
     assert len(editor.of("tool_call")) == 2  # $0.20 spent; a third would make $0.30
     assert "budget" in editor.text() and "never reached" not in editor.text()
+
+
+async def test_an_mcp_servers_questions_reach_the_editor(tmp_path: Path) -> None:
+    """A server's sampling request is asked in the editor; its form (elicitation), which
+    ACP cannot show, is declined and named."""
+    from acp.schema import HttpMcpServer
+
+    from tests.mcp_servers import demo_server, serve_http
+
+    project = tmp_path / "project"
+    project.mkdir()
+    path = tmp_path / "script.json"
+    path.write_text(
+        json.dumps(
+            {
+                "responses": [
+                    {"tool_calls": [{"name": "mcp__demo__haiku", "input": {"topic": "rain"}}]},
+                    {"tool_calls": [{"name": "mcp__demo__who", "input": {}}]},
+                    {"text": "done"},
+                ],
+                "sampling": [{"text": "Soft rain on the roof"}],
+            }
+        )
+    )
+    editor = Editor(answers=["approve"])
+    async with serve_http(demo_server()) as url:
+        server = HttpMcpServer(name="demo", url=url, headers=[], type="http")
+        with anyio.fail_after(TIMEOUT_S):
+            async with spawn(
+                editor, tmp_path, "--model", f"scripted:{path}", "--mode", "bypassPermissions"
+            ) as (conn, _):
+                await conn.initialize(protocol_version=acp.PROTOCOL_VERSION)
+                sid = (await conn.new_session(cwd=str(project), mcp_servers=[server])).session_id
+                await conn.prompt(session_id=sid, prompt=[acp.text_block("a haiku, then who")])
+    ((question, offered),) = editor.asked
+    assert question.title.startswith("MCP server demo asks to use the model")
+    assert [o.option_id for o in offered] == ["approve", "decline"]
+    results = {
+        u.tool_call_id: u.content[0].content.text
+        for u in editor.of("tool_call_update")
+        if u.status in ("completed", "failed") and u.content
+    }
+    assert any("wrote: Soft rain on the roof" in text for text in results.values())
+    assert any("no answer (decline)" in text for text in results.values())
+    assert "asked for input: Who are you?" in editor.text()
