@@ -194,6 +194,8 @@ class Session(Hostable):
         self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+        #: Why it ends, for the ``SessionEnd`` hooks (``clear``, ``resume``, ``other``).
+        self.end_reason = "other"
 
     async def stop_task(self, task_id: str) -> TaskInfo:
         """Stop a background task (the views' stop key): its whole process group ends.
@@ -324,7 +326,7 @@ class Session(Hostable):
         self.models.stop_warming()
         await self.cancel()
         await self.tasks.aclose()  # before the sandbox (its proxy) and the file close
-        await self.workspace.close()
+        await self.workspace.close(self.end_reason)
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()

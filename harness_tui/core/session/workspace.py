@@ -139,6 +139,7 @@ class Workspace:
             permission_mode=mode,
         )
         self.hooks.matchers += self.extensions.plugins.hook_matchers()
+        self.hooks.condition = self._hook_condition
         self.notices += self.configure(self.settings)
         for tool in self._base_tools:
             if isinstance(tool, BashTool):
@@ -239,12 +240,21 @@ class Workspace:
         await self.mcp.start(group)
         return context
 
-    async def close(self) -> None:
-        """The session closes: its ``SessionEnd`` hooks, then its MCP servers stop."""
+    async def close(self, reason: str = "other") -> None:
+        """The session closes: its ``SessionEnd`` hooks (``reason``: Claude Code's, as
+        ``clear`` or ``resume``), then its MCP servers stop."""
         self._group = None
-        await self.hooks.run("SessionEnd", {"reason": "exit"})
+        await self.hooks.run("SessionEnd", {"reason": reason})
         await self.mcp.aclose()
         await self.sandbox.aclose()
+
+    def _hook_condition(self, rule: Any, tool_name: str, tool_input: dict[str, Any]) -> bool:
+        """A hook's ``if`` rule, matched by the permission engine (an unknown tool:
+        by name alone)."""
+        tool = self.executor.tools.get(tool_name)
+        if tool is None:
+            return rule.tool == tool_name and rule.content is None
+        return self.engine.rule_matches(rule, tool, tool_input)
 
     def _notify(self, message: str) -> None:
         """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
@@ -332,7 +342,8 @@ class Workspace:
                 transcript_path=hooks.transcript_path,
                 permission_mode=self._mode,
             )
-        outcome = await hooks.run("SessionStart", {"source": source})
+        fields = {"source": source, "model": self._owner.model.name}
+        outcome = await hooks.run("SessionStart", fields)
         if not outcome.context:
             return ""
         return "\n\nContext from SessionStart hooks:\n" + outcome.additional_context

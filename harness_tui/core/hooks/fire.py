@@ -1,0 +1,81 @@
+"""The input fields of the events fired from the run, the gate and the sub-agents, made
+in one place so that each fire point is one call (field names: Claude Code's, see
+``catalog``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
+from harness_tui.core.messages import AssistantMessage, Message, ToolResultMessage
+
+#: harness-tui's failure codes (``providers.faults`` and the loop's unfinished
+#: answers) as StopFailure's ``error`` values.
+STOP_FAILURE_ERRORS = {
+    "rate_limited": "rate_limit",
+    "overloaded": "server_error",
+    "server_error": "server_error",
+    "auth_failed": "authentication_failed",
+    "forbidden": "authentication_failed",
+    "quota": "billing_error",
+    "not_found": "model_not_found",
+    "bad_request": "invalid_request",
+    "context_overflow": "invalid_request",
+    "max_tokens": "max_output_tokens",
+}
+
+
+def last_assistant_text(messages: Sequence[Message]) -> str:
+    """The text of the conversation's last answer ("" for none)."""
+    for message in reversed(messages):
+        if isinstance(message, AssistantMessage):
+            return message.text
+    return ""
+
+
+async def post_tool_batch(
+    hooks: HookPipeline,
+    calls: Sequence[tuple[str, str, dict[str, Any]]],
+    results: Sequence[ToolResultMessage],
+) -> HookOutcome:
+    """``PostToolBatch``: every call of one answer (id, name, input) with the result
+    the model reads."""
+    by_id = {r.tool_call_id: r for r in results}
+    batch = [
+        {
+            "tool_name": name,
+            "tool_input": tool_input,
+            "tool_use_id": call_id,
+            "tool_response": by_id[call_id].content if call_id in by_id else "",
+        }
+        for call_id, name, tool_input in calls
+    ]
+    return await hooks.run("PostToolBatch", {"tool_calls": batch})
+
+
+async def stop_failure(
+    hooks: HookPipeline, code: str | None, details: str, messages: Sequence[Message]
+) -> None:
+    """``StopFailure``: the run ended on a model API error (its output is ignored)."""
+    await hooks.run(
+        "StopFailure",
+        {
+            "error": STOP_FAILURE_ERRORS.get(code or "", "unknown"),
+            "error_details": details,
+            "last_assistant_message": last_assistant_text(messages),
+        },
+    )
+
+
+def updated_content(value: Any) -> str:
+    """A PostToolUse hook's ``updatedToolOutput`` as the text the model reads."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    if isinstance(value, dict) and isinstance(value.get("stdout"), str):
+        return "\n".join(s for s in (value["stdout"], value.get("stderr") or "") if s)
+    return json.dumps(value, ensure_ascii=False, default=str)
