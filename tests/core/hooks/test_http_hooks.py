@@ -181,3 +181,47 @@ async def test_bad_http_and_if_settings_are_reported(tmp_path: Path) -> None:
     assert f"{where}.Stop[0].hooks[0].if: only tool events" in notices
     assert recorded(tmp_path, "Stop") == []
     assert [d["prompt"] for d in recorded(tmp_path, "UserPromptSubmit")] == ["go"]
+
+
+async def test_post_tool_use_replaces_the_output_the_model_reads(tmp_path: Path) -> None:
+    redact = {
+        "hookSpecificOutput": {
+            "hookEventName": "PostToolUse",
+            "updatedToolOutput": {"content": "[redacted]"},
+        }
+    }
+    with HookServer({"/post": JSONResponse(200, redact)}) as server:
+        write_settings(tmp_path, {"hooks": on("PostToolUse", http_hook(f"{server.url}/post"))})
+        session, provider = echo_session(
+            tmp_path, reply(ToolCall("Echo", {"text": "password=hunter2"})), reply(Text("ok"))
+        )
+        async with session:
+            await run_to_end(session, "echo")
+    assert provider.requests[1].messages[-1].content == "[redacted]"
+
+
+async def test_a_post_tool_batch_block_ends_the_run_and_its_context_is_sent(
+    tmp_path: Path,
+) -> None:
+    context = {
+        "hookSpecificOutput": {"hookEventName": "PostToolBatch", "additionalContext": "lint: ok"}
+    }
+    block = {"decision": "block", "reason": "the build is red"}
+    with HookServer(
+        {"/ctx": JSONResponse(200, context), "/block": JSONResponse(200, block)}
+    ) as server:
+        write_settings(tmp_path, {"hooks": on("PostToolBatch", http_hook(f"{server.url}/ctx"))})
+        session, provider = echo_session(
+            tmp_path, reply(ToolCall("Echo", {"text": "x"})), reply(Text("ok"))
+        )
+        async with session:
+            await run_to_end(session, "echo")
+            write_settings(
+                tmp_path, {"hooks": on("PostToolBatch", http_hook(f"{server.url}/block"))}
+            )
+        assert "lint: ok" in str(provider.requests[1].messages[-1].content)
+        session, provider = echo_session(tmp_path, reply(ToolCall("Echo", {"text": "x"})))
+        async with session:
+            run = await run_to_end(session, "echo")
+    assert run[-1].type == "RUN_COMPLETED" and run[-1].stop_reason == "stopped_by_hook"
+    assert len(provider.requests) == 1  # no request after the batch
