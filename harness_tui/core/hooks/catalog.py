@@ -48,14 +48,15 @@ _NA = {"fired": False}
 EVENTS: dict[str, EventSpec] = {
     s.name: s
     for s in (
-        _spec("SessionStart", "source", "a session starts, resumes or is cleared", context=True),
+        _spec("SessionStart", "source", "a session starts or resumes", context=True),
         _spec("Setup", "trigger", "no --init / --maintenance mode", **_NA),
         _spec("UserPromptSubmit", None, "a prompt is sent", blocking=True, context=True),
         _spec(
             "UserPromptExpansion",
             "command_name",
-            "slash commands run harness actions; none expands into a prompt",
-            **_NA,
+            "a custom slash command or skill (/name args) becomes a prompt",
+            blocking=True,
+            context=True,
         ),
         _spec("PreToolUse", "tool_name", "before each tool call", blocking=True),
         _spec(
@@ -67,7 +68,7 @@ EVENTS: dict[str, EventSpec] = {
         _spec(
             "PermissionDenied",
             "tool_name",
-            "a call is refused without a person (dontAsk mode, or nobody to ask)",
+            "a call is refused because nobody can answer its question (headless)",
         ),
         _spec("PostToolUse", "tool_name", "after a tool call that succeeded", blocking=True),
         _spec("PostToolUseFailure", "tool_name", "after a tool call that failed"),

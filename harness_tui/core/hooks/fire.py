@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
 from harness_tui.core.messages import AssistantMessage, Message, ToolResultMessage
 
@@ -79,3 +80,25 @@ def updated_content(value: Any) -> str:
     if isinstance(value, dict) and isinstance(value.get("stdout"), str):
         return "\n".join(s for s in (value["stdout"], value.get("stderr") or "") if s)
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def prompt_expansion(
+    hooks: HookPipeline, name: str, arguments: str, prompt: str, source: str
+) -> str:
+    """``UserPromptExpansion``: ``/name arguments`` is about to become ``prompt``. The
+    prompt with the hooks' context added; ``HarnessError`` when a hook blocks it."""
+    typed = f"/{name} {arguments}".strip()
+    fields = {
+        "expansion_type": "slash_command",
+        "command_name": name,
+        "command_args": arguments,
+        "command_source": source,
+        "prompt": typed,
+    }
+    outcome = await hooks.run("UserPromptExpansion", fields)
+    if outcome.blocked or outcome.stop:
+        why = outcome.reason or outcome.stop_reason or "no reason given"
+        raise HarnessError(f"a UserPromptExpansion hook blocked {typed}: {why}")
+    if outcome.context:
+        return f"{prompt}\n\n{outcome.additional_context}"
+    return prompt

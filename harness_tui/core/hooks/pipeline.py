@@ -6,8 +6,8 @@ A command hook gets a JSON object on stdin (``session_id``, ``transcript_path``,
 answers with its exit code and output:
 
 - exit 0: success. Stdout that starts with ``{`` is read as JSON (the contract is in
-  ``output``). Plain stdout becomes added context for ``UserPromptSubmit`` and
-  ``SessionStart``.
+  ``output``). Plain stdout becomes added context for ``UserPromptSubmit``,
+  ``UserPromptExpansion`` and ``SessionStart``.
 - exit 2: block; stderr goes to the model (the tool call is refused, the prompt is
   dropped, a stopping agent goes on, ...).
 - anything else, a timeout, a program that does not start, or JSON that does not make

@@ -46,6 +46,7 @@ from harness_tui.core.events import (
     SessionStarted,
     new_id,
 )
+from harness_tui.core.hooks.fire import prompt_expansion
 from harness_tui.core.images.request import images_in
 from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import ImageBlock, TokenUsage
@@ -536,14 +537,17 @@ class Session(Hostable):
         None when the prompt was steered into the active run. Raises ``HarnessError``
         for a name that no command or skill has."""
         expansion = self.workspace.expand(name, arguments)
+        prompt = await prompt_expansion(
+            self.workspace.hooks, name, arguments, expansion.prompt, expansion.source
+        )
         running = self.running
         if expansion.model is not None and not running:
             await self.models.switch_for_run(expansion.model)
         self.workspace.grant_for_run(expansion.allowed_tools, f"allowed-tools of /{name}")
         if running:
-            await self.steer(expansion.prompt)
+            await self.steer(prompt)
             return None
-        return await self.submit(expansion.prompt)
+        return await self.submit(prompt)
 
     def run(self, prompt: str) -> AsyncGenerator[AgentEvent, None]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or

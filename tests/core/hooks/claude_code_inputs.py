@@ -34,6 +34,9 @@ INPUT_FIELDS: dict[str, frozenset[str]] = {
     "PermissionDenied": frozenset({"tool_name", "tool_input", "tool_use_id", "reason"}),  # docs
     "StopFailure": frozenset({"error", "error_details", "last_assistant_message"}),  # docs
     "PostCompact": frozenset({"trigger", "compact_summary"}),  # docs
+    "UserPromptExpansion": frozenset(  # docs
+        {"expansion_type", "command_name", "command_args", "command_source", "prompt"}
+    ),
 }
 
 #: NotRequired keys (SDK) and documented optional ones, checked when present.
@@ -56,6 +59,7 @@ VALUES: dict[tuple[str, str], frozenset[str]] = {
         {"clear", "resume", "logout", "prompt_input_exit", "bypass_permissions_disabled", "other"}
     ),
     ("PreCompact", "trigger"): frozenset({"manual", "auto"}),
+    ("UserPromptExpansion", "expansion_type"): frozenset({"slash_command", "mcp_prompt"}),
     ("PostCompact", "trigger"): frozenset({"manual", "auto"}),
     ("StopFailure", "error"): frozenset(
         {

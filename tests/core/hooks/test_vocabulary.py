@@ -7,6 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.hooks.catalog import EVENTS, FIRED_EVENTS, HOOK_EVENTS
 from harness_tui.core.providers.offline.scripted import Fail, Text, ToolCall, reply
 from harness_tui.core.session.session import Session
@@ -229,3 +232,35 @@ async def test_events_without_a_counterpart_are_accepted_and_never_run(tmp_path:
     assert not any("hook" in e.message for e in notices)
     assert "HOOK_EXECUTED" not in types(run)
     assert not (tmp_path / "inputs").exists()
+
+
+async def test_a_slash_command_expansion_runs_both_hooks_and_may_be_blocked(
+    tmp_path: Path,
+) -> None:
+    commands = tmp_path / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "fix.md").write_text("Fix issue $1: $ARGUMENTS")
+    context = {
+        "hookSpecificOutput": {
+            "hookEventName": "UserPromptExpansion",
+            "additionalContext": "Issues live in tracker.example.",
+        }
+    }
+    with HookServer({"/UserPromptExpansion": JSONResponse(200, context)}) as server:
+        both_hooks(tmp_path, server.url, ["UserPromptExpansion"])
+        session, provider = scripted_in(tmp_path, [reply(Text("fixing"))], trusted=True)
+        async with session:
+            run_id = await session.invoke_command("fix", "42 crash")
+            await wait_for(
+                session.store, lambda e: e.run_id == run_id and e.type == "RUN_COMPLETED"
+            )
+            block = {"decision": "block", "reason": "no fixing on Fridays"}
+            server.answers["/UserPromptExpansion"] = JSONResponse(200, block)
+            with pytest.raises(HarnessError, match="blocked /fix 7: no fixing on Fridays"):
+                await session.invoke_command("fix", "7")
+        first, _ = check_both(tmp_path, server, "UserPromptExpansion")
+    assert first["command_name"] == "fix" and first["command_args"] == "42 crash"
+    assert first["prompt"] == "/fix 42 crash" and first["command_source"] == "project"
+    sent = provider.requests[0].messages[0].text
+    assert "Fix issue 42" in sent and "Issues live in tracker.example." in sent
+    provider.assert_complete()  # the blocked command sent nothing
