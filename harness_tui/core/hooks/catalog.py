@@ -87,7 +87,11 @@ EVENTS: dict[str, EventSpec] = {
         _spec("Stop", None, "the run would end", blocking=True),
         _spec("StopFailure", "error", "a run ends on a model API error"),
         _spec("TeammateIdle", None, "no agent teams", **_NA),
-        _spec("InstructionsLoaded", "load_reason", "instruction files are not reported", **_NA),
+        _spec(
+            "InstructionsLoaded",
+            "load_reason",
+            "each AGENTS.md / CLAUDE.md the system prompt takes, at session start",
+        ),
         _spec("ConfigChange", "source", "settings files are not watched", **_NA),
         _spec("CwdChanged", None, "the session's folder never changes", **_NA),
         _spec("DirectoryAdded", None, "no /add-dir; folders come from the settings", **_NA),
@@ -96,10 +100,25 @@ EVENTS: dict[str, EventSpec] = {
         _spec("WorktreeRemove", None, "no worktree isolation", **_NA),
         _spec("PreCompact", "trigger", "before compaction", blocking=True),
         _spec("PostCompact", "trigger", "after compaction"),
-        _spec("PreModelSwitch", None, "model switches are not hooked", **_NA),
-        _spec("PostModelSwitch", None, "model switches are not hooked", **_NA),
-        _spec("Elicitation", "mcp_server_name", "MCP elicitation is not supported", **_NA),
-        _spec("ElicitationResult", "mcp_server_name", "MCP elicitation is not supported", **_NA),
+        _spec(
+            "PreModelSwitch",
+            "to_model",
+            "not wired: /model exists, but its prompt-cache fields have no source here",
+            **_NA,
+        ),
+        _spec("PostModelSwitch", "to_model", "not wired (see PreModelSwitch)", **_NA),
+        _spec(
+            "Elicitation",
+            "mcp_server_name",
+            "an MCP server asks the user for input",
+            blocking=True,
+        ),
+        _spec(
+            "ElicitationResult",
+            "mcp_server_name",
+            "the user answered an MCP server's question",
+            blocking=True,
+        ),
         _spec("SessionEnd", "reason", "the session closes"),
     )
 }

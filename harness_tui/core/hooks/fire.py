@@ -102,3 +102,62 @@ async def prompt_expansion(
     if outcome.context:
         return f"{prompt}\n\n{outcome.additional_context}"
     return prompt
+
+
+async def instructions_loaded(hooks: HookPipeline, files: Sequence[Any]) -> None:
+    """``InstructionsLoaded``: each instruction file (``AGENTS.md``, ``CLAUDE.md``, ...)
+    that went into the system prompt when the session started (observability only)."""
+    for item in files:
+        if item.included:
+            fields = {
+                "file_path": str(item.path),
+                "memory_type": "User" if item.scope == "user" else "Project",
+                "load_reason": "session_start",
+            }
+            await hooks.run("InstructionsLoaded", fields)
+
+
+class ElicitationHooks:
+    """``Elicitation`` (an MCP server asks the user: a hook may answer instead) and
+    ``ElicitationResult`` (the user answered: a hook may change the answer); a block
+    declines. Set on the MCP client (``ClientRequests.elicit_hooks``)."""
+
+    def __init__(self, hooks: HookPipeline) -> None:
+        self.hooks = hooks
+
+    def _fields(self, request_id: str, asked: dict[str, Any]) -> dict[str, Any]:
+        fields = {
+            "mcp_server_name": asked["server"],
+            "message": asked["message"],
+            "mode": asked["mode"],
+            "elicitation_id": request_id,
+        }
+        if asked["mode"] == "url":
+            fields["url"] = asked.get("url")
+        else:
+            fields["requested_schema"] = asked["requested_schema"]
+        return fields
+
+    async def before(self, request_id: str, asked: dict[str, Any]) -> Any:
+        outcome = await self.hooks.run("Elicitation", self._fields(request_id, asked))
+        return _answer(outcome)
+
+    async def after(self, request_id: str, asked: dict[str, Any], answer: Any) -> Any:
+        fields = self._fields(request_id, asked)
+        fields.pop("requested_schema", None)
+        fields.pop("message", None)
+        fields.update(action=answer.action, content=answer.content)
+        outcome = await self.hooks.run("ElicitationResult", fields)
+        return _answer(outcome) or answer
+
+
+def _answer(outcome: HookOutcome) -> Any:
+    """A hook's answer to an elicitation (a block declines), or None."""
+    from harness_tui.core.mcp.features.questions import ElicitationAnswer
+
+    if outcome.blocked:
+        return ElicitationAnswer("decline")
+    if outcome.elicit is not None:
+        action, content = outcome.elicit
+        return ElicitationAnswer(action, content if action == "accept" else None)  # type: ignore[arg-type]
+    return None

@@ -28,15 +28,19 @@ PERMISSION_ORDER = {"deny": 3, "ask": 2, "allow": 1}
 _LEGACY_DECISIONS = {"approve": "allow", "block": "deny"}
 #: Events where a permission decision (PreToolUse's or PermissionRequest's) is read.
 _DECIDING = frozenset({"PreToolUse", "PermissionRequest"})
-#: ``hookSpecificOutput`` fields that belong to one event.
+_ELICITING = ("Elicitation", "ElicitationResult")
+#: ``hookSpecificOutput`` fields that belong to some events only.
 _OWNED_BY = {
-    "permissionDecision": "PreToolUse",
-    "updatedInput": "PreToolUse",
-    "decision": "PermissionRequest",
-    "retry": "PermissionDenied",
-    "updatedToolOutput": "PostToolUse",
-    "updatedMCPToolOutput": "PostToolUse",
+    "permissionDecision": ("PreToolUse",),
+    "updatedInput": ("PreToolUse",),
+    "decision": ("PermissionRequest",),
+    "retry": ("PermissionDenied",),
+    "updatedToolOutput": ("PostToolUse",),
+    "updatedMCPToolOutput": ("PostToolUse",),
+    "action": _ELICITING,
+    "content": _ELICITING,
 }
+ELICIT_ACTIONS = ("accept", "decline", "cancel")
 
 
 @dataclass
@@ -59,6 +63,8 @@ class HookRun:
     updated_output: Any = None
     #: PermissionDenied's ``retry: true``.
     retry: bool = False
+    #: Elicitation(Result)'s answer: ``action`` and the form's ``content``.
+    elicit: tuple[str, dict[str, Any] | None] | None = None
     context: str | None = None
     stop: bool = False
     stop_reason: str | None = None
@@ -93,12 +99,10 @@ def interpret(event: str, run: HookRun) -> None:
         run.error = "printed JSON that is not an object"
         return
     problem = _read_json(event, data, run)
-    if problem:
-        run.error = problem
-        run.blocked = False
-        run.permission = None
-        run.updated_input = None
-        run.updated_output = None
+    if problem:  # nothing of a wrong answer counts
+        run.error, run.blocked = problem, False
+        for name in ("permission", "updated_input", "updated_output", "elicit"):
+            setattr(run, name, None)
 
 
 def _read_json(event: str, data: dict[str, Any], run: HookRun) -> str | None:
@@ -129,9 +133,9 @@ def _read_json(event: str, data: dict[str, Any], run: HookRun) -> str | None:
     named = specific.get("hookEventName")
     if named is not None and named != event:
         return f'"hookSpecificOutput.hookEventName" is {named!r} but this is {event}'
-    for key, owner in _OWNED_BY.items():
-        if specific.get(key) is not None and event != owner:
-            return f'"{key}" applies to {owner} only, not {event}'
+    for key, owners in _OWNED_BY.items():
+        if specific.get(key) is not None and event not in owners:
+            return f'"{key}" applies to {" and ".join(owners)} only, not {event}'
     problem = (
         _pre_tool_use(specific, run)
         or _permission_request(specific, run)
@@ -194,6 +198,13 @@ def _other_specific(specific: dict[str, Any], run: HookRun) -> str | None:
     for key in ("updatedToolOutput", "updatedMCPToolOutput"):
         if specific.get(key) is not None:
             run.updated_output = specific[key]
+    action, content = specific.get("action"), specific.get("content")
+    if action is not None:
+        if action not in ELICIT_ACTIONS:
+            return f'"action" must be "accept", "decline" or "cancel", not {action!r}'
+        if content is not None and not isinstance(content, dict):
+            return '"content" must be an object (the form\'s fields)'
+        run.elicit = (action, content)
     return None
 
 

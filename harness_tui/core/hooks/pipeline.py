@@ -93,6 +93,7 @@ class HookOutcome:
     updated_input: dict[str, Any] | None = None
     updated_output: Any = None
     retry: bool = False
+    elicit: tuple[str, dict[str, Any] | None] | None = None
     context: list[str] = field(default_factory=list)
     stop: bool = False
     stop_reason: str | None = None
@@ -318,6 +319,8 @@ def _combine(outcome: HookOutcome) -> None:
         if run.updated_output is not None:
             outcome.updated_output = run.updated_output
         outcome.retry = outcome.retry or run.retry
+        if run.elicit is not None and outcome.elicit is None:
+            outcome.elicit = run.elicit
         if run.context:
             outcome.context.append(run.context)
         if run.stop and not outcome.stop:

@@ -35,6 +35,7 @@ from harness_tui.core.extensions.plugins.plugin_hooks import is_plugin_hook
 from harness_tui.core.extensions.skills import Skill, SkillTool
 from harness_tui.core.files.mentions import attach_files
 from harness_tui.core.hooks.config import hooks_from_settings, script_paths
+from harness_tui.core.hooks.fire import ElicitationHooks, instructions_loaded
 from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
 from harness_tui.core.images.intake import CheckedImage
 from harness_tui.core.images.store import ImageStore
@@ -160,6 +161,7 @@ class Workspace:
             can_ask=lambda: self.permissions.policy != "deny",
         )
         self.notices += self.mcp.configure(self.settings, trusted=self.trusted)
+        self.mcp.requests.elicit_hooks = ElicitationHooks(self.hooks)
         self.engine.run_files = self.server_files
 
     def offer_tasks(self, tasks: Any, executor: ToolExecutor, engine: PermissionEngine) -> None:
@@ -237,6 +239,7 @@ class Workspace:
         await self.ask_trust(can_ask=self.permissions.policy != "deny")
         await self.add_mcp_servers(self.extensions.plugins.mcp_servers())
         context = await self.session_start_hooks(source)
+        await instructions_loaded(self.hooks, self.extensions.instructions.files)
         await self.mcp.start(group)
         return context
 

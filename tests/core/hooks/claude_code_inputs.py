@@ -34,6 +34,13 @@ INPUT_FIELDS: dict[str, frozenset[str]] = {
     "PermissionDenied": frozenset({"tool_name", "tool_input", "tool_use_id", "reason"}),  # docs
     "StopFailure": frozenset({"error", "error_details", "last_assistant_message"}),  # docs
     "PostCompact": frozenset({"trigger", "compact_summary"}),  # docs
+    "InstructionsLoaded": frozenset({"file_path", "memory_type", "load_reason"}),  # docs
+    "Elicitation": frozenset(  # docs
+        {"mcp_server_name", "message", "mode", "requested_schema"}
+    ),
+    "ElicitationResult": frozenset(  # docs
+        {"mcp_server_name", "action", "content", "mode", "elicitation_id"}
+    ),
     "UserPromptExpansion": frozenset(  # docs
         {"expansion_type", "command_name", "command_args", "command_source", "prompt"}
     ),
@@ -59,6 +66,11 @@ VALUES: dict[tuple[str, str], frozenset[str]] = {
         {"clear", "resume", "logout", "prompt_input_exit", "bypass_permissions_disabled", "other"}
     ),
     ("PreCompact", "trigger"): frozenset({"manual", "auto"}),
+    ("InstructionsLoaded", "memory_type"): frozenset({"User", "Project", "Local", "Managed"}),
+    ("InstructionsLoaded", "load_reason"): frozenset(
+        {"session_start", "nested_traversal", "path_glob_match", "include", "compact"}
+    ),
+    ("ElicitationResult", "action"): frozenset({"accept", "decline", "cancel"}),
     ("UserPromptExpansion", "expansion_type"): frozenset({"slash_command", "mcp_prompt"}),
     ("PostCompact", "trigger"): frozenset({"manual", "auto"}),
     ("StopFailure", "error"): frozenset(

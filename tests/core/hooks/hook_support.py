@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
+from tests.core.hooks.claude_code_inputs import check_input
 from tests.fakes.loopback import JSONResponse, LoopbackServer, Request, Response
 
 #: A command hook that appends its input (one JSON line) to ``inputs/<event>.jsonl``.
@@ -91,3 +92,14 @@ class FailTool(Tool):
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return ToolResult.error("the disk is on fire")
+
+
+def check_both(project: Path, server: HookServer, event: str) -> list[dict[str, Any]]:
+    """The inputs the command and the http hooks of ``event`` got (the same ones),
+    checked against Claude Code's schema."""
+    by_command, by_http = recorded(project, event), server.inputs(event)
+    assert by_command, f"no command hook ran for {event}"
+    assert by_http == by_command, f"{event}: the http hook got other inputs"
+    for data in by_command:
+        assert check_input(event, data) == []
+    return by_command

@@ -13,29 +13,18 @@ from harness_tui.core.errors import HarnessError
 from harness_tui.core.hooks.catalog import EVENTS, FIRED_EVENTS, HOOK_EVENTS
 from harness_tui.core.providers.offline.scripted import Fail, Text, ToolCall, reply
 from harness_tui.core.session.session import Session
-from tests.core.hooks.claude_code_inputs import DOCUMENTED_EVENTS, INPUT_FIELDS, check_input
+from tests.core.hooks.claude_code_inputs import DOCUMENTED_EVENTS, INPUT_FIELDS
 from tests.core.hooks.hook_support import (
     FailTool,
     HookServer,
     both_hooks,
-    recorded,
+    check_both,
     write_settings,
 )
 from tests.fakes.loopback import JSONResponse
 from tests.helpers import EchoTool, WriteLikeTool, run_to_end, scripted_in, types, wait_for
 
 README = Path(__file__).parents[3] / "README.md"
-
-
-def check_both(project: Path, server: HookServer, event: str) -> list[dict[str, Any]]:
-    """The inputs the command and the http hooks of ``event`` got (the same ones),
-    checked against Claude Code's schema."""
-    by_command, by_http = recorded(project, event), server.inputs(event)
-    assert by_command, f"no command hook ran for {event}"
-    assert by_http == by_command, f"{event}: the http hook got other inputs"
-    for data in by_command:
-        assert check_input(event, data) == []
-    return by_command
 
 
 def test_the_catalog_is_claude_codes_list_and_the_fixture_covers_what_fires() -> None:
