@@ -103,7 +103,8 @@ EVENTS: dict[str, EventSpec] = {
         _spec(
             "PreModelSwitch",
             "to_model",
-            "not wired: /model exists, but its prompt-cache fields have no source here",
+            "not wired: /model switches models, but the prompt-cache state and cost "
+            "these events report are not tracked here",
             **_NA,
         ),
         _spec("PostModelSwitch", "to_model", "not wired (see PreModelSwitch)", **_NA),
