@@ -149,6 +149,7 @@ async def replace(app: AppHost, resume: str | None = None) -> None:
     app.pick_session = False
     await old.cancel()
     app.session = fresh
+    old.end_reason = "clear" if resume is None else "resume"
     old.request_close()
     if old.store.last_seq:  # it was entered: its file is closed (and unlocked)
         await old.wait_closed()  # before another session opens it

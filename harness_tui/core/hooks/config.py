@@ -2,12 +2,18 @@
 
     {"hooks": {"PreToolUse": [{"matcher": "Bash",
        "hooks": [{"type": "command", "command": "python3 \\"$CLAUDE_PROJECT_DIR\\"/check.py",
-                  "timeout": 30}]}]}}
+                  "timeout": 30, "if": "Bash(git *)"},
+                 {"type": "http", "url": "http://127.0.0.1:8080/hook",
+                  "headers": {"Authorization": "Bearer $TOKEN"}, "allowedEnvVars": ["TOKEN"]}]}]}}
 
-Matchers: ``*``, empty or absent match everything; a matcher of only letters, digits,
-``_``, ``-``, spaces, commas and ``|`` is a list of exact names; anything else is an
-unanchored regular expression (``Edit.*`` also matches ``NotebookEdit``). Bad entries
-are reported (file and entry named) and skipped; the rest still load.
+Events: every one Claude Code documents (``catalog``); those harness-tui has no
+counterpart for are accepted and never fire. Matchers: ``*``, empty or absent match
+everything; a matcher of only letters, digits, ``_``, ``-``, spaces, commas and ``|``
+is a list of exact names; anything else is an unanchored regular expression
+(``Edit.*`` also matches ``NotebookEdit``); events without a matcher field ignore it.
+A hook's ``if`` is one permission rule (``Bash(git *)``, ``Edit(*.ts)``), checked on
+the tool events only; elsewhere a hook with ``if`` never runs. Bad entries are
+reported (file and entry named) and skipped; the rest still load.
 """
 
 from __future__ import annotations
@@ -22,18 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from harness_tui.core.config.settings import Settings
+from harness_tui.core.hooks.catalog import HOOK_EVENTS, MATCH_FIELDS, TOOL_EVENTS
+from harness_tui.core.permissions.rules import PermissionRule, RuleError, parse_rule
 
-HOOK_EVENTS = (
-    "PreToolUse",
-    "PostToolUse",
-    "UserPromptSubmit",
-    "Stop",
-    "SubagentStop",
-    "SessionStart",
-    "SessionEnd",
-    "PreCompact",
-    "Notification",
-)
+__all__ = ["HOOK_EVENTS"]
+
 DEFAULT_TIMEOUT_S = 60.0
 _NAME_LIST = re.compile(r"[A-Za-z0-9_\-|, ]+\Z")
 _INTERPRETERS = frozenset(
@@ -51,10 +50,30 @@ class CommandHook:
     timeout_s: float = DEFAULT_TIMEOUT_S
     #: ``<file>: hooks.PreToolUse[0].hooks[1]``
     source: str = ""
+    #: The ``if`` condition: the hook runs only for tool calls this rule matches.
+    condition: PermissionRule | None = None
 
     @property
     def label(self) -> str:
         return self.command
+
+
+@dataclass(frozen=True, slots=True)
+class HttpHook:
+    """``{"type": "http"}``: the hook input is POSTed as JSON to ``url``; the response
+    body is read like a command's stdout (see ``webhook``)."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    #: The variables ``$NAME`` / ``${NAME}`` in header values may name; others are "".
+    allowed_env_vars: frozenset[str] = frozenset()
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    source: str = ""
+    condition: PermissionRule | None = None
+
+    @property
+    def label(self) -> str:
+        return self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +82,14 @@ class CallbackHook:
     name: str
     timeout_s: float = DEFAULT_TIMEOUT_S
     source: str = "python"
+    condition: PermissionRule | None = None
 
     @property
     def label(self) -> str:
         return self.name
 
 
-Hook = CommandHook | CallbackHook
+Hook = CommandHook | HttpHook | CallbackHook
 
 
 @dataclass(frozen=True)
@@ -84,7 +104,7 @@ class HookMatcher:
     def build(cls, event: str, matcher: str | None, hooks: tuple[Hook, ...]) -> HookMatcher:
         """Raises ``re.error`` for a matcher that is neither a name list nor a regex."""
         text = (matcher or "").strip()
-        if text in ("", "*"):
+        if text in ("", "*") or event not in MATCH_FIELDS:
             return cls(event, matcher, hooks)
         if _NAME_LIST.match(text):
             names = frozenset(n.strip() for n in re.split(r"[|,]", text) if n.strip())
@@ -144,7 +164,7 @@ def _matcher(
         return None
     hooks: list[Hook] = []
     for index, raw in enumerate(raw_hooks):
-        hook = _command_hook(raw, f"{label}.hooks[{index}]", project_dir, problems)
+        hook = _hook(event, raw, f"{label}.hooks[{index}]", project_dir, problems)
         if hook is not None:
             hooks.append(hook)
     if not hooks:
@@ -156,17 +176,15 @@ def _matcher(
         return None
 
 
-def _command_hook(raw: Any, label: str, project_dir: Path, problems: list[str]) -> Hook | None:
+def _hook(event: str, raw: Any, label: str, project_dir: Path, problems: list[str]) -> Hook | None:
     if not isinstance(raw, dict):
         problems.append(f"{label}: must be a mapping like {{type: command, command: ...}}; ignored")
         return None
     kind = raw.get("type", "command")
-    if kind != "command":
-        problems.append(f"{label}: hook type {kind!r} is not supported (only 'command'); ignored")
-        return None
-    command = raw.get("command")
-    if not isinstance(command, str) or not command.strip():
-        problems.append(f"{label}.command: missing or empty; ignored")
+    if kind not in ("command", "http"):
+        problems.append(
+            f"{label}: hook type {kind!r} is not supported (only 'command' and 'http'); ignored"
+        )
         return None
     timeout = raw.get("timeout", DEFAULT_TIMEOUT_S)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
@@ -175,10 +193,67 @@ def _command_hook(raw: Any, label: str, project_dir: Path, problems: list[str]) 
             f"using {DEFAULT_TIMEOUT_S:g}"
         )
         timeout = DEFAULT_TIMEOUT_S
+    condition = _condition(event, raw.get("if"), label, problems)
+    if condition is False:
+        return None
+    rule = condition if isinstance(condition, PermissionRule) else None
+    if kind == "http":
+        return _http_hook(raw, label, float(timeout), rule, problems)
+    command = raw.get("command")
+    if not isinstance(command, str) or not command.strip():
+        problems.append(f"{label}.command: missing or empty; ignored")
+        return None
     missing = missing_program(command, project_dir)
     if missing:
         problems.append(f"{label}: {missing}; the hook will fail each time it runs")
-    return CommandHook(command, float(timeout), label)
+    return CommandHook(command, float(timeout), label, rule)
+
+
+def _condition(
+    event: str, text: Any, label: str, problems: list[str]
+) -> PermissionRule | bool | None:
+    """The ``if`` rule; None without one; False when the hook is to be dropped."""
+    if text is None:
+        return None
+    if event not in TOOL_EVENTS:
+        problems.append(
+            f"{label}.if: only tool events ({', '.join(sorted(TOOL_EVENTS))}) check 'if'; "
+            f"a {event} hook with one never runs (as in Claude Code). Remove 'if' to run it"
+        )
+        return False
+    try:
+        return parse_rule(text, "allow", f"{label}.if")
+    except RuleError as exc:
+        problems.append(
+            f"{label}.if: {text!r} is not a permission rule like 'Bash(git *)' ({exc}); ignored"
+        )
+        return False
+
+
+def _http_hook(
+    raw: dict[str, Any],
+    label: str,
+    timeout: float,
+    condition: PermissionRule | None,
+    problems: list[str],
+) -> HttpHook | None:
+    url = raw.get("url")
+    if not isinstance(url, str) or not url.strip().lower().startswith(("http://", "https://")):
+        problems.append(f"{label}.url: must be an http:// or https:// URL, not {url!r}; ignored")
+        return None
+    headers = raw.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        problems.append(f"{label}.headers: must map header names to strings; ignored")
+        return None
+    allowed = raw.get("allowedEnvVars", [])
+    if not isinstance(allowed, list) or not all(isinstance(n, str) for n in allowed):
+        problems.append(f"{label}.allowedEnvVars: must be a list of variable names; ignored")
+        return None
+    return HttpHook(
+        url.strip(), tuple(headers.items()), frozenset(allowed), timeout, label, condition
+    )
 
 
 def command_env(project_dir: Path) -> dict[str, str]:

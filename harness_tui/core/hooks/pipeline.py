@@ -5,17 +5,17 @@ A command hook gets a JSON object on stdin (``session_id``, ``transcript_path``,
 ``cwd``, ``permission_mode``, ``hook_event_name`` and the event's own fields) and
 answers with its exit code and output:
 
-- exit 0: success. Stdout that starts with ``{`` is read as JSON (``continue``,
-  ``stopReason``, ``systemMessage``, ``decision: "block"`` + ``reason``,
-  ``hookSpecificOutput.permissionDecision`` / ``permissionDecisionReason`` /
-  ``updatedInput`` / ``additionalContext``). Plain stdout becomes added context for
-  ``UserPromptSubmit`` and ``SessionStart``.
+- exit 0: success. Stdout that starts with ``{`` is read as JSON (the contract is in
+  ``output``). Plain stdout becomes added context for ``UserPromptSubmit``,
+  ``UserPromptExpansion`` and ``SessionStart``.
 - exit 2: block; stderr goes to the model (the tool call is refused, the prompt is
   dropped, a stopping agent goes on, ...).
 - anything else, a timeout, a program that does not start, or JSON that does not make
   sense: a non-blocking error, shown to the user; the action proceeds.
 
-Several hooks: deny beats ask beats allow; any block blocks. Each run becomes one
+An HTTP hook (``webhook``) gets the same object as a POST body and answers in its
+response body. A hook's ``if`` rule is matched by ``condition`` (the session's permission
+engine). Several hooks: deny beats ask beats allow; any block blocks. Each run becomes one
 ``HOOK_EXECUTED`` or ``HOOK_DENIED`` event. Python callbacks (from plugins) take the same
 object and return what a command would print as JSON.
 """
@@ -33,7 +33,7 @@ from typing import Any
 import anyio
 
 from harness_tui.core.events import HookDenied, HookExecuted
-from harness_tui.core.files.parse_limits import JsonError, parse_json
+from harness_tui.core.hooks.catalog import MATCH_FIELDS, TOOL_EVENTS
 from harness_tui.core.hooks.config import (
     DEFAULT_TIMEOUT_S,
     CallbackHook,
@@ -41,52 +41,43 @@ from harness_tui.core.hooks.config import (
     Hook,
     HookCallback,
     HookMatcher,
+    HttpHook,
     command_env,
+)
+from harness_tui.core.hooks.output import PERMISSION_ORDER, HookRun, clip, interpret
+from harness_tui.core.permissions.rules import (
+    PermissionRule,
+    bash_rule_matches,
+    tool_rule_matches,
+    wildcard_matches,
 )
 from harness_tui.core.processes.group import run_in_group, shell_argv
 
+__all__ = ["HookOutcome", "HookPipeline", "HookRun"]
+
 log = logging.getLogger(__name__)
 
-#: Events whose plain (non-JSON) stdout is added to the model's context.
-CONTEXT_EVENTS = frozenset({"UserPromptSubmit", "SessionStart"})
-#: Events that a block (exit 2, ``decision: "block"``) acts on.
-BLOCKING_EVENTS = frozenset(
-    {"PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop", "SubagentStop", "PreCompact"}
-)
-#: Events whose value the matcher is compared with, and the input field holding it.
-MATCH_FIELDS = {
-    "PreToolUse": "tool_name",
-    "PostToolUse": "tool_name",
-    "SessionStart": "source",
-    "SessionEnd": "reason",
-    "PreCompact": "trigger",
-    "Notification": "notification_type",
-}
-_PERMISSION_ORDER = {"deny": 3, "ask": 2, "allow": 1}
-_LEGACY_DECISIONS = {"approve": "allow", "block": "deny"}
 MAX_OUTPUT_CHARS = 4000
+#: Does an ``if`` rule match a call (tool name, input)? The session's is its
+#: permission engine's matching; ``simple_condition`` without one.
+Condition = Callable[[PermissionRule, str, dict[str, Any]], bool]
 
 
-@dataclass
-class HookRun:
-    """What one hook did."""
-
-    hook: Hook
-    matcher: str | None
-    exit_code: int | None = None
-    stdout: str = ""
-    stderr: str = ""
-    duration_ms: float = 0.0
-    #: A non-blocking failure (crash, timeout, nonsense output), shown to the user.
-    error: str | None = None
-    blocked: bool = False
-    reason: str | None = None
-    permission: str | None = None
-    updated_input: dict[str, Any] | None = None
-    context: str | None = None
-    stop: bool = False
-    stop_reason: str | None = None
-    system_message: str | None = None
+def simple_condition(rule: PermissionRule, tool_name: str, tool_input: dict[str, Any]) -> bool:
+    """An ``if`` rule against a call without a permission engine: the tool name, a
+    ``Bash`` rule against the whole command, other rules against the input's path,
+    URL or pattern field as a wildcard."""
+    if not tool_rule_matches(rule, tool_name):
+        return False
+    if rule.content is None:
+        return True
+    if rule.tool == "Bash":
+        return bash_rule_matches(rule.content, str(tool_input.get("command", "")))
+    for key in ("file_path", "notebook_path", "path", "url", "pattern"):
+        value = tool_input.get(key)
+        if isinstance(value, str) and wildcard_matches(rule.content, value):
+            return True
+    return False
 
 
 @dataclass
@@ -100,6 +91,9 @@ class HookOutcome:
     permission: str | None = None
     permission_reason: str | None = None
     updated_input: dict[str, Any] | None = None
+    updated_output: Any = None
+    retry: bool = False
+    elicit: tuple[str, dict[str, Any] | None] | None = None
     context: list[str] = field(default_factory=list)
     stop: bool = False
     stop_reason: str | None = None
@@ -134,6 +128,8 @@ class HookPipeline:
         self.project_dir = project_dir or cwd
         self.transcript_path = transcript_path
         self._mode = permission_mode
+        #: How ``if`` rules are matched (the session sets its permission engine's).
+        self.condition: Condition = simple_condition
 
     def add_callback(
         self,
@@ -149,19 +145,41 @@ class HookPipeline:
         hook = CallbackHook(callback, name or qualname, timeout_s)
         self.matchers.append(HookMatcher.build(event, matcher, (hook,)))
 
-    def matching(self, event: str, value: str | None) -> list[tuple[HookMatcher, Hook]]:
+    def matching(
+        self, event: str, value: str | None, fields: dict[str, Any] | None = None
+    ) -> list[tuple[HookMatcher, Hook]]:
+        """The hooks to run: matcher and ``if`` condition (with the call in
+        ``fields``) pass; identical commands and URLs once."""
         found: list[tuple[HookMatcher, Hook]] = []
-        commands: set[str] = set()
+        seen: set[str] = set()
         for matcher in self.matchers:
             if matcher.event != event or not matcher.matches(value):
                 continue
             for hook in matcher.hooks:
-                if isinstance(hook, CommandHook):
-                    if hook.command in commands:
-                        continue  # identical commands run once
-                    commands.add(hook.command)
+                if hook.condition is not None and not self._condition_holds(
+                    event, hook.condition, fields
+                ):
+                    continue
+                if isinstance(hook, CommandHook | HttpHook):
+                    if hook.label in seen:
+                        continue  # identical commands (URLs) run once
+                    seen.add(hook.label)
                 found.append((matcher, hook))
         return found
+
+    def _condition_holds(
+        self, event: str, rule: PermissionRule, fields: dict[str, Any] | None
+    ) -> bool:
+        if event not in TOOL_EVENTS or fields is None:
+            return False
+        tool_input = fields.get("tool_input")
+        if not isinstance(tool_input, dict):
+            tool_input = {}
+        try:
+            return self.condition(rule, str(fields.get("tool_name", "")), tool_input)
+        except Exception:  # a defect in matching: run the hook rather than lose it
+            log.exception("the if condition %s of a hook failed", rule)
+            return True
 
     def input_for(self, event: str, fields: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -178,7 +196,7 @@ class HookPipeline:
     ) -> HookOutcome:
         """Run every hook matching ``event`` in parallel; emit one event per run."""
         value = fields.get(MATCH_FIELDS.get(event, ""))
-        todo = self.matching(event, value)
+        todo = self.matching(event, value if isinstance(value, str) else None, fields)
         outcome = HookOutcome()
         if not todo:
             return outcome
@@ -205,12 +223,17 @@ class HookPipeline:
         try:
             if isinstance(hook, CommandHook):
                 await self._run_command(hook, payload, run)
+            elif isinstance(hook, HttpHook):
+                from harness_tui.core.hooks.webhook import post_hook
+
+                answer = await post_hook(hook, payload)
+                run.exit_code, run.stdout, run.error = answer.exit_code, answer.stdout, answer.error
             else:
                 await self._run_callback(hook, payload, run)
         finally:
             run.duration_ms = (time.perf_counter() - started) * 1e3
         if run.error is None:
-            _interpret(event, run)
+            interpret(event, run)
         return run
 
     async def _run_command(self, hook: CommandHook, payload: dict[str, Any], run: HookRun) -> None:
@@ -233,7 +256,7 @@ class HookPipeline:
             detail = result.stderr.strip() or result.stdout.strip() or "no output"
             if result.exit_code == 127:
                 detail = f"command not found: {detail}"
-            run.error = f"exit code {result.exit_code}: {_clip(detail, 500)}"
+            run.error = f"exit code {result.exit_code}: {clip(detail, 500)}"
 
     async def _run_callback(
         self, hook: CallbackHook, payload: dict[str, Any], run: HookRun
@@ -255,7 +278,7 @@ class HookPipeline:
             run.stdout = json.dumps(answer, default=str)
 
     async def _report(self, event: str, run: HookRun, tool_call_id: str | None) -> None:
-        output = _clip(run.stdout, MAX_OUTPUT_CHARS)
+        output = clip(run.stdout, MAX_OUTPUT_CHARS)
         common = {
             "hook_event": event,
             "hook": run.hook.label,
@@ -277,94 +300,6 @@ class HookPipeline:
         await self._emit(HookExecuted, decision=decision, error=run.error, **common)
 
 
-def _interpret(event: str, run: HookRun) -> None:
-    """Read a finished hook's exit code and output into ``run`` (exit 0 or 2 only)."""
-    if run.exit_code == 2:
-        message = run.stderr.strip() or "blocked by a hook (it gave no reason)"
-        if event in BLOCKING_EVENTS:
-            run.blocked = True
-            run.reason = message
-            if event == "PreToolUse":
-                run.permission = "deny"
-        else:
-            run.error = f"exit code 2 (cannot block {event}): {_clip(message, 500)}"
-        return
-    text = run.stdout.strip()
-    if not text.startswith("{"):
-        if text and event in CONTEXT_EVENTS:
-            run.context = text
-        return
-    try:
-        # Bounded (``parse_limits``): a hook printing 100,000 brackets is an error, not a
-        # RecursionError in the middle of a tool call.
-        data = parse_json(text)
-    except JsonError as exc:
-        run.error = f"printed invalid JSON ({exc}): {_clip(text, 200)}"
-        return
-    if not isinstance(data, dict):
-        run.error = "printed JSON that is not an object"
-        return
-    problem = _read_json(event, data, run)
-    if problem:
-        run.error = problem
-        run.blocked = False
-        run.permission = None
-        run.updated_input = None
-
-
-def _read_json(event: str, data: dict[str, Any], run: HookRun) -> str | None:
-    """Fill ``run`` from a hook's JSON answer; a problem with it, or None."""
-    if data.get("continue") is False:
-        run.stop = True
-        run.stop_reason = str(data.get("stopReason") or "stopped by a hook")
-    message = data.get("systemMessage")
-    if isinstance(message, str) and message:
-        run.system_message = message
-    decision = data.get("decision")
-    if decision is not None:
-        if event == "PreToolUse" and decision in _LEGACY_DECISIONS:
-            run.permission = _LEGACY_DECISIONS[decision]
-            run.reason = _text(data.get("reason"))
-            if run.permission == "deny":
-                run.blocked = True
-        elif decision == "block" and event in BLOCKING_EVENTS:
-            run.blocked = True
-            run.reason = _text(data.get("reason")) or "blocked by a hook"
-        elif decision not in ("approve", "block", "undefined"):
-            return f'"decision" must be "block", not {decision!r}'
-    specific = data.get("hookSpecificOutput")
-    if specific is None:
-        return None
-    if not isinstance(specific, dict):
-        return '"hookSpecificOutput" must be an object'
-    named = specific.get("hookEventName")
-    if named is not None and named != event:
-        return f'"hookSpecificOutput.hookEventName" is {named!r} but this is {event}'
-    permission = specific.get("permissionDecision")
-    if permission is not None:
-        if event != "PreToolUse":
-            return f'"permissionDecision" applies to PreToolUse only, not {event}'
-        if permission not in _PERMISSION_ORDER:
-            return f'"permissionDecision" must be "allow", "deny" or "ask", not {permission!r}'
-        run.permission = permission
-        run.reason = _text(specific.get("permissionDecisionReason")) or run.reason
-        if permission == "deny":
-            run.blocked = True
-    updated = specific.get("updatedInput")
-    if updated is not None:
-        if event != "PreToolUse":
-            return f'"updatedInput" applies to PreToolUse only, not {event}'
-        if not isinstance(updated, dict):
-            return '"updatedInput" must be an object (the whole new tool input)'
-        run.updated_input = updated
-    context = specific.get("additionalContext")
-    if context is not None:
-        if not isinstance(context, str):
-            return '"additionalContext" must be a string'
-        run.context = context
-    return None
-
-
 def _combine(outcome: HookOutcome) -> None:
     best = 0
     reasons: list[str] = []
@@ -375,12 +310,17 @@ def _combine(outcome: HookOutcome) -> None:
             outcome.blocked = True
             if run.reason:
                 reasons.append(run.reason)
-        if run.permission and _PERMISSION_ORDER[run.permission] > best:
-            best = _PERMISSION_ORDER[run.permission]
+        if run.permission and PERMISSION_ORDER[run.permission] > best:
+            best = PERMISSION_ORDER[run.permission]
             outcome.permission = run.permission
             outcome.permission_reason = run.reason
         if run.updated_input is not None:
             outcome.updated_input = run.updated_input
+        if run.updated_output is not None:
+            outcome.updated_output = run.updated_output
+        outcome.retry = outcome.retry or run.retry
+        if run.elicit is not None and outcome.elicit is None:
+            outcome.elicit = run.elicit
         if run.context:
             outcome.context.append(run.context)
         if run.stop and not outcome.stop:
@@ -389,11 +329,3 @@ def _combine(outcome: HookOutcome) -> None:
             outcome.system_messages.append(run.system_message)
     if reasons:
         outcome.reason = "\n".join(reasons)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit:,} more]"

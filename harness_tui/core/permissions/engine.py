@@ -35,7 +35,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -104,6 +104,20 @@ class Decision:
     hint: str | None = None
 
 
+class AskHooks(Protocol):
+    """The ``PermissionRequest`` hooks (``before_ask``: a verdict instead of the
+    question, or None to ask) and ``PermissionDenied`` ones (``denied``: refused with
+    nobody to ask; what to add to the reason the model reads). See ``gate``."""
+
+    async def before_ask(
+        self, tool: Tool, input: dict[str, Any], ctx: ToolContext, suggestions: tuple[str, ...]
+    ) -> GateVerdict | None: ...
+
+    async def denied(
+        self, tool: Tool, input: dict[str, Any], ctx: ToolContext, reason: str
+    ) -> str | None: ...
+
+
 class PermissionEngine:
     """Mode, rules, workspace boundary and protected files: the gate of one session."""
 
@@ -132,6 +146,7 @@ class PermissionEngine:
         self.readable: list[Callable[[], Path]] = []
         #: Does the sandbox confine this ``Bash`` input, with ``autoAllowBashIfSandboxed``?
         self.sandboxed: Callable[[dict[str, Any]], bool] = lambda input: False
+        self.ask_hooks: AskHooks | None = None
 
     # --- configuration -----------------------------------------------------------------
 
@@ -268,6 +283,10 @@ class PermissionEngine:
             )
         if decision.behavior == "allow":
             return ALLOW
+        if self.ask_hooks is not None and not decision.protected:
+            hooked = await self.ask_hooks.before_ask(tool, input, ctx, decision.suggestions)
+            if hooked is not None:
+                return hooked
         preview = await tool.preview(input, ctx)
         answer = await self.broker.ask(
             tool,
@@ -279,7 +298,10 @@ class PermissionEngine:
             hint=decision.hint,
         )
         if not answer.allowed:
-            return GateVerdict(False, answer.reason or "the user said no")
+            reason = answer.reason or "the user said no"
+            if self.broker.policy == "deny" and self.ask_hooks is not None:
+                reason += await self.ask_hooks.denied(tool, input, ctx, reason) or ""
+            return GateVerdict(False, reason)
         if answer.decision in ("allow_session", "allow_always"):
             self.protected_allowed.update(decision.protected)
             await self._grant(decision.suggestions, always=answer.decision == "allow_always")
@@ -297,6 +319,19 @@ class PermissionEngine:
             if problem:
                 await self.broker.notice(problem)
 
+    def rule_matches(self, rule: PermissionRule, tool: Tool, input: dict[str, Any]) -> bool:
+        """Does ``rule`` match this call, as a permission rule would (a hook's ``if``)?
+        A command that cannot be read part by part matches (Claude Code runs the hook
+        when it cannot tell)."""
+        try:
+            call = call_targets(tool, input, self.cwd, None)
+        except ValueError:
+            return True
+        if tool.name == "Bash" and call.unparsable is not None:
+            return tool_rule_matches(rule, tool.name)
+        found = self._first(tool, input, rule.behavior, call.targets, call.parts, call.home, [rule])
+        return found is not None
+
     # --- matching helpers --------------------------------------------------------------
 
     def _rules(self, behavior: Behavior) -> list[PermissionRule]:
@@ -311,13 +346,14 @@ class PermissionEngine:
         targets: list[Target],
         parts: list[SimpleCommand] | None,
         home: str | None,
+        rules: list[PermissionRule] | None = None,
     ) -> PermissionRule | None:
-        """The first ``deny`` or ``ask`` rule matching any part of the call (a command
-        under every name it may run as)."""
+        """The first ``deny`` or ``ask`` rule (of ``rules``) matching any part of the
+        call (a command under every name it may run as)."""
         texts = [str(input.get("command", ""))]
         if parts is not None:
             texts = [text for part in parts for text in command_texts(part, home)]
-        for rule in self._rules(behavior):
+        for rule in self._rules(behavior) if rules is None else rules:
             if rule.content is None:
                 if tool_rule_matches(rule, tool.name):
                     return rule

@@ -32,6 +32,7 @@ from harness_tui.core.events import (
     SteeringWithdrawn,
     new_id,
 )
+from harness_tui.core.hooks.fire import stop_failure
 from harness_tui.core.hooks.pipeline import HookOutcome
 from harness_tui.core.messages import ImageBlock, Message, TextBlock, TokenUsage, UserMessage
 from harness_tui.core.run.loop import AgentLoop, RunOutcome
@@ -219,6 +220,10 @@ class RunController:
                     if self._after_prompt is not None:
                         await self._after_prompt(getattr(turns.messages, "head", None))
                     outcome = await loop.run()
+                    if outcome.error is not None:
+                        await stop_failure(
+                            turns.owner.hooks, outcome.error_code, outcome.error, turns.messages
+                        )
             except Exception as exc:  # a bug, not a provider or tool failure
                 crash = exc
         duration_ms = (time.perf_counter() - started) * 1e3

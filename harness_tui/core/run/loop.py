@@ -119,6 +119,12 @@ class LoopHost(Protocol):
         ``continue: false``), or None to go on."""
         ...
 
+    async def after_tools(
+        self, calls: Sequence[ToolCallBlock], results: Sequence[ToolResultMessage]
+    ) -> None:
+        """All tool calls of one answer have their results (``PostToolBatch``)."""
+        ...
+
     async def recover_from_overflow(self, provider: Provider) -> bool:
         """The provider refused the request as longer than its context window: make
         the history shorter (compact it); True when the request may be tried again."""
@@ -132,6 +138,8 @@ class RunOutcome:
     result: str
     usage: TokenUsage
     error: str | None = None
+    #: The failure's code (``providers.faults``, or an unfinished answer's stop).
+    error_code: str | None = None
 
 
 class AgentLoop:
@@ -152,8 +160,10 @@ class AgentLoop:
         self._contexts: dict[str, ToolContext] = {}
         self._input_errors: dict[str, str] = {}
 
-    def _outcome(self, stop_reason: str, error: str | None = None) -> RunOutcome:
-        return RunOutcome(stop_reason, self.turn, self._last_text, self.usage, error)
+    def _outcome(
+        self, stop_reason: str, error: str | None = None, code: str | None = None
+    ) -> RunOutcome:
+        return RunOutcome(stop_reason, self.turn, self._last_text, self.usage, error, code)
 
     async def run(self) -> RunOutcome:
         host = self.host
@@ -181,19 +191,20 @@ class AgentLoop:
                 await host.emit(
                     Error, message=failure.message, code=failure.code, hint=failure.hint, fatal=True
                 )
-                return self._outcome("error", failure.message)
+                return self._outcome("error", failure.message, failure.code)
             stop = message.stop_reason if message is not None else None
             if stop in UNFINISHED_STOPS:
                 # The answer is not one: say so, and end the run as failed. Its tool calls
                 # (perhaps cut off half-way) are not run.
                 text, code, hint = UNFINISHED_STOPS[stop]
                 await host.emit(Error, message=text, code=code, hint=hint, fatal=True)
-                return self._outcome(stop, text)
+                return self._outcome(stop, text, code)
             if stop == "pause_turn" and message is not None and not message.tool_calls:
                 continue  # the provider paused a long turn: send it back to go on
             calls = message.tool_calls if message else ()
             if calls and message is not None:  # (calls implies a message; for mypy)
                 await self._run_tools(message.id, calls, self._input_errors)
+                await host.after_tools(calls, [self._results[call.id] for call in calls])
                 if host.halt_requested() is not None:
                     return self._outcome("stopped_by_hook")
             if await self._deliver_steering() or calls:

@@ -77,7 +77,14 @@ class SubagentHost(TurnHost):
             max_output_chars=parent.max_output_chars,
         )
         executor.checkpoints = parent.checkpoints
-        fields = {"agent_name": agent.name, "tool_use_id": call_id}
+        fields = {
+            "agent_name": agent.name,
+            "tool_use_id": call_id,
+            "agent_id": call_id,
+            "agent_type": agent.name,
+            # A sub-agent's turns are in its session's file, under its Task call.
+            "agent_transcript_path": owner.hooks.transcript_path,
+        }
         self._model = FixedModel(choice)
         super().__init__(
             owner,
@@ -172,6 +179,11 @@ async def run_subagent(
                 level="warning",
             )
         try:
+            started_hooks = await parent.hooks.run(
+                "SubagentStart", {"agent_id": ctx.tool_call_id, "agent_type": agent.name}
+            )
+            if started_hooks.context:
+                host.messages.append(UserMessage.of(started_hooks.additional_context, "steering"))
             outcome = await loop.run()
         except Exception as exc:  # a bug, not a provider or tool failure
             log.error("sub-agent %s failed", agent.name, exc_info=exc)

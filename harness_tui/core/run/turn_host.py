@@ -19,10 +19,18 @@ from typing import Any, Protocol
 
 from harness_tui.core.config.settings import Settings
 from harness_tui.core.events import Notice, PermissionMode, PlanEntry, PlanGenerated, PlanUpdated
+from harness_tui.core.hooks.fire import last_assistant_text, post_tool_batch
 from harness_tui.core.hooks.pipeline import HookPipeline
 from harness_tui.core.images.request import prepare as prepare_images
 from harness_tui.core.images.store import ImageStore
-from harness_tui.core.messages import ImageData, Message, TokenUsage, UserMessage
+from harness_tui.core.messages import (
+    ImageData,
+    Message,
+    TokenUsage,
+    ToolCallBlock,
+    ToolResultMessage,
+    UserMessage,
+)
 from harness_tui.core.permissions.engine import PermissionEngine
 from harness_tui.core.providers.base import ModelRequest, Provider, ToolSpec
 from harness_tui.core.providers.models import ModelChoice
@@ -114,10 +122,12 @@ class StopHook:
         self.on_override = on_override
         self.blocks = 0
 
-    async def ask(self) -> str | None:
-        """The text to continue with, or None to let the run end."""
+    async def ask(self, last_message: str = "") -> str | None:
+        """The text to continue with, or None to let the run end (``last_message``: the
+        final answer's text)."""
         active = self.blocks > 0
-        outcome = await self.hooks.run(self.event, {"stop_hook_active": active, **self.fields})
+        fields = {"stop_hook_active": active, **self.fields, "last_assistant_message": last_message}
+        outcome = await self.hooks.run(self.event, fields)
         if outcome.stop or not outcome.blocked:
             return None
         if self.blocks >= MAX_STOP_BLOCKS:
@@ -244,7 +254,19 @@ class TurnHost:
     async def stop_requested(self) -> str | None:
         if self.halt_requested() is not None:
             return None
-        return await self.stop.ask()
+        return await self.stop.ask(last_assistant_text(self.messages))
+
+    async def after_tools(
+        self, calls: Sequence[ToolCallBlock], results: Sequence[ToolResultMessage]
+    ) -> None:
+        """``PostToolBatch``: a block ends the run before the next request; context is
+        added to the conversation for it."""
+        batch = [(call.id, call.name, call.input) for call in calls]
+        outcome = await post_tool_batch(self.owner.hooks, batch, results)
+        if outcome.blocked or outcome.stop:
+            self.request_halt(outcome.reason or outcome.stop_reason or "a PostToolBatch hook")
+        if outcome.context:
+            self.messages.append(UserMessage.of(outcome.additional_context, "steering"))
 
     def halt_requested(self) -> str | None:
         return self.halt_reason

@@ -162,6 +162,10 @@ class Compactor:
                 )
             else:
                 compacted = await self._apply(trigger, result.text, cut, before)
+        if compacted is not None:
+            await conv.hooks.run(
+                "PostCompact", {"trigger": trigger, "compact_summary": result.text}
+            )
         return compacted
 
     async def _apply(self, trigger: str, summary: str, cut: int, before: int) -> ContextCompacted:

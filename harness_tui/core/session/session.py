@@ -46,6 +46,7 @@ from harness_tui.core.events import (
     SessionStarted,
     new_id,
 )
+from harness_tui.core.hooks.fire import prompt_expansion
 from harness_tui.core.images.request import images_in
 from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import ImageBlock, TokenUsage
@@ -203,6 +204,8 @@ class Session(Hostable):
         self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+        #: Why it ends, for the ``SessionEnd`` hooks (``clear``, ``resume``, ``other``).
+        self.end_reason = "other"
 
     async def stop_task(self, task_id: str) -> TaskInfo:
         """Stop a background task (the views' stop key): its whole process group ends.
@@ -335,7 +338,7 @@ class Session(Hostable):
         self.models.stop_warming()
         await self.cancel()
         await self.tasks.aclose()  # before the sandbox (its proxy) and the file close
-        await self.workspace.close()
+        await self.workspace.close(self.end_reason)
         self._closed = True
         await self.emit(SessionEnded)
         self.store.close()
@@ -549,14 +552,17 @@ class Session(Hostable):
         None when the prompt was steered into the active run. Raises ``HarnessError``
         for a name that no command or skill has."""
         expansion = self.workspace.expand(name, arguments)
+        prompt = await prompt_expansion(
+            self.workspace.hooks, name, arguments, expansion.prompt, expansion.source
+        )
         running = self.running
         if expansion.model is not None and not running:
             await self.models.switch_for_run(expansion.model)
         self.workspace.grant_for_run(expansion.allowed_tools, f"allowed-tools of /{name}")
         if running:
-            await self.steer(expansion.prompt)
+            await self.steer(prompt)
             return None
-        return await self.submit(expansion.prompt)
+        return await self.submit(prompt)
 
     def run(self, prompt: str) -> AsyncGenerator[AgentEvent, None]:
         """Start a run and yield every event until it ends (``RUN_COMPLETED`` or

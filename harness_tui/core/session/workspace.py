@@ -35,6 +35,7 @@ from harness_tui.core.extensions.plugins.plugin_hooks import is_plugin_hook
 from harness_tui.core.extensions.skills import Skill, SkillTool
 from harness_tui.core.files.mentions import attach_files
 from harness_tui.core.hooks.config import hooks_from_settings, script_paths
+from harness_tui.core.hooks.fire import ElicitationHooks, instructions_loaded
 from harness_tui.core.hooks.pipeline import HookOutcome, HookPipeline
 from harness_tui.core.images.intake import CheckedImage
 from harness_tui.core.images.store import ImageStore
@@ -139,6 +140,7 @@ class Workspace:
             permission_mode=mode,
         )
         self.hooks.matchers += self.extensions.plugins.hook_matchers()
+        self.hooks.condition = self._hook_condition
         self.notices += self.configure(self.settings)
         for tool in self._base_tools:
             if isinstance(tool, BashTool):
@@ -159,6 +161,7 @@ class Workspace:
             can_ask=lambda: self.permissions.policy != "deny",
         )
         self.notices += self.mcp.configure(self.settings, trusted=self.trusted)
+        self.mcp.requests.elicit_hooks = ElicitationHooks(self.hooks)
         self.engine.run_files = self.server_files
 
     def offer_tasks(self, tasks: Any, executor: ToolExecutor, engine: PermissionEngine) -> None:
@@ -236,15 +239,25 @@ class Workspace:
         await self.ask_trust(can_ask=self.permissions.policy != "deny")
         await self.add_mcp_servers(self.extensions.plugins.mcp_servers())
         context = await self.session_start_hooks(source)
+        await instructions_loaded(self.hooks, self.extensions.instructions.files)
         await self.mcp.start(group)
         return context
 
-    async def close(self) -> None:
-        """The session closes: its ``SessionEnd`` hooks, then its MCP servers stop."""
+    async def close(self, reason: str = "other") -> None:
+        """The session closes: its ``SessionEnd`` hooks (``reason``: Claude Code's, as
+        ``clear`` or ``resume``), then its MCP servers stop."""
         self._group = None
-        await self.hooks.run("SessionEnd", {"reason": "exit"})
+        await self.hooks.run("SessionEnd", {"reason": reason})
         await self.mcp.aclose()
         await self.sandbox.aclose()
+
+    def _hook_condition(self, rule: Any, tool_name: str, tool_input: dict[str, Any]) -> bool:
+        """A hook's ``if`` rule, matched by the permission engine (an unknown tool:
+        by name alone)."""
+        tool = self.executor.tools.get(tool_name)
+        if tool is None:
+            return rule.tool == tool_name and rule.content is None
+        return self.engine.rule_matches(rule, tool, tool_input)
 
     def _notify(self, message: str) -> None:
         """Run the ``Notification`` hooks in the background (a desktop alert, say)."""
@@ -332,7 +345,8 @@ class Workspace:
                 transcript_path=hooks.transcript_path,
                 permission_mode=self._mode,
             )
-        outcome = await hooks.run("SessionStart", {"source": source})
+        fields = {"source": source, "model": self._owner.model.name}
+        outcome = await hooks.run("SessionStart", fields)
         if not outcome.context:
             return ""
         return "\n\nContext from SessionStart hooks:\n" + outcome.additional_context

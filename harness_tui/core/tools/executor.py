@@ -129,15 +129,16 @@ class ToolExecutor:
         try:
             with anyio.fail_after(limit):
                 result = await tool.run(input, ctx)
-        except TimeoutError:
-            return ToolResult.error(
+        except TimeoutError:  # a failure like any other: the gate's ``after`` sees it
+            result = ToolResult.error(
                 f"{tool.name} timed out after {limit:g} s and was stopped.", "timeout"
             )
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:
             log.debug("tool %s raised", tool.name, exc_info=True)
-            return ToolResult.error(f"{tool.name} failed: {type(exc).__name__}: {exc}", "exception")
+            why = f"{tool.name} failed: {type(exc).__name__}: {exc}"
+            result = ToolResult.error(why, "exception")
         finally:
             ctx.timing.end()
             if (

@@ -413,7 +413,7 @@ async def test_hooks_get_claude_codes_input_and_environment(tmp_path: Path) -> N
     assert read("UserPromptSubmit")["prompt"] == "hello"
     assert read("Stop")["stop_hook_active"] is False
     assert read("SessionStart")["source"] == "startup"
-    assert read("SessionEnd")["reason"] == "exit"
+    assert read("SessionEnd")["reason"] == "other"  # Claude Code's reason for a plain exit
 
 
 async def test_python_callbacks_follow_the_same_protocol(tmp_path: Path) -> None:

@@ -63,6 +63,9 @@ class ClientRequests:
         self.questions = questions
         self.model = model
         self.roots = roots
+        #: The ``Elicitation`` / ``ElicitationResult`` hooks (``hooks.fire``): an answer
+        #: before the user is asked, and one that replaces the user's.
+        self.elicit_hooks: Any = None
 
     def callbacks(self, connection: ServerConnection) -> dict[str, Any]:
         server = connection.name
@@ -183,10 +186,21 @@ class ClientRequests:
             "requested_schema": dict(schema or {}),
             "url": getattr(params, "url", None),
         }
+        hooks = self.elicit_hooks
         try:
-            answer: ElicitationAnswer | None = await self.questions.ask(
-                request_id, "elicitation", ElicitationRequested, fields, fields["requested_schema"]
-            )
+            answer: ElicitationAnswer | None = None
+            if hooks is not None:
+                answer = await hooks.before(request_id, fields)
+            if answer is None:
+                answer = await self.questions.ask(
+                    request_id,
+                    "elicitation",
+                    ElicitationRequested,
+                    fields,
+                    fields["requested_schema"],
+                )
+                if answer is not None and hooks is not None:
+                    answer = await hooks.after(request_id, fields, answer)
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 await self.emit(
