@@ -54,6 +54,18 @@ def plugins_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HARNESS_PLUGINS", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_language_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No session starts a language server (basedpyright is installed for the LSP tests
+    and would check every Python file a test writes); LSP tests opt in with ``lsp_on``."""
+    monkeypatch.setenv("HARNESS_LSP", "off")
+
+
+@pytest.fixture
+def lsp_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_LSP", raising=False)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Name every skipped test loudly; under ``HARNESS_STRICT_SKIPS=1`` (set by ``.ci/run``)
     a skip fails the run, because CI installs every part the tests need."""

@@ -434,6 +434,21 @@ class ToolCallFailed(ToolCallEvent):
     permission_wait_ms: float | None = None
 
 
+class Diagnostics(Event):
+    """A language server's problems in the files tool call ``tool_call_id`` changed:
+    ``files`` holds each file's ``path`` (relative to the workspace) and ``problems``
+    (``line``, ``column``, ``severity``, ``message``, ``code``, ``source``, ``text``,
+    ``preexisting``: the file had it before the change). ``new`` problems are what the
+    model was told; ``duration_ms`` is the wait for the server's answer."""
+
+    type: Literal["DIAGNOSTICS"] = "DIAGNOSTICS"
+    tool_call_id: str
+    files: list[dict[str, Any]]
+    new: int = 0
+    preexisting: int = 0
+    duration_ms: float = 0.0
+
+
 # --- hooks and permissions ----------------------------------------------------------------
 
 
@@ -699,6 +714,7 @@ AgentEvent = Annotated[
     | ToolCallProgress
     | ToolCallCompleted
     | ToolCallFailed
+    | Diagnostics
     | HookExecuted
     | HookDenied
     | PermissionRequested

@@ -200,6 +200,29 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "details": {"exit_code": -9},
         "duration_ms": 600000.0,
     },
+    "DIAGNOSTICS": {
+        "tool_call_id": "call_1",
+        "files": [
+            {
+                "path": "src/a.py",
+                "problems": [
+                    {
+                        "line": 4,
+                        "column": 3,
+                        "severity": "error",
+                        "message": "Argument of type str cannot be assigned to int",
+                        "code": "reportArgumentType",
+                        "source": "basedpyright",
+                        "text": "f('no')",
+                        "preexisting": False,
+                    }
+                ],
+            }
+        ],
+        "new": 1,
+        "preexisting": 0,
+        "duration_ms": 312.5,
+    },
     "HOOK_EXECUTED": {
         "hook_event": "PostToolUse",
         "hook": "./check.sh",
@@ -518,6 +541,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
         "duration_ms",
         "permission_wait_ms",
     ),
+    "DIAGNOSTICS": ("tool_call_id", "files", "new", "preexisting", "duration_ms"),
     "HOOK_EXECUTED": (
         "hook_event",
         "hook",

@@ -52,6 +52,8 @@ from harness_tui.core.images.store import ImageStore
 from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
+from harness_tui.core.lsp.manager import session_lsp
+from harness_tui.core.lsp.watch import EditWatch
 from harness_tui.core.run.budget import BudgetStop, limits_from_settings
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
 from harness_tui.core.run.controller import RunController
@@ -172,6 +174,10 @@ class Session(Hostable):
         #: Commands Bash started in the background (they end with the session).
         self.tasks = TaskManager(self.emit, tasks_dir(self.id) if persist else None)
         ws.offer_tasks(self.tasks, self.executor, self.permission_engine)
+        #: Language servers (started lazily; diagnostics after edits, the LSP tool).
+        self.lsp = session_lsp(self)
+        self.executor.lsp = EditWatch(self.lsp)
+        self._notices += self.lsp.problems
         self.usage: UsageMeter = UsageMeter(
             self.emit, lambda: self.model, self.context_tokens, budget
         )
@@ -289,6 +295,7 @@ class Session(Hostable):
         self.tasks.group = group
         self.models.open(group)
         self.checkpoints.open(group)
+        self.lsp.start(group)
         problem = self.journal.open(
             group,
             self.store,
@@ -338,6 +345,7 @@ class Session(Hostable):
         self.models.stop_warming()
         await self.cancel()
         await self.tasks.aclose()  # before the sandbox (its proxy) and the file close
+        await self.lsp.aclose()
         await self.workspace.close(self.end_reason)
         self._closed = True
         await self.emit(SessionEnded)

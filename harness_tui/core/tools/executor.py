@@ -66,6 +66,8 @@ class ToolExecutor:
         #: Takes a checkpoint around each call that can change files (the session's
         #: ``checkpoints.Checkpointer``); None: none is taken.
         self.checkpoints: Any = None
+        #: Tells the language servers around each call (``lsp.watch.EditWatch``); None: off.
+        self.lsp: Any = None
         self._validators: dict[str, Any] = {}
 
     def add(self, tool: Tool) -> None:
@@ -125,6 +127,8 @@ class ToolExecutor:
         limit = getattr(tool, "timeout_s", self.timeout_s)
         keeper = self.checkpoints
         step = await keeper.before(tool, input, ctx) if keeper and keeper.covers(tool) else None
+        if self.lsp is not None:
+            await self.lsp.before(tool, input, ctx)
         ctx.timing.start()  # allowed: its run time starts now (the waits are behind it)
         try:
             with anyio.fail_after(limit):
@@ -146,6 +150,8 @@ class ToolExecutor:
             ):  # what it changed, even when it was stopped halfway
                 with anyio.CancelScope(shield=True):
                     await keeper.after(step)
+        if self.lsp is not None:
+            result = await self.lsp.after(tool, input, ctx, result)
         after = getattr(self.gate, "after", None)
         if after is not None:
             result = await after(tool, input, ctx, result)

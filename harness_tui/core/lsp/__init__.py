@@ -1,0 +1,1 @@
+"""Language servers (temporary: the lspkit branch brings the real package docstring)."""

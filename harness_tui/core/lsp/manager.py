@@ -1,0 +1,319 @@
+"""The session's language servers: one per server definition and workspace, started
+lazily the first time a file of its language is read or edited (never at start-up),
+restarted with backoff after a crash, and stopped (process groups) with the session.
+
+The tool executor calls ``before`` and ``after`` around each call that can change files:
+before an edit, a file the server has not seen yet is opened with its old text, so its
+problems are known and the ones the edit did not cause are marked as such; after it, the
+changed files (the edited one, or for a command each open file whose text changed) are
+synced and their diagnostics awaited for a bounded time, then added to the result the
+model reads, to its ``details`` for the tool card, and to a ``DIAGNOSTICS`` event. A
+``Read`` opens its file in the background. A language with no server installed is one
+notice per session. ``HARNESS_LSP=off`` turns all of it off (the test suite does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from harness_tui.core.lsp.client import LspServer, ServerFailed
+from harness_tui.core.lsp.config import ServerSpec
+from harness_tui.core.lsp.diagnostics import Problem, compare, for_model, problems_of
+
+log = logging.getLogger(__name__)
+
+#: Restart delays after crashes: 1 s, 2 s, 4 s ... up to a minute; given up after five.
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0)
+#: How long an edit waits for a server that is still starting.
+START_WAIT_S = 20.0
+#: Files larger than this are not sent to a server.
+MAX_FILE_BYTES = 2_000_000
+
+
+def lsp_enabled() -> bool:
+    return os.environ.get("HARNESS_LSP", "on").strip().lower() not in ("0", "off", "false", "no")
+
+
+@dataclass
+class ServerStatus:
+    """A server as ``/lsp`` shows it."""
+
+    name: str
+    state: str
+    languages: tuple[str, ...]
+    source: str
+    memory_kb: int | None = None
+    last_error: str | None = None
+    restarts: int = 0
+    files: int = 0
+
+
+@dataclass
+class _Slot:
+    spec: ServerSpec
+    server: LspServer | None = None
+    ready: anyio.Event | None = None
+    failures: int = 0
+    retry_at: float = 0.0
+    restarts: int = 0
+
+
+class LspManager:
+    def __init__(
+        self,
+        cwd: Path,
+        emit: Callable[..., Awaitable[Any]],
+        specs: list[ServerSpec],
+        *,
+        trusted: Callable[[], bool],
+        timeout_s: float = 2.0,
+        warnings: bool = False,
+        known_languages: dict[str, str] | None = None,
+    ) -> None:
+        self.cwd, self._emit, self._trusted = cwd, emit, trusted
+        self.timeout_s, self.warnings = timeout_s, warnings
+        self.enabled = lsp_enabled() and bool(specs or known_languages)
+        self._slots = {spec.name: _Slot(spec) for spec in specs}
+        self._by_extension: dict[str, tuple[_Slot, str]] = {}
+        for slot in self._slots.values():  # the first definition of an extension wins
+            for extension, language in slot.spec.extensions.items():
+                self._by_extension.setdefault(extension.lower(), (slot, language))
+        self._known = {k.lower(): v for k, v in (known_languages or {}).items()}
+        self._texts: dict[Path, str] = {}
+        self._problems: dict[Path, list[Problem]] = {}
+        self._told_missing: set[str] = set()
+        self._group: anyio.abc.TaskGroup | None = None
+        #: What was wrong with the server definitions (the session shows them).
+        self.problems: list[str] = []
+
+    # --- life --------------------------------------------------------------------------
+
+    def start(self, group: anyio.abc.TaskGroup) -> None:
+        """Where background starts run (nothing starts now)."""
+        self._group = group
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            for slot in self._slots.values():
+                if slot.server is not None:
+                    await slot.server.stop()
+
+    def status(self) -> list[ServerStatus]:
+        rows = []
+        for slot in self._slots.values():
+            server = slot.server
+            state = server.state if server is not None else "not started"
+            if slot.spec.project and not self._trusted():
+                state = "waiting for trust"
+            rows.append(
+                ServerStatus(
+                    slot.spec.name,
+                    state,
+                    slot.spec.languages,
+                    slot.spec.source,
+                    server.memory_kb() if server is not None else None,
+                    server.last_error if server is not None else None,
+                    slot.restarts,
+                    sum(1 for p in self._texts if self._slot_of(p) is slot),
+                )
+            )
+        return rows
+
+    # --- which server ------------------------------------------------------------------
+
+    def _slot_of(self, path: Path) -> _Slot | None:
+        found = self._by_extension.get(path.suffix.lower())
+        return found[0] if found else None
+
+    def language_of(self, path: Path) -> str | None:
+        found = self._by_extension.get(path.suffix.lower())
+        return found[1] if found else None
+
+    async def server_for(self, path: Path, wait_s: float = START_WAIT_S) -> LspServer | None:
+        """The ready server for ``path``'s language, started if need be (waiting up to
+        ``wait_s``); None when there is none, it cannot start, or it waits for trust."""
+        if not self.enabled:
+            return None
+        slot = self._slot_of(path)
+        if slot is None:
+            await self._tell_missing(path)
+            return None
+        if slot.spec.project and not self._trusted():
+            return None
+        server = slot.server
+        if server is not None and server.state == "ready":
+            return server
+        if server is not None and server.state == "crashed" and slot.ready is not None:
+            slot.ready = None  # it died: start it again (after the backoff)
+            self._forget(slot)
+        if slot.ready is None:
+            if time.monotonic() < slot.retry_at or slot.failures >= len(BACKOFF_S):
+                return None
+            slot.ready = anyio.Event()
+            await self._launch(slot)
+        with anyio.move_on_after(wait_s):
+            await slot.ready.wait()
+        server = slot.server
+        return server if server is not None and server.state == "ready" else None
+
+    async def _launch(self, slot: _Slot) -> None:
+        if slot.server is not None:
+            slot.restarts += 1
+        server = slot.server = LspServer(slot.spec, self.cwd)
+        ready = slot.ready
+        assert ready is not None
+
+        async def run() -> None:
+            try:
+                await server.start()
+                slot.failures = 0
+            except ServerFailed as exc:
+                slot.failures += 1
+                slot.retry_at = time.monotonic() + BACKOFF_S[min(slot.failures, 5) - 1]
+                await self._emit_notice(f"Language server {slot.spec.name}: {exc}")
+            finally:
+                ready.set()
+            await server.exited.wait()
+            if server.state == "crashed":  # not stopped by us
+                slot.failures += 1
+                slot.retry_at = time.monotonic() + BACKOFF_S[min(slot.failures, 5) - 1]
+                await self._emit_notice(
+                    f"Language server {slot.spec.name} stopped: {server.last_error}; "
+                    "it is restarted when it is next needed"
+                )
+
+        if self._group is not None:
+            self._group.start_soon(run)
+        else:  # no session group (a bare manager in a test): start inline
+            await run()
+
+    def _forget(self, slot: _Slot) -> None:
+        for path in [p for p in self._texts if self._slot_of(p) is slot]:
+            self._texts.pop(path, None)
+
+    async def _tell_missing(self, path: Path) -> None:
+        language = self._known.get(path.suffix.lower())
+        if language is None or language in self._told_missing:
+            return
+        self._told_missing.add(language)
+        await self._emit_notice(
+            f"No language server for {language} is installed, so edits to {path.suffix} "
+            "files get no diagnostics (see the README's Language servers section)",
+            level="info",
+        )
+
+    async def _emit_notice(self, message: str, level: str = "warning") -> None:
+        from harness_tui.core.events import Notice
+
+        try:
+            await self._emit(Notice, message=message, level=level)
+        except Exception:  # the session is closing
+            log.debug("notice not emitted: %s", message)
+
+    # --- documents ---------------------------------------------------------------------
+
+    async def open_in_background(self, path: Path) -> None:
+        """A file was read: have its server start and see it, without waiting."""
+        if not self.enabled or self._group is None or self._slot_of(path) is None:
+            return
+        self._group.start_soon(self._open_quietly, path)
+
+    async def _open_quietly(self, path: Path) -> None:
+        server = await self.server_for(path)
+        if server is not None and not server.is_open(path):
+            text = _read(path)
+            if text is not None:
+                await self._sync(server, path, text)
+
+    async def before(self, paths: list[Path]) -> None:
+        """Before an edit of ``paths``: each file its server has not seen is opened with
+        its present text, and its problems noted (to mark them as old afterwards)."""
+        if not self.enabled:
+            return
+        for path in paths:
+            server = await self.server_for(path)
+            if server is None or server.is_open(path):
+                continue
+            text = _read(path)
+            if text is not None:
+                await self._sync(server, path, text)
+
+    async def after(self, paths: list[Path]) -> dict[Path, list[Problem]]:
+        """After a call changed ``paths``: their problems worth telling (see
+        ``diagnostics.compare``); files without a server or an answer are left out."""
+        found: dict[Path, list[Problem]] = {}
+        if not self.enabled:
+            return found
+        for path in dict.fromkeys(paths):
+            server = await self.server_for(path)
+            if server is None:
+                continue
+            text = _read(path)
+            if text is None or text == self._texts.get(path):
+                continue
+            before = self._problems.get(path) if server.is_open(path) else None
+            problems = await self._sync(server, path, text)
+            if problems is not None:
+                found[path] = compare(problems, before, self.warnings)
+        return found
+
+    def changed_open_files(self) -> list[Path]:
+        """Open files whose text on disk is no longer what the server has (a command
+        changed them)."""
+        return [p for p, text in list(self._texts.items()) if _read(p) != text]
+
+    async def _sync(self, server: LspServer, path: Path, text: str) -> list[Problem] | None:
+        language = self.language_of(path) or "plaintext"
+        seen = server.publish_count(path)
+        version = server.sync(path, text, language)
+        self._texts[path] = text
+        diagnostics = await server.diagnostics(path, version, self.timeout_s, seen)
+        if diagnostics is None:
+            return None
+        problems = problems_of(diagnostics, text)
+        self._problems[path] = problems
+        return problems
+
+    def text_for_model(self, found: dict[Path, list[Problem]]) -> str:
+        return for_model(found, self.cwd)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def as_event_files(found: dict[Path, list[Problem]], cwd: Path) -> list[dict[str, Any]]:
+    """The ``DIAGNOSTICS`` event's ``files``: each path (relative) with its problems."""
+    files = []
+    for path, problems in found.items():
+        try:
+            name = str(path.relative_to(cwd))
+        except ValueError:
+            name = str(path)
+        files.append({"path": name, "problems": [dataclasses.asdict(p) for p in problems]})
+    return files
+
+
+def session_lsp(session: Any) -> LspManager:
+    """The language servers of ``session``: its folder's server definitions (project
+    ones only run once the folder is trusted), its settings' options."""
+    from harness_tui.core.lsp.config import load_servers
+
+    specs, problems = load_servers(session.cwd, session.settings, (), session.trusted)
+    manager = LspManager(session.cwd, session.emit, specs, trusted=lambda: bool(session.trusted))
+    manager.problems = problems
+    return manager
