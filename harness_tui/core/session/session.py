@@ -49,11 +49,11 @@ from harness_tui.core.events import (
 from harness_tui.core.hooks.fire import prompt_expansion
 from harness_tui.core.images.request import images_in
 from harness_tui.core.images.store import ImageStore
+from harness_tui.core.lsp.manager import session_lsp
+from harness_tui.core.lsp.watch import EditWatch
 from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
 from harness_tui.core.providers.models import DEMO_MODEL, ModelChoice, resolve_model
-from harness_tui.core.lsp.manager import session_lsp
-from harness_tui.core.lsp.watch import EditWatch
 from harness_tui.core.run.budget import BudgetStop, limits_from_settings
 from harness_tui.core.run.context import DEFAULT_COMPACT_AT, ContextAccount, ContextBreakdown
 from harness_tui.core.run.controller import RunController
