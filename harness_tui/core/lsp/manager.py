@@ -234,6 +234,33 @@ class LspManager:
             if text is not None:
                 await self._sync(server, path, text)
 
+    async def open_now(self, server: LspServer, path: Path) -> str | None:
+        """Make sure the server has ``path``'s present text (for a navigation request);
+        the text, or None when it cannot be read."""
+        text = _read(path)
+        if text is not None and self._texts.get(path) != text:
+            server.sync(path, text, self.language_of(path) or "plaintext")
+            self._texts[path] = text
+        return text
+
+    async def ready(self) -> list[LspServer]:
+        """The running servers; when none runs yet, every server that may start."""
+        running = [s.server for s in self._slots.values() if s.server and s.server.state == "ready"]
+        if running:
+            return running
+        started = []
+        for slot in self._slots.values():
+            extension = next(iter(slot.spec.extensions), None)
+            if extension is not None:
+                server = await self.server_for(self.cwd / f"any{extension}")
+                if server is not None:
+                    started.append(server)
+        return started
+
+    @property
+    def has_servers(self) -> bool:
+        return self.enabled and bool(self._slots)
+
     async def before(self, paths: list[Path]) -> None:
         """Before an edit of ``paths``: each file its server has not seen is opened with
         its present text, and its problems noted (to mark them as old afterwards)."""

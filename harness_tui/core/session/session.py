@@ -50,6 +50,7 @@ from harness_tui.core.hooks.fire import prompt_expansion
 from harness_tui.core.images.request import images_in
 from harness_tui.core.images.store import ImageStore
 from harness_tui.core.lsp.manager import session_lsp
+from harness_tui.core.lsp.tool import LspTool
 from harness_tui.core.lsp.watch import EditWatch
 from harness_tui.core.messages import ImageBlock, TokenUsage
 from harness_tui.core.permissions.engine import AskPolicy
@@ -177,6 +178,8 @@ class Session(Hostable):
         #: Language servers (started lazily; diagnostics after edits, the LSP tool).
         self.lsp = session_lsp(self)
         self.executor.lsp = EditWatch(self.lsp)
+        if self.lsp.has_servers:  # the model's LSP tool, where a server can answer
+            self.executor.add(LspTool(self.lsp))
         self._notices += self.lsp.problems
         self.usage: UsageMeter = UsageMeter(
             self.emit, lambda: self.model, self.context_tokens, budget
