@@ -11,7 +11,13 @@ from harness_tui.core.session.session import Session
 from tests.core.lsp.test_diagnostics_e2e import basedpyright
 from tests.helpers import tool_context
 
-SHAPES = "class Circle:\n    def __init__(self, r: float) -> None:\n        self.r = r\n\n\ndef area(c: Circle) -> float:\n    return 3.14 * c.r * c.r\n"
+SHAPES = (
+    "class Circle:\n"
+    "    def __init__(self, r: float) -> None:\n"
+    "        self.r = r\n\n\n"
+    "def area(c: Circle) -> float:\n"
+    "    return 3.14 * c.r * c.r\n"
+)
 MAIN = "from shapes import Circle, area\n\nprint(area(Circle(2.0)))\nprint(area(Circle(3.0)))\n"
 
 
