@@ -186,6 +186,8 @@ def _listing(what: str) -> Callable[[AppHost, str], None]:
             text = "\n".join(session.sandbox_status().lines())
         elif what == "tasks":
             text = tasks_text(session.tasks.all())
+        elif what == "lsp":
+            text = "\n".join(session.lsp.status_lines())
         else:
             from harness_tui.tui import sessions
 
@@ -268,6 +270,12 @@ COMMANDS: tuple[Command, ...] = (
         "sandbox",
         "the Bash sandbox: on or off, writable and hidden paths, allowed domains",
         _listing("sandbox"),
+        takes_argument=False,
+    ),
+    Command(
+        "lsp",
+        "language servers: state, languages, memory, last error",
+        _listing("lsp"),
         takes_argument=False,
     ),
     Command(

@@ -128,6 +128,31 @@ class LspManager:
             )
         return rows
 
+    def status_lines(self) -> list[str]:
+        """``/lsp``: each server, its state, languages, memory and last error."""
+        if not lsp_enabled():
+            return ["Language servers are off (HARNESS_LSP=off)."]
+        rows = self.status()
+        if not rows:
+            return [
+                "No language server is installed or configured for this folder "
+                "(see the README's Language servers section)."
+            ]
+        lines = ["Language servers (started when a file of their language is read or edited):"]
+        for row in rows:
+            memory = f", {row.memory_kb // 1024} MB" if row.memory_kb else ""
+            restarts = f", restarted {row.restarts}x" if row.restarts else ""
+            files = f", {row.files} open file{'s' if row.files != 1 else ''}" if row.files else ""
+            lines.append(
+                f"  {row.name}: {row.state} · {', '.join(row.languages)}{memory}{files}"
+                f"{restarts} · {row.source}"
+            )
+            if row.last_error:
+                lines.append(f"    last error: {row.last_error}")
+        if self._told_missing:
+            lines.append("  no server installed for: " + ", ".join(sorted(self._told_missing)))
+        return lines
+
     # --- which server ------------------------------------------------------------------
 
     def _slot_of(self, path: Path) -> _Slot | None:

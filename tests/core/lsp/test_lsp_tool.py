@@ -70,3 +70,31 @@ async def test_read_rules_hold(project: Path, lsp_on: None) -> None:
             {"operation": "references", "file_path": "main.py", "symbol": "area"}, context
         )
         assert "shapes.py" not in refs.content.split("(")[0] and "Read rule denies" in refs.content
+
+
+async def test_a_killed_server_restarts(
+    project: Path, lsp_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL mid-session: the crash is a notice, and the next question starts it again
+    (the backoff is zero here; it is 1 s, 2 s, 4 s... otherwise)."""
+    import os
+    import signal
+
+    from harness_tui.core.lsp import manager
+
+    basedpyright()
+    monkeypatch.setattr(manager, "BACKOFF_S", (0.0, 0.0, 0.0, 0.0, 0.0))
+    async with Session(cwd=project, mode="bypassPermissions") as session:
+        await ask(session, project, operation="document_symbols", file_path="shapes.py")
+        slot = session.lsp._slots["basedpyright"]
+        first = slot.server
+        assert first is not None and first.pid is not None
+        os.killpg(first.pid, signal.SIGKILL)
+        await first.exited.wait()
+        outline = await ask(session, project, operation="document_symbols", file_path="shapes.py")
+        assert "class Circle" in outline
+        assert slot.server is not first and slot.restarts == 1
+        lines = "\n".join(session.lsp.status_lines())
+        assert "basedpyright: ready" in lines and "restarted 1x" in lines
+        notices = [e.message for e in session.store.replay() if e.type == "NOTICE"]
+        assert any("basedpyright stopped" in n and "restarted" in n for n in notices)
