@@ -81,6 +81,20 @@ def _summary_of(display: str | None, display_format: str) -> str:
     return display.strip().splitlines()[0]
 
 
+def diagnostics_text(files: Any) -> str:
+    """``⚠ 2 new problems`` from a result's language-server diagnostics (nothing when
+    the change is clean; old problems are not counted)."""
+    if not isinstance(files, list):
+        return ""
+    new = sum(
+        1
+        for file in files
+        for problem in file.get("problems", ())
+        if isinstance(problem, dict) and not problem.get("preexisting")
+    )
+    return f"⚠ {new} new problem{'s' if new != 1 else ''}" if new else ""
+
+
 def header_text(
     call: Mapping[str, Any], icon: str | None = None, timing: str | None = None
 ) -> Text:
@@ -197,6 +211,9 @@ class ToolCard(Static):
             self.full_output = event.content[:MAX_OUTPUT_CHARS]
             self.display_format = event.display_format
             self.summary = _summary_of(event.display, event.display_format)
+            problems = diagnostics_text(event.details.get("diagnostics"))
+            if problems:
+                self.summary = f"{self.summary} · {problems}" if self.summary else problems
             self._refresh_all()
         elif isinstance(event, ev.ToolCallFailed):
             self.status = "cancelled" if event.kind == "cancelled" else "failed"

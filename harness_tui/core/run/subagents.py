@@ -77,6 +77,7 @@ class SubagentHost(TurnHost):
             max_output_chars=parent.max_output_chars,
         )
         executor.checkpoints = parent.checkpoints
+        executor.lsp = parent.lsp  # its edits get diagnostics too
         fields = {
             "agent_name": agent.name,
             "tool_use_id": call_id,
