@@ -106,7 +106,7 @@ class LspServer:
             self.last_error = f"cannot start {command}: {exc.strerror or exc}"
             raise ServerFailed(self.last_error) from None
         server = client._server
-        self._group = ProcessGroup(server, marker)
+        self._group = ProcessGroup(server, marker)  # type: ignore[arg-type]  # duck: pid, returncode
         asyncio.get_running_loop().create_task(self._drain_stderr(server))
         asyncio.get_running_loop().create_task(self._watch_exit(server))
         params = lsp.InitializeParams(
