@@ -82,11 +82,9 @@ class LspManager:
         self.cwd, self._emit, self._trusted = cwd, emit, trusted
         self.timeout_s, self.warnings = timeout_s, warnings
         self.enabled = lsp_enabled() and bool(specs or known_languages)
-        self._slots = {spec.name: _Slot(spec) for spec in specs}
+        self._slots: dict[str, _Slot] = {}
         self._by_extension: dict[str, tuple[_Slot, str]] = {}
-        for slot in self._slots.values():  # the first definition of an extension wins
-            for extension, language in slot.spec.extensions.items():
-                self._by_extension.setdefault(extension.lower(), (slot, language))
+        self.configure(specs)
         self._known = {k.lower(): v for k, v in (known_languages or {}).items()}
         self._texts: dict[Path, str] = {}
         self._problems: dict[Path, list[Problem]] = {}
@@ -94,6 +92,23 @@ class LspManager:
         self._group: anyio.abc.TaskGroup | None = None
         #: What was wrong with the server definitions (the session shows them).
         self.problems: list[str] = []
+
+    def configure(self, specs: list[ServerSpec]) -> None:
+        """Use ``specs`` (in priority order; again once the folder is trusted): new
+        servers are added, a server not started yet takes its new definition, a running
+        one keeps going."""
+        for spec in specs:
+            slot = self._slots.get(spec.name)
+            if slot is None:
+                self._slots[spec.name] = _Slot(spec)
+            elif slot.server is None:
+                slot.spec = spec
+        order = [self._slots[spec.name] for spec in specs]
+        order += [slot for slot in self._slots.values() if slot not in order]
+        self._by_extension = {}
+        for slot in order:  # the first definition of an extension wins
+            for extension, language in slot.spec.extensions.items():
+                self._by_extension.setdefault(extension.lower(), (slot, language))
 
     # --- life --------------------------------------------------------------------------
 
