@@ -55,9 +55,11 @@ def plugin_declarations(
     problems: list[str] = []
     names: set[str] = set()
     for root, source in roots:
-        if not root.is_dir():
+        try:
+            folders = sorted(p for p in root.iterdir() if p.is_dir())
+        except OSError:  # no such root, or one that cannot be listed
             continue
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for folder in folders:
             declared = _folder(folder, source == "project", problems)
             if declared is None:
                 continue

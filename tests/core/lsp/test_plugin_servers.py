@@ -115,7 +115,10 @@ def test_broken_plugin_declarations_name_their_file(tmp_path: Path) -> None:
             }
         },
     )
-    specs, problems = load(tmp_path, tmp_path, roots=[(root, "user")])
+    not_a_folder = tmp_path / "plugins.txt"
+    not_a_folder.write_text("")
+    roots = [(root, "user"), (tmp_path / "missing", "user"), (not_a_folder, "user")]
+    specs, problems = load(tmp_path, tmp_path, roots=roots)
     assert specs == []
     assert len(problems) == 4, problems
     assert problems[0].startswith(f"{root / 'a' / '.lsp.json'}: ") and "skipped" in problems[0]
