@@ -126,29 +126,20 @@ def load_servers(
         (root, source) for root, source in plugin_roots if trusted or source != "project"
     )
     problems += plugin_problems
-    for declaration in declarations:
-        source = f"plugin {declaration.plugin} ({declaration.where})"
-        _add(
-            candidates,
-            declaration.name,
-            declaration.raw,
-            declaration.where,
-            problems,
-            _Candidate(
-                declaration.name, {}, source, declaration.project, declaration.folder, False
-            ),
-        )
+    for d in declarations:
+        source = f"plugin {d.plugin} ({d.where})"
+        candidate = _Candidate(d.name, {}, source, d.project, d.folder, built_in=False)
+        _add(candidates, candidate, d.raw, d.where, problems)
     for index, raw in enumerate(known_server_table()):
         name = str(raw.get("name", f"servers[{index}]"))
-        where = f"{KNOWN_SERVERS_FILE}: servers[{index}] ({name})"
         entry = {k: v for k, v in raw.items() if k != "name"}
+        candidate = _Candidate(name, {}, BUILT_IN, False, cwd, built_in=True)
         _add(
             candidates,
-            name,
+            candidate,
             entry,
-            where,
+            f"{KNOWN_SERVERS_FILE}: servers[{index}] ({name})",
             problems,
-            _Candidate(name, {}, BUILT_IN, False, cwd, True),
         )
     candidates = _apply_settings(candidates, settings, cwd, trusted, problems)
     dirs = search_dirs(cwd, trusted=trusted, path=path)
@@ -161,15 +152,10 @@ def load_servers(
 
 
 def _add(
-    candidates: list[_Candidate],
-    name: str,
-    raw: Any,
-    where: str,
-    problems: list[str],
-    candidate: _Candidate,
+    candidates: list[_Candidate], candidate: _Candidate, raw: Any, where: str, problems: list[str]
 ) -> None:
     """Append a plugin or known server (a name already taken is passed over)."""
-    if any(c.name == name for c in candidates):
+    if any(c.name == candidate.name for c in candidates):
         return
     fields, found = read_entry(raw, where)
     problems += found

@@ -65,8 +65,9 @@ class EntryError(ValueError):
 def read_entry(
     raw: Any, where: str, *, may_disable: bool = False
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """The fields ``raw`` gives, checked, under our names: ``program`` and
-    ``command_args`` (from ``command``), ``extra_args`` (from ``args``), ``extensions``,
+    """The fields ``raw`` gives, checked, under our names: ``program`` (from
+    ``command``; and ``command_args`` when it is a list: a string changes only the
+    program, keeping a known server's arguments), ``extra_args`` (from ``args``), ``extensions``,
     ``languages``, ``initialization_options``, ``settings``, ``env``, ``root_markers``,
     ``workspace_folder``, ``startup_timeout`` and ``shutdown_timeout`` (in seconds),
     ``restart_on_crash``, ``max_restarts``, ``enabled``; and the problems.
@@ -117,7 +118,8 @@ def _read_field(fields: dict[str, Any], key: str, value: Any) -> None:
         if not argv or not argv[0].strip():
             raise EntryError(f"{key}: must name a program")
         fields["program"] = argv[0]
-        fields["command_args"] = argv[1:]
+        if not isinstance(value, str):  # a whole argv; a string names the program only
+            fields["command_args"] = argv[1:]
     elif key == "args":
         fields["extra_args"] = _strings(key, value, "a list of strings")
     elif key in ("extensions", "extensionToLanguage"):

@@ -199,6 +199,21 @@ def test_settings_change_a_known_server_in_place(tmp_path: Path) -> None:
     assert found["gopls"].project  # the project changed it: it waits for trust
 
 
+def test_a_command_string_changes_the_program_and_keeps_the_arguments(tmp_path: Path) -> None:
+    own = fake_programs(tmp_path / "opt", "basedpyright-langserver", "pyright-langserver")
+    user = tmp_path / "settings.yaml"
+    program = str(own / "basedpyright-langserver")
+    settings = settings_of(
+        (user, "user", {"lsp": {"servers": {"basedpyright": {"command": program}}}})
+    )
+    assert load(tmp_path, tmp_path, settings)[0][0].command == (program, "--stdio")
+    argv = [str(own / "pyright-langserver"), "--stdio", "--verbose"]
+    settings = settings_of(
+        (user, "user", {"lsp": {"servers": {"basedpyright": {"command": argv}}}})
+    )
+    assert load(tmp_path, tmp_path, settings)[0][0].command == tuple(argv)
+
+
 def test_a_later_settings_file_wins_and_false_turns_a_server_off(tmp_path: Path) -> None:
     bin_dir = fake_programs(tmp_path / "bin", "clangd", "gopls", "my-go")
     user, local = tmp_path / "user.yaml", tmp_path / "local.yaml"
