@@ -229,7 +229,9 @@ def _spec(candidate: _Candidate, dirs: list[Path], problems: list[str]) -> Serve
             )
         return None
     extensions = dict(fields["extensions"])
-    languages = fields.get("languages") or list(dict.fromkeys(extensions.values()))
+    # Listed languages first (their order), each only with a file extension of its own.
+    listed = [x for x in fields.get("languages", ()) if x in extensions.values()]
+    languages = list(dict.fromkeys([*listed, *extensions.values()]))
     return ServerSpec(
         name=candidate.name,
         command=(str(program), *combine_args(fields)),
