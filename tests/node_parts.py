@@ -1,6 +1,7 @@
 """The Node programs the tests run (installed by ``.ci/run`` with ``npm ci --prefix
 tests/node``, pinned in ``tests/node/package-lock.json``): Node 22, the MCP conformance
-suite and the reference "everything" server. A test that needs one skips, naming the
+suite, the reference "everything" server and typescript-language-server with TypeScript
+(``tests/lsp_support.py``). A test that needs one skips, naming the
 command that installs it, when it is missing (``.ci/run`` turns that skip into a failure).
 """
 

@@ -24,7 +24,8 @@ UI_AND_WEB = (
     "harness_tui.web",
     "harness_tui.tui.app",
 )
-SDKS = ("anthropic", "openai", "mcp", "google.genai", "acp")
+#: pygls and lsprotocol: the language-server client's, imported when a server starts.
+SDKS = ("anthropic", "openai", "mcp", "google.genai", "acp", "pygls", "lsprotocol")
 #: Engines imported only when their work comes: Pillow when an image is attached, the
 #: terminal-graphics renderer when one is drawn.
 ENGINES = ("PIL", "textual_image")

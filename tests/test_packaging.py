@@ -73,3 +73,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs(tmp_path: Path) -> None:
     loaded, tools = plugins.stdout.splitlines()
     assert loaded == "['git', 'local-models'] []"
     assert "git_summary" in tools and "git_log" in tools
+    # The known language servers' table is package data, read from the wheel.
+    table = run(
+        str(python),
+        "-c",
+        "from harness_tui.core.lsp.servers import known_server_table as t;"
+        "print([e['name'] for e in t()])",
+    )
+    assert table.returncode == 0, table.stderr
+    assert "'basedpyright'" in table.stdout and "'clangd'" in table.stdout

@@ -50,6 +50,8 @@ KNOWN_KEYS = (
             "checkpoints",
             "sandbox",
             "budget",
+            # Language servers (harness_tui/core/lsp/config.py).
+            "lsp",
         }
     )
     | TUI_KEYS

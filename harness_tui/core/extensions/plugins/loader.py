@@ -252,7 +252,7 @@ def load_plugin(
                 builder.where(["mcp_servers", index, "name"], f"{server.name!r} twice")
             )
         seen.add(server.name)
-        plugin.mcp_servers[server.name] = _with_root(server.config(), plugin.folder)
+        plugin.mcp_servers[server.name] = with_plugin_root(server.config(), plugin.folder)
     plugin.warnings = builder.warnings
     return plugin
 
@@ -336,7 +336,7 @@ def _replace_model(agent: AgentDefinition, model: str) -> AgentDefinition:
     return replace(agent, model=None if model == "inherit" else model)
 
 
-def _with_root(config: dict[str, Any], folder: Path) -> dict[str, Any]:
+def with_plugin_root(config: dict[str, Any], folder: Path) -> dict[str, Any]:
     """``${CLAUDE_PLUGIN_ROOT}`` / ``${PLUGIN_DIR}`` -> the plugin folder; other
     ``${VAR}`` references are left for the MCP client to expand."""
 

@@ -14,6 +14,8 @@
         sandbox_path: .
     mcp_servers:                    # handed to the MCP client
       - {name: db, command: npx, args: [db-server]}
+    lsp_servers:                    # language servers, as in Claude Code's .lsp.json
+      go: {command: gopls, extensionToLanguage: {.go: go}}
     agents:                         # sub-agents, inline or from a Markdown file
       - file: agents/reviewer.md
     hooks:                          # Python callbacks or command hooks
@@ -43,7 +45,7 @@ from harness_tui.core.config.yaml_source import YamlDocument, YamlError, parse_y
 from harness_tui.core.hooks.config import HOOK_EVENTS
 
 MANIFEST_NAMES = ("plugin.yaml", "plugin.yml")
-SECTIONS = ("models", "skills", "commands", "mcp_servers", "agents", "hooks")
+SECTIONS = ("models", "skills", "commands", "mcp_servers", "lsp_servers", "agents", "hooks")
 
 
 def _matching(pattern: str, explanation: str) -> AfterValidator:
@@ -227,6 +229,9 @@ class PluginManifest(_Entry):
     skills: list[SkillEntry] = Field(default_factory=list)
     commands: list[CommandEntry] = Field(default_factory=list)
     mcp_servers: list[McpServerEntry] = Field(default_factory=list)
+    #: Checked by ``harness_tui.core.lsp`` (which also reads a plugin's ``.lsp.json``),
+    #: where a wrong entry skips that server, not the plugin.
+    lsp_servers: dict[str, Any] = Field(default_factory=dict)
     agents: list[AgentEntry] = Field(default_factory=list)
     hooks: list[HookEntry] = Field(default_factory=list)
 
