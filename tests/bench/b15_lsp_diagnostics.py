@@ -45,7 +45,9 @@ async def _rounds(root: Path, count: int) -> dict[str, list[float]]:
     async def set_plan(*_: Any) -> None:
         return None
 
-    specs, problems = load_servers(root, None, (), True)
+    from harness_tui.core.config.settings import Settings
+
+    specs, problems = load_servers(root, Settings(files=[]), (), True)
     specs = [s for s in specs if "python" in s.languages][:1]
     if not specs:
         raise RuntimeError(f"B15 needs a Python language server (basedpyright): {problems}")

@@ -376,11 +376,42 @@ def as_event_files(found: dict[Path, list[Problem]], cwd: Path) -> list[dict[str
 
 
 def session_lsp(session: Any) -> LspManager:
-    """The language servers of ``session``: its folder's server definitions (project
-    ones only run once the folder is trusted), its settings' options."""
+    """The language servers of ``session``: its folder's server definitions (the
+    project's only once the folder is trusted: ``refresh`` then), its ``lsp`` settings.
+    Nothing starts here."""
+    from harness_tui.core.lsp.config import lsp_options
+    from harness_tui.core.lsp.servers import known_server_table
+
+    options, problems = lsp_options(session.settings)
+    known = {
+        str(extension): str(language)
+        for entry in known_server_table()
+        for extension, language in (entry.get("extensions") or {}).items()
+    }
+    manager = LspManager(
+        session.cwd,
+        session.emit,
+        [],
+        trusted=lambda: bool(session.trusted),
+        timeout_s=options.timeout,
+        warnings=options.include_warnings,
+        known_languages=known if options.enabled else None,
+    )
+    manager.problems = problems
+    if options.enabled:
+        manager.problems += refresh(manager, session)
+    else:
+        manager.enabled = False
+    return manager
+
+
+def refresh(manager: LspManager, session: Any) -> list[str]:
+    """Read the server definitions again (the folder became trusted); the problems."""
+    from harness_tui.core.extensions.plugins.loader import plugin_roots
     from harness_tui.core.lsp.config import load_servers
 
-    specs, problems = load_servers(session.cwd, session.settings, (), session.trusted)
-    manager = LspManager(session.cwd, session.emit, specs, trusted=lambda: bool(session.trusted))
-    manager.problems = problems
-    return manager
+    trusted = bool(session.trusted)
+    roots = plugin_roots(session.cwd, include_project=trusted)
+    specs, problems = load_servers(session.cwd, session.settings, roots, trusted)
+    manager.configure(specs)
+    return problems

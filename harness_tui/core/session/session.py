@@ -49,6 +49,7 @@ from harness_tui.core.events import (
 from harness_tui.core.hooks.fire import prompt_expansion
 from harness_tui.core.images.request import images_in
 from harness_tui.core.images.store import ImageStore
+from harness_tui.core.lsp.manager import refresh as refresh_lsp
 from harness_tui.core.lsp.manager import session_lsp
 from harness_tui.core.lsp.tool import LspTool
 from harness_tui.core.lsp.watch import EditWatch
@@ -541,6 +542,9 @@ class Session(Hostable):
         self.turns.system_prompt += await self.workspace.resolve_trust(
             trusted, remember, self.journal.source, skills_to_prompt=self._default_prompt
         )
+        if trusted:  # the project's own language servers may now start
+            for problem in refresh_lsp(self.lsp, self):
+                await self.warn(problem)
 
     async def resolve_sampling(
         self, request_id: str, approved: bool, reason: str | None = None
