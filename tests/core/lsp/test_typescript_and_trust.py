@@ -65,7 +65,7 @@ async def test_typescript_diagnostics_and_navigation(
     assert "main.ts:3:" in broken and "<diagnostics>" in broken
     assert "not assignable" in broken  # TypeScript's own words
     assert "<diagnostics>" not in tool_results(server.requests[2])[-1]
-    assert [e.new for e in events if e.type == "DIAGNOSTICS"][0] >= 1
+    assert next(e.new for e in events if e.type == "DIAGNOSTICS") >= 1
     assert "lib.ts:1:17" in found.content, found.content
     assert "lib.ts:1:17" in refs.content and "main.ts:1:10" in refs.content
     assert "main.ts:3:19" in refs.content
