@@ -68,17 +68,30 @@ class LspServer:
         return server.pid if server is not None else None
 
     def memory_kb(self) -> int | None:
-        """Resident memory of the server process (Linux), for ``/lsp``."""
+        """Resident memory of the server's whole process group (a launcher script and
+        the runtime it starts), from Linux's ``/proc``; None elsewhere."""
         pid = self.pid
         if pid is None:
             return None
+        total, found = 0, False
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except (OSError, ValueError, IndexError):
+            entries = list(Path("/proc").iterdir())
+        except OSError:
             return None
-        return None
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) != pid:  # its process group
+                    continue
+                for line in (entry / "status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        found = True
+            except (OSError, ValueError, IndexError):
+                continue
+        return total if found else None
 
     async def start(self) -> None:
         """Start the process and initialize it; ``ServerFailed`` naming the reason."""

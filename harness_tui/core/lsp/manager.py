@@ -245,9 +245,13 @@ class LspManager:
         if language is None or language in self._told_missing:
             return
         self._told_missing.add(language)
+        from harness_tui.core.lsp.servers import install_hint
+
+        hint = install_hint(language)
         await self._emit_notice(
             f"No language server for {language} is installed, so edits to {path.suffix} "
-            "files get no diagnostics (see the README's Language servers section)",
+            "files get no diagnostics"
+            + (f" (install {hint})" if hint else " (see the README's Language servers)"),
             level="info",
         )
 

@@ -98,3 +98,34 @@ async def test_a_killed_server_restarts(
         assert "basedpyright: ready" in lines and "restarted 1x" in lines
         notices = [e.message for e in session.store.replay() if e.type == "NOTICE"]
         assert any("basedpyright stopped" in n and "restarted" in n for n in notices)
+
+
+async def test_servers_end_with_the_session_and_report_memory(project: Path, lsp_on: None) -> None:
+    from tests.helpers import process_group_members
+
+    basedpyright()
+    async with Session(cwd=project, mode="bypassPermissions") as session:
+        await ask(session, project, operation="document_symbols", file_path="shapes.py")
+        server = session.lsp._slots["basedpyright"].server
+        assert server is not None and server.pid is not None
+        pgid = server.pid
+        assert process_group_members(pgid) >= 1
+        memory = server.memory_kb()
+        assert memory is not None and memory > 10_000  # the launcher and Node: > 10 MB
+        assert " MB, 1 open file" in "\n".join(session.lsp.status_lines())
+    assert process_group_members(pgid) == 0  # the whole group is gone
+
+
+async def test_a_language_without_a_server_is_one_notice(tmp_path: Path, lsp_on: None) -> None:
+    """No gopls here: the first .go edit says so once; later ones say nothing."""
+    from harness_tui.core.lsp.manager import LspManager
+
+    said: list[str] = []
+
+    async def emit(event_type: object, /, **fields: object) -> None:
+        said.append(str(fields["message"]))
+
+    manager = LspManager(tmp_path, emit, [], trusted=lambda: True, known_languages={".go": "go"})
+    for name in ("a.go", "b.go", "c.go"):
+        assert await manager.after([tmp_path / name]) == {}
+    assert len(said) == 1 and said[0].startswith("No language server for go is installed")
