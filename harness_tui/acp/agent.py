@@ -141,7 +141,8 @@ class HarnessAgent:
     async def new_session(
         self, cwd: str, mcp_servers: list[Any] | None = None, **_: Any
     ) -> NewSessionResponse:
-        session = self._make(lambda: Session(**self._options(Path(cwd))))
+        folder = _folder(cwd)
+        session = self._make(lambda: Session(**self._options(folder)))
         link = await self._open(session, mcp_servers)
         self._pending_ready[session.id] = link  # ready once this response is out
         return NewSessionResponse(
@@ -155,7 +156,7 @@ class HarnessAgent:
     ) -> LoadSessionResponse:
         if session_id in self._links:
             raise invalid(f"session {session_id} is open already")
-        options = self._options(Path(cwd))
+        options = self._options(_folder(cwd))
         options.pop("model", None)  # a saved session keeps its model and mode
         options.pop("mode", None)
         session = self._make(lambda: Session.resume(session_id, **options))
@@ -381,6 +382,17 @@ class HarnessAgent:
 
     async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
         return None
+
+
+def _folder(cwd: str) -> Path:
+    """The session's folder: ACP says an absolute path; it must be a folder that exists."""
+    folder = Path(cwd)
+    if not folder.is_absolute():
+        raise invalid(f"cwd must be an absolute path, not {cwd!r}")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise invalid(f"cwd {cwd} {what}; open a folder that exists")
+    return folder
 
 
 def _local(uri: str) -> str:

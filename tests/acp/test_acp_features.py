@@ -172,6 +172,12 @@ async def test_images_mentions_and_commands(tmp_path: Path) -> None:
                 await conn.prompt(session_id=sid, prompt=[acp.image_block("%%%", "image/png")])
             with pytest.raises(acp.RequestError, match="no open session 'ses_nope'"):
                 await conn.prompt(session_id="ses_nope", prompt=[acp.text_block("hi")])
+            with pytest.raises(acp.RequestError, match="cwd must be an absolute path"):
+                await conn.new_session(cwd="relative/path", mcp_servers=[])
+            with pytest.raises(acp.RequestError, match="does not exist; open a folder"):
+                await conn.new_session(cwd=str(tmp_path / "gone"), mcp_servers=[])
+            with pytest.raises(acp.RequestError, match="is not a folder"):
+                await conn.new_session(cwd=str(project / "notes.md"), mcp_servers=[])
     from harness_tui.core.storage.saved import load_session
 
     saved = load_session(str(env_data / "sessions" / f"{sid}.jsonl"))
