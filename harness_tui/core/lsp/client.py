@@ -59,6 +59,8 @@ class LspServer:
         self._changed = anyio.Event()
         self._capabilities: Any = None
         self.exited = anyio.Event()
+        #: Whether it has answered with diagnostics once (its first answer is the slow one).
+        self.answered = False
 
     # --- life --------------------------------------------------------------------------
 

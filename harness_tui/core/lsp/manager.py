@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0)
 #: How long an edit waits for a server that is still starting.
 START_WAIT_S = 20.0
+#: A server's first answer (it loads the project and its libraries first) may take this
+#: long whatever ``diagnosticsTimeoutMs`` says; later ones get the setting's bound.
+COLD_TIMEOUT_S = 15.0
 #: Files larger than this are not sent to a server.
 MAX_FILE_BYTES = 2_000_000
 
@@ -87,6 +90,10 @@ class LspManager:
         self.configure(specs)
         self._known = {k.lower(): v for k, v in (known_languages or {}).items()}
         self._texts: dict[Path, str] = {}
+        #: Files read (their text then), for a server that is still starting: a command
+        #: that changes one is compared with what was read.
+        self._read_texts: dict[Path, str] = {}
+        self._locks: dict[Path, anyio.Lock] = {}
         self._problems: dict[Path, list[Problem]] = {}
         self._told_missing: set[str] = set()
         self._group: anyio.abc.TaskGroup | None = None
@@ -269,12 +276,26 @@ class LspManager:
         """A file was read: have its server start and see it, without waiting."""
         if not self.enabled or self._group is None or self._slot_of(path) is None:
             return
+        text = _read(path)
+        if text is not None:
+            self._read_texts[path] = text
         self._group.start_soon(self._open_quietly, path)
 
     async def _open_quietly(self, path: Path) -> None:
         server = await self.server_for(path)
-        if server is not None and not server.is_open(path):
-            text = _read(path)
+        if server is not None:
+            await self._ensure_open(server, path)
+
+    async def _ensure_open(self, server: LspServer, path: Path) -> None:
+        """Open ``path`` on ``server`` once, with the text it was read with (else its
+        present text), and note its problems: the baseline an edit is compared with."""
+        lock = self._locks.setdefault(path, anyio.Lock())
+        async with lock:
+            if server.is_open(path):
+                return
+            text = self._read_texts.get(path)
+            if text is None:
+                text = _read(path)
             if text is not None:
                 await self._sync(server, path, text)
 
@@ -312,11 +333,8 @@ class LspManager:
             return
         for path in paths:
             server = await self.server_for(path)
-            if server is None or server.is_open(path):
-                continue
-            text = _read(path)
-            if text is not None:
-                await self._sync(server, path, text)
+            if server is not None:
+                await self._ensure_open(server, path)
 
     async def after(self, paths: list[Path]) -> dict[Path, list[Problem]]:
         """After a call changed ``paths``: their problems worth telling (see
@@ -328,6 +346,8 @@ class LspManager:
             server = await self.server_for(path)
             if server is None:
                 continue
+            if path in self._read_texts:  # read, never synced yet: that text first
+                await self._ensure_open(server, path)
             text = _read(path)
             if text is None or text == self._texts.get(path):
                 continue
@@ -340,14 +360,20 @@ class LspManager:
     def changed_open_files(self) -> list[Path]:
         """Open files whose text on disk is no longer what the server has (a command
         changed them)."""
-        return [p for p, text in list(self._texts.items()) if _read(p) != text]
+        known = {**self._read_texts, **self._texts}
+        return [p for p, text in known.items() if _read(p) != text]
 
     async def _sync(self, server: LspServer, path: Path, text: str) -> list[Problem] | None:
         language = self.language_of(path) or "plaintext"
         seen = server.publish_count(path)
         version = server.sync(path, text, language)
         self._texts[path] = text
-        diagnostics = await server.diagnostics(path, version, self.timeout_s, seen)
+        timeout = self.timeout_s
+        if not server.answered:
+            timeout = max(timeout, COLD_TIMEOUT_S)
+        diagnostics = await server.diagnostics(path, version, timeout, seen)
+        if diagnostics is not None:
+            server.answered = True
         if diagnostics is None:
             return None
         problems = problems_of(diagnostics, text)

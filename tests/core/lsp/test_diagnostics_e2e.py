@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from harness_tui.core.config import paths
 from harness_tui.core.session.session import Session
 from tests.fakes import script as api
-from tests.fakes.wiring import anthropic_fake, fast, write_models_settings
+from tests.fakes.wiring import anthropic_fake, fast
 from tests.helpers import run_to_end
 
 MODEL = "anthropic/claude-sonnet-4-6"
@@ -29,6 +31,14 @@ def basedpyright() -> str:
     if not Path(found).exists():
         pytest.fail("basedpyright is not installed: pip install -e '.[dev]' installs it")
     return found
+
+
+def write_models_settings(models: dict) -> None:
+    """The user's settings: the fake API's models, and a generous diagnostics bound (the
+    suite shares two cores: a loaded machine must not turn into a missing diagnostic)."""
+    path = paths.config_dir() / "settings.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"models": models, "lsp": {"diagnosticsTimeoutMs": 20000}}))
 
 
 def tool_results(body: dict) -> list[str]:
@@ -85,3 +95,27 @@ async def test_an_old_problem_is_not_sent_as_new(
     assert "<diagnostics>" not in result
     found = [e for e in events if e.type == "DIAGNOSTICS"]
     assert found[0].new == 0 and found[0].preexisting >= 1
+
+
+async def test_a_command_that_breaks_a_file_read_just_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lsp_on: None
+) -> None:
+    """Read starts the server in the background; a Bash call right after changes the
+    file before the server is up: its diagnostics still come back with the command."""
+    basedpyright()
+    (tmp_path / "calc.py").write_text(GOOD)
+    breaking = """sed -i "s/double(2)/double('two')/" calc.py"""
+    with anthropic_fake(monkeypatch) as server:
+        write_models_settings({"anthropic": fast()})
+        server.script(
+            api.reply(api.Call("Read", {"file_path": "calc.py"})),
+            api.reply(api.Call("Bash", {"command": breaking})),
+            api.reply(api.Say("Done.")),
+        )
+        async with Session(model=MODEL, cwd=tmp_path, mode="bypassPermissions") as session:
+            events = await run_to_end(session, "break it")
+    assert "double('two')" in (tmp_path / "calc.py").read_text()
+    after_bash = tool_results(server.requests[2])[-1]
+    assert "<diagnostics>" in after_bash and "calc.py:5:" in after_bash
+    found = [e for e in events if e.type == "DIAGNOSTICS"]
+    assert found[0].new >= 1 and found[0].preexisting == 0

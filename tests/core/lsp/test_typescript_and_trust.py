@@ -42,7 +42,10 @@ async def test_typescript_diagnostics_and_navigation(
         user_settings(
             {
                 "models": {"anthropic": fast()},
-                "lsp": {"servers": {"typescript-language-server": {"command": command}}},
+                "lsp": {
+                    "servers": {"typescript-language-server": {"command": command}},
+                    "diagnosticsTimeoutMs": 20000,  # a loaded CI machine is slow, not wrong
+                },
             }
         )
         server.script(
