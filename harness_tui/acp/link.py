@@ -202,24 +202,19 @@ class Link:
             content=updates.edit_diffs(event.tool_name, event.input, self.cwd) or None,
             raw_input=event.input,
         )
-        decision, reason = "deny", "the editor cancelled the question"
-        with contextlib.suppress(Exception):  # no answer (client gone): deny
-            response = await self.client.request_permission(
-                session_id=self.id, tool_call=tool_call, options=options(PERMISSION_OPTIONS)
-            )
-            outcome = response.outcome
-            if getattr(outcome, "outcome", None) == "selected":
-                decision = outcome.option_id
-                reason = "the user rejected it in the editor" if decision == "deny" else ""
+        decision = await self._choose(tool_call, PERMISSION_OPTIONS)
+        reason = (
+            "the user rejected it in the editor (or gave no answer)" if decision == "deny" else None
+        )
         with contextlib.suppress(HarnessError):  # already answered or the run ended
-            await self.session.resolve_permission(event.request_id, decision, reason or None)
+            await self.session.resolve_permission(event.request_id, decision, reason)
 
     async def _ask_trust(self, event: TrustRequested) -> None:
         call_id = f"trust_{event.event_id or next(_names)}"
         found = ", ".join(event.found) or "project configuration"
         title = f"Trust {event.folder}? It has {found}, which can run commands"
         await self.send(helpers.start_tool_call(call_id, title, kind="other", status="pending"))
-        choice = await self._choose(call_id, title, TRUST_OPTIONS)
+        choice = await self._choose(_question(call_id, title), TRUST_OPTIONS)
         try:
             await self.session.resolve_trust(choice != "no", remember=choice == "trust_always")
         finally:
@@ -241,7 +236,7 @@ class Link:
         await self.send(
             helpers.start_tool_call(call_id, title, kind="other", status="pending", content=content)
         )
-        approved = await self._choose(call_id, title, SAMPLING_OPTIONS) == "approve"
+        approved = await self._choose(_question(call_id, title), SAMPLING_OPTIONS) == "approve"
         reason = None if approved else "the user declined it in the editor"
         with contextlib.suppress(HarnessError):  # answered already, or the run ended
             await self.session.resolve_sampling(event.request_id, approved, reason)
@@ -264,16 +259,18 @@ class Link:
         )
 
     async def _choose(
-        self, call_id: str, title: str, choices: tuple[tuple[str, str, str], ...]
+        self, tool_call: ToolCallUpdate, choices: tuple[tuple[str, str, str], ...]
     ) -> str:
-        """The option the user picked for a question on the call ``call_id`` (the last
-        option, a refusal, when there is no answer)."""
+        """The option the user picked for a question on ``tool_call`` (the last option, a
+        refusal, when there is no answer: cancelled, or the client went away)."""
         with contextlib.suppress(Exception):
             response = await self.client.request_permission(
-                session_id=self.id,
-                tool_call=ToolCallUpdate(tool_call_id=call_id, title=title, kind="other"),
-                options=options(choices),
+                session_id=self.id, tool_call=tool_call, options=options(choices)
             )
             if getattr(response.outcome, "outcome", None) == "selected":
                 return str(response.outcome.option_id)
         return choices[-1][0]
+
+
+def _question(call_id: str, title: str) -> ToolCallUpdate:
+    return ToolCallUpdate(tool_call_id=call_id, title=title, kind="other")

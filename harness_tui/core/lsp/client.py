@@ -205,29 +205,19 @@ class LspServer:
         def configuration(params: lsp.ConfigurationParams) -> list[Any]:
             return [self._setting(item.section) for item in params.items]
 
-        @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
-        def register(params: Any) -> None:
+        def ignore(params: Any) -> None:
             return None
 
-        @client.feature(lsp.WINDOW_WORK_DONE_PROGRESS_CREATE)
-        def progress(params: Any) -> None:
-            return None
-
-        @client.feature(lsp.WINDOW_SHOW_MESSAGE_REQUEST)
-        def message_request(params: Any) -> None:
-            return None
-
-        @client.feature(lsp.WINDOW_LOG_MESSAGE)
-        def log_message(params: Any) -> None:
-            return None
-
-        @client.feature(lsp.WINDOW_SHOW_MESSAGE)
-        def show_message(params: Any) -> None:
-            return None
-
-        @client.feature(lsp.PROGRESS)
-        def progress_report(params: Any) -> None:
-            return None
+        # Requests a server waits on (answered with null) and notifications we do not use.
+        for method in (
+            lsp.CLIENT_REGISTER_CAPABILITY,
+            lsp.WINDOW_WORK_DONE_PROGRESS_CREATE,
+            lsp.WINDOW_SHOW_MESSAGE_REQUEST,
+            lsp.WINDOW_LOG_MESSAGE,
+            lsp.WINDOW_SHOW_MESSAGE,
+            lsp.PROGRESS,
+        ):
+            client.feature(method)(ignore)
 
     def _setting(self, section: str | None) -> Any:
         value: Any = self.spec.settings or {}

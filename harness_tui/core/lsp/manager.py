@@ -194,6 +194,10 @@ class LspManager:
         if slot is None:
             await self._tell_missing(path)
             return None
+        return await self._running(slot, wait_s)
+
+    async def _running(self, slot: _Slot, wait_s: float) -> LspServer | None:
+        """``slot``'s server once ready, started if need be (see ``server_for``)."""
         if slot.spec.project and not self._trusted():
             return None
         server = slot.server
@@ -313,14 +317,10 @@ class LspManager:
         running = [s.server for s in self._slots.values() if s.server and s.server.state == "ready"]
         if running:
             return running
-        started = []
-        for slot in self._slots.values():
-            extension = next(iter(slot.spec.extensions), None)
-            if extension is not None:
-                server = await self.server_for(self.cwd / f"any{extension}")
-                if server is not None:
-                    started.append(server)
-        return started
+        if not self.enabled:
+            return []
+        started = [await self._running(slot, START_WAIT_S) for slot in self._slots.values()]
+        return [server for server in started if server is not None]
 
     @property
     def has_servers(self) -> bool:
@@ -428,7 +428,7 @@ def session_lsp(session: Any) -> LspManager:
         known_languages=known if options.enabled else None,
     )
     manager.problems = problems
-    if options.enabled:
+    if options.enabled and lsp_enabled():  # off: no program search either
         manager.problems += refresh(manager, session)
     else:
         manager.enabled = False
