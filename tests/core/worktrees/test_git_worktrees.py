@@ -1,0 +1,184 @@
+"""Worktrees with real git: made from HEAD on ``worktree-<name>``, kept with changes and
+removed without, merged back, and the refusals with their messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness_tui.core.config.settings import Settings, SettingsFile
+from harness_tui.core.errors import HarnessError
+from harness_tui.core.worktrees.git_worktrees import (
+    WorktreeError,
+    create_worktree,
+    find_worktree,
+    finish_worktree,
+    list_worktrees,
+    merge_worktree,
+    remove_worktree,
+    worktree_status,
+)
+from harness_tui.core.worktrees.placement import include_patterns, worktree_folder
+from tests.core.worktrees.conftest import git
+
+
+def test_a_worktree_is_a_new_branch_from_head_out_of_the_main_status(repo: Path) -> None:
+    worktree, copied = create_worktree(repo, "feature")
+    assert worktree.path == repo / ".worktrees" / "feature"
+    assert worktree.branch == "worktree-feature"
+    assert git(worktree.path, "branch", "--show-current").strip() == "worktree-feature"
+    assert (worktree.path / "app.py").read_text() == "print('v1')\n"
+    assert copied == []
+    assert git(repo, "status", "--porcelain") == ""  # excluded, not an untracked change
+    assert [w.name for w in list_worktrees(repo)] == ["feature"]
+    assert find_worktree(repo, "worktree-feature") == worktree
+
+
+def test_two_worktrees_edit_the_same_file_apart(repo: Path) -> None:
+    one, _ = create_worktree(repo, "one")
+    two, _ = create_worktree(repo, "two")
+    (one.path / "app.py").write_text("print('one')\n")
+    (two.path / "app.py").write_text("print('two')\n")
+    assert (repo / "app.py").read_text() == "print('v1')\n"
+    assert (one.path / "app.py").read_text() == "print('one')\n"
+    assert (two.path / "app.py").read_text() == "print('two')\n"
+
+
+def test_a_clean_worktree_is_removed_with_its_branch(repo: Path) -> None:
+    worktree, _ = create_worktree(repo, "clean")
+    kept, message = finish_worktree(worktree)
+    assert not kept and "removed" in message
+    assert not worktree.path.exists()
+    assert git(repo, "branch", "--list", "worktree-clean") == ""
+    assert list_worktrees(repo) == []
+
+
+@pytest.mark.parametrize("change", ["edit", "untracked", "commit"])
+def test_a_worktree_with_changes_is_kept_with_how_to_merge_or_remove(
+    repo: Path, change: str
+) -> None:
+    worktree, _ = create_worktree(repo, "busy")
+    if change == "untracked":
+        (worktree.path / "new.txt").write_text("new\n")
+    else:
+        (worktree.path / "app.py").write_text("print('v2')\n")
+    if change == "commit":
+        git(worktree.path, "commit", "-qam", "v2")
+    kept, message = finish_worktree(worktree)
+    assert kept and worktree.path.is_dir()
+    assert "harness-tui worktree merge busy" in message
+    assert "harness-tui worktree remove busy --force" in message
+    status = worktree_status(worktree)
+    assert (status.commits, bool(status.changes)) == (
+        (1, False) if change == "commit" else (0, True)
+    )
+
+
+def test_merge_brings_the_commits_back_and_removes_the_worktree(repo: Path) -> None:
+    worktree, _ = create_worktree(repo, "done")
+    (worktree.path / "app.py").write_text("print('v2')\n")
+    git(worktree.path, "commit", "-qam", "v2")
+    said = merge_worktree(worktree)
+    assert "merged worktree-done (1 commit(s))" in said
+    assert (repo / "app.py").read_text() == "print('v2')\n"
+    assert not worktree.path.exists()
+    assert git(repo, "log", "-1", "--format=%s").strip() == "Merge worktree-done"
+
+
+def test_merge_refuses_uncommitted_work_and_a_staged_index(repo: Path) -> None:
+    worktree, _ = create_worktree(repo, "half")
+    (worktree.path / "app.py").write_text("print('v2')\n")
+    with pytest.raises(WorktreeError, match=r"uncommitted change.*only commits are merged"):
+        merge_worktree(worktree)
+    git(worktree.path, "commit", "-qam", "v2")
+    (repo / "other.txt").write_text("staged\n")
+    git(repo, "add", "other.txt")
+    with pytest.raises(WorktreeError, match="staged changes that a merge would mix in"):
+        merge_worktree(worktree)
+    assert worktree.path.is_dir()
+
+
+def test_remove_refuses_changes_unless_forced(repo: Path) -> None:
+    worktree, _ = create_worktree(repo, "drop")
+    (worktree.path / "app.py").write_text("print('v2')\n")
+    with pytest.raises(WorktreeError, match="has 1 uncommitted change") as caught:
+        remove_worktree(worktree)
+    assert "--force" in (caught.value.hint or "")
+    remove_worktree(worktree, force=True)
+    assert not worktree.path.exists()
+
+
+def test_outside_a_repository_it_refuses(tmp_path: Path) -> None:
+    with pytest.raises(WorktreeError, match="not in a git repository") as caught:
+        create_worktree(tmp_path, "x")
+    assert "git init" in (caught.value.hint or "")
+
+
+def test_a_repository_without_a_commit_is_refused(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    with pytest.raises(WorktreeError, match="has no commit yet"):
+        create_worktree(tmp_path, "x")
+
+
+def test_staged_changes_that_would_be_lost_are_refused(repo: Path) -> None:
+    (repo / "app.py").write_text("print('staged')\n")
+    git(repo, "add", "app.py")
+    with pytest.raises(WorktreeError, match="staged changes that a new worktree") as caught:
+        create_worktree(repo, "x")
+    assert "stash" in (caught.value.hint or "")
+    assert not (repo / ".worktrees" / "x").exists()
+
+
+@pytest.mark.parametrize("name", ["../up", "a b", "-x", "x.lock", "é"])
+def test_bad_names_are_refused(repo: Path, name: str) -> None:
+    with pytest.raises(WorktreeError, match="not a usable worktree name"):
+        create_worktree(repo, name)
+
+
+def test_a_name_in_use_is_refused(repo: Path) -> None:
+    create_worktree(repo, "same")
+    with pytest.raises(WorktreeError, match="already exists"):
+        create_worktree(repo, "same")
+
+
+def test_without_a_name_one_is_made_up(repo: Path) -> None:
+    worktree, _ = create_worktree(repo)
+    assert worktree.branch == f"worktree-{worktree.name}" and worktree.path.is_dir()
+
+
+def _settings(data: dict) -> Settings:
+    return Settings([SettingsFile(Path("/p/.harness/settings.yaml"), "project", False, data)])
+
+
+def test_settings_choose_the_folder_and_the_untracked_files_copied(repo: Path) -> None:
+    (repo / ".env").write_text("KEY=1\n")
+    (repo / "local").mkdir()
+    (repo / "local" / "a.yaml").write_text("a\n")
+    (repo / ".worktreeinclude").write_text("# copied too\nlocal/*.yaml\n../outside\n")
+    settings = _settings({"worktree": {"dir": "../trees", "include": [".env"]}})
+    folder = worktree_folder(repo, settings)
+    assert folder == repo.parent / "trees"
+    worktree, copied = create_worktree(
+        repo, "cfg", folder=folder, include=include_patterns(repo, settings)
+    )
+    assert worktree.path == repo.parent / "trees" / "cfg"
+    assert sorted(copied) == [".env", "local/a.yaml"]
+    assert (worktree.path / ".env").read_text() == "KEY=1\n"
+    assert git(worktree.path, "status", "--porcelain", "--ignored").count(".env") == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "wrong"),
+    [
+        ({"worktree": "x"}, "worktree: must be a mapping"),
+        ({"worktree": {"dir": 3}}, "worktree.dir: must be a folder path"),
+        ({"worktree": {"include": [1]}}, "worktree.include: must be a list"),
+    ],
+)
+def test_bad_settings_name_the_file_and_field(repo: Path, data: dict, wrong: str) -> None:
+    settings = _settings(data)
+    with pytest.raises(HarnessError, match=wrong) as caught:
+        worktree_folder(repo, settings)
+        include_patterns(repo, settings)
+    assert "/p/.harness/settings.yaml" in str(caught.value)
