@@ -20,45 +20,45 @@ from harness_tui.core.worktrees.git_worktrees import (
     worktree_status,
 )
 from harness_tui.core.worktrees.placement import include_patterns, worktree_folder
-from tests.core.worktrees.conftest import git
+from tests.worktree_support import git
 
 
-def test_a_worktree_is_a_new_branch_from_head_out_of_the_main_status(repo: Path) -> None:
-    worktree, copied = create_worktree(repo, "feature")
-    assert worktree.path == repo / ".worktrees" / "feature"
+def test_a_worktree_is_a_new_branch_from_head_out_of_the_main_status(git_repo: Path) -> None:
+    worktree, copied = create_worktree(git_repo, "feature")
+    assert worktree.path == git_repo / ".worktrees" / "feature"
     assert worktree.branch == "worktree-feature"
     assert git(worktree.path, "branch", "--show-current").strip() == "worktree-feature"
     assert (worktree.path / "app.py").read_text() == "print('v1')\n"
     assert copied == []
-    assert git(repo, "status", "--porcelain") == ""  # excluded, not an untracked change
-    assert [w.name for w in list_worktrees(repo)] == ["feature"]
-    assert find_worktree(repo, "worktree-feature") == worktree
+    assert git(git_repo, "status", "--porcelain") == ""  # excluded, not an untracked change
+    assert [w.name for w in list_worktrees(git_repo)] == ["feature"]
+    assert find_worktree(git_repo, "worktree-feature") == worktree
 
 
-def test_two_worktrees_edit_the_same_file_apart(repo: Path) -> None:
-    one, _ = create_worktree(repo, "one")
-    two, _ = create_worktree(repo, "two")
+def test_two_worktrees_edit_the_same_file_apart(git_repo: Path) -> None:
+    one, _ = create_worktree(git_repo, "one")
+    two, _ = create_worktree(git_repo, "two")
     (one.path / "app.py").write_text("print('one')\n")
     (two.path / "app.py").write_text("print('two')\n")
-    assert (repo / "app.py").read_text() == "print('v1')\n"
+    assert (git_repo / "app.py").read_text() == "print('v1')\n"
     assert (one.path / "app.py").read_text() == "print('one')\n"
     assert (two.path / "app.py").read_text() == "print('two')\n"
 
 
-def test_a_clean_worktree_is_removed_with_its_branch(repo: Path) -> None:
-    worktree, _ = create_worktree(repo, "clean")
+def test_a_clean_worktree_is_removed_with_its_branch(git_repo: Path) -> None:
+    worktree, _ = create_worktree(git_repo, "clean")
     kept, message = finish_worktree(worktree)
     assert not kept and "removed" in message
     assert not worktree.path.exists()
-    assert git(repo, "branch", "--list", "worktree-clean") == ""
-    assert list_worktrees(repo) == []
+    assert git(git_repo, "branch", "--list", "worktree-clean") == ""
+    assert list_worktrees(git_repo) == []
 
 
 @pytest.mark.parametrize("change", ["edit", "untracked", "commit"])
 def test_a_worktree_with_changes_is_kept_with_how_to_merge_or_remove(
-    repo: Path, change: str
+    git_repo: Path, change: str
 ) -> None:
-    worktree, _ = create_worktree(repo, "busy")
+    worktree, _ = create_worktree(git_repo, "busy")
     if change == "untracked":
         (worktree.path / "new.txt").write_text("new\n")
     else:
@@ -75,32 +75,32 @@ def test_a_worktree_with_changes_is_kept_with_how_to_merge_or_remove(
     )
 
 
-def test_merge_brings_the_commits_back_and_removes_the_worktree(repo: Path) -> None:
-    worktree, _ = create_worktree(repo, "done")
+def test_merge_brings_the_commits_back_and_removes_the_worktree(git_repo: Path) -> None:
+    worktree, _ = create_worktree(git_repo, "done")
     (worktree.path / "app.py").write_text("print('v2')\n")
     git(worktree.path, "commit", "-qam", "v2")
     said = merge_worktree(worktree)
     assert "merged worktree-done (1 commit(s))" in said
-    assert (repo / "app.py").read_text() == "print('v2')\n"
+    assert (git_repo / "app.py").read_text() == "print('v2')\n"
     assert not worktree.path.exists()
-    assert git(repo, "log", "-1", "--format=%s").strip() == "Merge worktree-done"
+    assert git(git_repo, "log", "-1", "--format=%s").strip() == "Merge worktree-done"
 
 
-def test_merge_refuses_uncommitted_work_and_a_staged_index(repo: Path) -> None:
-    worktree, _ = create_worktree(repo, "half")
+def test_merge_refuses_uncommitted_work_and_a_staged_index(git_repo: Path) -> None:
+    worktree, _ = create_worktree(git_repo, "half")
     (worktree.path / "app.py").write_text("print('v2')\n")
     with pytest.raises(WorktreeError, match=r"uncommitted change.*only commits are merged"):
         merge_worktree(worktree)
     git(worktree.path, "commit", "-qam", "v2")
-    (repo / "other.txt").write_text("staged\n")
-    git(repo, "add", "other.txt")
+    (git_repo / "other.txt").write_text("staged\n")
+    git(git_repo, "add", "other.txt")
     with pytest.raises(WorktreeError, match="staged changes that a merge would mix in"):
         merge_worktree(worktree)
     assert worktree.path.is_dir()
 
 
-def test_remove_refuses_changes_unless_forced(repo: Path) -> None:
-    worktree, _ = create_worktree(repo, "drop")
+def test_remove_refuses_changes_unless_forced(git_repo: Path) -> None:
+    worktree, _ = create_worktree(git_repo, "drop")
     (worktree.path / "app.py").write_text("print('v2')\n")
     with pytest.raises(WorktreeError, match="has 1 uncommitted change") as caught:
         remove_worktree(worktree)
@@ -121,29 +121,29 @@ def test_a_repository_without_a_commit_is_refused(tmp_path: Path) -> None:
         create_worktree(tmp_path, "x")
 
 
-def test_staged_changes_that_would_be_lost_are_refused(repo: Path) -> None:
-    (repo / "app.py").write_text("print('staged')\n")
-    git(repo, "add", "app.py")
+def test_staged_changes_that_would_be_lost_are_refused(git_repo: Path) -> None:
+    (git_repo / "app.py").write_text("print('staged')\n")
+    git(git_repo, "add", "app.py")
     with pytest.raises(WorktreeError, match="staged changes that a new worktree") as caught:
-        create_worktree(repo, "x")
+        create_worktree(git_repo, "x")
     assert "stash" in (caught.value.hint or "")
-    assert not (repo / ".worktrees" / "x").exists()
+    assert not (git_repo / ".worktrees" / "x").exists()
 
 
 @pytest.mark.parametrize("name", ["../up", "a b", "-x", "x.lock", "é"])
-def test_bad_names_are_refused(repo: Path, name: str) -> None:
+def test_bad_names_are_refused(git_repo: Path, name: str) -> None:
     with pytest.raises(WorktreeError, match="not a usable worktree name"):
-        create_worktree(repo, name)
+        create_worktree(git_repo, name)
 
 
-def test_a_name_in_use_is_refused(repo: Path) -> None:
-    create_worktree(repo, "same")
+def test_a_name_in_use_is_refused(git_repo: Path) -> None:
+    create_worktree(git_repo, "same")
     with pytest.raises(WorktreeError, match="already exists"):
-        create_worktree(repo, "same")
+        create_worktree(git_repo, "same")
 
 
-def test_without_a_name_one_is_made_up(repo: Path) -> None:
-    worktree, _ = create_worktree(repo)
+def test_without_a_name_one_is_made_up(git_repo: Path) -> None:
+    worktree, _ = create_worktree(git_repo)
     assert worktree.branch == f"worktree-{worktree.name}" and worktree.path.is_dir()
 
 
@@ -151,18 +151,18 @@ def _settings(data: dict) -> Settings:
     return Settings([SettingsFile(Path("/p/.harness/settings.yaml"), "project", False, data)])
 
 
-def test_settings_choose_the_folder_and_the_untracked_files_copied(repo: Path) -> None:
-    (repo / ".env").write_text("KEY=1\n")
-    (repo / "local").mkdir()
-    (repo / "local" / "a.yaml").write_text("a\n")
-    (repo / ".worktreeinclude").write_text("# copied too\nlocal/*.yaml\n../outside\n")
+def test_settings_choose_the_folder_and_the_untracked_files_copied(git_repo: Path) -> None:
+    (git_repo / ".env").write_text("KEY=1\n")
+    (git_repo / "local").mkdir()
+    (git_repo / "local" / "a.yaml").write_text("a\n")
+    (git_repo / ".worktreeinclude").write_text("# copied too\nlocal/*.yaml\n../outside\n")
     settings = _settings({"worktree": {"dir": "../trees", "include": [".env"]}})
-    folder = worktree_folder(repo, settings)
-    assert folder == repo.parent / "trees"
+    folder = worktree_folder(git_repo, settings)
+    assert folder == git_repo.parent / "trees"
     worktree, copied = create_worktree(
-        repo, "cfg", folder=folder, include=include_patterns(repo, settings)
+        git_repo, "cfg", folder=folder, include=include_patterns(git_repo, settings)
     )
-    assert worktree.path == repo.parent / "trees" / "cfg"
+    assert worktree.path == git_repo.parent / "trees" / "cfg"
     assert sorted(copied) == [".env", "local/a.yaml"]
     assert (worktree.path / ".env").read_text() == "KEY=1\n"
     assert git(worktree.path, "status", "--porcelain", "--ignored").count(".env") == 1
@@ -176,9 +176,9 @@ def test_settings_choose_the_folder_and_the_untracked_files_copied(repo: Path) -
         ({"worktree": {"include": [1]}}, "worktree.include: must be a list"),
     ],
 )
-def test_bad_settings_name_the_file_and_field(repo: Path, data: dict, wrong: str) -> None:
+def test_bad_settings_name_the_file_and_field(git_repo: Path, data: dict, wrong: str) -> None:
     settings = _settings(data)
     with pytest.raises(HarnessError, match=wrong) as caught:
-        worktree_folder(repo, settings)
-        include_patterns(repo, settings)
+        worktree_folder(git_repo, settings)
+        include_patterns(git_repo, settings)
     assert "/p/.harness/settings.yaml" in str(caught.value)

@@ -1,4 +1,5 @@
-"""A real git repository with one commit, for the worktree tests."""
+"""A real git repository with one commit, for the worktree tests (``git_repo`` in
+``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from pathlib import Path
 
 import pytest
 
+#: Who commits in the tests (merge commits need one too).
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
@@ -15,18 +24,12 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def make_repo(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``root`` as a repository on ``main`` with app.py and .gitignore committed."""
     if shutil.which("git") is None:
         pytest.fail("git is not installed: .ci/run installs it (apt-get install git)")
-    for key, value in {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }.items():
+    for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
-    root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     (root / "app.py").write_text("print('v1')\n")
