@@ -14,11 +14,15 @@ from typing import Any, Protocol
 
 import anyio
 
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import Notice
 from harness_tui.core.worktrees.git_worktrees import (
     Worktree,
     create_worktree,
     finish_worktree,
+    kept_message,
+    repository_root,
+    worktree_status,
 )
 from harness_tui.core.worktrees.placement import include_patterns, worktree_folder
 
@@ -30,8 +34,6 @@ class Hooks(Protocol):
 def make_worktree(cwd: Path, name: str | None, settings: Any) -> tuple[Worktree, list[str]]:
     """A new worktree of the repository ``cwd`` is in, where the settings put it, with
     the untracked files they name; ``HarnessError`` when it cannot be made."""
-    from harness_tui.core.worktrees.git_worktrees import repository_root
-
     root = repository_root(cwd)
     return create_worktree(
         cwd,
@@ -70,10 +72,21 @@ class WorktreeUse:
         )
 
     async def end(self, hooks: Hooks, emit: Callable[..., Awaitable[Any]]) -> None:
-        """The keep-or-remove rule; its hooks and notice. Never raises for git."""
+        """The keep-or-remove rule; ``WorktreeRemove`` hooks run before an unchanged one
+        goes (they may still look at it); a notice says what happened. Never raises
+        for git."""
         if self.kept is not None:
             return
-        self.kept, self.message = await anyio.to_thread.run_sync(finish_worktree, self.worktree)
-        if not self.kept:
-            await hooks.run("WorktreeRemove", {"worktree_path": str(self.worktree.path)})
+        worktree = self.worktree
+        try:
+            status = await anyio.to_thread.run_sync(worktree_status, worktree)
+        except HarnessError as exc:
+            self.kept, self.message = True, f"the worktree {worktree.path} is kept: {exc}"
+        else:
+            if status.clean:
+                await hooks.run("WorktreeRemove", {"worktree_path": str(worktree.path)})
+                # (checked again: a hook may have changed it)
+                self.kept, self.message = await anyio.to_thread.run_sync(finish_worktree, worktree)
+            else:
+                self.kept, self.message = True, kept_message(worktree, status)
         await emit(Notice, message=self.message, level="warning" if self.kept else "info")

@@ -1,0 +1,160 @@
+"""Sessions and sub-agents in worktrees, with scripted models and real git: a ``Task``
+with ``isolation: worktree`` (or an agent defined so) edits its own copy and reports its
+branch; the keep/remove rule at their end; ``WorktreeCreate``/``WorktreeRemove`` hooks
+get Claude Code's input fields."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness_tui.core.config import paths
+from harness_tui.core.events import Event
+from harness_tui.core.extensions.agents import discover_agents
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from harness_tui.core.tools import builtin_tools
+from harness_tui.core.worktrees.git_worktrees import list_worktrees
+from harness_tui.core.worktrees.lifecycle import WorktreeUse, make_worktree
+from tests.core.hooks.claude_code_inputs import check_input
+from tests.core.hooks.hook_support import HookServer
+from tests.core.run.test_subagents import Router, agent_file, session_with
+from tests.helpers import run_to_end
+from tests.worktree_support import git
+
+WRITE_SUB = ToolCall("Write", {"file_path": "app.py", "content": "print('sub')\n"}, id="w1")
+
+
+def _task(isolation: str | None = None, agent: str = "general-purpose") -> ToolCall:
+    input: dict[str, Any] = {"description": "a job", "prompt": "sub job", "subagent_type": agent}
+    if isolation:
+        input["isolation"] = isolation
+    return ToolCall("Task", input, id="task_1")
+
+
+def _task_done(events: list[Event]) -> Any:
+    return next(e for e in events if e.type == "TOOL_CALL_COMPLETED" and e.tool_name == "Task")
+
+
+def _user_hooks(url: str, *events: str) -> None:
+    """HTTP hooks in the user's settings (a project file would be a change in the
+    worktree, and keep it)."""
+    hooks = {event: [{"hooks": [{"type": "http", "url": f"{url}/{event}"}]}] for event in events}
+    path = paths.config_dir() / "settings.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"hooks": hooks}))
+
+
+async def test_a_task_with_isolation_worktree_edits_its_own_copy_and_names_its_branch(
+    git_repo: Path,
+) -> None:
+    router = Router(
+        {
+            "user task": [reply(_task("worktree")), reply(Text("merged later"))],
+            "sub job": [reply(WRITE_SUB), reply(Text("sub done"))],
+        }
+    )
+    session = session_with(router, git_repo, tools=builtin_tools(), mode="bypassPermissions")
+    async with session:
+        events = await run_to_end(session, "user task")
+    done = _task_done(events)
+    branch = done.details["worktree_branch"]
+    path = Path(done.details["worktree_path"])
+    assert branch.startswith("worktree-general-purpose-") and done.details["worktree_kept"]
+    assert f"on branch {branch}" in done.content and "sub done" in done.content
+    assert "`harness-tui worktree merge general-purpose-" in done.content
+    assert (path / "app.py").read_text() == "print('sub')\n"
+    assert (git_repo / "app.py").read_text() == "print('v1')\n"  # the parent's copy
+    assert git(path, "branch", "--show-current").strip() == branch
+    [kept] = list_worktrees(git_repo)
+    assert kept.path == path
+    # The sub-agent's system prompt and tools were in the worktree.
+    [first, _] = router.requests["sub job"]
+    assert str(path) in first.system
+
+
+async def test_a_task_that_changes_nothing_leaves_no_worktree(git_repo: Path) -> None:
+    router = Router(
+        {
+            "user task": [reply(_task("worktree")), reply(Text("fine"))],
+            "sub job": [reply(Text("nothing to change"))],
+        }
+    )
+    session = session_with(router, git_repo, tools=builtin_tools(), mode="bypassPermissions")
+    async with session:
+        events = await run_to_end(session, "user task")
+    done = _task_done(events)
+    assert done.details["worktree_kept"] is False
+    assert "had no changes: removed" in done.content
+    assert list_worktrees(git_repo) == []
+    assert git(git_repo, "branch", "--list", "worktree-*") == ""
+
+
+async def test_an_agent_defined_with_isolation_worktree_gets_one(git_repo: Path) -> None:
+    agent_file(
+        git_repo, ".harness", "iso", "Edit files.", description="edits", isolation="worktree"
+    )
+    router = Router(
+        {
+            "user task": [reply(_task(agent="iso")), reply(Text("ok"))],
+            "sub job": [reply(WRITE_SUB), reply(Text("edited"))],
+        }
+    )
+    session = session_with(router, git_repo, tools=builtin_tools(), mode="bypassPermissions")
+    async with session:
+        events = await run_to_end(session, "user task")
+    done = _task_done(events)
+    assert done.details["worktree_branch"].startswith("worktree-iso-")
+    assert (git_repo / "app.py").read_text() == "print('v1')\n"
+
+
+async def test_outside_a_repository_the_task_says_why_it_cannot_start(tmp_path: Path) -> None:
+    router = Router({"user task": [reply(_task("worktree")), reply(Text("ok"))]})
+    session = session_with(router, tmp_path, tools=builtin_tools(), mode="bypassPermissions")
+    async with session:
+        events = await run_to_end(session, "user task")
+    failed = next(e for e in events if e.type == "TOOL_CALL_FAILED")
+    assert "cannot start in a worktree" in failed.error
+    assert "is not in a git repository" in failed.error
+    assert router.requests.get("sub job") is None
+
+
+async def test_a_session_in_a_worktree_fires_its_hooks_and_keeps_or_removes_it(
+    git_repo: Path,
+) -> None:
+    with HookServer() as server:
+        _user_hooks(server.url, "WorktreeCreate", "WorktreeRemove")
+        uses = [WorktreeUse(*make_worktree(git_repo, name, None)) for name in ("a", "b")]
+        for use, write in zip(uses, (False, True), strict=True):
+            script = [reply(WRITE_SUB if write else Text("nothing")), reply(Text("done"))]
+            router = Router({"go": script[: 2 if write else 1]})
+            session = session_with(
+                router,
+                use.worktree.path,
+                tools=builtin_tools(),
+                mode="bypassPermissions",
+                worktree=use,
+            )
+            async with session:
+                events = await run_to_end(session, "go")
+            notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
+            assert use.message in notices
+        created, removed = server.inputs("WorktreeCreate"), server.inputs("WorktreeRemove")
+    assert [d["name"] for d in created] == ["a", "b"]
+    assert [d["worktree_path"] for d in removed] == [str(uses[0].worktree.path)]
+    for event, inputs in (("WorktreeCreate", created), ("WorktreeRemove", removed)):
+        for data in inputs:
+            assert check_input(event, data) == []
+    assert (uses[0].kept, uses[1].kept) == (False, True)
+    assert not uses[0].worktree.path.exists()
+    assert (uses[1].worktree.path / "app.py").read_text() == "print('sub')\n"
+    assert "harness-tui worktree merge b" in uses[1].message
+    assert events  # the second session ran
+
+
+def test_an_unknown_isolation_names_the_file_and_field(tmp_path: Path) -> None:
+    agent_file(tmp_path, ".harness", "odd", "Body.", description="d", isolation="docker")
+    found = discover_agents(tmp_path, folders=[tmp_path / ".harness" / "agents"])
+    assert "odd" not in found.agents
+    [problem] = found.problems
+    assert "odd.md: line 4: isolation: 'docker' is not known (use 'worktree'" in problem
