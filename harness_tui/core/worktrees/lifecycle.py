@@ -90,3 +90,37 @@ class WorktreeUse:
             else:
                 self.kept, self.message = True, kept_message(worktree, status)
         await emit(Notice, message=self.message, level="warning" if self.kept else "info")
+
+
+#: How many of a worktree's changed files ``/worktree`` lists.
+LISTED_CHANGES = 20
+
+
+def worktree_lines(use: WorktreeUse | None) -> list[str]:
+    """``/worktree``: the session's worktree, its branch and its changes (git is asked
+    now), and what happens to it at the end."""
+    if use is None:
+        return [
+            "This session is not in a worktree. Start one with `harness-tui --worktree "
+            "[NAME]`; a Task can ask for one with isolation: worktree.",
+            "`harness-tui worktree list` shows those kept in this repository.",
+        ]
+    worktree = use.worktree
+    lines = [
+        f"Worktree: {worktree.path}",
+        f"Branch: {worktree.branch} (made from {worktree.base[:12]} of {worktree.origin})",
+    ]
+    try:
+        status = worktree_status(worktree)
+    except HarnessError as exc:
+        return [*lines, f"Changes: unknown ({exc})"]
+    lines.append(f"Changes: {status.summary()}")
+    lines += [f"  {line}" for line in status.changes[:LISTED_CHANGES]]
+    if len(status.changes) > LISTED_CHANGES:
+        lines.append(f"  ... and {len(status.changes) - LISTED_CHANGES} more")
+    lines.append(
+        "At the end it is removed if nothing changed; else kept: `harness-tui worktree "
+        f"merge {worktree.name}` brings its commits back, `harness-tui worktree remove "
+        f"{worktree.name} --force` drops it."
+    )
+    return lines
