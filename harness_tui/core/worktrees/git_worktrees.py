@@ -17,6 +17,7 @@ import json
 import re
 import secrets
 import subprocess
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ _WORDS = (
     ("fox", "owl", "lynx", "hare", "wren", "otter", "heron", "finch"),
 )
 GIT_TIMEOUT_S = 60
+#: Parallel sub-agents make worktrees from threads at once: one at a time in a process
+#: (the checks, ``git worktree add`` and the exclude file are one step).
+_MAKING = threading.Lock()
 
 
 class WorktreeError(HarnessError):
@@ -133,7 +137,12 @@ def create_worktree(
             f"{root} has staged changes that a new worktree (made from HEAD) would not have",
             "commit them or stash them (git stash), then start again",
         )
-    folder = folder or root / DEFAULT_DIR
+    with _MAKING:
+        worktree = _add(root, name, folder or root / DEFAULT_DIR, head.stdout.strip())
+    return worktree, copy_included(root, worktree.path, include)
+
+
+def _add(root: Path, name: str, folder: Path, base: str) -> Worktree:
     path = folder / name
     branch = BRANCH_PREFIX + name
     if path.exists():
@@ -147,10 +156,10 @@ def create_worktree(
             f"choose another name, or delete the branch (git branch -D {branch})",
         )
     _exclude(root, folder)
-    git(root, "worktree", "add", "-b", branch, str(path), "HEAD")
-    worktree = Worktree(name, path.resolve(), branch, head.stdout.strip(), root)
+    git(root, "worktree", "add", "-b", branch, str(path), base)
+    worktree = Worktree(name, path.resolve(), branch, base, root)
     _write_meta(worktree)
-    return worktree, copy_included(root, worktree.path, include)
+    return worktree
 
 
 def _generated_name() -> str:

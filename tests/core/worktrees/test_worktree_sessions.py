@@ -6,6 +6,7 @@ get Claude Code's input fields."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +26,38 @@ from tests.worktree_support import git
 WRITE_SUB = ToolCall("Write", {"file_path": "app.py", "content": "print('sub')\n"}, id="w1")
 
 
-def _task(isolation: str | None = None, agent: str = "general-purpose") -> ToolCall:
-    input: dict[str, Any] = {"description": "a job", "prompt": "sub job", "subagent_type": agent}
+def _task(
+    isolation: str | None = None,
+    agent: str = "general-purpose",
+    prompt: str = "sub job",
+    call_id: str = "task_1",
+) -> ToolCall:
+    input: dict[str, Any] = {"description": "a job", "prompt": prompt, "subagent_type": agent}
     if isolation:
         input["isolation"] = isolation
-    return ToolCall("Task", input, id="task_1")
+    return ToolCall("Task", input, id=call_id)
 
 
 def _task_done(events: list[Event]) -> Any:
     return next(e for e in events if e.type == "TOOL_CALL_COMPLETED" and e.tool_name == "Task")
 
 
-def _user_hooks(url: str, *events: str) -> None:
+#: A command hook that notes whether the worktree it is told of still exists.
+SEEN = (
+    "import json, os, sys; path = json.load(sys.stdin)['worktree_path']; "
+    "open(sys.argv[1], 'a').write(str(os.path.isdir(path)) + chr(10))"
+)
+
+
+def _user_hooks(url: str, *events: str, seen: Path | None = None) -> None:
     """HTTP hooks in the user's settings (a project file would be a change in the
-    worktree, and keep it)."""
-    hooks = {event: [{"hooks": [{"type": "http", "url": f"{url}/{event}"}]}] for event in events}
+    worktree, and keep it); with ``seen``, a command hook on WorktreeRemove too."""
+    hooks: dict[str, Any] = {
+        event: [{"hooks": [{"type": "http", "url": f"{url}/{event}"}]}] for event in events
+    }
+    if seen is not None:
+        command = f'"{sys.executable}" -c "{SEEN}" "{seen}"'
+        hooks["WorktreeRemove"][0]["hooks"].append({"type": "command", "command": command})
     path = paths.config_dir() / "settings.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"hooks": hooks}))
@@ -71,6 +89,46 @@ async def test_a_task_with_isolation_worktree_edits_its_own_copy_and_names_its_b
     # The sub-agent's system prompt and tools were in the worktree.
     [first, _] = router.requests["sub job"]
     assert str(path) in first.system
+
+
+async def test_two_isolated_tasks_at_once_write_the_same_file_in_their_own_copies(
+    git_repo: Path,
+) -> None:
+    def work(text: str, call: str) -> list[Any]:
+        write = ToolCall("Write", {"file_path": "app.py", "content": text}, id=f"w_{call}")
+        return [reply(write, ToolCall("Bash", {"command": "pwd"}, id=f"pwd_{call}")), reply()]
+
+    router = Router(
+        {
+            "user task": [
+                reply(
+                    _task("worktree", prompt="job A", call_id="a"),
+                    _task("worktree", prompt="job B", call_id="b"),
+                ),
+                reply(Text("both done")),
+            ],
+            "job A": work("A\n", "a"),
+            "job B": work("B\n", "b"),
+        }
+    )
+    session = session_with(router, git_repo, tools=builtin_tools(), mode="bypassPermissions")
+    async with session:
+        events = await run_to_end(session, "user task")
+    done = {
+        e.tool_call_id: e
+        for e in events
+        if e.type == "TOOL_CALL_COMPLETED" and e.tool_name == "Task"
+    }
+    paths = {call: Path(done[call].details["worktree_path"]) for call in ("a", "b")}
+    assert paths["a"] != paths["b"]
+    assert [(paths[c] / "app.py").read_text() for c in ("a", "b")] == ["A\n", "B\n"]
+    assert (git_repo / "app.py").read_text() == "print('v1')\n"
+    for call in ("a", "b"):  # each Bash started in its own worktree
+        pwd = next(
+            e for e in events if e.type == "TOOL_CALL_COMPLETED" and e.tool_call_id == f"pwd_{call}"
+        )
+        assert pwd.content.strip() == str(paths[call])
+    assert {w.path for w in list_worktrees(git_repo)} == set(paths.values())
 
 
 async def test_a_task_that_changes_nothing_leaves_no_worktree(git_repo: Path) -> None:
@@ -123,7 +181,8 @@ async def test_a_session_in_a_worktree_fires_its_hooks_and_keeps_or_removes_it(
     git_repo: Path,
 ) -> None:
     with HookServer() as server:
-        _user_hooks(server.url, "WorktreeCreate", "WorktreeRemove")
+        seen = git_repo.parent / "seen.txt"
+        _user_hooks(server.url, "WorktreeCreate", "WorktreeRemove", seen=seen)
         uses = [WorktreeUse(*make_worktree(git_repo, name, None)) for name in ("a", "b")]
         for use, write in zip(uses, (False, True), strict=True):
             script = [reply(WRITE_SUB if write else Text("nothing")), reply(Text("done"))]
@@ -142,6 +201,7 @@ async def test_a_session_in_a_worktree_fires_its_hooks_and_keeps_or_removes_it(
         created, removed = server.inputs("WorktreeCreate"), server.inputs("WorktreeRemove")
     assert [d["name"] for d in created] == ["a", "b"]
     assert [d["worktree_path"] for d in removed] == [str(uses[0].worktree.path)]
+    assert seen.read_text() == "True\n"  # the hook ran before it was removed
     for event, inputs in (("WorktreeCreate", created), ("WorktreeRemove", removed)):
         for data in inputs:
             assert check_input(event, data) == []
