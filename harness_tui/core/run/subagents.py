@@ -246,7 +246,7 @@ async def run_subagent(
 
 async def _new_worktree(parent: RunOwner, agent: AgentDefinition) -> WorktreeUse:
     """A worktree of its own for a sub-agent (``<agent>-<random>``), its hooks run."""
-    name = f"{agent.name}-{secrets.token_hex(3)}"
+    name = f"{agent.name[:40]}-{secrets.token_hex(3)}"  # a worktree name has 64 at most
     use = WorktreeUse(
         *await anyio.to_thread.run_sync(make_worktree, parent.cwd, name, parent.settings)
     )

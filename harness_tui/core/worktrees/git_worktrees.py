@@ -109,6 +109,15 @@ def repository_root(cwd: Path) -> Path:
     return Path(done.stdout.strip()).resolve()
 
 
+def main_root(cwd: Path) -> Path:
+    """The top of the repository's main checkout (``cwd``'s own top in a bare one):
+    worktrees made from inside a worktree go beside it, never inside it (removing one
+    would take the other with it)."""
+    root = repository_root(cwd)
+    common = _common_dir(root)
+    return common.parent.resolve() if common.name == ".git" else root
+
+
 def create_worktree(
     cwd: Path,
     name: str | None = None,
@@ -117,8 +126,8 @@ def create_worktree(
     include: Sequence[str] = (),
 ) -> tuple[Worktree, list[str]]:
     """A new worktree of the repository ``cwd`` is in, on branch ``worktree-<name>``
-    from ``HEAD``, in ``folder`` (default: ``<root>/.worktrees``); the untracked files
-    ``include`` matches copied into it. Returns it and the paths copied."""
+    from ``HEAD``, in ``folder`` (default: ``.worktrees`` in the main checkout); the
+    untracked files ``include`` matches copied into it. Returns it and the paths copied."""
     root = repository_root(cwd)
     name = name or _generated_name()
     if not _NAME.match(name) or name.endswith(".lock"):
@@ -138,7 +147,8 @@ def create_worktree(
             "commit them or stash them (git stash), then start again",
         )
     with _MAKING:
-        worktree = _add(root, name, folder or root / DEFAULT_DIR, head.stdout.strip())
+        folder = folder or main_root(root) / DEFAULT_DIR
+        worktree = _add(root, name, folder, head.stdout.strip())
     return worktree, copy_included(root, worktree.path, include)
 
 
@@ -175,6 +185,7 @@ def _common_dir(cwd: Path) -> Path:
 def _exclude(root: Path, folder: Path) -> None:
     """Keep a worktree folder inside the repository out of its status (``info/exclude``:
     no tracked file changes)."""
+    root = main_root(root)
     if not folder.resolve().is_relative_to(root):
         return
     line = "/" + folder.resolve().relative_to(root).as_posix() + "/"

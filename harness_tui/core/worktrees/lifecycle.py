@@ -21,6 +21,7 @@ from harness_tui.core.worktrees.git_worktrees import (
     create_worktree,
     finish_worktree,
     kept_message,
+    main_root,
     repository_root,
     worktree_status,
 )
@@ -38,7 +39,7 @@ def make_worktree(cwd: Path, name: str | None, settings: Any) -> tuple[Worktree,
     return create_worktree(
         cwd,
         name,
-        folder=worktree_folder(root, settings),
+        folder=worktree_folder(main_root(root), settings),
         include=include_patterns(root, settings),
     )
 

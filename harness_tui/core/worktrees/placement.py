@@ -4,9 +4,10 @@
       dir: ../worktrees      # default: .worktrees (in the repository, git-excluded)
       include: [".env", "config/*.local.yaml"]
 
-``dir`` is relative to the repository's root (``~`` allowed). ``include`` lists glob
-patterns, relative to the root, of untracked files to copy into each new worktree; a
-``.worktreeinclude`` file at the root (Claude Code's, one pattern a line, ``#``
+``dir`` is relative to the root of the repository's main checkout (``~`` allowed), so
+worktrees made from a worktree go beside it. ``include`` lists glob patterns, relative to
+the current checkout's root, of untracked files to copy into each new worktree; a
+``.worktreeinclude`` file at that root (Claude Code's, one pattern a line, ``#``
 comments) adds to them. Only regular files are copied, none over ``MAX_COPY_BYTES``.
 """
 

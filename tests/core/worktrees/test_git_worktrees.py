@@ -182,3 +182,14 @@ def test_bad_settings_name_the_file_and_field(git_repo: Path, data: dict, wrong:
         worktree_folder(git_repo, settings)
         include_patterns(git_repo, settings)
     assert "/p/.harness/settings.yaml" in str(caught.value)
+
+
+def test_a_worktree_made_from_a_worktree_goes_beside_it(git_repo: Path) -> None:
+    outer, _ = create_worktree(git_repo, "outer")
+    inner, _ = create_worktree(outer.path, "inner")
+    assert inner.path == git_repo / ".worktrees" / "inner"
+    assert inner.origin == outer.path  # merged back into the worktree it came from
+    (inner.path / "app.py").write_text("print('inner')\n")
+    git(inner.path, "commit", "-qam", "inner")
+    assert finish_worktree(outer) == (False, "the worktree outer had no changes: removed")
+    assert (inner.path / "app.py").read_text() == "print('inner')\n"  # not taken with it
