@@ -184,13 +184,15 @@ async def run_subagent(
     host = SubagentHost(parent, agent, prompt, ctx.tool_call_id, choice, tools, cwd)
     loop = AgentLoop(host, parent.max_turns)
     started = time.perf_counter()
-    await parent.emit(
-        SubagentStarted,
-        tool_call_id=ctx.tool_call_id,
-        agent_name=agent.name,
-        description=description,
-        model=choice.name,
-    )
+    # With a worktree, a cancel waits for the try below, whose end removes or keeps it.
+    with anyio.CancelScope(shield=worktree is not None):
+        await parent.emit(
+            SubagentStarted,
+            tool_call_id=ctx.tool_call_id,
+            agent_name=agent.name,
+            description=description,
+            model=choice.name,
+        )
     outcome: RunOutcome | None = None
     crash: Exception | None = None
     status = "cancelled"
@@ -250,7 +252,12 @@ async def _new_worktree(parent: RunOwner, agent: AgentDefinition) -> WorktreeUse
     use = WorktreeUse(
         *await anyio.to_thread.run_sync(make_worktree, parent.cwd, name, parent.settings)
     )
-    await use.started(parent.hooks)
+    try:
+        await use.started(parent.hooks)
+    except BaseException:  # cancelled while its hooks ran: no worktree is left behind
+        with anyio.CancelScope(shield=True):
+            await use.end(parent.hooks, parent.emit)
+        raise
     return use
 
 

@@ -10,17 +10,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from harness_tui.core.config import paths
 from harness_tui.core.events import Event
 from harness_tui.core.extensions.agents import discover_agents
-from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, Wait, reply
 from harness_tui.core.tools import builtin_tools
 from harness_tui.core.worktrees.git_worktrees import list_worktrees
 from harness_tui.core.worktrees.lifecycle import WorktreeUse, make_worktree
 from tests.core.hooks.claude_code_inputs import check_input
 from tests.core.hooks.hook_support import HookServer
 from tests.core.run.test_subagents import Router, agent_file, session_with
-from tests.helpers import run_to_end
+from tests.helpers import run_to_end, wait_for
 from tests.worktree_support import git
 
 WRITE_SUB = ToolCall("Write", {"file_path": "app.py", "content": "print('sub')\n"}, id="w1")
@@ -218,3 +220,26 @@ def test_an_unknown_isolation_names_the_file_and_field(tmp_path: Path) -> None:
     assert "odd" not in found.agents
     [problem] = found.problems
     assert "odd.md: line 4: isolation: 'docker' is not known (use 'worktree'" in problem
+
+
+async def test_a_cancelled_isolated_task_ends_its_worktree_by_the_same_rule(
+    git_repo: Path,
+) -> None:
+    never, reached = anyio.Event(), anyio.Event()
+    router = Router(
+        {
+            "user task": [reply(_task("worktree"))],
+            "sub job": [reply(WRITE_SUB), reply(Wait(never, reached))],
+        }
+    )
+    session = session_with(router, git_repo, tools=builtin_tools(), mode="bypassPermissions")
+    async with session:
+        await session.submit("user task")
+        with anyio.fail_after(10):
+            await reached.wait()
+        [inside] = list_worktrees(git_repo)
+        await session.cancel()
+        await wait_for(session.store, lambda e: e.type == "RUN_CANCELLED")
+        notices = [e.message for e in session.store.replay(0) if e.type == "NOTICE"]
+    assert any("has 1 uncommitted change(s): kept" in n for n in notices)
+    assert (inside.path / "app.py").read_text() == "print('sub')\n"  # its work is not lost
