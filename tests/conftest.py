@@ -107,3 +107,11 @@ def tmux(tmp_path: Path) -> Iterator[list[str]]:
     base = [binary, "-S", str(tmp_path / "tmux.sock"), "-f", "/dev/null"]
     yield base
     subprocess.run([*base, "kill-server"], capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real git repository (``tmp_path/repo``) with one commit: see worktree_support."""
+    from tests.worktree_support import make_repo
+
+    return make_repo(tmp_path / "repo", monkeypatch)

@@ -8,6 +8,8 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``check``: ``check [MODEL]``, whether a model works.
 - ``rewind``: ``rewind --list|N|--redo``, a saved session's checkpoints.
 - ``sandbox``: the Bash sandbox of this folder (``/sandbox`` outside a session).
+- ``worktree``: ``worktree list|merge|remove``, the worktrees sessions left (and what
+  ``--worktree`` does around a session).
 - ``acp``: an Agent Client Protocol agent on stdio, for editors (``harness_tui.acp``).
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
@@ -21,7 +23,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness_tui.cli import acp, check, mcp, rewind, sandbox, saved, serve, start
+from harness_tui.cli import acp, check, mcp, rewind, sandbox, saved, serve, start, worktree
 
 #: First word -> (its parser, what runs with the parsed arguments).
 SUBCOMMANDS: dict[
@@ -35,6 +37,7 @@ SUBCOMMANDS: dict[
     "rewind": (rewind.build_parser, rewind.run),
     "sandbox": (sandbox.build_parser, sandbox.run),
     "acp": (acp.build_parser, acp.run),
+    "worktree": (worktree.build_parser, worktree.run),
 }
 
 

@@ -28,9 +28,11 @@ from harness_tui.cli.common import (
     trusted_settings,
     usd_amount,
 )
+from harness_tui.cli.worktree import reported, session_options, start_worktree
 
 if TYPE_CHECKING:
     from harness_tui.core.session.session import Session
+    from harness_tui.core.worktrees.lifecycle import WorktreeUse
 
 #: How long to wait for piped stdin when a prompt was also given on the command line.
 STDIN_GRACE_S = 0.25
@@ -117,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
         "shows a picker. Its model and mode apply unless --model or --mode is given",
     )
     parser.add_argument(
+        "-w",
+        "--worktree",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="start in a new git worktree (.worktrees/NAME on branch worktree-NAME; "
+        "without a name, one is made up); at the end it is removed when nothing changed, "
+        "else kept: see `harness-tui worktree list|merge|remove`",
+    )
+    parser.add_argument(
         "--max-turns",
         type=positive_int,
         default=None,
@@ -159,6 +171,8 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.continue_session and args.resume is not None:
         parser.error("--continue and --resume cannot be used together")
+    if args.worktree is not None and (args.continue_session or args.resume is not None):
+        parser.error("--worktree starts a new session: it cannot go with --continue or --resume")
     headless = args.print_prompt is not None
     if not headless:
         if args.prompt is not None:
@@ -228,10 +242,16 @@ def _read_stdin(wait: bool) -> str:
 
 
 def _run_headless(args: argparse.Namespace, prompt: str) -> int:
-    return guarded(lambda: _headless(args, prompt))
+    from harness_tui.core.errors import HarnessError
+
+    try:
+        use = start_worktree(args)
+    except HarnessError as exc:
+        return fail(exc.message, exc.hint)
+    return guarded(lambda: reported(use, lambda: _headless(args, prompt, use)))
 
 
-def _headless(args: argparse.Namespace, prompt: str) -> int:
+def _headless(args: argparse.Namespace, prompt: str, use: WorktreeUse | None = None) -> int:
     import anyio
 
     from harness_tui.core.errors import HarnessError
@@ -241,6 +261,8 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
     try:
         trusted, settings = trusted_settings(args)
         model, mode, notices = configured(args, settings)
+        in_worktree, worktree_notices = session_options(use)
+        notices = [*notices, *worktree_notices]
         session = _new_or_resumed(
             args,
             model=model,
@@ -254,6 +276,7 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),
+            **in_worktree,
         )
         stream_input = sys.stdin if args.input_format == "stream-json" else None
         return anyio.run(
@@ -284,11 +307,23 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
 def _run_tui(args: argparse.Namespace) -> int:
     from harness_tui.core.errors import HarnessError
 
+    try:
+        use = start_worktree(args)
+    except HarnessError as exc:
+        return fail(exc.message, exc.hint)
+    return reported(use, lambda: _tui(args, use))
+
+
+def _tui(args: argparse.Namespace, use: WorktreeUse | None) -> int:
+    from harness_tui.core.errors import HarnessError
+
     def make_session():  # type: ignore[no-untyped-def]
         from harness_tui.core.session.session import DEFAULT_MAX_TURNS
 
         trusted, settings = trusted_settings(args)
         model, mode, notices = configured(args, settings)
+        in_worktree, worktree_notices = session_options(use)
+        notices = [*notices, *worktree_notices]
         return _new_or_resumed(
             args,
             model=model,
@@ -299,6 +334,7 @@ def _run_tui(args: argparse.Namespace) -> int:
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),
+            **in_worktree,
         )
 
     if args.model or args.continue_session or args.resume is not None:

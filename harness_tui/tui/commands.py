@@ -173,7 +173,8 @@ def _mcp(app: AppHost, argument: str) -> None:
 
 
 def _listing(what: str) -> Callable[[AppHost, str], None]:
-    """``/skills``, ``/plugins``, ``/context``: a listing in the conversation."""
+    """``/skills``, ``/plugins``, ``/context``, ``/worktree``...: a listing in the
+    conversation."""
 
     def show(app: AppHost, argument: str) -> None:
         session = app.session
@@ -188,6 +189,10 @@ def _listing(what: str) -> Callable[[AppHost, str], None]:
             text = tasks_text(session.tasks.all())
         elif what == "lsp":
             text = "\n".join(session.lsp.status_lines())
+        elif what == "worktree":
+            from harness_tui.core.worktrees.lifecycle import worktree_lines
+
+            text = "\n".join(worktree_lines(session.worktree))
         else:
             from harness_tui.tui import sessions
 
@@ -276,6 +281,12 @@ COMMANDS: tuple[Command, ...] = (
         "lsp",
         "language servers: state, languages, memory, last error",
         _listing("lsp"),
+        takes_argument=False,
+    ),
+    Command(
+        "worktree",
+        "the session's git worktree: its path, branch and changes (--worktree starts one)",
+        _listing("worktree"),
         takes_argument=False,
     ),
     Command(

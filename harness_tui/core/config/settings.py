@@ -52,6 +52,8 @@ KNOWN_KEYS = (
             "budget",
             # Language servers (harness_tui/core/lsp/config.py).
             "lsp",
+            # Where session and sub-agent worktrees go (core/worktrees/placement.py).
+            "worktree",
         }
     )
     | TUI_KEYS

@@ -9,6 +9,7 @@ same at user level) or a plugin's ``agents`` entry::
     description: When to use this agent.
     tools: Read, Grep, Glob          # absent: all of the parent's tools
     model: inherit                  # or a model name or alias
+    isolation: worktree             # absent: it works in the session's folder
     ---
     The agent's system prompt.
 """
@@ -31,7 +32,9 @@ from harness_tui.core.extensions.frontmatter import (
 )
 from harness_tui.core.extensions.frontmatter_fields import Fields
 
-KNOWN_FIELDS = frozenset({"name", "description", "tools", "model", "color"})
+KNOWN_FIELDS = frozenset({"name", "description", "tools", "model", "color", "isolation"})
+#: The values of ``isolation``: ``worktree``, a git worktree of its own (core/worktrees).
+ISOLATIONS = ("worktree",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -46,6 +49,8 @@ class AgentDefinition:
     model: str | None = None
     #: Where it came from: a file, or ``plugin git``.
     source: str = ""
+    #: ``worktree``: each run in a new git worktree; None: in the session's folder.
+    isolation: str | None = None
 
 
 GENERAL_PURPOSE = AgentDefinition(
@@ -126,6 +131,7 @@ def load_agent_file(path: Path, source: str | None = None) -> tuple[AgentDefinit
     # An unreadable tools list must not become "every tool": the agent is not loaded.
     tools = fields.names("tools", skip="skipped (its tools cannot be told)")
     model = fields.text("model", skip=None)  # wrong: ignored, it runs on the parent's
+    isolation = fields.text("isolation", skip="skipped (where it may write cannot be told)")
     fields.text("color")
     try:
         if fields.stops:
@@ -136,6 +142,7 @@ def load_agent_file(path: Path, source: str | None = None) -> tuple[AgentDefinit
             doc.body,
             tools=tools,
             model=model,
+            isolation=isolation,
             where=str(path),
             source=source or str(path),
             lines=doc.field_lines,
@@ -153,6 +160,7 @@ def make_agent(
     *,
     tools: Any = None,
     model: Any = None,
+    isolation: Any = None,
     where: str,
     source: str,
     lines: Mapping[str, int] | None = None,
@@ -175,6 +183,11 @@ def make_agent(
         raise HarnessError(f"{where}: the agent has no system prompt (the body is empty)")
     if model is not None and not isinstance(model, str):
         raise HarnessError(f"{at('model')}: must be a model name, an alias or 'inherit'")
+    if isolation is not None and isolation not in ISOLATIONS:
+        raise HarnessError(
+            f"{at('isolation')}: {isolation!r} is not known (use 'worktree', or leave it "
+            "out to work in the session's folder); skipped"
+        )
     return AgentDefinition(
         name=name,
         description=" ".join(description.split()),
@@ -182,4 +195,5 @@ def make_agent(
         tools=as_name_list(tools),
         model=None if model in (None, "", "inherit") else model,
         source=source,
+        isolation=isolation,
     )

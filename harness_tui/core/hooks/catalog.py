@@ -96,8 +96,13 @@ EVENTS: dict[str, EventSpec] = {
         _spec("CwdChanged", None, "the session's folder never changes", **_NA),
         _spec("DirectoryAdded", None, "no /add-dir; folders come from the settings", **_NA),
         _spec("FileChanged", "file_path", "files are not watched", **_NA),
-        _spec("WorktreeCreate", None, "no worktree isolation", **_NA),
-        _spec("WorktreeRemove", None, "no worktree isolation", **_NA),
+        _spec(
+            "WorktreeCreate",
+            None,
+            "a session (--worktree) or a sub-agent (isolation: worktree) starts in a new "
+            "worktree (it observes: git makes it)",
+        ),
+        _spec("WorktreeRemove", None, "before an unchanged worktree is removed at the end"),
         _spec("PreCompact", "trigger", "before compaction", blocking=True),
         _spec("PostCompact", "trigger", "after compaction"),
         _spec(

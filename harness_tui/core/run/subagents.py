@@ -14,10 +14,13 @@ parent's run reaches every one of them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import secrets
 import time
 from collections.abc import Sequence
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -34,6 +37,7 @@ from harness_tui.core.run.turn_host import RunOwner, StopHook, TurnHost
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult
 from harness_tui.core.tools.executor import ToolExecutor
 from harness_tui.core.tools.shell import BashTool
+from harness_tui.core.worktrees.lifecycle import WorktreeUse, make_worktree
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +72,12 @@ class SubagentHost(TurnHost):
         call_id: str,
         choice: ModelChoice,
         tools: list[Tool],
+        cwd: Path | None = None,
     ) -> None:
+        """``cwd``: where its tools work (a worktree of its own); the session's folder
+        by default."""
         parent = owner.executor
+        self.cwd = cwd or owner.cwd
         executor = ToolExecutor(
             tools,
             gate=parent.gate,
@@ -91,7 +99,7 @@ class SubagentHost(TurnHost):
             owner,
             [UserMessage.of(prompt, "prompt")],
             executor,
-            build_system_prompt(owner.cwd, agent.system_prompt),
+            build_system_prompt(self.cwd, agent.system_prompt),
             self._model,
             stop=StopHook(owner.hooks, "SubagentStop", fields),
         )
@@ -99,6 +107,9 @@ class SubagentHost(TurnHost):
 
     # Its history is not compacted: a task too long for the window fails, and the
     # parent, told why, can split the work.
+
+    def tool_context(self, tool_call_id: str) -> ToolContext:
+        return dataclasses.replace(super().tool_context(tool_call_id), cwd=self.cwd)
 
     async def set_plan(self, entries: Sequence[PlanEntry], tool_call_id: str | None) -> None:
         """A sub-agent's todo list is its own: it does not replace the parent's plan."""
@@ -143,9 +154,15 @@ def child_tools(parent: RunOwner, agent: AgentDefinition) -> tuple[list[Tool], l
 
 
 async def run_subagent(
-    parent: RunOwner, agent: AgentDefinition, prompt: str, description: str, ctx: ToolContext
+    parent: RunOwner,
+    agent: AgentDefinition,
+    prompt: str,
+    description: str,
+    ctx: ToolContext,
+    isolation: str | None = None,
 ) -> ToolResult:
-    """Run ``agent`` on ``prompt`` to its end; its final answer as the tool result."""
+    """Run ``agent`` on ``prompt`` to its end; its final answer as the tool result.
+    ``isolation="worktree"`` (or the definition's): in a new git worktree of its own."""
     from harness_tui.core.providers.models import resolve_model
 
     try:
@@ -156,17 +173,26 @@ async def run_subagent(
         )
     except HarnessError as exc:
         return ToolResult.error(f"The {agent.name} agent cannot start: its model: {exc}")
+    worktree: WorktreeUse | None = None
+    if (isolation or agent.isolation) == "worktree":
+        try:
+            worktree = await _new_worktree(parent, agent)
+        except HarnessError as exc:
+            return ToolResult.error(f"The {agent.name} agent cannot start in a worktree: {exc}")
     tools, unknown = child_tools(parent, agent)
-    host = SubagentHost(parent, agent, prompt, ctx.tool_call_id, choice, tools)
+    cwd = worktree.cwd_for(parent.cwd) if worktree is not None else None
+    host = SubagentHost(parent, agent, prompt, ctx.tool_call_id, choice, tools, cwd)
     loop = AgentLoop(host, parent.max_turns)
     started = time.perf_counter()
-    await parent.emit(
-        SubagentStarted,
-        tool_call_id=ctx.tool_call_id,
-        agent_name=agent.name,
-        description=description,
-        model=choice.name,
-    )
+    # With a worktree, a cancel waits for the try below, whose end removes or keeps it.
+    with anyio.CancelScope(shield=worktree is not None):
+        await parent.emit(
+            SubagentStarted,
+            tool_call_id=ctx.tool_call_id,
+            agent_name=agent.name,
+            description=description,
+            model=choice.name,
+        )
     outcome: RunOutcome | None = None
     crash: Exception | None = None
     status = "cancelled"
@@ -205,6 +231,8 @@ async def run_subagent(
                 )
             SUBAGENT_CALL.reset(token)
             await host.aclose()
+            if worktree is not None:
+                await worktree.end(parent.hooks, parent.emit)
             await parent.emit(
                 SubagentCompleted,
                 tool_call_id=ctx.tool_call_id,
@@ -215,7 +243,41 @@ async def run_subagent(
                 turns=loop.turn,
                 usage=loop.usage,
             )
-    return _result(agent, outcome, crash)
+    return _in_worktree(_result(agent, outcome, crash), worktree)
+
+
+async def _new_worktree(parent: RunOwner, agent: AgentDefinition) -> WorktreeUse:
+    """A worktree of its own for a sub-agent (``<agent>-<random>``), its hooks run."""
+    name = f"{agent.name[:40]}-{secrets.token_hex(3)}"  # a worktree name has 64 at most
+    use = WorktreeUse(
+        *await anyio.to_thread.run_sync(make_worktree, parent.cwd, name, parent.settings)
+    )
+    try:
+        await use.started(parent.hooks)
+    except BaseException:  # cancelled while its hooks ran: no worktree is left behind
+        with anyio.CancelScope(shield=True):
+            await use.end(parent.hooks, parent.emit)
+        raise
+    return use
+
+
+def _in_worktree(result: ToolResult, worktree: WorktreeUse | None) -> ToolResult:
+    """The result of a sub-agent that worked in a worktree says where, on which branch,
+    and whether it was kept (the parent may merge it)."""
+    if worktree is None:
+        return result
+    where = worktree.worktree
+    note = f"\n\n[worked in the worktree {where.path} on branch {where.branch}: {worktree.message}]"
+    details = {
+        **(result.details or {}),
+        "worktree_path": str(where.path),
+        "worktree_branch": where.branch,
+        "worktree_kept": worktree.kept,
+    }
+    display = result.display + note if result.display is not None else None
+    return dataclasses.replace(
+        result, content=result.content + note, display=display, details=details
+    )
 
 
 def _result(
@@ -276,6 +338,13 @@ class TaskTool(Tool):
                 "type": "string",
                 "description": "The agent to use (see the list in the tool description).",
             },
+            "isolation": {
+                "type": "string",
+                "enum": ["worktree"],
+                "description": "worktree: the agent works in a new git worktree (a copy of "
+                "the repository on a branch of its own), so its edits do not touch yours; "
+                "the result names the branch, kept only when it changed something.",
+            },
         },
         "required": ["description", "prompt", "subagent_type"],
         "additionalProperties": False,
@@ -312,5 +381,10 @@ class TaskTool(Tool):
             known = ", ".join(self.agents.agents)
             return ToolResult.error(f"There is no agent {name!r}. Agents: {known}.")
         return await run_subagent(
-            self.parent, agent, input["prompt"], input.get("description", ""), ctx
+            self.parent,
+            agent,
+            input["prompt"],
+            input.get("description", ""),
+            ctx,
+            isolation=input.get("isolation"),
         )

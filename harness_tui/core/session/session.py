@@ -76,6 +76,7 @@ from harness_tui.core.tasks import TaskInfo, TaskManager
 from harness_tui.core.tools import ToolGate
 from harness_tui.core.tools.base import Tool
 from harness_tui.core.version import __version__
+from harness_tui.core.worktrees.lifecycle import WorktreeUse
 
 __all__ = ["DEFAULT_MAX_TURNS", "MAX_STOP_BLOCKS", "Session", "SessionManager"]
 
@@ -112,6 +113,7 @@ class Session(Hostable):
         persist: bool = True,
         compact_at: float = DEFAULT_COMPACT_AT,
         warm: bool = False,
+        worktree: WorktreeUse | None = None,
     ) -> None:
         """``trusted``: may the folder's own settings and hooks apply (None: as
         remembered by ``TrustStore``). ``settings``: already loaded by the caller (whose
@@ -122,11 +124,14 @@ class Session(Hostable):
         connection open) in the background as soon as the session opens, and again
         after each switch of model, so that the first request is not the slow one.
         ``max_turns`` and ``max_budget_usd`` cap each run (see ``run.budget``; the
-        settings' ``budget`` adds a session budget, and a run budget this replaces)."""
+        settings' ``budget`` adds a session budget, and a run budget this replaces).
+        ``worktree``: the git worktree it works in (``cwd`` is in it); kept or removed
+        when the session ends (``core.worktrees``)."""
         super().__init__()
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
         self.mode: PermissionMode = check_mode(mode)
+        self.worktree = worktree
         #: The mode its SESSION_STARTED reports: a browser may switch to
         #: bypassPermissions only when the session started in it.
         self.started_mode: PermissionMode = self.mode
@@ -325,6 +330,8 @@ class Session(Hostable):
         await self.journal.announce_restored(self.id, self.plan, self.steering.pending)
         if self.warm_up:  # alongside the MCP servers and hooks starting next
             self.warm_soon()
+        if self.worktree is not None:
+            await self.worktree.started(self.hooks)
         self.turns.system_prompt += await self.workspace.open(group, self.journal.source)
         return self
 
@@ -350,6 +357,8 @@ class Session(Hostable):
         await self.cancel()
         await self.tasks.aclose()  # before the sandbox (its proxy) and the file close
         await self.lsp.aclose()
+        if self.worktree is not None:  # its processes have ended: nothing writes there now
+            await self.worktree.end(self.hooks, self.emit)
         await self.workspace.close(self.end_reason)
         self._closed = True
         await self.emit(SessionEnded)

@@ -41,6 +41,8 @@ INPUT_FIELDS: dict[str, frozenset[str]] = {
     "ElicitationResult": frozenset(  # docs
         {"mcp_server_name", "action", "content", "mode", "elicitation_id"}
     ),
+    "WorktreeCreate": frozenset({"name"}),  # docs
+    "WorktreeRemove": frozenset({"worktree_path"}),  # docs
     "UserPromptExpansion": frozenset(  # docs
         {"expansion_type", "command_name", "command_args", "command_source", "prompt"}
     ),
