@@ -25,6 +25,7 @@ from harness_tui.cli.common import (
     latest_saved,
     port_number,
     positive_int,
+    session_name,
     trusted_settings,
     usd_amount,
 )
@@ -115,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="go on with a saved session (id or its start); without an id the TUI "
         "shows a picker. Its model and mode apply unless --model or --mode is given",
+    )
+    parser.add_argument(
+        "--name",
+        type=session_name,
+        help="name the session (shown by `sessions`, the resume picker and search; "
+        "/rename changes it)",
     )
     parser.add_argument(
         "--max-turns",
@@ -251,6 +258,7 @@ def _headless(args: argparse.Namespace, prompt: str) -> int:
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             max_budget_usd=args.max_budget_usd,
+            name=args.name or "",
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),
@@ -296,6 +304,7 @@ def _run_tui(args: argparse.Namespace) -> int:
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             max_budget_usd=args.max_budget_usd,
+            name=args.name or "",
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),
