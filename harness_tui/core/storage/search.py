@@ -43,6 +43,7 @@ INPUT_CHARS = 400
 OPEN, CLOSE = "\x02", "\x03"
 #: Only these records carry searchable text; the rest are not decoded.
 _WANTED = ("message", "compaction", "SESSION_RENAMED", "PROMPT_RECEIVED", "SESSION_STARTED")
+_WANTED_PREFIXES = tuple(b'{"type":"' + k.encode() + b'"' for k in (*_WANTED, "session"))
 
 
 def index_path() -> Path:
@@ -278,8 +279,13 @@ class SessionIndex:
                 (path,),
             )
             fid = cursor.fetchone()[0]
-        wanted = [b'{"type":"' + k.encode() + b'"' for k in _WANTED]
-        picked = b"\n".join(line for line in whole.split(b"\n") if line.startswith(tuple(wanted)))
+        # Lines this version writes are compact: the records of other types are skipped
+        # undecoded; any other line (written by hand, say) is decoded to be sure.
+        picked = b"\n".join(
+            line
+            for line in whole.split(b"\n")
+            if line.startswith(_WANTED_PREFIXES) or not line.startswith(b'{"type":"')
+        )
         try:
             records = read_records(Path(path), picked).records if picked else []
         except SessionFormatError:  # a newer harness-tui's file: not this index's to read

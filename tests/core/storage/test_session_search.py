@@ -14,7 +14,7 @@ from harness_tui.core.providers.models import ModelChoice
 from harness_tui.core.providers.offline.scripted import ScriptedProvider, Text, ToolCall, reply
 from harness_tui.core.session.session import Session
 from harness_tui.core.storage import search
-from harness_tui.core.storage.saved import session_path, sessions_dir
+from harness_tui.core.storage.saved import list_sessions, session_path, sessions_dir
 from harness_tui.core.storage.search import (
     CLOSE,
     OPEN,
@@ -100,8 +100,16 @@ async def test_index_follows_appends_rewrites_and_removals(tmp_path: Path) -> No
         assert stats.read == 1
         assert [h.session_id for h in index.search("zebra")] == [first]
         assert [h.session_id for h in index.search("alpha")] == [first]
-        row = index.db.execute("SELECT done FROM files").fetchone()
+        row = index.db.execute("SELECT done, created, cwd FROM files").fetchone()
         assert row[0] == size + len(message)
+        assert row[1] > 1e9 and row[2] == list_sessions()[0].cwd  # from the header
+        # A line not written compactly (by hand, by another program) is read too.
+        with path.open("a") as file:
+            file.write(
+                message.replace('"type":"message"', '"type": "message"').replace("zebra", "ibex")
+            )
+        index.update()
+        assert [h.session_id for h in index.search("ibex")] == [first]
         # A torn last line is read once it is whole.
         with path.open("a") as file:
             file.write(message.replace("zebra", "yak")[:60])
