@@ -179,7 +179,7 @@ class HarnessAgent:
                 SessionInfo(
                     session_id=info.session_id,
                     cwd=info.cwd,
-                    title=" ".join(info.title.split())[:120] or None,
+                    title=" ".join((info.name or info.title).split())[:120] or None,
                     updated_at=datetime.datetime.fromtimestamp(
                         info.modified, datetime.UTC
                     ).isoformat(),

@@ -163,13 +163,11 @@ def session_info(path: Path) -> SessionInfo | None:
             title = str(record.get("text", ""))
         elif kind in ("SESSION_STARTED", "MODEL_CHANGED"):
             model = str(record.get("model", model))
-        elif kind == "SESSION_RENAMED":
-            name = str(record.get("name", name))
+        name = _name(record, name)
     for record in _peek(tail):
         if record.get("type") in ("SESSION_STARTED", "MODEL_CHANGED"):
             model = str(record.get("model", model))
-        elif record.get("type") == "SESSION_RENAMED":
-            name = str(record.get("name", name))
+        name = _name(record, name)
     checked = check_header(header) if header is not None else None
     if not isinstance(checked, SessionHeader):
         return _recovered_info(path, head, tail, stat, title, model, name)
@@ -184,6 +182,16 @@ def session_info(path: Path) -> SessionInfo | None:
         size=stat.st_size,
         name=name,
     )
+
+
+def _name(record: dict[str, Any], name: str) -> str:
+    """The session's name after ``record``: a rename sets it, and each process that
+    opens a named session repeats it in its ``SESSION_STARTED`` (so the tail that the
+    listing reads holds it, however far back the rename was)."""
+    kind = record.get("type")
+    if kind == "SESSION_RENAMED" or (kind == "SESSION_STARTED" and record.get("name")):
+        return str(record.get("name") or "")
+    return name
 
 
 def _recovered_info(

@@ -58,15 +58,26 @@ async def test_a_name_given_at_the_start_and_a_long_one_cut(tmp_path: Path) -> N
     assert kinds.index("SESSION_STARTED") < kinds.index("SESSION_RENAMED")
 
 
-async def test_a_name_given_at_the_start_stays_listed_as_the_file_grows(tmp_path: Path) -> None:
-    async with Session(model=scripted(reply(Text("ok"))), cwd=tmp_path, name="early") as session:
+def pad(session_id: str, kilobytes: int) -> None:
+    notice = {"type": "NOTICE", "seq": 0, "session_id": session_id, "message": "x" * 1000}
+    with session_path(session_id).open("a") as file:
+        file.writelines(json.dumps(notice) + "\n" for _ in range(kilobytes))
+
+
+async def test_a_name_deep_inside_a_big_file_is_listed_once_the_session_reopens(
+    tmp_path: Path,
+) -> None:
+    async with Session(model=scripted(reply(Text("ok"))), cwd=tmp_path) as session:
         await run_to_end(session, "go")
-    path = session_path(session.id)
-    notice = {"type": "NOTICE", "seq": 0, "session_id": session.id, "message": "x" * 1000}
-    with path.open("a") as file:  # 200 KB after the name
-        file.writelines(json.dumps(notice) + "\n" for _ in range(200))
+    pad(session.id, 100)  # past the listing's first 64 KB
+    async with Session.resume(session.id, model=scripted()) as again:
+        await again.rename("deep name")
+    pad(session.id, 100)  # and more than its last 64 KB after the rename
+    async with Session.resume(session.id, model=scripted()):
+        pass  # its SESSION_STARTED repeats the name, near the end of the file
     (info,) = list_sessions(tmp_path)
-    assert info.name == "early"
+    assert info.name == "deep name"
+    assert load_session(session.id).name == "deep name"
 
 
 def test_records_of_unknown_types_are_ignored_by_the_reader(tmp_path: Path) -> None:
