@@ -221,13 +221,12 @@ class SessionIndex:
             }
         except OSError:  # no folder yet (or unreadable): nothing to search
             found = {}
-        known = {
-            row[0]: row[1:]
-            for row in self.db.execute("SELECT path, fid, mtime_ns, size, done FROM files")
-        }
         read = removed = 0
+        if not self._changes(found):  # the common case: no write, no lock
+            return IndexStats(len(found), 0, 0, time.perf_counter() - started)
         self.db.execute("BEGIN IMMEDIATE")
-        try:
+        try:  # read again under the lock: another process may have indexed them meanwhile
+            known = self._known()
             for path in known.keys() - found.keys():
                 self._drop(known[path][0])
                 removed += 1
@@ -242,6 +241,20 @@ class SessionIndex:
             self.db.execute("ROLLBACK")
             raise
         return IndexStats(len(found), read, removed, time.perf_counter() - started)
+
+    def _known(self) -> dict[str, tuple[Any, ...]]:
+        """Each indexed file's (fid, mtime_ns, size, bytes read), by path."""
+        rows = self.db.execute("SELECT path, fid, mtime_ns, size, done FROM files")
+        return {row[0]: row[1:] for row in rows}
+
+    def _changes(self, found: dict[str, os.stat_result]) -> bool:
+        known = self._known()
+        if known.keys() != found.keys():
+            return True
+        return any(
+            (known[path][1], known[path][2]) != (stat.st_mtime_ns, stat.st_size)
+            for path, stat in found.items()
+        )
 
     def _drop(self, fid: int) -> None:
         self.db.execute("DELETE FROM files WHERE fid = ?", (fid,))
