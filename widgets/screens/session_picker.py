@@ -97,7 +97,10 @@ class SessionPicker(ModalScreen[str | None]):
     def _filter(self, event: Input.Changed) -> None:
         self._fill(event.value)
         if self.search is not None and event.value.strip():
-            self.run_worker(self._search(event.value), group="search", exclusive=True)
+            # A search that fails finds nothing more: the label matches stay.
+            self.run_worker(
+                self._search(event.value), group="search", exclusive=True, exit_on_error=False
+            )
 
     async def _search(self, text: str) -> None:
         from anyio import sleep, to_thread

@@ -213,14 +213,7 @@ class SessionIndex:
         """Index what changed in the folder since the last update. Raises
         ``sqlite3.Error`` (another process holds the index for too long, ...)."""
         started = time.perf_counter()
-        try:
-            found = {
-                e.path: e.stat()
-                for e in os.scandir(self.folder)
-                if e.name.endswith(".jsonl") and e.is_file()
-            }
-        except OSError:  # no folder yet (or unreadable): nothing to search
-            found = {}
+        found = _session_files(self.folder)
         read = removed = 0
         if not self._changes(found):  # the common case: no write, no lock
             return IndexStats(len(found), 0, 0, time.perf_counter() - started)
@@ -400,6 +393,22 @@ def open_index(db: Path | None = None, folder: Path | None = None) -> SessionInd
     index = SessionIndex(":memory:", folder)
     index.update()
     return index
+
+
+def _session_files(folder: Path) -> dict[str, os.stat_result]:
+    """The session files in the folder, by path (none when it cannot be read)."""
+    found = {}
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no folder yet, or unreadable: nothing to search
+        return {}
+    for entry in entries:
+        try:
+            if entry.name.endswith(".jsonl") and entry.is_file():
+                found[entry.path] = entry.stat()
+        except OSError:  # removed since the folder was read
+            continue
+    return found
 
 
 def _damaged(db: Path) -> bool:
