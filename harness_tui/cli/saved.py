@@ -20,7 +20,9 @@ def build_sessions_parser() -> argparse.ArgumentParser:
         "`sessions search TEXT` finds them by their prompts, answers, tool calls and names.",
     )
     parser.add_argument("--all", action="store_true", help="sessions of every folder")
-    actions = parser.add_subparsers(dest="action", metavar="search")
+    actions = parser.add_subparsers(
+        dest="action", metavar="search TEXT", help="find sessions by their words (search -h)"
+    )
     find = actions.add_parser(
         "search",
         prog=f"{PROG} sessions search",
