@@ -86,6 +86,8 @@ class StatusBar(Static):
     StatusBar.-busy { color: $text; }
     """
 
+    #: The session's name (``/rename``); "" for none.
+    name: reactive[str] = reactive("")
     model: reactive[str] = reactive("")
     provider: reactive[str] = reactive("")
     mode: reactive[str] = reactive("default")
@@ -152,6 +154,9 @@ class StatusBar(Static):
             self.model, self.mode = event.model, event.permission_mode
             self.run_budget, self.session_budget = event.run_budget_usd, event.session_budget_usd
             self.run_cost = 0.0  # a new session (``/clear``, a resume) has run nothing yet
+            self.name = event.name or ""
+        elif isinstance(event, ev.SessionRenamed):
+            self.name = event.name
         elif isinstance(event, ev.ModelChanged):
             self.model, self.provider = event.model, event.provider
         elif isinstance(event, ev.ModeChanged):
@@ -194,7 +199,10 @@ class StatusBar(Static):
 
     def render(self) -> Text:
         # Model and provider names come from settings: plain text, never markup.
-        text = Text(self.model + (f" ({self.provider})" if self.provider else ""))
+        text = Text()
+        if self.name:  # the user's words: plain text, never markup
+            text.append(self.name, style="bold").append(" · ")
+        text.append(self.model + (f" ({self.provider})" if self.provider else ""))
         text.append(" · ")
         mode_style = self.get_component_rich_style(
             f"status-bar--mode-{MODE_CLASS.get(self.mode, 'default')}"

@@ -79,7 +79,10 @@ STOP_REASONS = {
     "budget_exceeded": "max_turn_requests",
     "max_tokens": "max_tokens",
 }
-BUILTIN_COMMANDS = (("compact", "Summarize the conversation to free context", "instructions"),)
+BUILTIN_COMMANDS = (
+    ("compact", "Summarize the conversation to free context", "instructions"),
+    ("rename", "Name this session (the session list shows the name)", "name"),
+)
 
 
 def invalid(text: str, code: int = -32602) -> RequestError:
@@ -180,7 +183,7 @@ class HarnessAgent:
                 SessionInfo(
                     session_id=info.session_id,
                     cwd=info.cwd,
-                    title=" ".join(info.title.split())[:120] or None,
+                    title=" ".join((info.name or info.title).split())[:120] or None,
                     updated_at=datetime.datetime.fromtimestamp(
                         info.modified, datetime.UTC
                     ).isoformat(),
@@ -300,11 +303,15 @@ class HarnessAgent:
         return PromptResponse(stop_reason=STOP_REASONS.get(end.stop_reason, "end_turn"))  # type: ignore[arg-type]
 
     async def _start(self, session: Session, text: str, images: list[Any]) -> str | None:
-        """The run for a prompt: ``/compact``, a custom command or skill, or the text."""
+        """The run for a prompt: ``/compact``, ``/rename``, a custom command or skill, or
+        the text."""
         if text.startswith("/") and not images:
             name, _, arguments = text[1:].partition(" ")
             if name == "compact":
                 await session.compact(arguments.strip() or None)
+                return None
+            if name == "rename":
+                await session.rename(arguments)
                 return None
             if session.extensions.has_command(name):
                 return await session.invoke_command(name, arguments.strip())

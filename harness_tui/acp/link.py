@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import anyio
 from acp import helpers
-from acp.schema import ConfigOptionUpdate, PermissionOption, ToolCallUpdate
+from acp.schema import ConfigOptionUpdate, PermissionOption, SessionInfoUpdate, ToolCallUpdate
 
 from harness_tui.acp import updates
 from harness_tui.core.errors import HarnessError
@@ -37,6 +37,7 @@ from harness_tui.core.events import (
     PermissionRequested,
     PlanEvent,
     SamplingRequested,
+    SessionRenamed,
     ThinkingDelta,
     TokenDelta,
     ToolCallCompleted,
@@ -183,6 +184,8 @@ class Link:
                 session_update="config_option_update",
                 config_options=self._describe.config_options(self.session),
             )
+        elif isinstance(event, SessionRenamed):
+            update = SessionInfoUpdate(session_update="session_info_update", title=event.name)
         elif isinstance(event, Error):
             hint = f" ({event.hint})" if event.hint else ""
             update = helpers.update_agent_message_text(f"\n\nError: {event.message}{hint}\n")

@@ -3,7 +3,8 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 
 - ``start``: no subcommand: the TUI, or one prompt with ``-p``.
 - ``serve``: the web server alone.
-- ``saved``: ``sessions`` (list the saved sessions) and ``export ID``.
+- ``saved``: ``sessions`` (list the saved sessions), ``sessions search TEXT`` and
+  ``export ID``.
 - ``mcp``: ``mcp list|login|logout``.
 - ``check``: ``check [MODEL]``, whether a model works.
 - ``rewind``: ``rewind --list|N|--redo``, a saved session's checkpoints.
@@ -31,7 +32,7 @@ SUBCOMMANDS: dict[
 ] = {
     "mcp": (mcp.build_parser, mcp.run),
     "serve": (serve.build_parser, serve.run),
-    "sessions": (saved.build_sessions_parser, saved.list_saved),
+    "sessions": (saved.build_sessions_parser, saved.run_sessions),
     "export": (saved.build_export_parser, saved.export),
     "check": (check.build_parser, check.run),
     "rewind": (rewind.build_parser, rewind.run),

@@ -30,6 +30,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def session_name(text: str) -> str:
+    """``--name``: any text with a character other than spaces."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a session's name needs a character other than spaces")
+    return text
+
+
 def usd_amount(text: str) -> float:
     """``--max-budget-usd``: ``5``, ``0.50`` or ``$2.5`` (more than zero)."""
     from harness_tui.core.run.budget import parse_usd  # light: no pydantic, no SDK

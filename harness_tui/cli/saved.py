@@ -1,22 +1,88 @@
-"""``harness-tui sessions`` and ``harness-tui export ID``: the saved sessions, listed or
-written as Markdown or JSON."""
+"""``harness-tui sessions [search TEXT]`` and ``harness-tui export ID``: the saved
+sessions, listed, searched, or written as Markdown or JSON."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
-from harness_tui.cli.common import PROG, fail
+from harness_tui.cli.common import PROG, fail, positive_int
 
 
 def build_sessions_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} sessions",
-        description="List saved sessions, newest first: those of this folder, or all.",
+        description="List saved sessions, newest first: those of this folder, or all. "
+        "`sessions search TEXT` finds them by their prompts, answers, tool calls and names.",
     )
     parser.add_argument("--all", action="store_true", help="sessions of every folder")
+    actions = parser.add_subparsers(
+        dest="action", metavar="search TEXT", help="find sessions by their words (search -h)"
+    )
+    find = actions.add_parser(
+        "search",
+        prog=f"{PROG} sessions search",
+        description="Find saved sessions by their prompts, answers, tool calls (commands, "
+        "file names) and names: every word must occur; best match first, with the line "
+        "that matched.",
+    )
+    find.add_argument("text", nargs="+", metavar="TEXT", help="the words to look for")
+    find.add_argument(
+        "--all", dest="search_all", action="store_true", help="sessions of every folder"
+    )
+    find.add_argument("--json", action="store_true", help="one JSON array of the matches")
+    find.add_argument(
+        "-n", "--limit", type=positive_int, default=20, help="at most this many (default 20)"
+    )
     return parser
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    return search_saved(args) if args.action == "search" else list_saved(args)
+
+
+def search_saved(args: argparse.Namespace) -> int:
+    from harness_tui.core.storage.search import search_sessions
+
+    every = args.all or args.search_all
+    hits = search_sessions(" ".join(args.text), None if every else Path.cwd(), args.limit)
+    if args.json:
+        print(json.dumps([_hit_json(hit) for hit in hits], ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        where = "" if every else f" in the sessions of {Path.cwd()} (--all: every folder)"
+        print(f"nothing matches {' '.join(args.text)!r}{where}", file=sys.stderr)
+        return 1
+    bold = sys.stdout.isatty()
+    for hit in hits:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.modified))
+        folder = f"  {hit.cwd}" if every else ""
+        print(f"{hit.session_id}  {when}  {_cut(hit.label, 60)}{folder}")
+        line = hit.marked("\x1b[1m", "\x1b[0m") if bold else hit.line
+        print(f"    {hit.kind}: {line}")
+    return 0
+
+
+def _hit_json(hit: Any) -> dict[str, Any]:
+    return {
+        "session_id": hit.session_id,
+        "name": hit.name,
+        "title": hit.title,
+        "cwd": hit.cwd,
+        "modified": hit.modified,
+        "path": str(hit.path),
+        "kind": hit.kind,
+        "line": hit.line,
+        "score": hit.score,
+    }
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def list_saved(args: argparse.Namespace) -> int:

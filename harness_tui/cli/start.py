@@ -25,6 +25,7 @@ from harness_tui.cli.common import (
     latest_saved,
     port_number,
     positive_int,
+    session_name,
     trusted_settings,
     usd_amount,
 )
@@ -127,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="start in a new git worktree (.worktrees/NAME on branch worktree-NAME; "
         "without a name, one is made up); at the end it is removed when nothing changed, "
         "else kept: see `harness-tui worktree list|merge|remove`",
+    )
+    parser.add_argument(
+        "--name",
+        type=session_name,
+        help="name the session (shown by `sessions`, the resume picker and search; "
+        "/rename changes it)",
     )
     parser.add_argument(
         "--max-turns",
@@ -273,6 +280,7 @@ def _headless(args: argparse.Namespace, prompt: str, use: WorktreeUse | None = N
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             max_budget_usd=args.max_budget_usd,
+            name=args.name or "",
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),
@@ -331,6 +339,7 @@ def _tui(args: argparse.Namespace, use: WorktreeUse | None) -> int:
             notices=notices,
             max_turns=args.max_turns or DEFAULT_MAX_TURNS,
             max_budget_usd=args.max_budget_usd,
+            name=args.name or "",
             trusted=trusted,
             settings=settings,
             warm=_warm_wanted(),

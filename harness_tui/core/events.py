@@ -74,11 +74,22 @@ class SessionStarted(Event):
     #: session's (``budget.sessionUsd``), for the views to show spend against them.
     run_budget_usd: float | None = None
     session_budget_usd: float | None = None
+    #: The name a resumed session was given (``SESSION_RENAMED``); None: none.
+    name: str | None = None
 
 
 class SessionEnded(Event):
     type: Literal["SESSION_ENDED"] = "SESSION_ENDED"
     reason: str = "exit"
+
+
+class SessionRenamed(Event):
+    """The session was given a name (``/rename``, ``--name``): every view shows it in
+    place of the first prompt."""
+
+    type: Literal["SESSION_RENAMED"] = "SESSION_RENAMED"
+    name: str
+    previous_name: str | None = None
 
 
 class ModelChanged(Event):
@@ -688,6 +699,7 @@ class SubagentCompleted(SubagentEvent):
 AgentEvent = Annotated[
     SessionStarted
     | SessionEnded
+    | SessionRenamed
     | ModelChanged
     | ModeChanged
     | Notice

@@ -129,6 +129,15 @@ def _redo(app: AppHost, argument: str) -> None:
     app.run_worker(rewind.redo(app), group="rewind", exit_on_error=False)
 
 
+def _rename(app: AppHost, argument: str) -> None:
+    if argument:
+        app.call(app.session.rename(argument))
+    elif app.session.name:
+        app.say(f"This session is named {app.session.name!r}. /rename NAME changes it.")
+    else:
+        app.say("This session has no name. /rename NAME gives it one.")
+
+
 def _export(app: AppHost, argument: str) -> None:
     from harness_tui.tui import sessions
 
@@ -260,6 +269,7 @@ COMMANDS: tuple[Command, ...] = (
         takes_argument=False,
     ),
     Command("redo", "undo the last rewind", _redo, takes_argument=False),
+    Command("rename", "name this session (resume and search show it): /rename NAME", _rename),
     Command("export", "write this session as Markdown and JSON: /export [path]", _export),
     Command(
         "copy", "copy the last answer; /copy code|tool: the last code block, tool output", _copy

@@ -8,6 +8,7 @@ a call, and what it changes comes back as events.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
@@ -17,9 +18,12 @@ from harness_tui.tui.host import AppHost
 from harness_tui.widgets.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from textual.screen import Screen
 
     from harness_tui.core.events import ElicitationRequested, Event, SamplingRequested
+    from harness_tui.widgets.screens.session_picker import PickerRow
 
 ev = lazy_module("harness_tui.core.events")
 
@@ -173,7 +177,7 @@ def pick_session(app: AppHost, start: bool = False) -> None:
         app.say(str(exc), "error")
         saved = []
     rows = [
-        PickerRow(info.session_id, info.label(), info.session_id)
+        PickerRow(info.session_id, info.label(), f"{info.session_id} {info.title}")
         for info in saved
         if info.session_id != session.id
     ]
@@ -192,9 +196,26 @@ def pick_session(app: AppHost, start: bool = False) -> None:
             empty="No saved sessions in this folder yet (Esc starts a new one)."
             if start
             else "No other saved sessions in this folder.",
+            search=functools.partial(search_rows, session.cwd, session.id),
         ),
         callback=chosen,
     )
+
+
+def search_rows(cwd: Path, current: str, text: str) -> list[PickerRow]:
+    """The resume picker's search: this folder's other sessions whose messages, tool
+    calls or name hold ``text``, best first, each with the line that matched."""
+    import time
+
+    from harness_tui.core.storage.search import search_sessions
+    from harness_tui.widgets.screens.session_picker import PickerRow
+
+    rows: list[PickerRow] = []
+    for hit in search_sessions(text, cwd):
+        if hit.session_id != current:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit.modified))
+            rows.append(PickerRow(hit.session_id, f"{when}  {hit.label}", detail=hit.line))
+    return rows
 
 
 def pick_fork(app: AppHost) -> None:

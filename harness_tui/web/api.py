@@ -140,6 +140,7 @@ def create_app(
             "run_id": session.run_id,
             "modes": modes_for(session),
             "cwd": str(session.cwd),
+            "name": session.name,
             "last_seq": session.store.last_seq,
         }
 

@@ -176,3 +176,33 @@ async def test_a_session_resumed_from_the_command_line_is_shown(tmp_path: Path) 
         status = app.query_one(StatusBar)
         await until(pilot, lambda: status.mode == "plan")
         assert status.state == "idle"  # a transcript on screen, no run in progress
+
+
+async def test_rename_and_the_pickers_search_box(tmp_path: Path) -> None:
+    older = await saved_session(tmp_path, ["tidy the imports"], ["The deadlock was in the pool."])
+    newer = await saved_session(tmp_path, ["write the changelog"], ["done"])
+    session = Session(model=script(tmp_path, "fresh"), cwd=tmp_path, tools=[])
+    async with tui(session) as (app, pilot):
+        status = app.query_one(StatusBar)
+        await type_text(pilot, "/rename pool fix")
+        await pilot.press("enter")
+        await until(pilot, lambda: status.name == "pool fix")
+        assert "pool fix" in str(status.render())
+        await type_text(pilot, "/resume")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionPicker))
+        picker = app.screen
+        picker.SEARCH_DELAY = 0
+        options = picker.query_one("OptionList")
+        assert options.option_count == 2  # the other sessions; not this one
+        # No label holds "deadlock": the search of their messages finds it, with its line.
+        await type_text(pilot, "deadlock")
+        await until(pilot, lambda: options.option_count == 1)
+        found = str(options.get_option_at_index(0).prompt)
+        assert "tidy the imports" in found and "The deadlock was in the pool." in found
+        message = str(picker.query_one("#message").render())
+        assert message == "0 of 2; 1 more found in their messages"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session.id == older and app.session.is_open)
+        await until(pilot, lambda: status.name == "")  # the resumed session has no name
+    assert newer != older and load_session(session.id).name == "pool fix"

@@ -43,6 +43,7 @@ from harness_tui.core.events import (
     RewindMode,
     Rewound,
     SessionEnded,
+    SessionRenamed,
     SessionStarted,
     new_id,
 )
@@ -84,6 +85,10 @@ DEFAULT_MAX_TURNS = 100
 T = TypeVar("T")
 
 
+#: The longest name a session keeps (a longer one is cut).
+MAX_NAME = 100
+
+
 def held(get: Callable[[Session], T]) -> T:
     """A read-only attribute of the session that a collaborator holds, typed as what
     ``get`` returns (a ``property`` of a lambda would be ``Any``)."""
@@ -114,6 +119,7 @@ class Session(Hostable):
         compact_at: float = DEFAULT_COMPACT_AT,
         warm: bool = False,
         worktree: WorktreeUse | None = None,
+        name: str = "",
     ) -> None:
         """``trusted``: may the folder's own settings and hooks apply (None: as
         remembered by ``TrustStore``). ``settings``: already loaded by the caller (whose
@@ -126,7 +132,8 @@ class Session(Hostable):
         ``max_turns`` and ``max_budget_usd`` cap each run (see ``run.budget``; the
         settings' ``budget`` adds a session budget, and a run budget this replaces).
         ``worktree``: the git worktree it works in (``cwd`` is in it); kept or removed
-        when the session ends (``core.worktrees``)."""
+        when the session ends (``core.worktrees``). ``name``: given to it (``rename``)
+        as it opens (``--name``)."""
         super().__init__()
         self.id = session_id or new_id("ses")
         self.cwd = Path(cwd if cwd is not None else os.getcwd()).resolve()
@@ -135,6 +142,9 @@ class Session(Hostable):
         #: The mode its SESSION_STARTED reports: a browser may switch to
         #: bypassPermissions only when the session started in it.
         self.started_mode: PermissionMode = self.mode
+        #: What the user called it (``rename``); "" for none: views show the first prompt.
+        self.name = ""
+        self._name_at_open = name
         if max_turns < 1:
             raise HarnessError(f"max_turns must be at least 1, not {max_turns}")
         if max_budget_usd is not None and not max_budget_usd > 0:
@@ -260,6 +270,7 @@ class Session(Hostable):
         session = cls(**arguments)
         session._notices += session.journal.resume(saved, entry_id, session.model)
         session.turns.plan = saved.plan
+        session.name = saved.name
         session.steering.restore(saved.pending)
         session.usage.total, session.usage.total_cost_usd = saved.total_usage, saved.total_cost_usd
         session.hooks.transcript_path = str(saved.path)
@@ -323,11 +334,14 @@ class Session(Hostable):
             version=__version__,
             run_budget_usd=self.usage.limits.run_usd,
             session_budget_usd=self.usage.limits.session_usd,
+            name=self.name or None,
         )
         self._notices[:0] = self.models.notices()  # first: what model this is
         for notice in self._notices:
             await self.emit(Notice, message=notice)
         await self.journal.announce_restored(self.id, self.plan, self.steering.pending)
+        if self._name_at_open.strip():
+            await self.rename(self._name_at_open)
         if self.warm_up:  # alongside the MCP servers and hooks starting next
             self.warm_soon()
         if self.worktree is not None:
@@ -490,6 +504,17 @@ class Session(Hostable):
         previous, self.mode = self.mode, new
         if new != previous:
             await self.emit(ModeChanged, mode=new, previous_mode=previous)
+
+    async def rename(self, name: str) -> str:
+        """Name the session (``SESSION_RENAMED``), on one line and at most
+        ``MAX_NAME`` characters; returns the name. Raises ``HarnessError`` for a blank one."""
+        new = " ".join(name.split())[:MAX_NAME]
+        if not new:
+            raise HarnessError("a session's name needs a character other than spaces")
+        previous, self.name = self.name, new
+        if new != previous:
+            await self.emit(SessionRenamed, name=new, previous_name=previous or None)
+        return new
 
     async def fork(self, entry_id: str | None, *, before: bool = False) -> BranchChanged:
         """Go on from another entry of the conversation tree (an id or unique prefix;

@@ -7,4 +7,5 @@
 - ``recovery``: what a damaged file still tells.
 - ``transcript``: the events that show a restored conversation in a view.
 - ``export``: a saved session as Markdown or JSON.
+- ``search``: the saved sessions' search index (SQLite FTS5), kept up to date by each search.
 """

@@ -96,13 +96,15 @@ class SessionInfo:
     created: float
     modified: float
     size: int
+    #: What the user called it (``SESSION_RENAMED``); "" for none.
+    name: str = ""
     #: Why the file's header is unusable (None: it is fine); the rest was recovered
     #: from its other records. Resuming it tells what was skipped.
     damaged: str | None = None
 
     def label(self, width: int = 60) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
-        title = " ".join(self.title.split())
+        title = " ".join((self.name or self.title).split())
         title = title if len(title) <= width else title[: width - 1] + "…"
         mark = "  [damaged: resuming says what was skipped]" if self.damaged else ""
         return f"{when}  {title:<{width}}  {self.model}  {_size(self.size)}{mark}"
@@ -152,7 +154,7 @@ def session_info(path: Path) -> SessionInfo | None:
     except OSError:
         return None
     header: dict[str, Any] | None = None
-    title, model = "", ""
+    title, model, name = "", "", ""
     for record in _peek(head):
         kind = record.get("type")
         if kind == HEADER_TYPE and header is None:
@@ -161,12 +163,14 @@ def session_info(path: Path) -> SessionInfo | None:
             title = str(record.get("text", ""))
         elif kind in ("SESSION_STARTED", "MODEL_CHANGED"):
             model = str(record.get("model", model))
+        name = _name(record, name)
     for record in _peek(tail):
         if record.get("type") in ("SESSION_STARTED", "MODEL_CHANGED"):
             model = str(record.get("model", model))
+        name = _name(record, name)
     checked = check_header(header) if header is not None else None
     if not isinstance(checked, SessionHeader):
-        return _recovered_info(path, head, tail, stat, title, model)
+        return _recovered_info(path, head, tail, stat, title, model, name)
     return SessionInfo(
         session_id=checked.session_id,
         path=path,
@@ -176,11 +180,22 @@ def session_info(path: Path) -> SessionInfo | None:
         created=checked.created,
         modified=stat.st_mtime,
         size=stat.st_size,
+        name=name,
     )
 
 
+def _name(record: dict[str, Any], name: str) -> str:
+    """The session's name after ``record``: a rename sets it, and each process that
+    opens a named session repeats it in its ``SESSION_STARTED`` (so the tail that the
+    listing reads holds it, however far back the rename was)."""
+    kind = record.get("type")
+    if kind == "SESSION_RENAMED" or (kind == "SESSION_STARTED" and record.get("name")):
+        return str(record.get("name") or "")
+    return name
+
+
 def _recovered_info(
-    path: Path, head: bytes, tail: bytes, stat: os.stat_result, title: str, model: str
+    path: Path, head: bytes, tail: bytes, stat: os.stat_result, title: str, model: str, name: str
 ) -> SessionInfo | None:
     """The listing of a file whose header is damaged: what its other records tell."""
     found = recover_listing(path, head + b"\n" + tail, DELTA_TYPES)
@@ -195,6 +210,7 @@ def _recovered_info(
         created=found.created or stat.st_mtime,
         modified=stat.st_mtime,
         size=stat.st_size,
+        name=name,
         damaged=found.problem,
     )
 
@@ -204,6 +220,7 @@ _PEEKED = (
     b'{"type":"PROMPT_RECEIVED"',
     b'{"type":"SESSION_STARTED"',
     b'{"type":"MODEL_CHANGED"',
+    b'{"type":"SESSION_RENAMED"',
 )
 
 
@@ -282,6 +299,8 @@ class SavedSession:
     total_usage: TokenUsage = field(default_factory=TokenUsage)
     total_cost_usd: float | None = None
     title: str = ""
+    #: What the user called it (``SESSION_RENAMED``); "" for none.
+    name: str = ""
     read: ReadResult | None = None
     #: The file ends inside a run (the process was killed or crashed): the resumed
     #: session closes that run's loose ends (see ``Session``).
@@ -344,7 +363,7 @@ def restore(result: ReadResult) -> SavedSession:
     model = mode = None
     found = identity(result, file_names_session=in_session_folder(result.path, sessions_dir()))
     session_id, cwd = found.session_id, found.cwd
-    title = ""
+    title = name = ""
     plan_record = usage_record = None
     pending: dict[str, QueuedMessage] = {}
     timeline: list[dict[str, Any]] = []
@@ -379,6 +398,8 @@ def restore(result: ReadResult) -> SavedSession:
             head = repair.move(record.get("entry_id"), line, head)
         elif kind == "PROMPT_RECEIVED" and not title:
             title = str(record.get("text", ""))
+        elif kind == "SESSION_RENAMED":
+            name = str(record.get("name", name))
         elif kind in ("CHECKPOINT_CREATED", "REWOUND"):
             timeline.append(record)
     if session_id is None:
@@ -398,6 +419,7 @@ def restore(result: ReadResult) -> SavedSession:
         mode=mode,
         pending=list(pending.values()),
         title=title,
+        name=name,
         read=result,
         interrupted=run_open,
     )
