@@ -9,6 +9,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``rewind``: ``rewind --list|N|--redo``, a saved session's checkpoints.
 - ``sandbox``: the Bash sandbox of this folder (``/sandbox`` outside a session).
 - ``acp``: an Agent Client Protocol agent on stdio, for editors (``harness_tui.acp``).
+- ``agents``: every open session of the user, from the live registry.
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -21,7 +22,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness_tui.cli import acp, check, mcp, rewind, sandbox, saved, serve, start
+from harness_tui.cli import acp, agents, check, mcp, rewind, sandbox, saved, serve, start
 
 #: First word -> (its parser, what runs with the parsed arguments).
 SUBCOMMANDS: dict[
@@ -35,6 +36,7 @@ SUBCOMMANDS: dict[
     "rewind": (rewind.build_parser, rewind.run),
     "sandbox": (sandbox.build_parser, sandbox.run),
     "acp": (acp.build_parser, acp.run),
+    "agents": (agents.build_parser, agents.run),
 }
 
 
