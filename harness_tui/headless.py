@@ -79,6 +79,7 @@ async def run_headless(
     err = err or sys.stderr
     printer = _Printer(output_format, out, err)
     sub = session.store.subscribe("headless", queue_size=10_000)
+    session.front_end = "print"
     async with session, anyio.create_task_group() as group:
         signalled = anyio.Event()
         group.start_soon(_cancel_on_interrupt, session, signalled)

@@ -205,6 +205,7 @@ class HarnessAgent:
             raise _error(exc) from None
 
     async def _open(self, session: Session, mcp_servers: list[Any] | None) -> Link:
+        session.front_end = "acp"
         link = Link(self.client, session, self)
         self._group.start_soon(link.pump)
         await self._manager.open(session)

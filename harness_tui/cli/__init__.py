@@ -12,6 +12,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``worktree``: ``worktree list|merge|remove``, the worktrees sessions left (and what
   ``--worktree`` does around a session).
 - ``acp``: an Agent Client Protocol agent on stdio, for editors (``harness_tui.acp``).
+- ``agents``: every open session of the user, from the live registry.
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -24,7 +25,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from harness_tui.cli import acp, check, mcp, rewind, sandbox, saved, serve, start, worktree
+from harness_tui.cli import (
+    acp,
+    agents,
+    check,
+    mcp,
+    rewind,
+    sandbox,
+    saved,
+    serve,
+    start,
+    worktree,
+)
 
 #: First word -> (its parser, what runs with the parsed arguments).
 SUBCOMMANDS: dict[
@@ -39,6 +51,7 @@ SUBCOMMANDS: dict[
     "sandbox": (sandbox.build_parser, sandbox.run),
     "acp": (acp.build_parser, acp.run),
     "worktree": (worktree.build_parser, worktree.run),
+    "agents": (agents.build_parser, agents.run),
 }
 
 

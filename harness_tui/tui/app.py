@@ -242,6 +242,7 @@ class HarnessApp(App[None]):
 
     @work(group="session", exit_on_error=False)
     async def _host(self, session: Session) -> None:
+        session.front_end = "tui"
         async with session:
             await session.wait_close_requested()
 

@@ -94,7 +94,7 @@ class ManagedSessions:
             if mode:
                 options["mode"] = mode
             options.setdefault("ask_policy", "ask")  # the page answers permission requests
-            return await self.manager.create(**options)
+            return await self.manager.create(**options, front_end="serve")
         finally:
             self._starting -= 1
 

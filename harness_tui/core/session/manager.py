@@ -79,7 +79,11 @@ class Sessions(Generic[S]):
                 "the session manager is not open",
                 hint="use `async with SessionManager() as manager:`",
             )
-        return await self.open(self._factory(**options))
+        front_end = options.pop("front_end", None)
+        session = self._factory(**options)
+        if front_end is not None:
+            session.front_end = front_end  # type: ignore[attr-defined]
+        return await self.open(session)
 
     async def open(self, session: S) -> S:
         """Open and hold a session made elsewhere (``Session.resume``)."""

@@ -50,6 +50,7 @@ from harness_tui.core.events import (
 from harness_tui.core.hooks.fire import prompt_expansion
 from harness_tui.core.images.request import images_in
 from harness_tui.core.images.store import ImageStore
+from harness_tui.core.live.registry import LiveBeacon
 from harness_tui.core.lsp.manager import refresh as refresh_lsp
 from harness_tui.core.lsp.manager import session_lsp
 from harness_tui.core.lsp.tool import LspTool
@@ -229,6 +230,8 @@ class Session(Hostable):
         self.tool_specs, self.halt_requested = self.turns.tool_specs, self.turns.halt_requested
         self._group: anyio.abc.TaskGroup | None = None
         self._closed = False
+        #: Which front end holds it (the live registry says so): tui, print, serve, acp.
+        self.front_end = "python"
         #: Why it ends, for the ``SessionEnd`` hooks (``clear``, ``resume``, ``other``).
         self.end_reason = "other"
 
@@ -311,6 +314,8 @@ class Session(Hostable):
         group = anyio.create_task_group()
         await group.__aenter__()
         self._group = group
+        self.live = LiveBeacon(self, self.front_end)  # its record in the live registry
+        group.start_soon(self.live.run)
         self.runs.open(group)
         self.tasks.group = group
         self.models.open(group)

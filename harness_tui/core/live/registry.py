@@ -1,0 +1,184 @@
+"""The live-session registry: ``<data dir>/live/<session id>.json``, one file per open
+session, rewritten (atomically) when its state changes.
+
+A record says which process holds the session (``pid``, ``front_end``), where
+(``cwd``), what it is (``name``, ``model``, ``mode``), and its ``state``:
+
+- ``starting``: open, nothing asked yet; ``idle``: between runs;
+- ``running``: a run is going on;
+- ``waiting``: a run waits for a person (``question``: the permission request's id, tool
+  and a one-line summary);
+- ``finished``: the session closed (the file is removed then; a reader never sees it
+  unless the process died without closing: see ``live_sessions``).
+
+Readers (``live_sessions``) skip records whose process is gone, and delete them. Writing
+is best effort: a read-only data folder costs the registry, never the session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from contextlib import aclosing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from harness_tui.core.config import paths
+
+SUFFIX = ".json"
+
+
+def live_dir() -> Path:
+    return paths.data_dir() / "live"
+
+
+@dataclass
+class LiveRecord:
+    session_id: str
+    pid: int
+    front_end: str
+    cwd: str
+    model: str
+    mode: str
+    state: str = "starting"
+    name: str = ""
+    question: dict[str, Any] | None = None
+    started_at: float = field(default_factory=time.time)
+    last_activity: float = field(default_factory=time.time)
+    cost_usd: float | None = None
+    #: The last prompt's first line (what the session is doing).
+    detail: str = ""
+
+
+def _summary(tool_name: str, data: dict[str, Any]) -> str:
+    for key in ("command", "file_path", "path", "url", "pattern"):
+        if isinstance(data.get(key), str):
+            return f"{tool_name}({data[key][:80]})"
+    return tool_name
+
+
+class LiveBeacon:
+    """Keeps ``session``'s record up to date from its events (a store subscriber)."""
+
+    def __init__(self, session: Any, front_end: str) -> None:
+        self.session = session
+        self.record = LiveRecord(
+            session_id=session.id,
+            pid=os.getpid(),
+            front_end=front_end,
+            cwd=str(session.cwd),
+            model=session.model.name,
+            mode=session.mode,
+        )
+        self.path = live_dir() / f"{session.id}{SUFFIX}"
+        self._sub = session.store.subscribe("live", queue_size=1000, drop_on_full=True)
+        self._written = anyio.Event()
+
+    async def next_write(self) -> None:
+        """Until the record is written next (or removed)."""
+        await self._written.wait()
+
+    def _tell(self) -> None:
+        self._written.set()
+        self._written = anyio.Event()
+
+    def write(self) -> None:
+        self.record.last_activity = time.time()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(asdict(self.record)))
+            os.replace(temporary, self.path)
+        except OSError:
+            return
+        finally:
+            self._tell()
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        self._tell()
+
+    def apply(self, event: Any) -> bool:
+        """Fold one event into the record; whether it changed what a view shows."""
+        record, kind = self.record, event.type
+        if kind == "PROMPT_RECEIVED":
+            record.state, record.question = "running", None
+            lines = (getattr(event, "text", "") or "").strip().splitlines()
+            record.detail = lines[0][:120] if lines else ""
+        elif kind == "PERMISSION_REQUESTED":
+            record.state = "waiting"
+            record.question = {
+                "request_id": event.request_id,
+                "tool_name": event.tool_name,
+                "summary": _summary(event.tool_name, event.input),
+            }
+        elif kind == "PERMISSION_RESOLVED":
+            if record.question and record.question.get("request_id") == event.request_id:
+                record.state, record.question = "running", None
+        elif kind in ("RUN_COMPLETED", "RUN_CANCELLED"):
+            record.state, record.question = "idle", None
+        elif kind == "MODEL_CHANGED":
+            record.model = event.model
+        elif kind == "MODE_CHANGED":
+            record.mode = event.mode
+        elif kind == "USAGE_UPDATED" and event.total_cost_usd is not None:
+            record.cost_usd = round(event.total_cost_usd, 6)
+        elif kind == "SESSION_RENAMED":
+            record.name = getattr(event, "name", "")
+        else:
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Follow the session until it closes; the record goes with it."""
+        self.write()
+        try:
+            async with aclosing(self.session.store.stream(self._sub)) as events:
+                async for event in events:
+                    if getattr(event, "type", None) == "SESSION_ENDED":
+                        break
+                    if not getattr(event, "parent_tool_call_id", None) and self.apply(event):
+                        self.write()
+        finally:
+            self.remove()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def live_sessions() -> list[LiveRecord]:
+    """Every open session of this user, newest activity first. Records of processes
+    that are gone are deleted; unreadable ones are skipped."""
+    found = []
+    try:
+        entries = list(os.scandir(live_dir()))
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.endswith(SUFFIX):
+            continue
+        try:
+            data = json.loads(Path(entry.path).read_text())
+            record = LiveRecord(**data)
+        except (OSError, ValueError, TypeError):
+            continue
+        if not _alive(record.pid):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+            continue
+        found.append(record)
+    found.sort(key=lambda r: r.last_activity, reverse=True)
+    return found
