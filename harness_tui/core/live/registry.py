@@ -11,6 +11,10 @@ A record says which process holds the session (``pid``, ``front_end``), where
 - ``finished``: the session closed (the file is removed then; a reader never sees it
   unless the process died without closing: see ``live_sessions``).
 
+``control`` is the session's control socket (``control``: answer, stop, send, close);
+``attach`` the socket of the background holder whose terminal runs it (``background``),
+empty for a session in a terminal of its own or without a terminal.
+
 Readers (``live_sessions``) skip records whose process is gone, and delete them. Writing
 is best effort: a read-only data folder costs the registry, never the session.
 """
@@ -53,6 +57,13 @@ class LiveRecord:
     cost_usd: float | None = None
     #: The last prompt's first line (what the session is doing).
     detail: str = ""
+    #: Its control socket ("" when none could be made).
+    control: str = ""
+    #: Its background holder's socket, to attach a terminal to ("" when not background).
+    attach: str = ""
+    #: The git worktree it works in and its branch ("" when not in one of ours).
+    worktree: str = ""
+    branch: str = ""
 
 
 def _summary(tool_name: str, data: dict[str, Any]) -> str:
@@ -74,7 +85,12 @@ class LiveBeacon:
             cwd=str(session.cwd),
             model=session.model.name,
             mode=session.mode,
+            attach=getattr(session, "attach", "") or "",
         )
+        use = getattr(session, "worktree", None)
+        if use is not None:
+            self.record.worktree = str(use.worktree.path)
+            self.record.branch = use.worktree.branch
         self.path = live_dir() / f"{session.id}{SUFFIX}"
         self._sub = session.store.subscribe("live", queue_size=1000, drop_on_full=True)
         self._written = anyio.Event()
@@ -136,15 +152,23 @@ class LiveBeacon:
         return True
 
     async def run(self) -> None:
-        """Follow the session until it closes; the record goes with it."""
-        self.write()
+        """Follow the session until it closes, serving its control socket; the record
+        goes with it."""
+        from harness_tui.core.live.control import ControlServer
+
         try:
-            async with aclosing(self.session.store.stream(self._sub)) as events:
-                async for event in events:
-                    if getattr(event, "type", None) == "SESSION_ENDED":
-                        break
-                    if not getattr(event, "parent_tool_call_id", None) and self.apply(event):
-                        self.write()
+            async with anyio.create_task_group() as group:
+                self.record.control = await group.start(
+                    ControlServer(self.session, self.record).serve
+                )
+                self.write()
+                async with aclosing(self.session.store.stream(self._sub)) as events:
+                    async for event in events:
+                        if getattr(event, "type", None) == "SESSION_ENDED":
+                            break
+                        if not getattr(event, "parent_tool_call_id", None) and self.apply(event):
+                            self.write()
+                group.cancel_scope.cancel()
         finally:
             self.remove()
 

@@ -232,6 +232,8 @@ class Session(Hostable):
         self._closed = False
         #: Which front end holds it (the live registry says so): tui, print, serve, acp.
         self.front_end = "python"
+        #: The background holder's socket when a detached terminal runs it (``background``).
+        self.attach = ""
         #: Why it ends, for the ``SessionEnd`` hooks (``clear``, ``resume``, ``other``).
         self.end_reason = "other"
 
