@@ -226,3 +226,18 @@ def _export_base(session: Session, argument: str) -> Path:
     if not base.is_absolute():
         base = session.cwd / base
     return base.with_suffix("") if base.suffix in (".md", ".json") else base
+
+
+async def host(app: AppHost, session: Session, held: tuple[str, str] | None) -> None:
+    """Hold the session open until the app asks it to close; a close asked for from
+    elsewhere (the agent view) quits the app. ``held``: in a background holder
+    (``harness_tui.background``), its socket and a prompt to send first."""
+    session.front_end = "background" if held else "tui"
+    session.attach = held[0] if held else ""
+    session.remote_close = lambda: app.run_worker(  # type: ignore[attr-defined]
+        app.action_quit(), group="quit", exclusive=True, exit_on_error=False
+    )
+    async with session:
+        if held and held[1].strip():
+            await session.submit(held[1])
+        await session.wait_close_requested()
