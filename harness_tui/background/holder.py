@@ -25,6 +25,7 @@ import termios
 from pathlib import Path
 
 from harness_tui.background.wire import INPUT, SIZE, Modes, read_frames
+from harness_tui.core.processes.tree import DETACHED_ENV
 
 #: A slow attached terminal may fall this far behind before it is let go.
 MAX_PENDING_OUTPUT = 8 * 1024 * 1024
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("a command to run is needed after --")
+    os.environ.pop(DETACHED_ENV, None)  # for the holder alone, not what it runs
     child, fd = pty.fork()
     if child == 0:  # the session's process, its terminal the pseudo-terminal
         try:

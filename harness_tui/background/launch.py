@@ -21,6 +21,7 @@ from harness_tui.background import PROMPT_ENV, SOCKET_ENV
 from harness_tui.core.errors import HarnessError
 from harness_tui.core.live.control import runtime_dir
 from harness_tui.core.live.registry import LiveRecord, live_sessions
+from harness_tui.core.processes.tree import DETACHED_ENV, MARKER_ENV
 
 #: How long a new background session may take to open (the TUI's import, the model).
 START_TIMEOUT_S = 30.0
@@ -34,6 +35,8 @@ def start(arguments: list[str], cwd: Path, prompt: str = "") -> LiveRecord:
     token = secrets.token_hex(4)
     path, log_path = folder / f"bg-{token}.sock", folder / f"bg-{token}.log"
     env = dict(os.environ)
+    env.pop(MARKER_ENV, None)  # not one of a tool call's processes (when run from Bash)
+    env[DETACHED_ENV] = "1"  # nor ended with the program that started it
     env[SOCKET_ENV] = str(path)
     env.pop(PROMPT_ENV, None)
     if prompt:
@@ -79,9 +82,11 @@ def start(arguments: list[str], cwd: Path, prompt: str = "") -> LiveRecord:
                 f"its log: {log_path}",
             )
         time.sleep(0.05)  # another process: nothing here to await
+    holder.terminate()  # (passed on to the session's process)
     raise HarnessError(
-        f"the background session did not open within {START_TIMEOUT_S:g} s",
-        f"it may still open: see `harness-tui agents`; its log: {log_path}",
+        f"the background session did not open within {START_TIMEOUT_S:g} s, so it was "
+        "stopped" + _log_tail(log_path),
+        f"its log: {log_path}",
     )
 
 
