@@ -17,7 +17,8 @@ answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "what went wrong"}``
 - ``cancel``: stop the active run (``was_running`` says whether there was one).
 - ``send``: ``text``, run after the active run (or now, when idle); ``steer``: ``text``,
   delivered at the next turn boundary of the active run.
-- ``close``: ask the front end to close the session (the TUI quits, ``serve`` closes it):
+- ``close``: ask the front end to close the session (the TUI quits, ``serve`` and ACP
+  close it, ``-p`` ends as after Ctrl+C):
   the session's ``remote_close`` when the front end set one, else ``request_close``.
 
 ``request`` is the client: blocking, for a CLI, a worker thread or a web handler.
