@@ -1,5 +1,5 @@
 """The holder of a background session: ``python -m harness_tui.background.holder --socket
-PATH [--rows R --columns C] -- COMMAND...``.
+PATH [--rows R --columns C --log FILE] -- COMMAND...``.
 
 Started detached by ``launch`` (its own session, stdin from /dev/null, output to a log),
 it runs COMMAND (the TUI) in a pseudo-terminal and serves PATH (mode 0600): one attached
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--rows", type=int, default=40)
     parser.add_argument("--columns", type=int, default=120)
+    parser.add_argument("--log", help="its own log (removed when the session ends well)")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -144,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
             os._exit(127)
     set_size(fd, args.rows, args.columns)
     holder = Holder(fd, child, Path(args.socket), (args.rows, args.columns))
-    return asyncio.run(holder.run())
+    code = asyncio.run(holder.run())
+    if code == 0 and args.log:
+        with contextlib.suppress(OSError):
+            os.unlink(args.log)
+    return code
 
 
 if __name__ == "__main__":

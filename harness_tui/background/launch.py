@@ -54,6 +54,8 @@ def start(arguments: list[str], cwd: Path, prompt: str = "") -> LiveRecord:
         str(size.lines),
         "--columns",
         str(size.columns),
+        "--log",
+        str(log_path),
         "--",
         sys.executable,
         "-m",

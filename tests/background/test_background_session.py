@@ -90,6 +90,8 @@ def test_it_outlives_its_terminal_and_its_question_waits_for_an_answer(
     eventually(
         lambda: not os.path.exists(record.attach), "the holder goes with it (its socket too)"
     )
+    log = record.attach.removesuffix(".sock") + ".log"
+    eventually(lambda: not os.path.exists(log), "its log, empty, is removed at a clean end")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

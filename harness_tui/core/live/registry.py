@@ -237,8 +237,12 @@ def live_sessions() -> list[LiveRecord]:
         except (OSError, ValueError, TypeError):
             continue
         if not _alive(record.pid):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+            socket = record.control  # left behind too (only a session's own socket name)
+            ours = os.path.basename(socket) == f"{record.session_id}.sock"
+            for left in (entry.path, socket if ours else ""):
+                with contextlib.suppress(OSError):
+                    if left:
+                        os.unlink(left)
             continue
         found.append(record)
     found.sort(key=lambda r: r.last_activity, reverse=True)
