@@ -57,6 +57,8 @@ class LiveRecord:
     cost_usd: float | None = None
     #: The last prompt's first line (what the session is doing).
     detail: str = ""
+    #: The first line of the model's latest answer with text (how it is going).
+    reply: str = ""
     #: Its control socket ("" when none could be made).
     control: str = ""
     #: Its background holder's socket, to attach a terminal to ("" when not background).
@@ -176,6 +178,11 @@ class LiveBeacon:
                 record.state, record.question = self._was, None
         elif kind in ("RUN_COMPLETED", "RUN_CANCELLED"):
             record.state, record.question = "idle", None
+        elif kind == "MESSAGE_COMPLETED":
+            lines = [line for line in event.message.text.splitlines() if line.strip()]
+            if not lines:
+                return False
+            record.reply = lines[0].strip()[:160]
         elif kind == "MODEL_CHANGED":
             record.model = event.model
         elif kind == "MODE_CHANGED":

@@ -54,6 +54,7 @@ async def test_states_follow_the_run(tmp_path: Path) -> None:
         assert record["detail"] == "say hi" and record["pid"] == os.getpid()
         await session.resolve_permission(record["question"]["request_id"], "allow_once")
         await until(session, lambda: state_of(session.id)["state"] == "idle")
+        assert state_of(session.id)["reply"] == "Done."  # the latest answer's first line
     assert all(r.session_id != session.id for r in live_sessions())  # closed: gone
 
 
