@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -23,6 +21,7 @@ from harness_tui.tui.agents.app import AgentsApp
 from harness_tui.tui.agents.rows import EMPTY, AgentRow, Collector, live_row
 from harness_tui.tui.agents.screens import DiffScreen
 from harness_tui.tui.agents.view import AgentsScreen, AgentTable
+from tests.cli.test_cli import harness
 from tests.core.live.test_registry import asking_session
 from tests.helpers import GateTool
 from tests.tui.test_tui import scripted_session, tui, type_text, until
@@ -253,25 +252,13 @@ async def test_slash_agents_in_the_tui_opens_and_escape_goes_back() -> None:
         await until(pilot, lambda: not isinstance(app.screen, AgentsScreen))
 
 
-def agents_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """``harness-tui agents`` as a process (stdout a pipe, so never the view)."""
-    return subprocess.run(
-        [sys.executable, "-m", "harness_tui", "agents", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=os.environ.copy(),
-        stdin=subprocess.DEVNULL,
-    )
-
-
 async def test_the_cli_lists_and_prints_json(tmp_path: Path) -> None:
     session = asking_session(tmp_path)
     session.front_end = "print"
     async with session:
         await waiting(session, "remove the build folder")
         listed, plain, as_json = await anyio.to_thread.run_sync(
-            lambda: (agents_cli("--list"), agents_cli(), agents_cli("--json"))
+            lambda: (harness("agents", "--list"), harness("agents"), harness("agents", "--json"))
         )
     assert listed.stdout == plain.stdout  # not a terminal: the list
     lines = listed.stdout.splitlines()
@@ -282,7 +269,9 @@ async def test_the_cli_lists_and_prints_json(tmp_path: Path) -> None:
     assert [(r["session_id"], r["state"]) for r in records] == [(session.id, "waiting")]
     assert records[0]["question"]["summary"] == "Bash(echo hi)"
     assert all(r.session_id != session.id for r in live_sessions())
-    after = await anyio.to_thread.run_sync(lambda: (agents_cli(), agents_cli("--all", "--json")))
+    after = await anyio.to_thread.run_sync(
+        lambda: (harness("agents"), harness("agents", "--all", "--json"))
+    )
     assert after[0].stdout.strip() == EMPTY
     assert [(r["session_id"], r["state"]) for r in json.loads(after[1].stdout)] == [
         (session.id, "finished")
