@@ -82,6 +82,12 @@ async def run_headless(
     session.front_end = "print"
     async with session, anyio.create_task_group() as group:
         signalled = anyio.Event()
+
+        def remote_close() -> None:  # ``close`` from the agent view: as Ctrl+C does
+            signalled.set()
+            group.start_soon(session.cancel)
+
+        session.remote_close = remote_close  # type: ignore[attr-defined]
         group.start_soon(_cancel_on_interrupt, session, signalled)
         group.start_soon(_cancel_when_output_closes, session, printer)
         try:

@@ -13,6 +13,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
   ``--worktree`` does around a session).
 - ``acp``: an Agent Client Protocol agent on stdio, for editors (``harness_tui.acp``).
 - ``agents``: every open session of the user, from the live registry.
+- ``background``: ``--background`` (a session in a detached holder) and ``attach``.
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from harness_tui.cli import (
     acp,
     agents,
+    background,
     check,
     mcp,
     rewind,
@@ -52,6 +54,7 @@ SUBCOMMANDS: dict[
     "acp": (acp.build_parser, acp.run),
     "worktree": (worktree.build_parser, worktree.run),
     "agents": (agents.build_parser, agents.run),
+    "attach": (background.build_attach_parser, background.run_attach),
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness_tui import __version__
+from harness_tui.cli.background import add_option, child_of_holder, launch, refusal
 from harness_tui.cli.common import (
     MODES,
     PROG,
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "without a name, one is made up); at the end it is removed when nothing changed, "
         "else kept: see `harness-tui worktree list|merge|remove`",
     )
+    add_option(parser)
     parser.add_argument(
         "--name",
         type=session_name,
@@ -180,6 +182,20 @@ def run(argv: list[str]) -> int:
         parser.error("--continue and --resume cannot be used together")
     if args.worktree is not None and (args.continue_session or args.resume is not None):
         parser.error("--worktree starts a new session: it cannot go with --continue or --resume")
+    if args.background:
+        held = child_of_holder()
+        if held is not None:  # the holder's child: the TUI, in the holder's terminal
+            return _run_tui(args, held)
+        problem = refusal(args)
+        if problem:
+            return fail(problem)
+        prompt = ""
+        if args.print_prompt is not None or args.prompt is not None:
+            try:
+                prompt = _read_prompt(args.print_prompt or "", args.prompt)
+            except ValueError as exc:
+                return fail(str(exc))
+        return launch(args, argv, prompt)
     headless = args.print_prompt is not None
     if not headless:
         if args.prompt is not None:
@@ -312,17 +328,20 @@ def _headless(args: argparse.Namespace, prompt: str, use: WorktreeUse | None = N
         )
 
 
-def _run_tui(args: argparse.Namespace) -> int:
+def _run_tui(args: argparse.Namespace, held: tuple[str, str] | None = None) -> int:
     from harness_tui.core.errors import HarnessError
 
     try:
         use = start_worktree(args)
     except HarnessError as exc:
         return fail(exc.message, exc.hint)
-    return reported(use, lambda: _tui(args, use))
+    return reported(use, lambda: _tui(args, use, held))
 
 
-def _tui(args: argparse.Namespace, use: WorktreeUse | None) -> int:
+def _tui(
+    args: argparse.Namespace, use: WorktreeUse | None, held: tuple[str, str] | None = None
+) -> int:
+    """``held``: in a background holder, its socket and the prompt to send first."""
     from harness_tui.core.errors import HarnessError
 
     def make_session():  # type: ignore[no-untyped-def]
@@ -370,7 +389,13 @@ def _tui(args: argparse.Namespace, use: WorktreeUse | None) -> int:
 
     inline_mode = args.inline or tui_mode(Path.cwd()) == "inline"
     return guarded(
-        lambda: run_tui(session or factory, serve=serve, inline_mode=inline_mode, **picker)
+        lambda: run_tui(
+            session or factory,
+            serve=serve,
+            inline_mode=inline_mode and held is None,
+            background=held,
+            **picker,
+        )
     )
 
 

@@ -127,6 +127,7 @@ class HarnessApp(App[None]):
         #: (host, port) to mirror the session to browsers, and the URL once it listens.
         self.serve = serve
         self.mirror_url: str | None = None
+        self.background: tuple[str, str] | None = None  # see ``run_tui``
         self._keys = keys.TwiceKeys(self)  # Esc and Ctrl+C: when last pressed
         #: Batches whose display raised (each is logged); tests expect none.
         self.display_errors = 0
@@ -242,9 +243,10 @@ class HarnessApp(App[None]):
 
     @work(group="session", exit_on_error=False)
     async def _host(self, session: Session) -> None:
-        session.front_end = "tui"
-        async with session:
-            await session.wait_close_requested()
+        from harness_tui.tui import sessions
+
+        held, self.background = self.background, None  # its prompt goes once
+        await sessions.host(self, session, held)
 
     @work(group="events")
     async def _consume(self, session: Session, subscription: Any) -> None:
@@ -482,10 +484,13 @@ def run_tui(
     *,
     pick_session: bool = False,
     inline_mode: bool = False,
+    background: tuple[str, str] | None = None,
 ) -> int:
-    """Run the TUI (``inline_mode``: inline); the exit code (2: no session could be made)."""
+    """Run the TUI (``inline_mode``: inline); the exit code (2: no session could be made);
+    ``background``: in a background holder, its socket and a prompt to send first."""
     tune_gc()
     app = HarnessApp(session, serve=serve, pick_session=pick_session)
+    app.background = background
     # Inline, the mouse stays the terminal's: its wheel scrolls the scrollback and a drag
     # selects there, as in any shell output.
     app.run(inline=inline_mode, mouse=not inline_mode)

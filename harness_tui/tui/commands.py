@@ -138,6 +138,12 @@ def _rename(app: AppHost, argument: str) -> None:
         app.say("This session has no name. /rename NAME gives it one.")
 
 
+def _background(app: AppHost, argument: str) -> None:
+    from harness_tui.tui import sessions
+
+    app.call(sessions.to_background(app))
+
+
 def _export(app: AppHost, argument: str) -> None:
     from harness_tui.tui import sessions
 
@@ -276,6 +282,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("redo", "undo the last rewind", _redo, takes_argument=False),
     Command("rename", "name this session (resume and search show it): /rename NAME", _rename),
+    Command(
+        "background",
+        "go on without this terminal: the session moves to the background (harness-tui attach)",
+        _background,
+        takes_argument=False,
+    ),
     Command("export", "write this session as Markdown and JSON: /export [path]", _export),
     Command(
         "copy", "copy the last answer; /copy code|tool: the last code block, tool output", _copy

@@ -51,6 +51,9 @@ class AppHost(Protocol):
     def replace_session(self, resume: str | None = None) -> Any:
         """Go on with a new session, or with the saved session ``resume``."""
 
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
+        """End the app (Textual's ``App.exit``)."""
+
     async def apply_events(self, events: Iterable[Event]) -> None:
         """Show a batch of events."""
 

@@ -226,3 +226,57 @@ def _export_base(session: Session, argument: str) -> Path:
     if not base.is_absolute():
         base = session.cwd / base
     return base.with_suffix("") if base.suffix in (".md", ".json") else base
+
+
+async def host(app: AppHost, session: Session, held: tuple[str, str] | None) -> None:
+    """Hold the session open until the app asks it to close; a close asked for from
+    elsewhere (the agent view) quits the app. ``held``: in a background holder
+    (``harness_tui.background``), its socket and a prompt to send first."""
+    session.front_end = "background" if held else "tui"
+    session.attach = held[0] if held else ""
+    session.remote_close = lambda: app.run_worker(  # type: ignore[attr-defined]
+        app.action_quit(), group="quit", exclusive=True, exit_on_error=False
+    )
+    async with session:
+        if held and held[1].strip():
+            await session.submit(held[1])
+        await session.wait_close_requested()
+
+
+async def to_background(app: AppHost) -> None:
+    """``/background``: close the session here and open it again in a background holder
+    (``harness_tui.background``); this app then ends, saying how to come back to it. A
+    run must end first, and a session in a worktree stays (its end may remove it)."""
+    from harness_tui.background.launch import start
+
+    session = app.session
+    if session is None:
+        return
+    if session.running:
+        app.say("A run is going on: wait for it to end (or Esc), then /background.", "warning")
+        return
+    if session.worktree is not None:
+        app.say(
+            "A --worktree session cannot move to the background (its worktree goes with "
+            "it); start one there with `harness-tui --background --worktree NAME`.",
+            "warning",
+        )
+        return
+    app.say("Moving this session to the background…")
+    app.session = None  # type: ignore[assignment]  # no quit on its close: it goes on
+    session.request_close()
+    if session.store.last_seq:
+        await session.wait_closed()  # its file closed (and unlocked) before it reopens
+    try:
+        record = await to_thread.run_sync(
+            start, ["--background", "--resume", session.id], session.cwd
+        )
+    except HarnessError as exc:
+        app.say(f"Could not move it to the background: {exc}", "error")
+        app.session = session
+        await replace(app, session.id)
+        return
+    app.exit(
+        message=f"{record.session_id} goes on in the background: `harness-tui attach "
+        f"{record.session_id}` opens it here, `harness-tui agents` lists every session."
+    )

@@ -12,10 +12,14 @@ answer is ``{"ok": true, ...}`` or ``{"ok": false, "error": "what went wrong"}``
 - ``status``: the session's live record (``record``).
 - ``answer``: ``request_id`` (the permission question's), ``decision`` (``allow_once``,
   ``allow_session``, ``allow_always`` or ``deny``), ``reason`` (optional, for a deny).
+  The request id ``trust`` answers the folder's trust question (``allow_always``
+  remembers the yes). MCP servers' questions are answered where the session runs.
 - ``cancel``: stop the active run (``was_running`` says whether there was one).
 - ``send``: ``text``, run after the active run (or now, when idle); ``steer``: ``text``,
   delivered at the next turn boundary of the active run.
-- ``close``: ask the front end to close the session (the TUI quits, ``serve`` closes it).
+- ``close``: ask the front end to close the session (the TUI quits, ``serve`` and ACP
+  close it, ``-p`` ends as after Ctrl+C):
+  the session's ``remote_close`` when the front end set one, else ``request_close``.
 
 ``request`` is the client: blocking, for a CLI, a worker thread or a web handler.
 """
@@ -151,6 +155,10 @@ class ControlServer:
             request_id, decision = request.get("request_id"), request.get("decision")
             if not isinstance(request_id, str) or not isinstance(decision, str):
                 raise ControlError("answer needs request_id and decision (strings)")
+            if request_id == "trust":  # the folder's question: yes, and remember it?
+                allowed = decision != "deny"
+                await session.resolve_trust(allowed, remember=decision == "allow_always")
+                return {}
             reason = request.get("reason")
             await session.resolve_permission(
                 request_id, decision, reason if isinstance(reason, str) else None
@@ -167,7 +175,7 @@ class ControlServer:
                 raise ControlError(f"{op} needs a non-empty text")
             queued = await (session.follow_up if op == "send" else session.steer)(text)
             return {"queued": queued is not None}
-        session.request_close()
+        (getattr(session, "remote_close", None) or session.request_close)()
         return {}
 
 

@@ -6,8 +6,8 @@ A record says which process holds the session (``pid``, ``front_end``), where
 
 - ``starting``: open, nothing asked yet; ``idle``: between runs;
 - ``running``: a run is going on;
-- ``waiting``: a run waits for a person (``question``: the permission request's id, tool
-  and a one-line summary);
+- ``waiting``: it waits for a person (``question``: its kind, permission, trust,
+  sampling or elicitation, the request's id, the tool and a one-line summary);
 - ``finished``: the session closed (the file is removed then; a reader never sees it
   unless the process died without closing: see ``live_sessions``).
 
@@ -57,6 +57,8 @@ class LiveRecord:
     cost_usd: float | None = None
     #: The last prompt's first line (what the session is doing).
     detail: str = ""
+    #: The first line of the model's latest answer with text (how it is going).
+    reply: str = ""
     #: Its control socket ("" when none could be made).
     control: str = ""
     #: Its background holder's socket, to attach a terminal to ("" when not background).
@@ -71,6 +73,44 @@ def _summary(tool_name: str, data: dict[str, Any]) -> str:
         if isinstance(data.get(key), str):
             return f"{tool_name}({data[key][:80]})"
     return tool_name
+
+
+_ASKED = (
+    "PERMISSION_REQUESTED",
+    "TRUST_REQUESTED",
+    "SAMPLING_REQUESTED",
+    "ELICITATION_REQUESTED",
+)
+_ANSWERED = ("PERMISSION_RESOLVED", "TRUST_RESOLVED", "SAMPLING_RESOLVED", "ELICITATION_RESOLVED")
+
+
+def _question(event: Any) -> dict[str, Any]:
+    """What a view shows of a question, and what answers it: ``kind`` (``permission``,
+    ``trust``, ``sampling``, ``elicitation``), ``request_id`` (``trust`` for the
+    folder's), ``tool_name`` and a one-line ``summary``."""
+    kind = event.type.removesuffix("_REQUESTED").lower()
+    if kind == "permission":
+        tool = event.tool_name
+        return {
+            "kind": kind,
+            "request_id": event.request_id,
+            "tool_name": tool,
+            "summary": _summary(tool, event.input),
+        }
+    if kind == "trust":
+        return {
+            "kind": kind,
+            "request_id": "trust",
+            "tool_name": "",
+            "summary": f"trust {event.folder} (its settings, hooks, servers)?",
+        }
+    what = event.message if kind == "elicitation" else "asks to use the model"
+    return {
+        "kind": kind,
+        "request_id": event.request_id,
+        "tool_name": "",
+        "summary": f"{event.server}: {what.splitlines()[0][:100] if what else ''}",
+    }
 
 
 class LiveBeacon:
@@ -94,6 +134,7 @@ class LiveBeacon:
         self.path = live_dir() / f"{session.id}{SUFFIX}"
         self._sub = session.store.subscribe("live", queue_size=1000, drop_on_full=True)
         self._written = anyio.Event()
+        self._was = "running"  # the state before a question, to go back to
 
     async def next_write(self) -> None:
         """Until the record is written next (or removed)."""
@@ -127,18 +168,21 @@ class LiveBeacon:
             record.state, record.question = "running", None
             lines = (getattr(event, "text", "") or "").strip().splitlines()
             record.detail = lines[0][:120] if lines else ""
-        elif kind == "PERMISSION_REQUESTED":
-            record.state = "waiting"
-            record.question = {
-                "request_id": event.request_id,
-                "tool_name": event.tool_name,
-                "summary": _summary(event.tool_name, event.input),
-            }
-        elif kind == "PERMISSION_RESOLVED":
-            if record.question and record.question.get("request_id") == event.request_id:
-                record.state, record.question = "running", None
+        elif kind in _ASKED:
+            if record.state != "waiting":
+                self._was = record.state
+            record.state, record.question = "waiting", _question(event)
+        elif kind in _ANSWERED:
+            asked = (record.question or {}).get("request_id")
+            if asked == getattr(event, "request_id", "trust"):
+                record.state, record.question = self._was, None
         elif kind in ("RUN_COMPLETED", "RUN_CANCELLED"):
             record.state, record.question = "idle", None
+        elif kind == "MESSAGE_COMPLETED":
+            lines = [line for line in event.message.text.splitlines() if line.strip()]
+            if not lines:
+                return False
+            record.reply = lines[0].strip()[:160]
         elif kind == "MODEL_CHANGED":
             record.model = event.model
         elif kind == "MODE_CHANGED":
@@ -200,8 +244,12 @@ def live_sessions() -> list[LiveRecord]:
         except (OSError, ValueError, TypeError):
             continue
         if not _alive(record.pid):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+            socket = record.control  # left behind too (only a session's own socket name)
+            ours = os.path.basename(socket) == f"{record.session_id}.sock"
+            for left in (entry.path, socket if ours else ""):
+                with contextlib.suppress(OSError):
+                    if left:
+                        os.unlink(left)
             continue
         found.append(record)
     found.sort(key=lambda r: r.last_activity, reverse=True)

@@ -32,6 +32,9 @@ from collections.abc import Callable, Generator, Iterable
 #: The variable that marks every process a call starts; its value is ``PID.N`` (the
 #: harness's pid, a counter), so one harness never ends another's processes.
 MARKER_ENV = "HARNESS_TOOL_CALL"
+#: In the environment a process started with: it is detached on purpose (a background
+#: session's holder) and outlives whoever started it, with all it runs.
+DETACHED_ENV = "HARNESS_DETACHED"
 _counter = itertools.count(1)
 
 
@@ -145,13 +148,17 @@ def call_members(pgid: int | None, marker: str, *, spare: int | None = None) -> 
 
 def our_descendants() -> set[int]:
     """Every live process this one started, directly or not, or that carries one of its
-    markers. Nothing is reaped (the event loop may be waiting for its children)."""
+    markers, but for the detached ones (``DETACHED_ENV``) and theirs. Nothing is reaped
+    (the event loop may be waiting for its children)."""
     procs = snapshot()
     me = os.getpid()
     roots = [p.pid for p in procs.values() if p.ppid == me]
     if not _subreaper:  # then orphans went elsewhere: look for our marks everywhere
         roots += _marked(procs, f"\0{MARKER_ENV}={me}.".encode(), adopted_only=False)
-    return _running(procs, _closure(procs, roots), spare=None, reap_ours=False)
+    found = _closure(procs, roots)
+    detached = f"\0{DETACHED_ENV}=1\0".encode()
+    found -= _closure(procs, [pid for pid in found if detached in _environ(pid)])
+    return _running(procs, found, spare=None, reap_ours=False)
 
 
 def _running(

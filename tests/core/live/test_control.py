@@ -106,3 +106,26 @@ async def test_tool_call_allowed_in_session_does_not_need_the_socket(tmp_path: P
         await ask(await control_of(session), "send", text="read a.txt")
         await until(session, lambda: state_of(session.id)["state"] == "idle")
         assert state_of(session.id)["question"] is None
+
+
+async def test_the_folders_trust_question_waits_and_is_answered_through_the_socket(
+    tmp_path: Path,
+) -> None:
+    """A session in an untrusted folder with project settings waits for the trust
+    question (kind ``trust``); ``answer`` with request id ``trust`` answers it."""
+    from tests.core.config.test_trust import project_with_start_hook
+
+    marker = project_with_start_hook(tmp_path)
+    provider = ScriptedProvider([reply(Text("ok"))])
+    session = Session(model=ModelChoice("scripted", "scripted", lambda: provider), cwd=tmp_path)
+    async with session:
+        path = await control_of(session)
+        await until(session, lambda: state_of(session.id)["state"] == "waiting")
+        question = state_of(session.id)["question"]
+        assert question["kind"] == "trust" and question["request_id"] == "trust"
+        assert str(tmp_path) in question["summary"]
+        await ask(path, "answer", request_id="trust", decision="allow_once")
+        await until(session, lambda: state_of(session.id)["state"] == "starting")
+        assert session.trusted and marker.exists()  # the project's hook ran on the yes
+        with pytest.raises(ControlError, match="no open trust question"):
+            await ask(path, "answer", request_id="trust", decision="deny")

@@ -54,6 +54,7 @@ async def test_states_follow_the_run(tmp_path: Path) -> None:
         assert record["detail"] == "say hi" and record["pid"] == os.getpid()
         await session.resolve_permission(record["question"]["request_id"], "allow_once")
         await until(session, lambda: state_of(session.id)["state"] == "idle")
+        assert state_of(session.id)["reply"] == "Done."  # the latest answer's first line
     assert all(r.session_id != session.id for r in live_sessions())  # closed: gone
 
 
@@ -63,8 +64,16 @@ def test_a_dead_process_record_is_dropped(tmp_path: Path) -> None:
     pid = int(dead.stdout)
     live_dir().mkdir(parents=True, exist_ok=True)
     stale = live_dir() / "ses_gone.json"
+    socket, other = tmp_path / "ses_gone.sock", tmp_path / "precious.txt"
+    socket.write_text(""), other.write_text("keep")  # (a socket left, in a name)
     stale.write_text(json.dumps({"session_id": "ses_gone", "pid": pid, "front_end": "tui",
-                                 "cwd": "/", "model": "demo", "mode": "default"}))  # fmt: skip
+                                 "cwd": "/", "model": "demo", "mode": "default",
+                                 "control": str(socket)}))  # fmt: skip
+    odd = live_dir() / "ses_odd.json"  # a record naming a file that is no socket of its
+    odd.write_text(json.dumps({"session_id": "ses_odd", "pid": pid, "front_end": "tui",
+                               "cwd": "/", "model": "demo", "mode": "default",
+                               "control": str(other)}))  # fmt: skip
     (live_dir() / "broken.json").write_text("{")
     assert [r.session_id for r in live_sessions()] == []
-    assert not stale.exists()
+    assert not stale.exists() and not socket.exists()
+    assert not odd.exists() and other.read_text() == "keep"

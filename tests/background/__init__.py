@@ -1,0 +1,1 @@
+"""Background sessions: the holder, attaching, and the agent view answering them."""
