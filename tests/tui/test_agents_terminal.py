@@ -1,6 +1,7 @@
-"""``harness-tui agents`` in a real terminal (tmux): the view opens on a TTY, Enter on a
-finished session hands the terminal to ``harness-tui --resume`` in its folder and the
-view comes back when that ends, q quits."""
+"""``harness-tui agents`` in a real terminal (tmux): the view opens on a TTY; a background
+session's question is answered from it and its run goes on; Enter attaches to that
+session (Ctrl+] comes back); Enter on a finished session hands the terminal to
+``harness-tui --resume`` in its folder and the view comes back when that ends; q quits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from harness_tui.core.live.control import request
+from tests.background.test_background_session import SCRIPT, background_record, eventually
 from tests.cli.test_cli import harness
 from tests.tui.test_inline import Pane
 
@@ -53,3 +56,37 @@ def test_enter_resumes_a_finished_session_and_comes_back(tmux: list[str], tmp_pa
     assert "Finished (1)" in back
     pane.keys("q")
     pane.wait_for("the shell goes on")
+
+
+def test_y_answers_a_background_session_and_enter_attaches_to_it(
+    tmux: list[str], tmp_path: Path
+) -> None:
+    (tmp_path / "script.yaml").write_text(SCRIPT)
+    model = "scripted:script.yaml"
+    started = harness("--background", "write the file", "--model", model, cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    try:
+        record = eventually(
+            lambda: (r := background_record()) and r.state == "waiting" and r, "it asks"
+        )
+        pane = AgentsPane(tmux, tmp_path)
+        shown = pane.wait_for("Needs you (1)")
+        assert "write the file" in shown and "background (bg)" in shown
+        assert "waiting: Bash(echo done > out.txt)" in shown
+        pane.keys("y")
+        pane.wait_for("Allowed once: Bash(echo done > out.txt) (write the file)")
+        eventually(lambda: (r := background_record()) and r.state == "idle", "the run ends")
+        assert (tmp_path / "out.txt").read_text() == "done\n"
+        pane.wait_for("Idle (1)")
+        pane.keys("Enter")  # its TUI, here
+        pane.wait_for("wrote out.txt")
+        pane.keys("C-]")
+        pane.wait_for("Detached from write the file: it goes on")
+        assert background_record() is not None
+        pane.keys("q")
+        pane.wait_for("the shell goes on")
+    finally:
+        if (found := background_record()) is not None:
+            request(found.control, "close")
+    eventually(lambda: background_record() is None, "close ends it")
+    assert record.session_id

@@ -11,12 +11,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import anyio
+import pytest
 from textual.coordinate import Coordinate
 
 from harness_tui.core.live.registry import LiveRecord, live_sessions
 from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
 from harness_tui.core.session.session import Session
 from harness_tui.core.worktrees.lifecycle import WorktreeUse, make_worktree
+from harness_tui.tui.agents import actions
 from harness_tui.tui.agents.app import AgentsApp
 from harness_tui.tui.agents.rows import EMPTY, AgentRow, Collector, live_row
 from harness_tui.tui.agents.screens import DiffScreen
@@ -304,3 +306,17 @@ def test_the_view_looks_like_this(snap_compare) -> None:
 
     app = AgentsApp(source=lambda finished: ROWS, clock=lambda: 1_000_000.0)
     assert snap_compare(app, terminal_size=(130, 14), run_before=shown)
+
+
+def test_what_cannot_be_done_from_here_says_why(tmp_path: Path) -> None:
+    sampling = {"kind": "sampling", "request_id": "s1", "summary": "docs: asks to use the model"}
+    asking = live_row(record("ses_e5", "waiting", "look it up", "/w", "tui", "demo", 1,
+                             question=sampling))  # fmt: skip
+    with pytest.raises(actions.Refused, match=r"answered where the session runs \(tui, pid"):
+        actions.answer(asking, "y")
+    gone = AgentRow("ses_f6", "finished", "old", str(tmp_path / "gone"), "", "", "demo",
+                    "finished", None, 0.0)  # fmt: skip
+    with pytest.raises(actions.Refused, match=r"its folder .*gone is gone; run `harness-tui"):
+        actions.resume_command(gone)
+    with pytest.raises(actions.Refused, match="old is finished: nothing to stop"):
+        actions.stop(gone)

@@ -42,6 +42,11 @@ def answer(row: AgentRow, key: str) -> str:
     question = row.question
     if not question:
         raise Refused(f"{row.label} is not waiting for an answer ({row.state})")
+    if question.get("kind") in ("sampling", "elicitation"):
+        raise Refused(
+            f"{row.label}: an MCP server's question ({question.get('summary')}) is answered "
+            f"where the session runs ({row.where})"
+        )
     _control(row, "answer", request_id=question["request_id"], decision=decision)
     return f"{done}: {question.get('summary') or question.get('tool_name')} ({row.label})"
 

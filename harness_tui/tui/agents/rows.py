@@ -53,7 +53,7 @@ class AgentRow:
     def project(self) -> str:
         """The folder's name, and the worktree's branch when it is in one."""
         name = Path(self.cwd).name or self.cwd or "?"
-        return f"{name} · {self.branch}" if self.branch else name
+        return _cut(f"{name} · {self.branch}" if self.branch else name, 32)
 
     @property
     def question(self) -> dict | None:
@@ -73,6 +73,9 @@ class AgentRow:
         if self.record is None:
             return " · ".join([*parts, "finished: Enter resumes it"])
         parts.append(f"runs in {self.where}")
+        reply = getattr(self.record, "reply", "")
+        if reply and not self.question:
+            parts.append(f"said: {reply}")
         if self.question:
             asks = self.question.get("summary") or self.question.get("tool_name")
             parts.append(f"asks: {asks} (y once · a this session · A always · n deny)")
@@ -84,7 +87,7 @@ class AgentRow:
             self.label,
             self.project,
             self.front_end,
-            self.model,
+            _cut(self.model, 28),
             self.state,
             cost,
             ago(now - self.last_activity),
