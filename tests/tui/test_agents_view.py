@@ -320,3 +320,23 @@ def test_what_cannot_be_done_from_here_says_why(tmp_path: Path) -> None:
         actions.resume_command(gone)
     with pytest.raises(actions.Refused, match="old is finished: nothing to stop"):
         actions.stop(gone)
+
+
+async def test_the_cursor_stays_on_its_session_as_rows_come_and_go() -> None:
+    rows = [live_row(record(f"ses_{n}", "idle", n, "/w", "tui", "demo", 1)) for n in "abc"]
+    shown = list(rows)
+    async with view(source=lambda finished: list(shown)) as (app, pilot):
+        screen = app.screen
+        await until(pilot, lambda: keys(screen) == ["group:Idle", "ses_a", "ses_b", "ses_c"])
+        await pilot.press("down", "down")
+        assert screen.current().session_id == "ses_c"
+        await pilot.press("up", "up", "up")  # the title is stepped over
+        assert screen.current().session_id == "ses_a"
+        await pilot.press("down", "down")
+        shown[:] = [rows[2], rows[0]]  # c moves up, b goes
+        await until(pilot, lambda: keys(screen) == ["group:Idle", "ses_c", "ses_a"])
+        assert screen.current().session_id == "ses_c"
+        shown[:] = [rows[0]]  # c goes: the cursor stays where it was
+        await until(pilot, lambda: keys(screen) == ["group:Idle", "ses_a"])
+        assert screen.current().session_id == "ses_a"
+        assert "ses_a · /w · runs in tui, pid 4242" in str(screen.query_one("#detail").render())

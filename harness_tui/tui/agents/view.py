@@ -93,6 +93,8 @@ class AgentsScreen(Screen[None]):
         self.source = source or Collector()
         self.clock = clock
         self.rows: dict[str, AgentRow] = {}
+        #: What the table shows: the groups, each row with its cells.
+        self._shown: list[tuple[str, list[tuple[AgentRow, tuple]]]] = []
         self._reading = False
 
     def compose(self) -> ComposeResult:
@@ -125,21 +127,18 @@ class AgentsScreen(Screen[None]):
         self.show(rows)
 
     def show(self, rows: list[AgentRow]) -> None:
-        """Fill the table with ``rows``, the cursor on the session it was on."""
+        """Fill the table with ``rows``, the cursor on the session it was on (where it
+        was, when that session is gone)."""
         table = self.query_one(AgentTable)
-        was = self.current()
+        was, at = self.current(), table.cursor_row
         now = self.clock()
         self.rows = {row.session_id: row for row in rows}
-        table.clear()
-        table.titles = set()
-        for title, members in ordered(rows):
-            table.titles.add(table.row_count)
-            heading = Text(f"{title} ({len(members)})", style="bold")
-            table.add_row(heading, *[""] * (len(COLUMNS) - 1), key=GROUP_KEY + title)
-            for row in members:
-                cells: list[str | Text] = list(row.cells(now))
-                cells[4] = Text(cells[4], style=_STATE_STYLE.get(row.group, ""))
-                table.add_row(*cells, key=row.session_id)
+        shown = [
+            (title, [(row, row.cells(now)) for row in members]) for title, members in ordered(rows)
+        ]
+        if shown != self._shown:  # else nothing to draw again
+            self._shown = shown
+            self._fill(table, shown)
         self.query_one("#empty").display = not rows
         table.display = bool(rows)
         if rows and self.focused is None:  # hidden while empty, it lost the focus
@@ -148,10 +147,26 @@ class AgentsScreen(Screen[None]):
         more = " · finished shown (f hides them)" if self.show_finished else ""
         self.query_one("#title", Label).update(f"Agents: {live} open{more}")
         if rows:
-            wanted = was.session_id if was is not None and was.session_id in self.rows else None
-            index = table.get_row_index(wanted) if wanted else 1
+            if was is not None and was.session_id in self.rows:
+                index = table.get_row_index(was.session_id)
+            else:
+                index = min(max(at, 1), table.row_count - 1)
+                index += 1 if index in table.titles else 0
             table.move_cursor(row=index, animate=False)
         self._highlighted()
+
+    @staticmethod
+    def _fill(table: AgentTable, shown: list[tuple[str, list[tuple[AgentRow, tuple]]]]) -> None:
+        table.clear()
+        table.titles = set()
+        for title, members in shown:
+            table.titles.add(table.row_count)
+            heading = Text(f"{title} ({len(members)})", style="bold")
+            table.add_row(heading, *[""] * (len(COLUMNS) - 1), key=GROUP_KEY + title)
+            for row, cells in members:
+                styled: list[str | Text] = list(cells)
+                styled[4] = Text(cells[4], style=_STATE_STYLE.get(row.group, ""))
+                table.add_row(*styled, key=row.session_id)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
