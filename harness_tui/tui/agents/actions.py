@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness_tui.tui.agents.rows import AgentRow
 
@@ -25,7 +26,7 @@ class Refused(Exception):
     """The key does nothing for this row; the message says why."""
 
 
-def _control(row: AgentRow, op: str, **fields: object) -> dict:
+def _control(row: AgentRow, op: str, **fields: Any) -> dict:
     from harness_tui.core.live.control import ControlError, request
 
     if row.record is None:
