@@ -71,7 +71,7 @@ def test_y_answers_a_background_session_and_enter_attaches_to_it(
         )
         pane = AgentsPane(tmux, tmp_path)
         shown = pane.wait_for("Needs you (1)")
-        assert "write the file" in shown and "background (bg)" in shown
+        assert "write the file" in shown and "background" in shown
         assert "waiting: Bash(echo done > out.txt)" in shown
         pane.keys("y")
         pane.wait_for("Allowed once: Bash(echo done > out.txt) (write the file)")

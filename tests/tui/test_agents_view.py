@@ -21,7 +21,7 @@ from harness_tui.core.worktrees.lifecycle import WorktreeUse, make_worktree
 from harness_tui.tui.agents import actions
 from harness_tui.tui.agents.app import AgentsApp
 from harness_tui.tui.agents.rows import EMPTY, AgentRow, Collector, live_row
-from harness_tui.tui.agents.screens import DiffScreen
+from harness_tui.tui.agents.screens import ConfirmClose, DiffScreen
 from harness_tui.tui.agents.view import AgentsScreen, AgentTable
 from tests.cli.test_cli import harness
 from tests.core.live.test_registry import asking_session
@@ -169,11 +169,17 @@ async def test_capital_x_closes_a_session_after_asking(tmp_path: Path) -> None:
         async with view() as (app, pilot):
             await point_at(pilot, app.screen, session.id)
             await pilot.press("X")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmClose))
             await pilot.press("n")  # kept
+            await until(pilot, lambda: isinstance(app.screen, AgentsScreen))
+            assert not session._close_requested.is_set() and said(app) == []
             await pilot.press("X")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmClose))
             await pilot.press("y")
             with anyio.fail_after(10):
                 await session.wait_close_requested()
+            await until(pilot, lambda: bool(said(app)))
+            assert said(app) == [f"({session.id[:12]}): asked to close (python, pid {os.getpid()})"]
 
 
 async def test_d_shows_the_diff_of_a_real_repository(git_repo: Path, tmp_path: Path) -> None:

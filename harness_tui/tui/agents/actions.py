@@ -66,7 +66,7 @@ def close(row: AgentRow) -> str:
     if row.record is None:
         raise Refused(f"{row.label} is finished already")
     _control(row, "close")
-    return f"Asked {row.where} to close {row.label}"
+    return f"{row.label}: asked to close ({row.where})"
 
 
 def resume_command(row: AgentRow) -> tuple[list[str], Path]:

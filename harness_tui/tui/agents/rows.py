@@ -123,7 +123,7 @@ def live_row(record: LiveRecord) -> AgentRow:
         label=_cut(record.name or record.detail or f"({record.session_id[:12]})"),
         cwd=record.cwd,
         branch=record.branch,
-        front_end=record.front_end + (" (bg)" if record.attach else ""),
+        front_end=record.front_end,
         model=record.model,
         state=state,
         cost_usd=record.cost_usd,
