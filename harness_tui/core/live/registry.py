@@ -68,6 +68,9 @@ class LiveRecord:
     branch: str = ""
 
 
+_FIELDS = frozenset(LiveRecord.__dataclass_fields__)
+
+
 def _summary(tool_name: str, data: dict[str, Any]) -> str:
     for key in ("command", "file_path", "path", "url", "pattern"):
         if isinstance(data.get(key), str):
@@ -240,7 +243,8 @@ def live_sessions() -> list[LiveRecord]:
             continue
         try:
             data = json.loads(Path(entry.path).read_text())
-            record = LiveRecord(**data)
+            # (fields a newer harness-tui added are left out: its sessions still show)
+            record = LiveRecord(**{k: v for k, v in data.items() if k in _FIELDS})
         except (OSError, ValueError, TypeError):
             continue
         if not _alive(record.pid):

@@ -77,3 +77,12 @@ def test_a_dead_process_record_is_dropped(tmp_path: Path) -> None:
     assert [r.session_id for r in live_sessions()] == []
     assert not stale.exists() and not socket.exists()
     assert not odd.exists() and other.read_text() == "keep"
+
+
+def test_a_record_from_a_newer_version_still_shows(tmp_path: Path) -> None:
+    """A field this version does not know is left out; the session is listed."""
+    live_dir().mkdir(parents=True, exist_ok=True)
+    (live_dir() / "ses_new.json").write_text(json.dumps({
+        "session_id": "ses_new", "pid": os.getpid(), "front_end": "tui", "cwd": "/",
+        "model": "demo", "mode": "default", "state": "idle", "mood": "cheerful"}))  # fmt: skip
+    assert [(r.session_id, r.state) for r in live_sessions()] == [("ses_new", "idle")]
