@@ -2,6 +2,8 @@
 
 - ``app``: the App: layout, events to widgets, keys and input to session calls.
 - ``host``: ``AppHost``, what the parts may ask of the app (they never import it).
+- ``agents``: the agent view (``harness-tui agents``, ``/agents``): every session of the
+  user, live; keys answer, stop, close, diff and open one.
 - ``attach``: the prompt sent with its images; images attached from the clipboard, a
   pasted or dropped path, an ``@`` file.
 - ``clipboard``: copying (OSC 52 and the local clipboard tools): the last answer, a code

@@ -251,6 +251,12 @@ def _copy(app: AppHost, argument: str) -> None:
         clipboard.copy_named(app, what)
 
 
+def _agents(app: AppHost, argument: str) -> None:
+    from harness_tui.tui.agents.view import AgentsScreen
+
+    app.push_screen(AgentsScreen(finished=argument == "all"))
+
+
 def _quit(app: AppHost, argument: str) -> None:
     app.run_worker(app.action_quit())
 
@@ -322,6 +328,11 @@ COMMANDS: tuple[Command, ...] = (
         "context",
         "what fills the context: tokens, instructions, skills, tools",
         _listing("context"),
+    ),
+    Command(
+        "agents",
+        "every session: waiting, working, idle; answer, stop, diff, open (/agents all)",
+        _agents,
     ),
     Command(
         "tui", "inline (the terminal's scrollback) or full-screen: /tui [inline|fullscreen]", _tui
