@@ -1,6 +1,6 @@
 """A background session in real terminals: started from a tmux pane and attached there,
 it outlives the terminal (tmux kill-server closes it, hanging up on everything in it),
-its permission question waits, an answer from elsewhere lets the run finish, and
+its permission question waits, an answer from the agent view lets the run finish, and
 ``close`` ends it with its holder. Plus the command line's refusals."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from harness_tui.core.live.control import request
@@ -79,8 +80,7 @@ def test_it_outlives_its_terminal_and_its_question_waits_for_an_answer(
         subprocess.run([*tmux, "kill-server"], check=True)  # the terminal goes away
         assert record.pid in {r.pid for r in live_sessions()}, "it goes on"
         assert not (project / "out.txt").exists()
-        question = record.question["request_id"]
-        request(record.control, "answer", request_id=question, decision="allow_once")
+        anyio.run(answer_from_the_agent_view, record.session_id)
         eventually(lambda: (r := background_record()) and r.state == "idle", "the run ends")
         assert (project / "out.txt").read_text() == "done\n"
     finally:
@@ -92,6 +92,17 @@ def test_it_outlives_its_terminal_and_its_question_waits_for_an_answer(
     )
     log = record.attach.removesuffix(".sock") + ".log"
     eventually(lambda: not os.path.exists(log), "its log, empty, is removed at a clean end")
+
+
+async def answer_from_the_agent_view(session_id: str) -> None:
+    """``harness-tui agents`` (Pilot): the cursor on the session, ``y``."""
+    from tests.tui.test_agents_view import point_at, said, view
+    from tests.tui.test_tui import until
+
+    async with view() as (app, pilot):
+        await point_at(pilot, app.screen, session_id)
+        await pilot.press("y")
+        await until(pilot, lambda: any(m.startswith("Allowed once") for m in said(app)))
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
