@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         "on the current folder. `harness-tui serve` starts the web server instead "
         "(see `harness-tui serve --help`); `harness-tui sessions` lists saved sessions and "
         "`harness-tui export ID` writes one as Markdown or JSON; `harness-tui check [MODEL]` "
-        "tells whether a provider works.",
+        "tells whether a provider works; `harness-tui agents` shows every open session (answer, "
+        "stop, attach).",
         epilog="Exit codes with -p: 0 ok, 1 the run failed, 2 bad input, 3 denied, "
         "4 a budget stopped the run (--max-budget-usd, --max-turns, budget.sessionUsd), "
         "130 cancelled, 141 stdout closed.",
