@@ -53,6 +53,11 @@ def cells(screen: AgentsScreen, session_id: str) -> list[str]:
     return [str(cell) for cell in screen.query_one(AgentTable).get_row(session_id)]
 
 
+def detail(screen: AgentsScreen) -> str:
+    """The line under the table."""
+    return str(screen.query_one("#detail").render())
+
+
 def said(app: AgentsApp) -> list[str]:
     return [n.message for n in app._notifications]
 
@@ -121,6 +126,8 @@ async def test_rows_in_their_groups_and_y_answers_through_the_socket(tmp_path: P
             await until(pilot, lambda: screen.rows[asking.id].group == "idle")
             assert "Allowed once: Bash(echo hi) (remove the build folder)" in said(app)
             assert screen.current().session_id == asking.id  # followed it to Idle
+            await until(pilot, lambda: "said: Done." in detail(screen))
+            assert detail(screen).startswith(f"{asking.id} · {tmp_path} · runs in print, pid")
         gate.release.set()
 
 
@@ -345,4 +352,4 @@ async def test_the_cursor_stays_on_its_session_as_rows_come_and_go() -> None:
         shown[:] = [rows[0]]  # c goes: the cursor stays where it was
         await until(pilot, lambda: keys(screen) == ["group:Idle", "ses_a"])
         assert screen.current().session_id == "ses_a"
-        assert "ses_a · /w · runs in tui, pid 4242" in str(screen.query_one("#detail").render())
+        assert "ses_a · /w · runs in tui, pid 4242" in detail(screen)

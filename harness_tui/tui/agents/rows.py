@@ -73,7 +73,7 @@ class AgentRow:
         if self.record is None:
             return " · ".join([*parts, "finished: Enter resumes it"])
         parts.append(f"runs in {self.where}")
-        reply = getattr(self.record, "reply", "")
+        reply = self.record.reply
         if reply and not self.question:
             parts.append(f"said: {reply}")
         if self.question:
