@@ -28,7 +28,8 @@ every other body stays within ``MAX_BODY_BYTES``. Events name images by SHA-256 
 Rewind (``GET /api/rewind/ID``, ``.../preview``, ``POST /api/rewind/ID``, ``POST
 /api/redo/ID``) lives in ``rewind``; files changed by hand are a 409 that lists them.
 Background tasks (``GET /api/tasks/ID``, ``POST /api/tasks/ID/TASK/stop``) and the
-sandbox's status (``GET /api/sandbox/ID``) live in ``tasks``.
+sandbox's status (``GET /api/sandbox/ID``) live in ``tasks``; every open session of the
+user (``GET /api/agents``, answer, stop) in ``agents``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from harness_tui.core.messages import ImageBlock
 from harness_tui.core.providers.models import available_models
 from harness_tui.core.run.steering import QueuedMessage
 from harness_tui.core.session.session import Session
+from harness_tui.web.agents import add_agent_routes
 from harness_tui.web.auth import AccessKeys, Grant
 from harness_tui.web.bodies import (
     ElicitationReply,
@@ -253,6 +255,7 @@ def create_app(
 
     add_rewind_routes(app, open_session, feeds.redact, ApiError)
     add_task_routes(app, open_session, feeds.redact, ApiError)
+    add_agent_routes(app, lambda sid: sessions.find(sid) is not None, feeds.redact, ApiError)
 
     @app.get("/api/sessions/{session_id}/images/{sha256}")
     async def image(request: Request, session_id: str, sha256: str) -> Response:

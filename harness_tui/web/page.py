@@ -14,7 +14,15 @@ from importlib.resources import files
 
 from starlette.responses import HTMLResponse
 
-SCRIPTS = ("markdown.js", "questions.js", "attachments.js", "rewind.js", "tasks.js", "app.js")
+SCRIPTS = (
+    "markdown.js",
+    "questions.js",
+    "attachments.js",
+    "rewind.js",
+    "tasks.js",
+    "agents.js",
+    "app.js",
+)
 
 
 @cache

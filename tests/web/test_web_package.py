@@ -23,6 +23,7 @@ STATIC = (
     "questions.js",
     "rewind.js",
     "tasks.js",
+    "agents.js",
     "style.css",
 )
 

@@ -442,6 +442,16 @@
     line,
   });
 
+  // Every open session of the user, wherever it runs: the Agents panel (agents.js).
+  const agents = Agents.create({
+    el,
+    api,
+    panel: $("agents-panel"),
+    list: $("agents"),
+    open: (id) => openSession(id),
+    say: (text, hint) => line("error", text, hint),
+  });
+
   // What MCP servers ask (sampling, elicitation): cards from questions.js.
   const questionCards = Questions.create({
     el,
@@ -826,6 +836,7 @@
     canCreate = listing.can_create;
     for (const session of listing.sessions) summaries.set(session.id, session);
     if (listing.scope === "all") {
+      agents.start();
       ui.picker.hidden = false;
       listing.sessions.forEach(addChoice);
       ui.picker.addEventListener("change", () => openSession(ui.picker.value));
