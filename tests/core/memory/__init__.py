@@ -1,0 +1,1 @@
+"""Memory: the store, where it lives, what it refuses."""
