@@ -386,6 +386,20 @@ class PlanUpdated(PlanEvent):
     type: Literal["PLAN_UPDATED"] = "PLAN_UPDATED"
 
 
+class MemoryUpdated(Event):
+    """Memory changed (``core.memory``): an entry added, updated or removed, or a topic
+    file written, by the model's ``Memory`` tool (``by`` ``model``) or by the user (a
+    ``#`` message, ``/memory``, the CLI). Every view shows it: no write goes unnoticed."""
+
+    type: Literal["MEMORY_UPDATED"] = "MEMORY_UPDATED"
+    action: Literal["add", "update", "remove", "topic"]
+    scope: Literal["project", "user"]
+    entry_id: str
+    text: str
+    by: Literal["model", "user"] = "model"
+    tool_call_id: str | None = None
+
+
 # --- tools -----------------------------------------------------------------------------
 
 ToolFailureKind = Literal[
@@ -700,6 +714,7 @@ AgentEvent = Annotated[
     SessionStarted
     | SessionEnded
     | SessionRenamed
+    | MemoryUpdated
     | ModelChanged
     | ModeChanged
     | Notice

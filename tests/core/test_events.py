@@ -50,6 +50,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "SESSION_ENDED": {"reason": "quit"},
     "SESSION_RENAMED": {"name": "login bug", "previous_name": "first try"},
+    "MEMORY_UPDATED": {
+        "action": "add",
+        "scope": "project",
+        "entry_id": "3f2a9c1d",
+        "text": "Use pnpm, not npm.",
+        "by": "model",
+        "tool_call_id": "call_1",
+    },
     "MODEL_CHANGED": {
         "model": "openai/gpt-x",
         "provider": "openai_compat",
@@ -459,6 +467,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "SESSION_ENDED": ("reason",),
     "SESSION_RENAMED": ("name", "previous_name"),
+    "MEMORY_UPDATED": ("action", "scope", "entry_id", "text", "by", "tool_call_id"),
     "MODEL_CHANGED": ("model", "provider", "previous_model"),
     "MODE_CHANGED": ("mode", "previous_mode"),
     "NOTICE": ("message", "level"),

@@ -6,4 +6,6 @@ kept across sessions as plain Markdown in the user data folder.
 - ``places``: where each scope lives (a project's memory keyed by its repository, shared
   by its worktrees; the user's), and Claude Code's auto memory of the same project.
 - ``secrets``: what looks like a key or token, refused before anything is written.
+- ``tool``: the ``Memory`` tool (add, update, remove, list, read, write_topic), each
+  change a ``MEMORY_UPDATED`` event; ``memory.writes`` ``off`` refuses changes.
 """

@@ -1,0 +1,89 @@
+"""The ``Memory`` tool in a session (scripted model): an entry it adds is in the project
+folder's index with the session as its origin and a ``MEMORY_UPDATED`` event; another
+project does not see it; a user-scope entry is every project's; secrets and writes
+turned off are refused as tool errors the model reads; list and topics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness_tui.core.memory.store import MemoryStore
+from harness_tui.core.memory.tool import MemoryTool, stores
+from harness_tui.core.providers.offline.scripted import Text, ToolCall, reply
+from tests.helpers import run_to_end
+from tests.tui.test_tui import scripted_session
+
+
+def memory_call(**input: str) -> ToolCall:
+    return ToolCall("Memory", input)
+
+
+async def run(folder: Path, *calls: ToolCall, tool: MemoryTool | None = None):
+    session = scripted_session(
+        *[reply(call) for call in calls], reply(Text("ok")), tools=[tool or MemoryTool()],
+        cwd=folder,
+    )  # fmt: skip
+    async with session:
+        await run_to_end(session, "remember things")
+    return session
+
+
+async def test_an_added_entry_is_kept_for_this_project_only(tmp_path: Path) -> None:
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir(), there.mkdir()
+    session = await run(
+        here,
+        memory_call(action="add", text="Tests run with `make check`"),
+        memory_call(action="add", scope="user", text="Prefers short answers"),
+    )
+    (project,) = stores(here)["project"].entries()
+    assert project.text == "Tests run with `make check`" and project.session == session.id
+    updates = [e for e in session.store.replay(0) if e.type == "MEMORY_UPDATED"]
+    assert [(u.action, u.scope, u.by, u.text) for u in updates] == [
+        ("add", "project", "model", "Tests run with `make check`"),
+        ("add", "user", "model", "Prefers short answers"),
+    ]
+    assert updates[0].entry_id == project.id and updates[0].tool_call_id
+    assert stores(there)["project"].entries() == []  # another project: nothing
+    assert [e.text for e in stores(there)["user"].entries()] == ["Prefers short answers"]
+
+
+async def test_refusals_are_errors_the_model_reads(tmp_path: Path) -> None:
+    session = await run(
+        tmp_path,
+        memory_call(action="add", text="the key is sk-ant-api03-" + "x" * 40),
+        memory_call(action="remove", id="nope"),
+    )
+    failed = [e for e in session.store.replay(0) if e.type == "TOOL_CALL_FAILED"]
+    texts = [str(e.error) for e in failed]
+    assert any("looks like an Anthropic API key" in t for t in texts), texts
+    assert any("no project memory entry 'nope'" in t for t in texts), texts
+    assert not any(e.type == "MEMORY_UPDATED" for e in session.store.replay(0))
+    assert MemoryStore(stores(tmp_path)["project"].folder, "project").entries() == []
+
+
+async def test_writes_off_refuse_and_reads_still_work(tmp_path: Path) -> None:
+    stores(tmp_path)["project"].add("already known")
+    session = await run(
+        tmp_path,
+        memory_call(action="add", text="new fact"),
+        memory_call(action="list"),
+        tool=MemoryTool(writes="off"),
+    )
+    failed = [e for e in session.store.replay(0) if e.type == "TOOL_CALL_FAILED"]
+    assert "memory writes are off" in str(failed[0].error)
+    listed = [e for e in session.store.replay(0) if e.type == "TOOL_CALL_COMPLETED"]
+    assert "already known" in listed[-1].content and "new fact" not in listed[-1].content
+
+
+async def test_topics_are_written_and_read(tmp_path: Path) -> None:
+    session = await run(
+        tmp_path,
+        memory_call(action="write_topic", topic="deploy", content="# Deploy\n\nVPN first.\n"),
+        memory_call(action="add", text="Deploying: see the deploy topic", topic="deploy"),
+        memory_call(action="read", topic="deploy"),
+    )
+    completed = [e for e in session.store.replay(0) if e.type == "TOOL_CALL_COMPLETED"]
+    assert "VPN first." in completed[-1].content
+    kinds = [e.action for e in session.store.replay(0) if e.type == "MEMORY_UPDATED"]
+    assert kinds == ["topic", "add"]
