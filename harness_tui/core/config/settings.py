@@ -54,6 +54,8 @@ KNOWN_KEYS = (
             "lsp",
             # Where session and sub-agent worktrees go (core/worktrees/placement.py).
             "worktree",
+            # Whether the model may write memory (core/memory/tool.py).
+            "memory",
         }
     )
     | TUI_KEYS

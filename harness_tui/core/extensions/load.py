@@ -10,7 +10,7 @@ the folder is trusted.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness_tui.core.extensions.agents import AgentSet, discover_agents
@@ -28,6 +28,7 @@ from harness_tui.core.extensions.skills import (
     expand_skill,
     skill_folders,
 )
+from harness_tui.core.memory.prompt import MemoryPrompt, load_memory
 from harness_tui.core.providers.base import ToolSpec
 
 #: Tool names the session itself adds; no plugin may take them.
@@ -43,6 +44,8 @@ class Extensions:
     agents: AgentSet
     commands: CommandSet
     instructions: Instructions
+    #: Memory's part of the system prompt (``core.memory.prompt``).
+    memory: MemoryPrompt = field(default_factory=MemoryPrompt)
 
     @property
     def problems(self) -> list[str]:
@@ -55,8 +58,12 @@ class Extensions:
         ]
 
     def prompt_extra(self) -> str | None:
-        """Instructions and the skills list, for the system prompt."""
-        parts = [self.instructions.prompt_section(), self.skills.prompt_section()]
+        """Instructions, the skills list and memory, for the system prompt."""
+        parts = [
+            self.instructions.prompt_section(),
+            self.skills.prompt_section(),
+            self.memory.text,
+        ]
         return "\n\n".join(p for p in parts if p) or None
 
     def trust_project(self, taken: Mapping[str, str]) -> tuple[PluginSet, str | None]:
@@ -174,6 +181,7 @@ def load_extensions(cwd: Path, *, trusted: bool, taken: Mapping[str, str]) -> Ex
         agents=discover_agents(cwd, plugins.agents()),
         commands=discover_commands(cwd),
         instructions=load_instructions(cwd),
+        memory=load_memory(cwd),
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness_tui.core.errors import HarnessError
 from harness_tui.core.events import MemoryUpdated
 from harness_tui.core.memory.places import project_folder, user_folder
 from harness_tui.core.memory.store import MemoryRefused, MemoryStore
@@ -25,6 +26,21 @@ from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, object_sc
 
 ACTIONS = ("add", "update", "remove", "list", "read", "write_topic")
 WRITES = ("notice", "off")
+
+
+def writes_setting(settings: Any) -> str:
+    """The settings' ``memory.writes`` (``notice``, the default, or ``off``); a bad value
+    raises ``HarnessError`` naming the file."""
+    found = settings.value("memory") if settings is not None else None
+    if found is None:
+        return "notice"
+    value, source = found
+    writes = value.get("writes", "notice") if isinstance(value, dict) else value
+    if writes not in WRITES:
+        raise HarnessError(
+            f"{source.label}: memory.writes: must be one of {', '.join(WRITES)}, not {writes!r}"
+        )
+    return str(writes)
 
 
 def stores(cwd: Path) -> dict[str, MemoryStore]:

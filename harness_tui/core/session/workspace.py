@@ -96,6 +96,8 @@ class Workspace:
             settings = load_settings(cwd, include_project=self.trusted)
             self.notices += settings.problems
         self._base_tools = builtin_tools() if tools is None else list(tools)
+        if tools is None:  # the built-ins: memory's tool with them
+            self._base_tools.append(self._memory_tool(settings))
         # Plugins, skills, sub-agents, slash commands and project instructions.
         self.extensions: Extensions = load_extensions(
             cwd,
@@ -108,6 +110,15 @@ class Workspace:
         #: Allow rules of a slash command's or skill's ``allowed-tools``, for one run.
         self._run_grants: list[PermissionRule] = []
         self._group: anyio.abc.TaskGroup | None = None
+
+    def _memory_tool(self, settings: Settings) -> Tool:
+        from harness_tui.core.memory.tool import MemoryTool, writes_setting
+
+        try:
+            return MemoryTool(writes_setting(settings))
+        except HarnessError as exc:  # a bad value: said, and writes stay visible
+            self.notices.append(f"{exc.message}; memory writes are shown as notices")
+            return MemoryTool()
 
     def wire(
         self,

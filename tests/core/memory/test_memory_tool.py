@@ -87,3 +87,29 @@ async def test_topics_are_written_and_read(tmp_path: Path) -> None:
     assert "VPN first." in completed[-1].content
     kinds = [e.action for e in session.store.replay(0) if e.type == "MEMORY_UPDATED"]
     assert kinds == ["topic", "add"]
+
+
+async def test_a_fact_kept_is_in_the_next_sessions_first_request(tmp_path: Path) -> None:
+    """By the real wiring: the built-in tools include Memory, and the next session's
+    system prompt carries the fact — in this project only."""
+    from harness_tui.core.providers.models import ModelChoice
+    from harness_tui.core.providers.offline.scripted import ScriptedProvider
+    from harness_tui.core.session.session import Session
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir(), there.mkdir()
+
+    def session_in(folder: Path, *replies) -> tuple[Session, ScriptedProvider]:
+        provider = ScriptedProvider([*replies, reply(Text("ok"))])
+        model = ModelChoice("scripted", "scripted", lambda: provider)
+        return Session(model=model, cwd=folder, mode="bypassPermissions"), provider
+
+    first, _ = session_in(here, reply(memory_call(action="add", text="Build with `just build`")))
+    async with first:
+        await run_to_end(first, "remember how to build")
+    assert any(e.type == "MEMORY_UPDATED" for e in first.store.replay(0))
+    for folder, wanted in ((here, True), (there, False)):
+        second, provider = session_in(folder)
+        async with second:
+            await run_to_end(second, "build it")
+        assert ("Build with `just build`" in provider.requests[0].system) is wanted
