@@ -14,6 +14,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``acp``: an Agent Client Protocol agent on stdio, for editors (``harness_tui.acp``).
 - ``agents``: every open session of the user, from the live registry.
 - ``background``: ``--background`` (a session in a detached holder) and ``attach``.
+- ``memory``: ``memory list|add|edit|forget``, the project's and the user's memory.
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -32,6 +33,7 @@ from harness_tui.cli import (
     background,
     check,
     mcp,
+    memory,
     rewind,
     sandbox,
     saved,
@@ -55,6 +57,7 @@ SUBCOMMANDS: dict[
     "worktree": (worktree.build_parser, worktree.run),
     "agents": (agents.build_parser, agents.run),
     "attach": (background.build_attach_parser, background.run_attach),
+    "memory": (memory.build_parser, memory.run),
 }
 
 
