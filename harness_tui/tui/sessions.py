@@ -67,10 +67,10 @@ def context_text(session: Session) -> str:
         else "an estimate (no count from the provider yet)"
     )
     compact = f"; compaction at {session.compact_at:.0%}" if window else ""
-    rows = [
-        ("system prompt", f"{parts.system:,}"),
-        (f"tool definitions ({len(tools) - mcp})", f"{parts.tools:,}"),
-    ]
+    rows = [("system prompt", f"{parts.system:,}")]
+    if parts.memory:
+        rows.append(("memory (/memory)", f"{parts.memory:,}"))
+    rows.append((f"tool definitions ({len(tools) - mcp})", f"{parts.tools:,}"))
     if mcp:
         rows.append((f"MCP tool definitions ({mcp})", f"{parts.mcp_tools:,}"))
     rows.append((f"messages ({len(session.messages)})", f"{parts.messages:,}"))

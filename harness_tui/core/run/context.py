@@ -140,10 +140,13 @@ class ContextBreakdown:
     adjustment: int
     #: True when there is a count from the provider to start from.
     reported: bool
+    #: Memory's part of the system prompt (``core.memory``), not counted in ``system``.
+    memory: int = 0
 
     @property
     def used(self) -> int:
-        return self.system + self.tools + self.mcp_tools + self.messages + self.adjustment
+        parts = self.system + self.memory + self.tools + self.mcp_tools + self.messages
+        return parts + self.adjustment
 
 
 class ContextAccount:
@@ -189,14 +192,21 @@ class ContextAccount:
         )
 
     def breakdown(
-        self, system: str, tools: Sequence[ToolSpec], messages: Sequence[Message]
+        self,
+        system: str,
+        tools: Sequence[ToolSpec],
+        messages: Sequence[Message],
+        memory: str = "",
     ) -> ContextBreakdown:
         """The parts of ``used`` (same estimator, same inputs): what the provider
-        counted is shown as the estimates of its parts plus an adjustment."""
+        counted is shown as the estimates of its parts plus an adjustment. ``memory``:
+        the part of ``system`` that is memory's, counted apart."""
         specs = tuple(tools)
         mcp = tuple(t for t in specs if t.name.startswith(MCP_TOOL_PREFIX))
         mcp_tokens = estimate_tools(mcp)
         system_tokens = estimate_text(system)
+        memory_tokens = estimate_text(memory) if memory and memory in system else 0
+        memory_tokens = min(memory_tokens, system_tokens)
         tools_tokens = self.tools_estimate(specs)
         estimates = [estimate_message(m) for m in messages]
         reported = self._reported is not None and self._reported_at <= len(messages)
@@ -205,7 +215,8 @@ class ContextAccount:
             counted = system_tokens + tools_tokens + sum(estimates[: self._reported_at])
             adjustment = (self._reported or 0) - counted
         return ContextBreakdown(
-            system=system_tokens,
+            system=system_tokens - memory_tokens,
+            memory=memory_tokens,
             tools=tools_tokens - mcp_tokens,
             mcp_tools=mcp_tokens,
             messages=sum(estimates),

@@ -421,7 +421,8 @@ class Session(Hostable):
 
     def context_breakdown(self) -> ContextBreakdown:
         """The context by part (system prompt, tools, messages), for ``/context``."""
-        return self.context.breakdown(self.system_prompt, self.tool_specs(), self.messages)
+        memory = self.workspace.extensions.memory.text
+        return self.context.breakdown(self.system_prompt, self.tool_specs(), self.messages, memory)
 
     # --- commands in ----------------------------------------------------------------
 

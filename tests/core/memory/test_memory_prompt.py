@@ -39,3 +39,21 @@ def test_claude_codes_auto_memory_is_read(tmp_path: Path) -> None:
     memory = load_memory(tmp_path)
     assert memory.parts[-1][0] == "Claude Code's memory of this project (read-only)"
     assert "uv sync" in memory.text
+
+
+async def test_context_counts_memory_as_its_own_part(tmp_path: Path) -> None:
+    from harness_tui.core.session.session import Session
+    from harness_tui.tui.sessions import context_text
+
+    stores(tmp_path)["project"].add("Tests run with `make check` " + "and more " * 40)
+    async with Session(model="demo", cwd=tmp_path) as session:
+        parts = session.context_breakdown()
+        assert parts.memory > 50 and parts.system > 0
+        assert parts.used == (
+            parts.system + parts.memory + parts.tools + parts.mcp_tools + parts.messages
+            + parts.adjustment
+        )  # fmt: skip
+        assert "memory (/memory)" in context_text(session)
+    async with Session(model="demo", cwd=tmp_path / "..") as elsewhere:
+        assert elsewhere.context_breakdown().memory == 0
+        assert "memory (/memory)" not in context_text(elsewhere)
