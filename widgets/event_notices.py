@@ -1,6 +1,6 @@
 """One-line notices for events that only inform: an MCP server that came up, a
 checkpoint worth mentioning, a rewind and what it did to the files, a background task
-that ended, what the sandbox refused, a budget that stopped the run.
+that ended, what the sandbox refused, a budget that stopped the run, a memory write.
 
 ``event_notice(event)`` is what the conversation asks of every event it has no entry
 for: ``(text, level)``, or None when the event is not told at all.
@@ -16,6 +16,7 @@ from harness_tui.widgets.screens.mcp import status_notice
 
 # Loads on first use, after the first frame is painted (see harness_tui.widgets.lazy).
 ev = lazy_module("harness_tui.core.events")
+memory_tool = lazy_module("harness_tui.core.memory.tool")
 
 #: How each rewind mode is named in what the TUI says.
 MODE_NAMES = {
@@ -31,6 +32,8 @@ def event_notice(event: Any) -> tuple[str, str] | None:
     """``(text, level)`` for an event told as a notice; None for any other."""
     if isinstance(event, ev.Rewound):
         return rewound_notice(event)
+    if isinstance(event, ev.MemoryUpdated):  # every memory write is seen
+        return memory_tool.describe(event), "info"
     if isinstance(event, ev.CheckpointCreated):
         return checkpoint_notice(event)
     if isinstance(event, ev.McpServerStatus):

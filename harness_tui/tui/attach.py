@@ -20,12 +20,18 @@ if TYPE_CHECKING:
 
 
 def send(app: AppHost, message: PromptInput.Submitted) -> None:
-    """Enter and Alt+Enter: a slash command, else a prompt (a steer or a follow-up while
-    a run is active), with the images attached to it."""
+    """Enter and Alt+Enter: a slash command, ``#`` something to remember, else a prompt
+    (a steer or a follow-up while a run is active), with the images attached to it."""
     text, images = message.text.strip(), message.images
     if text.startswith("/") and not message.follow_up:
         app.query_one(PromptInput).put_back("", images)  # they wait for the next prompt
         app.run_slash(text)
+        return
+    if text.startswith("#") and not text.startswith("##") and not message.follow_up:
+        from harness_tui.tui import memory  # #text: keep it in memory (asks where)
+
+        app.query_one(PromptInput).put_back("", images)
+        memory.offer(app, text[1:].strip())
         return
     app.call(_send(app.session, text, images, message.follow_up))
 

@@ -141,3 +141,13 @@ def _listing(every: dict[str, MemoryStore]) -> str:
         if topics:
             lines.append(f"  topics: {', '.join(topics)}")
     return "\n".join(lines)
+
+
+def describe(event: MemoryUpdated) -> str:
+    """What a ``MEMORY_UPDATED`` says to the user (the TUI, the page): every write seen."""
+    who = "The model" if event.by == "model" else "You"
+    did = {"add": "kept", "update": "updated", "remove": "forgot", "topic": "wrote the topic"}
+    return (
+        f"{who} {did[event.action]} in {event.scope} memory: {event.text} "
+        f"({event.entry_id}; /memory to see or undo)"
+    )

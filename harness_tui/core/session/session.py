@@ -37,6 +37,7 @@ from harness_tui.core.events import (
     BranchChanged,
     ContextCompacted,
     Event,
+    MemoryUpdated,
     ModeChanged,
     Notice,
     PermissionMode,
@@ -523,6 +524,20 @@ class Session(Hostable):
         if new != previous:
             await self.emit(SessionRenamed, name=new, previous_name=previous or None)
         return new
+
+    async def remember(self, text: str, scope: str = "project") -> str:
+        """Keep ``text`` in this project's memory (or the user's: ``scope`` ``user``), as
+        the user asked (a ``#`` message): ``MEMORY_UPDATED`` by ``user``; returns the
+        entry's id. Raises ``MemoryRefused`` (a ``HarnessError``) saying why not."""
+        from harness_tui.core.memory.tool import stores
+
+        store = stores(self.cwd)["user" if scope == "user" else "project"]
+        entry = await anyio.to_thread.run_sync(lambda: store.add(text, session=self.id))
+        await self.emit(
+            MemoryUpdated, action="add", scope=store.scope, entry_id=entry.id,
+            text=entry.text, by="user",
+        )  # fmt: skip
+        return entry.id
 
     async def fork(self, entry_id: str | None, *, before: bool = False) -> BranchChanged:
         """Go on from another entry of the conversation tree (an id or unique prefix;
