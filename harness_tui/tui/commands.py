@@ -144,6 +144,12 @@ def _background(app: AppHost, argument: str) -> None:
     app.call(sessions.to_background(app))
 
 
+def _memory(app: AppHost, argument: str) -> None:
+    from harness_tui.tui.memory import MemoryScreen
+
+    app.push_screen(MemoryScreen(app.session))
+
+
 def _export(app: AppHost, argument: str) -> None:
     from harness_tui.tui import sessions
 
@@ -286,6 +292,12 @@ COMMANDS: tuple[Command, ...] = (
         "background",
         "go on without this terminal: the session moves to the background (harness-tui attach)",
         _background,
+        takes_argument=False,
+    ),
+    Command(
+        "memory",
+        "what is kept across sessions (this project's and yours): forget, edit; #text adds",
+        _memory,
         takes_argument=False,
     ),
     Command("export", "write this session as Markdown and JSON: /export [path]", _export),

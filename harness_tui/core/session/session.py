@@ -539,6 +539,23 @@ class Session(Hostable):
         )  # fmt: skip
         return entry.id
 
+    async def forget_memory(self, entry_id: str) -> str:
+        """Remove a memory entry (either scope) as the user asked (``/memory``):
+        ``MEMORY_UPDATED`` by ``user``; returns its text. ``MemoryRefused`` when no
+        entry has that id."""
+        from harness_tui.core.memory.store import MemoryRefused
+        from harness_tui.core.memory.tool import stores
+
+        for store in stores(self.cwd).values():
+            if any(e.id == entry_id for e in store.entries()):
+                entry = await anyio.to_thread.run_sync(store.remove, entry_id)
+                await self.emit(
+                    MemoryUpdated, action="remove", scope=store.scope, entry_id=entry.id,
+                    text=entry.text, by="user",
+                )  # fmt: skip
+                return entry.text
+        raise MemoryRefused(f"no memory entry {entry_id!r}")
+
     async def fork(self, entry_id: str | None, *, before: bool = False) -> BranchChanged:
         """Go on from another entry of the conversation tree (an id or unique prefix;
         None: the start), leaving the current branch as it is in the file. With
