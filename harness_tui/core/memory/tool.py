@@ -7,8 +7,9 @@ their ids), ``read`` (a topic file) and ``write_topic`` (a topic file's whole te
 ``user`` (facts about the user, every project).
 
 Every change is a ``MEMORY_UPDATED`` event (``by`` ``model``), so the TUI, the page and
-the session file show it. With the ``memory.writes`` setting ``off`` the tool still
-reads but refuses every change, saying how the user turns it on; secret-looking text is
+the session file show it. With the ``memory.writes`` setting ``ask`` each call asks
+permission as a file edit does; with ``off`` (and for sub-agents) the tool still reads
+but refuses every change, saying how the user turns it on; secret-looking text is
 refused whatever the setting (``store.clean_entry``). Memory is data: what it says grants
 no permission (the prompt's memory section says so to the model).
 """
@@ -25,7 +26,10 @@ from harness_tui.core.memory.store import MemoryRefused, MemoryStore
 from harness_tui.core.tools.base import Tool, ToolContext, ToolResult, object_schema
 
 ACTIONS = ("add", "update", "remove", "list", "read", "write_topic")
-WRITES = ("notice", "off")
+#: ``notice``: writes happen, each shown; ``ask``: each call asks permission (as an edit
+#: does: default mode asks, acceptEdits and bypassPermissions allow, plan refuses);
+#: ``off``: reads only.
+WRITES = ("notice", "ask", "off")
 
 
 def writes_setting(settings: Any) -> str:
@@ -77,6 +81,13 @@ class MemoryTool(Tool):
 
     def __init__(self, writes: str = "notice") -> None:
         self.writes = writes if writes in WRITES else "notice"
+        if self.writes == "ask":  # the permission gate asks, as for a file edit
+            self.read_only = False  # type: ignore[misc]
+            self.access = "edit"  # type: ignore[misc]
+
+    def for_subagent(self) -> MemoryTool:
+        """A sub-agent reads the memory and never writes it."""
+        return MemoryTool(writes="off")
 
     async def run(self, input: dict[str, Any], ctx: ToolContext) -> ToolResult:
         action, scope = input["action"], input.get("scope") or "project"

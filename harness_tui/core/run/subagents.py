@@ -132,7 +132,7 @@ class SubagentHost(TurnHost):
 def child_tools(parent: RunOwner, agent: AgentDefinition) -> tuple[list[Tool], list[str]]:
     """The tools a sub-agent gets, and the names in its definition that match none.
     Never Task (sub-agents do not start sub-agents); a Bash of its own (a shell session
-    is per agent, and parallel sub-agents must not share one)."""
+    is per agent, and parallel sub-agents must not share one); Memory read-only."""
     available = {n: t for n, t in parent.executor.tools.items() if n != TaskTool.name}
     if agent.tools is None:
         chosen = list(available.values())
@@ -150,7 +150,16 @@ def child_tools(parent: RunOwner, agent: AgentDefinition) -> tuple[list[Tool], l
                     unknown.append(name)
             elif name != TaskTool.name:
                 unknown.append(name)
-    return [t.fresh() if isinstance(t, BashTool) else t for t in chosen], unknown
+    return [_own_copy(t) for t in chosen], unknown
+
+
+def _own_copy(tool: Tool) -> Tool:
+    """Bash: a shell of its own; Memory: read-only (a sub-agent never writes memory)."""
+    from harness_tui.core.memory.tool import MemoryTool
+
+    if isinstance(tool, BashTool):
+        return tool.fresh()
+    return tool.for_subagent() if isinstance(tool, MemoryTool) else tool
 
 
 async def run_subagent(

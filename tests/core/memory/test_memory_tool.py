@@ -113,3 +113,38 @@ async def test_a_fact_kept_is_in_the_next_sessions_first_request(tmp_path: Path)
         async with second:
             await run_to_end(second, "build it")
         assert ("Build with `just build`" in provider.requests[0].system) is wanted
+
+
+async def test_ask_mode_asks_as_an_edit_does(tmp_path: Path) -> None:
+    """``memory.writes: ask``: in default mode the call waits for a permission answer;
+    allowed, the entry is kept; denied, nothing is."""
+    from harness_tui.core.memory.tool import writes_setting
+    from tests.helpers import wait_for
+
+    tool = MemoryTool(writes="ask")
+    assert tool.access_kind == "edit" and not tool.read_only
+    call = memory_call(action="add", text="asked first")
+    for decision, kept in (("allow_once", True), ("deny", False)):
+        folder = tmp_path / decision
+        folder.mkdir()
+        session = scripted_session(reply(call), reply(Text("ok")), tools=[tool], cwd=folder)
+        async with session:
+            await session.submit("remember it")
+            asked = await wait_for(session.store, lambda e: e.type == "PERMISSION_REQUESTED")
+            assert asked.tool_name == "Memory"
+            await session.resolve_permission(asked.request_id, decision)
+            await wait_for(session.store, lambda e: e.type == "RUN_COMPLETED")
+        assert bool(stores(folder)["project"].entries()) is kept
+    settings = type("S", (), {"value": lambda self, key: ({"writes": "ask"}, None)})()
+    assert writes_setting(settings) == "ask"
+
+
+def test_a_sub_agent_reads_memory_and_never_writes_it() -> None:
+    from types import SimpleNamespace
+
+    from harness_tui.core.extensions.agents import AgentDefinition
+    from harness_tui.core.run.subagents import child_tools
+
+    parent = SimpleNamespace(executor=SimpleNamespace(tools={"Memory": MemoryTool()}))
+    (tool,), _ = child_tools(parent, AgentDefinition("helper", "helps", "help"))
+    assert isinstance(tool, MemoryTool) and tool.writes == "off"
