@@ -559,6 +559,12 @@
     },
     CHECKPOINT_CREATED(e) { rewind.checkpoint(e, e.tool_call_id && tools.get(e.tool_call_id) && tools.get(e.tool_call_id).card); },
     REWOUND(e) { rewind.rewound(e, containerFor(e)); },
+    MEMORY_UPDATED(e) {
+      // Every memory write is seen, the model's and the user's (core/memory/tool.py describe).
+      const who = e.by === "model" ? "The model" : "You";
+      const did = { add: "kept", update: "updated", remove: "forgot", topic: "wrote the topic" }[e.action] || e.action;
+      line("notice memory", `${who} ${did} in ${e.scope} memory: ${e.text} (${e.entry_id})`, "", containerFor(e));
+    },
     TASK_STARTED(e) { tasks.started(e); },
     TASK_ENDED(e) { tasks.ended(e, containerFor(e)); },
     SANDBOX_BLOCKED(e) {
