@@ -149,6 +149,16 @@ class MemoryStore:
             kept.append(line)
         return "\n".join(kept).strip(), len(kept) < len(lines)
 
+    def over_cap(self) -> str:
+        """Why the index no longer fits the prompt ("" while it does)."""
+        lines = self.lines()
+        size = sum(len(line.encode()) + 1 for line in lines)
+        if len(lines) > MAX_PROMPT_LINES:
+            return f"{len(lines)} lines, the prompt takes {MAX_PROMPT_LINES}"
+        if size > MAX_PROMPT_BYTES:
+            return f"{size:,} bytes, the prompt takes {MAX_PROMPT_BYTES:,}"
+        return ""
+
     def topic(self, name: str) -> str:
         path = self._topic_path(name)
         try:

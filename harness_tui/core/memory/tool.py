@@ -116,6 +116,13 @@ class MemoryTool(Tool):
             by="model",
             tool_call_id=ctx.tool_call_id,
         )
+        over = store.over_cap()
+        if over:  # the next session would not see it all: tidy up now, in this run
+            done += (
+                f"\nThe {scope} memory index is over its cap ({over}). Consolidate it now: "
+                "list it, merge duplicates into one entry (update), remove stale or "
+                "superseded ones (remove), move details into topic files."
+            )
         return ToolResult(content=done, display=f"{scope}: {text[:60]}")
 
     @staticmethod

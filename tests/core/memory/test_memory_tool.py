@@ -148,3 +148,23 @@ def test_a_sub_agent_reads_memory_and_never_writes_it() -> None:
     parent = SimpleNamespace(executor=SimpleNamespace(tools={"Memory": MemoryTool()}))
     (tool,), _ = child_tools(parent, AgentDefinition("helper", "helps", "help"))
     assert isinstance(tool, MemoryTool) and tool.writes == "off"
+
+
+async def test_past_the_cap_the_model_is_asked_to_consolidate(tmp_path: Path) -> None:
+    """The write that takes the index past its cap tells the model to consolidate, in
+    the same visible run; the (scripted) model merges two entries and the index fits."""
+    from harness_tui.core.memory.store import MAX_PROMPT_LINES
+
+    store = stores(tmp_path)["project"]
+    for number in range(MAX_PROMPT_LINES - 3):  # with the header: at the cap
+        store.add(f"fact {number}")
+    duplicate = store.add("tests: make check")
+    session = await run(
+        tmp_path,
+        memory_call(action="add", text="tests run with make check"),
+        memory_call(action="remove", id=duplicate.id),
+    )
+    results = [e.content for e in session.store.replay(0) if e.type == "TOOL_CALL_COMPLETED"]
+    assert "over its cap" in results[0] and "Consolidate it now" in results[0]
+    assert "over its cap" not in results[1]
+    assert store.over_cap() == "" and len(store.lines()) == MAX_PROMPT_LINES
