@@ -118,9 +118,11 @@ class MemoryStore:
     # --- reading ---------------------------------------------------------------------
 
     def lines(self) -> list[str]:
+        """The index's lines; none when it cannot be read (no file yet, or a data folder
+        that is not one: memory is best effort, a session never fails for it)."""
         try:
             return self.index.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
+        except (OSError, ValueError):
             return []
 
     def entries(self) -> list[Entry]:
@@ -232,8 +234,15 @@ class MemoryStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "a") as lock:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = open(self.folder / ".lock", "a")
+        except OSError as exc:
+            raise MemoryRefused(
+                f"cannot write the memory folder {self.folder}: {exc.strerror or exc}",
+                "check the user data folder (HARNESS_DATA_DIR)",
+            ) from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

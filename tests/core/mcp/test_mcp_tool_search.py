@@ -14,7 +14,7 @@ from tests.helpers import run_to_end, tool_context
 from tests.mcp_servers import many_tools_server, serve_http
 
 # Every tool that is not an MCP tool goes out whole: the built-ins and Task (sub-agents).
-CORE = {t.name for t in builtin_tools()} | {"Task", "TaskStop"}
+CORE = {t.name for t in builtin_tools()} | {"Task", "TaskStop", "Memory"}
 
 
 async def test_300_tools_are_searched_for_then_callable(tmp_path: Path) -> None:

@@ -103,3 +103,12 @@ def test_writers_at_once_lose_nothing(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert len(stores[0].entries()) == 100
+
+
+def test_an_unusable_folder_is_a_refusal_and_reads_as_empty(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    store = MemoryStore(blocker / "mem", "project")
+    assert store.entries() == [] and store.prompt_text() == ("", False)
+    with pytest.raises(MemoryRefused, match="cannot write the memory folder"):
+        store.add("a fact")
