@@ -39,10 +39,8 @@ class RememberDialog(ModalScreen[str | None]):
         with Vertical():
             yield Label("Remember this?", markup=False)
             yield Label(self.text, classes="what", markup=False)
-            yield Label(
-                "p or Enter: this project's memory · u: your memory (every project) · Esc: neither",
-                markup=False,
-            )
+            yield Label("p or Enter: this project · u: you (every project)", markup=False)
+            yield Label("Esc: neither", markup=False)
 
 
 def offer(app: AppHost, text: str) -> None:
