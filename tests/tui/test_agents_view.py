@@ -161,6 +161,9 @@ async def test_x_stops_a_running_session(tmp_path: Path) -> None:
         await gate.started_event("g").wait()
         async with view() as (app, pilot):
             await point_at(pilot, app.screen, session.id)
+            # the record follows the session's events in its own task: wait for the prompt
+            # to be in it (CI once read the row before, and the label was the id)
+            await until(pilot, lambda: app.screen.rows[session.id].label == "work")
             await pilot.press("x")
             await until(pilot, lambda: gate.cancelled == ["g"])
             await until(pilot, lambda: app.screen.rows[session.id].group == "idle")
