@@ -185,6 +185,20 @@ class EventStore:
         finally:
             self._queued -= 1
 
+    async def ingest(self, event: Event) -> Event:
+        """Record an event numbered elsewhere (a durable run's, read back from its
+        database): it keeps its ``seq``, ``event_id`` and ``timestamp``. The next seq
+        must be ``last_seq + 1``: the history stays gapless."""
+        if event.seq != self._seq + 1:
+            raise ValueError(f"event seq {event.seq} does not follow {self._seq}")
+        if self._closed:
+            raise RuntimeError("the event store is closed")
+        async with self._lock:
+            self._seq = event.seq
+            self._history.append(event)
+            await self._deliver(event, self._subscribers[:])
+        return event
+
     def _stamp(self, event: Event) -> None:
         seq = self._seq = self._seq + 1
         # Events are frozen for everyone else; the store sets its three fields once,

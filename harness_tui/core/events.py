@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -35,8 +37,17 @@ PERMISSION_MODES: tuple[PermissionMode, ...] = (
 )
 
 
+#: Where ``new_id`` takes its ids from in this task (None: random). A durable run
+#: (``harness_tui.durable``) sets a counter of its own, so that a run replayed after a
+#: crash names its messages and entries as the first execution did.
+ID_SOURCE: ContextVar[Callable[[str], str] | None] = ContextVar("harness_id_source", default=None)
+
+
 def new_id(prefix: str) -> str:
     """A random id for sessions, runs, messages and requests, e.g. ``run_3f2a…``."""
+    source = ID_SOURCE.get()
+    if source is not None:
+        return source(prefix)
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 

@@ -95,21 +95,26 @@ class RunController:
         """Runs start as tasks of ``group`` (the session's)."""
         self._group = group
 
-    def submit(self, text: str, images: tuple[ImageBlock, ...] = ()) -> str:
-        """Start a run with ``text`` (and ``images``); its id. Raises
-        ``SessionBusyError`` while a run is active."""
+    def submit(
+        self, text: str, images: tuple[ImageBlock, ...] = (), run_id: str | None = None
+    ) -> str:
+        """Start a run with ``text`` (and ``images``); its id (``run_id`` when given: a
+        durable run's, named before it started). Raises ``SessionBusyError`` while a
+        run is active."""
         text = check_prompt(text, images)
         if self.running:
             raise SessionBusyError(
                 "a run is already active", hint="steer it, queue a follow-up, or cancel it first"
             )
-        return self.start(text, images)
+        return self.start(text, images, run_id)
 
-    def start(self, text: str, images: tuple[ImageBlock, ...] = ()) -> str:
+    def start(
+        self, text: str, images: tuple[ImageBlock, ...] = (), run_id: str | None = None
+    ) -> str:
         """Start a run with ``text`` (and ``images``); its id."""
         self._require_open()
         assert self._group is not None
-        run_id = new_id("run")
+        run_id = run_id or new_id("run")
         # Marked running before the task starts, so a steer right after submit queues.
         self.run_id = run_id
         self._scope = anyio.CancelScope()
@@ -131,6 +136,11 @@ class RunController:
         item = self.steering.add(text, kind, tuple(images))  # type: ignore[arg-type]
         await self.turns.emit(SteeringQueued, **item.fields)
         return item
+
+    async def wait_idle(self) -> None:
+        """Until no run is active (the last queued follow-up's run has ended too)."""
+        if self.running:
+            await self._runner_done.wait()
 
     async def pull_back(self, steering_id: str | None = None) -> QueuedMessage | None:
         item = self.steering.pull_back(steering_id)

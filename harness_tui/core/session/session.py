@@ -427,12 +427,14 @@ class Session(Hostable):
 
     # --- commands in ----------------------------------------------------------------
 
-    async def submit(self, text: str, images: Sequence[ImageBlock] = ()) -> str:
+    async def submit(
+        self, text: str, images: Sequence[ImageBlock] = (), *, run_id: str | None = None
+    ) -> str:
         """Start a run with this prompt (and images from ``attach_image``); returns its
-        run id. Raises ``SessionBusyError`` while a run is active (use ``steer`` or
-        ``follow_up`` then)."""
+        run id (``run_id`` if given). Raises ``SessionBusyError`` while a run is active
+        (use ``steer`` or ``follow_up`` then)."""
         images = await self._with_mentions(text, images)
-        run_id = self.runs.submit(text, images)
+        run_id = self.runs.submit(text, images, run_id)
         await self._unseen(images)
         return run_id
 

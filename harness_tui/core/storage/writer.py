@@ -23,6 +23,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 
 import anyio
@@ -42,6 +43,11 @@ QUEUE_SIZE = 4096
 #: most this much of a session is in memory only, beyond what the queue holds anyway.
 COALESCE_S = 0.025
 COALESCE_EVENTS = 256
+
+#: Sees every write of the session files opened in this task (set by a durable run,
+#: ``harness_tui.durable``, which copies each line to its database): called with the
+#: bytes (whole lines); False keeps them out of the file.
+LINE_TAP: ContextVar[Callable[[bytes], bool] | None] = ContextVar("harness_line_tap", default=None)
 
 
 class SessionLog:
@@ -71,6 +77,9 @@ class SessionLog:
         self._done = anyio.Event()
         self.failed: str | None = None
         self.records = 0
+        self.tap = LINE_TAP.get()
+        self._hurry = anyio.Event()  # flush(): write now, do not gather
+        self._wrote = anyio.Event()
 
     def open(self) -> None:
         """Create or reopen the file and subscribe. Raises ``OSError``."""
@@ -132,6 +141,8 @@ class SessionLog:
                 # (The ignores: this subscriber is not drop-on-full, so no StreamGap.)
                 self._write(self._lines(batch))  # type: ignore[arg-type]
                 self._written_seq = batch[-1].seq  # type: ignore[union-attr]
+                self._wrote.set()
+                self._wrote = anyio.Event()
                 if self.failed is not None:
                     break
                 if not SYNC_TYPES.isdisjoint([e.type for e in batch]):
@@ -143,9 +154,23 @@ class SessionLog:
                 elif len(batch) < COALESCE_EVENTS:
                     # Events trickling in (a network stream) would each cost a wake-up
                     # and a syscall: let the next ones gather for a moment first.
-                    await anyio.sleep(COALESCE_S)
+                    with anyio.move_on_after(COALESCE_S):
+                        await self._hurry.wait()
+                    if self._hurry.is_set():
+                        self._hurry = anyio.Event()
         finally:
             self._finish()
+            self._wrote.set()
+
+    async def flush(self) -> None:
+        """Until every event appended so far, and the entries among them, is written
+        (a durable run's step boundary)."""
+        target = self.store.last_seq
+        while self.active and self._written_seq < target and not self._done.is_set():
+            self._hurry.set()
+            await self._wrote.wait()
+        if self._staged:
+            self._flush_caught_up()
 
     def _lines(self, batch: list[Event]) -> bytes:
         """The batch's events as lines, with the entries staged among them."""
@@ -184,6 +209,8 @@ class SessionLog:
 
     def _write(self, data: bytes) -> None:
         if self._fd is None or self.failed is not None:
+            return
+        if self.tap is not None and not self.tap(data):
             return
         try:
             view = memoryview(data)

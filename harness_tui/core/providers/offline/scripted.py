@@ -24,6 +24,13 @@ File format (YAML or JSON), either a list of replies or ``{responses: [...]}``::
     sampling:                             # replies to MCP servers' sampling requests
       - text: "Soft rain on the roof"
     price: {input: 3, output: 15}         # optional: US dollars per million tokens
+    pick: by_answers                      # optional: see below
+
+``pick: by_answers`` makes the script stateless, as a real model is: each request gets
+the reply whose index is the number of the model's answers already in the conversation
+(the first request the first reply, the one after a tool result the second, ...),
+whichever process or provider object asks. A durable run resumed on another process
+(``serve --durable``) asks a new provider for the rest of its conversation.
 
 Priced usage, for rehearsing budgets: a usage's ``cost_usd`` is what that request cost
 (as a provider that reports cost says it); otherwise ``price`` prices its tokens like a
@@ -43,14 +50,14 @@ import re
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness_tui.core.config.files import ConfigFileError, load_config_file
 from harness_tui.core.errors import ConfigError, describe_validation_error
-from harness_tui.core.messages import TokenUsage
+from harness_tui.core.messages import AssistantMessage, TokenUsage
 from harness_tui.core.providers.base import (
     ModelRequest,
     Provider,
@@ -159,7 +166,7 @@ def reply(*steps: Step, stop_reason: str | None = None, delay: float = 0.0) -> R
     return Reply(tuple(steps), stop_reason, delay)
 
 
-Script = Sequence[Reply] | Callable[[ModelRequest], Reply]
+Script = Sequence[Reply] | Callable[[ModelRequest], Reply | StreamFailed]
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
 #: Scripts are chosen by the user and may be long rehearsals: larger bounds than the
@@ -332,8 +339,9 @@ class ScriptedProvider(Provider):
         except ValidationError as exc:
             raise ConfigError(f"script file {path}: {describe_validation_error(exc)}") from None
         sampling = None if spec.sampling is None else [r.to_reply() for r in spec.sampling]
+        replies = [r.to_reply() for r in spec.responses]
         return cls(
-            [r.to_reply() for r in spec.responses],
+            replies if spec.pick == "in_order" else _by_answers(replies),
             model=spec.model or path.stem,
             sampling=sampling,
             price=spec.price,
@@ -463,3 +471,23 @@ class _ScriptSpec(_Spec):
     sampling: list[_ReplySpec] | None = None
     #: US dollars per million tokens, as the catalogue's prices.
     price: Price | None = None
+    #: ``in_order``: each call the next reply; ``by_answers``: the reply for the number
+    #: of answers in the request's conversation (stateless).
+    pick: Literal["in_order", "by_answers"] = "in_order"
+
+
+def _by_answers(replies: list[Reply]) -> Callable[[ModelRequest], Reply | StreamFailed]:
+    """A script that answers each request by how many answers its conversation has."""
+
+    def pick(request: ModelRequest) -> Reply | StreamFailed:
+        answered = sum(1 for m in request.messages if isinstance(m, AssistantMessage))
+        if answered < len(replies):
+            return replies[answered]
+        return StreamFailed(
+            f"the scripted model has no reply for answer {answered + 1} "
+            f"(its script has {len(replies)})",
+            "script_exhausted",
+            "add replies to the script, or start a new session",
+        )
+
+    return pick
