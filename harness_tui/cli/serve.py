@@ -43,12 +43,50 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="live sessions at most; creating another is refused until one is closed (default: 8)",
     )
+    durable = parser.add_argument_group(
+        "durable service (the [durable] extra)",
+        "runs survive a crash of this process and spread over several processes",
+    )
+    durable.add_argument(
+        "--durable",
+        action="store_true",
+        help="run sessions on DBOS: each run a workflow, each model and tool call a step "
+        "(SQLite in the data folder unless --database)",
+    )
+    durable.add_argument(
+        "--database",
+        metavar="URL",
+        help="postgresql://USER@HOST:PORT/DB: processes given the same database form one "
+        "service (implies --durable)",
+    )
+    durable.add_argument(
+        "--max-runs",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="runs this process executes at once; more wait in the queue (default: 4)",
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    durable = args.durable or bool(args.database)
+    if args.max_runs and not durable:
+        return fail("--max-runs goes with --durable", "add --durable (or --database URL)")
+    if durable:
+        try:
+            import dbos  # noqa: F401
+            import sqlalchemy  # noqa: F401
+        except ImportError as exc:
+            return fail(
+                f"the durable service needs the [durable] extra ({exc.name} is not installed)",
+                "pip install 'harness-tui[durable]'",
+            )
     try:
         from harness_tui.web.command import run_serve
+
+        if durable:
+            from harness_tui.durable.command import run_durable_serve as run_serve
     except ImportError as exc:
         if (exc.name or "").split(".")[0] not in ("fastapi", "starlette", "uvicorn", "websockets"):
             raise
@@ -69,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 mode=mode,
                 notices=notices,
                 **({"max_sessions": args.max_sessions} if args.max_sessions else {}),
+                **({"database": args.database, "max_runs": args.max_runs} if durable else {}),
             )
         )
     except BaseException as exc:  # unwrapped below; re-raised unless it is ours

@@ -66,6 +66,7 @@ from harness_tui.web.bodies import (
 )
 from harness_tui.web.feed import FeedRegistry
 from harness_tui.web.guard import Guard, HostPolicy, error_body, refuse
+from harness_tui.web.health import add_health_route
 from harness_tui.web.images import SHA256, ImageRefused, attach_images, image_bytes
 from harness_tui.web.page import page_response
 from harness_tui.web.rewind import add_rewind_routes
@@ -255,6 +256,7 @@ def create_app(
 
     add_rewind_routes(app, open_session, feeds.redact, ApiError)
     add_task_routes(app, open_session, feeds.redact, ApiError)
+    add_health_route(app, sessions)
     add_agent_routes(app, lambda sid: sessions.find(sid) is not None, feeds.redact, ApiError)
 
     @app.get("/api/sessions/{session_id}/images/{sha256}")

@@ -62,16 +62,27 @@ async def _serve(
                 max_sessions=max_sessions,
             )
             address: WebAddress = await group.start(start)
-            print(f"harness-tui web: {address.url}", file=out, flush=True)
-            if address.exposed:
-                print(
-                    f"harness-tui: warning: listening on {host}, which other machines may "
-                    "reach; anyone with the URL can run the agent here",
-                    file=err,
-                    flush=True,
-                )
-            async for _ in signals:
-                break
-            print("harness-tui web: stopping", file=err, flush=True)
+            announce(address, host, out, err)
+            await until_stopped(signals, err)
             group.cancel_scope.cancel()
     return 0
+
+
+def announce(address: WebAddress, host: str, out: TextIO, err: TextIO, *more: str) -> None:
+    """The URL (and ``more`` lines) on ``out``; a warning when others may reach it."""
+    for line in (f"harness-tui web: {address.url}", *more):
+        print(line, file=out, flush=True)
+    if address.exposed:
+        print(
+            f"harness-tui: warning: listening on {host}, which other machines may "
+            "reach; anyone with the URL can run the agent here",
+            file=err,
+            flush=True,
+        )
+
+
+async def until_stopped(signals: Any, err: TextIO) -> None:
+    """Until the first signal (Ctrl+C, SIGTERM); says it stops."""
+    async for _ in signals:
+        break
+    print("harness-tui web: stopping", file=err, flush=True)
