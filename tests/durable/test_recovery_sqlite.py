@@ -1,0 +1,111 @@
+"""A durable run on SQLite survives SIGKILL of its server: it resumes on restart from
+its last finished step, and no finished tool call runs twice.
+
+Driven as a user would: ``harness-tui serve --durable`` in a subprocess, the HTTP API,
+a scripted model that answers by the conversation (``pick: by_answers``) like a real one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.durable.serving import SCRIPT_HEAD, Serve, end_process, wait_for
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = (
+    SCRIPT_HEAD
+    + """\
+  - text: "First."
+    tool_calls:
+      - {name: Bash, input: {command: "echo one >> calls.txt"}}
+  - text: "Second."
+    tool_calls:
+      - {name: Bash, input: {command: "echo two >> calls.txt; echo $$ > two.pid; sleep 60"}}
+  - text: "Third."
+    tool_calls:
+      - {name: Read, input: {file_path: "calls.txt"}}
+  - text: "All done."
+"""
+)
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_once(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(SCRIPT)
+    calls = project / "calls.txt"
+    home = tmp_path / "machine"
+    serve = Serve(home, project, model="scripted:script.yaml").start()
+    try:
+        assert "SQLite database sqlite:///" in serve.banner[1]
+        session_id = serve.call("POST", "/api/session", {})["session"]["id"]
+        run_id = serve.call("POST", f"/api/query/{session_id}", {"text": "do the work"})["run_id"]
+        # The second call is in its sleep: the first one has finished long before.
+        wait_for(lambda: lines(calls) == ["one", "two"] and (project / "two.pid").exists())
+        assert serve.call("GET", "/api/health")["runs_here"] == [f"{session_id}.{run_id}"]
+        serve.kill()
+        end_process(project / "two.pid")  # what SIGKILL left: the tool's own process
+
+        serve = Serve(home, project, model="scripted:script.yaml").start()
+        done = wait_for(
+            lambda: [e for e in serve.events(session_id) if e["type"] == "RUN_COMPLETED"]
+        )
+        events = serve.events(session_id)
+    finally:
+        serve.stop()
+        end_process(project / "two.pid")
+
+    # Each finished tool call ran exactly once; the interrupted one was not run again.
+    assert lines(calls) == ["one", "two"]
+    assert [e["run_id"] for e in done] == [run_id]
+    assert done[0]["is_error"] is False and done[0]["result"] == "All done."
+    # One stream, numbered without a gap across the two processes.
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    by_type = [e["type"] for e in events]
+    assert by_type.count("PROMPT_RECEIVED") == 1
+    finished = [e for e in events if e["type"] in ("TOOL_CALL_COMPLETED", "TOOL_CALL_FAILED")]
+    assert [(e["type"], e["tool_name"]) for e in finished] == [
+        ("TOOL_CALL_COMPLETED", "Bash"),
+        ("TOOL_CALL_FAILED", "Bash"),  # interrupted: reported to the model, not repeated
+        ("TOOL_CALL_COMPLETED", "Read"),
+    ]
+    assert "interrupted" in finished[1]["error"]
+    assert any(e["type"] == "NOTICE" and "recovered by local" in e["message"] for e in events)
+    # The model was told, and went on: the Read after recovery saw both lines.
+    assert "one" in finished[2]["content"] and "two" in finished[2]["content"]
+
+    # The session is a session file like any other: the TUI's --resume opens it.
+    (project / "more.yaml").write_text("- text: Resumed and read 4 answers.\n")
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness_tui",
+            "-p",
+            "and now?",
+            "--resume",
+            session_id,
+            "--model",
+            "scripted:more.yaml",
+            "--output-format",
+            "text",
+        ],
+        cwd=project,
+        env=serve.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resumed and read 4 answers." in resumed.stdout
