@@ -15,6 +15,7 @@ its own module, anything else is the TUI or ``-p`` (``start``).
 - ``agents``: every open session of the user, from the live registry.
 - ``background``: ``--background`` (a session in a detached holder) and ``attach``.
 - ``memory``: ``memory list|add|edit|forget``, the project's and the user's memory.
+- ``runs``: the durable service's runs and their state.
 - ``common``: what they share (errors, the exit guard, settings, model and mode).
 
 Imports stay lazy: ``--version`` and ``--help`` load nothing but argparse, and the core
@@ -35,6 +36,7 @@ from harness_tui.cli import (
     mcp,
     memory,
     rewind,
+    runs,
     sandbox,
     saved,
     serve,
@@ -58,6 +60,7 @@ SUBCOMMANDS: dict[
     "agents": (agents.build_parser, agents.run),
     "attach": (background.build_attach_parser, background.run_attach),
     "memory": (memory.build_parser, memory.run),
+    "runs": (runs.build_parser, runs.run),
 }
 
 

@@ -92,6 +92,7 @@ class Execution:
         self.stored_n = base_n
         self._pending: list[bytes] = []
         self._store_lock = anyio.Lock()
+        self._kick = anyio.Event()  # lines are pending: the pump stores them
         self._last_live = False
         self._recovered_notice = False
         self._original_write: Callable[[bytes], None] | None = None
@@ -104,7 +105,21 @@ class Execution:
             self.held.extend(lines)
             return False
         self._pending.extend(lines)
+        self._kick.set()
         return True
+
+    async def _pump(self) -> None:
+        """Store lines as they are written, not only at step boundaries: what a
+        step's body emits (a permission question, a tool's progress) reaches every
+        process while the step runs."""
+        while True:
+            await self._kick.wait()
+            self._kick = anyio.Event()
+            try:
+                await self.store_pending()
+            except Exception as exc:  # the database away: the next step's flush retries
+                log.warning("storing %s's lines failed: %s", self.session_id, exc)
+                await anyio.sleep(1)
 
     async def store_pending(self) -> None:
         """Copy the lines written so far to the database."""
@@ -113,9 +128,13 @@ class Execution:
             if not pending:
                 return
             first = self.stored_n + 1
-            await anyio.to_thread.run_sync(
-                self.tables.append_lines, self.session_id, first, pending
-            )
+            try:
+                await anyio.to_thread.run_sync(
+                    self.tables.append_lines, self.session_id, first, pending
+                )
+            except BaseException:
+                self._pending[:0] = pending  # kept for the next try
+                raise
             self.stored_n += len(pending)
 
     async def flush(self) -> None:
@@ -312,6 +331,7 @@ class Execution:
             async with session, anyio.create_task_group() as group:
                 self.install(session)
                 group.start_soon(self._inbox, session)
+                group.start_soon(self._pump)
                 await session.submit(text, run_id=self.run_id)
                 await session.runs.wait_idle()
                 group.cancel_scope.cancel()

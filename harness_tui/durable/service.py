@@ -93,7 +93,7 @@ class DurableService:
         folder: Path | None = None,
     ) -> None:
         self.folder = folder or default_folder()
-        self.postgres = bool(database) and not str(database).startswith("sqlite")
+        self.postgres = str(database or "").startswith(("postgresql://", "postgres://"))
         if database and not self.postgres and not str(database).startswith("sqlite:"):
             raise HarnessError(
                 f"--database {database!r} is neither a postgresql:// nor a sqlite:/// URL",

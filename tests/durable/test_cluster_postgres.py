@@ -101,3 +101,86 @@ def test_a_run_of_a_killed_process_finishes_on_the_other(
     assert kinds.index("STEERING_DELIVERED") < len(kinds) - 1
     # Each finished tool call ran once; the interrupted one was not run again.
     assert lines(calls) == ["one", "two"]
+
+
+ASKING = (
+    SCRIPT_HEAD
+    + """\
+  - text: "May I?"
+    tool_calls:
+      - {name: Bash, input: {command: "echo allowed >> calls.txt"}}
+  - text: "Now the long one."
+    tool_calls:
+      - {name: Bash, input: {command: "echo long >> calls.txt; echo $$ > long.pid; sleep 60"}}
+  - text: "never reached"
+"""
+)
+
+
+def test_questions_and_cancels_reach_the_run_through_any_process(
+    tmp_path: Path, database: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(ASKING)
+    calls = project / "calls.txt"
+    serves = [
+        Serve(
+            tmp_path / name,
+            project,
+            model="scripted:script.yaml",
+            database=database,
+            mode="default",
+        )
+        for name in ("a", "b")
+    ]
+    try:
+        for serve in serves:
+            serve.start()
+        session_id = serves[0].call("POST", "/api/session", {})["session"]["id"]
+        run_id = serves[0].call("POST", f"/api/query/{session_id}", {"text": "go"})["run_id"]
+        workflow = f"{session_id}.{run_id}"
+        runner = wait_for(
+            lambda: next(
+                (s for s in serves if s.call("GET", "/api/health")["runs_here"] == [workflow]),
+                None,
+            )
+        )
+        other = serves[1] if runner is serves[0] else serves[0]
+        asked = wait_for(
+            lambda: [e for e in other.events(session_id) if e["type"] == "PERMISSION_REQUESTED"]
+        )
+        assert not calls.exists()  # it waits for the answer
+        answered = other.call(
+            "POST",
+            f"/api/permission/{session_id}",
+            {"request_id": asked[0]["request_id"], "decision": "allow_once"},
+        )
+        assert answered == {"request_id": asked[0]["request_id"], "decision": "allow_once"}
+        wait_for(lambda: lines(calls) == ["allowed"])
+        second = wait_for(
+            lambda: [e for e in other.events(session_id) if e["type"] == "PERMISSION_REQUESTED"][1:]
+        )
+        other.call(
+            "POST",
+            f"/api/permission/{session_id}",
+            {"request_id": second[0]["request_id"], "decision": "allow_once"},
+        )
+        wait_for(lambda: (project / "long.pid").exists())
+        assert other.call("POST", f"/api/cancel/{session_id}")["cancelled"] is True
+        ended = wait_for(
+            lambda: [e for e in other.events(session_id) if e["type"] == "RUN_CANCELLED"]
+        )
+        wait_for(lambda: not other.call("GET", "/api/sessions")["sessions"][0]["running"])
+        events = other.events(session_id)
+    finally:
+        for serve in serves:
+            serve.stop()
+        end_process(project / "long.pid")
+    assert [e["run_id"] for e in ended] == [run_id]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    resolved = [e["decision"] for e in events if e["type"] == "PERMISSION_RESOLVED"]
+    assert resolved == ["allow_once", "allow_once"]
+    failed = [e for e in events if e["type"] == "TOOL_CALL_FAILED"]
+    assert len(failed) == 1 and failed[0]["kind"] == "cancelled"
+    assert lines(calls) == ["allowed", "long"]

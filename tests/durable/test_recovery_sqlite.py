@@ -7,6 +7,7 @@ a scripted model that answers by the conversation (``pick: by_answers``) like a 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,19 @@ SCRIPT = (
 )
 
 
+def runs(serve: Serve) -> list[tuple[str, str, str]]:
+    """``harness-tui runs --json`` on the serve's machine: (run id, state, prompt)."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "harness_tui", "runs", "--json"],
+        env=serve.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    return [(r["run_id"], r["state"], r["prompt"]) for r in json.loads(listed.stdout)]
+
+
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
@@ -54,8 +68,13 @@ def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_on
         # The second call is in its sleep: the first one has finished long before.
         wait_for(lambda: lines(calls) == ["one", "two"] and (project / "two.pid").exists())
         assert serve.call("GET", "/api/health")["runs_here"] == [f"{session_id}.{run_id}"]
+        assert runs(serve) == [(run_id, "running", "do the work")]
+        refused = serve.call("POST", f"/api/model/{session_id}", {"model": "demo"})
+        assert refused["status"] == 422
+        assert "keeps the model it was created with" in refused["error"]["message"]
         serve.kill()
         end_process(project / "two.pid")  # what SIGKILL left: the tool's own process
+        assert runs(serve) == [(run_id, "recovering", "do the work")]
 
         serve = Serve(home, project, model="scripted:script.yaml").start()
         done = wait_for(
@@ -66,6 +85,7 @@ def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_on
         serve.stop()
         end_process(project / "two.pid")
 
+    assert runs(serve) == [(run_id, "done", "do the work")]
     # Each finished tool call ran exactly once; the interrupted one was not run again.
     assert lines(calls) == ["one", "two"]
     assert [e["run_id"] for e in done] == [run_id]
