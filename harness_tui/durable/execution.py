@@ -11,8 +11,9 @@ prompt and waits for the run (and its queued follow-ups) to end. On the way:
   ``tool-begin`` is recorded but whose ``tool`` is not was running when its process
   died: it is reported to the model as interrupted, or run again if the tool is
   read-only;
-- after each step, steering messages sent to the workflow (``DBOS.send``, topic
-  ``steer``) are received (``DBOS.recv``, recorded too) and queued in the session.
+- at each turn's boundary (after its tool calls, or after an answer without any),
+  steering messages sent to the workflow (``DBOS.send``, topic ``steer``) are received
+  (``DBOS.recv``, recorded too) and queued in the session, which delivers them next.
 
 **Replay and the session file.** Going through recorded steps, the loop emits the
 events and entries the first execution emitted; those are in the database already, so
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from harness_tui.core.events import ID_SOURCE, Notice
+from harness_tui.core.providers.base import ToolCallBegin
 from harness_tui.core.storage.writer import LINE_TAP
 from harness_tui.core.tools.base import ToolResult
 
@@ -58,6 +60,9 @@ INTERRUPTED = (
 )
 #: How often a running execution looks for permission answers and cancels.
 INBOX_POLL_S = 0.2
+#: How long the session file's writer gathers events before a write (each write is a
+#: database insert too): short, so browsers on other processes follow closely.
+LINE_COALESCE_S = 0.005
 
 
 class IdCounter:
@@ -136,6 +141,7 @@ class Execution:
                 self._pending[:0] = pending  # kept for the next try
                 raise
             self.stored_n += len(pending)
+        self.service.stored()  # this process's browsers need not wait for the next poll
 
     async def flush(self) -> None:
         """Everything emitted so far is in the file and in the database."""
@@ -271,11 +277,16 @@ class Execution:
                     return ToolResult.error(INTERRUPTED, "cancelled")
                 return await execute(call, ctx)
 
-            result = await self.step(f"tool:{call.name}", body)
-            await self.receive_steers()
-            return result  # type: ignore[no-any-return]
+            return await self.step(f"tool:{call.name}", body)  # type: ignore[no-any-return]
 
         executor.execute = durable_execute  # type: ignore[method-assign]
+        after_tools = turns.after_tools
+
+        async def durable_after_tools(calls: Any, results: Any) -> None:
+            await after_tools(calls, results)
+            await self.receive_steers()  # the turn's boundary: steers are delivered next
+
+        turns.after_tools = durable_after_tools  # type: ignore[method-assign]
         executor.concurrency_safe = lambda name: False  # type: ignore[method-assign]
 
     async def model_call(self, provider: Any, request: Any) -> AsyncGenerator[Any, None]:
@@ -301,8 +312,9 @@ class Execution:
 
         async def produce() -> None:
             try:
-                await self.step(f"model:{provider.name}", body, hand_over)
-                await self.receive_steers()
+                chunks = await self.step(f"model:{provider.name}", body, hand_over)
+                if not any(isinstance(c, ToolCallBegin) for c in chunks):
+                    await self.receive_steers()  # no tools: the turn's boundary is now
             finally:
                 send.close()
 
@@ -329,6 +341,8 @@ class Execution:
             session = await self._open()
             self.session = session
             async with session, anyio.create_task_group() as group:
+                if session.journal.log is not None:
+                    session.journal.log.coalesce_s = LINE_COALESCE_S
                 self.install(session)
                 group.start_soon(self._inbox, session)
                 group.start_soon(self._pump)

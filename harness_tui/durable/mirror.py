@@ -229,9 +229,13 @@ class DurableSessions:
 
     async def tail(self) -> None:
         """Until cancelled: keep every mirror up to date."""
+        service = self.service
         while True:
             try:
                 await self.refresh()
             except Exception as exc:  # the database away for a moment
                 log.warning("reading the service's sessions failed: %s", exc)
-            await anyio.sleep(TAIL_POLL_S)
+            with anyio.move_on_after(TAIL_POLL_S):  # or at once for this process's runs
+                await service.new_lines.wait()
+            if service.new_lines.is_set():
+                service.new_lines = anyio.Event()

@@ -47,9 +47,13 @@ class Serve:
         database: str | None = None,
         mode: str = "bypassPermissions",
         max_runs: int | None = None,
+        durable: bool = True,
     ) -> None:
+        """``durable=False``: the in-memory ``serve`` (the benchmarks' baseline)."""
         self.home, self.project = home, project
-        self.arguments = ["serve", "--durable", "--port", "0", "--model", model, "--mode", mode]
+        self.arguments = ["serve", "--port", "0", "--model", model, "--mode", mode]
+        if durable:
+            self.arguments.append("--durable")
         if database:
             self.arguments += ["--database", database]
         if max_runs:
@@ -84,13 +88,13 @@ class Serve:
 
         def read() -> None:
             assert self.process is not None and self.process.stdout is not None
-            for _ in range(2):
+            for _ in range(2 if "--durable" in self.arguments else 1):
                 lines.append(self.process.stdout.readline())
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         reader.join(timeout)
-        if len(lines) < 2 or not lines[0].startswith("harness-tui web: "):
+        if not lines or not lines[0].startswith("harness-tui web: "):
             self.kill()
             raise AssertionError(
                 f"serve did not start: {lines!r}\n{(self.home / 'serve.err').read_text()[-3000:]}"
@@ -141,7 +145,7 @@ class Serve:
 class Watcher:
     """A browser's WebSocket on one session (from ``since``), on a thread."""
 
-    def __init__(self, serve: Serve, session_id: str, since: int = 0) -> None:
+    def __init__(self, serve: Serve, session_id: str, since: int = 0, until: str = "") -> None:
         from websockets.sync.client import connect
 
         url = serve.base.replace("http://", "ws://") + f"/ws/{session_id}?since={since}"
@@ -151,6 +155,9 @@ class Watcher:
             origin=serve.base,  # type: ignore[arg-type]
         ).__enter__()
         self.events: list[dict[str, Any]] = []
+        #: Set when an event of type ``until`` arrives.
+        self.seen = threading.Event()
+        self.until = until
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
@@ -159,6 +166,8 @@ class Watcher:
             for frame in self.socket:
                 for item in json.loads(frame):
                     self.events.append(item)
+                    if item.get("type") == self.until:
+                        self.seen.set()
         except Exception:
             return
 

@@ -78,6 +78,9 @@ class SessionLog:
         self.failed: str | None = None
         self.records = 0
         self.tap = LINE_TAP.get()
+        #: How long a small batch waits for more (``COALESCE_S``; a durable run's file,
+        #: copied to its database as it goes, waits less).
+        self.coalesce_s = COALESCE_S
         self._hurry = anyio.Event()  # flush(): write now, do not gather
         self._wrote = anyio.Event()
 
@@ -154,7 +157,7 @@ class SessionLog:
                 elif len(batch) < COALESCE_EVENTS:
                     # Events trickling in (a network stream) would each cost a wake-up
                     # and a syscall: let the next ones gather for a moment first.
-                    with anyio.move_on_after(COALESCE_S):
+                    with anyio.move_on_after(self.coalesce_s):
                         await self._hurry.wait()
                     if self._hurry.is_set():
                         self._hurry = anyio.Event()
