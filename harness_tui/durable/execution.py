@@ -377,6 +377,7 @@ class Execution:
         options.pop("model", None)
         options.pop("mode", None)
         session = Session.resume(str(path), **options)
+        session.journal.say_resumed = False
         # A resumed session numbers its events from 1 again; a durable session's events
         # are one stream (browsers resume by seq on any process): go on from the last.
         session.store._seq = max((_seq(x) for x in lines), default=0)

@@ -63,6 +63,9 @@ class Journal:
         self.resumed: SavedSession | None = None
         self.branched = False
         self.log: SessionLog | None = None
+        #: Say "Resumed session ..." when it opens (not for a durable run's session,
+        #: reopened for each run of one continuing stream).
+        self.say_resumed = True
         self._unwritten: list[Entry] = []
         self._opened = False
 
@@ -185,11 +188,12 @@ class Journal:
         if saved is None:
             return
         count = len(messages)
-        await self._emit(
-            Notice,
-            message=f"Resumed session {session_id} ({count} message"
-            f"{'s' if count != 1 else ''} in context).",
-        )
+        if self.say_resumed:
+            await self._emit(
+                Notice,
+                message=f"Resumed session {session_id} ({count} message"
+                f"{'s' if count != 1 else ''} in context).",
+            )
         if self.branched:
             await self._emit(
                 BranchChanged, entry_id=messages.head, previous_entry_id=saved.head, messages=count
