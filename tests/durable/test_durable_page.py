@@ -17,13 +17,16 @@ from tests.web.test_web_browser import browser_page
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = SCRIPT_HEAD + """\
+SCRIPT = (
+    SCRIPT_HEAD
+    + """\
   - text: "Working on the first process."
     tool_calls:
       - {name: Bash, input: {command: "echo one >> calls.txt; echo $$ > one.pid; sleep 60"}}
   - text: "Finished on the **survivor**."
   - text: "And a second answer, from the page."
 """
+)
 
 
 async def test_the_page_on_the_survivor_follows_the_run_to_its_end(
@@ -38,9 +41,7 @@ async def test_the_page_on_the_survivor_follows_the_run_to_its_end(
         first.start()
         session_id = first.call("POST", "/api/session", {})["session"]["id"]
         first.call("POST", f"/api/query/{session_id}", {"text": "work"})
-        await anyio.to_thread.run_sync(
-            lambda: wait_for(lambda: (project / "one.pid").exists())
-        )
+        await anyio.to_thread.run_sync(lambda: wait_for(lambda: (project / "one.pid").exists()))
         second.start()
         async with browser_page(tmp_path) as page:
             await page.goto(f"{second.base}/?token={second.token}&session={session_id}")
