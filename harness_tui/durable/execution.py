@@ -25,9 +25,10 @@ starts, and every line its body emits is stored before its result is recorded
 (``flush``). ``seq`` numbers and generated ids are restored after each replayed step
 from its record, so replayed lines are the same lines.
 
-Not steps (they run again on replay): hook commands outside tool calls
-(UserPromptSubmit, Stop, PostToolBatch). Tool calls run one at a time in a durable run
-(parallel steps would be recorded in a racy order).
+Hook commands between steps (UserPromptSubmit, Stop, PostToolBatch) are steps of their
+own when any is configured (``STEP_HOOKS``); those of the session's opening and end run
+with each execution. Tool calls run one at a time in a durable run (parallel steps
+would be recorded in a racy order).
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ INTERRUPTED = (
     "run was recovered on another process or after a restart); it was not run again, "
     "so its effects may be partial. Check the state before calling it again."
 )
+#: Hooks a run fires between its steps: each (when any is configured) a step of its
+#: own, so a replay does not run their commands again. (Those around a tool call run
+#: inside its step; those of the session's opening and end run with each execution.)
+STEP_HOOKS = frozenset({"UserPromptSubmit", "UserPromptExpansion", "Stop", "PostToolBatch"})
 #: How often a running execution looks for permission answers and cancels.
 INBOX_POLL_S = 0.2
 #: How long the session file's writer gathers events before a write (each write is a
@@ -287,6 +292,15 @@ class Execution:
             await self.receive_steers()  # the turn's boundary: steers are delivered next
 
         turns.after_tools = durable_after_tools  # type: ignore[method-assign]
+        hooks = session.hooks
+        run_hooks = hooks.run
+
+        async def durable_run_hooks(event: str, fields: Any, **options: Any) -> Any:
+            if event not in STEP_HOOKS or not any(m.event == event for m in hooks.matchers):
+                return await run_hooks(event, fields, **options)
+            return await self.step(f"hook:{event}", lambda: run_hooks(event, fields, **options))
+
+        hooks.run = durable_run_hooks  # type: ignore[method-assign]
         executor.concurrency_safe = lambda name: False  # type: ignore[method-assign]
 
     async def model_call(self, provider: Any, request: Any) -> AsyncGenerator[Any, None]:

@@ -35,6 +35,15 @@ SCRIPT = (
 )
 
 
+HOOKS = """\
+hooks:
+  UserPromptSubmit:
+    - hooks: [{{type: command, command: "echo prompt >> {log}"}}]
+  Stop:
+    - hooks: [{{type: command, command: "echo stop >> {log}"}}]
+"""
+
+
 def runs(serve: Serve) -> list[tuple[str, str, str]]:
     """``harness-tui runs --json`` on the serve's machine: (run id, state, prompt)."""
     listed = subprocess.run(
@@ -60,6 +69,9 @@ def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_on
     (project / "script.yaml").write_text(SCRIPT)
     calls = project / "calls.txt"
     home = tmp_path / "machine"
+    # Hook commands between steps are steps too: a replay does not run them again.
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "settings.yaml").write_text(HOOKS.format(log=project / "hooks.txt"))
     serve = Serve(home, project, model="scripted:script.yaml").start()
     try:
         assert "SQLite database sqlite:///" in serve.banner[1]
@@ -88,6 +100,7 @@ def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_on
     assert runs(serve) == [(run_id, "done", "do the work")]
     # Each finished tool call ran exactly once; the interrupted one was not run again.
     assert lines(calls) == ["one", "two"]
+    assert lines(project / "hooks.txt") == ["prompt", "stop"]
     assert [e["run_id"] for e in done] == [run_id]
     assert done[0]["is_error"] is False and done[0]["result"] == "All done."
     # One stream, numbered without a gap across the two processes.
