@@ -39,7 +39,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -50,7 +50,19 @@ from harness_tui.core.tools.base import ToolResult
 
 if TYPE_CHECKING:
     from harness_tui.core.session.session import Session
-    from harness_tui.durable.service import DurableService
+    from harness_tui.durable.tables import Tables
+
+
+class Host(Protocol):
+    """What an execution needs of its service (``service.DurableService``)."""
+
+    tables: Tables
+    executor_id: str
+
+    def session_options(self, stored: dict[str, Any]) -> dict[str, Any]: ...
+
+    def stored(self) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +97,7 @@ class IdCounter:
 class Execution:
     """One execution of one run's workflow in this process."""
 
-    def __init__(self, service: DurableService, session_id: str, run_id: str, base_n: int) -> None:
+    def __init__(self, service: Host, session_id: str, run_id: str, base_n: int) -> None:
         self.service = service
         self.tables = service.tables
         self.session_id = session_id

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: How often each process looks for new lines of the service's sessions.
 TAIL_POLL_S = 0.05
+#: How long a prompt waits for the session's last run to be closed by its process.
+RELEASE_WAIT_S = 10.0
 
 
 class NotDurable(HarnessError):
@@ -59,6 +62,13 @@ class MirrorSession:
         #: The run queued or running (workflow id, run id), from the database.
         self.workflow_id = row.workflow_id
         self.run_id = row.run_id
+        #: When this process last changed the two (a database read from before does
+        #: not undo it).
+        self.changed_at = 0.0
+        #: Runs whose end this mirror has seen (their execution may still be closing).
+        self.ended: set[str] = set()
+        #: Set (and replaced) each time the tailer has read the database.
+        self.refreshed = anyio.Event()
         self._model: Any = None
 
     def __repr__(self) -> str:
@@ -100,6 +110,8 @@ class MirrorSession:
                 self.name = event.name  # type: ignore[attr-defined]
             elif kind in RUN_END_TYPES:
                 self.steering = []
+                if event.run_id:
+                    self.ended.add(event.run_id)
             await self.store.ingest(event)
 
     # --- commands out -------------------------------------------------------------
@@ -107,8 +119,14 @@ class MirrorSession:
     async def submit(self, text: str, images: Any = ()) -> str:
         if images:
             raise NotDurable("images are not sent to durable runs yet", hint="send text only")
+        if self.run_id in self.ended:
+            # The last run has ended; its process is closing the session: wait for it.
+            with anyio.move_on_after(RELEASE_WAIT_S):
+                while self.workflow_id is not None and self.run_id in self.ended:
+                    await self.refreshed.wait()
         run_id, workflow_id = await self.service.submit(self.id, text)
         self.workflow_id, self.run_id = workflow_id, run_id
+        self.changed_at = time.monotonic()
         return run_id
 
     async def steer(self, text: str, images: Any = ()) -> QueuedMessage | None:
@@ -210,6 +228,7 @@ class DurableSessions:
     async def refresh(self) -> None:
         """Take what changed in the database: new sessions, new lines, runs."""
         tables = self.service.tables
+        asked = time.monotonic()
         growth = await anyio.to_thread.run_sync(tables.growth)
         for session_id in [s for s in self._mirrors if s not in growth]:
             self._mirrors.pop(session_id).store.close()
@@ -225,7 +244,10 @@ class DurableSessions:
                     tables.read_lines, session_id, mirror.read_n, last_n
                 )
                 await mirror.take(lines)
-            mirror.workflow_id, mirror.run_id = workflow_id, run_id
+            if asked > mirror.changed_at:
+                mirror.workflow_id, mirror.run_id = workflow_id, run_id
+            mirror.refreshed.set()
+            mirror.refreshed = anyio.Event()
 
     async def tail(self) -> None:
         """Until cancelled: keep every mirror up to date."""

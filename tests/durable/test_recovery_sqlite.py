@@ -142,3 +142,31 @@ def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_on
     )
     assert resumed.returncode == 0, resumed.stderr
     assert "Resumed and read 4 answers." in resumed.stdout
+
+
+def test_a_prompt_right_after_a_run_ends_waits_for_its_session_to_be_free(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(
+        SCRIPT_HEAD + '  - text: "first"\n  - text: "second"\n  - text: "third"\n'
+    )
+    serve = Serve(tmp_path / "machine", project, model="scripted:script.yaml").start()
+    try:
+        session_id = serve.call("POST", "/api/session", {})["session"]["id"]
+        for expected in ("first", "second", "third"):
+            run_id = serve.call("POST", f"/api/query/{session_id}", {"text": "again"})["run_id"]
+            done = wait_for(
+                lambda run_id=run_id: [
+                    e
+                    for e in serve.events(session_id)
+                    if e["type"] == "RUN_COMPLETED" and e["run_id"] == run_id
+                ],
+                every=0.005,
+            )
+            assert done[0]["result"] == expected  # the next prompt at once: never a 409
+        events = serve.events(session_id)
+    finally:
+        serve.stop()
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
