@@ -58,6 +58,7 @@ class Host(Protocol):
 
     tables: Tables
     executor_id: str
+    stopping: bool
 
     def session_options(self, stored: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -123,6 +124,8 @@ class Execution:
 
     def tap(self, data: bytes) -> bool:
         lines = data.splitlines(keepends=True)
+        if self.service.stopping:
+            return False  # a stopping process's cancel is not the run's
         if self.replaying:
             self.held.extend(lines)
             return False
@@ -147,7 +150,7 @@ class Execution:
         """Copy the lines written so far to the database."""
         async with self._store_lock:
             pending, self._pending = self._pending, []
-            if not pending:
+            if not pending or self.service.stopping:
                 return
             first = self.stored_n + 1
             try:
@@ -360,7 +363,8 @@ class Execution:
     # --- the whole execution --------------------------------------------------------
 
     async def run(self, text: str) -> str:
-        """Open the session, run ``text`` and its follow-ups; the last run's id."""
+        """Open the session, run ``text`` and its follow-ups; how the last one ended:
+        ``completed``, ``failed`` or ``cancelled`` (``harness-tui runs`` shows it)."""
         id_token = ID_SOURCE.set(self.ids)
         tap_token = LINE_TAP.set(self.tap)
         try:
@@ -378,7 +382,7 @@ class Execution:
             # Closed: its last lines (the end of the session) are written.
             await self.go_live()
             await self.store_pending()
-            return self.run_id
+            return _outcome(session)
         finally:
             LINE_TAP.reset(tap_token)
             ID_SOURCE.reset(id_token)
@@ -437,6 +441,15 @@ class DurableProvider:
 
     def stream(self, request: Any) -> AsyncGenerator[Any, None]:
         return self._execution.model_call(self._provider, request)
+
+
+def _outcome(session: Session) -> str:
+    for event in reversed(session.store.replay(0)):
+        if event.type == "RUN_CANCELLED":
+            return "cancelled"
+        if event.type == "RUN_COMPLETED":
+            return "failed" if getattr(event, "is_error", False) else "completed"
+    return "completed"
 
 
 _HANDLED = object()  # the loop has handled every chunk of a response

@@ -61,7 +61,7 @@ def list_runs(database: str | None = None, *, limit: int = 50) -> list[RunInfo]:
     except Exception as exc:
         raise HarnessError(f"cannot open the database {service.database}: {exc}") from None
     try:
-        found = client.list_workflows(name=WORKFLOW, sort_desc=True, limit=limit, load_output=False)
+        found = client.list_workflows(name=WORKFLOW, sort_desc=True, limit=limit, load_output=True)
         alive = _liveness(service, {w.executor_id or "" for w in found if w.status == "PENDING"})
     finally:
         client.destroy()
@@ -71,6 +71,8 @@ def list_runs(database: str | None = None, *, limit: int = 50) -> list[RunInfo]:
         state = STATES.get(w.status, w.status.lower())
         if w.status == "PENDING":
             state = "running" if alive.get(w.executor_id or "", False) else "recovering"
+        elif w.status == "SUCCESS" and w.output in ("failed", "cancelled"):
+            state = str(w.output)  # the run's own end (the workflow ended well)
         session_id, _, run_id = w.workflow_id.partition(".")
         arguments = (w.input or {}).get("args", ()) if isinstance(w.input, dict) else ()
         prompt = str(arguments[2]) if len(arguments) > 2 else ""

@@ -17,6 +17,7 @@ admin endpoint makes), which re-enqueues them: one process takes each.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
@@ -154,6 +155,9 @@ class DurableService:
         self.queue: Any = None
         #: Runs executing in this process: session id -> workflow id.
         self.running_here: dict[str, str] = {}
+        #: The process is stopping: executions store nothing more.
+        self.stopping = False
+        self._tasks: set[asyncio.Task[Any]] = set()
         #: Set when this process stored lines (``stored``): its tailer reads them now.
         self.new_lines = anyio.Event()
         self.started = time.time()
@@ -213,6 +217,17 @@ class DurableService:
         global _SERVICE
         from dbos import DBOS
 
+        # Stopping (Ctrl+C, SIGTERM, a deploy): the runs here stop where they are, and
+        # nothing their stopping emits is stored, so that they resume from their last
+        # step (on the next start, or on another process at once) as after a crash.
+        self.stopping = True
+        running = [task for task in self._tasks if not task.done()]
+        for task in running:
+            task.cancel()
+        with anyio.move_on_after(10), anyio.CancelScope(shield=True):
+            for task in running:
+                with contextlib.suppress(BaseException):
+                    await task
         try:
             await anyio.to_thread.run_sync(lambda: DBOS.destroy(workflow_completion_timeout_sec=0))
         finally:
@@ -363,6 +378,10 @@ class DurableService:
         base_n = await DBOS.run_step_async({"name": "begin"}, begin)
         workflow_id = DBOS.workflow_id or ""
         self.running_here[session_id] = workflow_id
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         try:
             result = await Execution(self, session_id, run_id, base_n).run(text)
         except Exception:

@@ -8,6 +8,8 @@ a scripted model that answers by the conversation (``pick: by_answers``) like a 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +172,77 @@ def test_a_prompt_right_after_a_run_ends_waits_for_its_session_to_be_free(
     finally:
         serve.stop()
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+
+
+def test_a_server_stopped_mid_run_resumes_it_at_its_next_start(tmp_path: Path) -> None:
+    """A deploy (SIGTERM) is not a cancel: the run resumes as after a crash, and its
+    stream shows no cancel."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(SCRIPT)
+    calls = project / "calls.txt"
+    home = tmp_path / "machine"
+    serve = Serve(home, project, model="scripted:script.yaml").start()
+    try:
+        session_id = serve.call("POST", "/api/session", {})["session"]["id"]
+        run_id = serve.call("POST", f"/api/query/{session_id}", {"text": "do the work"})["run_id"]
+        wait_for(lambda: lines(calls) == ["one", "two"] and (project / "two.pid").exists())
+        serve.stop()
+        assert serve.process is not None and serve.process.returncode == 0
+        end_process(project / "two.pid")
+        assert runs(serve) == [(run_id, "recovering", "do the work")]
+        serve = Serve(home, project, model="scripted:script.yaml").start()
+        wait_for(lambda: [e for e in serve.events(session_id) if e["type"] == "RUN_COMPLETED"])
+        events = serve.events(session_id)
+    finally:
+        serve.stop()
+        end_process(project / "two.pid")
+    kinds = [e["type"] for e in events]
+    assert "RUN_CANCELLED" not in kinds and kinds.count("RUN_COMPLETED") == 1
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert lines(calls) == ["one", "two"]
+
+
+def test_runs_past_the_limit_wait_in_the_queue(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(
+        SCRIPT_HEAD
+        + '  - text: "long"\n    tool_calls:\n'
+        + '      - {name: Bash, input: {command: "echo $$ >> pids.txt; sleep 60"}}\n'
+        + '  - text: "stopped"\n'
+    )
+    pids = project / "pids.txt"
+    serve = Serve(tmp_path / "machine", project, model="scripted:script.yaml", max_runs=1)
+    serve.start()
+    try:
+        first = serve.call("POST", "/api/session", {})["session"]["id"]
+        second = serve.call("POST", "/api/session", {})["session"]["id"]
+        first_run = serve.call("POST", f"/api/query/{first}", {"text": "one"})["run_id"]
+        wait_for(lambda: len(lines(pids)) == 1)
+        second_run = serve.call("POST", f"/api/query/{second}", {"text": "two"})["run_id"]
+        assert sorted(runs(serve)) == sorted(
+            [(first_run, "running", "one"), (second_run, "queued", "two")]
+        )
+        listed = serve.call("GET", "/api/sessions")["sessions"]
+        assert all(s["running"] for s in listed)  # queued counts as busy
+        assert len(lines(pids)) == 1  # one run at a time here
+        assert serve.call("POST", f"/api/cancel/{first}")["cancelled"] is True
+        wait_for(lambda: [e for e in serve.events(first) if e["type"] == "RUN_CANCELLED"])
+        # The slot is free: the queued run starts (and waits in its own tool call).
+        wait_for(lambda: len(lines(pids)) == 2)
+        assert (second_run, "running", "two") in runs(serve)
+        assert (first_run, "cancelled", "one") in runs(serve)
+    finally:
+        serve.stop()
+        for pid in lines(pids):
+            end_process_id(int(pid))
+
+
+def end_process_id(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+            return
+        except OSError:
+            continue
