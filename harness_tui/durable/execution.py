@@ -76,6 +76,8 @@ INTERRUPTED = (
 #: own, so a replay does not run their commands again. (Those around a tool call run
 #: inside its step; those of the session's opening and end run with each execution.)
 STEP_HOOKS = frozenset({"UserPromptSubmit", "UserPromptExpansion", "Stop", "PostToolBatch"})
+#: Read-only tools that are never run again after a crash: they run other tools.
+RUNS_OTHER_TOOLS = frozenset({"Task"})
 #: How often a running execution looks for permission answers and cancels.
 INBOX_POLL_S = 0.2
 #: How long the session file's writer gathers events before a write (each write is a
@@ -293,7 +295,7 @@ class Execution:
             tool = executor.tools.get(call.name)
 
             async def body() -> ToolResult:
-                if not began_live and not getattr(tool, "read_only", False):
+                if not began_live and not may_run_again(tool):
                     return ToolResult.error(INTERRUPTED, "cancelled")
                 return await execute(call, ctx)
 
@@ -453,6 +455,14 @@ def _outcome(session: Session) -> str:
 
 
 _HANDLED = object()  # the loop has handled every chunk of a response
+
+
+def may_run_again(tool: Any) -> bool:
+    """May a call cut off by a crash run again? Only a read-only tool's, and not one
+    that runs other tools (a sub-agent, read-only itself, runs whatever it likes)."""
+    return bool(getattr(tool, "read_only", False)) and getattr(tool, "name", "") not in (
+        RUNS_OTHER_TOOLS
+    )
 
 
 async def _nothing() -> None:

@@ -246,3 +246,49 @@ def end_process_id(pid: int) -> None:
             return
         except OSError:
             continue
+
+
+READ_ONLY = (
+    SCRIPT_HEAD
+    + """\
+  - text: "Looking it up."
+    tool_calls:
+      - {name: mcp__slow__lookup, input: {name: slow}}
+  - text: "Found it."
+"""
+)
+
+
+def test_a_read_only_call_cut_off_by_a_crash_runs_again(tmp_path: Path) -> None:
+    """An MCP tool marked read-only (``readOnlyHint``) is asked again after recovery,
+    where a tool that may change things is reported interrupted."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(READ_ONLY)
+    log = project / "lookups.txt"
+    home = tmp_path / "machine"
+    (home / "config").mkdir(parents=True)
+    server = Path(__file__).with_name("slow_mcp.py")
+    (home / "config" / "settings.yaml").write_text(
+        f"mcpServers:\n  slow:\n    command: {sys.executable}\n"
+        f"    args: [{str(server)!r}, {str(log)!r}]\n"
+    )
+    serve = Serve(home, project, model="scripted:script.yaml").start()
+    try:
+        session_id = serve.call("POST", "/api/session", {})["session"]["id"]
+        serve.call("POST", f"/api/query/{session_id}", {"text": "look it up"})
+        wait_for(lambda: lines(log) == ["lookup slow"])
+        serve.kill()
+        serve = Serve(home, project, model="scripted:script.yaml").start()
+        done = wait_for(
+            lambda: [e for e in serve.events(session_id) if e["type"] == "RUN_COMPLETED"]
+        )
+        events = serve.events(session_id)
+    finally:
+        serve.stop()
+    assert done[0]["result"] == "Found it."
+    assert lines(log) == ["lookup slow", "lookup slow"]  # asked again, once
+    completed = [e for e in events if e["type"] == "TOOL_CALL_COMPLETED"]
+    assert [e["tool_name"] for e in completed] == ["mcp__slow__lookup"]
+    assert "found slow" in completed[0]["content"]
+    assert not [e for e in events if e["type"] == "TOOL_CALL_FAILED"]
