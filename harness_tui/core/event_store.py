@@ -185,6 +185,12 @@ class EventStore:
         finally:
             self._queued -= 1
 
+    def number_from(self, seq: int) -> None:
+        """Number the next event after ``seq`` (if it is ahead): events numbered
+        elsewhere, before this store (a durable run's, by the process that ran it
+        before), come first in the one stream. The history is not told of them."""
+        self._seq = max(self._seq, seq)
+
     async def ingest(self, event: Event) -> Event:
         """Record an event numbered elsewhere (a durable run's, read back from its
         database): it keeps its ``seq``, ``event_id`` and ``timestamp``. The next seq

@@ -196,16 +196,10 @@ class Execution:
         journal_log = session.journal.log
         if journal_log is not None and stored:
             # The local file has the lines up to ``base_n``: add the stored ones, as is.
-            tap, journal_log.tap = journal_log.tap, None
-            try:
-                journal_log._write(b"".join(_line(x) for x in stored))
-            finally:
-                journal_log.tap = tap
-        top = max((_seq(x) for x in stored), default=0)
-        if top > session.store.last_seq:
-            session.store._seq = top  # continue after the stored events
+            journal_log.write_lines(b"".join(_line(x) for x in stored), tapped=False)
+        session.store.number_from(max((_seq(x) for x in stored), default=0))
         if rest and journal_log is not None:
-            journal_log._write(b"".join(rest))  # tapped: goes to the database too
+            journal_log.write_lines(b"".join(rest))  # tapped: to the database too
         if stored and not self._recovered_notice:
             self._recovered_notice = True
             what = " (a step was cut off half-way)" if partial else ""
@@ -251,7 +245,7 @@ class Execution:
             self.held.clear()
             self.mark_n = stored_n
             assert self.session is not None
-            self.session.store._seq = max(self.session.store._seq, seq)
+            self.session.store.number_from(seq)
             self.ids.count = max(self.ids.count, count)
         return value
 
@@ -412,7 +406,7 @@ class Execution:
         session.journal.say_resumed = False
         # A resumed session numbers its events from 1 again; a durable session's events
         # are one stream (browsers resume by seq on any process): go on from the last.
-        session.store._seq = max((_seq(x) for x in lines), default=0)
+        session.store.number_from(max((_seq(x) for x in lines), default=0))
         return session
 
     async def _inbox(self, session: Session) -> None:

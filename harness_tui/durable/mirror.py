@@ -100,7 +100,7 @@ class MirrorSession:
                 log.warning(
                     "%s: events %d..%d missing", self.id, self.store.last_seq + 1, event.seq - 1
                 )
-                self.store._seq = event.seq - 1
+                self.store.number_from(event.seq - 1)
             kind = event.type
             if kind == "MODE_CHANGED":
                 self.mode = event.mode  # type: ignore[attr-defined]

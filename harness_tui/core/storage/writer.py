@@ -210,6 +210,18 @@ class SessionLog:
                     os.close(fd)
             self._done.set()
 
+    def write_lines(self, data: bytes, *, tapped: bool = True) -> None:
+        """Write whole lines as they are (a durable run adds the lines another process
+        stored; ``tapped=False`` keeps them from the tap)."""
+        if tapped:
+            self._write(data)
+            return
+        tap, self.tap = self.tap, None
+        try:
+            self._write(data)
+        finally:
+            self.tap = tap
+
     def _write(self, data: bytes) -> None:
         if self._fd is None or self.failed is not None:
             return
