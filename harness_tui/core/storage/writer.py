@@ -223,9 +223,10 @@ class SessionLog:
             self.tap = tap
 
     def _write(self, data: bytes) -> None:
-        if self._fd is None or self.failed is not None:
-            return
+        # The tap first: a durable run's copy does not depend on the local disk.
         if self.tap is not None and not self.tap(data):
+            return
+        if self._fd is None or self.failed is not None:
             return
         try:
             view = memoryview(data)
