@@ -41,6 +41,10 @@ QUEUE = "harness-runs"
 WORKFLOW = "harness_run"
 APP_NAME = "harness-tui"
 DEFAULT_MAX_RUNS = 4
+#: DBOS recovers only the runs of its own application version: ours names the run
+#: workflow's shape (its steps, in order), not the release, so runs left pending by one
+#: release are recovered by the next. Change it when a release changes the steps.
+WORKFLOW_VERSION = "harness-run-1"
 #: How often each process looks for queued runs it has room for.
 QUEUE_POLL_S = 0.025
 #: How often a Postgres process looks for runs of processes that died.
@@ -176,8 +180,6 @@ class DurableService:
         await anyio.to_thread.run_sync(self.tables.create)
         from dbos import DBOS
 
-        from harness_tui.core.version import __version__
-
         for name in ("dbos", "dbos._dbos", "dbos._queue"):
             logging.getLogger(name).setLevel(logging.WARNING)
         DBOS(
@@ -185,7 +187,7 @@ class DurableService:
                 "name": APP_NAME,
                 "system_database_url": self.system_url,
                 "executor_id": self.executor_id,
-                "application_version": f"harness-tui-{__version__}",
+                "application_version": WORKFLOW_VERSION,
                 "log_level": "WARNING",
                 **(
                     {}

@@ -157,3 +157,18 @@ async def test_a_resumed_session_can_be_given_its_run_id(tmp_path: Path) -> None
         await session.runs.wait_idle()
         assert not session.running
     assert run_id == "run_given"
+
+
+def test_the_command_line_refuses_what_it_cannot_serve(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness_tui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--max-runs", "2"]) == 2
+    assert "--max-runs goes with --durable" in capsys.readouterr().err
+    assert main(["serve", "--database", "mysql://u@h/db", "--port", "0"]) == 2
+    said = capsys.readouterr().err
+    assert "neither a postgresql:// nor a sqlite:/// URL" in said and "leave it out" in said
+    assert main(["runs", "--database", f"sqlite:///{tmp_path}/none.sqlite"]) == 2
+    assert "no durable service has run here" in capsys.readouterr().err
