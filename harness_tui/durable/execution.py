@@ -267,7 +267,8 @@ class Execution:
                 return
             kind = "follow_up" if message.get("kind") == "follow_up" else "steer"
             if session.running:
-                await session.runs.enqueue(str(message.get("text", "")), kind)
+                text, item_id = str(message.get("text", "")), message.get("id") or None
+                await session.runs.enqueue(text, kind, (), item_id)
 
     # --- the seams ----------------------------------------------------------------
 

@@ -141,8 +141,9 @@ class MirrorSession:
             return None
         if images:
             raise NotDurable("images are not sent to durable runs yet", hint="send text only")
-        await self.service.steer(self.workflow_id, text, kind)
-        return QueuedMessage(new_id("steer"), text, kind, ())  # type: ignore[arg-type]
+        item = QueuedMessage(new_id("steer"), text, kind, ())  # type: ignore[arg-type]
+        await self.service.steer(self.workflow_id, text, kind, item.id)
+        return item  # the run queues it under this id (STEERING_QUEUED)
 
     async def cancel(self) -> list[QueuedMessage]:
         if self.running:

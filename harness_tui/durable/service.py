@@ -363,10 +363,12 @@ class DurableService:
         await anyio.to_thread.run_sync(self.tables.release_run, session_id, row.workflow_id)
         return True
 
-    async def steer(self, workflow_id: str, text: str, kind: str) -> None:
+    async def steer(self, workflow_id: str, text: str, kind: str, item_id: str) -> None:
+        """Send a steering message (or a follow-up) to a run, wherever it runs."""
         from dbos import DBOS
 
-        await DBOS.send_async(workflow_id, {"text": text, "kind": kind}, topic="steer")
+        message = {"text": text, "kind": kind, "id": item_id}
+        await DBOS.send_async(workflow_id, message, topic="steer")
 
     async def execute(self, session_id: str, run_id: str, text: str) -> str:
         """The workflow's body (see ``execution``)."""

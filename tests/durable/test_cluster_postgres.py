@@ -96,6 +96,8 @@ def test_a_run_of_a_killed_process_finishes_on_the_other(
     # The steer sent to the survivor reached the run: delivered, then answered.
     delivered = [e for e in seen if e["type"] == "STEERING_DELIVERED"]
     assert [e["text"] for e in delivered] == ["say it was steered"]
+    queued = [e for e in seen if e["type"] == "STEERING_QUEUED"]
+    assert [e["steering_id"] for e in queued] == [steered["steering_id"]]  # the id we got
     completed = next(e for e in seen if e["type"] == "RUN_COMPLETED")
     assert completed["run_id"] == run_id and completed["result"] == "Done, steered."
     assert kinds.index("STEERING_DELIVERED") < len(kinds) - 1

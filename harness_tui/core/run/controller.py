@@ -125,15 +125,19 @@ class RunController:
         return run_id
 
     async def enqueue(
-        self, text: str, kind: str, images: tuple[ImageBlock, ...] = ()
+        self,
+        text: str,
+        kind: str,
+        images: tuple[ImageBlock, ...] = (),
+        item_id: str | None = None,
     ) -> QueuedMessage | None:
         """Queue ``text`` (and ``images``) for the active run (``SteeringQueued``), or
-        start a run with it when idle (None)."""
+        start a run with it when idle (None). ``item_id``: its id, given by the sender."""
         text = check_prompt(text, images)
         if not self.running:
             self.start(text, images)
             return None
-        item = self.steering.add(text, kind, tuple(images))  # type: ignore[arg-type]
+        item = self.steering.add(text, kind, tuple(images), item_id)  # type: ignore[arg-type]
         await self.turns.emit(SteeringQueued, **item.fields)
         return item
 

@@ -45,9 +45,14 @@ class SteeringQueue:
         return tuple(self._items)
 
     def add(
-        self, text: str, kind: SteeringKind, images: tuple[ImageBlock, ...] = ()
+        self,
+        text: str,
+        kind: SteeringKind,
+        images: tuple[ImageBlock, ...] = (),
+        item_id: str | None = None,
     ) -> QueuedMessage:
-        item = QueuedMessage(new_id("steer"), text, kind, images)
+        """Queue a message (``item_id``: the id it was given where it was sent from)."""
+        item = QueuedMessage(item_id or new_id("steer"), text, kind, images)
         self._items.append(item)
         return item
 
