@@ -400,11 +400,14 @@ class Execution:
         )
         await anyio.to_thread.run_sync(_materialise, path, lines)
         if not lines:
-            return Session(session_id=self.session_id, **options)
+            session = Session(session_id=self.session_id, **options)
+            session.front_end = "serve"  # as the live registry shows it
+            return session
         options.pop("model", None)
         options.pop("mode", None)
         session = Session.resume(str(path), **options)
         session.journal.say_resumed = False
+        session.front_end = "serve"
         # A resumed session numbers its events from 1 again; a durable session's events
         # are one stream (browsers resume by seq on any process): go on from the last.
         session.store.number_from(max((_seq(x) for x in lines), default=0))
