@@ -6,6 +6,8 @@ the service's refusals."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio
@@ -159,16 +161,23 @@ async def test_a_resumed_session_can_be_given_its_run_id(tmp_path: Path) -> None
     assert run_id == "run_given"
 
 
-def test_the_command_line_refuses_what_it_cannot_serve(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from harness_tui.cli import main
+def test_the_command_line_refuses_what_it_cannot_serve(tmp_path: Path) -> None:
+    # In processes of their own: `serve` arms the exit guard (signal handlers and a
+    # watchdog that ends the process), which must never run inside pytest.
+    def said(*arguments: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "harness_tui", *arguments],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            start_new_session=True,
+        )
+        assert done.returncode == 2, done
+        return done.stderr
 
-    monkeypatch.chdir(tmp_path)
-    assert main(["serve", "--max-runs", "2"]) == 2
-    assert "--max-runs goes with --durable" in capsys.readouterr().err
-    assert main(["serve", "--database", "mysql://u@h/db", "--port", "0"]) == 2
-    said = capsys.readouterr().err
-    assert "neither a postgresql:// nor a sqlite:/// URL" in said and "leave it out" in said
-    assert main(["runs", "--database", f"sqlite:///{tmp_path}/none.sqlite"]) == 2
-    assert "no durable service has run here" in capsys.readouterr().err
+    assert "--max-runs goes with --durable" in said("serve", "--max-runs", "2")
+    refused = said("serve", "--database", "mysql://u@h/db", "--port", "0")
+    assert "neither a postgresql:// nor a sqlite:/// URL" in refused and "leave it out" in refused
+    none = said("runs", "--database", f"sqlite:///{tmp_path}/none.sqlite")
+    assert "no durable service has run here" in none
