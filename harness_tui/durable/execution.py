@@ -119,8 +119,6 @@ class Execution:
         self._store_lock = anyio.Lock()
         self._kick = anyio.Event()  # lines are pending: the pump stores them
         self._last_live = False
-        self._recovered_notice = False
-        self._original_write: Callable[[bytes], None] | None = None
 
     # --- the session file, tapped -------------------------------------------------
 
@@ -200,8 +198,7 @@ class Execution:
         session.store.number_from(max((_seq(x) for x in stored), default=0))
         if rest and journal_log is not None:
             journal_log.write_lines(b"".join(rest))  # tapped: to the database too
-        if stored and not self._recovered_notice:
-            self._recovered_notice = True
+        if stored:  # (once: go_live returns at once when not replaying)
             what = " (a step was cut off half-way)" if partial else ""
             await session.emit(
                 Notice,

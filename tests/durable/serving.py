@@ -176,6 +176,19 @@ class Watcher:
         self.thread.join(10)
 
 
+def lines(path: Path) -> list[str]:
+    """A file's lines (none when it does not exist yet)."""
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def project_with(tmp_path: Path, script: str) -> Path:
+    """A project folder whose ``script.yaml`` is ``script``."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "script.yaml").write_text(script)
+    return project
+
+
 def pid_of(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -187,10 +200,14 @@ def end_process(path: Path) -> None:
     """A tool's process left behind by a killed server (its sleep), ended."""
     pid = pid_of(path)
     if pid:
+        end_process_id(pid)
+
+
+def end_process_id(pid: int) -> None:
+    """Its process group if it leads one, else the process."""
+    for kill in (os.killpg, os.kill):
         try:
-            os.killpg(pid, signal.SIGKILL)
+            kill(pid, signal.SIGKILL)
+            return
         except OSError:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+            continue

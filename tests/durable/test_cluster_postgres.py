@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.durable.postgres import PostgresServer
-from tests.durable.serving import SCRIPT_HEAD, Serve, Watcher, end_process, wait_for
+from tests.durable.serving import (
+    SCRIPT_HEAD,
+    Serve,
+    Watcher,
+    end_process,
+    lines,
+    project_with,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,16 +39,10 @@ SCRIPT = (
 )
 
 
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
-
-
 def test_a_run_of_a_killed_process_finishes_on_the_other(
     tmp_path: Path, database: str, postgres: PostgresServer
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(SCRIPT)
+    project = project_with(tmp_path, SCRIPT)
     calls = project / "calls.txt"
     first = Serve(tmp_path / "a", project, model="scripted:script.yaml", database=database)
     second = Serve(tmp_path / "b", project, model="scripted:script.yaml", database=database)
@@ -122,9 +124,7 @@ ASKING = (
 def test_questions_and_cancels_reach_the_run_through_any_process(
     tmp_path: Path, database: str
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(ASKING)
+    project = project_with(tmp_path, ASKING)
     calls = project / "calls.txt"
     serves = [
         Serve(

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.durable.postgres import PostgresServer
-from tests.durable.serving import SCRIPT_HEAD, Serve, end_process, wait_for
+from tests.durable.serving import SCRIPT_HEAD, Serve, end_process, project_with, wait_for
 from tests.web.test_web_browser import browser_page
 
 pytestmark = pytest.mark.slow
@@ -32,9 +32,7 @@ SCRIPT = (
 async def test_the_page_on_the_survivor_follows_the_run_to_its_end(
     tmp_path: Path, database: str, postgres: PostgresServer
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(SCRIPT)
+    project = project_with(tmp_path, SCRIPT)
     first = Serve(tmp_path / "a", project, model="scripted:script.yaml", database=database)
     second = Serve(tmp_path / "b", project, model="scripted:script.yaml", database=database)
     try:

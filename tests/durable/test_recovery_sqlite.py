@@ -8,15 +8,21 @@ a scripted model that answers by the conversation (``pick: by_answers``) like a 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.durable.serving import SCRIPT_HEAD, Serve, end_process, wait_for
+from tests.durable.serving import (
+    SCRIPT_HEAD,
+    Serve,
+    end_process,
+    end_process_id,
+    lines,
+    project_with,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -59,16 +65,10 @@ def runs(serve: Serve) -> list[tuple[str, str, str]]:
     return [(r["run_id"], r["state"], r["prompt"]) for r in json.loads(listed.stdout)]
 
 
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
-
-
 def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_once(
     tmp_path: Path,
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(SCRIPT)
+    project = project_with(tmp_path, SCRIPT)
     calls = project / "calls.txt"
     home = tmp_path / "machine"
     # Hook commands between steps are steps too: a replay does not run them again.
@@ -149,10 +149,8 @@ def test_a_run_killed_during_a_tool_call_resumes_on_restart_and_each_call_ran_on
 def test_a_prompt_right_after_a_run_ends_waits_for_its_session_to_be_free(
     tmp_path: Path,
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(
-        SCRIPT_HEAD + '  - text: "first"\n  - text: "second"\n  - text: "third"\n'
+    project = project_with(
+        tmp_path, SCRIPT_HEAD + '  - text: "first"\n  - text: "second"\n  - text: "third"\n'
     )
     serve = Serve(tmp_path / "machine", project, model="scripted:script.yaml").start()
     try:
@@ -177,9 +175,7 @@ def test_a_prompt_right_after_a_run_ends_waits_for_its_session_to_be_free(
 def test_a_server_stopped_mid_run_resumes_it_at_its_next_start(tmp_path: Path) -> None:
     """A deploy (SIGTERM) is not a cancel: the run resumes as after a crash, and its
     stream shows no cancel."""
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(SCRIPT)
+    project = project_with(tmp_path, SCRIPT)
     calls = project / "calls.txt"
     home = tmp_path / "machine"
     serve = Serve(home, project, model="scripted:script.yaml").start()
@@ -204,13 +200,12 @@ def test_a_server_stopped_mid_run_resumes_it_at_its_next_start(tmp_path: Path) -
 
 
 def test_runs_past_the_limit_wait_in_the_queue(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(
+    project = project_with(
+        tmp_path,
         SCRIPT_HEAD
         + '  - text: "long"\n    tool_calls:\n'
         + '      - {name: Bash, input: {command: "echo $$ >> pids.txt; sleep 60"}}\n'
-        + '  - text: "stopped"\n'
+        + '  - text: "stopped"\n',
     )
     pids = project / "pids.txt"
     serve = Serve(tmp_path / "machine", project, model="scripted:script.yaml", max_runs=1)
@@ -239,15 +234,6 @@ def test_runs_past_the_limit_wait_in_the_queue(tmp_path: Path) -> None:
             end_process_id(int(pid))
 
 
-def end_process_id(pid: int) -> None:
-    for kill in (os.killpg, os.kill):
-        try:
-            kill(pid, signal.SIGKILL)
-            return
-        except OSError:
-            continue
-
-
 READ_ONLY = (
     SCRIPT_HEAD
     + """\
@@ -262,9 +248,7 @@ READ_ONLY = (
 def test_a_read_only_call_cut_off_by_a_crash_runs_again(tmp_path: Path) -> None:
     """An MCP tool marked read-only (``readOnlyHint``) is asked again after recovery,
     where a tool that may change things is reported interrupted."""
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "script.yaml").write_text(READ_ONLY)
+    project = project_with(tmp_path, READ_ONLY)
     log = project / "lookups.txt"
     home = tmp_path / "machine"
     (home / "config").mkdir(parents=True)
